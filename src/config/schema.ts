@@ -1,0 +1,111 @@
+// The whole config, as one zod schema: types and JSON Schema come from it.
+// Each subsystem owns the schema of its own section (in its folder); this
+// file only composes them. Unknown keys are errors everywhere (strictObject),
+// so a typo is reported instead of silently ignored.
+
+import { z } from 'zod';
+import { deliveryConfigSchema, storeConfigSchema } from '../delivery/config-schema.js';
+import { extensionHandlerSchema, extensionsConfigSchema } from '../handlers/config-schema.js';
+import { pluginsConfigSchema } from '../plugins/config-schema.js';
+import {
+  actionsConfigSchema,
+  callbacksConfigSchema,
+  commandHandlerSchema,
+  magpieWebhookSchema,
+  ssrfConfigSchema,
+  webhookHandlerSchema,
+} from '../targets/config-schema.js';
+
+export const ROLES = ['viewer', 'operator', 'superuser'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const serverConfigSchema = z.strictObject({
+  name: z.string().min(1).default('hookwork'),
+  uuid: z.string().min(1).optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Largest accepted request body, bytes; larger gets 413. */
+  body_limit: z.number().int().positive().default(1_048_576),
+  /** Where state lives (server uuid, SQLite store). Relative to the config file's folder. */
+  data_dir: z.string().min(1).default('data'),
+  /** Public base URL of the gateway, for callback URLs. */
+  public_url: z.string().url().optional(),
+});
+
+export const authTokenSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    role: z.enum(ROLES),
+    /** The token itself, or the name of an environment variable holding it. */
+    token: z.string().min(16, 'tokens must be at least 16 characters').optional(),
+    token_env: z.string().min(1).optional(),
+  })
+  .refine((t) => (t.token === undefined) !== (t.token_env === undefined), {
+    message: 'give exactly one of "token" or "token_env"',
+  });
+
+export const authConfigSchema = z.strictObject({
+  tokens: z.array(authTokenSchema).default([]),
+  /**
+   * When true (default), host-facing endpoints (events, gates, changes,
+   * actions) need at least an operator token once any token is configured.
+   */
+  protect_host_endpoints: z.boolean().default(true),
+});
+
+export const eventDefinitionSchema = z.strictObject({
+  id: z.union([z.string().min(1), z.number().int().transform(String)]),
+  name: z.string().min(1),
+  groups: z.array(z.string().min(1)).default([]),
+  message: z.string().optional(),
+  description: z.string().optional(),
+  /** JSON Schema for the event's data. */
+  data_schema: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const gatePointSchema = z.strictObject({
+  fail_open: z.boolean().default(false),
+  timeout: z.number().positive().optional(),
+});
+
+export const changePointSchema = z.strictObject({
+  mode: z.enum(['exclusive', 'chained']).default('chained'),
+});
+
+export const handlerSchema = z.discriminatedUnion('type', [
+  extensionHandlerSchema,
+  commandHandlerSchema,
+  webhookHandlerSchema,
+]);
+
+export const configSchema = z.strictObject({
+  server: serverConfigSchema.default(serverConfigSchema.parse({})),
+  auth: authConfigSchema.default(authConfigSchema.parse({})),
+  /** Unknown event ids are errors (default) or warnings. */
+  strict: z.boolean().default(true),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  events: z.array(eventDefinitionSchema).default([]),
+  gates: z.record(z.string(), gatePointSchema).default({}),
+  changes: z.record(z.string(), changePointSchema).default({}),
+  plugins: pluginsConfigSchema.default(pluginsConfigSchema.parse({})),
+  extensions: extensionsConfigSchema.default(extensionsConfigSchema.parse({})),
+  handlers: z.array(handlerSchema).default([]),
+  webhooks: z.array(magpieWebhookSchema).default([]),
+  actions: actionsConfigSchema.default(actionsConfigSchema.parse({})),
+  ssrf: ssrfConfigSchema.default(ssrfConfigSchema.parse({})),
+  callbacks: callbacksConfigSchema.default(callbacksConfigSchema.parse({})),
+  store: storeConfigSchema.default(storeConfigSchema.parse({})),
+  delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
+});
+
+/** The config as written (defaults optional). */
+export type HookworkConfigInput = z.input<typeof configSchema>;
+/** The config after validation, with every default filled in. */
+export type HookworkConfig = z.output<typeof configSchema>;
+export type HandlerConfig = z.output<typeof handlerSchema>;
+export type EventDefinitionConfig = z.output<typeof eventDefinitionSchema>;
+
+/** The config's JSON Schema (for editors and `hookwork schema`). */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

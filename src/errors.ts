@@ -1,0 +1,191 @@
+// Every error Hookwork throws lives here, with a stable code (`HKW_ERR_*`)
+// that callers and the gateway can rely on. Messages say what was wrong,
+// where, and how to fix it.
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: every Hookwork error has a stable `code` and an HTTP status. */
+export class HookworkError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(code: string, message: string, statusCode = 500, options?: ErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = statusCode;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** An id was emitted that the catalogue does not declare. */
+export class UnknownEventError extends HookworkError {
+  readonly eventId: string;
+  constructor(eventId: string) {
+    super(
+      'HKW_ERR_UNKNOWN_EVENT',
+      `Event id "${eventId}" is not in the event catalogue. Declare it with host.catalogue.declare({ id: "${eventId}", ... }) or in the config's "events" list, or turn strict mode off.`,
+      400,
+    );
+    this.eventId = eventId;
+  }
+}
+
+/** An event's data did not match its catalogue schema. */
+export class InvalidEventDataError extends HookworkError {
+  readonly eventId: string;
+  readonly problems: readonly string[];
+  constructor(eventId: string, problems: readonly string[]) {
+    super(
+      'HKW_ERR_INVALID_EVENT_DATA',
+      `Data for event "${eventId}" does not match its schema: ${problems.join('; ')}`,
+      400,
+    );
+    this.eventId = eventId;
+    this.problems = problems;
+  }
+}
+
+/** A hook point (gate, change point, method) was used before it was declared. */
+export class UnknownHookPointError extends HookworkError {
+  constructor(kind: 'gate' | 'change point' | 'method', name: string, known: readonly string[]) {
+    const list = known.length > 0 ? ` Known ${kind}s: ${known.join(', ')}.` : '';
+    super(
+      'HKW_ERR_UNKNOWN_HOOK_POINT',
+      `No ${kind} named "${name}" is declared.${list} Declare it on the host or in the config.`,
+      404,
+    );
+  }
+}
+
+/** A hook point was declared twice with different options. */
+export class HookPointConflictError extends HookworkError {
+  constructor(kind: string, name: string, detail: string) {
+    super('HKW_ERR_HOOK_POINT_CONFLICT', `The ${kind} "${name}" ${detail}`, 409);
+  }
+}
+
+/** A second holder tried to take an exclusive change point (UCS's rule). */
+export class ExclusiveHookTakenError extends HookworkError {
+  readonly point: string;
+  readonly holder: string;
+  constructor(point: string, holder: string, requester: string) {
+    super(
+      'HKW_ERR_EXCLUSIVE_HOOK_TAKEN',
+      `The exclusive change point "${point}" is already held by "${holder}"; "${requester}" cannot register on it until "${holder}" releases it (unloads or disposes its hook).`,
+      409,
+    );
+    this.point = point;
+    this.holder = holder;
+  }
+}
+
+/**
+ * Thrown by a change hook to block the change (UCS's ProcessingError).
+ * The reason defaults to "Blocked by hook".
+ */
+export class ChangeBlockedError extends HookworkError {
+  readonly reason: string;
+  constructor(reason?: string) {
+    const why = reason !== undefined && reason !== '' ? reason : 'Blocked by hook';
+    super('HKW_ERR_CHANGE_BLOCKED', why, 409);
+    this.reason = why;
+  }
+}
+
+/** The caller may not do this: a gate denied, or middleware refused. */
+export class PermissionDeniedError extends HookworkError {
+  readonly reason: string;
+  constructor(reason: string, options?: ErrorOptions) {
+    super('HKW_ERR_PERMISSION_DENIED', reason, 403, options);
+    this.reason = reason;
+  }
+}
+
+/** Input failed validation; `fields` maps each bad field to its problem (UCS's InvalidDataInput). */
+export class InvalidInputError extends HookworkError {
+  readonly fields: Readonly<Record<string, string>>;
+  constructor(fields: Record<string, string>, message?: string) {
+    const summary = Object.entries(fields)
+      .map(([field, problem]) => `${field}: ${problem}`)
+      .join('; ');
+    super('HKW_ERR_INVALID_INPUT', message ?? `Invalid input: ${summary}`, 400);
+    this.fields = Object.freeze({ ...fields });
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, fields: this.fields };
+  }
+}
+
+/** Something took longer than its limit. */
+export class HookTimeoutError extends HookworkError {
+  readonly timeoutMs: number;
+  constructor(what: string, timeoutMs: number) {
+    super('HKW_ERR_TIMEOUT', `${what} did not finish within ${timeoutMs} ms.`, 504);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** One problem found while validating a config, with where it is. */
+export interface ConfigProblem {
+  /** The file the problem is in, when the config came from files. */
+  file?: string;
+  /** Dotted path of the key, e.g. `handlers.2.url`. */
+  key: string;
+  message: string;
+}
+
+/** A config was refused as a whole; `problems` lists every problem found. */
+export class ConfigError extends HookworkError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    const lines = problems.map(formatConfigProblem);
+    super(
+      'HKW_ERR_CONFIG_INVALID',
+      `The config was refused (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.map((l) => `  - ${l}`).join('\n')}`,
+      400,
+    );
+    this.problems = problems;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, problems: this.problems };
+  }
+}
+
+export function formatConfigProblem(problem: ConfigProblem): string {
+  const where = problem.file !== undefined ? `${problem.file}: ` : '';
+  const key = problem.key === '' ? '(root)' : problem.key;
+  return `${where}${key}: ${problem.message}`;
+}
+
+/** The host or a component was used after close(). */
+export class ClosedError extends HookworkError {
+  constructor(what: string) {
+    super('HKW_ERR_CLOSED', `${what} is closed; create a new one.`, 503);
+  }
+}
+
+/** A caller passed an argument of the wrong shape to a public API. */
+export class InvalidArgumentError extends HookworkError {
+  constructor(message: string) {
+    super('HKW_ERR_INVALID_ARGUMENT', message, 400);
+  }
+}
+
+/** Gives any thrown value an Error shape, so reports always have a message and stack. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'string') return new Error(value);
+  try {
+    return new Error(JSON.stringify(value));
+  } catch {
+    return new Error(String(value));
+  }
+}

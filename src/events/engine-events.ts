@@ -1,0 +1,41 @@
+// Events the engine itself emits. Their ids follow SFTPPlus where it has one
+// (20174 for a failed handler, 20053 for a command run, 20200-20202 for what
+// an extension reports); the rest are Hookwork's own.
+
+import type { EventDefinition } from './catalogue.js';
+
+export const ENGINE_EVENTS = {
+  /** An extension's debug message. */
+  debug: '20000',
+  /** Informational message from a handler (the default for handler results). */
+  info: '20200',
+  /** A handler reports success. */
+  success: '20201',
+  /** A handler reports a failure, with details. */
+  failure: '20202',
+  /** A handler, subscriber or target failed (reserved to the engine, SFTPPlus's 20174). */
+  handlerFailed: '20174',
+  /** An external command ran (SFTPPlus's 20053). */
+  commandExecuted: '20053',
+} as const;
+
+export type EngineEventId = (typeof ENGINE_EVENTS)[keyof typeof ENGINE_EVENTS];
+
+export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
+  { id: ENGINE_EVENTS.debug, name: 'debug', groups: ['debug'], message: '{{data.message}}' },
+  { id: ENGINE_EVENTS.info, name: 'info', groups: ['informational'], message: '{{data.message}}' },
+  { id: ENGINE_EVENTS.success, name: 'success', groups: ['success'], message: '{{data.message}}' },
+  { id: ENGINE_EVENTS.failure, name: 'failure', groups: ['failure'], message: '{{data.message}}' },
+  {
+    id: ENGINE_EVENTS.handlerFailed,
+    name: 'handler-failed',
+    groups: ['failure', 'engine'],
+    message: 'Handler "{{data.handler}}" failed on event {{data.event_id}}: {{data.error}}',
+  },
+  {
+    id: ENGINE_EVENTS.commandExecuted,
+    name: 'command-executed',
+    groups: ['command', 'engine'],
+    message: 'Command {{data.command}} exited with {{data.exit_code}}.',
+  },
+];

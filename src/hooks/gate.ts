@@ -1,0 +1,227 @@
+// Gates: decision points before an action (`pre-upload`). Gates run in order;
+// the first deny (with a reason) or handled wins. A gate that throws or times
+// out denies (fail-closed) unless the point is declared fail-open.
+
+import { HookTimeoutError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Monitor } from './monitor.js';
+import type { Disposer } from './scope.js';
+
+export type GateVerdictKind = 'allow' | 'deny' | 'handled';
+
+export interface GateDecision {
+  readonly verdict: GateVerdictKind;
+  /** Why it was denied or handled. */
+  readonly reason?: string;
+  /** The gate that decided (absent for allow). */
+  readonly by?: string;
+}
+
+/**
+ * What a gate returns: nothing or `true` lets the next gate decide; `false`
+ * denies with a default reason; or an explicit decision from allow(), deny(),
+ * handled().
+ */
+export type GateResult = void | undefined | boolean | GateDecision;
+
+export interface GateCallInfo {
+  readonly gate: string;
+  /** Aborted when the gate's timeout expires. */
+  readonly signal: AbortSignal;
+}
+
+export type GateFn<C> = (context: C, info: GateCallInfo) => GateResult | Promise<GateResult>;
+
+export interface GatePointOptions {
+  /** When true, a gate that throws or times out lets the action go on. Default false. */
+  failOpen?: boolean;
+  /** Default per-gate timeout in ms (default 30 000). */
+  timeoutMs?: number;
+}
+
+export interface GateRegistration {
+  /** Shown in denials and reports. */
+  name?: string;
+  /** Lower runs first; equal orders keep registration order. Default 0. */
+  order?: number;
+  timeoutMs?: number;
+}
+
+const ALLOW: GateDecision = Object.freeze({ verdict: 'allow' });
+
+export function allow(): GateDecision {
+  return ALLOW;
+}
+
+export function deny(reason: string): GateDecision {
+  return Object.freeze({ verdict: 'deny', reason });
+}
+
+export function handled(reason?: string): GateDecision {
+  return reason === undefined ? Object.freeze({ verdict: 'handled' }) : Object.freeze({ verdict: 'handled', reason });
+}
+
+interface GateEntry {
+  readonly fn: GateFn<unknown>;
+  readonly name: string;
+  readonly order: number;
+  readonly seq: number;
+  readonly timeoutMs: number | undefined;
+  readonly wantsInfo: boolean;
+}
+
+interface GatePoint {
+  readonly name: string;
+  failOpen: boolean;
+  timeoutMs: number;
+  entries: readonly GateEntry[];
+}
+
+const DEFAULT_GATE_TIMEOUT_MS = 30_000;
+
+export class Gates {
+  readonly #points = new Map<string, GatePoint>();
+  readonly #logger: Logger;
+  readonly #monitor: Monitor | undefined;
+  #seq = 0;
+
+  constructor(logger: Logger, monitor?: Monitor) {
+    this.#logger = logger;
+    this.#monitor = monitor;
+  }
+
+  /** Declares (or re-configures) a gate point. */
+  declare(name: string, options: GatePointOptions = {}): void {
+    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('A gate needs a non-empty name.');
+    const point = this.#points.get(name);
+    if (point === undefined) {
+      this.#points.set(name, {
+        name,
+        failOpen: options.failOpen ?? false,
+        timeoutMs: options.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
+        entries: [],
+      });
+      return;
+    }
+    if (options.failOpen !== undefined) point.failOpen = options.failOpen;
+    if (options.timeoutMs !== undefined) point.timeoutMs = options.timeoutMs;
+  }
+
+  has(name: string): boolean {
+    return this.#points.has(name);
+  }
+
+  names(): string[] {
+    return [...this.#points.keys()];
+  }
+
+  /** How many gates a point has. */
+  count(name: string): number {
+    return this.#points.get(name)?.entries.length ?? 0;
+  }
+
+  /** Adds a gate; an undeclared point is declared fail-closed with defaults. */
+  register<C>(name: string, fn: GateFn<C>, options: GateRegistration = {}): Disposer {
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`The gate registered on "${name}" is not a function.`);
+    if (!this.#points.has(name)) this.declare(name);
+    const point = this.#points.get(name) as GatePoint;
+    const entry: GateEntry = {
+      fn: fn as GateFn<unknown>,
+      name: options.name ?? (fn.name !== '' ? fn.name : `gate#${this.#seq}`),
+      order: options.order ?? 0,
+      seq: this.#seq++,
+      timeoutMs: options.timeoutMs,
+      wantsInfo: fn.length >= 2,
+    };
+    point.entries = [...point.entries, entry].sort((a, b) => a.order - b.order || a.seq - b.seq);
+    return () => {
+      point.entries = point.entries.filter((e) => e !== entry);
+    };
+  }
+
+  /** Runs the gates of `name` in order and returns the decision. */
+  async run<C>(name: string, context: C): Promise<GateDecision> {
+    const point = this.#points.get(name);
+    if (point === undefined) throw new UnknownHookPointError('gate', name, this.names());
+    const entries = point.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as GateEntry;
+      const decision = await this.#runOne(point, entry, context);
+      if (decision !== undefined) return decision;
+    }
+    return ALLOW;
+  }
+
+  /** One gate: undefined means "go on to the next". */
+  async #runOne(point: GatePoint, entry: GateEntry, context: unknown): Promise<GateDecision | undefined> {
+    const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
+    const at = monitor === undefined ? 0 : Date.now();
+    const start = monitor === undefined ? 0 : performance.now();
+    let decision: GateDecision | undefined;
+    let outcome = 'ok';
+    try {
+      decision = interpret(await this.#call(point, entry, context), entry.name);
+      if (decision !== undefined) outcome = decision.verdict;
+    } catch (err) {
+      const error = toError(err);
+      outcome = err instanceof HookTimeoutError ? 'timeout' : 'error';
+      this.#logger.warn({ err: error, gate: point.name, by: entry.name }, `Gate "${entry.name}" on "${point.name}" failed`);
+      decision = point.failOpen
+        ? undefined
+        : Object.freeze({ verdict: 'deny', reason: `Gate "${entry.name}" failed: ${error.message}`, by: entry.name });
+    }
+    monitor?.record({ kind: 'gate', name: point.name, by: entry.name, outcome, durationMs: performance.now() - start, at });
+    return decision;
+  }
+
+  #call(point: GatePoint, entry: GateEntry, context: unknown): GateResult | Promise<GateResult> {
+    if (!entry.wantsInfo) {
+      const result = entry.fn(context, undefined as unknown as GateCallInfo);
+      if (!(result instanceof Promise)) return result;
+      return withTimeout(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`);
+    }
+    const controller = new AbortController();
+    const result = entry.fn(context, { gate: point.name, signal: controller.signal });
+    if (!(result instanceof Promise)) return result;
+    return withTimeout(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, controller);
+  }
+}
+
+function interpret(result: GateResult, by: string): GateDecision | undefined {
+  if (result === undefined || result === true) return undefined;
+  if (result === false) return Object.freeze({ verdict: 'deny', reason: `Denied by gate "${by}"`, by });
+  if (result === null || typeof result !== 'object') {
+    throw new InvalidArgumentError(`Gate "${by}" returned ${JSON.stringify(result)}; return allow(), deny(reason), handled() or a boolean.`);
+  }
+  switch (result.verdict) {
+    case 'allow':
+      return undefined;
+    case 'deny':
+      return Object.freeze({ verdict: 'deny', reason: result.reason ?? `Denied by gate "${by}"`, by: result.by ?? by });
+    case 'handled':
+      return Object.freeze({ verdict: 'handled', ...(result.reason === undefined ? {} : { reason: result.reason }), by: result.by ?? by });
+    default:
+      throw new InvalidArgumentError(`Gate "${by}" returned an unknown verdict ${JSON.stringify((result as { verdict: unknown }).verdict)}.`);
+  }
+}
+
+/** Rejects with HookTimeoutError after `ms`, aborting `controller` if given. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, controller?: AbortController): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new HookTimeoutError(what, ms);
+      controller?.abort(error);
+      reject(error);
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
