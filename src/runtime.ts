@@ -1,0 +1,130 @@
+// A runtime is a host built from a config, with every subsystem installed:
+// what `hookwork serve` runs and what an embedding server can create too.
+// Subsystems install themselves (one installer each, listed below) and expose
+// their service on `runtime.services` by augmenting RuntimeServices:
+//
+//   declare module '../runtime.js' {
+//     interface RuntimeServices { plugins: PluginManager }
+//   }
+
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
+import { ConfigError } from './errors.js';
+import type { EventDefinition } from './events/catalogue.js';
+import { createHost, type Host } from './host.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** Services installed by subsystems; each subsystem augments this interface. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface RuntimeServices {}
+
+export interface RuntimeOptions {
+  /** A validated config, or raw input that is validated here. */
+  config?: HookworkConfig | HookworkConfigInput;
+  /** The folder relative paths in the config are resolved against (the config file's folder). */
+  baseDir?: string;
+  logger?: Logger;
+  /** Node name for multi-node stores and logs (default: hostname-pid). */
+  nodeId?: string;
+}
+
+export interface Runtime {
+  readonly config: HookworkConfig;
+  readonly baseDir: string;
+  /** `server.data_dir`, resolved. */
+  readonly dataDir: string;
+  readonly nodeId: string;
+  readonly host: Host;
+  readonly logger: Logger;
+  readonly services: Partial<RuntimeServices>;
+  /** Resolves a config path against the base folder. */
+  resolvePath(path: string): string;
+  /** Runs on close(), newest first (after the host stops accepting events). */
+  onClose(fn: () => void | Promise<void>): void;
+  close(): Promise<void>;
+}
+
+/** One subsystem's set-up: reads its config section, attaches to the host, registers its service. */
+export type Installer = (runtime: Runtime) => void | Promise<void>;
+
+// Each subsystem adds its installer here. Order matters: delivery first
+// (targets enqueue into it), then targets and handlers, plugins last (they
+// may use everything).
+const INSTALLERS: readonly Installer[] = [];
+
+export function parseConfig(input: unknown): HookworkConfig {
+  const parsed = configSchema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => ({ key: issue.path.map(String).join('.'), message: issue.message })),
+  );
+}
+
+function catalogueFromConfig(config: HookworkConfig): EventDefinition[] {
+  return config.events.map((e) => ({
+    id: e.id,
+    name: e.name,
+    groups: e.groups,
+    ...(e.message === undefined ? {} : { message: e.message }),
+    ...(e.description === undefined ? {} : { description: e.description }),
+    ...(e.data_schema === undefined ? {} : { schema: z.fromJSONSchema(e.data_schema as never) }),
+  }));
+}
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const config = parseConfig(options.config);
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  const resolvePath = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
+  const dataDir = resolvePath(config.server.data_dir);
+  const logger = options.logger ?? createLogger({ level: config.log_level });
+  const host = createHost({
+    server: { name: config.server.name, ...(config.server.uuid === undefined ? {} : { uuid: config.server.uuid }) },
+    dataDir,
+    events: catalogueFromConfig(config),
+    strict: config.strict,
+    gates: Object.fromEntries(
+      Object.entries(config.gates).map(([name, g]) => [
+        name,
+        { failOpen: g.fail_open, ...(g.timeout === undefined ? {} : { timeoutMs: g.timeout * 1000 }) },
+      ]),
+    ),
+    changes: config.changes,
+    logger,
+  });
+  const closeHooks: Array<() => void | Promise<void>> = [];
+  let closing: Promise<void> | undefined;
+  const runtime: Runtime = {
+    config,
+    baseDir,
+    dataDir,
+    nodeId: options.nodeId ?? `${process.env['HOSTNAME'] ?? 'node'}-${process.pid}`,
+    host,
+    logger,
+    services: {},
+    resolvePath,
+    onClose(fn) {
+      closeHooks.push(fn);
+    },
+    close() {
+      closing ??= (async () => {
+        await host.close();
+        for (const fn of closeHooks.reverse()) {
+          try {
+            await fn();
+          } catch (err) {
+            logger.error({ err }, 'A runtime close hook failed');
+          }
+        }
+      })();
+      return closing;
+    },
+  };
+  try {
+    for (const install of INSTALLERS) await install(runtime);
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  return runtime;
+}

@@ -1,0 +1,102 @@
+// Bearer-token auth with roles for the gateway. Tokens come from the config
+// (inline or from an environment variable) and are compared in constant time
+// over their SHA-256 digests, so neither content nor length leaks by timing.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { HookworkConfig, Role } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+
+const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, superuser: 3 };
+
+export interface Principal {
+  readonly name: string;
+  readonly role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+interface TokenEntry {
+  readonly digest: Buffer;
+  readonly principal: Principal;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+export class TokenAuth {
+  readonly #entries: readonly TokenEntry[];
+  readonly #protectHost: boolean;
+
+  constructor(config: HookworkConfig['auth'], env: NodeJS.ProcessEnv = process.env) {
+    const problems: { key: string; message: string }[] = [];
+    const entries: TokenEntry[] = [];
+    config.tokens.forEach((t, i) => {
+      const value = t.token ?? (t.token_env === undefined ? undefined : env[t.token_env]);
+      if (value === undefined || value.length < 16) {
+        problems.push({
+          key: `auth.tokens.${i}.token_env`,
+          message: `environment variable ${t.token_env ?? '?'} is unset or shorter than 16 characters`,
+        });
+        return;
+      }
+      entries.push({ digest: digest(value), principal: Object.freeze({ name: t.name, role: t.role }) });
+    });
+    if (problems.length > 0) throw new ConfigError(problems);
+    this.#entries = entries;
+    this.#protectHost = config.protect_host_endpoints;
+  }
+
+  /** True once at least one token is configured. */
+  get enabled(): boolean {
+    return this.#entries.length > 0;
+  }
+
+  /** Finds the principal for a bearer token; checks every entry so timing says nothing. */
+  identify(token: string): Principal | undefined {
+    const wanted = digest(token);
+    let found: Principal | undefined;
+    for (const entry of this.#entries) {
+      if (timingSafeEqual(entry.digest, wanted)) found ??= entry.principal;
+    }
+    return found;
+  }
+
+  /**
+   * A preHandler that needs at least `role`. Admin endpoints always need a
+   * token (401 when none is configured or sent); host-facing endpoints
+   * (`hostFacing`) are open until tokens exist, then need an operator.
+   */
+  require(role: Role, options: { hostFacing?: boolean } = {}): preHandlerAsyncHookHandler {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      if (options.hostFacing === true && (!this.enabled || !this.#protectHost)) return;
+      const header = request.headers.authorization;
+      const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (match === null) {
+        await reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ code: 'HKW_ERR_UNAUTHENTICATED', message: 'This endpoint needs "Authorization: Bearer <token>" with a token from the config\'s auth.tokens.' });
+        return reply;
+      }
+      const principal = this.identify(match[1] as string);
+      if (principal === undefined) {
+        await reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ code: 'HKW_ERR_UNAUTHENTICATED', message: 'The bearer token is not known.' });
+        return reply;
+      }
+      if (RANK[principal.role] < RANK[role]) {
+        await reply.code(403).send({
+          code: 'HKW_ERR_FORBIDDEN',
+          message: `The token "${principal.name}" has role "${principal.role}"; this endpoint needs "${role}" or higher.`,
+        });
+        return reply;
+      }
+      request.principal = principal;
+    };
+  }
+}
