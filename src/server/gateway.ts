@@ -42,15 +42,16 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     forceCloseConnections: 'idle',
   });
 
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler((raw, request, reply) => {
+    const error = raw as Error & { statusCode?: number; code?: string };
     if (error instanceof HookworkError) {
       void reply.code(error.statusCode).send(error.toJSON());
       return;
     }
-    const status = (error as { statusCode?: number }).statusCode;
+    const status = error.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       // fastify's own client errors: bad JSON, body too large (413), bad content type.
-      void reply.code(status).send({ code: (error as { code?: string }).code ?? 'HKW_ERR_BAD_REQUEST', message: error.message });
+      void reply.code(status).send({ code: error.code ?? 'HKW_ERR_BAD_REQUEST', message: error.message });
       return;
     }
     runtime.logger.error({ err: error, url: request.url }, 'Gateway request failed');
