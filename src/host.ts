@@ -21,6 +21,7 @@ import {
 import { ChangePoints, type ChangeHookFn, type ChangeOutcome, type ChangePointOptions } from './hooks/change.js';
 import { Gates, type GateDecision, type GateFn, type GatePointOptions, type GateRegistration } from './hooks/gate.js';
 import { Methods, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
+import { Channel, type SendingRecord } from './hooks/channel.js';
 import { Monitor } from './hooks/monitor.js';
 import { Notifier, groupTarget, type Subscriber, type SubscriberFn } from './hooks/notify.js';
 import { Scope, type Disposer, type RegistrationKind } from './hooks/scope.js';
@@ -103,6 +104,8 @@ export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'd
   readonly server: EventServer;
   readonly logger: Logger;
   readonly monitor: Monitor;
+  /** Engine streams that are not catalogue events (LUNA's sending records). */
+  readonly channels: { readonly sending: Channel<SendingRecord> };
   readonly strict: boolean;
   /** Runs the gates of `name`: allow, deny with a reason, or handled. */
   gate<K extends Extract<keyof GatesOf<M>, string>>(name: K, context: GatesOf<M>[K]): Promise<GateDecision>;
@@ -311,6 +314,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     server,
     logger,
     monitor,
+    channels: { sending: new Channel<SendingRecord>() },
     strict,
     gates,
     changes,

@@ -1,0 +1,83 @@
+// The contract between outbound targets (webhooks, commands) and the delivery
+// queue that runs them asynchronously. Targets say how to make one attempt;
+// the queue decides when, how often, and keeps the record.
+
+/** One target's attempts at one event, as the queue keeps it. */
+export interface DeliveryRecord {
+  readonly id: string;
+  /** The target's unique name (`handler:<name>` or a webhook name). */
+  readonly target: string;
+  /** The event as JSON-safe data (secrets only if the target was granted them). */
+  readonly event: Readonly<Record<string, unknown>>;
+  /** Stable across retries of this delivery, so receivers can deduplicate. */
+  readonly webhookId: string;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly state: DeliveryState;
+  /** When the next attempt is due, ms since the epoch. */
+  readonly dueAt: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastError?: string;
+}
+
+export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';
+
+/** What a target asks the queue to deliver. */
+export interface NewDelivery {
+  readonly target: string;
+  readonly event: Readonly<Record<string, unknown>>;
+  /** Defaults to a fresh `msg_…` id. */
+  readonly webhookId?: string;
+  /** Defaults to now. */
+  readonly dueAt?: number;
+}
+
+/** The outcome of one attempt, as a target reports it. */
+export interface AttemptResult {
+  readonly ok: boolean;
+  /** For failures: may a later attempt succeed? (connection errors, timeouts, 429, 5xx) */
+  readonly retryable?: boolean;
+  /** The receiver asked to wait (Retry-After), in ms. */
+  readonly retryAfterMs?: number;
+  /** The target must be disabled (HTTP 410 Gone). */
+  readonly disableTarget?: boolean;
+  readonly httpStatus?: number;
+  readonly exitCode?: number;
+  /** The first 4 KiB of the response body or command output. */
+  readonly response?: string;
+  readonly error?: string;
+}
+
+/** One recorded attempt. */
+export interface AttemptRecord extends AttemptResult {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+export interface AttemptContext {
+  readonly webhookId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborted when the queue shuts down or the attempt's lease ends. */
+  readonly signal: AbortSignal;
+}
+
+/** Something the queue can deliver to. */
+export interface DeliveryTarget {
+  readonly name: string;
+  readonly kind: 'webhook' | 'command' | (string & {});
+  /** Attempts running at once for this target (default 2 for commands, 16 for webhooks). */
+  readonly concurrency?: number;
+  attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<AttemptResult>;
+}
+
+/** What targets and the emit pipeline need from the delivery layer. */
+export interface DeliveryQueue {
+  /** Makes a target deliverable; returns its remover. */
+  registerTarget(target: DeliveryTarget): () => void;
+  /** Accepts deliveries: when this resolves they are kept (durably, with a durable store). */
+  enqueue(deliveries: readonly NewDelivery[]): Promise<readonly DeliveryRecord[]>;
+}
