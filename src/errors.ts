@@ -189,3 +189,60 @@ export function toError(value: unknown): Error {
     return new Error(String(value));
   }
 }
+
+/** A webhook URL resolved to an address the SSRF guard refuses (loopback, private, metadata…). */
+export class SsrfRefusedError extends HookworkError {
+  readonly url: string;
+  readonly address: string;
+  readonly rule: string;
+  constructor(url: string, address: string, rule: string) {
+    super(
+      'HKW_ERR_SSRF_REFUSED',
+      `Refused to connect to ${url}: address ${address} is ${rule}. If this target is trusted, add a CIDR that covers it to the config's "ssrf.allow" list.`,
+      403,
+    );
+    this.url = url;
+    this.address = address;
+    this.rule = rule;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, address: this.address, rule: this.rule };
+  }
+}
+
+/** An action's operation ran out of quota (SFTPGo's status 2); thrown by the host's operation. */
+export class QuotaExceededError extends HookworkError {
+  constructor(message = 'Quota exceeded') {
+    super('HKW_ERR_QUOTA_EXCEEDED', message, 413);
+  }
+}
+
+/** A synchronous post hook of an action failed; the operation ran and the host was asked to undo it. */
+export class ActionHookFailedError extends HookworkError {
+  readonly action: string;
+  readonly failures: readonly string[];
+  constructor(action: string, failures: readonly string[]) {
+    super(
+      'HKW_ERR_ACTION_HOOK_FAILED',
+      `The synchronous post hook${failures.length === 1 ? '' : 's'} of action "${action}" failed: ${failures.join('; ')}`,
+      502,
+    );
+    this.action = action;
+    this.failures = failures;
+  }
+}
+
+/** A callback URL's token is unknown, already used or expired. */
+export class CallbackTokenError extends HookworkError {
+  readonly reason: 'unknown' | 'used' | 'expired';
+  constructor(reason: 'unknown' | 'used' | 'expired') {
+    const text = {
+      unknown: 'This callback URL is not known (wrong token, or the gateway restarted since it was issued).',
+      used: 'This callback URL was already used; each callback URL works once.',
+      expired: 'This callback URL has expired (see the config\'s "callbacks.ttl").',
+    }[reason];
+    super(reason === 'unknown' ? 'HKW_ERR_CALLBACK_UNKNOWN' : reason === 'used' ? 'HKW_ERR_CALLBACK_USED' : 'HKW_ERR_CALLBACK_EXPIRED', text, reason === 'unknown' ? 404 : 410);
+    this.reason = reason;
+  }
+}

@@ -17,6 +17,10 @@ export const ENGINE_EVENTS = {
   handlerFailed: '20174',
   /** An external command ran (SFTPPlus's 20053). */
   commandExecuted: '20053',
+  /** A webhook receiver reported failure through its callback URL (Magpie's callback_url). */
+  callbackFailed: '20510',
+  /** A synchronous post hook of an action (execute_sync) failed; the host was asked to undo. */
+  actionSyncHookFailed: '20511',
 } as const;
 
 export type EngineEventId = (typeof ENGINE_EVENTS)[keyof typeof ENGINE_EVENTS];
@@ -37,5 +41,17 @@ export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
     name: 'command-executed',
     groups: ['command', 'engine'],
     message: 'Command {{data.command}} exited with {{data.exit_code}}.',
+  },
+  {
+    id: ENGINE_EVENTS.callbackFailed,
+    name: 'webhook-callback-failed',
+    groups: ['failure', 'webhook', 'engine'],
+    message: 'The receiver of webhook "{{data.target}}" reported failure: {{data.error}}',
+  },
+  {
+    id: ENGINE_EVENTS.actionSyncHookFailed,
+    name: 'action-hook-failed',
+    groups: ['failure', 'action', 'engine'],
+    message: 'A synchronous post hook of action "{{data.action}}" failed: {{data.error}}',
   },
 ];
