@@ -1,28 +1,66 @@
-// Config schemas owned by the handlers layer: filters (shared by every
-// handler type) and extension handlers. Issue #4 fills these in.
+// Config schemas owned by the handlers layer: the fields every handler has
+// (filters included), extension handlers, and the extensions pool.
 
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { filtersShape } from './filters.js';
 
-/** Fields every handler has, whatever its type. */
+/** Fields every handler has, whatever its type (the filters included). */
 export const handlerBaseShape = {
   uuid: z.string().min(1).optional(),
   name: z.string().min(1),
   enabled: z.boolean().default(true),
   description: z.string().optional(),
+  ...filtersShape,
 };
 
 /** Filters: rules are ANDed, values inside one rule ORed. */
-export const filtersSchema = z.strictObject({
-  target_events: z.array(z.union([z.string().min(1), z.number().int().transform(String)])).optional(),
-});
+export const filtersSchema = z.strictObject(filtersShape);
+
+/** Secrets a handler may be given (stored non-enumerable on the event otherwise). */
+export const HANDLER_GRANTS = ['account.token'] as const;
 
 export const extensionHandlerSchema = z.strictObject({
   type: z.literal('extension'),
   ...handlerBaseShape,
+  /**
+   * `module/path.ts#ExportName`, `extensions.demo_event_handler.DemoEventHandler`
+   * (dotted: the last part is the export) or the seed's `python:` form of the latter.
+   * Resolved against the extensions folder.
+   */
   entry_point: z.string().min(1),
+  /** Free text handed to onStart (parent.configuration). */
   configuration: z.string().default(''),
+  /** Consecutive failures before the handler stops in a failed state; 0 = never. */
+  fail_after_errors: z.number().int().min(0).default(10),
+  /** Hard limit, seconds, for one event's queue time plus run time. */
+  timeout: z.number().positive().default(600),
+  /** Secrets the worker's copy of the event keeps, e.g. `account.token`. */
+  grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
+});
+
+export const extensionPoolLimitsSchema = z.strictObject({
+  /** Worker heap limit (old generation), MB; a worker past it dies and is replaced. */
+  max_old_generation_mb: z.number().positive().optional(),
+  max_young_generation_mb: z.number().positive().optional(),
+  code_range_mb: z.number().positive().optional(),
+  stack_size_mb: z.number().positive().optional(),
+});
+
+export const extensionPoolSchema = z.strictObject({
+  /** Workers (events handled at once). Default: the machine's available parallelism. */
+  size: z.number().int().positive().default(() => availableParallelism()),
+  /** Events waiting for a worker before new ones are refused; default unbounded. */
+  max_queue: z.number().int().positive().optional(),
+  resource_limits: extensionPoolLimitsSchema.default({}),
 });
 
 export const extensionsConfigSchema = z.strictObject({
+  /** Where entry points are resolved, relative to the config file's folder. */
   folder: z.string().min(1).default('extensions'),
+  pool: extensionPoolSchema.default(() => extensionPoolSchema.parse({})),
 });
+
+export type ExtensionHandlerConfig = z.output<typeof extensionHandlerSchema>;
+export type ExtensionHandlerConfigInput = z.input<typeof extensionHandlerSchema>;
+export type ExtensionsConfig = z.output<typeof extensionsConfigSchema>;
