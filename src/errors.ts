@@ -246,3 +246,23 @@ export class CallbackTokenError extends HookworkError {
     this.reason = reason;
   }
 }
+
+/** No delivery has this id (it never existed, or retention purged it). */
+export class DeliveryNotFoundError extends HookworkError {
+  readonly deliveryId: string;
+  constructor(deliveryId: string) {
+    super(
+      'HKW_ERR_DELIVERY_NOT_FOUND',
+      `No delivery has the id "${deliveryId}". List deliveries with "hookwork deliveries list" or GET /v1/deliveries; finished ones are purged after the retention time.`,
+      404,
+    );
+    this.deliveryId = deliveryId;
+  }
+}
+
+/** The delivery store could not be opened, migrated or used. */
+export class DeliveryStoreError extends HookworkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('HKW_ERR_DELIVERY_STORE', message, 503, options);
+  }
+}

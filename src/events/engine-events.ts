@@ -21,6 +21,10 @@ export const ENGINE_EVENTS = {
   callbackFailed: '20510',
   /** A synchronous post hook of an action (execute_sync) failed; the host was asked to undo. */
   actionSyncHookFailed: '20511',
+  /** A delivery exhausted its retry schedule (or failed for good) and was dead-lettered. */
+  deliveryFailed: '20520',
+  /** A delivery target was disabled (its receiver answered 410 Gone); its deliveries wait until it is enabled. */
+  deliveryTargetDisabled: '20521',
 } as const;
 
 export type EngineEventId = (typeof ENGINE_EVENTS)[keyof typeof ENGINE_EVENTS];
@@ -53,5 +57,17 @@ export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
     name: 'action-hook-failed',
     groups: ['failure', 'action', 'engine'],
     message: 'A synchronous post hook of action "{{data.action}}" failed: {{data.error}}',
+  },
+  {
+    id: ENGINE_EVENTS.deliveryFailed,
+    name: 'delivery-failed',
+    groups: ['failure', 'delivery', 'engine'],
+    message: 'Delivery {{data.delivery_id}} to "{{data.target}}" failed after {{data.attempts}} attempts: {{data.error}}',
+  },
+  {
+    id: ENGINE_EVENTS.deliveryTargetDisabled,
+    name: 'delivery-target-disabled',
+    groups: ['failure', 'delivery', 'engine'],
+    message: 'Delivery target "{{data.target}}" was disabled: {{data.reason}}',
   },
 ];
