@@ -1,0 +1,149 @@
+// The SSRF guard: a webhook may only reach public addresses unless the config
+// allows a CIDR. The check runs on every address the host name resolves to,
+// and the connection is then pinned to the checked address (see pinnedLookup),
+// so a second DNS answer (rebinding) can never reach an unchecked address.
+
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { LookupAddress } from 'node:dns';
+import ipaddr from 'ipaddr.js';
+import { InvalidArgumentError, SsrfRefusedError } from '../errors.js';
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+
+/** Why an address range is refused, in words that go into the error. */
+const REFUSED_RANGES: Readonly<Record<string, string>> = {
+  loopback: 'a loopback address',
+  private: 'a private (RFC 1918) address',
+  linkLocal: 'a link-local address',
+  uniqueLocal: 'a unique-local (fc00::/7) address',
+  carrierGradeNat: 'a carrier-grade NAT (100.64.0.0/10) address',
+  unspecified: 'the unspecified address',
+  multicast: 'a multicast address',
+  broadcast: 'the broadcast address',
+  reserved: 'a reserved address',
+  deprecatedSiteLocal: 'a site-local address',
+};
+
+/** Cloud metadata endpoints, refused by address and by name. */
+const METADATA_ADDRESSES: ReadonlySet<string> = new Set([
+  '169.254.169.254', // AWS, GCP, Azure, OpenStack, DigitalOcean
+  '169.254.170.2', // AWS ECS task metadata
+  'fd00:ec2::254', // AWS over IPv6
+  '100.100.100.200', // Alibaba Cloud
+  '168.63.129.16', // Azure wire server (a public address)
+]);
+const METADATA_NAMES: ReadonlySet<string> = new Set([
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
+
+export interface CheckedTarget {
+  /** The URL's host name (without IPv6 brackets). */
+  readonly hostname: string;
+  /** The address the connection must go to. */
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+export type Resolver = (hostname: string) => Promise<readonly LookupAddress[]>;
+
+const defaultResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+export interface SsrfGuardOptions {
+  /** CIDRs that are allowed whatever their range (`127.0.0.1/32`, `10.1.0.0/16`, `::1/128`). */
+  allow?: readonly string[];
+  /** For tests: resolves names without DNS. */
+  resolver?: Resolver;
+}
+
+/** Parses a CIDR (or a bare address, as /32 or /128); throws InvalidArgumentError when malformed. */
+export function parseCidr(cidr: string): [Address, number] {
+  try {
+    if (cidr.includes('/')) return ipaddr.parseCIDR(cidr);
+    const address = ipaddr.parse(cidr);
+    return [address, address.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    throw new InvalidArgumentError(`"${cidr}" is not a valid CIDR (expected e.g. 10.0.0.0/8 or fd00::/8).`);
+  }
+}
+
+function normalise(address: Address): Address {
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return (address as ipaddr.IPv6).toIPv4Address();
+  }
+  return address;
+}
+
+export class SsrfGuard {
+  readonly #allow: ReadonlyArray<[Address, number]>;
+  readonly #resolver: Resolver;
+
+  constructor(options: SsrfGuardOptions = {}) {
+    this.#allow = (options.allow ?? []).map(parseCidr);
+    this.#resolver = options.resolver ?? defaultResolver;
+  }
+
+  /** The rule an address breaks, or undefined when it may be reached. */
+  ruleFor(addressText: string): string | undefined {
+    let address: Address;
+    try {
+      address = normalise(ipaddr.parse(addressText));
+    } catch {
+      return 'not an IP address';
+    }
+    for (const [range, bits] of this.#allow) {
+      if (range.kind() === address.kind() && address.match(range, bits)) return undefined;
+    }
+    const canonical = address.toNormalizedString();
+    if (METADATA_ADDRESSES.has(canonical) || METADATA_ADDRESSES.has(address.toString())) {
+      return 'a cloud metadata endpoint';
+    }
+    return REFUSED_RANGES[address.range()];
+  }
+
+  /**
+   * Resolves the URL's host and checks every address it resolves to; returns
+   * the address to connect to. Throws SsrfRefusedError naming the address and
+   * the rule; nothing is sent anywhere before this returns.
+   */
+  async check(url: URL): Promise<CheckedTarget> {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new SsrfRefusedError(url.href, url.protocol, `a scheme other than http: or https:`);
+    }
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const lowerName = hostname.toLowerCase().replace(/\.$/, '');
+    if (METADATA_NAMES.has(lowerName)) throw new SsrfRefusedError(url.href, hostname, 'a cloud metadata host name');
+    let addresses: readonly LookupAddress[];
+    if (ipaddr.isValid(hostname)) {
+      addresses = [{ address: hostname, family: hostname.includes(':') ? 6 : 4 }];
+    } else {
+      // A failed lookup rejects with the resolver's own error (retryable for the queue).
+      addresses = await this.#resolver(hostname);
+    }
+    if (addresses.length === 0) throw new SsrfRefusedError(url.href, hostname, 'a name with no addresses');
+    // Every answer must pass: a name that mixes public and private answers is refused.
+    for (const entry of addresses) {
+      const rule = this.ruleFor(entry.address);
+      if (rule !== undefined) throw new SsrfRefusedError(url.href, entry.address, rule);
+    }
+    const first = addresses[0] as LookupAddress;
+    return { hostname, address: first.address, family: first.family === 6 ? 6 : 4 };
+  }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net/tls connect options that always answers with the checked
+ * address: the socket goes there, while the Host header and TLS SNI keep the name.
+ */
+export function pinnedLookup(target: CheckedTarget) {
+  return (_hostname: string, options: { all?: boolean } | number | undefined, callback: LookupCallback): void => {
+    const all = typeof options === 'object' && options !== null && options.all === true;
+    if (all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  };
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SsrfRefusedError } from '../../src/errors.js';
+import { HttpPools } from '../../src/targets/http-pools.js';
+import { SsrfGuard, parseCidr } from '../../src/targets/ssrf-guard.js';
+import { WebhookTarget } from '../../src/targets/webhook-sender.js';
+import { attemptContext, startReceiver, type Receiver } from './helpers/receiver.js';
+
+let receiver: Receiver;
+const pools = new HttpPools();
+before(async () => {
+  receiver = await startReceiver();
+});
+after(async () => {
+  await pools.close();
+  await receiver.close();
+});
+
+async function refusal(guard: SsrfGuard, url: string): Promise<SsrfRefusedError> {
+  try {
+    await guard.check(new URL(url));
+  } catch (err) {
+    assert.ok(err instanceof SsrfRefusedError, `expected SsrfRefusedError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail(`${url} was not refused`);
+}
+
+test('refuses loopback, private, link-local, metadata, CGNAT, unique-local and unspecified addresses by default', async () => {
+  const guard = new SsrfGuard();
+  const cases: Array<[string, string, RegExp]> = [
+    ['http://127.0.0.1/x', '127.0.0.1', /loopback/],
+    ['http://[::1]/x', '::1', /loopback/],
+    ['http://10.1.2.3/x', '10.1.2.3', /private/],
+    ['http://192.168.0.10/x', '192.168.0.10', /private/],
+    ['http://172.20.0.1/x', '172.20.0.1', /private/],
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254', /metadata/],
+    ['http://169.254.10.10/', '169.254.10.10', /link-local/],
+    ['http://[fd00:ec2::254]/', 'fd00:ec2::254', /metadata/],
+    ['http://[fc00::1]/', 'fc00::1', /unique-local/],
+    ['http://[fe80::1]/', 'fe80::1', /link-local/],
+    ['http://100.64.1.1/', '100.64.1.1', /carrier-grade NAT/],
+    ['http://0.0.0.0/', '0.0.0.0', /unspecified/],
+    ['http://224.0.0.1/', '224.0.0.1', /multicast/],
+    ['http://[::ffff:127.0.0.1]/', '::ffff:7f00:1', /loopback/],
+  ];
+  for (const [url, address, rule] of cases) {
+    const err = await refusal(guard, url);
+    assert.equal(err.code, 'HKW_ERR_SSRF_REFUSED');
+    assert.match(err.rule, rule, url);
+    assert.ok(err.message.includes(err.address), 'the message names the address');
+    assert.ok(err.message.includes('ssrf.allow'), 'the message says how to allow it');
+    assert.ok(address.length > 0);
+  }
+});
+
+test('refuses a name that resolves to 127.0.0.1 (localhost) and cloud metadata host names', async () => {
+  const guard = new SsrfGuard();
+  const local = await refusal(guard, 'http://localhost:9/');
+  assert.match(local.address, /^(127\.0\.0\.1|::1)$/);
+  assert.match(local.rule, /loopback/);
+  const named = await refusal(new SsrfGuard({ resolver: async () => [{ address: '127.0.0.1', family: 4 }] }), 'http://evil.example/');
+  assert.equal(named.address, '127.0.0.1');
+  const metadata = await refusal(guard, 'http://metadata.google.internal/computeMetadata/v1/');
+  assert.match(metadata.rule, /metadata/);
+});
+
+test('a name with one private answer among public ones is refused', async () => {
+  const guard = new SsrfGuard({
+    resolver: async () => [
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.5', family: 4 },
+    ],
+  });
+  const err = await refusal(guard, 'http://mixed.example/');
+  assert.equal(err.address, '10.0.0.5');
+});
+
+test('public addresses pass; the allow list opens exactly its CIDRs', async () => {
+  const open = new SsrfGuard();
+  assert.equal(open.ruleFor('93.184.216.34'), undefined);
+  assert.equal(open.ruleFor('2606:4700::1'), undefined);
+  const guard = new SsrfGuard({ allow: ['127.0.0.1/32', '10.1.0.0/16'] });
+  assert.equal((await guard.check(new URL('http://127.0.0.1:1/'))).address, '127.0.0.1');
+  assert.equal(guard.ruleFor('10.1.200.3'), undefined);
+  assert.match(guard.ruleFor('127.0.0.2') ?? '', /loopback/);
+  assert.match(guard.ruleFor('10.2.0.1') ?? '', /private/);
+  assert.throws(() => parseCidr('10.0.0.0/99'), /not a valid CIDR/);
+  assert.throws(() => parseCidr('nope'), /not a valid CIDR/);
+});
+
+test('non-http schemes are refused', async () => {
+  const err = await refusal(new SsrfGuard(), 'file:///etc/passwd');
+  assert.match(err.rule, /scheme/);
+});
+
+test('a refused webhook sends nothing: the receiver on 127.0.0.1 gets no request', async () => {
+  const guard = new SsrfGuard();
+  for (const url of [receiver.url, `http://localhost:${receiver.port}/`, `http://[::1]:${receiver.port}/`]) {
+    const target = new WebhookTarget({ name: 'refused', url }, { pools, ssrf: guard });
+    const result = await target.run({ id: '1', message: 'x' }, attemptContext());
+    assert.equal(result.ok, false);
+    assert.equal(result.retryable, false);
+    assert.match(result.error ?? '', /HKW_ERR_SSRF_REFUSED|Refused to connect/);
+  }
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('the connection goes to the checked address while the Host header keeps the name (no second DNS lookup)', async () => {
+  let lookups = 0;
+  const guard = new SsrfGuard({
+    allow: ['127.0.0.1/32'],
+    resolver: async () => {
+      lookups++;
+      // A rebinding resolver: only the first answer is loopback-allowed; later ones point elsewhere.
+      return lookups === 1 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.9.9.9', family: 4 }];
+    },
+  });
+  const target = new WebhookTarget({ name: 'pinned', url: `http://hooks.invalid:${receiver.port}/pinned` }, { pools, ssrf: guard });
+  const before = receiver.requests.length;
+  const result = await target.run({ id: '1' }, attemptContext());
+  assert.equal(result.ok, true, result.error);
+  assert.equal(lookups, 1, 'the socket connected without asking DNS again');
+  const request = receiver.requests[before];
+  assert.equal(request?.url, '/pinned');
+  assert.equal(request?.headers.host, `hooks.invalid:${receiver.port}`);
+  // The next check sees the rebound answer and refuses before connecting.
+  const second = await target.run({ id: '1' }, attemptContext());
+  assert.equal(second.ok, false);
+  assert.match(second.error ?? '', /10\.9\.9\.9/);
+  assert.equal(receiver.requests.length, before + 1);
+});
