@@ -266,3 +266,60 @@ export class DeliveryStoreError extends HookworkError {
     super('HKW_ERR_DELIVERY_STORE', message, 503, options);
   }
 }
+
+/** No plugin of that name was found in the plugins folder. */
+export class PluginNotFoundError extends HookworkError {
+  readonly plugin: string;
+  constructor(plugin: string, folder: string, known: readonly string[]) {
+    const list = known.length > 0 ? ` Known plugins: ${known.join(', ')}.` : ' No plugins were found there.';
+    super(
+      'HKW_ERR_PLUGIN_NOT_FOUND',
+      `No plugin named "${plugin}" in the plugins folder ${folder}.${list} Check the name in "plugins.active" or add the plugin's file to the folder.`,
+      404,
+    );
+    this.plugin = plugin;
+  }
+}
+
+/** A plugin module's export is not a plugin definition, or clashes with another plugin. */
+export class PluginDefinitionError extends HookworkError {
+  readonly file: string;
+  constructor(file: string, problem: string) {
+    super('HKW_ERR_PLUGIN_INVALID', `The plugin in ${file} is invalid: ${problem}`, 400);
+    this.file = file;
+  }
+}
+
+/** A plugin needs one that is missing, failed, or needs it back (a cycle). */
+export class PluginDependencyError extends HookworkError {
+  readonly plugin: string;
+  constructor(plugin: string, problem: string) {
+    super('HKW_ERR_PLUGIN_DEPENDENCY', `The plugin "${plugin}" cannot load: ${problem}`, 409);
+    this.plugin = plugin;
+  }
+}
+
+/** A plugin's setup or start threw or timed out; it is marked failed and its registrations are gone. */
+export class PluginStartError extends HookworkError {
+  readonly plugin: string;
+  constructor(plugin: string, cause: Error) {
+    super(
+      'HKW_ERR_PLUGIN_START_FAILED',
+      `The plugin "${plugin}" failed to start: ${cause.message} Everything it registered was removed; fix it and load it again.`,
+      500,
+      { cause },
+    );
+    this.plugin = plugin;
+  }
+}
+
+/** A plugin registered the same route twice. */
+export class PluginRouteConflictError extends HookworkError {
+  constructor(plugin: string, method: string, path: string) {
+    super(
+      'HKW_ERR_PLUGIN_ROUTE_CONFLICT',
+      `The plugin "${plugin}" already has a route ${method} ${path}; dispose the first one before registering it again.`,
+      409,
+    );
+  }
+}
