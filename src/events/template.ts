@@ -1,7 +1,9 @@
 // One template engine for messages, commands and webhooks: `{{ name }}`
 // placeholders over the event context, with Magpie's typing rules:
 //   "{{x}}"    (exactly one placeholder)  -> the value, type kept
-//   "'{{x}}'"  (quoted placeholder)       -> the value as a string
+//   "'{{x}}'"  (quoted placeholder)       -> a non-string value as a string
+//                                          (a string value keeps its quotes;
+//                                          `"{{x}}"` works the same way)
 //   "a {{x}} b"                           -> string interpolation
 // Nested objects and arrays are walked (keys too); unknown placeholders stay
 // literal so that a typo is visible in what the receiver gets, and are reported
@@ -11,9 +13,14 @@ import { MISSING, lookupIn, type LookupOptions } from './context.js';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}/g;
 const WHOLE = /^\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}$/;
-const QUOTED = /^'\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}'$/;
+const QUOTED = /^(['"])\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}\1$/;
 
-type Part = string | { readonly path: string; readonly raw: string };
+/**
+ * A placeholder inside a string. `quote` is set when the whole string is the
+ * placeholder in quotes: Magpie drops the quotes only to stringify a
+ * non-string value, and keeps them around a string.
+ */
+type Part = string | { readonly path: string; readonly raw: string; readonly quote?: string };
 
 type Node =
   | { readonly kind: 'literal'; readonly value: unknown }
@@ -40,9 +47,10 @@ function compileString(source: string, found: Set<string>): Node {
   }
   const quoted = QUOTED.exec(source);
   if (quoted !== null) {
-    const path = quoted[1] as string;
+    const quote = quoted[1] as string;
+    const path = quoted[2] as string;
     found.add(path);
-    return { kind: 'string', parts: [{ path, raw: source }] };
+    return { kind: 'string', parts: [{ path, raw: source, quote }] };
   }
   const parts: Part[] = [];
   let last = 0;
@@ -87,7 +95,9 @@ function renderString(parts: readonly Part[], roots: readonly unknown[], options
       continue;
     }
     const value = lookupIn(roots, part.path, options);
-    out += value === MISSING ? part.raw : stringify(value);
+    if (value === MISSING) out += part.raw;
+    else if (part.quote !== undefined && typeof value === 'string') out += part.quote + value + part.quote;
+    else out += stringify(value);
   }
   return out;
 }
