@@ -1,0 +1,54 @@
+// `hookwork validate [PATH]`: loads a config as `serve` would and prints every
+// problem, one per line (`file: key: message`). Exit 1 on problems, 0 when
+// the config is valid. Nothing is started and nothing is written.
+
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { ConfigError, formatConfigProblem, type ConfigProblem } from '../../errors.js';
+
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') ? rel : file;
+}
+
+function display(problem: ConfigProblem): string {
+  return formatConfigProblem(problem.file === undefined ? problem : { ...problem, file: shortPath(problem.file) });
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** Runs the validation; returns the exit code (for the CLI and for tests). */
+export async function runValidate(path: string | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  try {
+    const { config, files } = await loadConfig(path);
+    out(
+      `OK: ${plural(files.length, 'file')} valid (${plural(config.events.length, 'event')}, ` +
+        `${plural(config.handlers.length, 'handler')}, ${plural(config.webhooks.length, 'webhook')}, ` +
+        `${plural(Object.keys(config.gates).length, 'gate')}).`,
+    );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) out(display(problem));
+    err(`The config was refused: ${plural(error.problems.length, 'problem')}.`);
+    return 1;
+  }
+}
+
+export function validateCommand(program: Command): void {
+  program
+    .command('validate')
+    .description('Check a config (a file or a folder of files) and list every problem with its file and key')
+    .argument('[path]', 'a .yaml/.yml/.json/.ini/.conf file or a folder of them (default: the embedded default config)')
+    .action(async (path: string | undefined) => {
+      const code = await runValidate(
+        path,
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
+      process.exitCode = code;
+    });
+}
