@@ -323,3 +323,49 @@ export class PluginRouteConflictError extends HookworkError {
     );
   }
 }
+
+/** An extension handler's module or class could not be loaded. */
+export class ExtensionLoadError extends HookworkError {
+  constructor(handler: string, entryPoint: string, reason: string, options?: ErrorOptions) {
+    super(
+      'HKW_ERR_EXTENSION_LOAD',
+      `Extension handler "${handler}" could not load entry point "${entryPoint}": ${reason}. Check entry_point (module/path.ts#ExportName, relative to the extensions folder).`,
+      500,
+      options,
+    );
+  }
+}
+
+/** A pool worker died while handling an event (crash, exit, out of memory); it was replaced. */
+export class ExtensionWorkerCrashError extends HookworkError {
+  readonly reason: 'crash' | 'oom';
+  constructor(reason: 'crash' | 'oom', detail: string, options?: ErrorOptions) {
+    super(
+      'HKW_ERR_EXTENSION_WORKER_CRASH',
+      reason === 'oom'
+        ? `The worker ran out of memory (${detail}); it was replaced. Raise extensions.pool.resource_limits or make handle() use less memory.`
+        : `The worker died while handling the event (${detail}); it was replaced.`,
+      500,
+      options,
+    );
+    this.reason = reason;
+  }
+}
+
+/** An extension's getConfiguration or handle returned something the contract does not allow. */
+export class ExtensionResultError extends HookworkError {
+  constructor(message: string) {
+    super('HKW_ERR_EXTENSION_RESULT', message, 500);
+  }
+}
+
+/** The extension pool's queue is full (extensions.pool.max_queue). */
+export class ExtensionQueueFullError extends HookworkError {
+  constructor(maxQueue: number | undefined) {
+    super(
+      'HKW_ERR_EXTENSION_QUEUE_FULL',
+      `The extension queue is full (max_queue ${maxQueue ?? 'reached'}); the event was not handled. Raise extensions.pool.max_queue or pool.size.`,
+      503,
+    );
+  }
+}
