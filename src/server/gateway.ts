@@ -6,6 +6,10 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { HookworkError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { TokenAuth } from './auth.js';
+import { changeRoutes } from './routes/changes.js';
+import { eventRoutes } from './routes/events.js';
+import { gateRoutes } from './routes/gates.js';
+import { healthRoutes } from './routes/health.js';
 
 export interface RouteContext {
   readonly runtime: Runtime;
@@ -16,7 +20,7 @@ export interface RouteContext {
 export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
-const ROUTE_MODULES: readonly RouteModule[] = [];
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */

@@ -1,0 +1,33 @@
+// POST /v1/changes/:name: asks the hooks of a change point about changing
+// `old` to `value`. A block is an answer, not a failure, so both outcomes are
+// 200: `{blocked: false, value}` or `{blocked: true, reason, by}`. Only a
+// change point nobody declared is a 404.
+
+import { z } from 'zod';
+import type { RouteModule } from '../gateway.js';
+import { requireJson } from '../json-only.js';
+import { zodValidatorCompiler } from '../zod-validation.js';
+import { pointParamsSchema } from './gates.js';
+
+const changeBodySchema = z.strictObject({
+  old: z.unknown().optional(),
+  // z.unknown() accepts undefined; a change needs a value (null is a value).
+  value: z.unknown().refine((v) => v !== undefined, { message: 'is required' }),
+});
+
+export const changeRoutes: RouteModule = (app, { runtime, auth }) => {
+  app.post<{ Params: z.output<typeof pointParamsSchema>; Body: z.output<typeof changeBodySchema> }>(
+    '/v1/changes/:name',
+    {
+      schema: { params: pointParamsSchema, body: changeBodySchema },
+      validatorCompiler: zodValidatorCompiler,
+      onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
+    },
+    async (request) => {
+      const outcome = await runtime.host.change(request.params.name, request.body.old, request.body.value);
+      return outcome.blocked
+        ? { blocked: true, reason: outcome.reason, by: outcome.by }
+        : { blocked: false, value: outcome.value ?? null };
+    },
+  );
+};

@@ -1,0 +1,32 @@
+// POST /v1/gates/:name: asks the gates of a decision point (`pre-upload`)
+// whether an action may go on. The body is the gates' context (a JSON
+// object). The reply is 200 with the verdict whatever it is; only a gate
+// point nobody declared is a 404.
+
+import { z } from 'zod';
+import type { RouteModule } from '../gateway.js';
+import { requireJson } from '../json-only.js';
+import { zodValidatorCompiler } from '../zod-validation.js';
+
+export const pointParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });
+
+const contextSchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object (the gate context)' });
+
+export const gateRoutes: RouteModule = (app, { runtime, auth }) => {
+  app.post<{ Params: z.output<typeof pointParamsSchema>; Body: z.output<typeof contextSchema> }>(
+    '/v1/gates/:name',
+    {
+      schema: { params: pointParamsSchema, body: contextSchema },
+      validatorCompiler: zodValidatorCompiler,
+      onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
+    },
+    async (request) => {
+      const decision = await runtime.host.gate(request.params.name, request.body);
+      return {
+        verdict: decision.verdict,
+        ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+        ...(decision.by === undefined ? {} : { by: decision.by }),
+      };
+    },
+  );
+};

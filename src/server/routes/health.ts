@@ -1,0 +1,14 @@
+// GET /v1/health: for load balancers and probes. Open (no token): it says
+// only whether the gateway is up, which server it is, and for how long.
+
+import type { RouteModule } from '../gateway.js';
+
+export const healthRoutes: RouteModule = (app, { runtime }) => {
+  const started = performance.now();
+  app.get('/v1/health', async (_request, reply) => {
+    const server = { uuid: runtime.host.server.uuid, name: runtime.host.server.name };
+    const uptime = Math.round(performance.now() - started) / 1000;
+    if (runtime.host.closed) return reply.code(503).send({ status: 'closing', server, uptime });
+    return { status: 'ok', server, uptime };
+  });
+};

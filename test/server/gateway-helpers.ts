@@ -1,0 +1,67 @@
+// Shared set-up for the gateway tests: a real runtime and a real listening
+// gateway on 127.0.0.1 (port 0), with state in a throwaway folder.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { HookworkConfigInput } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createGateway, type Gateway } from '../../src/server/gateway.js';
+
+export interface TestGateway {
+  readonly runtime: Runtime;
+  readonly gateway: Gateway;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(
+  config: HookworkConfigInput = {},
+  beforeListen?: (gateway: Gateway) => void | Promise<void>,
+): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'hookwork-gateway-'));
+  const runtime = await createRuntime({
+    config: { ...config, server: { data_dir: join(dir, 'data'), ...config.server } },
+    baseDir: dir,
+    logger: silentLogger(),
+  });
+  const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
+  if (beforeListen !== undefined) await beforeListen(gateway);
+  const url = await gateway.listen();
+  return {
+    runtime,
+    gateway,
+    url,
+    async close() {
+      await gateway.close();
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface JsonReply {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Sends a request and parses the JSON reply (every gateway reply is JSON). */
+export async function send(
+  url: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { json?: unknown; body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<JsonReply> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | Buffer | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await request(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), headers: res.headers };
+}
