@@ -369,3 +369,16 @@ export class ExtensionQueueFullError extends HookworkError {
     );
   }
 }
+
+/** A plugin module is already running in this process (one instance per plugin per process, as in LUNA). */
+export class PluginAlreadyRunningError extends HookworkError {
+  readonly plugin: string;
+  constructor(plugin: string, file: string, owner: string) {
+    super(
+      'HKW_ERR_PLUGIN_ALREADY_RUNNING',
+      `The plugin "${plugin}" (${file}) is already running in this process under ${owner}; a plugin runs once per process. Unload it there first.`,
+      409,
+    );
+    this.plugin = plugin;
+  }
+}
