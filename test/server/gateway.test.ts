@@ -25,7 +25,7 @@ describe('gateway host-facing routes (no tokens configured)', () => {
   before(async () => {
     g = await startGateway(config);
     g.runtime.host.on('100', (event) => void seen.push(event));
-    g.runtime.host.onGate('pre-upload', (ctx: { path?: string }) => (ctx.path === '/secret' ? deny('no secrets') : undefined), {
+    g.runtime.host.onGate('pre-upload', (ctx) => ((ctx as { path?: string }).path === '/secret' ? deny('no secrets') : undefined), {
       name: 'policy',
     });
     g.runtime.host.onGate('pre-delete', () => handled('moved to trash'), { name: 'trash' });
