@@ -83,14 +83,16 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 }
 
 function parseYaml(file: string, text: string): { value: unknown; problems: ConfigProblem[] } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       value: undefined,
       problems: doc.errors.map((error) => {
         const pos = error.linePos?.[0];
-        const where = pos !== undefined ? `line ${pos.line}, column ${pos.col}: ` : '';
-        return { file, key: '', message: `YAML syntax error at ${where}${error.message.split('\n')[0]}` };
+        const where = pos !== undefined ? ` at line ${pos.line}, column ${pos.col}` : '';
+        // The pretty message repeats the position and quotes the line; keep the words.
+        const words = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return { file, key: '', message: `YAML syntax error${where}: ${words}` };
       }),
     };
   }
@@ -105,9 +107,9 @@ function parseJson(file: string, text: string): { value: unknown; problems: Conf
     const position = /at position (\d+)/.exec(message);
     const where =
       position !== null
-        ? (({ line, column }) => `line ${line}, column ${column}: `)(lineColumn(text, Number(position[1])))
+        ? (({ line, column }) => ` at line ${line}, column ${column}`)(lineColumn(text, Number(position[1])))
         : '';
-    return { value: undefined, problems: [{ file, key: '', message: `JSON syntax error at ${where}${message}` }] };
+    return { value: undefined, problems: [{ file, key: '', message: `JSON syntax error${where}: ${message}` }] };
   }
 }
 
