@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import type { EventDefinition } from './events/catalogue.js';
+import { installExtensions } from './handlers/install.js';
 import { createHost, type Host } from './host.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -51,7 +52,7 @@ export type Installer = (runtime: Runtime) => void | Promise<void>;
 // Each subsystem adds its installer here. Order matters: delivery first
 // (targets enqueue into it), then targets and handlers, plugins last (they
 // may use everything).
-const INSTALLERS: readonly Installer[] = [];
+const INSTALLERS: readonly Installer[] = [installExtensions];
 
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});

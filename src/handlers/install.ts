@@ -1,0 +1,113 @@
+// Installs extension handlers into a runtime: one worker pool, one
+// ExtensionHandler per `type: extension` entry of config.handlers, and the
+// `extensions` service to list, start and stop them.
+
+import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { ExtensionHandler, type ExtensionHandlerInfo } from './extension-handler.js';
+import { ExtensionPool, type PoolStats } from './extension-pool.js';
+
+export interface ExtensionsService {
+  readonly pool: ExtensionPool;
+  /** Every configured extension handler, with state, last error and counters. */
+  list(): ExtensionHandlerInfo[];
+  /** One handler by uuid or name. */
+  get(idOrName: string): ExtensionHandlerInfo | undefined;
+  start(idOrName: string): Promise<ExtensionHandlerInfo>;
+  stop(idOrName: string): Promise<ExtensionHandlerInfo>;
+  /** Resolves once no extension event is delayed, queued or running. */
+  idle(): Promise<void>;
+  stats(): PoolStats;
+}
+
+declare module '../runtime.js' {
+  interface RuntimeServices {
+    extensions: ExtensionsService;
+  }
+}
+
+export async function installExtensions(runtime: Runtime): Promise<void> {
+  const { config, host } = runtime;
+  const folder = runtime.resolvePath(config.extensions.folder);
+  const configured = config.handlers
+    .map((handler, index) => ({ handler, index }))
+    .filter((entry): entry is { handler: Extract<typeof entry.handler, { type: 'extension' }>; index: number } => entry.handler.type === 'extension');
+
+  const limits = config.extensions.pool.resource_limits;
+  const pool = new ExtensionPool({
+    size: config.extensions.pool.size,
+    ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    resourceLimits: {
+      ...(limits.max_old_generation_mb === undefined ? {} : { maxOldGenerationSizeMb: limits.max_old_generation_mb }),
+      ...(limits.max_young_generation_mb === undefined ? {} : { maxYoungGenerationSizeMb: limits.max_young_generation_mb }),
+      ...(limits.code_range_mb === undefined ? {} : { codeRangeSizeMb: limits.code_range_mb }),
+      ...(limits.stack_size_mb === undefined ? {} : { stackSizeMb: limits.stack_size_mb }),
+    },
+    // Dotted entry points may name .ts files: only explicit .js modules skip the loader.
+    typescript: configured.some(({ handler }) => !/\.(m?js|cjs)(#|$)/.test(handler.entry_point)),
+  });
+
+  const handlers: ExtensionHandler[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const { handler, index } of configured) {
+    try {
+      handlers.push(new ExtensionHandler({ config: handler, host, pool, folder, logger: runtime.logger, where: `handlers.${index}` }));
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (problems.length > 0) {
+    await pool.close();
+    throw new ConfigError(problems);
+  }
+
+  const find = (idOrName: string): ExtensionHandler => {
+    const found = handlers.find((h) => h.uuid === idOrName) ?? handlers.find((h) => h.name === idOrName);
+    if (found === undefined) {
+      const known = handlers.map((h) => h.name).join(', ') || 'none';
+      throw new InvalidArgumentError(`No extension handler "${idOrName}" is configured (known: ${known}).`);
+    }
+    return found;
+  };
+
+  const service: ExtensionsService = {
+    pool,
+    list: () => handlers.map((h) => h.info()),
+    get: (idOrName) => {
+      try {
+        return find(idOrName).info();
+      } catch {
+        return undefined;
+      }
+    },
+    async start(idOrName) {
+      const handler = find(idOrName);
+      await handler.start();
+      return handler.info();
+    },
+    async stop(idOrName) {
+      const handler = find(idOrName);
+      await handler.stop();
+      return handler.info();
+    },
+    async idle() {
+      await host.idle();
+      while (handlers.some((h) => h.inFlight > 0)) {
+        await Promise.all(handlers.map((h) => h.idle()));
+        await host.idle();
+      }
+    },
+    stats: () => pool.stats,
+  };
+  runtime.services.extensions = service;
+
+  runtime.onClose(async () => {
+    await Promise.all(handlers.map((h) => h.stop()));
+    for (const handler of handlers) handler.abortAll('closing');
+    await pool.close();
+  });
+
+  // Started one after another, in config order: onStart may not block.
+  for (const handler of handlers) if (handler.config.enabled) await handler.start();
+}
