@@ -15,6 +15,7 @@ import type { EventDefinition } from './events/catalogue.js';
 import { installExtensions } from './handlers/install.js';
 import { createHost, type Host } from './host.js';
 import { createLogger, type Logger } from './logger.js';
+import { installPlugins } from './plugins/install.js';
 
 /** Services installed by subsystems; each subsystem augments this interface. */
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
@@ -52,7 +53,7 @@ export type Installer = (runtime: Runtime) => void | Promise<void>;
 // Each subsystem adds its installer here. Order matters: delivery first
 // (targets enqueue into it), then targets and handlers, plugins last (they
 // may use everything).
-const INSTALLERS: readonly Installer[] = [installExtensions];
+const INSTALLERS: readonly Installer[] = [installExtensions, installPlugins];
 
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});

@@ -10,6 +10,7 @@ import { changeRoutes } from './routes/changes.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
 import { healthRoutes } from './routes/health.js';
+import { pluginRoutes } from './routes/plugins.js';
 
 export interface RouteContext {
   readonly runtime: Runtime;
@@ -20,7 +21,7 @@ export interface RouteContext {
 export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */

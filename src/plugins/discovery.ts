@@ -1,0 +1,153 @@
+// Discovery: every .js, .mjs or .ts file in the plugins folder, or folder
+// with a package.json, is a candidate (UCS imports every .py but
+// __init__.py; here index files and hidden files are skipped). A module
+// without a plugin export is skipped with a debug line, as UCS does.
+//
+// Fresh code on reload: a module is imported under a URL carrying the hash
+// of its entry file's content, so an unchanged file reuses the loaded module
+// (nothing piles up in the module cache) and a changed one is imported anew.
+// TypeScript plugins go through one tsx namespace (dev and tests); production
+// plugins are .js or .mjs and need nothing but node.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PluginDefinitionError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { extractPlugin, type AnyPluginDefinition } from './definition.js';
+
+const EXTENSIONS = new Set(['.js', '.mjs', '.ts']);
+
+export interface PluginCandidate {
+  /** What sits in the plugins folder: the file, or the package folder. */
+  readonly path: string;
+  /** The module that is imported. */
+  readonly entry: string;
+  /** The file or folder name without extension (LUNA names plugins by it). */
+  readonly base: string;
+}
+
+export interface LoadedPluginModule {
+  readonly candidate: PluginCandidate;
+  readonly definition: AnyPluginDefinition;
+  /** Hash of the entry file's content when it was imported. */
+  readonly hash: string;
+}
+
+function isCandidateFile(name: string): boolean {
+  if (name.startsWith('.') || name.endsWith('.d.ts')) return false;
+  const ext = extname(name);
+  return EXTENSIONS.has(ext) && basename(name, ext) !== 'index';
+}
+
+/** The entry module of a plugin package: exports, then main, then index.*. */
+export function packageEntry(folder: string): string | undefined {
+  let manifest: { main?: unknown; exports?: unknown };
+  try {
+    manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as typeof manifest;
+  } catch {
+    return undefined;
+  }
+  const fromExports = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return value;
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      return fromExports(record['.'] ?? record['import'] ?? record['default']);
+    }
+    return undefined;
+  };
+  const declared = fromExports(manifest.exports) ?? (typeof manifest.main === 'string' ? manifest.main : undefined);
+  const choices = declared === undefined ? ['index.js', 'index.mjs', 'index.ts'] : [declared];
+  for (const choice of choices) {
+    const file = join(folder, choice);
+    if (existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** Lists the candidates in a folder, sorted by name; a missing folder has none. */
+export function scanPluginFolder(folder: string, logger?: Logger): PluginCandidate[] {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const candidates: PluginCandidate[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      if (!existsSync(join(path, 'package.json'))) continue;
+      const main = packageEntry(path);
+      if (main === undefined) {
+        logger?.warn({ folder: path }, `Plugin package ${path} has no entry module (package.json "exports"/"main" or index.js); skipped`);
+        continue;
+      }
+      candidates.push({ path, entry: main, base: entry.name });
+    } else if (entry.isFile() && isCandidateFile(entry.name)) {
+      candidates.push({ path, entry: path, base: basename(entry.name, extname(entry.name)) });
+    }
+  }
+  return candidates;
+}
+
+function contentHash(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+}
+
+interface TsxApi {
+  import(specifier: string, parentURL: string): Promise<Record<string, unknown>>;
+}
+
+let tsx: Promise<TsxApi> | undefined;
+
+function tsxNamespace(): Promise<TsxApi> {
+  // A variable specifier: tsx is a dev tool, not a dependency of the built package.
+  const specifier = 'tsx/esm/api';
+  tsx ??= (import(specifier) as Promise<{ register(options: { namespace: string }): TsxApi }>).then(
+    (api) => api.register({ namespace: 'hookwork-plugins' }),
+    (err: unknown) => {
+      tsx = undefined;
+      throw new Error(`TypeScript plugins need tsx (npm i -D tsx); compile the plugin to .js or .mjs for production. (${toError(err).message})`);
+    },
+  );
+  return tsx;
+}
+
+/** True when the entry file's content differs from what was imported. */
+export function hasChanged(module: LoadedPluginModule): boolean {
+  try {
+    return contentHash(module.candidate.entry) !== module.hash;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Imports a candidate and finds its plugin. Returns undefined (after a
+ * debug line) when the module exports no plugin; throws
+ * PluginDefinitionError when the export is malformed or the import fails.
+ */
+export async function importPlugin(candidate: PluginCandidate, logger?: Logger): Promise<LoadedPluginModule | undefined> {
+  let hash: string;
+  let exports: Record<string, unknown>;
+  try {
+    hash = contentHash(candidate.entry);
+    const url = `${pathToFileURL(candidate.entry).href}?v=${hash}`;
+    exports = candidate.entry.endsWith('.ts')
+      ? await (await tsxNamespace()).import(url, import.meta.url)
+      : ((await import(url)) as Record<string, unknown>);
+  } catch (err) {
+    throw new PluginDefinitionError(candidate.path, `importing ${candidate.entry} failed: ${toError(err).message}`);
+  }
+  const found = extractPlugin(exports, candidate.base);
+  if (found.kind === 'none') {
+    logger?.debug({ file: candidate.path }, `${candidate.path} exports no plugin (no "plugin" or default export); skipped`);
+    return undefined;
+  }
+  if (found.kind === 'invalid') throw new PluginDefinitionError(candidate.path, found.problem);
+  return { candidate, definition: found.definition, hash };
+}

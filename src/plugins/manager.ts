@@ -1,0 +1,461 @@
+// PluginManager: discovery, dependency order, start/stop with timeouts,
+// failed state, and run-time load/unload/reload (UCS's plugins.load/unload,
+// for superusers over the gateway). Management operations run one at a time,
+// so concurrent load/unload/reload of a plugin never interleave. A plugin's
+// registrations live in its scope and are removed on unload whatever its
+// stop() does.
+
+import {
+  ConfigError,
+  PluginAlreadyRunningError,
+  PluginDefinitionError,
+  PluginDependencyError,
+  PluginNotFoundError,
+  PluginStartError,
+  toError,
+} from '../errors.js';
+import { withTimeout } from '../hooks/gate.js';
+import type { Host, HostScope } from '../host.js';
+import type { Logger } from '../logger.js';
+import { createPluginContext } from './context.js';
+import type { PluginHooks } from './definition.js';
+import { hasChanged, importPlugin, scanPluginFolder, type LoadedPluginModule } from './discovery.js';
+import { PluginRoutes } from './routes.js';
+
+export type PluginState = 'discovered' | 'loading' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface PluginInfo {
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly description: string | undefined;
+  /** The file or package folder in the plugins folder. */
+  readonly file: string | undefined;
+  readonly state: PluginState;
+  /** Listed in `plugins.active`. */
+  readonly active: boolean;
+  readonly needs: readonly string[];
+  /** When it last started, ISO 8601 (while running). */
+  readonly loadedAt: string | undefined;
+  /** Live registrations by kind (subscriber, gate, change, middleware, method, route, task, schedule). */
+  readonly registrations: Readonly<Record<string, number>>;
+  readonly routes: ReadonlyArray<{ method: string; path: string; access: string }>;
+  readonly lastError: { readonly code: string; readonly message: string } | undefined;
+}
+
+export interface PluginManagerOptions {
+  readonly host: Host;
+  /** The plugins folder (absolute). */
+  readonly folder: string;
+  /** The names in `plugins.active`. */
+  readonly active?: readonly string[];
+  /** `plugins.config`: each plugin's section by name. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** Default 10 000. */
+  readonly startTimeoutMs?: number;
+  /** Default 10 000. */
+  readonly stopTimeoutMs?: number;
+  readonly logger?: Logger;
+  /** The live route table the gateway serves; one is created when absent. */
+  readonly routes?: PluginRoutes;
+}
+
+interface Running {
+  readonly scope: HostScope;
+  readonly hooks: PluginHooks;
+  readonly controller: AbortController;
+}
+
+interface PluginRecord {
+  readonly name: string;
+  module: LoadedPluginModule | undefined;
+  /** Where a broken module sits, when it could not be imported. */
+  brokenFile: string | undefined;
+  state: PluginState;
+  loadedAt: Date | undefined;
+  lastError: Error | undefined;
+  running: Running | undefined;
+}
+
+// One instance of a plugin module per process (LUNA), whatever the number of hosts.
+const processClaims = new Map<string, string>();
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+function errorSummary(error: Error | undefined): PluginInfo['lastError'] {
+  if (error === undefined) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : 'HKW_ERR_PLUGIN', message: error.message };
+}
+
+export class PluginManager {
+  readonly routes: PluginRoutes;
+  readonly folder: string;
+  readonly #host: Host;
+  readonly #logger: Logger;
+  readonly #active: ReadonlySet<string>;
+  readonly #config: Readonly<Record<string, unknown>>;
+  readonly #startTimeoutMs: number;
+  readonly #stopTimeoutMs: number;
+  readonly #records = new Map<string, PluginRecord>();
+  /** Running plugins in start order, so shutdown can go in reverse. */
+  readonly #started: string[] = [];
+  readonly #owner: string;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #discovered = false;
+
+  constructor(options: PluginManagerOptions) {
+    this.#host = options.host;
+    this.folder = options.folder;
+    this.#logger = (options.logger ?? options.host.logger).child({ component: 'plugins' });
+    this.#active = new Set(options.active ?? []);
+    this.#config = options.config ?? {};
+    this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.routes = options.routes ?? new PluginRoutes();
+    this.#owner = `host "${options.host.server.name}" (${options.host.server.uuid})`;
+  }
+
+  /** Every known plugin: discovered, running, stopped or failed. */
+  list(): PluginInfo[] {
+    return [...this.#records.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => this.#info(r));
+  }
+
+  get(name: string): PluginInfo | undefined {
+    const record = this.#records.get(name);
+    return record === undefined ? undefined : this.#info(record);
+  }
+
+  /** Scans the folder again (new files appear, changed stopped ones are re-imported). */
+  discover(): Promise<PluginInfo[]> {
+    return this.#exclusive(async () => {
+      await this.#discover();
+      return this.list();
+    });
+  }
+
+  /** Starts a plugin (and the plugins it needs first); a running plugin is left as is. */
+  load(name: string): Promise<PluginInfo> {
+    return this.#exclusive(async () => {
+      await this.#load(name, []);
+      return this.#info(this.#records.get(name) as PluginRecord);
+    });
+  }
+
+  /** Stops a plugin (and first the running plugins that need it). */
+  unload(name: string): Promise<PluginInfo> {
+    return this.#exclusive(async () => {
+      const record = await this.#find(name);
+      await this.#unloadWithDependents(record);
+      return this.#info(record);
+    });
+  }
+
+  /** Stops a plugin, then starts it with its code fresh from disk; dependents stopped on the way start again. */
+  reload(name: string): Promise<PluginInfo> {
+    return this.#exclusive(async () => {
+      const record = await this.#find(name);
+      const restarted = await this.#unloadWithDependents(record);
+      await this.#load(record.name, []);
+      for (const dependent of restarted.reverse()) {
+        await this.#load(dependent, []).catch((err: unknown) =>
+          this.#logger.error({ err: toError(err), plugin: dependent }, `Plugin "${dependent}" did not start again after reloading "${name}"`),
+        );
+      }
+      return this.#info(this.#records.get(record.name) as PluginRecord);
+    });
+  }
+
+  /**
+   * Discovers the folder and starts the active plugins in order. A plugin
+   * that fails is marked failed and the others load normally.
+   */
+  loadActive(names: readonly string[] = [...this.#active]): Promise<PluginInfo[]> {
+    return this.#exclusive(async () => {
+      await this.#discover();
+      for (const name of names) {
+        try {
+          await this.#load(name, []);
+        } catch (err) {
+          const error = toError(err);
+          if (!this.#records.has(name)) this.#records.set(name, this.#newRecord(name, undefined, 'failed', error));
+          this.#logger.error({ err: error, plugin: name }, `Plugin "${name}" did not start: ${error.message}`);
+        }
+      }
+      return this.list();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops every running plugin, newest first. */
+  close(): Promise<void> {
+    if (this.#closed) return this.#queue.then(() => undefined);
+    this.#closed = true;
+    return this.#run(async () => {
+      for (const name of [...this.#started].reverse()) {
+        const record = this.#records.get(name);
+        if (record !== undefined) await this.#stop(record);
+      }
+    });
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new PluginDependencyError('(any)', 'the plugin manager is closed.'));
+    return this.#run(fn);
+  }
+
+  #run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #newRecord(name: string, module: LoadedPluginModule | undefined, state: PluginState, error?: Error): PluginRecord {
+    return { name, module, brokenFile: undefined, state, loadedAt: undefined, lastError: error, running: undefined };
+  }
+
+  #info(record: PluginRecord): PluginInfo {
+    const definition = record.module?.definition;
+    return Object.freeze({
+      name: record.name,
+      version: definition?.version,
+      description: definition?.description,
+      file: record.module?.candidate.path ?? record.brokenFile,
+      state: record.state,
+      active: this.#active.has(record.name),
+      needs: [...(definition?.needs ?? [])],
+      loadedAt: record.loadedAt?.toISOString(),
+      registrations: record.running?.scope.registrations() ?? {},
+      routes: this.routes.list(record.name),
+      lastError: errorSummary(record.lastError),
+    });
+  }
+
+  async #discover(): Promise<void> {
+    const candidates = scanPluginFolder(this.folder, this.#logger);
+    const seen = new Set<string>();
+    for (const candidate of candidates) {
+      const current = [...this.#records.values()].find((r) => r.module?.candidate.path === candidate.path);
+      // A running plugin keeps the code it started with until it is reloaded.
+      if (current?.running !== undefined) {
+        seen.add(current.name);
+        continue;
+      }
+      let module: LoadedPluginModule | undefined;
+      try {
+        module = current?.module !== undefined && !hasChanged(current.module) ? current.module : await importPlugin(candidate, this.#logger);
+      } catch (err) {
+        const error = toError(err);
+        this.#logger.error({ err: error, file: candidate.path }, error.message);
+        const record = this.#records.get(candidate.base) ?? this.#newRecord(candidate.base, undefined, 'failed');
+        if (record.running === undefined) {
+          record.state = 'failed';
+          record.lastError = error;
+          record.brokenFile = candidate.path;
+          this.#records.set(candidate.base, record);
+          seen.add(candidate.base);
+        }
+        continue;
+      }
+      if (module === undefined) continue;
+      const name = module.definition.name;
+      if (seen.has(name)) {
+        const first = this.#records.get(name)?.module?.candidate.path ?? '?';
+        this.#logger.error({ file: candidate.path, plugin: name }, new PluginDefinitionError(candidate.path, `the name "${name}" is already used by ${first}; skipped.`).message);
+        continue;
+      }
+      seen.add(name);
+      if (current !== undefined && current.name !== name) this.#records.delete(current.name);
+      const record = this.#records.get(name);
+      if (record === undefined) this.#records.set(name, this.#newRecord(name, module, 'discovered'));
+      else if (record.running === undefined) {
+        record.module = module;
+        record.brokenFile = undefined;
+        if (record.state === 'failed' && record.lastError instanceof PluginDefinitionError) {
+          record.state = 'discovered';
+          record.lastError = undefined;
+        }
+      }
+    }
+    // Files that are gone: forget the plugins that are not running.
+    for (const [name, record] of this.#records) {
+      if (!seen.has(name) && record.running === undefined && (record.module !== undefined || record.brokenFile !== undefined)) {
+        this.#records.delete(name);
+      }
+    }
+    this.#discovered = true;
+  }
+
+  /** The record of a plugin by name (or file name), discovering when needed. */
+  async #find(name: string): Promise<PluginRecord> {
+    const lookup = (): PluginRecord | undefined =>
+      this.#records.get(name) ?? [...this.#records.values()].find((r) => r.module?.candidate.base === name);
+    let record = lookup();
+    if (record === undefined || !this.#discovered) {
+      await this.#discover();
+      record = lookup();
+    }
+    if (record === undefined) throw new PluginNotFoundError(name, this.folder, [...this.#records.keys()]);
+    return record;
+  }
+
+  async #load(name: string, chain: readonly string[]): Promise<void> {
+    if (chain.includes(name)) {
+      throw new PluginDependencyError(chain[0] as string, `its dependencies form a cycle: ${[...chain, name].join(' → ')}.`);
+    }
+    let record = await this.#find(name);
+    if (record.running !== undefined) return;
+    // Fresh code: a changed (or broken, maybe fixed) file is imported again.
+    if (record.module === undefined || hasChanged(record.module)) {
+      await this.#discover();
+      record = await this.#find(name);
+    }
+    const module = record.module;
+    if (module === undefined) throw record.lastError ?? new PluginNotFoundError(name, this.folder, [...this.#records.keys()]);
+    for (const dependency of module.definition.needs ?? []) {
+      try {
+        if (!this.#records.has(dependency)) await this.#find(dependency);
+      } catch {
+        throw this.#fail(record, new PluginDependencyError(record.name, `it needs "${dependency}", which is not in the plugins folder ${this.folder}.`));
+      }
+      try {
+        await this.#load(dependency, [...chain, record.name]);
+      } catch (err) {
+        const error = toError(err);
+        if (error instanceof PluginDependencyError && error.message.includes('cycle')) throw this.#fail(record, error);
+        throw this.#fail(record, new PluginDependencyError(record.name, `it needs "${dependency}", which did not start: ${error.message}`));
+      }
+    }
+    await this.#start(record, module);
+  }
+
+  #fail(record: PluginRecord, error: Error): Error {
+    record.state = 'failed';
+    record.lastError = error;
+    return error;
+  }
+
+  #validateConfig(record: PluginRecord, module: LoadedPluginModule): unknown {
+    const schema = module.definition.configSchema;
+    const section = this.#config[record.name];
+    if (schema === undefined) return section ?? {};
+    const parsed = schema.safeParse(section ?? {});
+    if (parsed.success) return parsed.data;
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        key: ['plugins', 'config', record.name, ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+
+  async #start(record: PluginRecord, module: LoadedPluginModule): Promise<void> {
+    const { definition } = module;
+    let config: unknown;
+    try {
+      config = this.#validateConfig(record, module);
+    } catch (err) {
+      throw this.#fail(record, toError(err));
+    }
+    const entry = module.candidate.entry;
+    const owner = processClaims.get(entry);
+    if (owner !== undefined) throw this.#fail(record, new PluginAlreadyRunningError(record.name, module.candidate.path, owner));
+    processClaims.set(entry, this.#owner);
+    record.state = 'loading';
+    const scope = this.#host.scope(`plugin:${record.name}`);
+    const controller = new AbortController();
+    const context = createPluginContext({
+      name: record.name,
+      version: definition.version,
+      config,
+      host: this.#host,
+      scope,
+      routes: this.routes,
+      logger: this.#host.logger.child({ plugin: record.name }),
+      signal: controller.signal,
+      stopTimeoutMs: this.#stopTimeoutMs,
+    });
+    try {
+      const starting = (async () => {
+        const hooks = (await definition.setup(context)) ?? {};
+        if (typeof hooks.start === 'function') await hooks.start();
+        return hooks;
+      })();
+      const hooks = await withTimeout(starting, this.#startTimeoutMs, `Starting plugin "${record.name}"`, controller);
+      record.running = { scope, hooks, controller };
+      record.state = 'running';
+      record.loadedAt = new Date();
+      record.lastError = undefined;
+      this.#started.push(record.name);
+      this.#logger.info({ plugin: record.name, version: definition.version }, `Plugin "${record.name}" ${definition.version} started`);
+    } catch (err) {
+      const error = toError(err);
+      controller.abort(error);
+      await this.#dispose(record.name, scope);
+      processClaims.delete(entry);
+      this.#fail(record, error);
+      this.#logger.error({ err: error, plugin: record.name }, `Plugin "${record.name}" failed to start; its registrations were removed`);
+      throw new PluginStartError(record.name, error);
+    }
+  }
+
+  async #dispose(name: string, scope: HostScope): Promise<void> {
+    try {
+      await scope.dispose();
+    } catch (err) {
+      this.#logger.error({ err: toError(err), plugin: name }, `Removing the registrations of plugin "${name}" reported errors`);
+    }
+  }
+
+  /** Stops the plugin; registrations go even when stop() throws or hangs. */
+  async #stop(record: PluginRecord): Promise<void> {
+    const running = record.running;
+    if (running === undefined) return;
+    record.state = 'stopping';
+    const stop = running.hooks.stop;
+    if (typeof stop === 'function') {
+      try {
+        await withTimeout(
+          (async () => running.hooks.stop?.())(),
+          this.#stopTimeoutMs,
+          `Stopping plugin "${record.name}"`,
+        );
+      } catch (err) {
+        record.lastError = toError(err);
+        this.#logger.warn({ err: record.lastError, plugin: record.name }, `Plugin "${record.name}" stop() failed; removing its registrations anyway`);
+      }
+    }
+    running.controller.abort();
+    await this.#dispose(record.name, running.scope);
+    if (record.module !== undefined) processClaims.delete(record.module.candidate.entry);
+    record.running = undefined;
+    record.loadedAt = undefined;
+    record.state = 'stopped';
+    const index = this.#started.indexOf(record.name);
+    if (index !== -1) this.#started.splice(index, 1);
+    this.#logger.info({ plugin: record.name }, `Plugin "${record.name}" stopped`);
+  }
+
+  /** Stops the running plugins that need `record` (deepest first), then it; returns the dependents stopped. */
+  async #unloadWithDependents(record: PluginRecord): Promise<string[]> {
+    const stopped: string[] = [];
+    const visit = async (target: PluginRecord): Promise<void> => {
+      for (const other of this.#records.values()) {
+        if (other.running !== undefined && (other.module?.definition.needs ?? []).includes(target.name)) {
+          await visit(other);
+          if (other.running !== undefined) {
+            this.#logger.info({ plugin: other.name }, `Stopping plugin "${other.name}" because it needs "${target.name}"`);
+            await this.#stop(other);
+            stopped.push(other.name);
+          }
+        }
+      }
+    };
+    await visit(record);
+    await this.#stop(record);
+    return stopped;
+  }
+}

@@ -1,0 +1,75 @@
+// Plugins over the gateway: run-time management (GET /v1/plugins for
+// viewers; POST /v1/plugins/:name/load|unload|reload for superusers only, as
+// UCS's plugins API) and the plugins' own routes. fastify cannot remove
+// routes, so one catch-all under /plugins/* dispatches to the manager's live
+// route table, where plugins add and remove routes at run time.
+
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
+import { ROLES, type Role } from '../../config/schema.js';
+import { isPluginResponse, type PluginRequest } from '../../plugins/routes.js';
+import type { PluginManager } from '../../plugins/manager.js';
+import type { RouteModule } from '../gateway.js';
+import { zodValidatorCompiler } from '../zod-validation.js';
+
+const nameParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });
+
+const ACTIONS = ['load', 'unload', 'reload'] as const;
+
+function notFound(reply: FastifyReply, request: FastifyRequest, why: string): FastifyReply {
+  return reply.code(404).send({ code: 'HKW_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url}: ${why}` });
+}
+
+export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
+  const manager = (): PluginManager | undefined => runtime.services.plugins;
+
+  app.get('/v1/plugins', { onRequest: auth.require('viewer') }, async () => ({ plugins: manager()?.list() ?? [] }));
+
+  for (const action of ACTIONS) {
+    app.post<{ Params: z.output<typeof nameParamsSchema> }>(
+      `/v1/plugins/:name/${action}`,
+      {
+        schema: { params: nameParamsSchema },
+        validatorCompiler: zodValidatorCompiler,
+        onRequest: auth.require('superuser'),
+      },
+      async (request, reply) => {
+        const plugins = manager();
+        if (plugins === undefined) return notFound(reply, request, 'plugins are not installed in this runtime.');
+        return { plugin: await plugins[action](request.params.name) };
+      },
+    );
+  }
+
+  const guards = new Map<Role, preHandlerAsyncHookHandler>(ROLES.map((role) => [role, auth.require(role)]));
+
+  app.all('/plugins/*', async (request, reply) => {
+    const table = manager()?.routes;
+    const rest = (request.params as { '*'?: string })['*'] ?? '';
+    const slash = rest.indexOf('/');
+    const plugin = slash === -1 ? rest : rest.slice(0, slash);
+    const path = slash === -1 ? '/' : rest.slice(slash);
+    if (table === undefined || plugin === '') return notFound(reply, request, 'no plugin named in the path.');
+    const found = table.match(plugin, request.method, path);
+    if (found === 'no-plugin') return notFound(reply, request, `plugin "${plugin}" serves no routes.`);
+    if (found === 'no-route') return notFound(reply, request, `plugin "${plugin}" has no such route.`);
+    const { route, params } = found;
+    if (route.access !== 'public') {
+      await (guards.get(route.access) as preHandlerAsyncHookHandler).call(app, request, reply);
+      if (reply.sent) return reply;
+    }
+    const pluginRequest: PluginRequest = {
+      method: request.method,
+      path,
+      params,
+      query: request.query as PluginRequest['query'],
+      headers: request.headers,
+      body: request.body,
+      ...(request.principal === undefined ? {} : { principal: request.principal }),
+    };
+    const result = await route.handler(pluginRequest);
+    if (isPluginResponse(result)) return reply.code(result.status).headers(result.headers).send(result.body);
+    if (result === undefined) return reply.code(204).send();
+    return reply.send(result);
+  });
+};
