@@ -193,10 +193,13 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     draining = undefined;
   };
 
+  // Failure reports being emitted (their emit stages may be async); idle() waits for them.
+  const reports = new Set<Promise<unknown>>();
   const notifier: Notifier<HookworkEvent> = new Notifier<HookworkEvent>((subscriber, event, error) => {
     logger.warn({ err: error, subscriber: subscriber.name, event: event.id }, `Subscriber "${subscriber.name}" failed on event ${event.id}`);
     if (event.id === ENGINE_EVENTS.handlerFailed) return; // never report a failure about a failure report
-    void emitEvent(ENGINE_EVENTS.handlerFailed, {
+    if (closed) return;
+    const report = emitEvent(ENGINE_EVENTS.handlerFailed, {
       data: {
         handler: subscriber.name,
         kind: 'subscriber',
@@ -205,7 +208,13 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
         error: error.message,
         stack: error.stack ?? '',
       },
-    }).catch((err: unknown) => logger.error({ err }, 'Could not emit the handler-failed event'));
+    })
+      .then(
+        () => undefined,
+        (err: unknown) => logger.error({ err }, 'Could not emit the handler-failed event'),
+      )
+      .finally(() => reports.delete(report));
+    reports.add(report);
   }, monitor);
 
   function buildEvent(id: string, input: EmitInput = {}): HookworkEvent {
@@ -361,8 +370,14 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
       };
     },
     async idle() {
-      while (draining !== undefined || queue.length > 0) await (draining ?? Promise.resolve());
-      await notifier.idle();
+      // Settling one thing may start another (a failing subscriber emits a
+      // handler-failed event), so loop until everything is quiet at once.
+      for (;;) {
+        if (draining !== undefined || queue.length > 0) await (draining ?? Promise.resolve());
+        else if (notifier.pending > 0) await notifier.idle();
+        else if (reports.size > 0) await Promise.all(reports);
+        else return;
+      }
     },
     get closed() {
       return closed;

@@ -213,6 +213,11 @@ export class Notifier<E extends RoutableEvent> {
     }
   }
 
+  /** Subscriber promises still running. */
+  get pending(): number {
+    return this.#inflight;
+  }
+
   /** Resolves once no subscriber promise is still running. */
   idle(): Promise<void> {
     if (this.#inflight === 0) return RESOLVED;
