@@ -14,6 +14,7 @@ import {
   magpieWebhookSchema,
   ssrfConfigSchema,
   webhookHandlerSchema,
+  webhooksPathSchema,
 } from '../targets/config-schema.js';
 
 export const ROLES = ['viewer', 'operator', 'superuser'] as const;
@@ -91,6 +92,8 @@ export const configSchema = z.strictObject({
   extensions: extensionsConfigSchema.default(extensionsConfigSchema.parse({})),
   handlers: z.array(handlerSchema).default([]),
   webhooks: z.array(magpieWebhookSchema).default([]),
+  /** A file or folder of files whose `webhooks:` entries are appended (Magpie). */
+  webhooks_path: webhooksPathSchema,
   actions: actionsConfigSchema.default(actionsConfigSchema.parse({})),
   ssrf: ssrfConfigSchema.default(ssrfConfigSchema.parse({})),
   callbacks: callbacksConfigSchema.default(callbacksConfigSchema.parse({})),
