@@ -10,6 +10,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
+import { installDelivery } from './delivery/install.js';
 import { ConfigError } from './errors.js';
 import type { EventDefinition } from './events/catalogue.js';
 import { installExtensions } from './handlers/install.js';
@@ -53,7 +54,7 @@ export type Installer = (runtime: Runtime) => void | Promise<void>;
 // Each subsystem adds its installer here. Order matters: delivery first
 // (targets enqueue into it), then targets and handlers, plugins last (they
 // may use everything).
-const INSTALLERS: readonly Installer[] = [installExtensions, installPlugins];
+const INSTALLERS: readonly Installer[] = [installDelivery, installExtensions, installPlugins];
 
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});

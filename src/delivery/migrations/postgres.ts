@@ -1,0 +1,50 @@
+// PostgreSQL schema, one entry per version, kept in hookwork_schema. Nodes
+// starting together serialize on an advisory lock, so each step runs once.
+// Append only.
+
+import type { Migration } from './sqlite.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'deliveries, attempts, disabled targets',
+    sql: `
+      CREATE TABLE hookwork_deliveries (
+        id text PRIMARY KEY,
+        target text NOT NULL,
+        event text NOT NULL,
+        webhook_id text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        state text NOT NULL,
+        due_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        last_error text,
+        claimed_by text,
+        lease_until bigint NOT NULL DEFAULT 0
+      );
+      CREATE INDEX hookwork_deliveries_due ON hookwork_deliveries (target, state, due_at);
+      CREATE INDEX hookwork_deliveries_created ON hookwork_deliveries (created_at);
+      CREATE INDEX hookwork_deliveries_finished ON hookwork_deliveries (state, updated_at);
+      CREATE TABLE hookwork_attempts (
+        seq bigserial PRIMARY KEY,
+        delivery_id text NOT NULL,
+        attempt integer NOT NULL,
+        started_at bigint NOT NULL,
+        duration_ms integer NOT NULL,
+        ok boolean NOT NULL,
+        http_status integer,
+        exit_code integer,
+        response text,
+        error text,
+        detail text
+      );
+      CREATE INDEX hookwork_attempts_delivery ON hookwork_attempts (delivery_id);
+      CREATE TABLE hookwork_disabled_targets (
+        target text PRIMARY KEY,
+        at bigint NOT NULL,
+        reason text NOT NULL
+      );
+    `,
+  },
+];

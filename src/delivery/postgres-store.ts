@@ -1,0 +1,392 @@
+// The multi-node store: PostgreSQL through pg. Each delivery is claimed by
+// one node at a time (FOR UPDATE SKIP LOCKED), for a lease; a node that dies
+// loses its claims when the lease ends and the others take them. Every batch
+// is one statement (arrays through unnest), so a round trip serves many rows.
+// LISTEN/NOTIFY wakes the other nodes' dispatchers on enqueue and carries the
+// cluster bus.
+
+import pg from 'pg';
+import { DeliveryStoreError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from './cluster.js';
+import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
+import type {
+  ClaimRequest,
+  DeliveryDetail,
+  DeliveryStore,
+  DisabledTarget,
+  ListFilter,
+  PurgeRequest,
+  ReplayRequest,
+  SettleRequest,
+  StoredDeliveryInput,
+  TargetDepth,
+} from './store.js';
+import type { DeliveryRecord, DeliveryState } from './types.js';
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  readonly poolSize?: number;
+  readonly logger: Logger;
+}
+
+const WAKE_CHANNEL = 'hookwork_wake';
+const CLUSTER_CHANNEL = 'hookwork_cluster';
+/** Arbitrary, fixed: serializes schema migrations across nodes. */
+const MIGRATION_LOCK = 7_201_006;
+
+/** Redacts the password of a connection URL for messages. */
+function safeUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+export class PostgresStore implements DeliveryStore {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #logger: Logger;
+  readonly #wakeListeners = new Set<() => void>();
+  readonly #cluster: ClusterListeners;
+  #listener: pg.Client | undefined;
+  #listening: Promise<void> | undefined;
+  #closed = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#url = options.url;
+    this.#logger = options.logger;
+    this.#cluster = new ClusterListeners(options.logger);
+    this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle client's error (server restart) must not crash the process.
+    this.#pool.on('error', (err) => this.#logger.warn({ err }, 'A PostgreSQL connection failed'));
+  }
+
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>(sql, params);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ECONNREFUSED') {
+        throw new DeliveryStoreError(`Cannot reach the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw new DeliveryStoreError(`Cannot connect to the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}. Check "store.url".`, { cause: err });
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS hookwork_schema (version integer NOT NULL)');
+      const { rows } = await client.query<{ version: number }>('SELECT max(version) AS version FROM hookwork_schema');
+      const current = rows[0]?.version ?? 0;
+      const latest = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version ?? 0;
+      if (current > latest) {
+        throw new DeliveryStoreError(`The PostgreSQL delivery store has schema version ${current}, newer than this Hookwork knows (${latest}). Upgrade Hookwork.`);
+      }
+      for (const step of POSTGRES_MIGRATIONS) {
+        if (step.version <= current) continue;
+        await client.query(step.sql);
+        await client.query('INSERT INTO hookwork_schema (version) VALUES ($1)', [step.version]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The schema version the database is at (0 before the first migration). */
+  async version(): Promise<number> {
+    const { rows } = await this.#query<{ version: number | null }>(
+      `SELECT CASE WHEN to_regclass('hookwork_schema') IS NULL THEN 0 ELSE (SELECT max(version) FROM hookwork_schema) END AS version`,
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#query(
+      `WITH ins AS (
+         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at)
+         SELECT id, target, event, webhook_id, 0, 'pending', due_at, created_at, created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+           AS t(id, target, event, webhook_id, due_at, created_at)
+         RETURNING 1)
+       SELECT pg_notify('${WAKE_CHANNEL}', ''), (SELECT count(*) FROM ins)`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.target),
+        rows.map((r) => JSON.stringify(r.event)),
+        rows.map((r) => r.webhookId),
+        rows.map((r) => r.dueAt),
+        rows.map((r) => r.createdAt),
+      ],
+    );
+  }
+
+  async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
+    const names: string[] = [];
+    const caps: number[] = [];
+    for (const [target, capacity] of request.capacity) {
+      if (capacity <= 0) continue;
+      names.push(target);
+      caps.push(capacity);
+    }
+    if (names.length === 0) return [];
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
+      `WITH picked AS (
+         SELECT d.id FROM unnest($1::text[], $2::int[]) AS t(name, cap)
+         CROSS JOIN LATERAL (
+           SELECT id FROM hookwork_deliveries
+           WHERE target = t.name
+             AND ((state = 'pending' AND due_at <= $3) OR (state = 'inflight' AND lease_until <= $3))
+           ORDER BY due_at
+           LIMIT t.cap
+           FOR UPDATE SKIP LOCKED
+         ) d)
+       UPDATE hookwork_deliveries AS d
+       SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
+       FROM picked WHERE d.id = picked.id
+       RETURNING d.*`,
+      [names, caps, request.now, request.nodeId, request.now + request.leaseMs],
+    );
+    return rows.map((row) => deliveryFromRow(row, true));
+  }
+
+  async settle(requests: readonly SettleRequest[]): Promise<number> {
+    if (requests.length === 0) return 0;
+    const a = requests.map((r) => r.record);
+    const { rows } = await this.#query<{ applied: string }>(
+      `WITH att AS (
+         INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[])
+         RETURNING 1),
+       upd AS (
+         UPDATE hookwork_deliveries AS d
+         SET state = u.state, due_at = coalesce(u.due_at, d.due_at), attempts = d.attempts - u.reset,
+             last_error = coalesce(u.err, d.last_error), claimed_by = NULL, updated_at = u.updated_at
+         FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[])
+           AS u(id, state, due_at, reset, err, updated_at, node, attempt)
+         WHERE d.id = u.id AND d.state = 'inflight' AND d.claimed_by = u.node AND d.attempts = u.attempt
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM upd) AS applied, (SELECT count(*) FROM att) AS recorded`,
+      [
+        a.map((x) => x.deliveryId),
+        a.map((x) => x.attempt),
+        a.map((x) => x.startedAt),
+        a.map((x) => x.durationMs),
+        a.map((x) => x.ok),
+        a.map((x) => x.httpStatus ?? null),
+        a.map((x) => x.exitCode ?? null),
+        a.map((x) => x.response ?? null),
+        a.map((x) => x.error ?? null),
+        a.map((x) => attemptDetail(x)),
+        requests.map((r) => r.deliveryId),
+        requests.map((r) => r.outcome.state),
+        requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
+        requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
+        requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
+        a.map((x) => x.startedAt + x.durationMs),
+        requests.map((r) => r.nodeId),
+        requests.map((r) => r.attempt),
+      ],
+    );
+    return Number(rows[0]?.applied ?? 0);
+  }
+
+  async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state !== undefined) {
+      params.push(filter.state);
+      where.push(`state = $${params.length}`);
+    }
+    if (filter.target !== undefined) {
+      params.push(filter.target);
+      where.push(`target = $${params.length}`);
+    }
+    if (filter.before !== undefined) {
+      params.push(filter.before);
+      where.push(`created_at < $${params.length}`);
+    }
+    params.push(filter.limit ?? 100);
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
+      `SELECT * FROM hookwork_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((row) => deliveryFromRow(row));
+  }
+
+  async get(id: string): Promise<DeliveryDetail | undefined> {
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>('SELECT * FROM hookwork_deliveries WHERE id = $1', [id]);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const attempts = await this.#query<Parameters<typeof attemptFromRow>[0]>(
+      'SELECT * FROM hookwork_attempts WHERE delivery_id = $1 ORDER BY seq',
+      [id],
+    );
+    return { delivery: deliveryFromRow(row), attempts: attempts.rows.map(attemptFromRow) };
+  }
+
+  async retry(id: string, now: number): Promise<boolean> {
+    const { rows } = await this.#query<{ found: boolean }>(
+      `WITH upd AS (
+         UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $2, updated_at = $2, claimed_by = NULL
+         WHERE id = $1 AND state <> 'inflight' RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM hookwork_deliveries WHERE id = $1) AS found, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS n,
+              (SELECT count(*) FROM upd) AS changed`,
+      [id, now],
+    );
+    return rows[0]?.found === true;
+  }
+
+  async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
+    const { rows } = await this.#query<{ n: string }>(
+      `SELECT count(*) AS n FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[])`,
+      [request.target, request.since, request.states ?? ['failed']],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async replayBatch(request: ReplayRequest): Promise<number> {
+    const { rows } = await this.#query<{ n: string }>(
+      `WITH upd AS (
+         UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $4, updated_at = $4, claimed_by = NULL
+         WHERE id IN (SELECT id FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[])
+                      LIMIT $5 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
+      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async purge(request: PurgeRequest): Promise<number> {
+    const { rows } = await this.#query<{ n: string }>(
+      `WITH gone AS (
+         DELETE FROM hookwork_deliveries WHERE id IN (
+           SELECT id FROM hookwork_deliveries
+           WHERE (state = 'done' AND updated_at < $1) OR (state = 'failed' AND updated_at < $2)
+           LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING id),
+       att AS (DELETE FROM hookwork_attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1)
+       SELECT (SELECT count(*) FROM gone) AS n, (SELECT count(*) FROM att) AS a`,
+      [request.doneBefore, request.failedBefore, request.limit],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async depthByTarget(): Promise<TargetDepth[]> {
+    const { rows } = await this.#query<{ target: string; state: DeliveryState; n: string; oldest: string | null }>(
+      `SELECT target, state, count(*) AS n, min(due_at) AS oldest FROM hookwork_deliveries GROUP BY target, state`,
+    );
+    const disabled = new Map((await this.disabledTargets()).map((d) => [d.target, d]));
+    return buildDepth(rows, disabled);
+  }
+
+  async disableTarget(target: string, reason: string, at: number): Promise<void> {
+    await this.#query(
+      'INSERT INTO hookwork_disabled_targets (target, at, reason) VALUES ($1, $2, $3) ON CONFLICT (target) DO NOTHING',
+      [target, at, reason],
+    );
+  }
+
+  async enableTarget(target: string): Promise<boolean> {
+    const { rowCount } = await this.#query(
+      `WITH del AS (DELETE FROM hookwork_disabled_targets WHERE target = $1 RETURNING 1)
+       SELECT 1 FROM del, pg_notify('${WAKE_CHANNEL}', '') AS n`,
+      [target],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async disabledTargets(): Promise<DisabledTarget[]> {
+    const { rows } = await this.#query<{ target: string; at: string; reason: string }>(
+      'SELECT target, at, reason FROM hookwork_disabled_targets ORDER BY target',
+    );
+    return rows.map((r) => ({ target: r.target, at: Number(r.at), reason: r.reason }));
+  }
+
+  /** Calls `listener` when another node (or the CLI) adds or frees work. */
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    void this.#listen().catch((err: unknown) => this.#logger.warn({ err }, 'LISTEN for wake-ups failed; polling only'));
+    return () => {
+      this.#wakeListeners.delete(listener);
+    };
+  }
+
+  async openClusterBus(nodeId: string): Promise<ClusterBus> {
+    await this.#listen();
+    const listeners = this.#cluster;
+    const store = this;
+    return {
+      nodeId,
+      shared: true,
+      async publish(topic: string, payload: Record<string, unknown> = {}): Promise<void> {
+        const text = JSON.stringify({ topic, from: nodeId, payload });
+        if (Buffer.byteLength(text) > 7900) {
+          throw new DeliveryStoreError(`The cluster message "${topic}" is ${Buffer.byteLength(text)} bytes; NOTIFY payloads must stay under 8000.`);
+        }
+        await store.#query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, text]);
+      },
+      subscribe(topic: string, listener: ClusterListener): () => void {
+        return listeners.add(topic, listener);
+      },
+    };
+  }
+
+  #listen(): Promise<void> {
+    this.#listening ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url });
+      client.on('notification', (msg) => {
+        if (msg.channel === WAKE_CHANNEL) {
+          for (const fn of this.#wakeListeners) fn();
+        } else if (msg.channel === CLUSTER_CHANNEL && msg.payload !== undefined) {
+          try {
+            const parsed = JSON.parse(msg.payload) as ClusterMessage;
+            this.#cluster.deliver(Object.freeze({ topic: parsed.topic, from: parsed.from, payload: parsed.payload ?? {} }));
+          } catch (err) {
+            this.#logger.warn({ err }, 'Ignored a malformed cluster message');
+          }
+        }
+      });
+      client.on('error', (err) => {
+        this.#logger.warn({ err }, 'The PostgreSQL LISTEN connection failed; reconnecting');
+        this.#listener = undefined;
+        this.#listening = undefined;
+        void client.end().catch(() => undefined);
+        if (!this.#closed) {
+          this.#reconnectTimer = setTimeout(() => {
+            void this.#listen().catch((e: unknown) => this.#logger.warn({ err: e }, 'Reconnecting LISTEN failed'));
+          }, 1000);
+          this.#reconnectTimer.unref();
+        }
+      });
+      await client.connect();
+      await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
+      this.#listener = client;
+    })();
+    return this.#listening;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    await this.#listening?.catch(() => undefined);
+    await this.#listener?.end().catch(() => undefined);
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,308 @@
+// DeliveryService: the delivery queue targets enqueue into, plus the
+// operator's tools (list, show, retry, replay, depth, enable/disable). It
+// group-commits concurrent enqueues into one transaction, wakes the
+// dispatcher in-process instead of waiting for a poll, and purges old
+// deliveries in small batches on a timer.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ClosedError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
+import type { Monitor } from '../hooks/monitor.js';
+import type { Logger } from '../logger.js';
+import type { DeliveryConfig } from './config-schema.js';
+import { Dispatcher } from './dispatcher.js';
+import { RetryPolicy } from './retry-policy.js';
+import type {
+  DeliveryDetail,
+  DeliveryStore,
+  ListFilter,
+  ReplayableState,
+  StoredDeliveryInput,
+  TargetDepth,
+} from './store.js';
+import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
+
+export interface DeliveryServiceOptions {
+  readonly store: DeliveryStore;
+  readonly config: DeliveryConfig;
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly monitor?: Monitor;
+  /** A delivery was dead-lettered. */
+  readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
+  /** A target was disabled (410). */
+  readonly onTargetDisabled?: (target: string, reason: string) => void;
+  /** Pass false to only use the admin side (the CLI): nothing is dispatched or purged. */
+  readonly dispatch?: boolean;
+}
+
+export interface ReplayOptions {
+  readonly target: string;
+  /** Deliveries created at or after this time (ms since the epoch). */
+  readonly since: number;
+  /** Default: failed only. */
+  readonly states?: readonly ReplayableState[];
+  /** Called after each batch with (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface TargetReport extends TargetDepth {
+  /** This node's view: circuit state and attempts running, when the target is registered here. */
+  readonly circuit?: { readonly state: string; readonly consecutiveFailures: number; readonly running: number; readonly limit: number };
+}
+
+interface PendingWrite {
+  readonly rows: StoredDeliveryInput[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** A fresh Standard Webhooks message id. */
+export function newWebhookId(): string {
+  return `msg_${randomBytes(16).toString('base64url')}`;
+}
+
+export class DeliveryService implements DeliveryQueue {
+  readonly store: DeliveryStore;
+  readonly nodeId: string;
+  readonly #o: DeliveryServiceOptions;
+  readonly #policy: RetryPolicy;
+  readonly #dispatcher: Dispatcher;
+  #writes: PendingWrite[] = [];
+  #writing = false;
+  #writeScheduled = false;
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #purging: Promise<void> | undefined;
+  #closed = false;
+  #unwake: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: DeliveryServiceOptions) {
+    this.#o = options;
+    this.store = options.store;
+    this.nodeId = options.nodeId;
+    const c = options.config;
+    this.#policy = new RetryPolicy({ schedule: c.retry_schedule, jitter: c.jitter, retryAfterMax: c.retry_after_max });
+    this.#dispatcher = new Dispatcher({
+      store: options.store,
+      nodeId: options.nodeId,
+      policy: this.#policy,
+      leaseMs: c.lease * 1000,
+      defaultConcurrency: c.concurrency,
+      claimBatch: c.claim_batch,
+      pollMs: c.poll_interval * 1000,
+      breakerFailures: c.circuit_breaker.failures,
+      breakerCooldownMs: c.circuit_breaker.cooldown * 1000,
+      logger: options.logger,
+      ...(options.monitor === undefined ? {} : { monitor: options.monitor }),
+      ...(options.onFailed === undefined ? {} : { onFailed: options.onFailed }),
+      ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
+    });
+  }
+
+  /** Attempts a delivery gets before it is dead-lettered. */
+  get maxAttempts(): number {
+    return this.#policy.maxAttempts;
+  }
+
+  /** Migrates the store and starts dispatching and purging. */
+  async start(): Promise<void> {
+    await this.store.migrate();
+    if (this.#o.dispatch === false) return;
+    await this.#dispatcher.start();
+    this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
+    const interval = this.#o.config.retention.interval * 1000;
+    this.#purgeTimer = setInterval(() => {
+      this.#purging ??= this.purge()
+        .then(() => undefined)
+        .catch((err: unknown) => this.#o.logger.warn({ err }, 'Purging old deliveries failed'))
+        .finally(() => {
+          this.#purging = undefined;
+        });
+    }, interval);
+    this.#purgeTimer.unref();
+  }
+
+  registerTarget(target: DeliveryTarget): () => void {
+    if (typeof target?.name !== 'string' || target.name === '' || typeof target.attempt !== 'function') {
+      throw new InvalidArgumentError('registerTarget() needs a target with a non-empty "name" and an "attempt(delivery, context)" function.');
+    }
+    return this.#dispatcher.registerTarget(target);
+  }
+
+  /** Resolves once every delivery is written (durably, with a durable store). */
+  enqueue(deliveries: readonly NewDelivery[]): Promise<readonly DeliveryRecord[]> {
+    if (this.#closed) return Promise.reject(new ClosedError('The delivery queue'));
+    if (deliveries.length === 0) return Promise.resolve([]);
+    const now = Date.now();
+    const firstDue = now + this.#policy.firstDelayMs;
+    const rows: StoredDeliveryInput[] = [];
+    const records: DeliveryRecord[] = [];
+    for (const d of deliveries) {
+      if (typeof d?.target !== 'string' || d.target === '') {
+        return Promise.reject(new InvalidArgumentError('enqueue(): every delivery needs a non-empty "target" name.'));
+      }
+      const row: StoredDeliveryInput = {
+        id: `dlv_${randomUUID()}`,
+        target: d.target,
+        event: d.event,
+        webhookId: d.webhookId ?? newWebhookId(),
+        dueAt: d.dueAt ?? firstDue,
+        createdAt: now,
+      };
+      rows.push(row);
+      records.push(
+        Object.freeze({ ...row, attempts: 0, state: 'pending' as const, updatedAt: now }),
+      );
+    }
+    return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {
+      this.#writes.push({ rows, resolve: () => resolve(records), reject });
+      this.#scheduleWrite();
+    });
+  }
+
+  #scheduleWrite(): void {
+    if (this.#writing || this.#writeScheduled) return;
+    this.#writeScheduled = true;
+    // One macrotask lets concurrent enqueues (parallel requests) share a transaction.
+    setImmediate(() => {
+      this.#writeScheduled = false;
+      void this.#write();
+    });
+  }
+
+  async #write(): Promise<void> {
+    this.#writing = true;
+    const max = this.#o.config.enqueue_batch;
+    try {
+      while (this.#writes.length > 0) {
+        const group: PendingWrite[] = [];
+        let count = 0;
+        while (this.#writes.length > 0 && (count === 0 || count + (this.#writes[0] as PendingWrite).rows.length <= max)) {
+          const next = this.#writes.shift() as PendingWrite;
+          group.push(next);
+          count += next.rows.length;
+        }
+        const rows = group.length === 1 ? (group[0] as PendingWrite).rows : group.flatMap((g) => g.rows);
+        try {
+          await this.store.enqueue(rows);
+          for (const g of group) g.resolve();
+        } catch (err) {
+          for (const g of group) g.reject(err);
+        }
+        this.#dispatcher.wake();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  list(filter?: ListFilter): Promise<DeliveryRecord[]> {
+    return this.store.list(filter);
+  }
+
+  async get(id: string): Promise<DeliveryDetail> {
+    const detail = await this.store.get(id);
+    if (detail === undefined) throw new DeliveryNotFoundError(id);
+    return detail;
+  }
+
+  /** Makes one delivery pending and due now, with a fresh schedule. */
+  async retry(id: string): Promise<DeliveryRecord> {
+    if (!(await this.store.retry(id, Date.now()))) throw new DeliveryNotFoundError(id);
+    this.#dispatcher.wake();
+    return (await this.get(id)).delivery;
+  }
+
+  /** Makes a target's failed (or chosen) deliveries since a time pending again; returns how many. */
+  async replay(options: ReplayOptions): Promise<{ replayed: number; total: number }> {
+    if (typeof options.target !== 'string' || options.target === '') {
+      throw new InvalidArgumentError('replay needs a target name.');
+    }
+    if (!Number.isFinite(options.since)) throw new InvalidArgumentError('replay needs a "since" time.');
+    const states = options.states ?? ['failed'];
+    const total = await this.store.countReplay({ target: options.target, since: options.since, states });
+    let replayed = 0;
+    options.onProgress?.(0, total);
+    for (;;) {
+      const n = await this.store.replayBatch({
+        target: options.target,
+        since: options.since,
+        states,
+        now: Date.now(),
+        limit: this.#o.config.retention.batch,
+      });
+      if (n === 0) break;
+      replayed += n;
+      options.onProgress?.(Math.min(replayed, total), total);
+      this.#dispatcher.wake();
+    }
+    return { replayed, total };
+  }
+
+  /** Queue depth per target, with this node's circuit states. */
+  async depth(): Promise<TargetReport[]> {
+    const depth = await this.store.depthByTarget();
+    const circuits = this.#dispatcher.circuits();
+    const seen = new Set<string>();
+    const out: TargetReport[] = depth.map((d) => {
+      seen.add(d.target);
+      const circuit = circuits.get(d.target);
+      return circuit === undefined ? d : { ...d, circuit };
+    });
+    for (const [target, circuit] of circuits) {
+      if (!seen.has(target)) out.push({ target, pending: 0, inflight: 0, failed: 0, done: 0, circuit });
+    }
+    return out;
+  }
+
+  async disableTarget(target: string, reason = 'disabled by an operator'): Promise<void> {
+    await this.store.disableTarget(target, reason, Date.now());
+    this.#dispatcher.setDisabled((await this.store.disabledTargets()).map((d) => d.target));
+  }
+
+  /** Lets a disabled target's deliveries flow again. False when it was not disabled. */
+  async enableTarget(target: string): Promise<boolean> {
+    const was = await this.store.enableTarget(target);
+    this.#dispatcher.setDisabled((await this.store.disabledTargets()).map((d) => d.target));
+    return was;
+  }
+
+  /** Deletes finished deliveries older than the retention, in small batches. */
+  async purge(now = Date.now()): Promise<number> {
+    const r = this.#o.config.retention;
+    let total = 0;
+    for (;;) {
+      const n = await this.store.purge({ doneBefore: now - r.done * 1000, failedBefore: now - r.failed * 1000, limit: r.batch });
+      total += n;
+      if (n < r.batch || this.#closed) break;
+      // Let dispatch and requests run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
+  }
+
+  /** Attempts in flight on this node. */
+  get inflight(): number {
+    return this.#dispatcher.inflight;
+  }
+
+  /** Stops dispatching, bounded by `shutdown_grace`; enqueues already accepted are written first. */
+  stopDispatching(): Promise<void> {
+    return this.#dispatcher.stop(this.#o.config.shutdown_grace * 1000);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#writing || this.#writeScheduled || this.#writes.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.#closed = true;
+      if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+      this.#unwake?.();
+      await this.stopDispatching();
+      await this.#purging;
+      await this.store.close();
+    })();
+    return this.#closing;
+  }
+}

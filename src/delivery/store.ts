@@ -1,0 +1,136 @@
+// What the delivery layer needs from a store: memory (tests, embedding),
+// SQLite (one node) and PostgreSQL (several nodes) implement it, and one
+// contract test suite runs against all three.
+
+import type { ClusterBus } from './cluster.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+
+/** A delivery ready to be written: every field decided by the service. */
+export interface StoredDeliveryInput {
+  readonly id: string;
+  readonly target: string;
+  readonly event: Readonly<Record<string, unknown>>;
+  readonly webhookId: string;
+  readonly dueAt: number;
+  readonly createdAt: number;
+}
+
+export interface ClaimRequest {
+  readonly nodeId: string;
+  readonly now: number;
+  readonly leaseMs: number;
+  /** Target name → how many more attempts it may start now (targets missing or at 0 are not claimed). */
+  readonly capacity: ReadonlyMap<string, number>;
+}
+
+/** How one attempt ends a claim. */
+export type Settlement =
+  | { readonly state: 'done' }
+  | { readonly state: 'pending'; readonly dueAt: number; readonly error?: string; readonly resetAttempts?: boolean }
+  | { readonly state: 'failed'; readonly error: string };
+
+export interface SettleRequest {
+  readonly deliveryId: string;
+  readonly nodeId: string;
+  /** The attempt number the claim was made for: a stale settle (lease lost) changes nothing. */
+  readonly attempt: number;
+  readonly record: AttemptRecord;
+  readonly outcome: Settlement;
+}
+
+export interface ListFilter {
+  readonly state?: DeliveryState;
+  readonly target?: string;
+  /** Newest first; at most this many (default 100). */
+  readonly limit?: number;
+  /** Only deliveries created before this (ms), for paging. */
+  readonly before?: number;
+}
+
+export interface DeliveryDetail {
+  readonly delivery: DeliveryRecord;
+  readonly attempts: readonly AttemptRecord[];
+}
+
+export type ReplayableState = Extract<DeliveryState, 'failed' | 'done'>;
+
+export interface ReplayRequest {
+  readonly target: string;
+  /** Deliveries created at or after this time (ms). */
+  readonly since: number;
+  /** Which finished states are replayed (default: failed only). */
+  readonly states?: readonly ReplayableState[];
+  readonly now: number;
+  /** Rows changed per transaction. */
+  readonly limit: number;
+}
+
+export interface PurgeRequest {
+  readonly doneBefore: number;
+  readonly failedBefore: number;
+  readonly limit: number;
+}
+
+export interface TargetDepth {
+  readonly target: string;
+  readonly pending: number;
+  readonly inflight: number;
+  readonly failed: number;
+  readonly done: number;
+  /** When the oldest pending delivery became due (ms), if any. */
+  readonly oldestDueAt?: number;
+  /** Set while the target is disabled (HTTP 410): its deliveries wait. */
+  readonly disabled?: { readonly at: number; readonly reason: string };
+}
+
+export interface DisabledTarget {
+  readonly target: string;
+  readonly at: number;
+  readonly reason: string;
+}
+
+export interface DeliveryStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to run on every start. */
+  migrate(): Promise<void>;
+  /** Writes the batch in one transaction; resolves once it is durable. */
+  enqueue(rows: readonly StoredDeliveryInput[]): Promise<void>;
+  /**
+   * Atomically takes due deliveries (pending and due, or in flight with an
+   * expired lease) for the targets with capacity, oldest due first, marking
+   * them in flight for `nodeId` until `now + leaseMs`. Each returned record's
+   * `attempts` counts the attempts started before this one.
+   */
+  claim(request: ClaimRequest): Promise<DeliveryRecord[]>;
+  /** Records each attempt and applies its outcome, in one transaction. Returns how many outcomes applied. */
+  settle(requests: readonly SettleRequest[]): Promise<number>;
+  list(filter?: ListFilter): Promise<DeliveryRecord[]>;
+  get(id: string): Promise<DeliveryDetail | undefined>;
+  /** Makes a delivery pending and due now with a fresh schedule. False when it does not exist. */
+  retry(id: string, now: number): Promise<boolean>;
+  /** How many deliveries a replay would change. */
+  countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number>;
+  /** Makes up to `limit` matching deliveries pending again; returns how many. Call until 0. */
+  replayBatch(request: ReplayRequest): Promise<number>;
+  /** Deletes up to `limit` old finished deliveries (and their attempts); returns how many. */
+  purge(request: PurgeRequest): Promise<number>;
+  depthByTarget(): Promise<TargetDepth[]>;
+  disableTarget(target: string, reason: string, at: number): Promise<void>;
+  /** False when the target was not disabled. */
+  enableTarget(target: string): Promise<boolean>;
+  disabledTargets(): Promise<DisabledTarget[]>;
+  /** Calls `listener` when another process adds or frees work (PostgreSQL's NOTIFY); others poll. */
+  onWake?(listener: () => void): () => void;
+  /** A bus that reaches every node sharing this store (PostgreSQL only). */
+  openClusterBus?(nodeId: string): Promise<ClusterBus>;
+  close(): Promise<void>;
+}
+
+/** Cuts a response or output to the 4 KiB the record keeps. */
+export function clipResponse(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.length <= 4096 && Buffer.byteLength(text) <= 4096) return text;
+  const bytes = Buffer.from(text).subarray(0, 4096);
+  // Drop a trailing partial UTF-8 sequence rather than store a broken character.
+  return bytes.toString('utf8').replace(/\uFFFD$/, '');
+}

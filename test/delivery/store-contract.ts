@@ -1,0 +1,242 @@
+// The contract every delivery store keeps. Run by memory-store.test.ts,
+// sqlite-store.test.ts and postgres-store.test.ts against a fresh store each.
+
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import type { DeliveryStore, SettleRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
+import type { AttemptRecord, DeliveryRecord } from '../../src/delivery/types.js';
+
+export type StoreFactory = () => Promise<{ store: DeliveryStore; cleanup: () => Promise<void> }>;
+
+const T0 = 1_700_000_000_000;
+
+function row(target: string, over: Partial<StoredDeliveryInput> = {}): StoredDeliveryInput {
+  return {
+    id: `dlv_${randomUUID()}`,
+    target,
+    event: { id: '1001', data: { n: 1, nested: { list: [1, 'two'] } } },
+    webhookId: `msg_${randomUUID()}`,
+    dueAt: T0,
+    createdAt: T0,
+    ...over,
+  };
+}
+
+function attempt(d: DeliveryRecord, over: Partial<AttemptRecord> = {}): AttemptRecord {
+  return { deliveryId: d.id, attempt: d.attempts + 1, startedAt: T0 + 10, durationMs: 5, ok: true, ...over };
+}
+
+function settleReq(d: DeliveryRecord, nodeId: string, outcome: SettleRequest['outcome'], rec: Partial<AttemptRecord> = {}): SettleRequest {
+  return { deliveryId: d.id, nodeId, attempt: d.attempts + 1, record: attempt(d, rec), outcome };
+}
+
+const cap = (entries: Record<string, number>) => new Map(Object.entries(entries));
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  async function withStore(fn: (store: DeliveryStore) => Promise<void>): Promise<void> {
+    const { store, cleanup } = await factory();
+    try {
+      await store.migrate();
+      await fn(store);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  test(`${name}: enqueue, claim and complete keep the event, webhook id and attempts`, () =>
+    withStore(async (store) => {
+      const r = row('a');
+      await store.enqueue([r]);
+      const claimed = await store.claim({ nodeId: 'n1', now: T0, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      assert.equal(claimed.length, 1);
+      const d = claimed[0] as DeliveryRecord;
+      assert.equal(d.id, r.id);
+      assert.equal(d.webhookId, r.webhookId);
+      assert.deepEqual(d.event, r.event);
+      assert.equal(d.attempts, 0);
+      assert.equal(d.state, 'inflight');
+      // Claimed: nobody else gets it while the lease holds.
+      assert.equal((await store.claim({ nodeId: 'n2', now: T0 + 500, leaseMs: 1000, capacity: cap({ a: 10 }) })).length, 0);
+      const applied = await store.settle([settleReq(d, 'n1', { state: 'done' }, { httpStatus: 200, response: 'ok' })]);
+      assert.equal(applied, 1);
+      const detail = await store.get(r.id);
+      assert.equal(detail?.delivery.state, 'done');
+      assert.equal(detail?.delivery.attempts, 1);
+      assert.equal(detail?.attempts.length, 1);
+      assert.equal(detail?.attempts[0]?.httpStatus, 200);
+      assert.equal(detail?.attempts[0]?.response, 'ok');
+      assert.equal(detail?.attempts[0]?.ok, true);
+      assert.equal((await store.claim({ nodeId: 'n1', now: T0 + 10_000, leaseMs: 1000, capacity: cap({ a: 10 }) })).length, 0);
+    }));
+
+  test(`${name}: claims only due deliveries, oldest first, up to each target's capacity`, () =>
+    withStore(async (store) => {
+      await store.enqueue([
+        row('a', { dueAt: T0 + 3 }),
+        row('a', { dueAt: T0 + 1 }),
+        row('a', { dueAt: T0 + 2 }),
+        row('a', { dueAt: T0 + 5000 }),
+        row('b', { dueAt: T0 }),
+        row('c', { dueAt: T0 }),
+      ]);
+      const claimed = await store.claim({ nodeId: 'n1', now: T0 + 10, leaseMs: 1000, capacity: cap({ a: 2, b: 5 }) });
+      const a = claimed.filter((d) => d.target === 'a').map((d) => d.dueAt);
+      assert.deepEqual(a, [T0 + 1, T0 + 2]);
+      assert.equal(claimed.filter((d) => d.target === 'b').length, 1);
+      assert.equal(claimed.filter((d) => d.target === 'c').length, 0, 'targets without capacity are not claimed');
+      const more = await store.claim({ nodeId: 'n1', now: T0 + 10, leaseMs: 1000, capacity: cap({ a: 5 }) });
+      assert.deepEqual(more.map((d) => d.dueAt), [T0 + 3], 'the not-yet-due one waits');
+    }));
+
+  test(`${name}: an expired lease lets another node take the delivery; the old node's settle is ignored`, () =>
+    withStore(async (store) => {
+      const r = row('a');
+      await store.enqueue([r]);
+      const [first] = await store.claim({ nodeId: 'n1', now: T0, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(first);
+      const [second] = await store.claim({ nodeId: 'n2', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(second, 'taken over after the lease');
+      assert.equal(second.webhookId, r.webhookId, 'same webhook id on every attempt');
+      assert.equal(second.attempts, 1, 'the lost attempt counts');
+      assert.equal(await store.settle([settleReq(first, 'n1', { state: 'done' })]), 0, 'stale settle changes nothing');
+      assert.equal((await store.get(r.id))?.delivery.state, 'inflight');
+      assert.equal(await store.settle([settleReq(second, 'n2', { state: 'done' })]), 1);
+      const detail = await store.get(r.id);
+      assert.equal(detail?.delivery.state, 'done');
+      assert.equal(detail?.attempts.length, 2, 'both attempts are recorded');
+    }));
+
+  test(`${name}: reschedule, reset on 410-style give-back, dead letter`, () =>
+    withStore(async (store) => {
+      const r = row('a');
+      await store.enqueue([r]);
+      let [d] = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(d);
+      await store.settle([settleReq(d, 'n', { state: 'pending', dueAt: T0 + 5000, error: 'HTTP 500' }, { ok: false, httpStatus: 500, retryable: true })]);
+      let detail = await store.get(r.id);
+      assert.equal(detail?.delivery.state, 'pending');
+      assert.equal(detail?.delivery.dueAt, T0 + 5000);
+      assert.equal(detail?.delivery.lastError, 'HTTP 500');
+      assert.equal(detail?.attempts[0]?.retryable, true);
+      assert.equal((await store.claim({ nodeId: 'n', now: T0 + 4999, leaseMs: 1000, capacity: cap({ a: 1 }) })).length, 0);
+      [d] = await store.claim({ nodeId: 'n', now: T0 + 5000, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(d);
+      assert.equal(d.attempts, 1);
+      await store.settle([settleReq(d, 'n', { state: 'pending', dueAt: T0 + 5000, resetAttempts: true, error: 'gone' })]);
+      assert.equal((await store.get(r.id))?.delivery.attempts, 1, 'a given-back attempt does not use up the schedule');
+      [d] = await store.claim({ nodeId: 'n', now: T0 + 6000, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(d);
+      await store.settle([settleReq(d, 'n', { state: 'failed', error: 'exhausted' }, { ok: false, error: 'exhausted' })]);
+      detail = await store.get(r.id);
+      assert.equal(detail?.delivery.state, 'failed');
+      assert.equal(detail?.delivery.lastError, 'exhausted');
+      assert.equal(detail?.attempts.length, 3);
+    }));
+
+  test(`${name}: list filters by state and target, newest first; get of an unknown id is undefined`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 + 1 }), row('b', { createdAt: T0 + 2 })]);
+      const [d] = await store.claim({ nodeId: 'n', now: T0 + 10, leaseMs: 1000, capacity: cap({ b: 1 }) });
+      assert.ok(d);
+      await store.settle([settleReq(d, 'n', { state: 'failed', error: 'x' })]);
+      const all = await store.list();
+      assert.deepEqual(all.map((x) => x.createdAt), [T0 + 2, T0 + 1, T0]);
+      assert.equal((await store.list({ state: 'failed' })).length, 1);
+      assert.equal((await store.list({ state: 'pending', target: 'a' })).length, 2);
+      assert.equal((await store.list({ target: 'a', limit: 1 }))[0]?.createdAt, T0 + 1);
+      assert.equal((await store.list({ before: T0 + 1 })).length, 1);
+      assert.equal(await store.get('dlv_nope'), undefined);
+    }));
+
+  test(`${name}: retry and replay make deliveries pending again with a fresh schedule`, () =>
+    withStore(async (store) => {
+      const rows = [row('a', { createdAt: T0 }), row('a', { createdAt: T0 + 100 }), row('a', { createdAt: T0 + 200 }), row('b', { createdAt: T0 + 300 })];
+      await store.enqueue(rows);
+      const claimed = await store.claim({ nodeId: 'n', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 10, b: 10 }) });
+      await store.settle(claimed.map((d) => settleReq(d, 'n', { state: 'failed', error: 'dead' })));
+      assert.equal(await store.retry('dlv_nope', T0), false);
+      assert.equal(await store.retry((rows[0] as StoredDeliveryInput).id, T0 + 2000), true);
+      const again = await store.get((rows[0] as StoredDeliveryInput).id);
+      assert.equal(again?.delivery.state, 'pending');
+      assert.equal(again?.delivery.attempts, 0);
+      assert.equal(again?.delivery.dueAt, T0 + 2000);
+      assert.equal(await store.countReplay({ target: 'a', since: T0 + 100 }), 2);
+      let replayed = 0;
+      for (;;) {
+        const n = await store.replayBatch({ target: 'a', since: T0 + 100, now: T0 + 3000, limit: 1 });
+        if (n === 0) break;
+        replayed += n;
+      }
+      assert.equal(replayed, 2);
+      assert.equal((await store.list({ target: 'a', state: 'pending' })).length, 3);
+      assert.equal((await store.list({ target: 'b', state: 'failed' })).length, 1, 'other targets untouched');
+      const c2 = await store.claim({ nodeId: 'n', now: T0 + 3000, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      assert.equal(c2.length, 3);
+      await store.settle(c2.map((d) => settleReq(d, 'n', { state: 'done' })));
+      assert.equal(await store.countReplay({ target: 'a', since: 0, states: ['done'] }), 3);
+      assert.equal(await store.replayBatch({ target: 'a', since: 0, states: ['done'], now: T0 + 4000, limit: 10 }), 3);
+    }));
+
+  test(`${name}: purge removes old finished deliveries in batches and keeps the rest`, () =>
+    withStore(async (store) => {
+      const rows = Array.from({ length: 5 }, () => row('a'));
+      const open = row('a');
+      await store.enqueue([...rows, open]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 5 }) });
+      assert.equal(claimed.length, 5);
+      await store.settle(claimed.map((d, i) => settleReq(d, 'n', i < 3 ? { state: 'done' } : { state: 'failed', error: 'x' })));
+      // Finished at T0 + 15: done older than T0 + 100 goes; failed is kept until T0 + 10.
+      assert.equal(await store.purge({ doneBefore: T0 + 100, failedBefore: T0 + 10, limit: 2 }), 2);
+      assert.equal(await store.purge({ doneBefore: T0 + 100, failedBefore: T0 + 10, limit: 2 }), 1);
+      assert.equal(await store.purge({ doneBefore: T0 + 100, failedBefore: T0 + 10, limit: 2 }), 0);
+      assert.equal((await store.list({ state: 'failed' })).length, 2);
+      assert.equal(await store.purge({ doneBefore: T0 + 100, failedBefore: T0 + 100, limit: 10 }), 2);
+      const left = await store.list();
+      assert.deepEqual(left.map((d) => d.id), [open.id]);
+      const gone = await store.get((claimed[0] as DeliveryRecord).id);
+      assert.equal(gone, undefined);
+    }));
+
+  test(`${name}: depth per target and disabled targets`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a', { dueAt: T0 + 7 }), row('a', { dueAt: T0 + 3 }), row('a'), row('b')]);
+      const [d] = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.ok(d);
+      await store.disableTarget('b', 'HTTP 410', T0);
+      await store.disableTarget('b', 'again', T0 + 1);
+      await store.disableTarget('gone', 'HTTP 410', T0);
+      const depth = await store.depthByTarget();
+      const a = depth.find((x) => x.target === 'a');
+      assert.equal(a?.pending, 2);
+      assert.equal(a?.inflight, 1);
+      assert.equal(a?.oldestDueAt, T0 + 3);
+      assert.equal(a?.disabled, undefined);
+      assert.deepEqual(depth.find((x) => x.target === 'b')?.disabled, { at: T0, reason: 'HTTP 410' });
+      assert.equal(depth.find((x) => x.target === 'gone')?.pending, 0);
+      assert.deepEqual((await store.disabledTargets()).map((x) => x.target), ['b', 'gone']);
+      assert.equal(await store.enableTarget('b'), true);
+      assert.equal(await store.enableTarget('b'), false);
+      assert.deepEqual((await store.disabledTargets()).map((x) => x.target), ['gone']);
+    }));
+
+  test(`${name}: concurrent claims from two nodes never hand out the same delivery`, () =>
+    withStore(async (store) => {
+      const rows = Array.from({ length: 200 }, (_, i) => row('a', { dueAt: T0 + i }));
+      await store.enqueue(rows);
+      const seen = new Map<string, string>();
+      const claimLoop = async (node: string) => {
+        for (;;) {
+          const got = await store.claim({ nodeId: node, now: T0 + 1000, leaseMs: 60_000, capacity: cap({ a: 7 }) });
+          if (got.length === 0) return;
+          for (const d of got) {
+            assert.equal(seen.has(d.id), false, `${d.id} claimed by ${seen.get(d.id)} and ${node}`);
+            seen.set(d.id, node);
+          }
+          await store.settle(got.map((d) => settleReq(d, node, { state: 'done' })));
+        }
+      };
+      await Promise.all([claimLoop('n1'), claimLoop('n2'), claimLoop('n3')]);
+      assert.equal(seen.size, 200);
+    }));
+}
