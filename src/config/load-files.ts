@@ -103,13 +103,18 @@ function parseJson(file: string, text: string): { value: unknown; problems: Conf
   try {
     return { value: JSON.parse(text) as unknown, problems: [] };
   } catch (err) {
-    const message = (err as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    const where =
-      position !== null
-        ? (({ line, column }) => ` at line ${line}, column ${column}`)(lineColumn(text, Number(position[1])))
-        : '';
-    return { value: undefined, problems: [{ file, key: '', message: `JSON syntax error${where}: ${message}` }] };
+    // V8 names a position only for some errors, and may quote the whole text:
+    // keep its first words, and ask the YAML parser (JSON is YAML) for a place.
+    const raw = (err as Error).message;
+    const words = (raw.split(/, "|\n/)[0] ?? raw).replace(/ in JSON at position \d+.*$/, '');
+    const position = /at position (\d+)/.exec(raw);
+    let place = position !== null ? lineColumn(text, Number(position[1])) : undefined;
+    if (place === undefined) {
+      const pos = parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0];
+      if (pos !== undefined) place = { line: pos.line, column: pos.col };
+    }
+    const where = place !== undefined ? ` at line ${place.line}, column ${place.column}` : '';
+    return { value: undefined, problems: [{ file, key: '', message: `JSON syntax error${where}: ${words}` }] };
   }
 }
 

@@ -6,7 +6,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { runConfigChecks } from './checks.js';
 import { listConfigFiles, parseConfigFile } from './load-files.js';
@@ -71,6 +71,20 @@ function issueProblems(issue: z.core.$ZodIssue, merged: unknown, origins: Readon
 }
 
 /**
+ * The config with every section that fails its schema replaced by its
+ * default, so the checks can still look at the sections that are valid and
+ * one round of `validate` lists their problems too.
+ */
+function validSectionsOnly(merged: Record<string, unknown>): HookworkConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const section = (schema as z.ZodType).safeParse(merged[key]);
+    out[key] = section.success ? section.data : (schema as z.ZodType).parse(undefined);
+  }
+  return out as HookworkConfig;
+}
+
+/**
  * Validates already-parsed sources as one config. Throws ConfigError listing
  * every problem (with `extraProblems`, e.g. parse errors, first).
  */
@@ -83,9 +97,9 @@ export function validateConfigSources(
   const parsed = configSchema.safeParse(merged.value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, merged.value, merged.origins));
-    throw new ConfigError(problems);
   }
-  for (const problem of runConfigChecks(parsed.data)) {
+  const checked = parsed.success ? parsed.data : validSectionsOnly(merged.value);
+  for (const problem of runConfigChecks(checked)) {
     if (problem.file !== undefined) {
       problems.push(problem);
       continue;
@@ -93,7 +107,7 @@ export function validateConfigSources(
     const file = originOf(merged.origins, problem.key === '' ? [] : problem.key.split('.'));
     problems.push(file === undefined ? problem : { ...problem, file });
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
 

@@ -105,6 +105,17 @@ test('unknown placeholders in event message templates are reported with file and
   );
 });
 
+test('template problems are listed in the same round as schema problems elsewhere', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  const a = write('a.yaml', 'server:\n  port: high\n');
+  const b = write('b.yaml', 'events:\n  - { id: "1", name: one, message: "{{nope}}" }\n');
+  const err = await refused(loadConfig(dir));
+  assert.deepEqual(err.problems.map((p) => [p.file, p.key]), [
+    [a, 'server.port'],
+    [b, 'events.0.message'],
+  ]);
+});
+
 test('an unusable data_schema is reported', async (t) => {
   const { write } = tempConfigDir(t);
   const file = write('s.yaml', 'events:\n  - id: "1"\n    name: one\n    data_schema: { type: wat }\n');

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempConfigDir } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// `--import tsx` resolves from the working directory; name the loader by path
+// so the CLI can run from a config's own folder.
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function hookwork(args: string[], cwd = ROOT): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX, fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), ...args],
+      { cwd, env: { ...process.env, HOOKWORK_LOG_LEVEL: 'silent' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+test('hookwork validate PATH: a good config prints OK and exits 0', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write('a.yaml', 'events:\n  - { id: "1", name: one }\n  - { id: "2", name: two }\n');
+  write('b.ini', '[event-handlers/u-1]\ntype = extension\nname = h\nentry_point = demo.H\n');
+  const run = await hookwork(['validate', dir]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^OK: 2 files valid \(2 events, 1 handler, 0 webhooks, 0 gates\)\.\n$/);
+});
+
+test('hookwork validate PATH: every problem on its own line as file: key: message, exit 1', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  const a = write('a.yaml', 'server:\n  port: high\n  colour: blue\n');
+  const b = write('b.yaml', 'events:\n  - { id: "9", name: nine, message: "{{nope}}" }\n');
+  const c = write('c.json', '{ "strict": tru }');
+  const run = await hookwork(['validate', dir], dir);
+  assert.equal(run.code, 1);
+  const lines = run.stdout.trimEnd().split('\n');
+  const rel = (file: string): string => relative(dir, file);
+  assert.equal(lines.length, 4, run.stdout);
+  assert.ok(lines.some((l) => l.startsWith(`${rel(c)}: (root): JSON syntax error`)), run.stdout);
+  assert.ok(lines.includes(`${rel(a)}: server.port: Invalid input: expected number, received string`), run.stdout);
+  assert.ok(lines.some((l) => l.startsWith(`${rel(a)}: server.colour: unknown key "colour"`)), run.stdout);
+  assert.ok(lines.some((l) => l.startsWith(`${rel(b)}: events.0.message: unknown placeholder {{nope}}`)), run.stdout);
+  assert.match(run.stderr, /The config was refused: 4 problems\./);
+});
+
+test('hookwork validate on a missing path fails with the path named', async (t) => {
+  const { dir } = tempConfigDir(t);
+  const run = await hookwork(['validate', `${dir}/nope.yaml`]);
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /nope\.yaml: \(root\): the config path does not exist/);
+});
+
+test('hookwork validate with no path checks the embedded default config', async () => {
+  const run = await hookwork(['validate']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^OK: 1 file valid \(\d+ events, 0 handlers, 0 webhooks, \d+ gates\)\./);
+});
