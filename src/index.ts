@@ -46,3 +46,24 @@ export { Scope } from './hooks/scope.js';
 export type { Disposer, RegistrationKind } from './hooks/scope.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+
+// plugins
+export { definePlugin } from './plugins/definition.js';
+export type { PluginClass, PluginDefinition, PluginHooks, PluginMeta } from './plugins/definition.js';
+export type {
+  MonitoringListener,
+  PluginContext,
+  PluginHostInfo,
+  ScheduleOptions,
+  SendingListener,
+  TaskFn,
+  TaskOptions,
+} from './plugins/context.js';
+export { PluginManager } from './plugins/manager.js';
+export type { PluginInfo, PluginManagerOptions, PluginState } from './plugins/manager.js';
+export { PluginRoutes, respond } from './plugins/routes.js';
+export type { PluginRequest, PluginResponse, PluginRouteHandler, PluginRouteOptions } from './plugins/routes.js';
+export { installPlugins } from './plugins/install.js';
+export { pluginsConfigSchema } from './plugins/config-schema.js';
+export type { PluginsConfig } from './plugins/config-schema.js';
+export type { SendingRecord } from './hooks/channel.js';
