@@ -47,6 +47,44 @@ export type { Disposer, RegistrationKind } from './hooks/scope.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
+// extension handlers
+export { compileFilters, compileExpression, filtersShape } from './handlers/filters.js';
+export type { CompileFiltersOptions, DataFilter, EventFilter, FiltersConfig } from './handlers/filters.js';
+export type {
+  ConfigurationDecision,
+  DecisionEvents,
+  Delayed,
+  ExtensionHandlerClass,
+  ExtensionHandlerInstance,
+  ExtensionParent,
+  ExtensionTask,
+  HandleResult,
+  ResultEvent,
+  WorkerEvent,
+} from './handlers/extension-contract.js';
+export { ExtensionPool } from './handlers/extension-pool.js';
+export type { ExtensionPoolOptions, PoolStats } from './handlers/extension-pool.js';
+export { ExtensionHandler } from './handlers/extension-handler.js';
+export type {
+  ExtensionHandlerCounters,
+  ExtensionHandlerError,
+  ExtensionHandlerInfo,
+  ExtensionHandlerOptions,
+  ExtensionHandlerState,
+} from './handlers/extension-handler.js';
+export { installExtensions } from './handlers/install.js';
+export type { ExtensionsService } from './handlers/install.js';
+export type { ExtensionHandlerConfig, ExtensionHandlerConfigInput, ExtensionsConfig } from './handlers/config-schema.js';
+
+// configuration
+export { DEFAULT_CONFIG_PATH, loadConfig, validateConfigSources } from './config/load.js';
+export type { ConfigSource, LoadedConfig } from './config/load.js';
+export { registerConfigCheck, registerTemplateCheck, runConfigChecks, templateProblems } from './config/checks.js';
+export type { ConfigCheck, TemplateCheckOptions } from './config/checks.js';
+export { iniToConfig } from './config/ini.js';
+export { configJsonSchema, configSchema } from './config/schema.js';
+export type { EventDefinitionConfig, HandlerConfig, HookworkConfig, HookworkConfigInput } from './config/schema.js';
+
 // plugins
 export { definePlugin } from './plugins/definition.js';
 export type { PluginClass, PluginDefinition, PluginHooks, PluginMeta } from './plugins/definition.js';
