@@ -1,0 +1,86 @@
+// Shared set-up for the plugin tests: temp plugin folders, a quiet host,
+// a manager over both, and a snapshot of every registration the host holds.
+
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createHost, silentLogger, type Host, type HostOptions, type Logger } from '../../src/index.js';
+import { PluginManager, type PluginManagerOptions } from '../../src/plugins/manager.js';
+
+export interface Fixture {
+  readonly folder: string;
+  readonly host: Host;
+  readonly manager: PluginManager;
+  write(file: string, source: string): string;
+  cleanup(): Promise<void>;
+}
+
+export function tempFolder(prefix = 'hookwork-plugins-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function fixture(
+  options: Partial<Omit<PluginManagerOptions, 'host' | 'folder'>> & { hostOptions?: HostOptions; folder?: string } = {},
+): Fixture {
+  const folder = options.folder ?? tempFolder();
+  const host = createHost({ logger: silentLogger(), strict: false, ...options.hostOptions });
+  const manager = new PluginManager({ ...options, host, folder });
+  return {
+    folder,
+    host,
+    manager,
+    write(file, source) {
+      const path = join(folder, file);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, source);
+      return path;
+    },
+    async cleanup() {
+      await manager.close();
+      await host.close();
+      if (options.folder === undefined) rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Everything a plugin could leave behind in the host, as numbers. */
+export function hostRegistrations(host: Host, manager: PluginManager, points: { gates?: string[]; changes?: string[]; methods?: string[] } = {}): Record<string, number | boolean> {
+  const counts: Record<string, number | boolean> = {
+    subscribers: host.notifier.size,
+    routes: manager.routes.size,
+    monitoring: host.monitor.enabled,
+    sending: host.channels.sending.active,
+  };
+  for (const gate of points.gates ?? []) counts[`gate:${gate}`] = host.gates.count(gate);
+  for (const change of points.changes ?? []) counts[`change:${change}`] = host.changes.count(change);
+  for (const method of points.methods ?? []) counts[`method:${method}`] = host.methods.count(method);
+  return counts;
+}
+
+/** Polls `check` until it is true (bounded); no timing assertions. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 5000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A logger that keeps every line, for tests that check what was logged. */
+export function recordingLogger(): Logger & { lines: Array<{ level: string; obj: unknown; msg: string | undefined }> } {
+  const lines: Array<{ level: string; obj: unknown; msg: string | undefined }> = [];
+  const make = (bindings: Record<string, unknown>): Logger => ({
+    debug: (obj, msg) => void lines.push({ level: 'debug', obj: { ...bindings, ...(obj as object) }, msg }),
+    info: (obj, msg) => void lines.push({ level: 'info', obj: { ...bindings, ...(obj as object) }, msg }),
+    warn: (obj, msg) => void lines.push({ level: 'warn', obj: { ...bindings, ...(obj as object) }, msg }),
+    error: (obj, msg) => void lines.push({ level: 'error', obj: { ...bindings, ...(obj as object) }, msg }),
+    child: (more) => make({ ...bindings, ...more }),
+  });
+  return Object.assign(make({}), { lines });
+}
+
+/** The absolute URL of the library's entry, for plugin files written to temp folders. */
+export const HOOKWORK_URL = new URL('../../src/index.ts', import.meta.url).href;
+
+/** zod's URL, for plugin files in temp folders (outside node_modules' reach). */
+export const ZOD_URL = import.meta.resolve('zod');
