@@ -1,0 +1,355 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deliveryConfigSchema, type DeliveryConfigInput } from '../../src/delivery/config-schema.js';
+import { MemoryStore } from '../../src/delivery/memory-store.js';
+import { DeliveryService } from '../../src/delivery/service.js';
+import type { StoredDeliveryInput } from '../../src/delivery/store.js';
+import type { AttemptContext, AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from '../../src/delivery/types.js';
+import { Monitor, type MonitoringPoint } from '../../src/hooks/monitor.js';
+import { silentLogger } from '../../src/logger.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface Harness {
+  service: DeliveryService;
+  store: MemoryStore;
+  failed: Array<{ delivery: DeliveryRecord; attempt: AttemptRecord }>;
+  disabled: string[];
+  monitor: Monitor;
+}
+
+async function harness(config: DeliveryConfigInput = {}, store = new MemoryStore()): Promise<Harness> {
+  const failed: Harness['failed'] = [];
+  const disabled: string[] = [];
+  const monitor = new Monitor({ batchSize: 1 });
+  const service = new DeliveryService({
+    store,
+    config: deliveryConfigSchema.parse({ retry_schedule: [0, 0.01, 0.01], jitter: 0, poll_interval: 0.05, ...config }),
+    nodeId: 'test-node',
+    logger: silentLogger(),
+    monitor,
+    onFailed: (delivery, attempt) => failed.push({ delivery, attempt }),
+    onTargetDisabled: (target) => disabled.push(target),
+  });
+  await service.start();
+  return { service, store, failed, disabled, monitor };
+}
+
+function target(name: string, attempt: (d: DeliveryRecord, c: AttemptContext) => Promise<AttemptResult>, concurrency?: number): DeliveryTarget {
+  return { name, kind: 'webhook', ...(concurrency === undefined ? {} : { concurrency }), attempt };
+}
+
+const event = (n: number) => ({ id: '1001', data: { n } });
+
+test('delivers enqueued deliveries and records each attempt', async () => {
+  const h = await harness();
+  try {
+    const got: Array<{ n: unknown; webhookId: string; attempt: number }> = [];
+    h.service.registerTarget(
+      target('a', async (d, c) => {
+        got.push({ n: (d.event['data'] as { n: number }).n, webhookId: c.webhookId, attempt: c.attempt });
+        return { ok: true, httpStatus: 200, response: 'thanks' };
+      }),
+    );
+    const records = await h.service.enqueue([{ target: 'a', event: event(1) }, { target: 'a', event: event(2), webhookId: 'msg_mine' }]);
+    assert.equal(records.length, 2);
+    assert.match(records[0]?.webhookId ?? '', /^msg_/);
+    assert.equal(records[1]?.webhookId, 'msg_mine');
+    await waitFor(async () => (await h.store.list({ state: 'done' })).length === 2, { what: 'both delivered' });
+    assert.deepEqual(got.map((g) => g.n).sort(), [1, 2]);
+    assert.ok(got.some((g) => g.webhookId === 'msg_mine' && g.attempt === 1));
+    const detail = await h.service.get(records[0]?.id as string);
+    assert.equal(detail.attempts.length, 1);
+    assert.equal(detail.attempts[0]?.httpStatus, 200);
+    assert.equal(detail.attempts[0]?.response, 'thanks');
+    assert.ok(detail.attempts[0]?.startedAt !== undefined && detail.attempts[0].durationMs >= 0);
+    await assert.rejects(h.service.get('dlv_missing'), { code: 'HKW_ERR_DELIVERY_NOT_FOUND' });
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('retries retryable failures with the same webhook id, then dead-letters with a failed report', async () => {
+  const h = await harness({ retry_schedule: [0, 0.01, 0.01] });
+  try {
+    const ids = new Set<string>();
+    let calls = 0;
+    h.service.registerTarget(
+      target('a', async (_d, c) => {
+        calls += 1;
+        ids.add(c.webhookId);
+        return { ok: false, retryable: true, httpStatus: 503, error: 'HTTP 503', response: 'x'.repeat(10_000) };
+      }),
+    );
+    const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => h.failed.length === 1, { what: 'dead letter' });
+    assert.equal(calls, 3, 'one attempt per schedule entry');
+    assert.equal(ids.size, 1, 'same webhook id on every attempt');
+    const detail = await h.service.get(rec?.id as string);
+    assert.equal(detail.delivery.state, 'failed');
+    assert.deepEqual(detail.attempts.map((a) => a.attempt), [1, 2, 3]);
+    assert.equal(detail.attempts[0]?.response?.length, 4096, 'response clipped to 4 KiB');
+    assert.equal(h.failed[0]?.delivery.id, rec?.id);
+    assert.equal(h.failed[0]?.attempt.httpStatus, 503);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('a non-retryable failure dead-letters at once; a thrown error is retried', async () => {
+  const h = await harness({ retry_schedule: [0, 0.01] });
+  try {
+    let thrown = 0;
+    h.service.registerTarget(target('final', async () => ({ ok: false, retryable: false, httpStatus: 400, error: 'HTTP 400' })));
+    h.service.registerTarget(
+      target('throws', async () => {
+        thrown += 1;
+        if (thrown === 1) throw new Error('socket hang up');
+        return { ok: true };
+      }),
+    );
+    const [a] = await h.service.enqueue([{ target: 'final', event: event(1) }]);
+    const [b] = await h.service.enqueue([{ target: 'throws', event: event(2) }]);
+    await waitFor(async () => (await h.service.get(b?.id as string)).delivery.state === 'done');
+    await waitFor(async () => (await h.service.get(a?.id as string)).delivery.state === 'failed');
+    assert.equal((await h.service.get(a?.id as string)).attempts.length, 1);
+    const bAttempts = (await h.service.get(b?.id as string)).attempts;
+    assert.equal(bAttempts[0]?.error, 'socket hang up');
+    assert.equal(bAttempts[0]?.ok, false);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('Retry-After delays the next attempt beyond the schedule, capped by retry_after_max', async () => {
+  const h = await harness({ retry_schedule: [0, 0, 0], retry_after_max: 3600 });
+  try {
+    let calls = 0;
+    h.service.registerTarget(
+      target('a', async () => {
+        calls += 1;
+        return { ok: false, retryable: true, httpStatus: 429, retryAfterMs: 60_000 };
+      }),
+    );
+    const before = Date.now();
+    const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(async () => (await h.service.get(rec?.id as string)).attempts.length === 1);
+    await waitFor(async () => (await h.service.get(rec?.id as string)).delivery.state === 'pending');
+    const d = (await h.service.get(rec?.id as string)).delivery;
+    assert.ok(d.dueAt >= before + 60_000, 'not before Retry-After');
+    assert.equal(calls, 1);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('410 disables the target: its deliveries wait until it is enabled again', async () => {
+  const h = await harness();
+  try {
+    let gone = true;
+    let calls = 0;
+    h.service.registerTarget(
+      target(
+        'a',
+        async () => {
+          calls += 1;
+          return gone ? { ok: false, httpStatus: 410, disableTarget: true, error: 'HTTP 410' } : { ok: true };
+        },
+        1,
+      ),
+    );
+    await h.service.enqueue([{ target: 'a', event: event(1) }, { target: 'a', event: event(2) }]);
+    await waitFor(() => h.disabled.length === 1, { what: 'target disabled' });
+    const depth = (await h.service.depth()).find((x) => x.target === 'a');
+    assert.equal(depth?.pending, 2, 'deliveries stay pending');
+    assert.match(depth?.disabled?.reason ?? '', /410/);
+    const callsWhenDisabled = calls;
+    // A few poll intervals pass without attempts.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(calls, callsWhenDisabled);
+    gone = false;
+    assert.equal(await h.service.enableTarget('a'), true);
+    await waitFor(async () => (await h.store.list({ state: 'done' })).length === 2, { what: 'delivered after enable' });
+    const all = await h.store.list();
+    for (const d of all) assert.equal(d.attempts, 1, 'the 410 attempt did not use up the schedule');
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('per-target concurrency is never exceeded', async () => {
+  const h = await harness();
+  try {
+    let running = 0;
+    let peak = 0;
+    h.service.registerTarget(
+      target(
+        'a',
+        async () => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          running -= 1;
+          return { ok: true };
+        },
+        3,
+      ),
+    );
+    await h.service.enqueue(Array.from({ length: 60 }, (_, i) => ({ target: 'a', event: event(i) })));
+    await waitFor(async () => (await h.store.list({ state: 'done', limit: 1000 })).length === 60);
+    assert.equal(peak, 3);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('a hanging target and a failing target do not hold up the others', async () => {
+  const h = await harness({ retry_schedule: [0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01], circuit_breaker: { failures: 3, cooldown: 3600 } });
+  const release: Array<() => void> = [];
+  try {
+    h.service.registerTarget(target('hang', () => new Promise<AttemptResult>((resolve) => release.push(() => resolve({ ok: true }))), 2));
+    h.service.registerTarget(target('dead', async () => ({ ok: false, retryable: true, error: 'ECONNREFUSED' }), 2));
+    h.service.registerTarget(target('good', async () => ({ ok: true }), 2));
+    await h.service.enqueue([
+      ...Array.from({ length: 20 }, (_, i) => ({ target: 'hang', event: event(i) })),
+      ...Array.from({ length: 20 }, (_, i) => ({ target: 'dead', event: event(i) })),
+      ...Array.from({ length: 100 }, (_, i) => ({ target: 'good', event: event(i) })),
+    ]);
+    await waitFor(async () => (await h.store.list({ state: 'done', target: 'good', limit: 1000 })).length === 100, {
+      what: 'all good deliveries',
+    });
+    const depth = await h.service.depth();
+    const hang = depth.find((d) => d.target === 'hang');
+    assert.equal(hang?.inflight, 2, 'the hanging target holds only its own slots');
+    assert.equal(hang?.pending, 18);
+    const dead = depth.find((d) => d.target === 'dead');
+    assert.equal(dead?.circuit?.state, 'open', 'the failing target is paused by its breaker');
+  } finally {
+    for (const r of release) r();
+    await h.service.close();
+  }
+});
+
+test('circuit breaker: opens after N consecutive failures, probes after the cool-down, closes on success', async () => {
+  const h = await harness({ retry_schedule: Array.from({ length: 20 }, () => 0), circuit_breaker: { failures: 3, cooldown: 0.3 } });
+  try {
+    let healthy = false;
+    const starts: number[] = [];
+    h.service.registerTarget(
+      target(
+        'a',
+        async () => {
+          starts.push(Date.now());
+          return healthy ? { ok: true } : { ok: false, retryable: true, error: 'HTTP 500' };
+        },
+        1,
+      ),
+    );
+    const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => (h.service as DeliveryService).depth().then((d) => d.find((x) => x.target === 'a')?.circuit?.state === 'open'));
+    assert.equal(starts.length, 3, 'paused after 3 failures');
+    const openedAt = Date.now();
+    healthy = true;
+    await waitFor(async () => (await h.service.get(rec?.id as string)).delivery.state === 'done', { what: 'probe succeeded' });
+    assert.equal(starts.length, 4, 'exactly one probe');
+    assert.ok((starts[3] as number) >= openedAt - 50, 'the probe came after the cool-down');
+    const circuit = (await h.service.depth()).find((x) => x.target === 'a')?.circuit;
+    assert.equal(circuit?.state, 'closed');
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('concurrent enqueues are group-committed into one store write', async () => {
+  const store = new MemoryStore();
+  const batches: number[] = [];
+  const original = store.enqueue.bind(store);
+  store.enqueue = async (rows: readonly StoredDeliveryInput[]) => {
+    batches.push(rows.length);
+    return original(rows);
+  };
+  const h = await harness({}, store);
+  try {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => h.service.enqueue([{ target: 'nobody', event: event(i) }])));
+    assert.equal(batches.reduce((a, b) => a + b, 0), 50);
+    assert.equal(batches.length, 1);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('monitoring points are recorded for attempts while someone listens', async () => {
+  const h = await harness();
+  try {
+    const points: MonitoringPoint[] = [];
+    const off = h.monitor.subscribe((batch) => points.push(...batch));
+    h.service.registerTarget(target('a', async () => ({ ok: true, httpStatus: 204 })));
+    await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => points.some((p) => p.kind === 'delivery'));
+    const p = points.find((x) => x.kind === 'delivery');
+    assert.equal(p?.name, 'a');
+    assert.equal(p?.outcome, 'ok');
+    assert.equal(p?.detail?.['http_status'], 204);
+    off();
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('close() waits for attempts in flight, then aborts the rest and gives them back unused', async () => {
+  const h = await harness({ shutdown_grace: 0.05 });
+  let finishedQuick = false;
+  let sawAbort = false;
+  h.service.registerTarget(
+    target('quick', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      finishedQuick = true;
+      return { ok: true };
+    }),
+  );
+  h.service.registerTarget(
+    target(
+      'stuck',
+      (_d, c) =>
+        new Promise<AttemptResult>((resolve) => {
+          c.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            resolve({ ok: false, retryable: true, error: 'aborted' });
+          });
+        }),
+    ),
+  );
+  const [q] = await h.service.enqueue([{ target: 'quick', event: event(1) }]);
+  const [s] = await h.service.enqueue([{ target: 'stuck', event: event(2) }]);
+  await waitFor(() => h.service.inflight === 2);
+  await h.service.close();
+  assert.equal(finishedQuick, true);
+  assert.equal(sawAbort, true);
+  assert.equal((await h.store.get(q?.id as string))?.delivery.state, 'done');
+  const stuck = (await h.store.get(s?.id as string))?.delivery;
+  assert.equal(stuck?.state, 'pending');
+  assert.equal(stuck?.attempts, 0, 'an attempt cut short by shutdown does not count');
+  await assert.rejects(h.service.enqueue([{ target: 'quick', event: event(3) }]), { code: 'HKW_ERR_CLOSED' });
+});
+
+test('retry and replay through the service deliver dead letters again', async () => {
+  const h = await harness({ retry_schedule: [0] });
+  try {
+    let fixed = false;
+    h.service.registerTarget(target('a', async () => (fixed ? { ok: true } : { ok: false, retryable: true, error: 'HTTP 500' })));
+    const recs = await h.service.enqueue(Array.from({ length: 5 }, (_, i) => ({ target: 'a', event: event(i) })));
+    await waitFor(() => h.failed.length === 5);
+    fixed = true;
+    const one = await h.service.retry(recs[0]?.id as string);
+    assert.equal(one.state === 'pending' || one.state === 'inflight' || one.state === 'done', true);
+    await waitFor(async () => (await h.service.get(recs[0]?.id as string)).delivery.state === 'done');
+    const progress: Array<[number, number]> = [];
+    const result = await h.service.replay({ target: 'a', since: 0, onProgress: (d, t) => progress.push([d, t]) });
+    assert.deepEqual(result, { replayed: 4, total: 4 });
+    assert.deepEqual(progress[0], [0, 4]);
+    assert.deepEqual(progress[progress.length - 1], [4, 4]);
+    await waitFor(async () => (await h.store.list({ state: 'done' })).length === 5);
+    await assert.rejects(h.service.retry('dlv_missing'), { code: 'HKW_ERR_DELIVERY_NOT_FOUND' });
+  } finally {
+    await h.service.close();
+  }
+});
