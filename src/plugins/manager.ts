@@ -137,8 +137,7 @@ export class PluginManager {
   /** Starts a plugin (and the plugins it needs first); a running plugin is left as is. */
   load(name: string): Promise<PluginInfo> {
     return this.#exclusive(async () => {
-      await this.#load(name, []);
-      return this.#info(this.#records.get(name) as PluginRecord);
+      return this.#info(await this.#load(name, []));
     });
   }
 
@@ -156,13 +155,13 @@ export class PluginManager {
     return this.#exclusive(async () => {
       const record = await this.#find(name);
       const restarted = await this.#unloadWithDependents(record);
-      await this.#load(record.name, []);
+      const loaded = await this.#load(record.name, []);
       for (const dependent of restarted.reverse()) {
         await this.#load(dependent, []).catch((err: unknown) =>
           this.#logger.error({ err: toError(err), plugin: dependent }, `Plugin "${dependent}" did not start again after reloading "${name}"`),
         );
       }
-      return this.#info(this.#records.get(record.name) as PluginRecord);
+      return this.#info(loaded);
     });
   }
 
@@ -302,12 +301,12 @@ export class PluginManager {
     return record;
   }
 
-  async #load(name: string, chain: readonly string[]): Promise<void> {
+  async #load(name: string, chain: readonly string[]): Promise<PluginRecord> {
     if (chain.includes(name)) {
       throw new PluginDependencyError(chain[0] as string, `its dependencies form a cycle: ${[...chain, name].join(' → ')}.`);
     }
     let record = await this.#find(name);
-    if (record.running !== undefined) return;
+    if (record.running !== undefined) return record;
     // Fresh code: a changed (or broken, maybe fixed) file is imported again.
     if (record.module === undefined || hasChanged(record.module)) {
       await this.#discover();
@@ -330,6 +329,7 @@ export class PluginManager {
       }
     }
     await this.#start(record, module);
+    return record;
   }
 
   #fail(record: PluginRecord, error: Error): Error {
