@@ -106,9 +106,9 @@ export class PostgresStore implements DeliveryStore {
 
   /** The schema version the database is at (0 before the first migration). */
   async version(): Promise<number> {
-    const { rows } = await this.#query<{ version: number | null }>(
-      `SELECT CASE WHEN to_regclass('hookwork_schema') IS NULL THEN 0 ELSE (SELECT max(version) FROM hookwork_schema) END AS version`,
-    );
+    const exists = await this.#query<{ t: string | null }>(`SELECT to_regclass('hookwork_schema')::text AS t`);
+    if (exists.rows[0]?.t == null) return 0;
+    const { rows } = await this.#query<{ version: number | null }>('SELECT max(version) AS version FROM hookwork_schema');
     return rows[0]?.version ?? 0;
   }
 
