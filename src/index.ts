@@ -83,6 +83,8 @@ export { registerConfigCheck, registerTemplateCheck, runConfigChecks, templatePr
 export type { ConfigCheck, TemplateCheckOptions } from './config/checks.js';
 export { iniToConfig } from './config/ini.js';
 export { configJsonSchema, configSchema } from './config/schema.js';
+export { createRuntime, parseConfig } from './runtime.js';
+export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './runtime.js';
 export type { EventDefinitionConfig, HandlerConfig, HookworkConfig, HookworkConfigInput } from './config/schema.js';
 
 // plugins
