@@ -39,7 +39,7 @@ export { allow, deny, handled } from './hooks/gate.js';
 export type { GateCallInfo, GateDecision, GateFn, GatePointOptions, GateRegistration, GateResult } from './hooks/gate.js';
 export { block, isBlock } from './hooks/change.js';
 export type { ChangeBlock, ChangeHookFn, ChangeMode, ChangeOutcome, ChangePointOptions, ChangeRequest } from './hooks/change.js';
-export type { MethodFn, MiddlewareFn, Next } from './hooks/middleware.js';
+export type { ArgsOf, MethodFn, MiddlewareFn, Next } from './hooks/middleware.js';
 export { Monitor } from './hooks/monitor.js';
 export type { MonitoringKind, MonitoringPoint, MonitoringSink } from './hooks/monitor.js';
 export { Scope } from './hooks/scope.js';

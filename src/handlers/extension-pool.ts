@@ -4,6 +4,7 @@
 // its worker, and piscina starts a fresh one. A worker that crashes or runs
 // out of memory (resourceLimits) is replaced the same way.
 
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ExtensionQueueFullError, ExtensionWorkerCrashError, toError } from '../errors.js';
@@ -20,11 +21,6 @@ export interface ExtensionPoolOptions {
     codeRangeSizeMb?: number;
     stackSizeMb?: number;
   };
-  /**
-   * Load workers through tsx so handler modules may be TypeScript. Default:
-   * true when this engine itself runs from TypeScript sources.
-   */
-  typescript?: boolean;
 }
 
 /**
@@ -64,9 +60,23 @@ export function isTypeScriptModule(file: string): boolean {
   return TS_EXTENSIONS.test(file);
 }
 
-function tsxExecArgv(): string[] | undefined {
-  // Already loaded through tsx (`node --import tsx`): workers inherit execArgv.
-  if (process.execArgv.some((arg) => arg.includes('tsx'))) return undefined;
+/** Data every worker gets: where tsx's require hook is, for TypeScript handler modules. */
+export interface ExtensionWorkerData {
+  readonly tsxCjsApi: string | null;
+}
+
+function tsxCjsApi(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('tsx/cjs/api');
+  } catch {
+    return null; // tsx is not installed: .js handlers still work; a .ts one fails with a clear error.
+  }
+}
+
+/** The worker file itself is TypeScript when the engine runs from its sources. */
+function workerExecArgv(): string[] | undefined {
+  // Already loaded through tsx (`node --import tsx`, the tsx CLI): workers inherit execArgv.
+  if (!RUNNING_FROM_TS || process.execArgv.some((arg) => arg.includes('tsx'))) return undefined;
   try {
     return [...process.execArgv, '--import', import.meta.resolve('tsx')];
   } catch {
@@ -93,8 +103,8 @@ export class ExtensionPool {
     this.size = options.size ?? availableParallelism();
     this.maxQueue = options.maxQueue;
     this.#oldGenerationMb = options.resourceLimits?.maxOldGenerationSizeMb;
-    const typescript = options.typescript ?? RUNNING_FROM_TS;
-    const execArgv = typescript || RUNNING_FROM_TS ? tsxExecArgv() : undefined;
+    const execArgv = workerExecArgv();
+    const workerData: ExtensionWorkerData = { tsxCjsApi: tsxCjsApi() };
     this.#piscina = new Piscina<ExtensionTask, HandleResult>({
       filename: WORKER_FILE,
       minThreads: this.size,
@@ -102,6 +112,7 @@ export class ExtensionPool {
       // Workers stay up: a handler's module is imported once per worker.
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
+      workerData,
       ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
       ...(execArgv === undefined ? {} : { execArgv }),

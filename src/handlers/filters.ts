@@ -83,8 +83,15 @@ export const filtersShape = {
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
     }),
   ).optional(),
-  /** `[member, expression]` pairs; every pair must match. */
-  data_filters: z.array(dataFilterPair).optional(),
+  /**
+   * `[member, expression]` pairs (or `{ member, expression }`, or `"member, expression"`);
+   * every pair must match. One string is one pair (the INI form; repeat `data_filters[]` for more).
+   */
+  data_filters: z
+    .union([z.string(), z.array(z.unknown())])
+    .transform((value) => (typeof value === 'string' ? [value] : value))
+    .pipe(z.array(dataFilterPair))
+    .optional(),
 };
 
 export interface DataFilter {

@@ -43,8 +43,6 @@ export async function installExtensions(runtime: Runtime): Promise<void> {
       ...(limits.code_range_mb === undefined ? {} : { codeRangeSizeMb: limits.code_range_mb }),
       ...(limits.stack_size_mb === undefined ? {} : { stackSizeMb: limits.stack_size_mb }),
     },
-    // Dotted entry points may name .ts files: only explicit .js modules skip the loader.
-    typescript: configured.some(({ handler }) => !/\.(m?js|cjs)(#|$)/.test(handler.entry_point)),
   });
 
   const handlers: ExtensionHandler[] = [];
