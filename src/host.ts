@@ -20,7 +20,7 @@ import {
 } from './events/envelope.js';
 import { ChangePoints, type ChangeHookFn, type ChangeOutcome, type ChangePointOptions } from './hooks/change.js';
 import { Gates, type GateDecision, type GateFn, type GatePointOptions, type GateRegistration } from './hooks/gate.js';
-import { Methods, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
+import { Methods, type ArgsOf, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
 import { Channel, type SendingRecord } from './hooks/channel.js';
 import { Monitor } from './hooks/monitor.js';
 import { Notifier, groupTarget, type Subscriber, type SubscriberFn } from './hooks/notify.js';
@@ -116,7 +116,7 @@ export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'd
     value: ChangesOf<M>[K],
   ): Promise<ChangeOutcome<ChangesOf<M>[K]>>;
   /** Calls a method through its middleware. */
-  call<K extends Extract<keyof MethodsOf<M>, string>>(method: K, ...args: Parameters<MethodsOf<M>[K]>): ReturnType<MethodsOf<M>[K]>;
+  call<K extends Extract<keyof MethodsOf<M>, string>>(method: K, ...args: ArgsOf<MethodsOf<M>[K]>): ReturnType<MethodsOf<M>[K]>;
   /** The method as a callable that goes through its middleware. */
   method<K extends Extract<keyof MethodsOf<M>, string>>(method: K): Next<MethodsOf<M>[K]>;
   declareGate(name: string, options?: GatePointOptions): void;

@@ -11,7 +11,14 @@ import type { Disposer } from './scope.js';
 // `never[]` parameters accept every function while keeping `Parameters<F>` exact.
 export type MethodFn = (...args: never[]) => unknown;
 
-export type Next<F extends MethodFn> = (...args: Parameters<F>) => ReturnType<F>;
+/**
+ * The arguments a caller passes: the method's own parameters, or `unknown[]`
+ * for a loosely typed method (plain MethodFn), which could not be called at
+ * all with its `never[]` parameters.
+ */
+export type ArgsOf<F extends MethodFn> = MethodFn extends F ? unknown[] : Parameters<F>;
+
+export type Next<F extends MethodFn> = (...args: ArgsOf<F>) => ReturnType<F>;
 
 export type MiddlewareFn<F extends MethodFn> = (next: Next<F>, ...args: Parameters<F>) => ReturnType<F>;
 
@@ -98,7 +105,7 @@ export class Methods {
   }
 
   /** Calls a method through its middleware. */
-  call<F extends MethodFn>(name: string, ...args: Parameters<F>): ReturnType<F> {
+  call<F extends MethodFn = MethodFn>(name: string, ...args: ArgsOf<F>): ReturnType<F> {
     const chain = this.#slots.get(name)?.chain;
     if (chain === undefined) throw new UnknownHookPointError('method', name, this.names());
     if (this.#monitor?.enabled === true) return this.#callTimed(name, chain, args) as ReturnType<F>;
@@ -106,8 +113,8 @@ export class Methods {
   }
 
   /** The composed callable, for hot callers that want to skip the name lookup. */
-  get<F extends MethodFn>(name: string): Next<F> {
-    return ((...args: Parameters<F>) => this.call<F>(name, ...args)) as Next<F>;
+  get<F extends MethodFn = MethodFn>(name: string): Next<F> {
+    return ((...args: ArgsOf<F>) => this.call<F>(name, ...args)) as Next<F>;
   }
 
   #callTimed(name: string, chain: AnyFn, args: readonly unknown[]): unknown {
