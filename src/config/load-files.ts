@@ -96,7 +96,12 @@ function parseYaml(file: string, text: string): { value: unknown; problems: Conf
       }),
     };
   }
-  return { value: doc.toJS({ maxAliasCount: 100 }) as unknown, problems: [] };
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }) as unknown, problems: [] };
+  } catch (err) {
+    // e.g. an alias bomb: refuse it as a problem, never expand it.
+    return { value: undefined, problems: [{ file, key: '', message: `YAML could not be read: ${(err as Error).message}` }] };
+  }
 }
 
 function parseJson(file: string, text: string): { value: unknown; problems: ConfigProblem[] } {

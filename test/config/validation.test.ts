@@ -82,6 +82,24 @@ test('JSON syntax errors are problems with line and column', async (t) => {
   assert.match(err.problems[0]?.message ?? '', /^JSON syntax error at line 4, column 3: /);
 });
 
+test('hostile or odd input is a problem, never a crash', async (t) => {
+  const { write } = tempConfigDir(t);
+  const bomb = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    .concat(['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`))
+    .join('\n');
+  const bombFile = write('bomb.yaml', `${bomb}\n`);
+  const err = await refused(loadConfig(bombFile));
+  assert.equal(err.problems[0]?.file, bombFile);
+  assert.match(err.problems[0]?.message ?? '', /YAML could not be read/);
+
+  const binary = write('binary.yaml', Buffer.from([0, 1, 2, 255, 254, 10, 0x7b]).toString('latin1'));
+  assert.ok((await refused(loadConfig(binary))).problems.length > 0);
+  const twoDocs = write('two.yaml', 'strict: true\n---\nstrict: false\n');
+  assert.match((await refused(loadConfig(twoDocs))).problems[0]?.message ?? '', /YAML syntax error/);
+  const ini = write('odd.ini', '[[[\n=\n;comment\nkey without value\n');
+  assert.ok((await refused(loadConfig(ini))).problems.length > 0);
+});
+
 test('a file whose top level is not a mapping is a problem', async (t) => {
   const { write } = tempConfigDir(t);
   const list = write('list.yaml', '- a\n- b\n');
