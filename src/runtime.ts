@@ -17,6 +17,7 @@ import { installExtensions } from './handlers/install.js';
 import { createHost, type Host } from './host.js';
 import { createLogger, type Logger } from './logger.js';
 import { installPlugins } from './plugins/install.js';
+import { installTargets } from './targets/install.js';
 
 /** Services installed by subsystems; each subsystem augments this interface. */
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
@@ -54,7 +55,7 @@ export type Installer = (runtime: Runtime) => void | Promise<void>;
 // Each subsystem adds its installer here. Order matters: delivery first
 // (targets enqueue into it), then targets and handlers, plugins last (they
 // may use everything).
-const INSTALLERS: readonly Installer[] = [installDelivery, installExtensions, installPlugins];
+const INSTALLERS: readonly Installer[] = [installDelivery, installTargets, installExtensions, installPlugins];
 
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});

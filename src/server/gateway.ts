@@ -6,6 +6,8 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { HookworkError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { TokenAuth } from './auth.js';
+import { actionRoutes } from './routes/actions.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { changeRoutes } from './routes/changes.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
@@ -21,7 +23,7 @@ export interface RouteContext {
 export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes, actionRoutes, callbackRoutes];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */

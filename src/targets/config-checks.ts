@@ -11,6 +11,12 @@ import { registerTemplateCheck, templateProblems } from '../config/checks.js';
 import type { HookworkConfig } from '../config/schema.js';
 import type { MagpieWebhookConfig } from './config-schema.js';
 
+/** Where a webhook entry came from (a `webhooks_path` file, or the config). */
+export interface WebhookOrigin {
+  readonly file?: string;
+  readonly key: string;
+}
+
 /** Variables templates of command and webhook handlers may use besides the event's. */
 export const TARGET_TEMPLATE_EXTRAS: readonly string[] = ['callback_url', 'handler', 'handler.name'];
 const TEMPLATE_PREFIXES: readonly string[] = ['data', 'output'];
@@ -40,22 +46,25 @@ function describeKnown(known: ReadonlySet<string>): string {
 /** Every problem of the targets' part of a config; `webhooks` overrides config.webhooks (with files appended). */
 export function targetsConfigProblems(
   config: HookworkConfig,
-  options: { webhooks?: readonly MagpieWebhookConfig[]; webhookKeys?: readonly string[]; knownExtra?: Iterable<string> } = {},
+  options: { webhooks?: readonly MagpieWebhookConfig[]; origins?: readonly WebhookOrigin[]; knownExtra?: Iterable<string> } = {},
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const known = knownActions(config, options.knownExtra);
   const webhooks = options.webhooks ?? config.webhooks;
   const seen = new Map<string, number>();
   webhooks.forEach((hook, i) => {
-    const key = options.webhookKeys?.[i] ?? `webhooks.${i}`;
+    const origin = options.origins?.[i];
+    const key = origin?.key ?? `webhooks.${i}`;
+    const file = origin?.file === undefined ? {} : { file: origin.file };
     if (!known.has(hook.action)) {
       problems.push({
+        ...file,
         key: `${key}.action`,
         message: `unknown action "${hook.action}"; declare it as an event (events:) or an action (actions.options), or use one of: ${describeKnown(known)}`,
       });
     }
     const first = seen.get(hook.name);
-    if (first !== undefined) problems.push({ key: `${key}.name`, message: `the webhook name "${hook.name}" is already used by webhooks.${first}` });
+    if (first !== undefined) problems.push({ ...file, key: `${key}.name`, message: `the webhook name "${hook.name}" is already used by another webhook (${options.origins?.[first]?.file ?? 'the config'}, webhooks entry ${first})` });
     else seen.set(hook.name, i);
   });
 

@@ -43,6 +43,8 @@ export interface WebhookTargetOptions {
   concurrency?: number;
   /** Values templates see before the event (`callback_url`). */
   extras?: TemplateExtras;
+  /** Magpie style: the event's data members are top-level template variables (`{{user.name}}`). */
+  dataAsRoot?: boolean;
 }
 
 export interface WebhookDeps {
@@ -105,6 +107,7 @@ export class WebhookTarget implements OutboundTarget {
   readonly #success: ReadonlySet<number> | undefined;
   readonly #signer: WebhookSigner;
   readonly #extras: TemplateExtras | undefined;
+  readonly #dataAsRoot: boolean;
   readonly #lookup: LookupOptions;
   readonly #deps: WebhookDeps;
 
@@ -120,6 +123,7 @@ export class WebhookTarget implements OutboundTarget {
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
     this.#signer = new WebhookSigner(options.secrets ?? []);
     this.#extras = options.extras;
+    this.#dataAsRoot = options.dataAsRoot ?? false;
     this.#lookup = { grants: this.grants };
     this.#deps = deps;
   }
@@ -140,7 +144,8 @@ export class WebhookTarget implements OutboundTarget {
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
   async run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
     const started = performance.now();
-    const roots = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
+    const roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
+    if (this.#dataAsRoot && event['data'] !== undefined) roots.splice(roots.length - 1, 0, event['data']);
     const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
     const rendered = hasBody ? this.#body.render(roots, this.#lookup) : undefined;
     const body = rendered?.body ?? '';

@@ -1,0 +1,320 @@
+// installTargets(runtime): builds command and webhook targets from the
+// config's handlers and Magpie `webhooks`, registers them with the delivery
+// queue, routes events to them (an emit stage that enqueues before emit
+// returns, or runs them inline when sync), registers `pre-*` handlers as
+// gates, and exposes `runtime.services.targets`, `.actions` and `.callbacks`.
+
+import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
+import { ENGINE_EVENTS } from '../events/engine-events.js';
+import { eventToJSON, type AccountInput, type HookworkEvent } from '../events/envelope.js';
+import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import { compileFilters } from '../handlers/filters.js';
+import type { Host } from '../host.js';
+import type { Runtime } from '../runtime.js';
+import { Actions } from './actions.js';
+import { Callbacks } from './callbacks.js';
+import { CommandTarget } from './command-runner.js';
+import { targetsConfigProblems, type WebhookOrigin } from './config-checks.js';
+import type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './config-schema.js';
+import { SFTPGO_GATE, SFTPGO_PRE_DELETE, targetGate, type GateBehaviour } from './gate-adapter.js';
+import { HttpPools } from './http-pools.js';
+import { TargetRouter } from './router.js';
+import { SsrfGuard } from './ssrf-guard.js';
+import type { EventRecord, OutboundTarget, TemplateExtras } from './target.js';
+import { loadWebhookFiles } from './webhook-files.js';
+import { WebhookTarget } from './webhook-sender.js';
+
+export interface TargetsService {
+  /** Targets by name (`handler:<name>`, `webhook:<name>`). */
+  readonly targets: ReadonlyMap<string, OutboundTarget>;
+  readonly router: TargetRouter;
+  readonly ssrf: SsrfGuard;
+  readonly pools: HttpPools;
+  /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
+  runNow(name: string, record: EventRecord): Promise<string[]>;
+}
+
+declare module '../runtime.js' {
+  interface RuntimeServices {
+    targets: TargetsService;
+    actions: Actions;
+    callbacks: Callbacks;
+  }
+}
+
+type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig;
+
+export const handlerTargetName = (name: string): string => `handler:${name}`;
+export const webhookTargetName = (name: string): string => `webhook:${name}`;
+
+/** Ids of the catalogue events an action (or event) name or id stands for; declares declared actions that are missing. */
+export function resolveEventIds(host: Host, nameOrId: string, declareIfMissing: boolean): string[] {
+  if (host.catalogue.has(nameOrId)) return [nameOrId];
+  const ids = host.catalogue
+    .list()
+    .filter((entry) => entry.name === nameOrId)
+    .map((entry) => entry.id);
+  if (ids.length > 0 || !declareIfMissing) return ids;
+  host.catalogue.declare({ id: nameOrId, name: nameOrId, groups: ['action'], message: `Action ${nameOrId}: {{data.status_text}}` });
+  return [nameOrId];
+}
+
+function isOutbound(handler: Runtime['config']['handlers'][number]): handler is OutboundHandler {
+  return handler.type === 'command' || handler.type === 'webhook';
+}
+
+export async function installTargets(runtime: Runtime): Promise<void> {
+  const { config, host } = runtime;
+  const log = runtime.logger.child({ component: 'targets' });
+
+  // Magpie webhooks from webhooks_path are appended, then everything is checked as a whole.
+  const problems: ConfigProblem[] = [];
+  const webhooks: MagpieWebhookConfig[] = [...config.webhooks];
+  const origins: WebhookOrigin[] = config.webhooks.map((_, i) => ({ key: `webhooks.${i}` }));
+  if (config.webhooks_path !== undefined) {
+    const loaded = await loadWebhookFiles(runtime.resolvePath(config.webhooks_path));
+    problems.push(...loaded.problems);
+    webhooks.push(...loaded.webhooks);
+    origins.push(...loaded.origins);
+  }
+  problems.push(...targetsConfigProblems(config, { webhooks, origins }));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
+  const webhookList = webhooks;
+
+  // Declared actions become catalogue events (and pre-gates with their options).
+  const declared = new Set([...config.actions.execute_sync, ...Object.keys(config.actions.options)]);
+  for (const name of declared) {
+    resolveEventIds(host, name, true);
+    const options = config.actions.options[name];
+    host.declareGate(`pre-${name}`, {
+      ...(options?.fail_open === undefined ? {} : { failOpen: options.fail_open }),
+      ...(options?.gate_timeout === undefined ? {} : { timeoutMs: options.gate_timeout * 1000 }),
+    });
+  }
+
+  const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
+  const pools = new HttpPools();
+  const callbacks = new Callbacks({
+    ttlSeconds: config.callbacks.ttl,
+    ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),
+  });
+
+  const emitCommandReport = (data: Record<string, unknown>): void => {
+    if (host.closed) return;
+    host.emit(ENGINE_EVENTS.commandExecuted, { data }).catch((err: unknown) => log.warn({ err }, 'Could not emit command-executed'));
+  };
+
+  const extrasFor = (targetName: string, handlerName: string, withCallback: boolean): TemplateExtras => {
+    const handler = Object.freeze({ name: handlerName });
+    if (!withCallback) return () => ({ handler });
+    return (event, context) => ({
+      handler,
+      // Issued only when a template reads it.
+      get callback_url(): string {
+        const account = (event['account'] ?? {}) as Record<string, unknown>;
+        return callbacks.urlFor({
+          target: targetName,
+          webhookId: context.webhookId,
+          eventId: String(event['id'] ?? ''),
+          eventUuid: String(event['uuid'] ?? ''),
+          eventName: String(event['name'] ?? ''),
+          accountName: String(account['name'] ?? ''),
+          accountUuid: String(account['uuid'] ?? ''),
+        });
+      },
+    });
+  };
+
+  const targets = new Map<string, OutboundTarget>();
+  const chains = new Map<string, readonly string[]>();
+  for (const handler of handlers) {
+    const name = handlerTargetName(handler.name);
+    if (targets.has(name)) throw new ConfigError([{ key: 'handlers', message: `two handlers are named "${handler.name}"; names must be unique` }]);
+    let target: OutboundTarget;
+    if (handler.type === 'command') {
+      target = new CommandTarget({
+        name,
+        command: handler.command,
+        ...(handler.args === undefined ? {} : { args: handler.args }),
+        env: handler.env,
+        envPassthrough: handler.env_passthrough,
+        timeoutMs: handler.timeout * 1000,
+        killGraceMs: handler.kill_grace * 1000,
+        outputCap: handler.output_cap,
+        outputFormat: handler.output_format,
+        concurrency: handler.concurrency,
+        ...(handler.preset === undefined ? {} : { preset: handler.preset }),
+        ...(handler.cwd === undefined ? {} : { cwd: runtime.resolvePath(handler.cwd) }),
+        grants: handler.grants,
+        retryExitCodes: handler.retry_exit_codes,
+        extras: extrasFor(name, handler.name, false),
+        onExecuted: (report) => emitCommandReport({ ...report }),
+      });
+      if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
+    } else {
+      target = new WebhookTarget(
+        {
+          name,
+          url: handler.url,
+          fallbackUrls: handler.fallback_urls,
+          method: handler.method,
+          headers: handler.headers,
+          format: handler.format,
+          payload: handler.payload,
+          timeoutMs: handler.timeout * 1000,
+          ...(handler.success_status === undefined ? {} : { successStatus: handler.success_status }),
+          secrets: handler.secrets,
+          grants: handler.grants,
+          concurrency: handler.concurrency,
+          extras: extrasFor(name, handler.name, true),
+        },
+        { pools, ssrf },
+      );
+    }
+    targets.set(name, target);
+  }
+  for (const hook of webhookList) {
+    const name = webhookTargetName(hook.name);
+    targets.set(
+      name,
+      new WebhookTarget(
+        {
+          name,
+          url: hook.url,
+          ...(hook.fallback_urls === undefined ? {} : { fallbackUrls: hook.fallback_urls }),
+          method: hook.method,
+          ...(hook.headers === undefined ? {} : { headers: hook.headers }),
+          format: hook.format ?? 'json',
+          payload: hook.payload,
+          ...(hook.timeout === undefined ? {} : { timeoutMs: hook.timeout * 1000 }),
+          ...(hook.success_status === undefined ? {} : { successStatus: hook.success_status }),
+          ...(hook.secrets === undefined ? {} : { secrets: hook.secrets }),
+          ...(hook.grants === undefined ? {} : { grants: hook.grants }),
+          extras: extrasFor(name, hook.name, true),
+          dataAsRoot: true,
+        },
+        { pools, ssrf },
+      ),
+    );
+  }
+
+  const queue = runtime.services.delivery as DeliveryQueue | undefined;
+  if (queue === undefined && targets.size > 0) {
+    throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime.ts).');
+  }
+  const removers: Array<() => void> = [];
+  // The queue runs chains too: a success enqueues the targets after it, with `output`.
+  for (const target of targets.values()) {
+    const next = chains.get(target.name);
+    const deliverable: DeliveryTarget =
+      next === undefined
+        ? target
+        : {
+            name: target.name,
+            kind: target.kind,
+            concurrency: target.concurrency,
+            async attempt(delivery, context) {
+              const result = await target.attempt(delivery, context);
+              if (result.ok) {
+                await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
+              }
+              return result;
+            },
+          };
+    if (queue !== undefined) removers.push(queue.registerTarget(deliverable));
+  }
+
+  const syncEventNames = new Set<string>([
+    ...config.actions.execute_sync,
+    ...Object.entries(config.actions.options)
+      .filter(([, o]) => o.execute_sync === true)
+      .map(([n]) => n),
+  ]);
+  const router = new TargetRouter({
+    queue: queue ?? { registerTarget: () => () => undefined, enqueue: async () => [] },
+    logger: log,
+    targets,
+    chains,
+    syncEventNames,
+    onSyncFailure(target, event, error) {
+      log.warn({ target: target.name, event: event.id }, `Sync target "${target.name}" failed on event ${event.id}`);
+      if (event.id === ENGINE_EVENTS.handlerFailed || host.closed) return;
+      host
+        .emit(ENGINE_EVENTS.handlerFailed, {
+          data: { handler: target.name, kind: target.kind, event_id: event.id, event_uuid: event.uuid, error, stack: '' },
+        })
+        .catch((err: unknown) => log.warn({ err }, 'Could not emit handler-failed'));
+    },
+  });
+
+  const scope = host.scope('targets');
+  for (const handler of handlers) {
+    const target = targets.get(handlerTargetName(handler.name)) as OutboundTarget;
+    const gates = (handler.actions ?? []).filter((a) => a.startsWith('pre-') && !host.catalogue.has(a));
+    const followed = (handler.actions ?? []).filter((a) => !gates.includes(a));
+    for (const gate of gates) {
+      const behaviour: GateBehaviour =
+        handler.gate ?? (handler.type === 'command' && handler.preset === 'sftpgo' && gate === 'pre-delete' ? SFTPGO_PRE_DELETE : SFTPGO_GATE);
+      const graceMs = handler.type === 'command' ? handler.kill_grace * 1000 : 0;
+      scope.onGate(gate, targetGate(gate, target, behaviour, host.server), { name: target.name, timeoutMs: handler.timeout * 1000 + graceMs + 1000 });
+    }
+    const actionIds = followed.flatMap((a) => resolveEventIds(host, a, declared.has(a)));
+    const hasFilters = handler.target_events !== undefined;
+    if (!hasFilters && handler.actions !== undefined && followed.length === 0) continue; // a gate only
+    const filter = compileFilters(
+      { ...handler, target_events: [...(handler.target_events ?? []), ...actionIds] },
+      { where: `handlers.${config.handlers.indexOf(handler)}` },
+    );
+    removers.push(router.add(filter.eventIds, { target, matches: (event) => filter.matches(event), sync: handler.sync }));
+  }
+  for (const hook of webhookList) {
+    const target = targets.get(webhookTargetName(hook.name)) as OutboundTarget;
+    removers.push(router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false }));
+  }
+  removers.push(host.addEmitStage(router.stage));
+
+  // A receiver reporting failure: an event, and the configured handlers get it.
+  const onFailureTargets = config.callbacks.on_failure.map((name) => targets.get(handlerTargetName(name)) ?? targets.get(webhookTargetName(name)));
+  callbacks.onFailure(async (report) => {
+    const account: AccountInput = { name: report.record.accountName, ...(report.record.accountUuid === '' ? {} : { uuid: report.record.accountUuid }) };
+    const event: HookworkEvent = await host.emit(ENGINE_EVENTS.callbackFailed, {
+      account,
+      data: {
+        target: report.record.target,
+        webhook_id: report.record.webhookId,
+        event_id: report.record.eventId,
+        event_uuid: report.record.eventUuid,
+        event_name: report.record.eventName,
+        error: report.error,
+        ...(report.details === undefined ? {} : { details: report.details }),
+      },
+    });
+    const list = onFailureTargets.filter((t): t is OutboundTarget => t !== undefined);
+    if (list.length > 0 && queue !== undefined) {
+      await queue.enqueue(list.map((t) => ({ target: t.name, event: eventToJSON(event, { grantToken: t.grants.has('account.token') }) })));
+    }
+  });
+
+  const actions = new Actions({ host, router, declared, syncEventNames, options: config.actions.options });
+  runtime.services.targets = {
+    targets,
+    router,
+    ssrf,
+    pools,
+    runNow(name, record) {
+      const target = targets.get(name);
+      if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...targets.keys()].join(', ') || 'none'}.`));
+      return router.runChain(target, record);
+    },
+  };
+  runtime.services.actions = actions;
+  runtime.services.callbacks = callbacks;
+  runtime.onClose(async () => {
+    for (const remove of removers.reverse()) remove();
+    await scope.dispose().catch(() => undefined);
+    await pools.close();
+  });
+  log.debug({ targets: targets.size }, 'Targets installed');
+}
