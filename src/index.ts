@@ -107,3 +107,25 @@ export { installPlugins } from './plugins/install.js';
 export { pluginsConfigSchema } from './plugins/config-schema.js';
 export type { PluginsConfig } from './plugins/config-schema.js';
 export type { SendingRecord } from './hooks/channel.js';
+
+// commands, webhooks and actions
+export { Actions, ACTION_STATUS_CODES, action } from './targets/actions.js';
+export type { ActionInput, ActionResult, ActionRunOptions, ActionStatus, PostInput, PostResult } from './targets/actions.js';
+export { CommandTarget } from './targets/command-runner.js';
+export type { CommandPreset, CommandReport, CommandTargetOptions, OutputFormat } from './targets/command-runner.js';
+export { WebhookTarget, HTTP_METHODS, parseRetryAfter } from './targets/webhook-sender.js';
+export type { HttpMethod, WebhookDeps, WebhookTargetOptions } from './targets/webhook-sender.js';
+export { WebhookSigner, decodeSecret, generateSecret } from './targets/signing.js';
+export type { SignatureHeaders } from './targets/signing.js';
+export { SsrfGuard, parseCidr } from './targets/ssrf-guard.js';
+export type { CheckedTarget, Resolver, SsrfGuardOptions } from './targets/ssrf-guard.js';
+export { HttpPools } from './targets/http-pools.js';
+export type { HttpPoolsOptions } from './targets/http-pools.js';
+export { Callbacks, MemoryCallbackStore, hashToken } from './targets/callbacks.js';
+export type { CallbackRecord, CallbackReport, CallbackStore, CallbacksOptions, StoredCallback } from './targets/callbacks.js';
+export { SFTPGO_ENV_NAMES, sftpgoArgs, sftpgoEnv } from './targets/sftpgo-preset.js';
+export type { BodyFormat } from './targets/body-format.js';
+export type { EventRecord, OutboundTarget, RunResult, TemplateExtras } from './targets/target.js';
+export { installTargets } from './targets/install.js';
+export type { TargetsService } from './targets/install.js';
+export type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './targets/config-schema.js';
