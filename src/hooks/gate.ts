@@ -5,6 +5,7 @@
 import { HookTimeoutError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Monitor } from './monitor.js';
+import { Deadlines } from './deadlines.js';
 import type { Disposer } from './scope.js';
 
 export type GateVerdictKind = 'allow' | 'deny' | 'handled';
@@ -48,6 +49,7 @@ export interface GateRegistration {
 }
 
 const ALLOW: GateDecision = Object.freeze({ verdict: 'allow' });
+const RESOLVED_ALLOW: Promise<GateDecision> = Promise.resolve(ALLOW);
 
 export function allow(): GateDecision {
   return ALLOW;
@@ -83,6 +85,7 @@ export class Gates {
   readonly #points = new Map<string, GatePoint>();
   readonly #logger: Logger;
   readonly #monitor: Monitor | undefined;
+  readonly #deadlines = new Deadlines();
   #seq = 0;
 
   constructor(logger: Logger, monitor?: Monitor) {
@@ -140,50 +143,57 @@ export class Gates {
   }
 
   /** Runs the gates of `name` in order and returns the decision. */
-  async run<C>(name: string, context: C): Promise<GateDecision> {
+  run<C>(name: string, context: C): Promise<GateDecision> {
     const point = this.#points.get(name);
-    if (point === undefined) throw new UnknownHookPointError('gate', name, this.names());
+    if (point === undefined) return Promise.reject(new UnknownHookPointError('gate', name, this.names()));
     const entries = point.entries;
+    if (entries.length === 0) return RESOLVED_ALLOW;
+    return this.#runAll(point, entries, context);
+  }
+
+  // Hot path: a gate that answers synchronously costs no extra promise hop.
+  async #runAll(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as GateEntry;
-      const decision = await this.#runOne(point, entry, context);
+      const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
+      const at = monitor === undefined ? 0 : Date.now();
+      const start = monitor === undefined ? 0 : performance.now();
+      let decision: GateDecision | undefined;
+      let outcome = 'ok';
+      try {
+        let result = this.#call(point, entry, context);
+        if (result instanceof Promise) result = await result;
+        decision = interpret(result as GateResult, entry.name);
+        if (decision !== undefined) outcome = decision.verdict;
+      } catch (err) {
+        outcome = err instanceof HookTimeoutError ? 'timeout' : 'error';
+        decision = this.#failed(point, entry, err);
+      }
+      monitor?.record({ kind: 'gate', name: point.name, by: entry.name, outcome, durationMs: performance.now() - start, at });
       if (decision !== undefined) return decision;
     }
     return ALLOW;
   }
 
-  /** One gate: undefined means "go on to the next". */
-  async #runOne(point: GatePoint, entry: GateEntry, context: unknown): Promise<GateDecision | undefined> {
-    const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
-    const at = monitor === undefined ? 0 : Date.now();
-    const start = monitor === undefined ? 0 : performance.now();
-    let decision: GateDecision | undefined;
-    let outcome = 'ok';
-    try {
-      decision = interpret(await this.#call(point, entry, context), entry.name);
-      if (decision !== undefined) outcome = decision.verdict;
-    } catch (err) {
-      const error = toError(err);
-      outcome = err instanceof HookTimeoutError ? 'timeout' : 'error';
-      this.#logger.warn({ err: error, gate: point.name, by: entry.name }, `Gate "${entry.name}" on "${point.name}" failed`);
-      decision = point.failOpen
-        ? undefined
-        : Object.freeze({ verdict: 'deny', reason: `Gate "${entry.name}" failed: ${error.message}`, by: entry.name });
-    }
-    monitor?.record({ kind: 'gate', name: point.name, by: entry.name, outcome, durationMs: performance.now() - start, at });
-    return decision;
+  /** A gate threw, rejected or timed out: deny (fail-closed) or go on (fail-open). */
+  #failed(point: GatePoint, entry: GateEntry, err: unknown): GateDecision | undefined {
+    const error = toError(err);
+    this.#logger.warn({ err: error, gate: point.name, by: entry.name }, `Gate "${entry.name}" on "${point.name}" failed`);
+    return point.failOpen
+      ? undefined
+      : Object.freeze({ verdict: 'deny', reason: `Gate "${entry.name}" failed: ${error.message}`, by: entry.name });
   }
 
   #call(point: GatePoint, entry: GateEntry, context: unknown): GateResult | Promise<GateResult> {
     if (!entry.wantsInfo) {
       const result = entry.fn(context, undefined as unknown as GateCallInfo);
       if (!(result instanceof Promise)) return result;
-      return withTimeout(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`);
+      return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`);
     }
     const controller = new AbortController();
     const result = entry.fn(context, { gate: point.name, signal: controller.signal });
     if (!(result instanceof Promise)) return result;
-    return withTimeout(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, controller);
+    return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, controller);
   }
 }
 

@@ -1,0 +1,179 @@
+// Shared benchmark kit: every bench/*.bench.ts exports
+// `run(): Promise<BenchResult[]>`, and run-all.ts prints each figure beside
+// its peer's as a ratio. Machines drift up to 2x over half an hour, so a
+// comparison is measured in one run with ours and the peer's samples
+// interleaved, and only the ratio is meaningful.
+
+export interface BenchResult {
+  /** What was measured, e.g. `sync notify, 10 subscribers`. */
+  name: string;
+  /** Unit of `ours` and `peer`, e.g. `ops/s`. */
+  unit: string;
+  ours: number;
+  peer: number;
+  /** Who the peer is, e.g. `EventEmitter`. */
+  peerName: string;
+  /** True for throughput (ops/s), false for latency (ns/op). */
+  higherIsBetter: boolean;
+  /**
+   * The issue's target, in words the printer understands: `within 1.5x`
+   * (ours may be up to 1.5 times worse), `faster` (ours must be better), or
+   * `at least 2x` (ours must be at least twice as good). Absent: informational.
+   */
+  target?: string;
+}
+
+/** How much better ours is than the peer: above 1 is better, below 1 worse. */
+export function advantage(result: BenchResult): number {
+  if (result.ours === 0 || result.peer === 0) return 0;
+  return result.higherIsBetter ? result.ours / result.peer : result.peer / result.ours;
+}
+
+/** The lowest advantage the target accepts, or undefined when there is no target (or it is not understood). */
+export function requiredAdvantage(target: string | undefined): number | undefined {
+  if (target === undefined) return undefined;
+  const within = /within\s+([\d.]+)\s*x/i.exec(target);
+  if (within !== null) return 1 / Number(within[1]);
+  const atLeast = /at least\s+([\d.]+)\s*x/i.exec(target);
+  if (atLeast !== null) return Number(atLeast[1]);
+  if (/\b(faster|better)\b/i.test(target)) return 1;
+  return undefined;
+}
+
+export type TargetStatus = 'met' | 'missed' | 'n/a';
+
+export function targetStatus(result: BenchResult): TargetStatus {
+  const required = requiredAdvantage(result.target);
+  if (required === undefined) return 'n/a';
+  return advantage(result) >= required ? 'met' : 'missed';
+}
+
+// --- measuring ----------------------------------------------------------------
+
+export type SyncOp = () => unknown;
+export type AsyncOp = () => Promise<unknown>;
+
+export interface MeasureOptions {
+  /** Samples per side (default 15); the median is reported. */
+  samples?: number;
+  /** Target time of one sample, ms (default 20). */
+  sampleMs?: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function loopSync(op: SyncOp, n: number): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) op();
+  return Number(process.hrtime.bigint() - start);
+}
+
+async function loopAsync(op: AsyncOp, n: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await op();
+  return Number(process.hrtime.bigint() - start);
+}
+
+async function loop(op: SyncOp | AsyncOp, n: number, isAsync: boolean): Promise<number> {
+  return isAsync ? loopAsync(op as AsyncOp, n) : loopSync(op, n);
+}
+
+/** How many calls fill one sample. */
+async function calibrate(op: SyncOp | AsyncOp, isAsync: boolean, sampleMs: number): Promise<number> {
+  let n = 16;
+  for (;;) {
+    const ns = await loop(op, n, isAsync);
+    if (ns >= sampleMs * 1e6 * 0.25 || n >= 1 << 26) return Math.max(1, Math.round((n * sampleMs * 1e6) / Math.max(ns, 1)));
+    n *= 4;
+  }
+}
+
+/**
+ * Ops/s of ours and the peer, measured in the same run with their samples
+ * interleaved (so drift hits both alike). Ops are awaited when `async`.
+ */
+export async function compare(
+  ours: SyncOp | AsyncOp,
+  peer: SyncOp | AsyncOp,
+  options: MeasureOptions & { async?: boolean } = {},
+): Promise<{ ours: number; peer: number }> {
+  const isAsync = options.async ?? false;
+  const samples = options.samples ?? 15;
+  const sampleMs = options.sampleMs ?? 20;
+  // Warm both up (JIT) before calibrating, then calibrate each.
+  await loop(ours, 2000, isAsync);
+  await loop(peer, 2000, isAsync);
+  const nOurs = await calibrate(ours, isAsync, sampleMs);
+  const nPeer = await calibrate(peer, isAsync, sampleMs);
+  const oursRates: number[] = [];
+  const peerRates: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    // Alternate who goes first, so neither always runs on a warmer machine.
+    if (i % 2 === 0) {
+      oursRates.push((nOurs * 1e9) / (await loop(ours, nOurs, isAsync)));
+      peerRates.push((nPeer * 1e9) / (await loop(peer, nPeer, isAsync)));
+    } else {
+      peerRates.push((nPeer * 1e9) / (await loop(peer, nPeer, isAsync)));
+      oursRates.push((nOurs * 1e9) / (await loop(ours, nOurs, isAsync)));
+    }
+  }
+  return { ours: median(oursRates), peer: median(peerRates) };
+}
+
+/**
+ * Listener functions that V8 cannot merge: each has its own source text (so
+ * its own feedback and inlining decisions), as real plugins do. Identical
+ * closures would understate the cost of a fan-out up to 6x.
+ */
+export function distinctFunctions<F extends (...args: never[]) => unknown>(
+  count: number,
+  body: (i: number) => string,
+  params: readonly string[] = ['event'],
+  sink: Record<string, number> = {},
+): F[] {
+  const fns: F[] = [];
+  for (let i = 0; i < count; i++) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const make = new Function('sink', `return function listener_${i}(${params.join(', ')}) { ${body(i)} };`) as (
+      sink: Record<string, number>,
+    ) => F;
+    fns.push(make(sink));
+  }
+  return fns;
+}
+
+// --- printing -----------------------------------------------------------------
+
+function formatNumber(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toFixed(n >= 100 ? 0 : 2);
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** A table: each figure beside its peer's, the ratio, and whether the target is met. */
+export function formatResults(results: readonly BenchResult[]): string {
+  const rows = results.map((r) => {
+    const status = targetStatus(r);
+    return [
+      r.name,
+      `${formatNumber(r.ours)} ${r.unit}`,
+      `${formatNumber(r.peer)} ${r.unit}`,
+      r.peerName,
+      `${advantage(r).toFixed(2)}x`,
+      r.target === undefined ? '' : `${r.target}: ${status === 'met' ? 'MET' : status === 'missed' ? 'MISSED' : '?'}`,
+    ];
+  });
+  const header = ['benchmark', 'ours', 'peer', 'peer is', 'ours vs peer', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => pad(cell, widths[i] as number, i === 1 || i === 2 || i === 4)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
