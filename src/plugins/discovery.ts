@@ -6,12 +6,12 @@
 // Fresh code on reload: a module is imported under a URL carrying the hash
 // of its entry file's content, so an unchanged file reuses the loaded module
 // (nothing piles up in the module cache) and a changed one is imported anew.
-// TypeScript plugins go through one tsx namespace (dev and tests); production
-// plugins are .js or .mjs and need nothing but node.
+// TypeScript plugins need tsx's loader (dev and tests); production plugins
+// are .js or .mjs and need nothing but node.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PluginDefinitionError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -94,33 +94,45 @@ export function scanPluginFolder(folder: string, logger?: Logger): PluginCandida
   return candidates;
 }
 
-function contentHash(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+function contentHash(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex').slice(0, 16);
 }
 
-interface TsxApi {
-  import(specifier: string, parentURL: string): Promise<Record<string, unknown>>;
-}
+// tsx keys TypeScript modules by path (it drops query strings), so a
+// changed .ts file is imported from a hidden copy beside it: same folder, so
+// its relative imports, and the library it imports, resolve to the very same
+// modules. The copy is removed once imported. (A tsx namespace would give
+// fresh code too, but also a second copy of every module the plugin imports,
+// library included, breaking instanceof and symbols.)
+const firstTypeScriptHash = new Map<string, string>();
 
-let tsx: Promise<TsxApi> | undefined;
-
-function tsxNamespace(): Promise<TsxApi> {
-  // A variable specifier: tsx is a dev tool, not a dependency of the built package.
-  const specifier = 'tsx/esm/api';
-  tsx ??= (import(specifier) as Promise<{ register(options: { namespace: string }): TsxApi }>).then(
-    (api) => api.register({ namespace: 'hookwork-plugins' }),
-    (err: unknown) => {
-      tsx = undefined;
-      throw new Error(`TypeScript plugins need tsx (npm i -D tsx); compile the plugin to .js or .mjs for production. (${toError(err).message})`);
-    },
-  );
-  return tsx;
+async function importTypeScript(entry: string, hash: string, content: Buffer): Promise<Record<string, unknown>> {
+  const first = firstTypeScriptHash.get(entry);
+  try {
+    if (first === undefined || first === hash) {
+      const exports = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+      firstTypeScriptHash.set(entry, hash);
+      return exports;
+    }
+    const copy = join(dirname(entry), `.${basename(entry, '.ts')}.${hash}.hookwork.ts`);
+    writeFileSync(copy, content);
+    try {
+      return (await import(pathToFileURL(copy).href)) as Record<string, unknown>;
+    } finally {
+      rmSync(copy, { force: true });
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new Error('TypeScript plugins need tsx\'s loader (node --import tsx); compile the plugin to .js or .mjs for production.');
+    }
+    throw err;
+  }
 }
 
 /** True when the entry file's content differs from what was imported. */
 export function hasChanged(module: LoadedPluginModule): boolean {
   try {
-    return contentHash(module.candidate.entry) !== module.hash;
+    return contentHash(readFileSync(module.candidate.entry)) !== module.hash;
   } catch {
     return true;
   }
@@ -135,11 +147,11 @@ export async function importPlugin(candidate: PluginCandidate, logger?: Logger):
   let hash: string;
   let exports: Record<string, unknown>;
   try {
-    hash = contentHash(candidate.entry);
-    const url = `${pathToFileURL(candidate.entry).href}?v=${hash}`;
+    const content = readFileSync(candidate.entry);
+    hash = contentHash(content);
     exports = candidate.entry.endsWith('.ts')
-      ? await (await tsxNamespace()).import(url, import.meta.url)
-      : ((await import(url)) as Record<string, unknown>);
+      ? await importTypeScript(candidate.entry, hash, content)
+      : ((await import(`${pathToFileURL(candidate.entry).href}?v=${hash}`)) as Record<string, unknown>);
   } catch (err) {
     throw new PluginDefinitionError(candidate.path, `importing ${candidate.entry} failed: ${toError(err).message}`);
   }

@@ -15,7 +15,7 @@ import {
   toError,
 } from '../errors.js';
 import { withTimeout } from '../hooks/gate.js';
-import type { Host, HostScope } from '../host.js';
+import type { HookMap, Host, HostScope } from '../host.js';
 import type { Logger } from '../logger.js';
 import { createPluginContext } from './context.js';
 import type { PluginHooks } from './definition.js';
@@ -42,8 +42,9 @@ export interface PluginInfo {
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
 }
 
-export interface PluginManagerOptions {
-  readonly host: Host;
+export interface PluginManagerOptions<M extends HookMap = HookMap> {
+  /** The host plugins attach to (typed by its hook map, as plugins' contexts are). */
+  readonly host: Host<M>;
   /** The plugins folder (absolute). */
   readonly folder: string;
   /** The names in `plugins.active`. */
@@ -87,7 +88,7 @@ function errorSummary(error: Error | undefined): PluginInfo['lastError'] {
   return { code: typeof code === 'string' ? code : 'HKW_ERR_PLUGIN', message: error.message };
 }
 
-export class PluginManager {
+export class PluginManager<M extends HookMap = HookMap> {
   readonly routes: PluginRoutes;
   readonly folder: string;
   readonly #host: Host;
@@ -104,8 +105,9 @@ export class PluginManager {
   #closed = false;
   #discovered = false;
 
-  constructor(options: PluginManagerOptions) {
-    this.#host = options.host;
+  constructor(options: PluginManagerOptions<M>) {
+    // Contexts are built over the untyped host; plugins see it typed through their own hook map.
+    this.#host = options.host as unknown as Host;
     this.folder = options.folder;
     this.#logger = (options.logger ?? options.host.logger).child({ component: 'plugins' });
     this.#active = new Set(options.active ?? []);
