@@ -9,6 +9,7 @@ import { TokenAuth } from './auth.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { changeRoutes } from './routes/changes.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
 import { healthRoutes } from './routes/health.js';
@@ -23,7 +24,7 @@ export interface RouteContext {
 export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes, actionRoutes, callbackRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes, deliveryRoutes, actionRoutes, callbackRoutes];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */

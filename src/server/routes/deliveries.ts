@@ -1,0 +1,82 @@
+// The delivery admin API (operator role): list and inspect deliveries with
+// their attempts, retry one, replay a target's dead letters since a time,
+// queue depth per target, and enable a target disabled by a 410.
+
+import { z } from 'zod';
+import { parseSince } from '../../delivery/parse-time.js';
+import type { DeliveryService } from '../../delivery/service.js';
+import { ClosedError } from '../../errors.js';
+import type { RouteModule } from '../gateway.js';
+import { zodValidatorCompiler } from '../zod-validation.js';
+
+const listQuery = z.strictObject({
+  state: z.enum(['pending', 'inflight', 'done', 'failed']).optional(),
+  target: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: z.coerce.number().int().optional(),
+});
+const idParams = z.strictObject({ id: z.string().min(1).max(200) });
+const nameParams = z.strictObject({ name: z.string().min(1).max(500) });
+const replayBody = z.strictObject({
+  target: z.string().min(1),
+  /** ISO time, ms since the epoch, or a duration ago (`2h`). */
+  since: z.union([z.string().min(1), z.number().int()]),
+  /** Also re-send deliveries that succeeded. */
+  include_done: z.boolean().optional(),
+});
+
+export const deliveryRoutes: RouteModule = (app, { runtime, auth }) => {
+  const service = (): DeliveryService => {
+    const s = runtime.services.delivery;
+    if (s === undefined) throw new ClosedError('The delivery service');
+    return s;
+  };
+  const operator = auth.require('operator');
+  const common = { validatorCompiler: zodValidatorCompiler, onRequest: operator };
+
+  app.get<{ Querystring: z.output<typeof listQuery> }>(
+    '/v1/deliveries',
+    { ...common, schema: { querystring: listQuery } },
+    async (request) => ({ deliveries: await service().list(request.query) }),
+  );
+
+  app.get('/v1/deliveries/depth', { onRequest: operator }, async () => ({ targets: await service().depth() }));
+
+  app.get<{ Params: z.output<typeof idParams> }>(
+    '/v1/deliveries/:id',
+    { ...common, schema: { params: idParams } },
+    async (request) => service().get(request.params.id),
+  );
+
+  app.post<{ Params: z.output<typeof idParams> }>(
+    '/v1/deliveries/:id/retry',
+    { ...common, schema: { params: idParams } },
+    async (request) => ({ delivery: await service().retry(request.params.id) }),
+  );
+
+  app.post<{ Body: z.output<typeof replayBody> }>(
+    '/v1/deliveries/replay',
+    { ...common, schema: { body: replayBody } },
+    async (request) => {
+      const { target, since, include_done: includeDone } = request.body;
+      const from = typeof since === 'number' ? since : parseSince(since);
+      const result = await service().replay({ target, since: from, states: includeDone === true ? ['failed', 'done'] : ['failed'] });
+      return { target, since: new Date(from).toISOString(), ...result };
+    },
+  );
+
+  app.post<{ Params: z.output<typeof nameParams> }>(
+    '/v1/deliveries/targets/:name/enable',
+    { ...common, schema: { params: nameParams } },
+    async (request) => ({ target: request.params.name, was_disabled: await service().enableTarget(request.params.name) }),
+  );
+
+  app.post<{ Params: z.output<typeof nameParams> }>(
+    '/v1/deliveries/targets/:name/disable',
+    { ...common, schema: { params: nameParams } },
+    async (request) => {
+      await service().disableTarget(request.params.name, `disabled by ${request.principal?.name ?? 'an operator'}`);
+      return { target: request.params.name, disabled: true };
+    },
+  );
+};
