@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
+import { startGateway } from '../server/gateway-helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789ab';
+
+async function call(url: string, method: 'GET' | 'POST', path: string, token?: string, body?: unknown) {
+  const res = await request(`${url}${path}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+test('the runtime installs delivery on a SQLite file under the data folder by default, and the admin API operates it (operator role)', async () => {
+  const gw = await startGateway({
+    auth: { tokens: [{ name: 'ops', role: 'operator', token: OPERATOR }, { name: 'v', role: 'viewer', token: VIEWER }] },
+    delivery: { retry_schedule: [0], poll_interval: 0.05 },
+  });
+  try {
+    const delivery = gw.runtime.services.delivery;
+    assert.ok(delivery);
+    assert.equal(delivery.store.kind, 'sqlite');
+    assert.ok(existsSync(join(gw.runtime.dataDir, 'hookwork.db')), 'created on first start');
+    assert.equal(gw.runtime.services.cluster?.shared, false);
+    const failedEvents: unknown[] = [];
+    gw.runtime.host.on(ENGINE_EVENTS.deliveryFailed, (e) => void failedEvents.push(e.data));
+    let fixed = false;
+    delivery.registerTarget({ name: 'hook', kind: 'webhook', attempt: async () => (fixed ? { ok: true, httpStatus: 200 } : { ok: false, retryable: true, httpStatus: 500 }) });
+    const [rec] = await delivery.enqueue([{ target: 'hook', event: { id: '1' } }, { target: 'hook', event: { id: '2' } }]);
+    await waitFor(() => failedEvents.length === 2, { what: 'delivery-failed events' });
+
+    assert.equal((await call(gw.url, 'GET', '/v1/deliveries')).status, 401);
+    assert.equal((await call(gw.url, 'GET', '/v1/deliveries', VIEWER)).status, 403);
+    const list = await call(gw.url, 'GET', '/v1/deliveries?state=failed&target=hook', OPERATOR);
+    assert.equal(list.status, 200);
+    assert.equal((list.body['deliveries'] as unknown[]).length, 2);
+    const bad = await call(gw.url, 'GET', '/v1/deliveries?state=weird', OPERATOR);
+    assert.equal(bad.status, 400);
+    const one = await call(gw.url, 'GET', `/v1/deliveries/${rec?.id}`, OPERATOR);
+    assert.equal(one.status, 200);
+    assert.equal((one.body['attempts'] as Array<{ httpStatus: number }>)[0]?.httpStatus, 500);
+    assert.equal((await call(gw.url, 'GET', '/v1/deliveries/dlv_nope', OPERATOR)).body['code'], 'HKW_ERR_DELIVERY_NOT_FOUND');
+    const depth = await call(gw.url, 'GET', '/v1/deliveries/depth', OPERATOR);
+    assert.equal((depth.body['targets'] as Array<{ target: string; failed: number }>).find((t) => t.target === 'hook')?.failed, 2);
+    fixed = true;
+    const retried = await call(gw.url, 'POST', `/v1/deliveries/${rec?.id}/retry`, OPERATOR);
+    assert.equal(retried.status, 200);
+    await waitFor(async () => (await delivery.get(rec?.id as string)).delivery.state === 'done');
+    const replay = await call(gw.url, 'POST', '/v1/deliveries/replay', OPERATOR, { target: 'hook', since: '1h' });
+    assert.equal(replay.status, 200);
+    assert.equal(replay.body['replayed'], 1);
+    await waitFor(async () => (await delivery.list({ state: 'done' })).length === 2);
+    const disable = await call(gw.url, 'POST', '/v1/deliveries/targets/hook/disable', OPERATOR);
+    assert.equal(disable.status, 200);
+    const enable = await call(gw.url, 'POST', '/v1/deliveries/targets/hook/enable', OPERATOR);
+    assert.equal(enable.body['was_disabled'], true);
+    const badReplay = await call(gw.url, 'POST', '/v1/deliveries/replay', OPERATOR, { target: 'hook', since: 'yesterday-ish' });
+    assert.equal(badReplay.status, 400);
+  } finally {
+    await gw.close();
+  }
+});
