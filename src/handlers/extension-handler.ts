@@ -201,6 +201,14 @@ export class ExtensionHandler {
     return this.#serialise(() => this.#stop('stopped'));
   }
 
+  /**
+   * Hands one event to this handler as routing would (filters apply): for
+   * dispatchers that deliver from a queue instead of host subscriptions.
+   */
+  dispatch(event: HookworkEvent): void {
+    this.#onEvent(event);
+  }
+
   /** Resolves once no event of this handler is delayed, queued or running. */
   idle(): Promise<void> {
     if (this.#jobs.size === 0) return Promise.resolve();

@@ -71,7 +71,23 @@ function checkResult(result: HandleResult): HandleResult {
   return result;
 }
 
-export default async function runExtensionTask(task: ExtensionTask): Promise<HandleResult> {
-  const handlerClass = await loadClass(task.module, task.exportName);
-  return checkResult(await handlerClass.handle(withDataJson(task.event), task.configuration));
+/** Classes already loaded, for the synchronous fast path. */
+const loaded = new Map<string, ExtensionHandlerClass>();
+
+function call(handlerClass: ExtensionHandlerClass, task: ExtensionTask): HandleResult | Promise<HandleResult> {
+  const result = handlerClass.handle(withDataJson(task.event), task.configuration);
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<HandleResult>).then === 'function') {
+    return Promise.resolve(result as PromiseLike<HandleResult>).then(checkResult);
+  }
+  return checkResult(result as HandleResult);
+}
+
+export default function runExtensionTask(task: ExtensionTask): HandleResult | Promise<HandleResult> {
+  const key = `${task.module}#${task.exportName}`;
+  const handlerClass = loaded.get(key);
+  if (handlerClass !== undefined) return call(handlerClass, task);
+  return loadClass(task.module, task.exportName).then((found) => {
+    loaded.set(key, found);
+    return call(found, task);
+  });
 }

@@ -13,6 +13,8 @@ export interface ExtensionsService {
   list(): ExtensionHandlerInfo[];
   /** One handler by uuid or name. */
   get(idOrName: string): ExtensionHandlerInfo | undefined;
+  /** The handler itself (to dispatch events to it from a queue), by uuid or name. */
+  handler(idOrName: string): ExtensionHandler | undefined;
   start(idOrName: string): Promise<ExtensionHandlerInfo>;
   stop(idOrName: string): Promise<ExtensionHandlerInfo>;
   /** Resolves once no extension event is delayed, queued or running. */
@@ -79,6 +81,7 @@ export async function installExtensions(runtime: Runtime): Promise<void> {
         return undefined;
       }
     },
+    handler: (idOrName) => handlers.find((h) => h.uuid === idOrName) ?? handlers.find((h) => h.name === idOrName),
     async start(idOrName) {
       const handler = find(idOrName);
       await handler.start();
