@@ -129,3 +129,8 @@ export type { EventRecord, OutboundTarget, RunResult, TemplateExtras } from './t
 export { installTargets } from './targets/install.js';
 export type { TargetsService } from './targets/install.js';
 export type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './targets/config-schema.js';
+
+// gateway
+export { createGateway } from './server/gateway.js';
+export type { Gateway, GatewayOptions, RouteContext, RouteModule } from './server/gateway.js';
+export { zodValidatorCompiler } from './server/zod-validation.js';
