@@ -141,7 +141,8 @@ export class Dispatcher {
       for (const [name, slot] of this.#slots) {
         if (this.#disabled.has(name)) continue;
         const free = Math.min(slot.breaker.allowance(now, slot.limit - slot.running), this.#o.claimBatch);
-        if (free > 0) {
+        // Claim in chunks (a quarter of the slots at least) so one store round trip serves many attempts.
+        if (free > 0 && (slot.running === 0 || free >= Math.ceil(slot.limit / 4))) {
           capacity.set(name, free);
           total += free;
         }

@@ -1,0 +1,206 @@
+// Durable delivery (issue 6, point 7): webhook delivery through the durable
+// queue (enqueue, claim, attempt with undici, settle — all written to the
+// store) against raw undici Pool.request with the same concurrency, same run;
+// and POST /v1/events acceptance with a durable enqueue before the 202
+// (events/s and p99) against the same gateway with the in-memory store.
+// SQLite always; PostgreSQL too when a throwaway server can start.
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { eventToJSON } from '../src/events/envelope.js';
+import { silentLogger } from '../src/logger.js';
+import { createRuntime } from '../src/runtime.js';
+import { createGateway } from '../src/server/gateway.js';
+import type { BenchResult } from './lib.js';
+
+const CONCURRENCY = 64;
+const DELIVERIES = 4000;
+const POSTS = 3000;
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1] as number;
+
+async function receiver(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    count: () => received,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+async function runtimeFor(storeUrl: string, dir: string) {
+  return createRuntime({
+    config: {
+      log_level: 'silent',
+      server: { data_dir: join(dir, 'data') },
+      events: [{ id: '1001', name: 'bench' }],
+      store: { url: storeUrl },
+      delivery: { claim_batch: 256, poll_interval: 0.05 },
+    },
+    baseDir: dir,
+    logger: silentLogger(),
+  });
+}
+
+const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
+
+/** Deliveries/s through the durable queue, and raw undici's requests/s, interleaved. */
+async function deliveryThroughput(storeUrl: string, label: string): Promise<BenchResult> {
+  const rx = await receiver();
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-'));
+  const runtime = await runtimeFor(storeUrl, dir);
+  const pool = new Pool(rx.url, { connections: CONCURRENCY });
+  const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
+  const delivery = runtime.services.delivery!;
+  delivery.registerTarget({
+    name: 'bench',
+    kind: 'webhook',
+    concurrency: CONCURRENCY,
+    async attempt(d, c) {
+      const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': c.webhookId }, body: JSON.stringify(d.event), signal: c.signal });
+      const text = await res.body.text();
+      return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
+    },
+  });
+  const ours: number[] = [];
+  const peer: number[] = [];
+  const event = JSON.parse(body) as Record<string, unknown>;
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      let start = performance.now();
+      const target = rx.count() + DELIVERIES;
+      // Arrivals as a busy gateway sees them: many small enqueues, group-committed.
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
+      await Promise.all(writes);
+      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+      ours.push(DELIVERIES / ((performance.now() - start) / 1000));
+
+      start = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next++ < DELIVERIES) {
+            const res = await rawPool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
+            await res.body.text();
+          }
+        }),
+      );
+      peer.push(DELIVERIES / ((performance.now() - start) / 1000));
+    }
+  } finally {
+    await runtime.close();
+    await pool.close();
+    await rawPool.close();
+    await rx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    name: `durable webhook delivery (${label}), ${CONCURRENCY} in flight`,
+    unit: 'deliveries/s',
+    ours: median(ours),
+    peer: median(peer),
+    peerName: `raw undici Pool.request, ${CONCURRENCY} in flight`,
+    higherIsBetter: true,
+    target: 'within 1.43x',
+  };
+}
+
+/** POST /v1/events with a durable enqueue before the 202: events/s and p99 latency. */
+async function acceptance(storeUrl: string, label: string): Promise<BenchResult[]> {
+  const measure = async (url: string): Promise<{ rate: number; p99: number }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-'));
+    const runtime = await runtimeFor(url, dir);
+    // Nobody delivers here: this measures accepting (storing) only.
+    runtime.host.addEmitStage(async (e) => {
+      await runtime.services.delivery!.enqueue([{ target: 'elsewhere', event: eventToJSON(e) }]);
+    });
+    const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
+    const base = await gateway.listen();
+    const client = new Pool(base, { connections: CONCURRENCY });
+    const latencies: number[] = [];
+    let next = 0;
+    const post = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234 } });
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < POSTS) {
+          const t = performance.now();
+          const res = await client.request({ path: '/v1/events', method: 'POST', headers: { 'content-type': 'application/json' }, body: post });
+          await res.body.dump();
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const rate = POSTS / ((performance.now() - start) / 1000);
+    await client.close();
+    await gateway.close();
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+    latencies.sort((a, b) => a - b);
+    return { rate, p99: latencies[Math.floor(latencies.length * 0.99)] as number };
+  };
+  const ours: Array<{ rate: number; p99: number }> = [];
+  const peer: Array<{ rate: number; p99: number }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    ours.push(await measure(storeUrl));
+    peer.push(await measure('memory'));
+  }
+  return [
+    {
+      name: `POST /v1/events accepted with durable enqueue (${label}), ${CONCURRENCY} clients`,
+      unit: 'events/s',
+      ours: median(ours.map((o) => o.rate)),
+      peer: median(peer.map((o) => o.rate)),
+      peerName: 'same gateway, in-memory store',
+      higherIsBetter: true,
+    },
+    {
+      name: `POST /v1/events p99 latency with durable enqueue (${label})`,
+      unit: 'ms',
+      ours: median(ours.map((o) => o.p99)),
+      peer: median(peer.map((o) => o.p99)),
+      peerName: 'same gateway, in-memory store',
+      higherIsBetter: false,
+    },
+  ];
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  results.push(await deliveryThroughput('sqlite:bench.db', 'SQLite'));
+  results.push(...(await acceptance('sqlite:bench.db', 'SQLite')));
+  // PostgreSQL: the throwaway server from the test helper (needs initdb).
+  const { startPostgres } = await import('../test/helpers/postgres.js');
+  const pg = await startPostgres();
+  try {
+    results.push(await deliveryThroughput(await pg.createDatabase('bench_delivery'), 'PostgreSQL'));
+    let n = 0;
+    const fresh = async () => pg.createDatabase(`bench_accept_${n++}`);
+    results.push(...(await acceptance(await fresh(), 'PostgreSQL')));
+  } finally {
+    await pg.stop();
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { formatResults } = await import('./lib.js');
+  console.log(formatResults(await run()));
+}
