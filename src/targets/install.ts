@@ -95,7 +95,9 @@ export async function installTargets(runtime: Runtime): Promise<void> {
   }
 
   const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
-  const pools = new HttpPools();
+  // Enough sockets per origin for the busiest webhook's concurrency.
+  const busiest = Math.max(16, ...handlers.map((h) => (h.type === 'webhook' ? h.concurrency : 0)));
+  const pools = new HttpPools({ connections: busiest });
   const callbacks = new Callbacks({
     ttlSeconds: config.callbacks.ttl,
     ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),

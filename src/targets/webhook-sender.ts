@@ -72,7 +72,12 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, at - now);
 }
 
-async function readHead(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readHead(body: Dispatcher.ResponseData['body'], length: string | string[] | undefined): Promise<string> {
+  // Small bodies with a length: one read, no async iteration.
+  if (typeof length === 'string' && Number(length) <= RESPONSE_HEAD) {
+    const text = await body.text();
+    return text;
+  }
   const chunks: Buffer[] = [];
   let kept = 0;
   let seen = 0;
@@ -90,8 +95,8 @@ async function readHead(body: Dispatcher.ResponseData['body']): Promise<string> 
   return Buffer.concat(chunks).subarray(0, RESPONSE_HEAD).toString('utf8');
 }
 
-function isTimeout(error: Error, timeoutSignal: AbortSignal): boolean {
-  return timeoutSignal.aborted || error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '');
+function isTimeout(error: Error): boolean {
+  return error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '') || /timeout/i.test(error.name);
 }
 
 export class WebhookTarget implements OutboundTarget {
@@ -193,24 +198,23 @@ export class WebhookTarget implements OutboundTarget {
         error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${url.hostname}: ${error.message}`,
       };
     }
-    const timeoutSignal = AbortSignal.timeout(this.#timeoutMs);
-    const combined = AbortSignal.any([signal, timeoutSignal]);
     try {
       const pool = this.#deps.pools.get(url.origin, checked);
+      // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
       const response = await pool.request({
         path: `${url.pathname}${url.search}`,
         method: this.method,
         headers,
         body: body === '' && (this.method === 'GET' || this.method === 'HEAD') ? null : body,
-        signal: combined,
+        signal,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });
-      const head = this.method === 'HEAD' ? (await response.body.dump(), '') : await readHead(response.body);
+      const head = this.method === 'HEAD' ? (await response.body.dump(), '') : await readHead(response.body, response.headers['content-length']);
       return this.#classify(response.statusCode, response.headers['retry-after'], head, url);
     } catch (err) {
       const error = toError(err);
-      const timedOut = isTimeout(error, timeoutSignal);
+      const timedOut = isTimeout(error);
       return {
         ok: false,
         retryable: true,

@@ -1,0 +1,54 @@
+// Command target overhead (issue 5, point 8): CommandTarget.run of /bin/true
+// (templates, cleared environment, process group, capture, limiter) against
+// child_process.execFile of the same program, one at a time, interleaved.
+
+import { execFile } from 'node:child_process';
+import { CommandTarget } from '../src/targets/command-runner.js';
+import type { BenchResult } from './lib.js';
+
+const PER_ROUND = 150;
+const ROUNDS = 5;
+const PROGRAM = '/bin/true';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+function execOnce(): Promise<void> {
+  return new Promise((resolve, reject) => execFile(PROGRAM, ['upload', '/in/a.txt'], (err) => (err === null ? resolve() : reject(err))));
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const target = new CommandTarget({ name: 'bench', command: PROGRAM, args: ['{{name}}', '{{data.path}}'], env: { FILE: '{{data.path}}' } });
+  const event = { id: '100', name: 'upload', data: { path: '/in/a.txt' } };
+  const signal = new AbortController().signal;
+  const ours: number[] = [];
+  const peer: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    await execOnce();
+    await target.run(event, { webhookId: 'w', attempt: 1, signal });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    let start = performance.now();
+    for (let i = 0; i < PER_ROUND; i++) await execOnce();
+    peer.push((performance.now() - start) / PER_ROUND);
+    start = performance.now();
+    for (let i = 0; i < PER_ROUND; i++) {
+      const result = await target.run(event, { webhookId: 'w', attempt: 1, signal });
+      if (!result.ok) throw new Error(result.error);
+    }
+    ours.push((performance.now() - start) / PER_ROUND);
+  }
+  return [
+    {
+      name: `command target run of ${PROGRAM} (templated args and env), one at a time`,
+      unit: 'ms/run',
+      ours: median(ours),
+      peer: median(peer),
+      peerName: 'child_process.execFile',
+      higherIsBetter: false,
+      target: 'within 1.1x',
+    },
+  ];
+}

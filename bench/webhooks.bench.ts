@@ -1,0 +1,135 @@
+// Webhook delivery throughput to a local receiver (issue 5, point 8): the
+// engine (emit -> routing -> delivery queue -> webhook target: templates,
+// signing, SSRF check, pinned undici pool) and the target's attempt path
+// alone, against raw undici Pool.request with the same concurrency and body,
+// interleaved in one run.
+
+import { setMaxListeners } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { eventToJSON } from '../src/events/envelope.js';
+import { silentLogger } from '../src/logger.js';
+import { createRuntime } from '../src/runtime.js';
+import { HttpPools } from '../src/targets/http-pools.js';
+import { generateSecret } from '../src/targets/signing.js';
+import { SsrfGuard } from '../src/targets/ssrf-guard.js';
+import { WebhookTarget } from '../src/targets/webhook-sender.js';
+import type { BenchResult } from './lib.js';
+
+const CONCURRENCY = 64;
+const PER_ROUND = 4000;
+const ROUNDS = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+async function inParallel(total: number, fn: () => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < total) await fn();
+    }),
+  );
+}
+
+export async function run(): Promise<BenchResult[]> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-webhooks-'));
+  const secret = generateSecret();
+
+  const runtime = await createRuntime({
+    logger: silentLogger(),
+    baseDir: dir,
+    config: {
+      server: { data_dir: join(dir, 'data') },
+      events: [{ id: '100', name: 'uploaded' }],
+      ssrf: { allow: ['127.0.0.1/32'] },
+      handlers: [{ type: 'webhook', name: 'bench', url, secrets: [secret], concurrency: CONCURRENCY, actions: ['uploaded'] }],
+    },
+  });
+  const padding = 'x'.repeat(700);
+  const sample = await runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } });
+  const record = eventToJSON(sample);
+  const body = JSON.stringify(record);
+
+  const pools = new HttpPools({ connections: CONCURRENCY });
+  const target = new WebhookTarget({ name: 'direct', url, secrets: [secret], concurrency: CONCURRENCY }, { pools, ssrf: new SsrfGuard({ allow: ['127.0.0.1/32'] }) });
+  const raw = new Pool(new URL(url).origin, { connections: CONCURRENCY, pipelining: 1 });
+  const signal = new AbortController().signal;
+
+  const engineRates: number[] = [];
+  const targetRates: number[] = [];
+  const rawRates: number[] = [];
+  const timed = async (fn: () => Promise<void>): Promise<number> => {
+    const start = performance.now();
+    await fn();
+    return PER_ROUND / ((performance.now() - start) / 1000);
+  };
+  const waitReceived = async (count: number): Promise<void> => {
+    while (received < count) await new Promise((r) => setImmediate(r));
+  };
+  // Warm up every path.
+  await inParallel(500, () => target.run(record, { webhookId: 'msg_w', attempt: 1, signal }));
+  await inParallel(500, async () => (await raw.request({ path: '/hook', method: 'POST', body, headers: { 'content-type': 'application/json' } })).body.dump());
+  for (let round = 0; round < ROUNDS; round++) {
+    rawRates.push(
+      await timed(() =>
+        inParallel(PER_ROUND, async () => {
+          const res = await raw.request({ path: '/hook', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+          await res.body.dump();
+        }),
+      ),
+    );
+    targetRates.push(await timed(() => inParallel(PER_ROUND, () => target.run(record, { webhookId: 'msg_b', attempt: 1, signal }))));
+    const base = received;
+    engineRates.push(
+      await timed(async () => {
+        // Emitted as a server would, from many requests at once.
+        await inParallel(PER_ROUND, () => runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } }));
+        await waitReceived(base + PER_ROUND);
+      }),
+    );
+  }
+  await raw.close();
+  await pools.close();
+  await runtime.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+  const peer = median(rawRates);
+  return [
+    {
+      name: `webhook target attempt (render, sign, SSRF check, pool), ${CONCURRENCY} in flight, ~1 KB JSON`,
+      unit: 'req/s',
+      ours: median(targetRates),
+      peer,
+      peerName: 'undici Pool.request',
+      higherIsBetter: true,
+      target: 'within 1.25x',
+    },
+    {
+      name: `webhook delivery through the engine (emit, queue, target), ${CONCURRENCY} in flight`,
+      unit: 'req/s',
+      ours: median(engineRates),
+      peer,
+      peerName: 'undici Pool.request',
+      higherIsBetter: true,
+      target: 'within 1.25x',
+    },
+  ];
+}
