@@ -134,3 +134,32 @@ export type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } 
 export { createGateway } from './server/gateway.js';
 export type { Gateway, GatewayOptions, RouteContext, RouteModule } from './server/gateway.js';
 export { zodValidatorCompiler } from './server/zod-validation.js';
+// delivery
+export { DeliveryService, newWebhookId } from './delivery/service.js';
+export type { DeliveryServiceOptions, ReplayOptions, TargetReport } from './delivery/service.js';
+export { installDelivery } from './delivery/install.js';
+export { openStore, sqlitePath } from './delivery/open-store.js';
+export { MemoryStore } from './delivery/memory-store.js';
+export { RetryPolicy } from './delivery/retry-policy.js';
+export { CircuitBreaker } from './delivery/circuit-breaker.js';
+export { CLUSTER_TOPICS, LocalClusterBus } from './delivery/cluster.js';
+export type { ClusterBus, ClusterListener, ClusterMessage } from './delivery/cluster.js';
+export { parseSince } from './delivery/parse-time.js';
+export type {
+  DeliveryDetail,
+  DeliveryStore,
+  ListFilter,
+  ReplayableState,
+  TargetDepth,
+} from './delivery/store.js';
+export type {
+  AttemptContext,
+  AttemptRecord,
+  AttemptResult,
+  DeliveryQueue,
+  DeliveryRecord,
+  DeliveryState,
+  DeliveryTarget,
+  NewDelivery,
+} from './delivery/types.js';
+export type { DeliveryConfig, StoreConfig } from './delivery/config-schema.js';
