@@ -1,8 +1,11 @@
 // `npm run bench [-- NAME...] [-- --strict]`: runs every bench/*.bench.ts (or
-// those whose file name contains one of the NAMEs) one after the other and
+// those whose file name starts with one of the NAMEs) one after the other and
 // prints each figure beside its peer's, with the ratio and whether the
 // issue's target is met. --strict exits 1 when a target is missed.
+// Each file runs in its own child process, so one benchmark's JIT state and
+// garbage never skew the next one's figures.
 
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,12 +17,24 @@ interface BenchModule {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
+const RESULTS_MARK = 'HOOKWORK_BENCH_RESULTS ';
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
+if (only !== undefined) {
+  // Child mode: run one file and hand its results to the parent on one line.
+  const module = (await import(pathToFileURL(join(here, only)).href)) as BenchModule;
+  if (typeof module.run !== 'function') throw new Error(`${only} does not export run()`);
+  const results = await module.run();
+  process.stdout.write(`\n${RESULTS_MARK}${JSON.stringify(results)}\n`);
+  process.exit(0);
+}
+
 const strict = args.includes('--strict');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts') || f.endsWith('.bench.js'))
-  .filter((f) => filters.length === 0 || filters.some((name) => f.includes(name)))
+  .filter((f) => filters.length === 0 || filters.some((name) => f.startsWith(name)))
   .sort();
 
 if (files.length === 0) {
@@ -27,19 +42,39 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+function runFile(file: string): Promise<BenchResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--only=${file}`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULTS_MARK));
+      // Whatever else the benchmark printed is passed on.
+      const rest = out
+        .split('\n')
+        .filter((l) => !l.startsWith(RESULTS_MARK) && l.trim() !== '')
+        .join('\n');
+      if (rest !== '') process.stdout.write(`${rest}\n`);
+      if (code !== 0 || line === undefined) reject(new Error(`exited with ${code}`));
+      else resolve(JSON.parse(line.slice(RESULTS_MARK.length)) as BenchResult[]);
+    });
+  });
+}
+
 const all: BenchResult[] = [];
 let failed = false;
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);
   try {
-    const module = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
-    if (typeof module.run !== 'function') throw new Error('it does not export run()');
-    const results = await module.run();
+    const results = await runFile(file);
     all.push(...results);
     process.stdout.write(`${formatResults(results)}\n`);
   } catch (err) {
     failed = true;
-    process.stderr.write(`${file} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`${file} failed: ${err instanceof Error ? err.message : String(err)}\n`);
   }
 }
 
