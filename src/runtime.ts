@@ -44,7 +44,12 @@ export interface Runtime {
   readonly services: Partial<RuntimeServices>;
   /** Resolves a config path against the base folder. */
   resolvePath(path: string): string;
-  /** Runs on close(), newest first (after the host stops accepting events). */
+  /**
+   * Runs first on close(), newest first, while the host still accepts events:
+   * for parts whose stopping may emit (plugins' stop()).
+   */
+  onShutdown(fn: () => void | Promise<void>): void;
+  /** Runs on close(), newest first, after the host has stopped accepting events and drained. */
   onClose(fn: () => void | Promise<void>): void;
   close(): Promise<void>;
 }
@@ -96,7 +101,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     changes: config.changes,
     logger,
   });
+  const shutdownHooks: Array<() => void | Promise<void>> = [];
   const closeHooks: Array<() => void | Promise<void>> = [];
+  const runHooks = async (hooks: Array<() => void | Promise<void>>): Promise<void> => {
+    for (const fn of [...hooks].reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error({ err }, 'A runtime close hook failed');
+      }
+    }
+  };
   let closing: Promise<void> | undefined;
   const runtime: Runtime = {
     config,
@@ -107,19 +122,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     logger,
     services: {},
     resolvePath,
+    onShutdown(fn) {
+      shutdownHooks.push(fn);
+    },
     onClose(fn) {
       closeHooks.push(fn);
     },
     close() {
       closing ??= (async () => {
+        await runHooks(shutdownHooks);
         await host.close();
-        for (const fn of closeHooks.reverse()) {
-          try {
-            await fn();
-          } catch (err) {
-            logger.error({ err }, 'A runtime close hook failed');
-          }
-        }
+        await runHooks(closeHooks);
       })();
       return closing;
     },

@@ -23,6 +23,7 @@ export const installPlugins: Installer = async (runtime: Runtime) => {
     logger: runtime.logger,
   });
   runtime.services.plugins = manager;
-  runtime.onClose(() => manager.close());
+  // Plugins stop while the host still accepts events, so a stop() that emits works.
+  runtime.onShutdown(() => manager.close());
   await manager.loadActive();
 };
