@@ -15,7 +15,10 @@ let sequence = 0;
 before(async () => {
   rt = await startRuntime(
     {
-      events: [{ id: '3000', name: 'work' }],
+      events: [
+        { id: '3000', name: 'work' },
+        { id: '3001', name: 'work-with-a-short-limit' },
+      ],
       extensions: { folder: FIXTURES, pool: { size: 1, resource_limits: { max_old_generation_mb: 64 } } },
       handlers: [
         {
@@ -23,6 +26,15 @@ before(async () => {
           name: 'unreliable',
           entry_point: 'unreliable.ts#Unreliable',
           target_events: ['3000'],
+          // Generous: under a loaded machine a replacement worker may take seconds to boot.
+          timeout: 60,
+          fail_after_errors: 0,
+        },
+        {
+          type: 'extension',
+          name: 'short-limit',
+          entry_point: 'unreliable.ts#Unreliable',
+          target_events: ['3001'],
           timeout: 1,
           fail_after_errors: 0,
         },
@@ -36,30 +48,34 @@ after(async () => {
   await rt.close();
 });
 
-async function send(mode: string): Promise<HookworkEvent> {
-  return rt.runtime.host.emit('3000', { data: { mode, n: ++sequence } });
+async function send(mode: string, id = '3000'): Promise<HookworkEvent> {
+  return rt.runtime.host.emit(id, { data: { mode, n: ++sequence } });
 }
 
+const LIMIT_MS = 30_000;
+
 /** The bad event yields its failure event; the next one is handled by a (new) worker. */
-async function failsThenRecovers(mode: string): Promise<HookworkEvent> {
-  const bad = await send(mode);
+async function failsThenRecovers(mode: string, id = '3000'): Promise<HookworkEvent> {
+  const bad = await send(mode, id);
   const failure = await waitFor(`the failure event for "${mode}"`, () =>
     rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === bad.uuid),
+    LIMIT_MS,
   );
   const good = await send('fine');
   await waitFor(`the next event after "${mode}"`, () =>
     rt.events.find((e) => e.id === ENGINE_EVENTS.info && e.message === `ok ${String(good.data['n'])}`),
+    LIMIT_MS,
   );
-  assert.equal(failure.data['handler'], 'unreliable');
+  assert.equal(failure.data['handler'], id === '3000' ? 'unreliable' : 'short-limit');
   assert.equal(failure.data['stage'], 'handle');
-  assert.equal(failure.data['event_id'], '3000');
-  assert.equal(rt.runtime.services.extensions?.get('unreliable')?.state, 'started');
+  assert.equal(failure.data['event_id'], id);
+  assert.equal(rt.runtime.services.extensions?.get(String(failure.data['handler']))?.state, 'started');
   return failure;
 }
 
 describe('extension reliability (pool of one worker)', () => {
   test('an infinite loop is stopped at the hard limit; its worker is terminated and replaced', async () => {
-    const failure = await failsThenRecovers('loop');
+    const failure = await failsThenRecovers('loop', '3001');
     assert.equal(failure.data['reason'], 'timeout');
     assert.equal(failure.data['error_code'], 'HKW_ERR_TIMEOUT');
     assert.match(String(failure.data['error']), /did not finish within 1000 ms/);
@@ -86,16 +102,17 @@ describe('extension reliability (pool of one worker)', () => {
 
   test('an event that waits in the queue past its limit is removed from the queue', async () => {
     // The loop holds the only worker; the event queued behind it expires too.
-    const loop = await send('loop');
-    const queued = await send('fine');
+    const loop = await send('loop', '3001');
+    const queued = await send('fine', '3001');
     for (const source of [loop, queued]) {
       await waitFor('a timeout failure', () =>
         rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === source.uuid && e.data['reason'] === 'timeout'),
+        LIMIT_MS,
       );
     }
     assert.equal(rt.events.some((e) => e.message === `ok ${String(queued.data['n'])}`), false, 'the queued event never ran');
     await rt.runtime.services.extensions?.idle();
     const next = await send('fine');
-    await waitFor('the pool to serve again', () => rt.events.find((e) => e.message === `ok ${String(next.data['n'])}`));
+    await waitFor('the pool to serve again', () => rt.events.find((e) => e.message === `ok ${String(next.data['n'])}`), LIMIT_MS);
   });
 });
