@@ -43,7 +43,7 @@ export async function run(): Promise<BenchResult[]> {
     filename: new URL('./fixtures/raw-piscina-worker.ts', import.meta.url).href,
     minThreads: size,
     maxThreads: size,
-    idleTimeout: Number.MAX_SAFE_INTEGER,
+    idleTimeout: Infinity,
   });
 
   // Ours: the events exist before the clock starts (emitting them is the

@@ -110,7 +110,7 @@ export class ExtensionPool {
       minThreads: this.size,
       maxThreads: this.size,
       // Workers stay up: a handler's module is imported once per worker.
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       workerData,
       ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),

@@ -47,13 +47,28 @@ async function loadClass(module: string, exportName: string): Promise<ExtensionH
   return loading;
 }
 
-/** The worker copy gets SFTPPlus's data_json, computed only if read. */
+/**
+ * The worker copy gets SFTPPlus's data_json, computed only if read, from a
+ * shared prototype: a per-event accessor property would cost more than the
+ * handler's own work in a trivial handler. JSON of the event still lists it.
+ */
+const WORKER_EVENT_PROTO = Object.create(Object.prototype, {
+  data_json: {
+    get(this: { data: unknown }): string {
+      return JSON.stringify(this.data);
+    },
+    enumerable: false,
+  },
+  toJSON: {
+    value(this: WorkerEvent): Record<string, unknown> {
+      return { ...this, data_json: this.data_json };
+    },
+    enumerable: false,
+  },
+}) as object;
+
 function withDataJson(event: ExtensionTask['event']): WorkerEvent {
-  let json: string | undefined;
-  return Object.defineProperty(event, 'data_json', {
-    enumerable: true,
-    get: () => (json ??= JSON.stringify(event.data)),
-  }) as WorkerEvent;
+  return Object.setPrototypeOf(event, WORKER_EVENT_PROTO) as WorkerEvent;
 }
 
 /** Catches results that could not be copied back, with a message that says which attribute. */
