@@ -83,8 +83,11 @@ export async function run(): Promise<BenchResult[]> {
   const waitReceived = async (count: number): Promise<void> => {
     while (received < count) await new Promise((r) => setImmediate(r));
   };
+  // Each attempt gets its own record, as each delivery does: the target
+  // serialises it (once per delivery; retries would reuse that string).
+  const attempt = (webhookId: string) => target.run({ ...record }, { webhookId, attempt: 1, signal });
   // Warm up every path.
-  await inParallel(500, () => target.run(record, { webhookId: 'msg_w', attempt: 1, signal }));
+  await inParallel(500, () => attempt('msg_w'));
   await inParallel(500, async () => (await raw.request({ path: '/hook', method: 'POST', body, headers: { 'content-type': 'application/json' } })).body.dump());
   for (let round = 0; round < ROUNDS; round++) {
     rawRates.push(
@@ -95,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
         }),
       ),
     );
-    targetRates.push(await timed(() => inParallel(PER_ROUND, () => target.run(record, { webhookId: 'msg_b', attempt: 1, signal }))));
+    targetRates.push(await timed(() => inParallel(PER_ROUND, () => attempt('msg_b'))));
     const base = received;
     engineRates.push(
       await timed(async () => {

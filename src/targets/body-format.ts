@@ -19,14 +19,33 @@ export interface RenderedBody {
   readonly contentType: string;
 }
 
+// The default json body is the event record itself: serialised once per
+// record and reused by every retry, fallback URL and target that sends the
+// same record (the record is immutable once queued).
+const serialisedEvents = new WeakMap<object, string>();
+
 /** A body compiled once per target and rendered per delivery. */
 export class BodyRenderer {
   readonly format: BodyFormat;
+  readonly contentType: string;
   readonly #template: Template | undefined;
 
   constructor(format: BodyFormat = 'json', payload?: unknown) {
     this.format = format;
+    this.contentType = CONTENT_TYPES[format];
     this.#template = payload === undefined ? undefined : compileTemplate(payload);
+  }
+
+  /** The body text alone (render() without the wrapper object). */
+  text(roots: readonly unknown[], options?: LookupOptions): string {
+    const event = roots[roots.length - 1];
+    if (this.#template === undefined && this.format === 'json' && typeof event === 'object' && event !== null) {
+      let body = serialisedEvents.get(event);
+      if (body === undefined) serialisedEvents.set(event, (body = JSON.stringify(event)));
+      return body;
+    }
+    const value = this.#template === undefined ? defaultValue(this.format, event) : this.#template.render(roots, options);
+    return serialise(this.format, value);
   }
 
   get placeholders(): readonly string[] {
@@ -35,9 +54,7 @@ export class BodyRenderer {
 
   /** `roots[roots.length - 1]` is the event record; earlier roots are extras (callback_url, output). */
   render(roots: readonly unknown[], options?: LookupOptions): RenderedBody {
-    const event = roots[roots.length - 1];
-    const value = this.#template === undefined ? defaultValue(this.format, event) : this.#template.render(roots, options);
-    return { body: serialise(this.format, value), contentType: CONTENT_TYPES[this.format] };
+    return { body: this.text(roots, options), contentType: this.contentType };
   }
 }
 

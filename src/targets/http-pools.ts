@@ -15,8 +15,15 @@ export interface HttpPoolsOptions {
   keepAliveTimeoutMs?: number;
 }
 
+interface Entry {
+  readonly pool: Pool;
+  /** Recency, for evicting the least recently used pool. */
+  used: number;
+}
+
 export class HttpPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, Entry>();
+  #tick = 0;
   readonly #connections: number;
   readonly #maxPools: number;
   readonly #keepAlive: number;
@@ -31,26 +38,36 @@ export class HttpPools {
   /** The pool for `origin` whose sockets go to the checked address. */
   get(origin: string, target: CheckedTarget): Pool {
     const key = `${origin}|${target.address}`;
-    let pool = this.#pools.get(key);
-    if (pool !== undefined) {
-      // Map order doubles as recency: move to the end.
-      this.#pools.delete(key);
-      this.#pools.set(key, pool);
-      return pool;
+    const entry = this.#pools.get(key);
+    if (entry !== undefined) {
+      entry.used = ++this.#tick;
+      return entry.pool;
     }
-    pool = new Pool(origin, {
+    const pool = new Pool(origin, {
       connections: this.#connections,
       pipelining: 1,
       keepAliveTimeout: this.#keepAlive,
       connect: { lookup: pinnedLookup(target) as never },
     });
-    this.#pools.set(key, pool);
-    if (this.#pools.size > this.#maxPools) {
-      const [oldestKey, oldest] = this.#pools.entries().next().value as [string, Pool];
-      this.#pools.delete(oldestKey);
-      void oldest.close().catch(() => undefined);
-    }
+    if (this.#pools.size >= this.#maxPools) this.#evictOldest();
+    this.#pools.set(key, { pool, used: ++this.#tick });
     return pool;
+  }
+
+  // Only when a new pool would exceed the limit: a scan, not per-request bookkeeping.
+  #evictOldest(): void {
+    let oldestKey: string | undefined;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const [key, entry] of this.#pools) {
+      if (entry.used < oldest) {
+        oldest = entry.used;
+        oldestKey = key;
+      }
+    }
+    if (oldestKey === undefined) return;
+    const { pool } = this.#pools.get(oldestKey) as Entry;
+    this.#pools.delete(oldestKey);
+    void pool.close().catch(() => undefined);
   }
 
   get size(): number {
@@ -63,7 +80,7 @@ export class HttpPools {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values()].map((entry) => entry.pool);
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
   }

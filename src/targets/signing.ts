@@ -52,13 +52,31 @@ export class WebhookSigner {
     const timestamp = String(timestampSeconds);
     const headers: SignatureHeaders = { 'webhook-id': webhookId, 'webhook-timestamp': timestamp };
     if (this.#keys.length === 0) return headers;
+    headers['webhook-signature'] = this.signature(webhookId, timestamp, body);
+    return headers;
+  }
+
+  /** `v1,<sig>` for each secret, space-separated ('' without secrets). */
+  signature(webhookId: string, timestamp: string, body: string): string {
     const content = `${webhookId}.${timestamp}.${body}`;
     let signature = '';
     for (const key of this.#keys) {
       if (signature !== '') signature += ' ';
       signature += `v1,${createHmac('sha256', key).update(content, 'utf8').digest('base64')}`;
     }
-    headers['webhook-signature'] = signature;
-    return headers;
+    return signature;
   }
+}
+
+let lastSecond = -1;
+let lastText = '';
+
+/** The current Unix time in seconds as text (made once per second, not per request). */
+export function timestampNow(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = String(second);
+  }
+  return lastText;
 }

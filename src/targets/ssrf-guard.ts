@@ -2,6 +2,9 @@
 // allows a CIDR. The check runs on every address the host name resolves to,
 // and the connection is then pinned to the checked address (see pinnedLookup),
 // so a second DNS answer (rebinding) can never reach an unchecked address.
+// Checked answers are kept for a few seconds (IP literals for good): a
+// webhook burst costs one lookup, not one per request, and the connection
+// still goes only to the address that was checked.
 
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
@@ -57,7 +60,23 @@ export interface SsrfGuardOptions {
   allow?: readonly string[];
   /** For tests: resolves names without DNS. */
   resolver?: Resolver;
+  /**
+   * How long a host name's checked answer is reused, ms (default 5 000; 0
+   * resolves and checks on every request). dns.lookup reports no TTL, so this
+   * stays short; refusals and failed lookups are never kept.
+   */
+  cacheTtlMs?: number;
+  /** For tests: the clock the cache expires by. */
+  now?: () => number;
 }
+
+interface CachedAnswer {
+  readonly target: CheckedTarget;
+  readonly expiresAt: number;
+}
+
+/** Host names (and IP literals) remembered at most; the map is cleared beyond. */
+const CACHE_LIMIT = 1024;
 
 /** Parses a CIDR (or a bare address, as /32 or /128); throws InvalidArgumentError when malformed. */
 export function parseCidr(cidr: string): [Address, number] {
@@ -80,10 +99,18 @@ function normalise(address: Address): Address {
 export class SsrfGuard {
   readonly #allow: ReadonlyArray<[Address, number]>;
   readonly #resolver: Resolver;
+  readonly #ttl: number;
+  readonly #now: () => number;
+  /** Checked answers by lower-case host name; IP literals never expire. */
+  readonly #answers = new Map<string, CachedAnswer>();
+  /** Lookups under way, so a burst to one name shares one. */
+  readonly #pending = new Map<string, Promise<readonly LookupAddress[]>>();
 
   constructor(options: SsrfGuardOptions = {}) {
     this.#allow = (options.allow ?? []).map(parseCidr);
     this.#resolver = options.resolver ?? defaultResolver;
+    this.#ttl = options.cacheTtlMs ?? 5_000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The rule an address breaks, or undefined when it may be reached. */
@@ -105,24 +132,52 @@ export class SsrfGuard {
   }
 
   /**
+   * The checked address for the URL when it is already known (a checked IP
+   * literal, or a name checked less than the cache TTL ago), without any
+   * await; undefined when check() must run.
+   */
+  cached(url: URL): CheckedTarget | undefined {
+    const answer = this.#answers.get(url.hostname);
+    if (answer === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
+    if (answer.expiresAt < this.#now()) {
+      this.#answers.delete(url.hostname);
+      return undefined;
+    }
+    return answer.target;
+  }
+
+  /**
    * Resolves the URL's host and checks every address it resolves to; returns
    * the address to connect to. Throws SsrfRefusedError naming the address and
    * the rule; nothing is sent anywhere before this returns.
    */
   async check(url: URL): Promise<CheckedTarget> {
+    const known = this.cached(url);
+    if (known !== undefined) return known;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new SsrfRefusedError(url.href, url.protocol, `a scheme other than http: or https:`);
     }
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const lowerName = hostname.toLowerCase().replace(/\.$/, '');
     if (METADATA_NAMES.has(lowerName)) throw new SsrfRefusedError(url.href, hostname, 'a cloud metadata host name');
-    let addresses: readonly LookupAddress[];
     if (ipaddr.isValid(hostname)) {
-      addresses = [{ address: hostname, family: hostname.includes(':') ? 6 : 4 }];
-    } else {
-      // A failed lookup rejects with the resolver's own error (retryable for the queue).
-      addresses = await this.#resolver(hostname);
+      const target = this.#checkAddresses(url, hostname, [{ address: hostname, family: hostname.includes(':') ? 6 : 4 }]);
+      this.#remember(url.hostname, target, Number.POSITIVE_INFINITY);
+      return target;
     }
+    const key = url.hostname;
+    let lookup = this.#pending.get(key);
+    if (lookup === undefined) {
+      // A failed lookup rejects with the resolver's own error (retryable for the queue).
+      lookup = this.#resolver(hostname).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, lookup);
+    }
+    const target = this.#checkAddresses(url, hostname, await lookup);
+    if (this.#ttl > 0) this.#remember(key, target, this.#now() + this.#ttl);
+    return target;
+  }
+
+  #checkAddresses(url: URL, hostname: string, addresses: readonly LookupAddress[]): CheckedTarget {
     if (addresses.length === 0) throw new SsrfRefusedError(url.href, hostname, 'a name with no addresses');
     // Every answer must pass: a name that mixes public and private answers is refused.
     for (const entry of addresses) {
@@ -131,6 +186,11 @@ export class SsrfGuard {
     }
     const first = addresses[0] as LookupAddress;
     return { hostname, address: first.address, family: first.family === 6 ? 6 : 4 };
+  }
+
+  #remember(key: string, target: CheckedTarget, expiresAt: number): void {
+    if (this.#answers.size >= CACHE_LIMIT) this.#answers.clear();
+    this.#answers.set(key, { target, expiresAt });
   }
 }
 

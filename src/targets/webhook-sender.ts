@@ -4,14 +4,14 @@
 // the delivery queue what the outcome means (retry, give up, disable).
 
 import { STATUS_CODES } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { compileStringTemplate, type Template } from '../events/template.js';
 import type { LookupOptions } from '../events/context.js';
 import { SsrfRefusedError, toError } from '../errors.js';
 import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
+import { exchange, RESPONSE_HEAD } from './http-exchange.js';
 import type { HttpPools } from './http-pools.js';
-import { WebhookSigner } from './signing.js';
+import { timestampNow, WebhookSigner } from './signing.js';
 import type { SsrfGuard } from './ssrf-guard.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from './target.js';
 
@@ -52,14 +52,38 @@ export interface WebhookDeps {
   readonly ssrf: SsrfGuard;
 }
 
-const RESPONSE_HEAD = 4096;
-/** Past this much of a response we stop reading and drop the socket. */
-const RESPONSE_DRAIN_LIMIT = 1 << 20;
 const USER_AGENT = 'Hookwork-Webhook/0.1';
 
-interface UrlTemplate {
-  readonly text: string;
+interface ParsedUrl {
+  readonly url: URL;
+  readonly origin: string;
+  /** Path and query, as the request line wants them. */
+  readonly path: string;
+}
+
+/** A URL template and the parse of its last rendering (most render the same text every time). */
+class UrlTemplate {
   readonly template: Template<string>;
+  #lastText: string | undefined;
+  #last: ParsedUrl | undefined;
+
+  constructor(text: string) {
+    this.template = compileStringTemplate(text);
+  }
+
+  /** The parsed URL, or undefined when `text` is not an absolute URL. */
+  parse(text: string): ParsedUrl | undefined {
+    if (text === this.#lastText) return this.#last;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return undefined;
+    }
+    this.#lastText = text;
+    this.#last = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+    return this.#last;
+  }
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. */
@@ -70,29 +94,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
-}
-
-async function readHead(body: Dispatcher.ResponseData['body'], length: string | string[] | undefined): Promise<string> {
-  // Small bodies with a length: one read, no async iteration.
-  if (typeof length === 'string' && Number(length) <= RESPONSE_HEAD) {
-    const text = await body.text();
-    return text;
-  }
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let seen = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    seen += chunk.length;
-    if (kept < RESPONSE_HEAD) {
-      chunks.push(chunk);
-      kept += chunk.length;
-    }
-    if (seen > RESPONSE_DRAIN_LIMIT) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_HEAD).toString('utf8');
 }
 
 function isTimeout(error: Error): boolean {
@@ -106,7 +107,10 @@ export class WebhookTarget implements OutboundTarget {
   readonly grants: ReadonlySet<string>;
   readonly method: HttpMethod;
   readonly #urls: readonly UrlTemplate[];
+  /** Header templates with placeholders, rendered per request. */
   readonly #headers: ReadonlyArray<readonly [string, Template<string>]>;
+  /** user-agent, content-type and the static header templates, as flat name/value pairs. */
+  readonly #fixedHeaders: readonly string[];
   readonly #body: BodyRenderer;
   readonly #timeoutMs: number;
   readonly #success: ReadonlySet<number> | undefined;
@@ -121,12 +125,28 @@ export class WebhookTarget implements OutboundTarget {
     this.method = options.method ?? 'POST';
     this.concurrency = options.concurrency ?? 16;
     this.grants = new Set((options.grants ?? []).map((g) => g.toLowerCase()));
-    this.#urls = [options.url, ...(options.fallbackUrls ?? [])].map((text) => ({ text, template: compileStringTemplate(text) }));
-    this.#headers = Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), compileStringTemplate(v)] as const);
+    this.#urls = [options.url, ...(options.fallbackUrls ?? [])].map((text) => new UrlTemplate(text));
     this.#body = new BodyRenderer(options.format ?? 'json', options.payload);
+    this.#signer = new WebhookSigner(options.secrets ?? []);
+    // Later entries won over earlier ones when headers were an object: the
+    // signature headers over configured ones, configured ones over defaults.
+    const signed = new Set(['webhook-id', 'webhook-timestamp', ...(this.#signer.signs ? ['webhook-signature'] : [])]);
+    const configured = new Map<string, Template<string>>();
+    for (const [k, v] of Object.entries(options.headers ?? {})) if (!signed.has(k.toLowerCase())) configured.set(k.toLowerCase(), compileStringTemplate(v));
+    const fixed = new Map<string, string>([['user-agent', USER_AGENT]]);
+    if (this.method !== 'GET' && this.method !== 'HEAD') fixed.set('content-type', this.#body.contentType);
+    const dynamic: Array<readonly [string, Template<string>]> = [];
+    for (const [k, template] of configured) {
+      if (template.isStatic) fixed.set(k, template.render([]));
+      else {
+        fixed.delete(k);
+        dynamic.push([k, template]);
+      }
+    }
+    this.#fixedHeaders = [...fixed].flat();
+    this.#headers = dynamic;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
-    this.#signer = new WebhookSigner(options.secrets ?? []);
     this.#extras = options.extras;
     this.#dataAsRoot = options.dataAsRoot ?? false;
     this.#lookup = { grants: this.grants };
@@ -138,6 +158,7 @@ export class WebhookTarget implements OutboundTarget {
     const all = new Set<string>();
     for (const u of this.#urls) for (const p of u.template.placeholders) all.add(p);
     for (const [, h] of this.#headers) for (const p of h.placeholders) all.add(p);
+    // Static headers have no placeholders to report.
     for (const p of this.#body.placeholders) all.add(p);
     return [...all];
   }
@@ -152,18 +173,19 @@ export class WebhookTarget implements OutboundTarget {
     const roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
     if (this.#dataAsRoot && event['data'] !== undefined) roots.splice(roots.length - 1, 0, event['data']);
     const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
-    const rendered = hasBody ? this.#body.render(roots, this.#lookup) : undefined;
-    const body = rendered?.body ?? '';
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    if (rendered !== undefined) headers['content-type'] = rendered.contentType;
-    for (const [key, template] of this.#headers) headers[key] = template.render(roots, this.#lookup);
-    Object.assign(headers, this.#signer.headers(context.webhookId, body));
+    const body = hasBody ? this.#body.text(roots, this.#lookup) : '';
+    // One flat header list for every URL of this attempt; undici takes it as is.
+    const headers = this.#fixedHeaders.slice();
+    for (const [key, template] of this.#headers) headers.push(key, template.render(roots, this.#lookup));
+    const timestamp = timestampNow();
+    headers.push('webhook-id', context.webhookId, 'webhook-timestamp', timestamp);
+    if (this.#signer.signs) headers.push('webhook-signature', this.#signer.signature(context.webhookId, timestamp, body));
 
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url.template.render(roots, this.#lookup), headers, body, context.signal);
+      const result = await this.#send(url, url.template.render(roots, this.#lookup), headers, hasBody ? body : null, context.signal);
       if (result.ok) return { ...result, durationMs: performance.now() - started };
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -179,39 +201,39 @@ export class WebhookTarget implements OutboundTarget {
     };
   }
 
-  async #send(urlText: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<RunResult> {
-    let url: URL;
-    try {
-      url = new URL(urlText);
-    } catch {
+  async #send(template: UrlTemplate, urlText: string, headers: string[], body: string | null, signal: AbortSignal): Promise<RunResult> {
+    const parsed = template.parse(urlText);
+    if (parsed === undefined) {
       return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).` };
     }
-    let checked;
-    try {
-      checked = await this.#deps.ssrf.check(url);
-    } catch (err) {
-      const error = toError(err);
-      // A refusal stays a refusal; a failed DNS lookup may pass later.
-      return {
-        ok: false,
-        retryable: !(err instanceof SsrfRefusedError),
-        error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${url.hostname}: ${error.message}`,
-      };
+    const { url, origin, path } = parsed;
+    const ssrf = this.#deps.ssrf;
+    // A checked IP literal or a recently checked name needs no await.
+    let checked = ssrf.cached(url);
+    if (checked === undefined) {
+      try {
+        checked = await ssrf.check(url);
+      } catch (err) {
+        const error = toError(err);
+        // A refusal stays a refusal; a failed DNS lookup may pass later.
+        return {
+          ok: false,
+          retryable: !(err instanceof SsrfRefusedError),
+          error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${url.hostname}: ${error.message}`,
+        };
+      }
     }
     try {
-      const pool = this.#deps.pools.get(url.origin, checked);
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await pool.request({
-        path: `${url.pathname}${url.search}`,
+      const response = await exchange(this.#deps.pools.get(origin, checked), {
+        path,
         method: this.method,
         headers,
-        body: body === '' && (this.method === 'GET' || this.method === 'HEAD') ? null : body,
+        body,
+        timeoutMs: this.#timeoutMs,
         signal,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
       });
-      const head = this.method === 'HEAD' ? (await response.body.dump(), '') : await readHead(response.body, response.headers['content-length']);
-      return this.#classify(response.statusCode, response.headers['retry-after'], head, url);
+      return this.#classify(response.status, response.retryAfter, response.head, url);
     } catch (err) {
       const error = toError(err);
       const timedOut = isTimeout(error);
@@ -219,13 +241,13 @@ export class WebhookTarget implements OutboundTarget {
         ok: false,
         retryable: true,
         error: timedOut
-          ? `Webhook "${this.name}": ${url.origin} did not answer within ${this.#timeoutMs} ms.`
-          : `Webhook "${this.name}": request to ${url.origin} failed: ${error.message}`,
+          ? `Webhook "${this.name}": ${origin} did not answer within ${this.#timeoutMs} ms.`
+          : `Webhook "${this.name}": request to ${origin} failed: ${error.message}`,
       };
     }
   }
 
-  #classify(status: number, retryAfter: string | string[] | undefined, head: string, url: URL): RunResult {
+  #classify(status: number, retryAfter: string | undefined, head: string, url: URL): RunResult {
     const response = headBytes(head, RESPONSE_HEAD);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
     if (ok) return { ok: true, httpStatus: status, response };

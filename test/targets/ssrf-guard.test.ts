@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { LookupAddress } from 'node:dns';
 import { after, before, test } from 'node:test';
 import { SsrfRefusedError } from '../../src/errors.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
@@ -108,8 +109,11 @@ test('a refused webhook sends nothing: the receiver on 127.0.0.1 gets no request
 
 test('the connection goes to the checked address while the Host header keeps the name (no second DNS lookup)', async () => {
   let lookups = 0;
+  let clock = 1_000_000;
   const guard = new SsrfGuard({
     allow: ['127.0.0.1/32'],
+    cacheTtlMs: 5_000,
+    now: () => clock,
     resolver: async () => {
       lookups++;
       // A rebinding resolver: only the first answer is loopback-allowed; later ones point elsewhere.
@@ -124,9 +128,65 @@ test('the connection goes to the checked address while the Host header keeps the
   const request = receiver.requests[before];
   assert.equal(request?.url, '/pinned');
   assert.equal(request?.headers.host, `hooks.invalid:${receiver.port}`);
-  // The next check sees the rebound answer and refuses before connecting.
+  // Within the cache TTL the checked answer is reused: still the checked address, no lookup.
+  const cached = await target.run({ id: '1' }, attemptContext());
+  assert.equal(cached.ok, true, cached.error);
+  assert.equal(lookups, 1);
+  assert.equal(receiver.requests.length, before + 2);
+  // Once it expires, the next check sees the rebound answer and refuses before connecting.
+  clock += 5_001;
   const second = await target.run({ id: '1' }, attemptContext());
+  assert.equal(lookups, 2);
   assert.equal(second.ok, false);
   assert.match(second.error ?? '', /10\.9\.9\.9/);
-  assert.equal(receiver.requests.length, before + 1);
+  assert.equal(receiver.requests.length, before + 2);
+});
+
+test('checked answers: a burst shares one lookup, refusals and failed lookups are not kept, cacheTtlMs 0 checks every time', async () => {
+  let lookups = 0;
+  let answer: LookupAddress[] | Error = [{ address: '127.0.0.1', family: 4 }];
+  const resolver = async (): Promise<LookupAddress[]> => {
+    lookups++;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  const guard = new SsrfGuard({ allow: ['127.0.0.1/32'], resolver });
+  const url = new URL('http://burst.invalid/');
+  const checked = await Promise.all(Array.from({ length: 20 }, () => guard.check(url)));
+  assert.equal(lookups, 1);
+  assert.ok(checked.every((c) => c.address === '127.0.0.1'));
+  assert.equal(guard.cached(url)?.address, '127.0.0.1');
+
+  // A refused name is asked again next time (and refused with this URL in the error).
+  const refusing = new SsrfGuard({ resolver });
+  answer = [{ address: '10.1.2.3', family: 4 }];
+  lookups = 0;
+  await assert.rejects(refusing.check(new URL('http://a.invalid/x')), (err: Error) => err instanceof SsrfRefusedError && /a\.invalid\/x/.test(err.message));
+  await assert.rejects(refusing.check(new URL('http://a.invalid/y')), (err: Error) => err instanceof SsrfRefusedError && /a\.invalid\/y/.test(err.message));
+  assert.equal(lookups, 2);
+  assert.equal(refusing.cached(new URL('http://a.invalid/')), undefined);
+
+  // A failed lookup is not kept either.
+  answer = new Error('ENOTFOUND');
+  await assert.rejects(refusing.check(new URL('http://b.invalid/')), /ENOTFOUND/);
+  answer = [{ address: '93.184.215.14', family: 4 }];
+  assert.equal((await refusing.check(new URL('http://b.invalid/'))).address, '93.184.215.14');
+
+  // cacheTtlMs: 0 resolves and checks on every request.
+  const uncached = new SsrfGuard({ allow: ['127.0.0.1/32'], resolver, cacheTtlMs: 0 });
+  answer = [{ address: '127.0.0.1', family: 4 }];
+  lookups = 0;
+  await uncached.check(url);
+  await uncached.check(url);
+  assert.equal(lookups, 2);
+  assert.equal(uncached.cached(url), undefined);
+
+  // IP literals are checked once and then known, refused ones never.
+  const literals = new SsrfGuard({ allow: ['127.0.0.1/32'] });
+  assert.equal(literals.cached(new URL('http://127.0.0.1:9/')), undefined);
+  await literals.check(new URL('http://127.0.0.1:9/'));
+  assert.equal(literals.cached(new URL('http://127.0.0.1:1234/other'))?.address, '127.0.0.1');
+  await assert.rejects(literals.check(new URL('http://10.0.0.1/')), SsrfRefusedError);
+  assert.equal(literals.cached(new URL('http://10.0.0.1/')), undefined);
 });

@@ -1,0 +1,156 @@
+// One HTTP request on an undici Pool, keeping only what a webhook outcome
+// needs: the status, Retry-After and the first 4 KiB of the body. It is an
+// undici dispatch handler rather than Pool.request: no body stream, no async
+// iteration and no abort listener per response, and the rest of the body is drained (up to a
+// limit, then the socket is dropped) so the keep-alive socket is reused.
+
+import type { Dispatcher } from 'undici';
+
+export const RESPONSE_HEAD = 4096;
+/** Past this much of a response we stop reading and drop the socket. */
+export const RESPONSE_DRAIN_LIMIT = 1 << 20;
+
+export interface ExchangeResult {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  /** The first RESPONSE_HEAD bytes of the body, as UTF-8. */
+  readonly head: string;
+}
+
+export interface ExchangeOptions {
+  readonly path: string;
+  readonly method: Dispatcher.HttpMethod;
+  /** Flat `[name, value, name, value…]`, as undici takes them without copying. */
+  readonly headers: string[];
+  readonly body: string | null;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+class AbortedError extends Error {
+  override name = 'AbortError';
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new AbortedError('The request was aborted.');
+}
+
+// One abort listener per signal, however many requests share it (the router's
+// never-aborted signal, fallback URLs of one attempt): a Set beats adding and
+// removing an EventTarget listener per request.
+const inFlight = new WeakMap<AbortSignal, Set<Exchange>>();
+
+function track(signal: AbortSignal, exchange: Exchange): void {
+  let set = inFlight.get(signal);
+  if (set === undefined) {
+    const fresh = new Set<Exchange>();
+    inFlight.set(signal, (set = fresh));
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const pending of fresh) pending.cancel(abortReason(signal));
+        fresh.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(exchange);
+}
+
+type Controller = Dispatcher.DispatchController;
+
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #resolve: (result: ExchangeResult) => void;
+  readonly #reject: (error: Error) => void;
+  readonly #signal: AbortSignal;
+  #controller: Controller | undefined;
+  #status = 0;
+  #retryAfter: string | undefined;
+  #chunks: Buffer[] | undefined;
+  #kept = 0;
+  #seen = 0;
+  #done = false;
+
+  constructor(signal: AbortSignal, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  cancel(error: Error): void {
+    if (this.#controller !== undefined) this.#controller.abort(error);
+    else this.#finish(error); // still queued: onRequestStart aborts it
+  }
+
+  onRequestStart(controller: Controller): void {
+    if (this.#done) controller.abort(new AbortedError('The request was aborted.'));
+    else if (this.#signal.aborted) controller.abort(abortReason(this.#signal));
+    else this.#controller = controller;
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // 1xx: the final response follows
+    this.#status = statusCode;
+    const retryAfter = headers['retry-after'];
+    this.#retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.#seen += chunk.length;
+    if (this.#kept < RESPONSE_HEAD) {
+      const part = chunk.length <= RESPONSE_HEAD - this.#kept ? chunk : chunk.subarray(0, RESPONSE_HEAD - this.#kept);
+      (this.#chunks ??= []).push(part);
+      this.#kept += part.length;
+    }
+    if (this.#seen > RESPONSE_DRAIN_LIMIT) {
+      // Enough: answer with what we have and drop the socket.
+      this.#finish(undefined);
+      controller.abort(new AbortedError('response body over the drain limit'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#finish(undefined);
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    this.#finish(error);
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    inFlight.get(this.#signal)?.delete(this);
+    if (error !== undefined) {
+      this.#reject(error);
+      return;
+    }
+    const chunks = this.#chunks;
+    const head = chunks === undefined ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head });
+  }
+}
+
+/** Sends one request through `dispatcher`; rejects on connection errors, timeouts and aborts. */
+export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Promise<ExchangeResult> {
+  return new Promise<ExchangeResult>((resolve, reject) => {
+    const { signal } = options;
+    if (signal.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const handler = new Exchange(signal, resolve, reject);
+    track(signal, handler);
+    dispatcher.dispatch(
+      {
+        path: options.path,
+        method: options.method,
+        headers: options.headers,
+        body: options.body,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      },
+      handler,
+    );
+  });
+}
