@@ -19,10 +19,10 @@ export interface RenderedBody {
   readonly contentType: string;
 }
 
-// The default json body is the event record itself: serialised once per
-// record and reused by every retry, fallback URL and target that sends the
-// same record (the record is immutable once queued).
-const serialisedEvents = new WeakMap<object, string>();
+// The default json body is the event record itself: serialised (and encoded)
+// once per record and reused by every retry, fallback URL and target that
+// sends the same record (the record is immutable once queued).
+const serialisedEvents = new WeakMap<object, Buffer>();
 
 /** A body compiled once per target and rendered per delivery. */
 export class BodyRenderer {
@@ -39,13 +39,19 @@ export class BodyRenderer {
   /** The body text alone (render() without the wrapper object). */
   text(roots: readonly unknown[], options?: LookupOptions): string {
     const event = roots[roots.length - 1];
-    if (this.#template === undefined && this.format === 'json' && typeof event === 'object' && event !== null) {
-      let body = serialisedEvents.get(event);
-      if (body === undefined) serialisedEvents.set(event, (body = JSON.stringify(event)));
-      return body;
-    }
     const value = this.#template === undefined ? defaultValue(this.format, event) : this.#template.render(roots, options);
     return serialise(this.format, value);
+  }
+
+  /** The body as UTF-8 bytes, what is signed and sent; cached per record for the default json body. */
+  bytes(roots: readonly unknown[], options?: LookupOptions): Buffer {
+    const event = roots[roots.length - 1];
+    if (this.#template === undefined && this.format === 'json' && typeof event === 'object' && event !== null) {
+      let body = serialisedEvents.get(event);
+      if (body === undefined) serialisedEvents.set(event, (body = Buffer.from(JSON.stringify(event), 'utf8')));
+      return body;
+    }
+    return Buffer.from(this.text(roots, options), 'utf8');
   }
 
   get placeholders(): readonly string[] {

@@ -22,7 +22,7 @@ export interface ExchangeOptions {
   readonly method: Dispatcher.HttpMethod;
   /** Flat `[name, value, name, value…]`, as undici takes them without copying. */
   readonly headers: string[];
-  readonly body: string | null;
+  readonly body: string | Buffer | null;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
 }
@@ -57,13 +57,18 @@ function track(signal: AbortSignal, exchange: Exchange): void {
   set.add(exchange);
 }
 
-type Controller = Dispatcher.DispatchController;
+type Abort = (reason?: Error) => void;
 
-class Exchange implements Dispatcher.DispatchHandler {
+const RETRY_AFTER = 'retry-after';
+
+// The handler methods undici's own Pool.request handler implements (onConnect,
+// onHeaders, onData, onComplete, onError): raw header buffers, scanned only
+// when Retry-After matters, instead of a parsed header object per response.
+class Exchange {
   readonly #resolve: (result: ExchangeResult) => void;
   readonly #reject: (error: Error) => void;
   readonly #signal: AbortSignal;
-  #controller: Controller | undefined;
+  #abort: Abort | undefined;
   #status = 0;
   #retryAfter: string | undefined;
   #chunks: Buffer[] | undefined;
@@ -78,42 +83,52 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   cancel(error: Error): void {
-    if (this.#controller !== undefined) this.#controller.abort(error);
-    else this.#finish(error); // still queued: onRequestStart aborts it
+    if (this.#abort !== undefined) this.#abort(error);
+    else this.#finish(error); // still queued: onConnect aborts it
   }
 
-  onRequestStart(controller: Controller): void {
-    if (this.#done) controller.abort(new AbortedError('The request was aborted.'));
-    else if (this.#signal.aborted) controller.abort(abortReason(this.#signal));
-    else this.#controller = controller;
+  onConnect(abort: Abort): void {
+    if (this.#done) abort(new AbortedError('The request was aborted.'));
+    else if (this.#signal.aborted) abort(abortReason(this.#signal));
+    else this.#abort = abort;
   }
 
-  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return; // 1xx: the final response follows
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // 1xx: the final response follows
     this.#status = statusCode;
-    const retryAfter = headers['retry-after'];
-    this.#retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+    // Retry-After only matters when the receiver refuses for now.
+    if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i] as Buffer;
+        if (name.length === RETRY_AFTER.length && name.toString('latin1').toLowerCase() === RETRY_AFTER) {
+          this.#retryAfter = String(rawHeaders[i + 1]);
+          break;
+        }
+      }
+    }
+    return true;
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.#seen += chunk.length;
     if (this.#kept < RESPONSE_HEAD) {
       const part = chunk.length <= RESPONSE_HEAD - this.#kept ? chunk : chunk.subarray(0, RESPONSE_HEAD - this.#kept);
       (this.#chunks ??= []).push(part);
       this.#kept += part.length;
     }
-    if (this.#seen > RESPONSE_DRAIN_LIMIT) {
+    if (this.#seen > RESPONSE_DRAIN_LIMIT && this.#abort !== undefined) {
       // Enough: answer with what we have and drop the socket.
       this.#finish(undefined);
-      controller.abort(new AbortedError('response body over the drain limit'));
+      this.#abort(new AbortedError('response body over the drain limit'));
     }
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#finish(undefined);
   }
 
-  onResponseError(_controller: Controller, error: Error): void {
+  onError(error: Error): void {
     this.#finish(error);
   }
 
@@ -150,7 +165,7 @@ export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Prom
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       },
-      handler,
+      handler as unknown as Dispatcher.DispatchHandler,
     );
   });
 }

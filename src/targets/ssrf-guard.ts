@@ -137,10 +137,16 @@ export class SsrfGuard {
    * await; undefined when check() must run.
    */
   cached(url: URL): CheckedTarget | undefined {
-    const answer = this.#answers.get(url.hostname);
-    if (answer === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
-    if (answer.expiresAt < this.#now()) {
-      this.#answers.delete(url.hostname);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return this.cachedHost(url.hostname);
+  }
+
+  /** cached() by the URL's `hostname` (IPv6 in brackets), for callers that know the scheme is http(s). */
+  cachedHost(hostname: string): CheckedTarget | undefined {
+    const answer = this.#answers.get(hostname);
+    if (answer === undefined) return undefined;
+    if (answer.expiresAt !== Number.POSITIVE_INFINITY && answer.expiresAt < this.#now()) {
+      this.#answers.delete(hostname);
       return undefined;
     }
     return answer.target;

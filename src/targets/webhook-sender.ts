@@ -4,6 +4,7 @@
 // the delivery queue what the outcome means (retry, give up, disable).
 
 import { STATUS_CODES } from 'node:http';
+import type { Pool } from 'undici';
 import { compileStringTemplate, type Template } from '../events/template.js';
 import type { LookupOptions } from '../events/context.js';
 import { SsrfRefusedError, toError } from '../errors.js';
@@ -12,7 +13,7 @@ import { BodyRenderer, type BodyFormat } from './body-format.js';
 import { exchange, RESPONSE_HEAD } from './http-exchange.js';
 import type { HttpPools } from './http-pools.js';
 import { timestampNow, WebhookSigner } from './signing.js';
-import type { SsrfGuard } from './ssrf-guard.js';
+import type { CheckedTarget, SsrfGuard } from './ssrf-guard.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from './target.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -57,18 +58,31 @@ const USER_AGENT = 'Hookwork-Webhook/0.1';
 interface ParsedUrl {
   readonly url: URL;
   readonly origin: string;
+  /** The host name the SSRF guard keys its answers by. */
+  readonly hostname: string;
+  /** http: or https: (anything else goes to check(), which refuses it). */
+  readonly web: boolean;
   /** Path and query, as the request line wants them. */
   readonly path: string;
 }
 
-/** A URL template and the parse of its last rendering (most render the same text every time). */
+/** A URL template, the parse of its last rendering and the pool it last used (most render the same text every time). */
 class UrlTemplate {
   readonly template: Template<string>;
+  /** The text when the template has no placeholder. */
+  readonly fixed: string | undefined;
   #lastText: string | undefined;
   #last: ParsedUrl | undefined;
+  #lastChecked: CheckedTarget | undefined;
+  #lastPool: Pool | undefined;
 
   constructor(text: string) {
     this.template = compileStringTemplate(text);
+    this.fixed = this.template.isStatic ? this.template.render([]) : undefined;
+  }
+
+  render(roots: readonly unknown[], lookup: LookupOptions): string {
+    return this.fixed ?? this.template.render(roots, lookup);
   }
 
   /** The parsed URL, or undefined when `text` is not an absolute URL. */
@@ -81,8 +95,22 @@ class UrlTemplate {
       return undefined;
     }
     this.#lastText = text;
-    this.#last = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+    this.#last = { url, origin: url.origin, hostname: url.hostname, web: url.protocol === 'http:' || url.protocol === 'https:', path: `${url.pathname}${url.search}` };
     return this.#last;
+  }
+
+  /**
+   * The pool for the origin and checked address; remembered while the guard
+   * keeps answering with the same check (HttpPools closes a pool it evicts,
+   * and a closed pool is asked for again).
+   */
+  pool(pools: HttpPools, parsed: ParsedUrl, checked: CheckedTarget): Pool {
+    const last = this.#lastPool;
+    if (checked === this.#lastChecked && last !== undefined && !last.closed && !last.destroyed && parsed === this.#last) return last;
+    const pool = pools.get(parsed.origin, checked);
+    this.#lastChecked = checked;
+    this.#lastPool = pool;
+    return pool;
   }
 }
 
@@ -119,6 +147,7 @@ export class WebhookTarget implements OutboundTarget {
   readonly #dataAsRoot: boolean;
   readonly #lookup: LookupOptions;
   readonly #deps: WebhookDeps;
+  readonly #hasBody: boolean;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -151,6 +180,7 @@ export class WebhookTarget implements OutboundTarget {
     this.#dataAsRoot = options.dataAsRoot ?? false;
     this.#lookup = { grants: this.grants };
     this.#deps = deps;
+    this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -170,23 +200,17 @@ export class WebhookTarget implements OutboundTarget {
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
   async run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
     const started = performance.now();
-    const roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
-    if (this.#dataAsRoot && event['data'] !== undefined) roots.splice(roots.length - 1, 0, event['data']);
-    const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
-    const body = hasBody ? this.#body.text(roots, this.#lookup) : '';
-    // One flat header list for every URL of this attempt; undici takes it as is.
-    const headers = this.#fixedHeaders.slice();
-    for (const [key, template] of this.#headers) headers.push(key, template.render(roots, this.#lookup));
-    const timestamp = timestampNow();
-    headers.push('webhook-id', context.webhookId, 'webhook-timestamp', timestamp);
-    if (this.#signer.signs) headers.push('webhook-signature', this.#signer.signature(context.webhookId, timestamp, body));
+    let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
+    if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
+    const body = this.#hasBody ? this.#body.bytes(roots, this.#lookup) : null;
+    const headers = this.#headerList(roots, context.webhookId, body);
 
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.template.render(roots, this.#lookup), headers, hasBody ? body : null, context.signal);
-      if (result.ok) return { ...result, durationMs: performance.now() - started };
+      const result = await this.#send(url, url.render(roots, this.#lookup), headers, body, context.signal, started);
+      if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
       last = result;
@@ -201,39 +225,68 @@ export class WebhookTarget implements OutboundTarget {
     };
   }
 
-  async #send(template: UrlTemplate, urlText: string, headers: string[], body: string | null, signal: AbortSignal): Promise<RunResult> {
+  /** One flat `[name, value…]` list for every URL of this attempt; undici takes it as is. */
+  #headerList(roots: readonly unknown[], webhookId: string, body: Buffer | null): string[] {
+    const fixed = this.#fixedHeaders;
+    const dynamic = this.#headers;
+    const headers = new Array<string>(fixed.length + dynamic.length * 2 + (this.#signer.signs ? 6 : 4));
+    let i = 0;
+    for (; i < fixed.length; i++) headers[i] = fixed[i] as string;
+    for (const [key, template] of dynamic) {
+      headers[i++] = key;
+      headers[i++] = template.render(roots, this.#lookup);
+    }
+    const timestamp = timestampNow();
+    headers[i++] = 'webhook-id';
+    headers[i++] = webhookId;
+    headers[i++] = 'webhook-timestamp';
+    headers[i++] = timestamp;
+    if (this.#signer.signs) {
+      headers[i++] = 'webhook-signature';
+      headers[i++] = this.#signer.signature(webhookId, timestamp, body ?? '');
+    }
+    return headers;
+  }
+
+  async #send(
+    template: UrlTemplate,
+    urlText: string,
+    headers: string[],
+    body: Buffer | null,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
       return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).` };
     }
-    const { url, origin, path } = parsed;
     const ssrf = this.#deps.ssrf;
     // A checked IP literal or a recently checked name needs no await.
-    let checked = ssrf.cached(url);
+    let checked = parsed.web ? ssrf.cachedHost(parsed.hostname) : undefined;
     if (checked === undefined) {
       try {
-        checked = await ssrf.check(url);
+        checked = await ssrf.check(parsed.url);
       } catch (err) {
         const error = toError(err);
         // A refusal stays a refusal; a failed DNS lookup may pass later.
         return {
           ok: false,
           retryable: !(err instanceof SsrfRefusedError),
-          error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${url.hostname}: ${error.message}`,
+          error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${parsed.hostname}: ${error.message}`,
         };
       }
     }
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await exchange(this.#deps.pools.get(origin, checked), {
-        path,
+      const response = await exchange(template.pool(this.#deps.pools, parsed, checked), {
+        path: parsed.path,
         method: this.method,
         headers,
         body,
         timeoutMs: this.#timeoutMs,
         signal,
       });
-      return this.#classify(response.status, response.retryAfter, response.head, url);
+      return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
     } catch (err) {
       const error = toError(err);
       const timedOut = isTimeout(error);
@@ -241,16 +294,17 @@ export class WebhookTarget implements OutboundTarget {
         ok: false,
         retryable: true,
         error: timedOut
-          ? `Webhook "${this.name}": ${origin} did not answer within ${this.#timeoutMs} ms.`
-          : `Webhook "${this.name}": request to ${origin} failed: ${error.message}`,
+          ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#timeoutMs} ms.`
+          : `Webhook "${this.name}": request to ${parsed.origin} failed: ${error.message}`,
       };
     }
   }
 
-  #classify(status: number, retryAfter: string | undefined, head: string, url: URL): RunResult {
+  #classify(status: number, retryAfter: string | undefined, head: string, parsed: ParsedUrl, started: number): RunResult {
     const response = headBytes(head, RESPONSE_HEAD);
+    const url = parsed.url;
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
-    if (ok) return { ok: true, httpStatus: status, response };
+    if (ok) return { ok: true, httpStatus: status, response, durationMs: performance.now() - started };
     const reason = `Webhook "${this.name}": ${url.origin}${url.pathname} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
     if (status === 410) {
       return { ok: false, retryable: false, disableTarget: true, httpStatus: status, response, error: `${reason}; the target is gone and will be disabled.` };

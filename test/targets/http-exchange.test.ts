@@ -138,7 +138,9 @@ test('configured headers override the defaults, never the signature headers; one
   );
   const result = await webhook.run({ id: '42' }, attemptContext('msg_real'));
   assert.equal(result.ok, true, result.error);
-  const [request] = await receiver.waitFor(1);
+  // Stale requests of the abort tests may still arrive; pick ours.
+  await waitUntil(() => receiver.requests.some((r) => r.url === '/h'));
+  const request = receiver.requests.find((r) => r.url === '/h');
   assert.equal(request?.headers['content-type'], 'application/vnd.custom+json');
   assert.equal(request?.headers['user-agent'], 'custom/42');
   assert.equal(request?.headers['webhook-id'], 'msg_real');
@@ -156,10 +158,20 @@ test('the json body of one record is serialised once and reused by retries and f
   assert.equal((await webhook.run(record, attemptContext('msg_r', 1))).ok, true);
   assert.equal((await webhook.run(record, attemptContext('msg_r', 2))).ok, true);
   assert.equal(serialised, 1);
-  const bodies = receiver.requests.map((r) => r.body);
+  const bodies = receiver.requests.filter((r) => r.url === '/down' || r.url === '/up').map((r) => r.body);
   assert.equal(bodies.length, 4);
   assert.ok(bodies.every((b) => b === '{"id":"7","data":{"n":1}}'));
   // A different record (e.g. a chain's record with output) is serialised on its own.
   assert.equal((await webhook.run({ ...record, id: '8' }, attemptContext('msg_s'))).ok, true);
   assert.equal(serialised, 2);
+});
+
+test('a cached check never lets another scheme through', async () => {
+  const webhook = new WebhookTarget({ name: 'ok', url: `${receiver.url}/a` }, { pools, ssrf });
+  assert.equal((await webhook.run({ id: '1' }, attemptContext())).ok, true);
+  const other = new WebhookTarget({ name: 'ftp', url: `ftp://127.0.0.1:${receiver.port}/a` }, { pools, ssrf });
+  const result = await other.run({ id: '1' }, attemptContext());
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, false);
+  assert.match(result.error ?? '', /scheme other than http/);
 });
