@@ -4,12 +4,13 @@
 // dead letter). Claims and settlements are batched: one store round trip
 // serves many attempts.
 
+import { setMaxListeners } from 'node:events';
 import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { RetryPolicy } from './retry-policy.js';
-import { clipResponse, type DeliveryStore, type Settlement, type SettleRequest } from './store.js';
+import { clipResponse, type ClaimRequest, type DeliveryStore, type Settlement, type SettleRequest } from './store.js';
 import type { AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from './types.js';
 
 export interface DispatcherOptions {
@@ -34,9 +35,35 @@ export interface DispatcherOptions {
 interface Slot {
   readonly target: DeliveryTarget;
   readonly limit: number;
+  /**
+   * Claimed (running + ready + reserved) at most: the concurrency, plus one
+   * more round waiting ready while the target answers quickly. A slow or
+   * hanging target holds only its running slots.
+   */
+  window: number;
   readonly breaker: CircuitBreaker;
   running: number;
+  /** Claimed by this node, not started yet, oldest first. */
+  readonly ready: Ready[];
+  /** Claimed at enqueue by a write not committed yet. */
+  reserved: number;
 }
+
+/** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
+interface Lease {
+  readonly until: number;
+  readonly controller: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  /** Deliveries of this claim not finished yet. */
+  open: number;
+}
+
+interface Ready {
+  readonly record: DeliveryRecord;
+  readonly lease: Lease;
+}
+
+type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
 const SHUTDOWN = Symbol('shutdown');
 
@@ -45,14 +72,12 @@ export class Dispatcher {
   readonly #slots = new Map<string, Slot>();
   #disabled = new Set<string>();
   readonly #running = new Set<Promise<void>>();
-  readonly #controllers = new Set<AbortController>();
+  readonly #leases = new Set<Lease>();
   #settles: SettleRequest[] = [];
   #failed: Array<{ delivery: DeliveryRecord; record: AttemptRecord }> = [];
-  #flushing: Promise<void> | undefined;
-  #flushScheduled = false;
-  #pumping = false;
+  #ticking: Promise<void> | undefined;
+  #tickScheduled = false;
   #again = false;
-  #wakeScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #localDueAt = Infinity;
@@ -70,16 +95,24 @@ export class Dispatcher {
   }
 
   registerTarget(target: DeliveryTarget): () => void {
+    const limit = Math.max(1, target.concurrency ?? this.#o.defaultConcurrency);
     const slot: Slot = {
       target,
-      limit: Math.max(1, target.concurrency ?? this.#o.defaultConcurrency),
+      limit,
+      window: limit,
       breaker: new CircuitBreaker(this.#o.breakerFailures, this.#o.breakerCooldownMs),
       running: 0,
+      ready: [],
+      reserved: 0,
     };
+    const previous = this.#slots.get(target.name);
     this.#slots.set(target.name, slot);
+    if (previous !== undefined) this.#handBackReady(previous, 'target replaced on this node');
     this.wake();
     return () => {
-      if (this.#slots.get(target.name) === slot) this.#slots.delete(target.name);
+      if (this.#slots.get(target.name) !== slot) return;
+      this.#slots.delete(target.name);
+      this.#handBackReady(slot, 'target unregistered on this node');
     };
   }
 
@@ -108,64 +141,198 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Looks for work soon (coalesced: many wakes in one tick make one claim). */
+  /**
+   * How many of `wanted` new deliveries to `target`, due now, this node takes
+   * at enqueue (written already claimed, then dispatched from memory). The
+   * caller passes the same number to adopt() once written, or to release().
+   */
+  reserve(target: string, wanted: number, now: number): number {
+    if (!this.#started || this.#stopping || this.#disabled.has(target)) return 0;
+    const slot = this.#slots.get(target);
+    if (slot === undefined || slot.breaker.state(now) !== 'closed') return 0;
+    const n = Math.max(0, Math.min(wanted, slot.window - slot.running - slot.ready.length - slot.reserved));
+    slot.reserved += n;
+    return n;
+  }
+
+  /** Gives back reservations whose write failed. */
+  release(target: string, reserved: number): void {
+    const slot = this.#slots.get(target);
+    if (slot !== undefined) slot.reserved = Math.max(0, slot.reserved - reserved);
+  }
+
+  /** Takes deliveries written already claimed by this node (see reserve()) and runs them. */
+  adopt(target: string, records: readonly DeliveryRecord[], leaseUntil: number, reserved: number): void {
+    if (records.length === 0) return;
+    this.release(target, reserved);
+    const lease = this.#lease(leaseUntil, records.length);
+    const slot = this.#slots.get(target);
+    for (const record of records) {
+      if (slot === undefined || this.#stopping) this.#handBack({ record, lease }, 'not attempted: node shutting down or target unregistered');
+      else slot.ready.push({ record, lease });
+    }
+    if (slot !== undefined && !this.#stopping) this.#drain(slot, Date.now());
+  }
+
+  /** Looks for work soon (coalesced: many wakes in one tick make one store call). */
   wake(): void {
-    if (!this.#started || this.#stopping || this.#wakeScheduled) return;
-    this.#wakeScheduled = true;
+    if (!this.#started || this.#stopping) return;
+    this.#again = true;
+    this.#scheduleTick();
+  }
+
+  #scheduleTick(): void {
+    if (this.#tickScheduled || this.#ticking !== undefined) return;
+    this.#tickScheduled = true;
     setImmediate(() => {
-      this.#wakeScheduled = false;
-      this.#pump();
+      this.#tickScheduled = false;
+      void this.#tick();
     });
   }
 
-  #pump(): void {
-    if (this.#stopping) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    this.#pumping = true;
-    void this.#pumpLoop().finally(() => {
-      this.#pumping = false;
+  /** Runs ticks until there is nothing to settle and nothing worth claiming; one at a time. */
+  #tick(): Promise<void> {
+    this.#ticking ??= this.#tickLoop().finally(() => {
+      this.#ticking = undefined;
+      if (this.#settles.length > 0) this.#scheduleTick();
       this.#arm();
     });
+    return this.#ticking;
   }
 
-  async #pumpLoop(): Promise<void> {
-    do {
+  async #tickLoop(): Promise<void> {
+    for (;;) {
+      const claimAgain = this.#again;
       this.#again = false;
-      const now = Date.now();
-      if (now - this.#lastDisabledRefresh >= this.#o.pollMs) await this.#refreshDisabled();
-      const capacity = new Map<string, number>();
-      let total = 0;
-      for (const [name, slot] of this.#slots) {
-        if (this.#disabled.has(name)) continue;
-        const free = Math.min(slot.breaker.allowance(now, slot.limit - slot.running), this.#o.claimBatch);
-        // Claim in chunks (a quarter of the slots at least) so one store round trip serves many attempts.
-        if (free > 0 && (slot.running === 0 || free >= Math.ceil(slot.limit / 4))) {
-          capacity.set(name, free);
-          total += free;
-        }
+      let now = Date.now();
+      if (!this.#stopping && claimAgain && now - this.#lastDisabledRefresh >= this.#o.pollMs) {
+        await this.#refreshDisabled();
+        now = Date.now();
       }
-      if (total === 0) return;
-      let claimed: DeliveryRecord[];
+      const claim = this.#stopping || !claimAgain ? undefined : this.#claimRequest(now);
+      const settles = this.#settles;
+      const failed = this.#failed;
+      if (settles.length === 0 && claim === undefined) return;
+      this.#settles = [];
+      this.#failed = [];
+      const { settled, claimed } = await this.#exchange(settles, claim);
+      if (settled) this.#notifyFailed(failed);
+      if (claim === undefined) continue;
+      if (claimed.length === 0) {
+        if (!settled) return; // the store is failing: the next poll tries again
+        continue;
+      }
+      const lease = this.#lease(claim.now + claim.leaseMs, claimed.length);
+      const touched = new Set<Slot>();
+      for (const record of claimed) {
+        const slot = this.#slots.get(record.target);
+        if (slot === undefined || this.#stopping) {
+          // Claimed while shutting down or unregistering: hand it straight back, unused.
+          this.#handBack({ record, lease }, 'not attempted: node shutting down or target unregistered');
+          continue;
+        }
+        slot.ready.push({ record, lease });
+        touched.add(slot);
+      }
+      for (const slot of touched) this.#drain(slot, Date.now());
+      let asked = 0;
+      for (const n of claim.capacity.values()) asked += n;
+      if (claimed.length === asked) this.#again = true;
+    }
+  }
+
+  /** Settles and claims in one store call when the store can, else both side by side. */
+  async #exchange(settles: SettleRequest[], claim: ClaimRequest | undefined): Promise<{ settled: boolean; claimed: DeliveryRecord[] }> {
+    const store = this.#o.store;
+    if (store.settleAndClaim !== undefined && settles.length > 0 && claim !== undefined) {
       try {
-        claimed = await this.#o.store.claim({ nodeId: this.#o.nodeId, now, leaseMs: this.#o.leaseMs, capacity });
+        return { settled: true, claimed: await store.settleAndClaim(settles, claim) };
       } catch (err) {
-        this.#o.logger.error({ err }, 'Claiming deliveries failed; retrying at the next poll');
+        this.#settleFailed(err, settles.length);
+        return { settled: false, claimed: [] };
+      }
+    }
+    const [s, c] = await Promise.allSettled([
+      settles.length > 0 ? store.settle(settles) : Promise.resolve(0),
+      claim === undefined ? Promise.resolve([]) : store.claim(claim),
+    ]);
+    if (s.status === 'rejected') this.#settleFailed(s.reason, settles.length);
+    if (c.status === 'rejected') this.#o.logger.error({ err: c.reason }, 'Claiming deliveries failed; retrying at the next poll');
+    return { settled: s.status === 'fulfilled', claimed: c.status === 'fulfilled' ? c.value : [] };
+  }
+
+  #settleFailed(err: unknown, count: number): void {
+    // The claims stay in flight and are taken again after their lease: at-least-once holds.
+    this.#o.logger.error({ err, count }, 'Recording delivery attempts failed; they will be retried after the lease');
+  }
+
+  #notifyFailed(failed: ReadonlyArray<{ delivery: DeliveryRecord; record: AttemptRecord }>): void {
+    for (const f of failed) {
+      try {
+        this.#o.onFailed?.(f.delivery, f.record);
+      } catch (err) {
+        this.#o.logger.error({ err }, 'The delivery-failed listener threw');
+      }
+    }
+  }
+
+  /** What to claim now: room in each target's window, in chunks so one store call serves many attempts. */
+  #claimRequest(now: number): ClaimRequest | undefined {
+    let capacity: Map<string, number> | undefined;
+    for (const [name, slot] of this.#slots) {
+      if (this.#disabled.has(name)) continue;
+      const room = slot.window - slot.running - slot.ready.length - slot.reserved;
+      const free = Math.min(slot.breaker.allowance(now, room), this.#o.claimBatch);
+      if (free > 0 && (free >= Math.ceil(slot.window / 4) || slot.running + slot.ready.length === 0)) {
+        (capacity ??= new Map()).set(name, free);
+      }
+    }
+    return capacity === undefined ? undefined : { nodeId: this.#o.nodeId, now, leaseMs: this.#o.leaseMs, capacity };
+  }
+
+  #lease(until: number, count: number): Lease {
+    const lease: Lease = { until, controller: new AbortController(), timer: undefined, open: count };
+    // Every attempt of the claim listens to this one signal.
+    setMaxListeners(0, lease.controller.signal);
+    lease.timer = setTimeout(() => lease.controller.abort(new Error(`the lease of ${this.#o.leaseMs} ms ended`)), Math.max(0, until - Date.now()));
+    lease.timer.unref();
+    this.#leases.add(lease);
+    return lease;
+  }
+
+  #leaseDone(lease: Lease): void {
+    lease.open -= 1;
+    if (lease.open > 0) return;
+    clearTimeout(lease.timer);
+    this.#leases.delete(lease);
+  }
+
+  /** Starts ready deliveries while the target has free slots. */
+  #drain(slot: Slot, now: number): void {
+    while (slot.running < slot.limit && slot.ready.length > 0) {
+      if (this.#disabled.has(slot.target.name) || slot.breaker.allowance(now, 1) === 0) {
+        this.#handBackReady(slot, 'not attempted: the target is paused (circuit open or disabled)');
         return;
       }
-      if (this.#stopping) {
-        // Claimed while shutting down: hand them straight back, unused.
-        const at = Date.now();
-        for (const d of claimed) {
-          this.#queueSettle(d, undefined, at, { ok: false, error: 'node shutting down' }, { state: 'pending', dueAt: at, resetAttempts: true });
-        }
-        return;
+      const ready = slot.ready.shift() as Ready;
+      // Too little of the lease left: another node may take it soon. Let the store hand it out again.
+      if (ready.lease.until - now < this.#o.leaseMs / 2) {
+        this.#handBack(ready, 'not attempted: its lease was running out');
+        continue;
       }
-      for (const delivery of claimed) this.#start(delivery);
-      if (claimed.length === total) this.#again = true;
-    } while (this.#again && !this.#stopping);
+      this.#start(slot, ready);
+    }
+  }
+
+  /** Returns claimed, unstarted deliveries to the queue, due now, without using up their schedule. */
+  #handBackReady(slot: Slot, why: string): void {
+    for (const ready of slot.ready.splice(0)) this.#handBack(ready, why);
+  }
+
+  #handBack(ready: Ready, why: string): void {
+    const now = Date.now();
+    this.#leaseDone(ready.lease);
+    this.#pushSettle(ready.record, ready.record.attempts + 1, now, { ok: false, error: why }, { state: 'pending', dueAt: now, resetAttempts: true }, 0, true);
   }
 
   async #refreshDisabled(): Promise<void> {
@@ -197,51 +364,42 @@ export class Dispatcher {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       if (this.#localDueAt <= Date.now()) this.#localDueAt = Infinity;
-      this.#pump();
+      this.wake();
     }, at - now);
     this.#timer.unref();
   }
 
-  #start(delivery: DeliveryRecord): void {
-    const slot = this.#slots.get(delivery.target);
-    if (slot === undefined) {
-      // Unregistered between claim and start: give it back at once.
-      this.#queueSettle(delivery, undefined, Date.now(), {
-        ok: false,
-        error: 'target unregistered on this node',
-      }, { state: 'pending', dueAt: Date.now(), resetAttempts: true });
-      return;
-    }
+  #start(slot: Slot, ready: Ready): void {
     slot.running += 1;
     slot.breaker.started(Date.now());
-    const run = this.#run(slot, delivery);
+    const run = this.#run(slot, ready);
     this.#running.add(run);
     void run.finally(() => {
       this.#running.delete(run);
       slot.running -= 1;
-      this.wake();
+      this.#leaseDone(ready.lease);
+      // The next ready one starts at once; the store hears of this one at the next tick.
+      if (!this.#stopping) this.#drain(slot, Date.now());
+      this.#again = true;
+      this.#scheduleTick();
     });
   }
 
-  async #run(slot: Slot, delivery: DeliveryRecord): Promise<void> {
+  async #run(slot: Slot, ready: Ready): Promise<void> {
+    const delivery = ready.record;
     const attempt = delivery.attempts + 1;
-    const controller = new AbortController();
-    this.#controllers.add(controller);
-    const lease = setTimeout(() => controller.abort(new Error(`the lease of ${this.#o.leaseMs} ms ended`)), this.#o.leaseMs);
-    lease.unref();
+    const signal = ready.lease.controller.signal;
     const startedAt = Date.now();
     let result: AttemptResult;
     try {
-      result = await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal: controller.signal });
+      result = await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal });
     } catch (err) {
       result = { ok: false, retryable: true, error: toError(err).message };
-    } finally {
-      clearTimeout(lease);
-      this.#controllers.delete(controller);
     }
     const finishedAt = Date.now();
-    const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, controller.signal.reason === SHUTDOWN);
-    this.#queueSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt);
+    slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * 2 : slot.limit;
+    const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN);
+    this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
     const monitor = this.#o.monitor;
     if (monitor?.enabled === true) {
       monitor.record({
@@ -289,69 +447,54 @@ export class Dispatcher {
     return { state: 'pending', dueAt, error };
   }
 
-  #queueSettle(
+  #pushSettle(
     delivery: DeliveryRecord,
-    attempt: number | undefined,
+    attempt: number,
     startedAt: number,
     result: AttemptResult,
     outcome: Settlement,
-    durationMs = 0,
+    durationMs: number,
+    unattempted: boolean,
   ): void {
-    const number = attempt ?? delivery.attempts + 1;
+    const record: MutableAttempt = { deliveryId: delivery.id, attempt, startedAt, durationMs, ok: result.ok };
+    if (result.retryable !== undefined) record.retryable = result.retryable;
+    if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
+    if (result.disableTarget !== undefined) record.disableTarget = result.disableTarget;
+    if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
+    if (result.exitCode !== undefined) record.exitCode = result.exitCode;
     const response = clipResponse(result.response);
-    const record: AttemptRecord = {
-      deliveryId: delivery.id,
-      attempt: number,
-      startedAt,
-      durationMs,
-      ok: result.ok,
-      ...(result.retryable === undefined ? {} : { retryable: result.retryable }),
-      ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
-      ...(result.disableTarget === undefined ? {} : { disableTarget: result.disableTarget }),
-      ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }),
-      ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
-      ...(response === undefined ? {} : { response }),
-      ...(result.error === undefined ? {} : { error: result.error }),
-    };
-    this.#settles.push({ deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt: number, record, outcome });
-    if (outcome.state === 'failed') this.#failed.push({ delivery: { ...delivery, attempts: number, state: 'failed', lastError: outcome.error }, record });
-    if (outcome.state === 'pending' && outcome.dueAt <= Date.now()) this.wake();
-    if (!this.#flushScheduled && this.#flushing === undefined) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        void this.flush();
+    if (response !== undefined) record.response = response;
+    if (result.error !== undefined) record.error = result.error;
+    const request: SettleRequest = unattempted
+      ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
+      : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };
+    this.#settles.push(request);
+    if (outcome.state === 'failed') {
+      this.#failed.push({
+        delivery: {
+          id: delivery.id,
+          target: delivery.target,
+          event: delivery.event,
+          webhookId: delivery.webhookId,
+          attempts: attempt,
+          state: 'failed',
+          dueAt: delivery.dueAt,
+          createdAt: delivery.createdAt,
+          updatedAt: Date.now(),
+          lastError: outcome.error,
+        },
+        record,
       });
     }
+    if (outcome.state === 'pending' && outcome.dueAt <= Date.now()) this.#again = true;
+    this.#scheduleTick();
   }
 
   /** Writes the recorded attempts and outcomes (one transaction per batch). */
-  flush(): Promise<void> {
-    this.#flushing ??= (async () => {
-      while (this.#settles.length > 0) {
-        const batch = this.#settles;
-        const failed = this.#failed;
-        this.#settles = [];
-        this.#failed = [];
-        try {
-          await this.#o.store.settle(batch);
-        } catch (err) {
-          // The claims stay in flight and are taken again after their lease: at-least-once holds.
-          this.#o.logger.error({ err, count: batch.length }, 'Recording delivery attempts failed; they will be retried after the lease');
-          continue;
-        }
-        for (const f of failed) {
-          try {
-            this.#o.onFailed?.(f.delivery, f.record);
-          } catch (err) {
-            this.#o.logger.error({ err }, 'The delivery-failed listener threw');
-          }
-        }
-      }
-    })().finally(() => {
-      this.#flushing = undefined;
-    });
-    return this.#flushing;
+  async flush(): Promise<void> {
+    while (this.#ticking !== undefined || this.#settles.length > 0) {
+      await (this.#ticking ?? this.#tick());
+    }
   }
 
   /**
@@ -364,6 +507,7 @@ export class Dispatcher {
     this.#stopping = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    for (const slot of this.#slots.values()) this.#handBackReady(slot, 'not attempted: node shutting down');
     if (this.#running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -374,7 +518,7 @@ export class Dispatcher {
       ]);
       clearTimeout(timer);
     }
-    for (const controller of this.#controllers) controller.abort(SHUTDOWN);
+    for (const lease of this.#leases) lease.controller.abort(SHUTDOWN);
     if (this.#running.size > 0) {
       // Targets honour the signal; bound the wait anyway so close() always ends.
       let timer: NodeJS.Timeout | undefined;
@@ -386,7 +530,7 @@ export class Dispatcher {
       ]);
       clearTimeout(timer);
     }
-    while (this.#pumping) await new Promise((resolve) => setImmediate(resolve));
     await this.flush();
+    for (const lease of this.#leases) clearTimeout(lease.timer);
   }
 }

@@ -62,14 +62,14 @@ export class MemoryStore implements DeliveryStore {
         target: input.target,
         event: input.event,
         webhookId: input.webhookId,
-        attempts: 0,
-        state: 'pending',
+        attempts: input.claim === undefined ? 0 : 1,
+        state: input.claim === undefined ? 'pending' : 'inflight',
         dueAt: input.dueAt,
         createdAt: input.createdAt,
         updatedAt: input.createdAt,
         lastError: undefined,
-        claimedBy: undefined,
-        leaseUntil: 0,
+        claimedBy: input.claim?.nodeId,
+        leaseUntil: input.claim?.leaseUntil ?? 0,
         history: [],
       };
       this.#rows.set(row.id, row);
@@ -115,7 +115,7 @@ export class MemoryStore implements DeliveryStore {
     for (const request of requests) {
       const row = this.#rows.get(request.deliveryId);
       if (row === undefined) continue;
-      row.history.push(request.record);
+      if (request.unattempted !== true) row.history.push(request.record);
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;

@@ -11,19 +11,20 @@ import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from './cluster.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
-import type {
-  ClaimRequest,
-  DeliveryDetail,
-  DeliveryStore,
-  DisabledTarget,
-  ListFilter,
-  PurgeRequest,
-  ReplayRequest,
-  SettleRequest,
-  StoredDeliveryInput,
-  TargetDepth,
+import {
+  eventJsonOf,
+  type ClaimRequest,
+  type DeliveryDetail,
+  type DeliveryStore,
+  type DisabledTarget,
+  type ListFilter,
+  type PurgeRequest,
+  type ReplayRequest,
+  type SettleRequest,
+  type StoredDeliveryInput,
+  type TargetDepth,
 } from './store.js';
-import type { DeliveryRecord, DeliveryState } from './types.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -116,19 +117,22 @@ export class PostgresStore implements DeliveryStore {
     if (rows.length === 0) return;
     await this.#query(
       `WITH ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at)
-         SELECT id, target, event, webhook_id, 0, 'pending', due_at, created_at, created_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-           AS t(id, target, event, webhook_id, due_at, created_at)
-         RETURNING 1)
-       SELECT pg_notify('${WAKE_CHANNEL}', ''), (SELECT count(*) FROM ins)`,
+         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+         SELECT id, target, event, webhook_id, CASE WHEN node IS NULL THEN 0 ELSE 1 END, CASE WHEN node IS NULL THEN 'pending' ELSE 'inflight' END,
+                due_at, created_at, created_at, node, coalesce(lease_until, 0)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+           AS t(id, target, event, webhook_id, due_at, created_at, node, lease_until)
+         RETURNING claimed_by)
+       SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
       [
         rows.map((r) => r.id),
         rows.map((r) => r.target),
-        rows.map((r) => JSON.stringify(r.event)),
+        rows.map(eventJsonOf),
         rows.map((r) => r.webhookId),
         rows.map((r) => r.dueAt),
         rows.map((r) => r.createdAt),
+        rows.map((r) => r.claim?.nodeId ?? null),
+        rows.map((r) => r.claim?.leaseUntil ?? null),
       ],
     );
   }
@@ -164,7 +168,8 @@ export class PostgresStore implements DeliveryStore {
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
-    const a = requests.map((r) => r.record);
+    const a: AttemptRecord[] = [];
+    for (const r of requests) if (r.unattempted !== true) a.push(r.record);
     const { rows } = await this.#query<{ applied: string }>(
       `WITH att AS (
          INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
@@ -195,7 +200,7 @@ export class PostgresStore implements DeliveryStore {
         requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
         requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
         requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
-        a.map((x) => x.startedAt + x.durationMs),
+        requests.map((r) => r.record.startedAt + r.record.durationMs),
         requests.map((r) => r.nodeId),
         requests.map((r) => r.attempt),
       ],

@@ -52,6 +52,9 @@ export interface TargetReport extends TargetDepth {
 
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
+  /** Target → deliveries written already claimed by this node, to run from memory once written. */
+  readonly adopt: Map<string, DeliveryRecord[]> | undefined;
+  readonly leaseUntil: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -135,27 +138,42 @@ export class DeliveryService implements DeliveryQueue {
     if (deliveries.length === 0) return Promise.resolve([]);
     const now = Date.now();
     const firstDue = now + this.#policy.firstDelayMs;
+    const leaseUntil = now + this.#o.config.lease * 1000;
     const rows: StoredDeliveryInput[] = [];
     const records: DeliveryRecord[] = [];
+    let adopt: Map<string, DeliveryRecord[]> | undefined;
+    // One event often goes to several targets: serialise it once.
+    let lastEvent: unknown;
+    let lastJson = '';
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '') {
+        if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
         return Promise.reject(new InvalidArgumentError('enqueue(): every delivery needs a non-empty "target" name.'));
       }
-      const row: StoredDeliveryInput = {
-        id: `dlv_${randomUUID()}`,
-        target: d.target,
-        event: d.event,
-        webhookId: d.webhookId ?? newWebhookId(),
-        dueAt: d.dueAt ?? firstDue,
-        createdAt: now,
-      };
-      rows.push(row);
-      records.push(
-        Object.freeze({ ...row, attempts: 0, state: 'pending' as const, updatedAt: now }),
+      if (d.event !== lastEvent) {
+        lastEvent = d.event;
+        lastJson = JSON.stringify(d.event);
+      }
+      const id = `dlv_${randomUUID()}`;
+      const webhookId = d.webhookId ?? newWebhookId();
+      const dueAt = d.dueAt ?? firstDue;
+      // Due now and this node has room: written already claimed and run from memory, no claim round trip.
+      const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
+      rows.push(
+        claimed
+          ? { id, target: d.target, event: d.event, eventJson: lastJson, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
+          : { id, target: d.target, event: d.event, eventJson: lastJson, webhookId, dueAt, createdAt: now },
       );
+      records.push(Object.freeze({ id, target: d.target, event: d.event, webhookId, attempts: 0, state: 'pending' as const, dueAt, createdAt: now, updatedAt: now }));
+      if (claimed) {
+        adopt ??= new Map();
+        let list = adopt.get(d.target);
+        if (list === undefined) adopt.set(d.target, (list = []));
+        list.push({ id, target: d.target, event: d.event, eventJson: lastJson, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now });
+      }
     }
     return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {
-      this.#writes.push({ rows, resolve: () => resolve(records), reject });
+      this.#writes.push({ rows, adopt, leaseUntil, resolve: () => resolve(records), reject });
       this.#scheduleWrite();
     });
   }
@@ -183,13 +201,25 @@ export class DeliveryService implements DeliveryQueue {
           count += next.rows.length;
         }
         const rows = group.length === 1 ? (group[0] as PendingWrite).rows : group.flatMap((g) => g.rows);
+        let written = false;
         try {
           await this.store.enqueue(rows);
-          for (const g of group) g.resolve();
+          written = true;
         } catch (err) {
           for (const g of group) g.reject(err);
         }
-        this.#dispatcher.wake();
+        let adopted = 0;
+        for (const g of group) {
+          if (g.adopt === undefined) continue;
+          for (const [target, list] of g.adopt) {
+            if (written) this.#dispatcher.adopt(target, list, g.leaseUntil, list.length);
+            else this.#dispatcher.release(target, list.length);
+            adopted += list.length;
+          }
+        }
+        if (written) for (const g of group) g.resolve();
+        // Rows written unclaimed (no room here, or due later) wait for a claim.
+        if (rows.length > adopted) this.#dispatcher.wake();
       }
     } finally {
       this.#writing = false;

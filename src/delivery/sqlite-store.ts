@@ -1,23 +1,30 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL). Every write is
-// one transaction per batch (an enqueue batch, a claim, a batch of settled
-// attempts): single-row commits are what makes a SQLite queue slow.
-// synchronous=FULL by default: with batched writes it costs about what NORMAL
-// does, and it survives power loss, not only a killed process.
+// one transaction per batch (an enqueue batch, a dispatcher tick's settles and
+// claim): single-row commits are what makes a SQLite queue slow.
+// Durability: WAL commits survive a killed process with any `synchronous`.
+// With synchronous=FULL (default) accepted deliveries (enqueue) and operator
+// changes are fsynced, so they also survive power loss. The dispatcher's own
+// bookkeeping (claims, attempt records, outcomes) commits with NORMAL: losing
+// its last commits to a power cut only means those deliveries are claimed and
+// sent again (at-least-once), and a later FULL commit syncs them anyway. An
+// fsync per dispatcher tick would cost more than the deliveries themselves.
 
 import Database, { type Database as Db } from 'better-sqlite3';
 import { DeliveryStoreError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import type {
-  ClaimRequest,
-  DeliveryDetail,
-  DeliveryStore,
-  DisabledTarget,
-  ListFilter,
-  PurgeRequest,
-  ReplayRequest,
-  SettleRequest,
-  StoredDeliveryInput,
-  TargetDepth,
+import {
+  eventJsonOf,
+  StoredRecord,
+  type ClaimRequest,
+  type DeliveryDetail,
+  type DeliveryStore,
+  type DisabledTarget,
+  type ListFilter,
+  type PurgeRequest,
+  type ReplayRequest,
+  type SettleRequest,
+  type StoredDeliveryInput,
+  type TargetDepth,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -52,14 +59,28 @@ interface AttemptRow {
   detail: string | null;
 }
 
-/** Builds a record from a row; `claimed` rows report the attempts made before this claim. */
+/** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
 export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryRecord {
+  if (claimed) {
+    return new StoredRecord({
+      id: row.id,
+      target: row.target,
+      eventJson: row.event,
+      webhookId: row.webhook_id,
+      attempts: Number(row.attempts) - 1,
+      state: row.state,
+      dueAt: Number(row.due_at),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      lastError: row.last_error ?? undefined,
+    });
+  }
   return {
     id: row.id,
     target: row.target,
     event: JSON.parse(row.event) as Record<string, unknown>,
     webhookId: row.webhook_id,
-    attempts: claimed ? Number(row.attempts) - 1 : Number(row.attempts),
+    attempts: Number(row.attempts),
     state: row.state,
     dueAt: Number(row.due_at),
     createdAt: Number(row.created_at),
@@ -98,6 +119,10 @@ function prepareStatements(db: Db) {
     insert: db.prepare(
       `INSERT INTO deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?)`,
+    ),
+    insertClaimed: db.prepare(
+      `INSERT INTO deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+       VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?)`,
     ),
     claimExpired: db.prepare(
       `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
@@ -145,6 +170,7 @@ export class SqliteStore implements DeliveryStore {
   readonly kind = 'sqlite' as const;
   readonly file: string;
   readonly #db: Db;
+  readonly #full: boolean;
   #s: Statements | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -152,7 +178,8 @@ export class SqliteStore implements DeliveryStore {
     try {
       this.#db = new Database(options.file);
       this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      this.#full = options.synchronous !== 'normal';
+      this.#db.pragma(`synchronous = ${this.#full ? 'FULL' : 'NORMAL'}`);
       // The CLI and the gateway may share the file: wait for each other's writes.
       this.#db.pragma('busy_timeout = 5000');
     } catch (err) {
@@ -192,14 +219,44 @@ export class SqliteStore implements DeliveryStore {
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
     const s = this.#stmts;
     this.#db.transaction(() => {
-      for (const r of rows) s.insert.run(r.id, r.target, JSON.stringify(r.event), r.webhookId, r.dueAt, r.createdAt, r.createdAt);
+      for (const r of rows) {
+        if (r.claim === undefined) s.insert.run(r.id, r.target, eventJsonOf(r), r.webhookId, r.dueAt, r.createdAt, r.createdAt);
+        else s.insertClaimed.run(r.id, r.target, eventJsonOf(r), r.webhookId, r.dueAt, r.createdAt, r.createdAt, r.claim.nodeId, r.claim.leaseUntil);
+      }
     }).immediate();
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
+    return this.#bookkeeping(() => this.#claim(request));
+  }
+
+  async settle(requests: readonly SettleRequest[]): Promise<number> {
+    return this.#bookkeeping(() => this.#settle(requests));
+  }
+
+  /** One transaction, so one commit, per dispatcher tick. */
+  async settleAndClaim(settles: readonly SettleRequest[], claim: ClaimRequest | undefined): Promise<DeliveryRecord[]> {
+    return this.#bookkeeping(() => {
+      if (settles.length > 0) this.#settle(settles);
+      return claim === undefined ? [] : this.#claim(claim);
+    });
+  }
+
+  /** Runs a dispatcher write in one transaction committed without fsync (see the top of this file). */
+  #bookkeeping<T>(fn: () => T): T {
+    if (!this.#full) return this.#db.transaction(fn).immediate();
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#db.transaction(fn).immediate();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  #claim(request: ClaimRequest): DeliveryRecord[] {
     const s = this.#stmts;
     const { nodeId, now, leaseMs } = request;
-    return this.#db.transaction(() => {
+    {
       const out: DeliveryRecord[] = [];
       for (const [target, capacity] of request.capacity) {
         if (capacity <= 0) continue;
@@ -211,16 +268,16 @@ export class SqliteStore implements DeliveryStore {
         for (const row of due) out.push(deliveryFromRow(row, true));
       }
       return out;
-    }).immediate();
+    }
   }
 
-  async settle(requests: readonly SettleRequest[]): Promise<number> {
+  #settle(requests: readonly SettleRequest[]): number {
     const s = this.#stmts;
-    return this.#db.transaction(() => {
+    {
       let applied = 0;
       for (const r of requests) {
         const a = r.record;
-        s.insertAttempt.run(
+        if (r.unattempted !== true) s.insertAttempt.run(
           r.deliveryId,
           a.attempt,
           a.startedAt,
@@ -246,7 +303,7 @@ export class SqliteStore implements DeliveryStore {
         applied += info.changes;
       }
       return applied;
-    }).immediate();
+    }
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {

@@ -13,6 +13,14 @@ export interface StoredDeliveryInput {
   readonly webhookId: string;
   readonly dueAt: number;
   readonly createdAt: number;
+  /** `event` already serialised (written as-is). */
+  readonly eventJson?: string;
+  /**
+   * Written already claimed by this node (in flight, first attempt counted,
+   * leased until `leaseUntil`): the enqueuing node dispatches it from memory
+   * without a claim round trip; if it dies, the lease ends and anyone claims it.
+   */
+  readonly claim?: { readonly nodeId: string; readonly leaseUntil: number };
 }
 
 export interface ClaimRequest {
@@ -36,6 +44,8 @@ export interface SettleRequest {
   readonly attempt: number;
   readonly record: AttemptRecord;
   readonly outcome: Settlement;
+  /** The delivery was handed back without an attempt: apply the outcome, keep no attempt row. */
+  readonly unattempted?: boolean;
 }
 
 export interface ListFilter {
@@ -104,6 +114,11 @@ export interface DeliveryStore {
   claim(request: ClaimRequest): Promise<DeliveryRecord[]>;
   /** Records each attempt and applies its outcome, in one transaction. Returns how many outcomes applied. */
   settle(requests: readonly SettleRequest[]): Promise<number>;
+  /**
+   * settle() then claim() in one transaction (one commit per dispatcher tick).
+   * Stores without it get both calls, run side by side.
+   */
+  settleAndClaim?(settles: readonly SettleRequest[], claim: ClaimRequest | undefined): Promise<DeliveryRecord[]>;
   list(filter?: ListFilter): Promise<DeliveryRecord[]>;
   get(id: string): Promise<DeliveryDetail | undefined>;
   /** Makes a delivery pending and due now with a fresh schedule. False when it does not exist. */
@@ -124,6 +139,49 @@ export interface DeliveryStore {
   /** A bus that reaches every node sharing this store (PostgreSQL only). */
   openClusterBus?(nodeId: string): Promise<ClusterBus>;
   close(): Promise<void>;
+}
+
+/** The JSON a row keeps for an event. */
+export function eventJsonOf(row: StoredDeliveryInput): string {
+  return row.eventJson ?? JSON.stringify(row.event);
+}
+
+/**
+ * A claimed delivery read back from a store: the event stays the stored JSON
+ * string until someone reads `event` (a target sending `eventJson` as-is
+ * never parses it).
+ */
+export class StoredRecord implements DeliveryRecord {
+  readonly id: string;
+  readonly target: string;
+  readonly eventJson: string;
+  readonly webhookId: string;
+  readonly attempts: number;
+  readonly state: DeliveryState;
+  readonly dueAt: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastError?: string;
+  #event: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'lastError'> & { readonly eventJson: string; readonly lastError?: string | undefined },
+  ) {
+    this.id = fields.id;
+    this.target = fields.target;
+    this.eventJson = fields.eventJson;
+    this.webhookId = fields.webhookId;
+    this.attempts = fields.attempts;
+    this.state = fields.state;
+    this.dueAt = fields.dueAt;
+    this.createdAt = fields.createdAt;
+    this.updatedAt = fields.updatedAt;
+    if (fields.lastError !== undefined) this.lastError = fields.lastError;
+  }
+
+  get event(): Readonly<Record<string, unknown>> {
+    return (this.#event ??= JSON.parse(this.eventJson) as Record<string, unknown>);
+  }
 }
 
 /** Cuts a response or output to the 4 KiB the record keeps. */

@@ -9,6 +9,11 @@ export interface DeliveryRecord {
   readonly target: string;
   /** The event as JSON-safe data (secrets only if the target was granted them). */
   readonly event: Readonly<Record<string, unknown>>;
+  /**
+   * The event exactly as stored (JSON), when the queue has it: a target whose
+   * body is the plain event may send it as-is instead of serialising again.
+   */
+  readonly eventJson?: string;
   /** Stable across retries of this delivery, so receivers can deduplicate. */
   readonly webhookId: string;
   /** Attempts made so far. */
