@@ -19,10 +19,18 @@ export interface RenderedBody {
   readonly contentType: string;
 }
 
-// The default json body is the event record itself: serialised (and encoded)
-// once per record and reused by every retry, fallback URL and target that
-// sends the same record (the record is immutable once queued).
-const serialisedEvents = new WeakMap<object, Buffer>();
+// The default json body is the event record itself: serialised once per
+// record and reused by every retry, fallback URL and target that sends the
+// same record (the record is immutable once queued).
+const serialisedEvents = new WeakMap<object, string>();
+
+/**
+ * Records that `text` is JSON.stringify(record), for a caller that had the
+ * text anyway (the router parses the event's JSON into the record).
+ */
+export function rememberSerialised(record: object, text: string): void {
+  serialisedEvents.set(record, text);
+}
 
 /** A body compiled once per target and rendered per delivery. */
 export class BodyRenderer {
@@ -36,26 +44,20 @@ export class BodyRenderer {
     this.#template = payload === undefined ? undefined : compileTemplate(payload);
   }
 
-  /** The body text alone (render() without the wrapper object). */
-  text(roots: readonly unknown[], options?: LookupOptions): string {
-    const event = roots[roots.length - 1];
-    const value = this.#template === undefined ? defaultValue(this.format, event) : this.#template.render(roots, options);
-    return serialise(this.format, value);
+  get placeholders(): readonly string[] {
+    return this.#template?.placeholders ?? [];
   }
 
-  /** The body as UTF-8 bytes, what is signed and sent; cached per record for the default json body. */
-  bytes(roots: readonly unknown[], options?: LookupOptions): Buffer {
+  /** The body text alone (render() without the wrapper object); the default json body is cached per record. */
+  text(roots: readonly unknown[], options?: LookupOptions): string {
     const event = roots[roots.length - 1];
     if (this.#template === undefined && this.format === 'json' && typeof event === 'object' && event !== null) {
       let body = serialisedEvents.get(event);
-      if (body === undefined) serialisedEvents.set(event, (body = Buffer.from(JSON.stringify(event), 'utf8')));
+      if (body === undefined) serialisedEvents.set(event, (body = JSON.stringify(event)));
       return body;
     }
-    return Buffer.from(this.text(roots, options), 'utf8');
-  }
-
-  get placeholders(): readonly string[] {
-    return this.#template?.placeholders ?? [];
+    const value = this.#template === undefined ? defaultValue(this.format, event) : this.#template.render(roots, options);
+    return serialise(this.format, value);
   }
 
   /** `roots[roots.length - 1]` is the event record; earlier roots are extras (callback_url, output). */

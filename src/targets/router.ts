@@ -9,6 +9,7 @@ import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from '../handlers/handler-index.js';
 import type { Logger } from '../logger.js';
 import { toError } from '../errors.js';
+import { rememberSerialised } from './body-format.js';
 import { freshWebhookId } from './gate-adapter.js';
 import type { EventRecord, OutboundTarget, RunResult } from './target.js';
 
@@ -34,6 +35,19 @@ export interface RouterOptions {
 }
 
 const NEVER = new AbortController().signal;
+
+/**
+ * eventToJSON(event) (the parse of the event's JSON) for targets without
+ * grants, keeping the JSON text: a json webhook body is then that text, not a
+ * second serialisation of the record. test/targets/router-record.test.ts
+ * checks that it stays equal to eventToJSON.
+ */
+export function eventRecord(event: HookworkEvent): EventRecord {
+  const text = JSON.stringify(event);
+  const record = JSON.parse(text) as EventRecord;
+  rememberSerialised(record, text);
+  return record;
+}
 
 export class TargetRouter {
   readonly #index = new HandlerIndex<Route>();
@@ -69,7 +83,7 @@ export class TargetRouter {
     let plain: EventRecord | undefined;
     let granted: EventRecord | undefined;
     const recordFor = (target: OutboundTarget): EventRecord =>
-      target.grants.has('account.token') ? (granted ??= eventToJSON(event, { grantToken: true })) : (plain ??= eventToJSON(event));
+      target.grants.has('account.token') ? (granted ??= eventToJSON(event, { grantToken: true })) : (plain ??= eventRecord(event));
     const allSync = this.#o.syncEventNames.has(event.name);
     const deliveries: NewDelivery[] = [];
     const inline: Promise<void>[] = [];

@@ -202,7 +202,7 @@ export class WebhookTarget implements OutboundTarget {
     const started = performance.now();
     let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
     if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
-    const body = this.#hasBody ? this.#body.bytes(roots, this.#lookup) : null;
+    const body = this.#hasBody ? this.#body.text(roots, this.#lookup) : null;
     const headers = this.#headerList(roots, context.webhookId, body);
 
     let last: RunResult | undefined;
@@ -226,7 +226,7 @@ export class WebhookTarget implements OutboundTarget {
   }
 
   /** One flat `[name, value…]` list for every URL of this attempt; undici takes it as is. */
-  #headerList(roots: readonly unknown[], webhookId: string, body: Buffer | null): string[] {
+  #headerList(roots: readonly unknown[], webhookId: string, body: string | null): string[] {
     const fixed = this.#fixedHeaders;
     const dynamic = this.#headers;
     const headers = new Array<string>(fixed.length + dynamic.length * 2 + (this.#signer.signs ? 6 : 4));
@@ -252,7 +252,7 @@ export class WebhookTarget implements OutboundTarget {
     template: UrlTemplate,
     urlText: string,
     headers: string[],
-    body: Buffer | null,
+    body: string | null,
     signal: AbortSignal,
     started: number,
   ): Promise<RunResult> {
