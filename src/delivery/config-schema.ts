@@ -17,9 +17,11 @@ export const storeConfigSchema = z.strictObject({
     .regex(STORE_URL, 'use "memory", "sqlite:<file>" or a "postgres://user:pass@host/db" URL')
     .default('sqlite:hookwork.db'),
   /**
-   * SQLite's `synchronous` pragma. `full` (default) survives power loss as well
-   * as a killed process; `normal` survives a killed process only. With batched
-   * writes both cost about the same.
+   * SQLite's `synchronous` pragma for accepted deliveries and operator changes.
+   * `full` (default) survives power loss as well as a killed process; `normal`
+   * survives a killed process only. The dispatcher's bookkeeping (claims,
+   * attempts, outcomes) always commits with NORMAL: losing it to a power cut
+   * only re-sends (see docs/delivery.md).
    */
   synchronous: z.enum(['full', 'normal']).default('full'),
   /** PostgreSQL connections per node. */
