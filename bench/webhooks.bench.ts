@@ -1,12 +1,13 @@
-// Webhook delivery throughput to a local receiver (issue 5, point 8): the
-// engine (emit -> routing -> delivery queue -> webhook target: templates,
-// signing, SSRF check, pinned undici pool) and the target's attempt path
-// alone, against raw undici Pool.request with the same concurrency, the same
-// receiver and the same bytes on the wire (body and headers, its signature
-// computed once beforehand), interleaved in one run. The peer does only the
-// transport; ours also serialises, signs and checks every delivery.
+// Webhook delivery throughput to a local receiver (issue 5, point 8), each
+// against raw undici Pool.request with the same concurrency, the same
+// receiver and the same bytes on the wire (body and headers; the peer's
+// signature is computed once beforehand), interleaved in one run:
+// - the engine: emit -> routing -> delivery queue -> webhook target;
+// - the target's attempt() on deliveries as the queue hands them over (the
+//   event JSON was serialised at enqueue; signing, SSRF check, pool per call);
+// - run() on bare records, which also serialises each one, and the same work
+//   done by hand around undici (informational).
 
-import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { createRuntime } from '../src/runtime.js';
 import { HttpPools } from '../src/targets/http-pools.js';
 import { generateSecret, WebhookSigner } from '../src/targets/signing.js';
 import { SsrfGuard } from '../src/targets/ssrf-guard.js';
+import type { DeliveryRecord } from '../src/delivery/types.js';
 import type { EventRecord } from '../src/targets/target.js';
 import { WebhookTarget } from '../src/targets/webhook-sender.js';
 import type { BenchResult } from './lib.js';
@@ -87,14 +89,39 @@ export async function run(): Promise<BenchResult[]> {
     const res = await raw.request({ path: '/hook', method: 'POST', body, headers: rawHeaders });
     await res.body.dump();
   };
-  // Each attempt gets its own record, as each delivery does, so the target
-  // serialises every one (retries of one delivery would reuse that string).
-  // The copies are made before the clock starts.
+  // Informational: undici doing by hand the work every delivery needs (serialise, sign).
+  const signer = new WebhookSigner([secret]);
+  const byHand = async (event: EventRecord): Promise<void> => {
+    const text = JSON.stringify(event);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const headers = ['user-agent', 'Hookwork-Webhook/0.1', 'content-type', 'application/json', 'webhook-id', 'msg_b', 'webhook-timestamp', ts, 'webhook-signature', signer.signature('msg_b', ts, text)];
+    const res = await raw.request({ path: '/hook', method: 'POST', body: text, headers });
+    await res.body.dump();
+  };
+  // Each attempt gets its own record, as each delivery does, so run() on a
+  // bare record serialises every one. The copies are made before the clock starts.
   const records = (): EventRecord[] => Array.from({ length: PER_ROUND }, () => ({ ...record }));
+  // What the delivery queue hands attempt(): a record with the event's JSON
+  // as it serialised it at enqueue (that cost is in the engine figure).
+  const deliveries = (): DeliveryRecord[] =>
+    Array.from({ length: PER_ROUND }, (_, i) => ({
+      id: `dlv_${i}`,
+      target: 'direct',
+      event: { ...record },
+      eventJson: body,
+      webhookId: `msg_${i}`,
+      attempts: 0,
+      state: 'inflight' as const,
+      dueAt: 0,
+      createdAt: 0,
+      updatedAt: 0,
+    }));
 
   const engineRates: number[] = [];
   const targetRates: number[] = [];
+  const runRates: number[] = [];
   const rawRates: number[] = [];
+  const byHandRates: number[] = [];
   const timed = async (fn: () => Promise<void>): Promise<number> => {
     const start = performance.now();
     await fn();
@@ -108,8 +135,23 @@ export async function run(): Promise<BenchResult[]> {
       rawRates.push(await timed(() => inParallel(PER_ROUND, rawRequest)));
     },
     async () => {
+      const batch = deliveries();
+      targetRates.push(
+        await timed(() =>
+          inParallel(PER_ROUND, (i) => {
+            const delivery = batch[i] as DeliveryRecord;
+            return target.attempt(delivery, { webhookId: delivery.webhookId, attempt: 1, signal });
+          }),
+        ),
+      );
+    },
+    async () => {
       const batch = records();
-      targetRates.push(await timed(() => inParallel(PER_ROUND, (i) => target.run(batch[i] as EventRecord, { webhookId: 'msg_b', attempt: 1, signal }))));
+      runRates.push(await timed(() => inParallel(PER_ROUND, (i) => target.run(batch[i] as EventRecord, { webhookId: 'msg_b', attempt: 1, signal }))));
+    },
+    async () => {
+      const batch = records();
+      byHandRates.push(await timed(() => inParallel(PER_ROUND, (i) => byHand(batch[i] as EventRecord))));
     },
     async () => {
       const base = received;
@@ -124,7 +166,10 @@ export async function run(): Promise<BenchResult[]> {
   ];
   // Warm up every path, then rotate who goes first each round.
   const warm = records().slice(0, 500);
+  const warmDeliveries = deliveries().slice(0, 500);
   await inParallel(500, (i) => target.run(warm[i] as EventRecord, { webhookId: 'msg_w', attempt: 1, signal }));
+  await inParallel(500, (i) => target.attempt(warmDeliveries[i] as DeliveryRecord, { webhookId: 'msg_w', attempt: 1, signal }));
+  await inParallel(500, (i) => byHand(warm[i] as EventRecord));
   await inParallel(500, rawRequest);
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < sides.length; k++) await (sides[(round + k) % sides.length] as () => Promise<void>)();
@@ -136,9 +181,10 @@ export async function run(): Promise<BenchResult[]> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
   const peer = median(rawRates);
+  const size = `${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB JSON`;
   return [
     {
-      name: `webhook target attempt (serialise, sign, SSRF check, pool), ${CONCURRENCY} in flight, ~1 KB JSON`,
+      name: `webhook target attempt() on queued deliveries (sign, SSRF check, pool), ${CONCURRENCY} in flight, ${size}`,
       unit: 'req/s',
       ours: median(targetRates),
       peer,
@@ -148,13 +194,29 @@ export async function run(): Promise<BenchResult[]> {
     },
     {
       // The queue part of this figure belongs to src/delivery/.
-      name: `webhook delivery through the engine (emit, queue, target), ${CONCURRENCY} in flight`,
+      name: `webhook delivery through the engine (emit, queue, target), ${CONCURRENCY} in flight, ${size}`,
       unit: 'req/s',
       ours: median(engineRates),
       peer,
       peerName: 'undici Pool.request',
       higherIsBetter: true,
       target: 'within 1.25x',
+    },
+    {
+      name: `webhook target run() on bare records (serialise each, sign, SSRF check, pool), ${CONCURRENCY} in flight`,
+      unit: 'req/s',
+      ours: median(runRates),
+      peer,
+      peerName: 'undici Pool.request',
+      higherIsBetter: true,
+    },
+    {
+      name: `webhook target run() vs undici + JSON.stringify + HMAC by hand (informational), ${CONCURRENCY} in flight`,
+      unit: 'req/s',
+      ours: median(runRates),
+      peer: median(byHandRates),
+      peerName: 'undici, serialise+sign by hand',
+      higherIsBetter: true,
     },
   ];
 }

@@ -48,6 +48,11 @@ export class BodyRenderer {
     return this.#template?.placeholders ?? [];
   }
 
+  /** True when the body is the event record's JSON, unchanged (json without a payload template). */
+  get isEventItself(): boolean {
+    return this.#template === undefined && this.format === 'json';
+  }
+
   /** The body text alone (render() without the wrapper object); the default json body is cached per record. */
   text(roots: readonly unknown[], options?: LookupOptions): string {
     const event = roots[roots.length - 1];

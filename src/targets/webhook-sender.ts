@@ -54,6 +54,8 @@ export interface WebhookDeps {
 }
 
 const USER_AGENT = 'Hookwork-Webhook/0.1';
+/** What templates see when the body comes from the queue's JSON and no template reads the event. */
+const NO_EVENT: EventRecord = Object.freeze({});
 
 interface ParsedUrl {
   readonly url: URL;
@@ -148,6 +150,8 @@ export class WebhookTarget implements OutboundTarget {
   readonly #lookup: LookupOptions;
   readonly #deps: WebhookDeps;
   readonly #hasBody: boolean;
+  /** Whether a URL or header template, the extras or data-as-root read the event. */
+  readonly #templatesReadEvent: boolean;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -181,6 +185,8 @@ export class WebhookTarget implements OutboundTarget {
     this.#lookup = { grants: this.grants };
     this.#deps = deps;
     this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
+    this.#templatesReadEvent =
+      this.#extras !== undefined || this.#dataAsRoot || this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -194,15 +200,22 @@ export class WebhookTarget implements OutboundTarget {
   }
 
   attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<RunResult> {
-    return this.run(delivery.event, context);
+    const json = delivery.eventJson;
+    if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
+    // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
+    return this.#attempt(this.#templatesReadEvent ? delivery.event : NO_EVENT, context, json);
   }
 
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
-  async run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+  run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+    return this.#attempt(event, context, undefined);
+  }
+
+  async #attempt(event: EventRecord, context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
     const started = performance.now();
     let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
     if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
-    const body = this.#hasBody ? this.#body.text(roots, this.#lookup) : null;
+    const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
     const headers = this.#headerList(roots, context.webhookId, body);
 
     let last: RunResult | undefined;

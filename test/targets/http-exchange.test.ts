@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
 import { Pool } from 'undici';
+import type { DeliveryRecord } from '../../src/delivery/types.js';
 import { exchange, RESPONSE_DRAIN_LIMIT, RESPONSE_HEAD } from '../../src/targets/http-exchange.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
+import { generateSecret } from '../../src/targets/signing.js';
 import { SsrfGuard } from '../../src/targets/ssrf-guard.js';
 import { WebhookTarget } from '../../src/targets/webhook-sender.js';
 import { attemptContext, startReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
@@ -174,4 +177,36 @@ test('a cached check never lets another scheme through', async () => {
   assert.equal(result.ok, false);
   assert.equal(result.retryable, false);
   assert.match(result.error ?? '', /scheme other than http/);
+});
+
+test("attempt() sends the queue's stored event JSON as the body and parses it only when a template reads the event", async () => {
+  const eventJson = '{"id":"9","data":{"path":"/in/a.txt"}}';
+  let parsed = 0;
+  const delivery = (webhookId: string): DeliveryRecord => ({
+    id: 'dlv_1',
+    target: 'stored',
+    eventJson,
+    get event() {
+      parsed++;
+      return JSON.parse(eventJson) as Record<string, unknown>;
+    },
+    webhookId,
+    attempts: 0,
+    state: 'inflight',
+    dueAt: 0,
+    createdAt: 0,
+    updatedAt: 0,
+  });
+  const secret = generateSecret();
+  const plain = new WebhookTarget({ name: 'stored', url: `${receiver.url}/stored`, secrets: [secret] }, { pools, ssrf });
+  assert.equal((await plain.attempt(delivery('msg_stored'), attemptContext('msg_stored'))).ok, true);
+  assert.equal(parsed, 0);
+  const templated = new WebhookTarget({ name: 'templated', url: `${receiver.url}/t{{data.path}}` }, { pools, ssrf });
+  assert.equal((await templated.attempt(delivery('msg_t'), attemptContext('msg_t'))).ok, true);
+  assert.equal(parsed, 1);
+  await waitUntil(() => receiver.requests.some((r) => r.url === '/t/in/a.txt'));
+  const sent = receiver.requests.find((r) => r.url === '/stored');
+  assert.equal(sent?.body, eventJson);
+  assert.deepEqual(new Webhook(secret).verify(sent?.body ?? '', sent?.headers as Record<string, string>), JSON.parse(eventJson));
+  assert.equal(receiver.requests.find((r) => r.url === '/t/in/a.txt')?.body, eventJson);
 });
