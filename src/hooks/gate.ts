@@ -31,7 +31,8 @@ export interface GateCallInfo {
   readonly signal: AbortSignal;
 }
 
-export type GateFn<C> = (context: C, info: GateCallInfo) => GateResult | Promise<GateResult>;
+/** A gate may answer at once or with any thenable (a promise or a promise-like). */
+export type GateFn<C> = (context: C, info: GateCallInfo) => GateResult | PromiseLike<GateResult>;
 
 export interface GatePointOptions {
   /** When true, a gate that throws or times out lets the action go on. Default false. */
@@ -69,7 +70,6 @@ interface GateEntry {
   readonly order: number;
   readonly seq: number;
   readonly timeoutMs: number | undefined;
-  readonly wantsInfo: boolean;
 }
 
 interface GatePoint {
@@ -134,7 +134,6 @@ export class Gates {
       order: options.order ?? 0,
       seq: this.#seq++,
       timeoutMs: options.timeoutMs,
-      wantsInfo: fn.length >= 2,
     };
     point.entries = [...point.entries, entry].sort((a, b) => a.order - b.order || a.seq - b.seq);
     return () => {
@@ -162,6 +161,7 @@ export class Gates {
       let outcome = 'ok';
       try {
         let result = this.#call(point, entry, context);
+        // #call turns any thenable a gate returns into a native promise.
         if (result instanceof Promise) result = await result;
         decision = interpret(result as GateResult, entry.name);
         if (decision !== undefined) outcome = decision.verdict;
@@ -185,16 +185,53 @@ export class Gates {
   }
 
   #call(point: GatePoint, entry: GateEntry, context: unknown): GateResult | Promise<GateResult> {
-    if (!entry.wantsInfo) {
-      const result = entry.fn(context, undefined as unknown as GateCallInfo);
-      if (!(result instanceof Promise)) return result;
-      return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`);
-    }
-    const controller = new AbortController();
-    const result = entry.fn(context, { gate: point.name, signal: controller.signal });
-    if (!(result instanceof Promise)) return result;
-    return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, controller);
+    // Every gate gets its info, whatever its declared parameter count (a
+    // wrapper `(...a) => f(...a)` has length 0). The AbortController behind
+    // `info.signal` is only made if the gate reads the signal.
+    const info = new CallInfo(point.name);
+    const result = entry.fn(context, info);
+    if (!isThenable(result)) return result;
+    return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, info);
   }
+}
+
+/**
+ * A gate call's info, with a lazy signal: most gates never read it, and an
+ * AbortController per call would cost more than the call. It is also the
+ * controller the deadline aborts (`abort(reason)`), before or after the gate
+ * reads `signal`.
+ */
+class CallInfo implements GateCallInfo {
+  readonly gate: string;
+  /** The controller once made; or, aborted before the gate read its signal, the reason (boxed). */
+  #state: AbortController | { readonly reason: unknown } | undefined = undefined;
+
+  constructor(gate: string) {
+    this.gate = gate;
+  }
+
+  get signal(): AbortSignal {
+    const state = this.#state;
+    if (state instanceof AbortController) return state.signal;
+    const controller = new AbortController();
+    if (state !== undefined) controller.abort(state.reason);
+    this.#state = controller;
+    return controller.signal;
+  }
+
+  abort(reason?: unknown): void {
+    const state = this.#state;
+    if (state === undefined) this.#state = { reason };
+    else if (state instanceof AbortController) state.abort(reason);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<GateResult> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function interpret(result: GateResult, by: string): GateDecision | undefined {

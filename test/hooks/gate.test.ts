@@ -198,3 +198,67 @@ test('gate runs are monitoring points when someone listens', async () => {
     ],
   );
 });
+
+test('every gate gets its info, whatever its declared parameter count (wrapped and rest-parameter gates)', async () => {
+  const gates = new Gates(silentLogger());
+  const seen: Array<[string, boolean]> = [];
+  const inner = (_ctx: unknown, info: { gate: string; signal: AbortSignal }) => {
+    seen.push([info.gate, info.signal instanceof AbortSignal && !info.signal.aborted]);
+    return undefined;
+  };
+  const wrapped = (...a: [unknown, { gate: string; signal: AbortSignal }]) => inner(...a);
+  assert.equal(wrapped.length, 0);
+  gates.register('pre-upload', wrapped, { name: 'wrapped' });
+  gates.register('pre-upload', function rest(this: unknown, ...args: unknown[]) {
+    return inner(args[0], args[1] as { gate: string; signal: AbortSignal });
+  });
+  gates.register('pre-upload', (ctx: unknown) => inner(ctx, { gate: 'one-param', signal: new AbortController().signal }));
+  assert.deepEqual(await gates.run('pre-upload', {}), { verdict: 'allow' });
+  assert.deepEqual(seen, [
+    ['pre-upload', true],
+    ['pre-upload', true],
+    ['one-param', true],
+  ]);
+});
+
+test('a wrapped gate that times out sees its signal aborted, whether it read the signal before or after the timeout', async () => {
+  const gates = new Gates(silentLogger());
+  let early: AbortSignal | undefined;
+  let late: AbortSignal | undefined;
+  let lateRead: (() => void) | undefined;
+  const slowEarly = (_ctx: unknown, info: { signal: AbortSignal }) => {
+    early = info.signal;
+    return new Promise<undefined>(() => undefined);
+  };
+  const slowLate = (_ctx: unknown, info: { signal: AbortSignal }) => {
+    lateRead = () => void (late = info.signal);
+    return new Promise<undefined>(() => undefined);
+  };
+  gates.declare('a', { failOpen: true });
+  gates.register('a', (...args: [unknown, { signal: AbortSignal }]) => slowEarly(...args), { name: 'early', timeoutMs: 10 });
+  gates.register('a', (...args: [unknown, { signal: AbortSignal }]) => slowLate(...args), { name: 'late', timeoutMs: 10 });
+  assert.deepEqual(await gates.run('a', {}), { verdict: 'allow' });
+  assert.equal(early?.aborted, true);
+  assert.ok(early?.reason instanceof HookTimeoutError);
+  lateRead?.();
+  assert.equal(late?.aborted, true, 'a signal first read after the timeout is already aborted');
+  assert.ok(late?.reason instanceof HookTimeoutError);
+});
+
+test('a gate may answer with any thenable, not only a native promise', async () => {
+  const gates = new Gates(silentLogger());
+  const thenable = (value: unknown) => ({ then: (resolve: (v: unknown) => void) => resolve(value) });
+  gates.register('p', () => thenable(undefined) as never, { name: 'passes' });
+  gates.register('p', () => thenable(deny('not today')) as never, { name: 'thenable' });
+  assert.deepEqual(await gates.run('p', {}), { verdict: 'deny', reason: 'not today', by: 'thenable' });
+
+  const rejecting = new Gates(silentLogger());
+  rejecting.register('p', () => ({ then: (_r: unknown, reject: (e: Error) => void) => reject(new Error('backend says no')) }) as never, { name: 'r' });
+  const decision = await rejecting.run('p', {});
+  assert.equal(decision.verdict, 'deny');
+  assert.match(decision.reason ?? '', /backend says no/);
+
+  const hanging = new Gates(silentLogger());
+  hanging.register('p', () => ({ then: () => undefined }) as never, { name: 'h', timeoutMs: 10 });
+  assert.match((await hanging.run('p', {})).reason ?? '', /within 10 ms/);
+});
