@@ -2,6 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { posix, win32 } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { formatTimestamp, type EventTimestamp } from './timestamp.js';
 
 export interface EventPeer {
@@ -112,15 +113,101 @@ function buildAccount(input: AccountInput | undefined): EventAccount {
   return Object.freeze(account) as unknown as EventAccount;
 }
 
-/** Deep-copies plain data and freezes the copy, so no caller can change an emitted event. */
-export function freezeData(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Object.isFrozen(value) && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(freezeData));
-  if (value instanceof Date) return value.toISOString();
+/** A value in `data` that JSON cannot carry faithfully; `path` is filled in while unwinding. */
+class NotJsonShaped {
+  readonly problem: string;
+  readonly path: Array<string | number> = [];
+  constructor(problem: string) {
+    this.problem = problem;
+  }
+}
+
+const MAX_DATA_DEPTH = 200;
+
+/** What a non-plain object is, for the error message, with a hint to convert it. */
+function describeObject(value: object): string {
+  if (value instanceof Map) return 'is a Map (convert it first, e.g. Object.fromEntries(map))';
+  if (value instanceof Set) return 'is a Set (convert it first, e.g. [...set])';
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    return `is binary data (${value.constructor.name}); encode it first, e.g. as a base64 string`;
+  }
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return `is an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'} (pass a plain object with its fields instead)`;
+}
+
+function copyData(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return value;
+      throw new NotJsonShaped(`is ${String(value)}, which JSON cannot hold`);
+    case 'object':
+      break;
+    case 'bigint':
+      throw new NotJsonShaped('is a bigint (pass a number or a string)');
+    default:
+      throw new NotJsonShaped(`is a ${typeof value}`);
+  }
+  if (value === null) return null;
+  if (depth >= MAX_DATA_DEPTH) throw new NotJsonShaped(`is nested more than ${MAX_DATA_DEPTH} levels deep (a circular reference?)`);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    let i = 0;
+    try {
+      for (; i < value.length; i++) out[i] = copyData(value[i], depth + 1);
+    } catch (err) {
+      if (err instanceof NotJsonShaped) err.path.unshift(i);
+      throw err;
+    }
+    return Object.freeze(out);
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    if (value instanceof Date) {
+      if (Number.isNaN(value.getTime())) throw new NotJsonShaped('is an invalid Date');
+      return value.toISOString();
+    }
+    throw new NotJsonShaped(describeObject(value));
+  }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = freezeData((value as Record<string, unknown>)[key]);
+  const keys = Object.keys(value);
+  let key = '';
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      key = keys[i] as string;
+      const copy = copyData((value as Record<string, unknown>)[key], depth + 1);
+      // An own "__proto__" member (JSON.parse makes them) stays a member, not the copy's prototype.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+      else out[key] = copy;
+    }
+  } catch (err) {
+    if (err instanceof NotJsonShaped) err.path.unshift(key);
+    throw err;
+  }
   return Object.freeze(out);
+}
+
+/**
+ * Deep-copies JSON-shaped data and freezes the copy, so no caller can change
+ * an emitted event. Plain objects (or null-prototype ones), arrays, strings,
+ * finite numbers, booleans and null are kept; a Date becomes its ISO string.
+ * Anything else (a Map, Set, class instance, buffer, function, bigint, NaN…)
+ * would not survive JSON, so it is refused with InvalidArgumentError naming
+ * its path (`data.files.0.meta`).
+ */
+export function freezeData(value: unknown): unknown {
+  try {
+    return copyData(value, 0);
+  } catch (err) {
+    if (!(err instanceof NotJsonShaped)) throw err;
+    const path = err.path.length > 12 ? [...err.path.slice(0, 12), '…'] : err.path;
+    throw new InvalidArgumentError(
+      `Event data member "${['data', ...path].join('.')}" ${err.problem}. Event data must be JSON-shaped: plain objects, arrays, strings, finite numbers, booleans and null (a Date becomes its ISO string).`,
+    );
+  }
 }
 
 function splitPath(path: string): { file: string; directory: string } {

@@ -185,3 +185,50 @@ test('account.token never appears in the logs', async () => {
   assert.ok(all.includes('alice'));
   assert.ok(!all.includes(SECRET));
 });
+
+test('data must be JSON-shaped: a Map, Set, class instance, buffer, function, bigint or NaN is refused with its path', async (t) => {
+  const host = newHost();
+  t.after(() => host.close());
+  class Quota {
+    used = 1;
+  }
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ tags: new Map([['a', 1]]) }, /"data\.tags" is a Map .*Object\.fromEntries/],
+    [{ nested: { list: [1, { seen: new Set([1]) }] } }, /"data\.nested\.list\.1\.seen" is a Set/],
+    [{ quota: new Quota() }, /"data\.quota" is an instance of Quota/],
+    [{ body: Buffer.from('x') }, /"data\.body" is binary data \(Buffer\)/],
+    [{ cb: () => 1 }, /"data\.cb" is a function/],
+    [{ size: 10n }, /"data\.size" is a bigint/],
+    [{ ratio: Number.NaN }, /"data\.ratio" is NaN/],
+    [{ when: new Date(Number.NaN) }, /"data\.when" is an invalid Date/],
+  ];
+  for (const [data, message] of cases) {
+    await assert.rejects(host.emit('100', { data }), { name: 'InvalidArgumentError', code: 'HKW_ERR_INVALID_ARGUMENT', message }, String(message));
+  }
+  await assert.rejects(host.emit('100', { data: new Map() as never }), { code: 'HKW_ERR_INVALID_ARGUMENT', message: /"data" is a Map/ });
+  const circular: Record<string, unknown> = { a: 1 };
+  circular['self'] = circular;
+  await assert.rejects(host.emit('100', { data: circular }), { code: 'HKW_ERR_INVALID_ARGUMENT', message: /circular/ });
+});
+
+test('JSON-shaped data is kept as given: dates become ISO strings, null-prototype objects and "__proto__" members are plain members', async (t) => {
+  const host = newHost();
+  t.after(() => host.close());
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: 'v' });
+  const parsed = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') as Record<string, unknown>;
+  const event = await host.emit('100', {
+    data: { at: new Date(Date.UTC(2025, 0, 31, 12)), bare, parsed, list: [null, true, 'x', 1.5], missing: undefined },
+  });
+  assert.equal(event.data['at'], '2025-01-31T12:00:00.000Z');
+  assert.deepEqual({ ...(event.data['bare'] as object) }, { k: 'v' });
+  const copy = event.data['parsed'] as Record<string, unknown>;
+  assert.deepEqual(Object.keys(copy), ['__proto__', 'ok']);
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.equal((copy as { polluted?: unknown }).polluted, undefined);
+  assert.deepEqual(JSON.parse(event.data_json), {
+    at: '2025-01-31T12:00:00.000Z',
+    bare: { k: 'v' },
+    parsed: { ['__proto__']: { polluted: true }, ok: 1 },
+    list: [null, true, 'x', 1.5],
+  });
+});
