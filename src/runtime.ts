@@ -10,13 +10,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
+import { installClusterControl } from './cluster-control.js';
 import { installDelivery } from './delivery/install.js';
-import { ConfigError } from './errors.js';
+import { ClosedError, ConfigError, InvalidArgumentError } from './errors.js';
 import type { EventDefinition } from './events/catalogue.js';
 import { installExtensions } from './handlers/install.js';
 import { createHost, type Host } from './host.js';
 import { createLogger, type Logger } from './logger.js';
 import { installPlugins } from './plugins/install.js';
+import { ReloadRegistry, type Reloadable, type ReloadReport } from './runtime-reload.js';
 import { installTargets } from './targets/install.js';
 
 /** Services installed by subsystems; each subsystem augments this interface. */
@@ -31,9 +33,15 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Node name for multi-node stores and logs (default: hostname-pid). */
   nodeId?: string;
+  /**
+   * Reads the config afresh from where it came (for reload() without an
+   * argument), e.g. `() => loadConfig(path).then((l) => l.config)`.
+   */
+  readConfig?: () => Promise<HookworkConfig | HookworkConfigInput>;
 }
 
 export interface Runtime {
+  /** The config in force (replaced by a successful reload()). */
   readonly config: HookworkConfig;
   readonly baseDir: string;
   /** `server.data_dir`, resolved. */
@@ -51,6 +59,15 @@ export interface Runtime {
   onShutdown(fn: () => void | Promise<void>): void;
   /** Runs on close(), newest first, after the host has stopped accepting events and drained. */
   onClose(fn: () => void | Promise<void>): void;
+  /**
+   * Applies a new config without a restart: `input`, or the config read
+   * afresh from where it came. Validated as a whole and applied only if every
+   * subsystem takes it (otherwise a ConfigError and nothing changes). Reloads
+   * run one at a time.
+   */
+  reload(input?: HookworkConfig | HookworkConfigInput): Promise<ReloadReport>;
+  /** Registers a subsystem that takes new config sections at run time; returns the remover. */
+  onReload(reloadable: Reloadable): () => void;
   close(): Promise<void>;
 }
 
@@ -58,9 +75,9 @@ export interface Runtime {
 export type Installer = (runtime: Runtime) => void | Promise<void>;
 
 // Each subsystem adds its installer here. Order matters: delivery first
-// (targets enqueue into it), then targets and handlers, plugins last (they
-// may use everything).
-const INSTALLERS: readonly Installer[] = [installDelivery, installTargets, installExtensions, installPlugins];
+// (targets enqueue into it), then targets and handlers, plugins (they may use
+// everything), and last the cluster-wide management over all of them.
+const INSTALLERS: readonly Installer[] = [installDelivery, installTargets, installExtensions, installPlugins, installClusterControl];
 
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});
@@ -82,7 +99,7 @@ function catalogueFromConfig(config: HookworkConfig): EventDefinition[] {
 }
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const config = parseConfig(options.config);
+  let config = parseConfig(options.config);
   const baseDir = resolve(options.baseDir ?? process.cwd());
   const resolvePath = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
   const dataDir = resolvePath(config.server.data_dir);
@@ -113,8 +130,30 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     }
   };
   let closing: Promise<void> | undefined;
+  const reloads = new ReloadRegistry(logger);
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = async (input?: HookworkConfig | HookworkConfigInput): Promise<ReloadReport> => {
+    if (closing !== undefined) throw new ClosedError('The runtime');
+    let raw = input;
+    if (raw === undefined) {
+      if (options.readConfig === undefined) {
+        throw new InvalidArgumentError('This runtime was created from a config object, so it cannot read its config again: pass the new config to reload(config).');
+      }
+      raw = await options.readConfig();
+    }
+    const next = parseConfig(raw);
+    const report = await reloads.apply(config, next);
+    config = next;
+    logger.info({ ...report }, `Config reloaded (${report.applied.join(', ') || 'nothing to apply'})`);
+    if (report.restartNeeded.length > 0) {
+      logger.warn({ sections: report.restartNeeded }, `Config sections changed that only a restart applies: ${report.restartNeeded.join(', ')}`);
+    }
+    return report;
+  };
   const runtime: Runtime = {
-    config,
+    get config() {
+      return config;
+    },
     baseDir,
     dataDir,
     nodeId: options.nodeId ?? `${process.env['HOSTNAME'] ?? 'node'}-${process.pid}`,
@@ -128,6 +167,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     onClose(fn) {
       closeHooks.push(fn);
     },
+    reload(input) {
+      const next = reloading.then(() => reload(input));
+      reloading = next.catch(() => undefined);
+      return next;
+    },
+    onReload: (reloadable) => reloads.add(reloadable),
     close() {
       closing ??= (async () => {
         await runHooks(shutdownHooks);

@@ -1,7 +1,11 @@
 // Installs extension handlers into a runtime: one worker pool, one
 // ExtensionHandler per `type: extension` entry of config.handlers, and the
-// `extensions` service to list, start and stop them.
+// `extensions` service to list, start and stop them. On a config reload,
+// handlers whose entry is unchanged keep running; changed ones are stopped and
+// started anew, removed ones stopped, new ones started.
 
+import { isDeepStrictEqual } from 'node:util';
+import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { ExtensionHandler, type ExtensionHandlerInfo } from './extension-handler.js';
@@ -28,12 +32,20 @@ declare module '../runtime.js' {
   }
 }
 
+type ExtensionEntry = Extract<HookworkConfig['handlers'][number], { type: 'extension' }>;
+
+function extensionEntries(config: HookworkConfig): Array<{ handler: ExtensionEntry; index: number }> {
+  return config.handlers
+    .map((handler, index) => ({ handler, index }))
+    .filter((entry): entry is { handler: ExtensionEntry; index: number } => entry.handler.type === 'extension');
+}
+
+/** A handler's identity across reloads: its uuid, or its name when it has none. */
+const identityOf = (config: ExtensionEntry): string => config.uuid ?? `name:${config.name}`;
+
 export async function installExtensions(runtime: Runtime): Promise<void> {
   const { config, host } = runtime;
   const folder = runtime.resolvePath(config.extensions.folder);
-  const configured = config.handlers
-    .map((handler, index) => ({ handler, index }))
-    .filter((entry): entry is { handler: Extract<typeof entry.handler, { type: 'extension' }>; index: number } => entry.handler.type === 'extension');
 
   const limits = config.extensions.pool.resource_limits;
   const pool = new ExtensionPool({
@@ -47,19 +59,33 @@ export async function installExtensions(runtime: Runtime): Promise<void> {
     },
   });
 
-  const handlers: ExtensionHandler[] = [];
-  const problems: ConfigProblem[] = [];
-  for (const { handler, index } of configured) {
-    try {
-      handlers.push(new ExtensionHandler({ config: handler, host, pool, folder, logger: runtime.logger, where: `handlers.${index}` }));
-    } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
-      else throw err;
+  /** Builds the handlers of these entries, reusing `keep` (by identity) where the entry is unchanged; refuses the lot on any problem. */
+  const build = (entries: ReturnType<typeof extensionEntries>, keep: readonly ExtensionHandler[] = []): ExtensionHandler[] => {
+    const built: ExtensionHandler[] = [];
+    const problems: ConfigProblem[] = [];
+    for (const { handler, index } of entries) {
+      const same = keep.find((h) => identityOf(h.config) === identityOf(handler) && isDeepStrictEqual(h.config, handler));
+      if (same !== undefined) {
+        built.push(same);
+        continue;
+      }
+      try {
+        built.push(new ExtensionHandler({ config: handler, host, pool, folder, logger: runtime.logger, where: `handlers.${index}` }));
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.problems);
+        else throw err;
+      }
     }
-  }
-  if (problems.length > 0) {
+    if (problems.length > 0) throw new ConfigError(problems);
+    return built;
+  };
+
+  let handlers: ExtensionHandler[];
+  try {
+    handlers = build(extensionEntries(config));
+  } catch (err) {
     await pool.close();
-    throw new ConfigError(problems);
+    throw err;
   }
 
   const find = (idOrName: string): ExtensionHandler => {
@@ -107,6 +133,26 @@ export async function installExtensions(runtime: Runtime): Promise<void> {
     await Promise.all(handlers.map((h) => h.stop()));
     for (const handler of handlers) handler.abortAll('closing');
     await pool.close();
+  });
+
+  runtime.onReload({
+    name: 'extensions',
+    // The extensions section (folder, pool) is not taken: the report lists it as needing a restart.
+    sections: ['handlers'],
+    async prepare(next) {
+      const nextHandlers = build(extensionEntries(next), handlers);
+      const gone = handlers.filter((h) => !nextHandlers.includes(h));
+      const added = nextHandlers.filter((h) => !handlers.includes(h));
+      if (gone.length === 0 && added.length === 0 && nextHandlers.every((h, i) => h === handlers[i])) return undefined;
+      return {
+        async commit() {
+          // Replaced handlers stop before their successors start (onStop, then onStart).
+          for (const handler of gone) await handler.stop();
+          handlers = nextHandlers;
+          for (const handler of added) if (handler.config.enabled) await handler.start();
+        },
+      };
+    },
   });
 
   // Started one after another, in config order: onStart may not block.

@@ -1,7 +1,9 @@
 // The plugins installer: builds the PluginManager from `plugins` in the
 // config, starts the active plugins (a failing one is marked failed; the
-// runtime still starts) and stops them all when the runtime closes.
+// runtime still starts), takes new `plugins` sections on a config reload and
+// stops them all when the runtime closes.
 
+import { ConfigError } from '../errors.js';
 import type { Installer, Runtime } from '../runtime.js';
 import { PluginManager } from './manager.js';
 
@@ -25,5 +27,25 @@ export const installPlugins: Installer = async (runtime: Runtime) => {
   runtime.services.plugins = manager;
   // Plugins stop while the host still accepts events, so a stop() that emits works.
   runtime.onShutdown(() => manager.close());
+  runtime.onReload({
+    name: 'plugins',
+    sections: ['plugins'],
+    async prepare(next, previous) {
+      if (next.plugins.folder !== previous.plugins.folder) runtime.logger.warn('plugins.folder applies after a restart; the other plugins settings apply now');
+      const problems = manager.checkConfig(next.plugins.config);
+      if (problems.length > 0) throw new ConfigError(problems);
+      return {
+        async commit() {
+          const done = await manager.reconfigure({
+            active: next.plugins.active,
+            config: next.plugins.config,
+            startTimeoutMs: next.plugins.start_timeout * 1000,
+            stopTimeoutMs: next.plugins.stop_timeout * 1000,
+          });
+          runtime.logger.info({ ...done }, 'Plugins took the new config');
+        },
+      };
+    },
+  });
   await manager.loadActive();
 };

@@ -5,8 +5,10 @@
 // registrations live in its scope and are removed on unload whatever its
 // stop() does.
 
+import { isDeepStrictEqual } from 'node:util';
 import {
   ConfigError,
+  type ConfigProblem,
   PluginAlreadyRunningError,
   PluginDefinitionError,
   PluginDependencyError,
@@ -40,6 +42,23 @@ export interface PluginInfo {
   readonly registrations: Readonly<Record<string, number>>;
   readonly routes: ReadonlyArray<{ method: string; path: string; access: string }>;
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
+}
+
+/** A new `plugins` section, for PluginManager.reconfigure(). */
+export interface PluginsReconfiguration {
+  readonly active: readonly string[];
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly startTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+}
+
+/** What reconfigure() did, by plugin name. */
+export interface PluginsReconfigured {
+  readonly unloaded: string[];
+  readonly loaded: string[];
+  readonly reloaded: string[];
+  /** Plugins that failed to stop, start or reload (their state and lastError say why). */
+  readonly failed: string[];
 }
 
 export interface PluginManagerOptions<M extends HookMap = HookMap> {
@@ -93,10 +112,11 @@ export class PluginManager<M extends HookMap = HookMap> {
   readonly folder: string;
   readonly #host: Host;
   readonly #logger: Logger;
-  readonly #active: ReadonlySet<string>;
-  readonly #config: Readonly<Record<string, unknown>>;
-  readonly #startTimeoutMs: number;
-  readonly #stopTimeoutMs: number;
+  // Replaced by reconfigure() on a config reload.
+  #active: ReadonlySet<string>;
+  #config: Readonly<Record<string, unknown>>;
+  #startTimeoutMs: number;
+  #stopTimeoutMs: number;
   readonly #records = new Map<string, PluginRecord>();
   /** Running plugins in start order, so shutdown can go in reverse. */
   readonly #started: string[] = [];
@@ -154,16 +174,69 @@ export class PluginManager<M extends HookMap = HookMap> {
 
   /** Stops a plugin, then starts it with its code fresh from disk; dependents stopped on the way start again. */
   reload(name: string): Promise<PluginInfo> {
-    return this.#exclusive(async () => {
-      const record = await this.#find(name);
-      const restarted = await this.#unloadWithDependents(record);
-      const loaded = await this.#load(record.name, []);
-      for (const dependent of restarted.reverse()) {
-        await this.#load(dependent, []).catch((err: unknown) =>
-          this.#logger.error({ err: toError(err), plugin: dependent }, `Plugin "${dependent}" did not start again after reloading "${name}"`),
-        );
+    return this.#exclusive(async () => this.#info(await this.#reload(await this.#find(name))));
+  }
+
+  /**
+   * The problems a new `plugins.config` would cause: each known plugin's
+   * section checked against its schema, nothing applied. For config reloads,
+   * which must refuse a bad section before changing anything.
+   */
+  checkConfig(config: Readonly<Record<string, unknown>>): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    for (const record of this.#records.values()) {
+      if (record.module === undefined) continue;
+      try {
+        this.#validateConfig(record, record.module, config);
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.problems);
+        else throw err;
       }
-      return this.#info(loaded);
+    }
+    return problems;
+  }
+
+  /**
+   * Applies a new `plugins` section (a config reload): plugins dropped from
+   * `active` stop, newly listed ones start, and running plugins whose own
+   * section changed are reloaded. Plugins loaded by hand at run time are left
+   * as they are. A plugin that fails to start is marked failed; the others go on.
+   */
+  reconfigure(next: PluginsReconfiguration): Promise<PluginsReconfigured> {
+    return this.#exclusive(async () => {
+      const previousActive = this.#active;
+      const previousConfig = this.#config;
+      this.#active = new Set(next.active);
+      this.#config = next.config;
+      if (next.startTimeoutMs !== undefined) this.#startTimeoutMs = next.startTimeoutMs;
+      if (next.stopTimeoutMs !== undefined) this.#stopTimeoutMs = next.stopTimeoutMs;
+      const done: PluginsReconfigured = { unloaded: [], loaded: [], reloaded: [], failed: [] };
+      const attempt = async (name: string, list: string[], step: () => Promise<unknown>): Promise<void> => {
+        try {
+          await step();
+          list.push(name);
+        } catch (err) {
+          const error = toError(err);
+          done.failed.push(name);
+          this.#logger.error({ err: error, plugin: name }, `Plugin "${name}" could not take the new config: ${error.message}`);
+        }
+      };
+      await this.#discover();
+      for (const name of [...previousActive].reverse()) {
+        const record = this.#records.get(name);
+        if (this.#active.has(name) || record?.running === undefined) continue;
+        await attempt(name, done.unloaded, () => this.#unloadWithDependents(record));
+      }
+      for (const record of [...this.#records.values()]) {
+        if (record.running === undefined || isDeepStrictEqual(previousConfig[record.name], this.#config[record.name])) continue;
+        await attempt(record.name, done.reloaded, () => this.#reload(record));
+      }
+      for (const name of this.#active) {
+        if (previousActive.has(name) && this.#records.get(name)?.running !== undefined) continue;
+        if (this.#records.get(name)?.running !== undefined) continue;
+        await attempt(name, done.loaded, () => this.#load(name, []));
+      }
+      return done;
     });
   }
 
@@ -340,9 +413,20 @@ export class PluginManager<M extends HookMap = HookMap> {
     return error;
   }
 
-  #validateConfig(record: PluginRecord, module: LoadedPluginModule): unknown {
+  async #reload(record: PluginRecord): Promise<PluginRecord> {
+    const restarted = await this.#unloadWithDependents(record);
+    const loaded = await this.#load(record.name, []);
+    for (const dependent of restarted.reverse()) {
+      await this.#load(dependent, []).catch((err: unknown) =>
+        this.#logger.error({ err: toError(err), plugin: dependent }, `Plugin "${dependent}" did not start again after reloading "${record.name}"`),
+      );
+    }
+    return loaded;
+  }
+
+  #validateConfig(record: PluginRecord, module: LoadedPluginModule, config = this.#config): unknown {
     const schema = module.definition.configSchema;
-    const section = this.#config[record.name];
+    const section = config[record.name];
     if (schema === undefined) return section ?? {};
     const parsed = schema.safeParse(section ?? {});
     if (parsed.success) return parsed.data;

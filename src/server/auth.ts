@@ -1,6 +1,7 @@
 // Bearer-token auth with roles for the gateway. Tokens come from the config
 // (inline or from an environment variable) and are compared in constant time
 // over their SHA-256 digests, so neither content nor length leaks by timing.
+// A config reload swaps the tokens in place (rotation without a restart).
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
@@ -30,8 +31,8 @@ function digest(value: string): Buffer {
 }
 
 export class TokenAuth {
-  readonly #entries: readonly TokenEntry[];
-  readonly #protectHost: boolean;
+  #entries: readonly TokenEntry[];
+  #protectHost: boolean;
 
   constructor(config: HookworkConfig['auth'], env: NodeJS.ProcessEnv = process.env) {
     const problems: { key: string; message: string }[] = [];
@@ -50,6 +51,12 @@ export class TokenAuth {
     if (problems.length > 0) throw new ConfigError(problems);
     this.#entries = entries;
     this.#protectHost = config.protect_host_endpoints;
+  }
+
+  /** Takes the tokens of another TokenAuth (built from a reloaded config, so already checked). */
+  adopt(other: TokenAuth): void {
+    this.#entries = other.#entries;
+    this.#protectHost = other.#protectHost;
   }
 
   /** True once at least one token is configured. */

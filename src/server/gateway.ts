@@ -9,6 +9,7 @@ import { TokenAuth } from './auth.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { changeRoutes } from './routes/changes.js';
+import { configRoutes } from './routes/config.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
@@ -24,7 +25,17 @@ export interface RouteContext {
 export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, eventRoutes, gateRoutes, changeRoutes, pluginRoutes, deliveryRoutes, actionRoutes, callbackRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [
+  healthRoutes,
+  eventRoutes,
+  gateRoutes,
+  changeRoutes,
+  pluginRoutes,
+  configRoutes,
+  deliveryRoutes,
+  actionRoutes,
+  callbackRoutes,
+];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */
@@ -69,6 +80,16 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ code: 'HKW_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url}.` });
   });
+
+  const removeReload = runtime.onReload({
+    name: 'auth',
+    sections: ['auth'],
+    async prepare(next) {
+      const fresh = new TokenAuth(next.auth);
+      return { commit: () => auth.adopt(fresh) };
+    },
+  });
+  app.addHook('onClose', async () => removeReload());
 
   const context: RouteContext = { runtime, auth };
   for (const register of ROUTE_MODULES) await register(app, context);

@@ -3,7 +3,12 @@
 // queue, routes events to them (an emit stage that enqueues before emit
 // returns, or runs them inline when sync), registers `pre-*` handlers as
 // gates, and exposes `runtime.services.targets`, `.actions` and `.callbacks`.
+// Everything built from the config is one generation; a config reload builds
+// the next one and swaps it in synchronously, so no event is routed to both
+// or to neither. Callback tokens and HTTP pools outlive generations.
 
+import { isDeepStrictEqual } from 'node:util';
+import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { eventToJSON, type AccountInput, type HookworkEvent } from '../events/envelope.js';
@@ -12,7 +17,7 @@ import { compileFilters } from '../handlers/filters.js';
 import type { Host } from '../host.js';
 import type { Runtime } from '../runtime.js';
 import { Actions } from './actions.js';
-import { Callbacks } from './callbacks.js';
+import { Callbacks, type CallbackReport } from './callbacks.js';
 import { CommandTarget } from './command-runner.js';
 import { targetsConfigProblems, type WebhookOrigin } from './config-checks.js';
 import type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './config-schema.js';
@@ -63,11 +68,27 @@ function isOutbound(handler: Runtime['config']['handlers'][number]): handler is 
   return handler.type === 'command' || handler.type === 'webhook';
 }
 
-export async function installTargets(runtime: Runtime): Promise<void> {
-  const { config, host } = runtime;
-  const log = runtime.logger.child({ component: 'targets' });
+/** What one config builds: swapped whole on reload. */
+interface Generation {
+  readonly targets: ReadonlyMap<string, OutboundTarget>;
+  readonly router: TargetRouter;
+  readonly ssrf: SsrfGuard;
+  readonly actions: Actions;
+  /** Registers with the queue, the gates and the callbacks; returns the undo. Synchronous, so a swap is atomic. */
+  activate(): () => void;
+}
 
-  // Magpie webhooks from webhooks_path are appended, then everything is checked as a whole.
+/** What outlives generations. */
+interface Shared {
+  readonly runtime: Runtime;
+  readonly log: Runtime['logger'];
+  readonly queue: DeliveryQueue | undefined;
+  readonly pools: HttpPools;
+  readonly callbacks: Callbacks;
+}
+
+/** The config's Magpie webhooks with those of `webhooks_path` appended, checked as a whole. */
+async function webhooksOf(runtime: Runtime, config: HookworkConfig): Promise<MagpieWebhookConfig[]> {
   const problems: ConfigProblem[] = [];
   const webhooks: MagpieWebhookConfig[] = [...config.webhooks];
   const origins: WebhookOrigin[] = config.webhooks.map((_, i) => ({ key: `webhooks.${i}` }));
@@ -79,9 +100,19 @@ export async function installTargets(runtime: Runtime): Promise<void> {
   }
   problems.push(...targetsConfigProblems(config, { webhooks, origins }));
   if (problems.length > 0) throw new ConfigError(problems);
+  return webhooks;
+}
 
+/** The parts of a config this installer reads, to tell whether a reload concerns it. */
+function targetInputs(config: HookworkConfig): unknown {
+  return [config.handlers.filter(isOutbound), config.webhooks, config.webhooks_path, config.actions, config.ssrf, config.callbacks.on_failure];
+}
+
+async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
+  const { runtime, log, queue, pools, callbacks } = shared;
+  const { host } = runtime;
+  const webhookList = await webhooksOf(runtime, config);
   const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
-  const webhookList = webhooks;
 
   // Declared actions become catalogue events (and pre-gates with their options).
   const declared = new Set([...config.actions.execute_sync, ...Object.keys(config.actions.options)]);
@@ -95,13 +126,6 @@ export async function installTargets(runtime: Runtime): Promise<void> {
   }
 
   const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
-  // Enough sockets per origin for the busiest webhook's concurrency.
-  const busiest = Math.max(16, ...handlers.map((h) => (h.type === 'webhook' ? h.concurrency : 0)));
-  const pools = new HttpPools({ connections: busiest });
-  const callbacks = new Callbacks({
-    ttlSeconds: config.callbacks.ttl,
-    ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),
-  });
 
   const emitCommandReport = (data: Record<string, unknown>): void => {
     if (host.closed) return;
@@ -202,31 +226,26 @@ export async function installTargets(runtime: Runtime): Promise<void> {
     );
   }
 
-  const queue = runtime.services.delivery as DeliveryQueue | undefined;
   if (queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime.ts).');
   }
-  const removers: Array<() => void> = [];
   // The queue runs chains too: a success enqueues the targets after it, with `output`.
-  for (const target of targets.values()) {
+  const deliverables: DeliveryTarget[] = [...targets.values()].map((target) => {
     const next = chains.get(target.name);
-    const deliverable: DeliveryTarget =
-      next === undefined
-        ? target
-        : {
-            name: target.name,
-            kind: target.kind,
-            concurrency: target.concurrency,
-            async attempt(delivery, context) {
-              const result = await target.attempt(delivery, context);
-              if (result.ok) {
-                await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
-              }
-              return result;
-            },
-          };
-    if (queue !== undefined) removers.push(queue.registerTarget(deliverable));
-  }
+    if (next === undefined) return target;
+    return {
+      name: target.name,
+      kind: target.kind,
+      concurrency: target.concurrency,
+      async attempt(delivery, context) {
+        const result = await target.attempt(delivery, context);
+        if (result.ok) {
+          await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
+        }
+        return result;
+      },
+    };
+  });
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,
@@ -251,16 +270,17 @@ export async function installTargets(runtime: Runtime): Promise<void> {
     },
   });
 
-  const scope = host.scope('targets');
+  // Gates are registered on activation; routes live in this generation's router.
+  const gates: Array<{ name: string; fn: ReturnType<typeof targetGate>; timeoutMs: number; target: string }> = [];
   for (const handler of handlers) {
     const target = targets.get(handlerTargetName(handler.name)) as OutboundTarget;
-    const gates = (handler.actions ?? []).filter((a) => a.startsWith('pre-') && !host.catalogue.has(a));
-    const followed = (handler.actions ?? []).filter((a) => !gates.includes(a));
-    for (const gate of gates) {
+    const gateNames = (handler.actions ?? []).filter((a) => a.startsWith('pre-') && !host.catalogue.has(a));
+    const followed = (handler.actions ?? []).filter((a) => !gateNames.includes(a));
+    for (const gate of gateNames) {
       const behaviour: GateBehaviour =
         handler.gate ?? (handler.type === 'command' && handler.preset === 'sftpgo' && gate === 'pre-delete' ? SFTPGO_PRE_DELETE : SFTPGO_GATE);
       const graceMs = handler.type === 'command' ? handler.kill_grace * 1000 : 0;
-      scope.onGate(gate, targetGate(gate, target, behaviour, host.server), { name: target.name, timeoutMs: handler.timeout * 1000 + graceMs + 1000 });
+      gates.push({ name: gate, fn: targetGate(gate, target, behaviour, host.server), timeoutMs: handler.timeout * 1000 + graceMs + 1000, target: target.name });
     }
     const actionIds = followed.flatMap((a) => resolveEventIds(host, a, declared.has(a)));
     const hasFilters = handler.target_events !== undefined;
@@ -269,17 +289,18 @@ export async function installTargets(runtime: Runtime): Promise<void> {
       { ...handler, target_events: [...(handler.target_events ?? []), ...actionIds] },
       { where: `handlers.${config.handlers.indexOf(handler)}` },
     );
-    removers.push(router.add(filter.eventIds, { target, matches: (event) => filter.matches(event), sync: handler.sync }));
+    router.add(filter.eventIds, { target, matches: (event) => filter.matches(event), sync: handler.sync });
   }
   for (const hook of webhookList) {
     const target = targets.get(webhookTargetName(hook.name)) as OutboundTarget;
-    removers.push(router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false }));
+    router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false });
   }
-  removers.push(host.addEmitStage(router.stage));
 
   // A receiver reporting failure: an event, and the configured handlers get it.
-  const onFailureTargets = config.callbacks.on_failure.map((name) => targets.get(handlerTargetName(name)) ?? targets.get(webhookTargetName(name)));
-  callbacks.onFailure(async (report) => {
+  const onFailureTargets = config.callbacks.on_failure
+    .map((name) => targets.get(handlerTargetName(name)) ?? targets.get(webhookTargetName(name)))
+    .filter((t): t is OutboundTarget => t !== undefined);
+  const onCallbackFailure = async (report: CallbackReport): Promise<void> => {
     const account: AccountInput = { name: report.record.accountName, ...(report.record.accountUuid === '' ? {} : { uuid: report.record.accountUuid }) };
     const event: HookworkEvent = await host.emit(ENGINE_EVENTS.callbackFailed, {
       account,
@@ -293,30 +314,95 @@ export async function installTargets(runtime: Runtime): Promise<void> {
         ...(report.details === undefined ? {} : { details: report.details }),
       },
     });
-    const list = onFailureTargets.filter((t): t is OutboundTarget => t !== undefined);
-    if (list.length > 0 && queue !== undefined) {
-      await queue.enqueue(list.map((t) => ({ target: t.name, event: eventToJSON(event, { grantToken: t.grants.has('account.token') }) })));
+    if (onFailureTargets.length > 0 && queue !== undefined) {
+      await queue.enqueue(onFailureTargets.map((t) => ({ target: t.name, event: eventToJSON(event, { grantToken: t.grants.has('account.token') }) })));
     }
-  });
+  };
 
-  const actions = new Actions({ host, router, declared, syncEventNames, options: config.actions.options });
-  runtime.services.targets = {
+  return {
     targets,
     router,
     ssrf,
-    pools,
-    runNow(name, record) {
-      const target = targets.get(name);
-      if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...targets.keys()].join(', ') || 'none'}.`));
-      return router.runChain(target, record);
+    actions: new Actions({ host, router, declared, syncEventNames, options: config.actions.options }),
+    activate() {
+      const scope = host.scope('targets');
+      const removers = [
+        ...(queue === undefined ? [] : deliverables.map((d) => queue.registerTarget(d))),
+        ...gates.map((g) => scope.onGate(g.name, g.fn, { name: g.target, timeoutMs: g.timeoutMs })),
+        callbacks.onFailure(onCallbackFailure),
+      ];
+      return () => {
+        for (const remove of removers) remove();
+        scope.dispose().catch((err: unknown) => log.warn({ err }, 'Could not dispose the targets scope'));
+      };
     },
   };
-  runtime.services.actions = actions;
-  runtime.services.callbacks = callbacks;
-  runtime.onClose(async () => {
-    for (const remove of removers.reverse()) remove();
-    await scope.dispose().catch(() => undefined);
-    await pools.close();
+}
+
+export async function installTargets(runtime: Runtime): Promise<void> {
+  const { config, host } = runtime;
+  const log = runtime.logger.child({ component: 'targets' });
+  // Enough sockets per origin for the busiest webhook's concurrency.
+  const busiest = Math.max(16, ...config.handlers.map((h) => (h.type === 'webhook' ? h.concurrency : 0)));
+  const shared: Shared = {
+    runtime,
+    log,
+    queue: runtime.services.delivery as DeliveryQueue | undefined,
+    pools: new HttpPools({ connections: busiest }),
+    callbacks: new Callbacks({
+      ttlSeconds: config.callbacks.ttl,
+      ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),
+    }),
+  };
+  let current = await buildGeneration(config, shared);
+  let deactivate = current.activate();
+  const removeStage = host.addEmitStage((event) => current.router.stage(event));
+
+  runtime.services.targets = {
+    get targets() {
+      return current.targets;
+    },
+    get router() {
+      return current.router;
+    },
+    get ssrf() {
+      return current.ssrf;
+    },
+    pools: shared.pools,
+    runNow(name, record) {
+      const target = current.targets.get(name);
+      if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...current.targets.keys()].join(', ') || 'none'}.`));
+      return current.router.runChain(target, record);
+    },
+  };
+  runtime.services.actions = current.actions;
+  runtime.services.callbacks = shared.callbacks;
+
+  runtime.onReload({
+    name: 'targets',
+    sections: ['handlers', 'webhooks', 'webhooks_path', 'actions', 'ssrf', 'callbacks'],
+    // The webhooks_path files are read again on every reload: they may have changed.
+    always: (next) => next.webhooks_path !== undefined,
+    async prepare(next, previous) {
+      if (next.webhooks_path === undefined && isDeepStrictEqual(targetInputs(next), targetInputs(previous))) return undefined;
+      if (next.callbacks.ttl !== previous.callbacks.ttl) log.warn('callbacks.ttl applies to callback URLs issued after a restart');
+      const built = await buildGeneration(next, shared);
+      return {
+        commit() {
+          const undo = built.activate();
+          deactivate();
+          deactivate = undo;
+          current = built;
+          runtime.services.actions = built.actions;
+          log.info({ targets: built.targets.size }, 'Targets reloaded');
+        },
+      };
+    },
   });
-  log.debug({ targets: targets.size }, 'Targets installed');
+  runtime.onClose(async () => {
+    deactivate();
+    removeStage();
+    await shared.pools.close();
+  });
+  log.debug({ targets: current.targets.size }, 'Targets installed');
 }

@@ -1,5 +1,5 @@
 // Plugins over the gateway: management needs a superuser token (401 without
-// one, 403 with viewer/operator), and plugin routes appear and disappear at
+// one, 403 with viewer/operator, listing too), and plugin routes appear and disappear at
 // run time behind the /plugins/* catch-all.
 
 import assert from 'node:assert/strict';
@@ -68,10 +68,11 @@ export default definePlugin({
   return { runtime, call };
 }
 
-test('GET /v1/plugins needs a token; load/unload/reload need a superuser', async (t) => {
+test('GET /v1/plugins and load/unload/reload need a superuser', async (t) => {
   const { call, runtime } = await start(t);
   assert.equal((await call('GET', '/v1/plugins')).status, 401);
-  const listed = await call('GET', '/v1/plugins', 'viewer');
+  for (const role of ['viewer', 'operator'] as const) assert.equal((await call('GET', '/v1/plugins', role)).status, 403, `list as ${role}`);
+  const listed = await call('GET', '/v1/plugins', 'superuser');
   assert.equal(listed.status, 200);
   const discovered = listed.body['plugins'] as Array<{ name: string; state: string; active: boolean }>;
   assert.deepEqual(discovered.map((p) => [p.name, p.state, p.active]), [['status-page', 'discovered', false]], 'discovered, not started (not active)');
@@ -89,7 +90,7 @@ test('GET /v1/plugins needs a token; load/unload/reload need a superuser', async
   assert.equal((loaded.body['plugin'] as { state: string }).state, 'running');
   const reloaded = await call('POST', '/v1/plugins/status-page/reload', 'superuser');
   assert.equal(reloaded.status, 200);
-  const list = await call('GET', '/v1/plugins', 'viewer');
+  const list = await call('GET', '/v1/plugins', 'superuser');
   const [info] = list.body['plugins'] as Array<{ name: string; state: string; registrations: Record<string, number> }>;
   assert.equal(info?.name, 'status-page');
   assert.equal(info?.registrations['route'], 8);

@@ -2,7 +2,8 @@
 // (or the embedded default), builds the runtime and the gateway, listens, and
 // closes gracefully on SIGINT/SIGTERM. Prints one parseable line on stdout:
 // `hookwork listening on http://HOST:PORT`. A refused config prints every
-// problem and exits 2.
+// problem and exits 2. SIGHUP reloads the config (here and on every other
+// node); a refused reload is logged and the running config stays.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
@@ -36,7 +37,11 @@ export interface RunningServer {
 /** Starts the gateway (without signal handling): for `serve` and for embedding in tests. */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const loaded = await loadConfig(options.config);
-  const runtime = await createRuntime({ config: loaded.config, baseDir: loaded.baseDir });
+  const runtime = await createRuntime({
+    config: loaded.config,
+    baseDir: loaded.baseDir,
+    readConfig: async () => (await loadConfig(options.config)).config,
+  });
   let gateway: Gateway;
   try {
     gateway = await createGateway(runtime, {
@@ -120,6 +125,18 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  process.on('SIGHUP', () => {
+    if (signalled) return;
+    const { runtime } = server;
+    const reload = runtime.services.control?.reloadConfig() ?? runtime.reload();
+    reload.then(
+      (report) => process.stdout.write(`hookwork reloaded the config (${report.applied.join(', ') || 'nothing changed'})\n`),
+      (err: unknown) => {
+        if (err instanceof ConfigError) reportConfigError(err);
+        else runtime.logger.error({ err }, 'The config reload failed');
+      },
+    );
+  });
 }
 
 export function serveCommand(program: Command): void {

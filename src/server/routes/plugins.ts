@@ -1,6 +1,7 @@
-// Plugins over the gateway: run-time management (GET /v1/plugins for
-// viewers; POST /v1/plugins/:name/load|unload|reload for superusers only, as
-// UCS's plugins API) and the plugins' own routes. fastify cannot remove
+// Plugins over the gateway: run-time management for superusers only, as
+// UCS's plugins API (GET /v1/plugins; POST /v1/plugins/:name/load|unload|reload,
+// done on this node and then on every other node of the cluster) and the
+// plugins' own routes. fastify cannot remove
 // routes, so one catch-all under /plugins/* dispatches to the manager's live
 // route table, where plugins add and remove routes at run time.
 
@@ -23,7 +24,8 @@ function notFound(reply: FastifyReply, request: FastifyRequest, why: string): Fa
 export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
   const manager = (): PluginManager | undefined => runtime.services.plugins;
 
-  app.get('/v1/plugins', { onRequest: auth.require('viewer') }, async () => ({ plugins: manager()?.list() ?? [] }));
+  app.get('/v1/plugins', { onRequest: auth.require('superuser') }, async () => ({ plugins: manager()?.list() ?? [] }));
+  const method = { load: 'loadPlugin', unload: 'unloadPlugin', reload: 'reloadPlugin' } as const;
 
   for (const action of ACTIONS) {
     app.post<{ Params: z.output<typeof nameParamsSchema> }>(
@@ -34,9 +36,9 @@ export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
         onRequest: auth.require('superuser'),
       },
       async (request, reply) => {
-        const plugins = manager();
-        if (plugins === undefined) return notFound(reply, request, 'plugins are not installed in this runtime.');
-        return { plugin: await plugins[action](request.params.name) };
+        const control = runtime.services.control;
+        if (manager() === undefined || control === undefined) return notFound(reply, request, 'plugins are not installed in this runtime.');
+        return { plugin: await control[method[action]](request.params.name) };
       },
     );
   }
