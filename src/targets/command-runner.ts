@@ -99,6 +99,18 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether any process of the child's group is still alive (signal 0 probes without sending). */
+function groupAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: something is there that we may not signal; ESRCH: the group is gone.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 interface Outcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -191,7 +203,25 @@ export class CommandTarget implements OutboundTarget {
     return { args, env };
   }
 
+  /** Milliseconds a run may take before its process group is stopped (default 30 000). */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** Milliseconds between SIGTERM and SIGKILL after a timeout or an abort (default 5 000). */
+  get killGraceMs(): number {
+    return this.#graceMs;
+  }
+
   async #runNow(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+    // Aborted before it could start (e.g. while waiting for a concurrency slot,
+    // or a gate that already timed out): nothing is spawned, and the result is
+    // the one of a run stopped by its signal (retryable, not ok).
+    if (context.signal.aborted) {
+      const reason: unknown = context.signal.reason;
+      const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+      return { ok: false, retryable: true, durationMs: 0, error: `Command "${this.name}": ${this.command} was not started, the attempt was cancelled first (${why}).` };
+    }
     const started = performance.now();
     const { args, env } = this.prepare(event, context);
     const stdout = new Capture(this.#cap);
@@ -261,7 +291,10 @@ export class CommandTarget implements OutboundTarget {
       let killTimer: NodeJS.Timeout | undefined;
       let drainTimer: NodeJS.Timeout | undefined;
       const stop = (): void => {
+        if (killTimer !== undefined) return;
         killGroup(child, 'SIGTERM');
+        // Kept past the child's exit: a grandchild in the group that ignores
+        // SIGTERM (and let go of our pipes) still gets SIGKILL after the grace.
         killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), this.#graceMs);
         killTimer.unref();
       };
@@ -290,7 +323,8 @@ export class CommandTarget implements OutboundTarget {
       });
       child.once('close', (code, sig) => {
         clearTimeout(timer);
-        if (killTimer !== undefined) clearTimeout(killTimer);
+        // Only when the whole group is gone; otherwise SIGKILL still follows the grace.
+        if (killTimer !== undefined && !groupAlive(child.pid)) clearTimeout(killTimer);
         if (drainTimer !== undefined) clearTimeout(drainTimer);
         signal.removeEventListener('abort', onAbort);
         resolve({ exitCode: code, signal: sig, timedOut, ...(spawnError === undefined ? {} : { spawnError }) });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { CommandTarget, type CommandReport } from '../../src/targets/command-runner.js';
+import { handlerTargetName } from '../../src/targets/install.js';
 import { SFTPGO_ENV_NAMES } from '../../src/targets/sftpgo-preset.js';
 import { attemptContext, waitUntil } from './helpers/receiver.js';
+import { testRuntime } from './helpers/runtime.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
 const fixture = (name: string): string => join(fixtures, name);
@@ -20,6 +22,15 @@ const event = Object.freeze({
   account: { uuid: 'u-1', name: 'alice', peer: { address: '10.0.0.1', port: 22, protocol: 'TCP', family: 'IPv4' } },
   data: { path: '/home/alice/in/report.csv', size: 42 },
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function lines(stdout: string | undefined, prefix: string): string[] {
   return (stdout ?? '')
@@ -93,6 +104,65 @@ test('a timeout stops the whole process group (the program and what it started)'
   }, 5000, 'the background sleep to be gone');
 });
 
+test('a grandchild that ignores SIGTERM gets SIGKILL after the grace period even though the program itself died on SIGTERM', async (t) => {
+  const pidFile = join(temp, 'orphan.pid');
+  let pid: number | undefined;
+  t.after(() => {
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  const reports: CommandReport[] = [];
+  const target = new CommandTarget({
+    name: 'orphan',
+    command: fixture('orphan-ignores-term.sh'),
+    args: [pidFile],
+    timeoutMs: 1000,
+    killGraceMs: 200,
+    onExecuted: (r) => reports.push(r),
+  });
+  const result = await target.run(event, attemptContext());
+  assert.equal(result.ok, false);
+  assert.equal(reports[0]?.timed_out, true);
+  assert.equal(reports[0]?.signal, 'SIGTERM', 'the program itself stopped on SIGTERM');
+  assert.ok(existsSync(pidFile), 'the grandchild started before the timeout');
+  pid = Number(readFileSync(pidFile, 'utf8'));
+  assert.ok(pid > 0);
+  await waitUntil(() => !alive(pid as number), 5000, 'the grandchild that ignores SIGTERM to be killed');
+});
+
+test('a signal aborted before the run starts: nothing is spawned, the result is a retryable failure', async () => {
+  const folder = mkdtempSync(join(temp, 'aborted-'));
+  const reports: CommandReport[] = [];
+  const target = new CommandTarget({
+    name: 'cancelled',
+    command: fixture('wait-for-file.sh'),
+    args: [folder, join(folder, 'never')],
+    timeoutMs: 500,
+    killGraceMs: 100,
+    onExecuted: (r) => reports.push(r),
+  });
+  const controller = new AbortController();
+  controller.abort(new Error('the lease ended'));
+  const result = await target.run(event, { webhookId: 'msg_aborted', attempt: 1, signal: controller.signal });
+  assert.equal(result.ok, false);
+  assert.equal(result.retryable, true);
+  assert.match(result.error ?? '', /was not started.*the lease ended/);
+  assert.deepEqual(readdirSync(folder), [], 'the program never ran');
+  assert.deepEqual(reports, [], 'no 20053 report: nothing was executed');
+  assert.equal(target.running, 0);
+});
+
+test('the default timeout of a command handler is 30 s (config default and the target built from it)', async (t) => {
+  assert.equal(new CommandTarget({ name: 'd', command: fixture('fail.sh') }).timeoutMs, 30_000);
+  assert.equal(new CommandTarget({ name: 'd', command: fixture('fail.sh') }).killGraceMs, 5_000);
+  const runtime = await testRuntime(t, { handlers: [{ type: 'command', name: 'plain', command: fixture('fail.sh'), args: ['0'], target_events: ['100'] }] });
+  const handler = runtime.config.handlers.find((h) => h.name === 'plain');
+  assert.equal(handler?.type === 'command' ? handler.timeout : undefined, 30);
+  const target = runtime.services.targets?.targets.get(handlerTargetName('plain'));
+  assert.ok(target instanceof CommandTarget);
+  assert.equal(target.timeoutMs, 30_000);
+  assert.equal(target.killGraceMs, 5_000);
+});
+
 test('a program that ignores SIGTERM gets SIGKILL after the grace period', async () => {
   const reports: CommandReport[] = [];
   const target = new CommandTarget({
@@ -115,6 +185,17 @@ test('stdout and stderr are captured up to the cap', async () => {
   assert.equal(result.ok, true);
   assert.equal(result.response?.length, 1000);
   assert.equal(reports[0]?.stdout.length, 1000);
+});
+
+test('stderr is capped too: the report keeps at most output_cap bytes of it', async () => {
+  const reports: CommandReport[] = [];
+  const target = new CommandTarget({ name: 'noisy', command: fixture('big-stderr.sh'), outputCap: 500, onExecuted: (r) => reports.push(r) });
+  const result = await target.run(event, attemptContext());
+  assert.equal(result.ok, true, result.error);
+  assert.equal(result.response, 'done\n');
+  // About 200 KB went to stderr; the report's head (1 KiB) is bounded by the cap first.
+  assert.equal(reports[0]?.stderr.length, 500);
+  assert.match(reports[0]?.stderr ?? '', /^(0123456789)+/);
 });
 
 test('output_format json: stdout parsed and offered as `output`; bad JSON fails', async () => {
