@@ -5,7 +5,7 @@
 // per-process key, so every retry of that delivery carries the same URL.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { CallbackTokenError } from '../errors.js';
+import { CallbackTokenError, toError } from '../errors.js';
 
 /** What a callback remembers about the delivery that issued it (no secrets). */
 export interface CallbackRecord {
@@ -73,6 +73,11 @@ export interface CallbackReport {
   readonly details?: unknown;
 }
 
+/** What report() returns: the report, and the listeners that failed on it (the token is used either way). */
+export interface CallbackReceipt extends CallbackReport {
+  readonly listenerErrors: readonly Error[];
+}
+
 export interface CallbacksOptions {
   /** Seconds a URL stays valid (default 24 h). */
   ttlSeconds?: number;
@@ -130,9 +135,13 @@ export class Callbacks {
 
   /**
    * Uses a token once: throws CallbackTokenError when it is unknown, used or
-   * expired; otherwise marks it used and runs the failure listeners.
+   * expired; otherwise marks it used and runs every failure listener. The
+   * report is accepted once the token is marked: a listener that throws does
+   * not give the token back (a second report would repeat what the listeners
+   * before it did) and does not stop the others; its error is in the
+   * receipt's `listenerErrors` for the caller to log.
    */
-  async report(token: string, body: { error?: unknown; details?: unknown } = {}): Promise<CallbackReport> {
+  async report(token: string, body: { error?: unknown; details?: unknown } = {}): Promise<CallbackReceipt> {
     const hash = hashToken(token);
     const entry = this.#store.get(hash);
     const now = this.#now();
@@ -142,7 +151,14 @@ export class Callbacks {
     if (!this.#store.markUsed(hash, now)) throw new CallbackTokenError('used');
     const error = typeof body.error === 'string' && body.error !== '' ? body.error : 'The receiver reported a failure.';
     const report: CallbackReport = { record: entry.record, error, ...(body.details === undefined ? {} : { details: body.details }) };
-    for (const listener of [...this.#listeners]) await listener(report);
-    return report;
+    const listenerErrors: Error[] = [];
+    for (const listener of [...this.#listeners]) {
+      try {
+        await listener(report);
+      } catch (err) {
+        listenerErrors.push(toError(err));
+      }
+    }
+    return { ...report, listenerErrors };
   }
 }

@@ -96,6 +96,39 @@ function normalise(address: Address): Address {
   return address;
 }
 
+const NAT64_LOCAL_USE = ipaddr.parseCIDR('64:ff9b:1::/48') as [ipaddr.IPv6, number];
+
+/** IPv6 ranges that tunnel to no checkable IPv4 address: refused unless allowed. */
+const OPAQUE_TUNNELS: Readonly<Record<string, string>> = {
+  teredo: 'a Teredo (2001::/32) address, which tunnels to an IPv4 address the guard cannot check',
+  nat64Local: 'a local-use NAT64 (64:ff9b:1::/48) address, which translates to an IPv4 address the guard cannot check',
+};
+
+/**
+ * An IPv6 form that carries an IPv4 address the packets end up at: NAT64
+ * (64:ff9b::/96, RFC 6052) and IPv4-translated (::ffff:0:0/96, RFC 6145) in
+ * the low 32 bits, 6to4 (2002::/16, RFC 3056) in bits 16-47, and the
+ * deprecated IPv4-compatible form (::a.b.c.d). Undefined for any other address.
+ */
+function embeddedIPv4(address: ipaddr.IPv6, range: string): { ipv4: ipaddr.IPv4; form: string } | undefined {
+  const p = address.parts;
+  const low = (hi: number, lo: number): ipaddr.IPv4 => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  switch (range) {
+    case 'rfc6052':
+      return address.match(NAT64_LOCAL_USE) ? undefined : { ipv4: low(p[6] ?? 0, p[7] ?? 0), form: 'NAT64 (64:ff9b::/96)' };
+    case 'rfc6145':
+      return { ipv4: low(p[6] ?? 0, p[7] ?? 0), form: 'IPv4-translated (::ffff:0:0/96)' };
+    case '6to4':
+      return { ipv4: low(p[1] ?? 0, p[2] ?? 0), form: '6to4 (2002::/16)' };
+    default:
+      // ::/96 other than :: and ::1 (their own ranges).
+      if (range !== 'unspecified' && range !== 'loopback' && p.slice(0, 6).every((part) => part === 0)) {
+        return { ipv4: low(p[6] ?? 0, p[7] ?? 0), form: 'IPv4-compatible (::/96)' };
+      }
+      return undefined;
+  }
+}
+
 export class SsrfGuard {
   readonly #allow: ReadonlyArray<[Address, number]>;
   readonly #resolver: Resolver;
@@ -121,13 +154,37 @@ export class SsrfGuard {
     } catch {
       return 'not an IP address';
     }
-    for (const [range, bits] of this.#allow) {
-      if (range.kind() === address.kind() && address.match(range, bits)) return undefined;
-    }
+    if (this.#allowed(address)) return undefined;
     const canonical = address.toNormalizedString();
     if (METADATA_ADDRESSES.has(canonical) || METADATA_ADDRESSES.has(address.toString())) {
       return 'a cloud metadata endpoint';
     }
+    const range = address.range();
+    if (address.kind() === 'ipv6') {
+      const v6 = address as ipaddr.IPv6;
+      if (range === 'teredo') return OPAQUE_TUNNELS['teredo'];
+      if (range === 'rfc6052' && v6.match(NAT64_LOCAL_USE)) return OPAQUE_TUNNELS['nat64Local'];
+      // A transition form is checked as the IPv4 address it leads to (and
+      // that address's allow-list entries apply, as for IPv4-mapped).
+      const embedded = embeddedIPv4(v6, range);
+      if (embedded !== undefined) {
+        if (this.#allowed(embedded.ipv4)) return undefined;
+        const rule = this.#ipv4Rule(embedded.ipv4);
+        return rule === undefined ? undefined : `${rule} (${embedded.ipv4.toString()}, embedded in a ${embedded.form} address)`;
+      }
+    }
+    return REFUSED_RANGES[range];
+  }
+
+  #allowed(address: Address): boolean {
+    for (const [range, bits] of this.#allow) {
+      if (range.kind() === address.kind() && address.match(range, bits)) return true;
+    }
+    return false;
+  }
+
+  #ipv4Rule(address: ipaddr.IPv4): string | undefined {
+    if (METADATA_ADDRESSES.has(address.toString())) return 'a cloud metadata endpoint';
     return REFUSED_RANGES[address.range()];
   }
 

@@ -90,6 +90,64 @@ test('public addresses pass; the allow list opens exactly its CIDRs', async () =
   assert.throws(() => parseCidr('nope'), /not a valid CIDR/);
 });
 
+test('IPv6 forms that embed an IPv4 address are checked as that address; Teredo and local-use NAT64 are refused outright', async () => {
+  const guard = new SsrfGuard();
+  const refused: Array<[string, RegExp]> = [
+    // NAT64 (RFC 6052 well-known prefix) of 127.0.0.1, 10.0.0.1 and the metadata address.
+    ['64:ff9b::7f00:1', /loopback.*127\.0\.0\.1.*NAT64/],
+    ['64:ff9b::10.0.0.1', /private.*10\.0\.0\.1.*NAT64/],
+    ['64:ff9b::a9fe:a9fe', /metadata.*169\.254\.169\.254/],
+    // The RFC 8215 local-use prefix: no checkable IPv4 address.
+    ['64:ff9b:1::7f00:1', /local-use NAT64/],
+    ['64:ff9b:1::5db8:d822', /local-use NAT64/],
+    // 6to4 with 127.0.0.1 and 192.168.1.1 in bits 16-47.
+    ['2002:7f00:1::', /loopback.*127\.0\.0\.1.*6to4/],
+    ['2002:c0a8:101::1', /private.*192\.168\.1\.1.*6to4/],
+    // Teredo, whatever it embeds.
+    ['2001:0::1', /Teredo/],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo/],
+    // IPv4-compatible (deprecated) and IPv4-translated forms.
+    ['::7f00:1', /loopback.*127\.0\.0\.1.*IPv4-compatible/],
+    ['::a01:203', /private.*10\.1\.2\.3.*IPv4-compatible/],
+    // (ipaddr.js reads the dotted spelling as IPv4-mapped; refused either way.)
+    ['::10.1.2.3', /private/],
+    ['::ffff:0:7f00:1', /loopback.*IPv4-translated/],
+    // IPv4-mapped stays checked as IPv4, in either spelling.
+    ['::ffff:7f00:1', /^a loopback address$/],
+    ['::ffff:10.0.0.1', /^a private/],
+    ['::ffff:169.254.169.254', /metadata/],
+  ];
+  for (const [address, rule] of refused) assert.match(guard.ruleFor(address) ?? 'passed', rule, address);
+  // Through check(): the error names the literal address and the rule.
+  const err = await refusal(guard, 'http://[64:ff9b::7f00:1]/x');
+  assert.equal(err.address, '64:ff9b::7f00:1');
+  assert.match(err.rule, /loopback/);
+  assert.match((await refusal(guard, 'http://[2002:7f00:1::]/')).rule, /6to4/);
+  assert.match((await refusal(guard, 'http://[2001::1]/')).rule, /Teredo/);
+  assert.match((await refusal(guard, 'http://[::7f00:1]/')).rule, /loopback/);
+  assert.match((await refusal(guard, 'http://[::127.0.0.1]/')).rule, /loopback/);
+  // A public embedded address passes (NAT64 and 6to4 are how IPv6-only hosts reach IPv4 sites).
+  assert.equal(guard.ruleFor('64:ff9b::5db8:d822'), undefined, 'NAT64 of 93.184.216.34');
+  assert.equal(guard.ruleFor('2002:5db8:d822::1'), undefined, '6to4 of 93.184.216.34');
+});
+
+test('the allow list opens embedded forms: by the embedded IPv4 CIDR, or by an IPv6 CIDR over the form itself', () => {
+  const byIPv4 = new SsrfGuard({ allow: ['127.0.0.1/32', '10.1.0.0/16'] });
+  assert.equal(byIPv4.ruleFor('64:ff9b::7f00:1'), undefined);
+  assert.equal(byIPv4.ruleFor('2002:7f00:1::'), undefined);
+  assert.equal(byIPv4.ruleFor('::7f00:1'), undefined);
+  assert.equal(byIPv4.ruleFor('::ffff:127.0.0.1'), undefined);
+  assert.equal(byIPv4.ruleFor('64:ff9b::a01:203'), undefined, '10.1.2.3');
+  assert.match(byIPv4.ruleFor('64:ff9b::7f00:2') ?? '', /loopback/, '127.0.0.2 is not allowed');
+  assert.match(byIPv4.ruleFor('64:ff9b::a02:1') ?? '', /private/, '10.2.0.1 is not allowed');
+  assert.match(byIPv4.ruleFor('2001::1') ?? '', /Teredo/, 'an IPv4 allow entry does not open Teredo');
+  const byIPv6 = new SsrfGuard({ allow: ['2001::/32', '64:ff9b:1::/48', '2002:7f00::/24'] });
+  assert.equal(byIPv6.ruleFor('2001:0:4136:e378:8000:63bf:3fff:fdd2'), undefined);
+  assert.equal(byIPv6.ruleFor('64:ff9b:1::7f00:1'), undefined);
+  assert.equal(byIPv6.ruleFor('2002:7f00:1::'), undefined);
+  assert.match(byIPv6.ruleFor('64:ff9b::7f00:1') ?? '', /loopback/);
+});
+
 test('non-http schemes are refused', async () => {
   const err = await refusal(new SsrfGuard(), 'file:///etc/passwd');
   assert.match(err.rule, /scheme/);
