@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { ActionHookFailedError, PermissionDeniedError, QuotaExceededError } from '../../src/errors.js';
+import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { action } from '../../src/targets/actions.js';
 import { startReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
@@ -43,6 +44,36 @@ test('pre gate: the SFTPGo hook script denies; the operation does not run; Permi
   // Exit 0 allows.
   const ok = await runtime.services.actions!.run('upload', { data: { path: '/srv/in/x.txt' } }, () => 'stored');
   assert.deepEqual([ok.outcome, ok.value], ['done', 'stored']);
+});
+
+test('pre gate: a webhook handler on pre-upload: 200 allows, 403 denies with PermissionDeniedError', async (t) => {
+  const runtime = await testRuntime(t, {
+    ssrf: { allow: ['127.0.0.1/32'] },
+    actions: { options: { upload: {} } },
+    handlers: [{ type: 'webhook', name: 'policy', url: `${receiver.url}/policy/{{account.name}}`, actions: ['pre-upload'] }],
+  });
+  const stored: string[] = [];
+  const allowed = await action(runtime, 'upload', { data: { path: '/in/ok.txt' }, account: { name: 'alice' } }, () => {
+    stored.push('/in/ok.txt');
+    return 'stored';
+  });
+  assert.deepEqual([allowed.outcome, allowed.value], ['done', 'stored']);
+  assert.equal(receiver.requests.length, 1, 'the gate asked the webhook before the operation');
+  const asked = receiver.requests[0];
+  assert.equal(asked?.method, 'POST');
+  assert.equal(asked?.url, '/policy/alice');
+  const body = JSON.parse(asked?.body ?? '{}') as { id: string; data: { path: string; action: string } };
+  assert.deepEqual([body.id, body.data.path, body.data.action], ['pre-upload', '/in/ok.txt', 'pre-upload']);
+
+  receiver.respond((_r, res) => res.writeHead(403).end('no uploads for you'));
+  await assert.rejects(
+    action(runtime, 'upload', { data: { path: '/in/no.txt' }, account: { name: 'mallory' } }, () => {
+      stored.push('/in/no.txt');
+    }),
+    (err: unknown) => err instanceof PermissionDeniedError && err.code === 'HKW_ERR_PERMISSION_DENIED' && /403/.test(err.message),
+  );
+  assert.deepEqual(stored, ['/in/ok.txt'], 'the denied upload did not run');
+  assert.equal(receiver.requests.length, 2);
 });
 
 test('pre-delete handled (SFTPGo): the delete and its post hook are skipped', async (t) => {
@@ -108,6 +139,8 @@ test('execute_sync: a failing post hook reaches the caller after undo ran (SFTPG
   const file = join(temp, 'upload.bin');
   writeFileSync(file, 'data');
   receiver.respond((_r, res) => res.writeHead(422).end('virus found'));
+  const hookFailed: Array<Record<string, unknown>> = [];
+  runtime.host.on(ENGINE_EVENTS.actionSyncHookFailed, (e) => void hookFailed.push({ ...e.data }));
   let undone: ActionHookFailedError | undefined;
   await assert.rejects(
     action(runtime, 'upload', { data: { path: file } }, () => 'written', {
@@ -121,10 +154,18 @@ test('execute_sync: a failing post hook reaches the caller after undo ran (SFTPG
   assert.ok(undone instanceof ActionHookFailedError);
   assert.equal(existsSync(file), false);
   assert.equal(receiver.requests.length, 1, 'the hook ran before action() returned');
+  // The failure is also an event: 20511 action-hook-failed, naming the action and the upload event.
+  await runtime.host.idle();
+  assert.equal(hookFailed.length, 1);
+  assert.equal(hookFailed[0]?.['action'], 'upload');
+  assert.match(String(hookFailed[0]?.['error']), /422/);
+  assert.equal(typeof hookFailed[0]?.['event_uuid'], 'string');
   receiver.respond((_r, res) => res.writeHead(200).end('clean'));
   const ok = await action(runtime, 'upload', { data: { path: file } }, () => 'written');
   assert.equal(ok.outcome, 'done');
   assert.equal(receiver.requests.length, 2);
+  await runtime.host.idle();
+  assert.equal(hookFailed.length, 1, 'no 20511 when the sync hook succeeds');
 });
 
 test('gateway: POST /v1/actions/:name/pre and /post', async (t) => {

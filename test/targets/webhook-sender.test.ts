@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import type { Pool } from 'undici';
+import { webhookHandlerSchema } from '../../src/targets/config-schema.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
 import { generateSecret, WebhookSigner } from '../../src/targets/signing.js';
-import { SsrfGuard } from '../../src/targets/ssrf-guard.js';
+import { SsrfGuard, type CheckedTarget } from '../../src/targets/ssrf-guard.js';
 import { parseRetryAfter, WebhookTarget, type WebhookTargetOptions } from '../../src/targets/webhook-sender.js';
 import { attemptContext, startReceiver, type Receiver } from './helpers/receiver.js';
 
@@ -202,10 +204,60 @@ test('secrets are only in the body when granted', async () => {
   assert.deepEqual(JSON.parse(receiver.requests[1]?.body ?? ''), { token: 'SECRET' });
 });
 
-test('keep-alive: several requests reuse one pool', async () => {
-  const t = target();
-  for (let i = 0; i < 5; i++) await t.run(event, attemptContext());
+test('keep-alive: sequential requests reuse one socket', async (t) => {
+  // A pool of its own, so sockets other tests left open do not count.
+  const own = new HttpPools();
+  t.after(() => own.close());
+  const ports: Array<number | undefined> = [];
+  receiver.respond((_r, res) => {
+    ports.push(res.socket?.remotePort);
+    res.writeHead(200).end('ok');
+  });
+  const hook = new WebhookTarget({ name: 'keepalive', url: `${receiver.url}/hook` }, { pools: own, ssrf });
+  // With a turn of the event loop between requests (undici frees a client
+  // just after the response completed), every request goes over one socket.
+  for (let i = 0; i < 5; i++) {
+    const result = await hook.run(event, attemptContext());
+    assert.equal(result.ok, true, result.error);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   assert.equal(receiver.requests.length, 5);
-  assert.equal(pools.size >= 1, true);
-  assert.equal(new Set(receiver.requests.map((r) => r.headers.connection)).has('close'), false);
+  assert.equal(ports.length, 5);
+  assert.equal(typeof ports[0], 'number');
+  assert.deepEqual(new Set(ports), new Set([ports[0]]), `one client socket for all five requests, got ports ${ports.join(', ')}`);
+  // Back to back, the next request may not wait for that and opens a second
+  // socket, but no more: sockets are still reused, not one per request.
+  ports.length = 0;
+  for (let i = 0; i < 8; i++) {
+    const result = await hook.run(event, attemptContext());
+    assert.equal(result.ok, true, result.error);
+  }
+  assert.equal(ports.length, 8);
+  assert.ok(new Set(ports).size <= 2, `at most two sockets for eight back-to-back requests, got ports ${ports.join(', ')}`);
+  assert.equal(own.size, 1);
+});
+
+test('the default timeout of a webhook is 30 s: the config default and the request timeouts the target sets', async (t) => {
+  assert.equal(webhookHandlerSchema.parse({ type: 'webhook', name: 'w', url: 'https://hooks.example/x' }).timeout, 30);
+  assert.equal(webhookHandlerSchema.parse({ type: 'webhook', name: 'w', url: 'https://hooks.example/x', timeout: 5 }).timeout, 5);
+  // What the target hands undici for one request (headers and body timeouts).
+  const seen: Array<{ headersTimeout?: number | null; bodyTimeout?: number | null }> = [];
+  class SpyPools extends HttpPools {
+    override get(origin: string, checked: CheckedTarget): Pool {
+      const pool = super.get(origin, checked);
+      const dispatch = pool.dispatch.bind(pool);
+      pool.dispatch = (options, handler) => {
+        seen.push({ headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout });
+        return dispatch(options, handler);
+      };
+      return pool;
+    }
+  }
+  const spy = new SpyPools();
+  t.after(() => spy.close());
+  const result = await new WebhookTarget({ name: 'defaults', url: `${receiver.url}/hook` }, { pools: spy, ssrf }).run(event, attemptContext());
+  assert.equal(result.ok, true, result.error);
+  assert.deepEqual(seen, [{ headersTimeout: 30_000, bodyTimeout: 30_000 }]);
+  await new WebhookTarget({ name: 'short', url: `${receiver.url}/hook`, timeoutMs: 1_500 }, { pools: spy, ssrf }).run(event, attemptContext());
+  assert.deepEqual(seen[1], { headersTimeout: 1_500, bodyTimeout: 1_500 });
 });
