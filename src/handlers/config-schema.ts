@@ -20,6 +20,11 @@ export const filtersSchema = z.strictObject(filtersShape);
 /** Secrets a handler may be given (stored non-enumerable on the event otherwise). */
 export const HANDLER_GRANTS = ['account.token'] as const;
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest hard limit a handler may have, seconds (about 24.8 days: the longest Node timer). */
+export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
 export const extensionHandlerSchema = z.strictObject({
   type: z.literal('extension'),
   ...handlerBaseShape,
@@ -33,8 +38,14 @@ export const extensionHandlerSchema = z.strictObject({
   configuration: z.string().default(''),
   /** Consecutive failures before the handler stops in a failed state; 0 = never. */
   fail_after_errors: z.number().int().min(0).default(10),
-  /** Hard limit, seconds, for one event's queue time plus run time. */
-  timeout: z.number().positive().default(600),
+  /** Hard limit, seconds, for one event's delay, queue time and run time (at most MAX_TIMEOUT_SECONDS). */
+  timeout: z
+    .number()
+    .positive()
+    .max(MAX_TIMEOUT_SECONDS, {
+      error: `must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24.8 days, the longest timer Node keeps)`,
+    })
+    .default(600),
   /** Secrets the worker's copy of the event keeps, e.g. `account.token`. */
   grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
 });

@@ -61,7 +61,10 @@ export interface ExtensionParent {
   /** The handler's config name and uuid. */
   readonly name: string;
   readonly uuid: string;
-  /** Calls `fn` after `seconds` (in the main process); returning it from getConfiguration delays the event without holding a worker. */
+  /**
+   * Calls `fn` after `seconds` (in the main process); returning it from getConfiguration delays the event without holding a worker.
+   * `seconds` must be a finite number, 0 or more (else it throws an InvalidArgumentError); past the longest Node timer (about 24.8 days) timers are chained.
+   */
   delay<T>(seconds: number, fn: () => T | PromiseLike<T>): Delayed<T>;
   /** Emits events as this handler: a text (informational) or `{ event_id?, message, … }` objects. */
   emit(events: string | ResultEvent | readonly ResultEvent[]): Promise<readonly HookworkEvent[]>;

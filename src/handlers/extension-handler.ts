@@ -4,14 +4,18 @@
 // and failures become. One deadline per event covers delay, queue and run;
 // a single timer per handler watches them all (events arrive in deadline
 // order, so the first live one is always the next to expire).
+//
+// One instance of the handler's class lives in the main process for the
+// handler's whole life (SFTPPlus): it is built on the first start, and every
+// later stop/start calls onStop/onStart on that same instance.
 
 import { randomUUID } from 'node:crypto';
-import { ExtensionResultError, HookTimeoutError, toError } from '../errors.js';
+import { ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import type { AccountInput, HookworkEvent } from '../events/envelope.js';
 import type { Host, HostScope } from '../host.js';
 import type { Logger } from '../logger.js';
-import type { ExtensionHandlerConfig } from './config-schema.js';
+import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
 import type {
   ConfigurationDecision,
   Delayed,
@@ -85,6 +89,8 @@ class Job extends TaskSignal {
   readonly deadline: number;
   readonly startedAt: number;
   readonly startedPerf: number;
+  /** Handed to the pool (getConfiguration has decided to handle it). */
+  submitted = false;
   finished = false;
 
   constructor(event: HookworkEvent, timeoutMs: number) {
@@ -118,7 +124,14 @@ export class ExtensionHandler {
   #targets: readonly string[] = [];
   #explicit: ReadonlySet<string> | null = null;
   #entry: ResolvedEntryPoint | undefined;
+  #handlerClass: ExtensionHandlerClass | undefined;
+  /** The main-process instance: built once, kept across stop/start. */
   #instance: ExtensionHandlerInstance | undefined;
+  #parent: ExtensionParent | undefined;
+  /** onStart succeeded and onStop has not run since. */
+  #running = false;
+  /** fail_after_errors was reached and its stop is scheduled (or done); cleared by start(). */
+  #failStop = false;
   #scope: HostScope | undefined;
   #transition: Promise<void> = Promise.resolve();
   readonly #jobs = new Set<Job>();
@@ -173,18 +186,22 @@ export class ExtensionHandler {
     };
   }
 
-  /** Loads the class (main process), runs onStart, subscribes. A failure leaves the state `failed`, with the error. */
+  /**
+   * Loads the class and builds its main-process instance (first start only),
+   * runs onStart on it, subscribes. A failure leaves the state `failed`, with the error.
+   */
   start(): Promise<void> {
     return this.#serialise(async () => {
       if (this.#state === 'started') return;
       this.#state = 'starting';
       try {
         this.#entry ??= resolveEntryPoint(this.name, this.config.entry_point, this.#folder);
-        const handlerClass = await loadHandlerClass(this.name, this.config.entry_point, this.#entry);
-        const instance = new handlerClass();
-        await instance.onStart?.(this.#makeParent());
-        this.#instance = instance;
+        const handlerClass = (this.#handlerClass ??= await loadHandlerClass(this.name, this.config.entry_point, this.#entry));
+        const instance = (this.#instance ??= new handlerClass());
+        await instance.onStart?.((this.#parent ??= this.#makeParent()));
+        this.#running = true;
         this.#subscribe(handlerClass);
+        this.#failStop = false;
         this.#consecutiveFailures = 0;
         this.#lastError = undefined;
         this.#state = 'started';
@@ -196,7 +213,11 @@ export class ExtensionHandler {
     });
   }
 
-  /** Unsubscribes, drops delayed events, runs onStop. Events already queued or running finish. */
+  /**
+   * Unsubscribes, drops the events getConfiguration has not decided yet
+   * (delayed or awaiting a promise: counted as skipped, no failure event),
+   * runs onStop. Events already queued or running finish.
+   */
   stop(): Promise<void> {
     return this.#serialise(() => this.#stop('stopped'));
   }
@@ -230,25 +251,34 @@ export class ExtensionHandler {
   }
 
   async #stop(finalState: 'stopped' | 'failed', error?: Error): Promise<void> {
-    if (this.#state === 'stopped' || (this.#state === 'failed' && this.#instance === undefined)) {
+    if (!this.#running) {
       if (error !== undefined) this.#setFailed(error);
       return;
     }
+    this.#running = false;
     this.#state = 'stopping';
+    this.#dropUndecided();
     const scope = this.#scope;
     this.#scope = undefined;
     await scope?.dispose();
     for (const cancel of [...this.#delays]) cancel();
-    const instance = this.#instance;
-    this.#instance = undefined;
     try {
-      await instance?.onStop?.();
+      await this.#instance?.onStop?.();
     } catch (err) {
       this.#logger.warn({ err, handler: this.name }, `Extension handler "${this.name}" failed in onStop`);
     }
     if (finalState === 'failed') this.#setFailed(error ?? new Error('stopped after failures'));
     else this.#state = 'stopped';
     this.#logger.info({ handler: this.name, state: this.#state }, `Extension handler "${this.name}" stopped`);
+  }
+
+  /** Events whose decision has not come (a delay, a pending promise) end here: what it decides later is ignored. */
+  #dropUndecided(): void {
+    for (const job of [...this.#jobs]) {
+      if (job.submitted) continue;
+      this.counters.skipped++;
+      this.#finish(job, 'dropped');
+    }
   }
 
   #setFailed(error: Error): void {
@@ -279,17 +309,36 @@ export class ExtensionHandler {
     });
   }
 
+  /**
+   * parent.delay: `seconds` must be a finite number, 0 or more (else an
+   * InvalidArgumentError). Delays past the longest Node timer (about 24.8
+   * days) are chained timers, so they never fire early.
+   */
   #delay<T>(seconds: number, fn: () => T | PromiseLike<T>): Delayed<T> {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidArgumentError(`parent.delay(seconds, fn): seconds must be a finite number, 0 or more; got ${String(seconds)}.`);
+    }
+    if (typeof fn !== 'function') {
+      throw new InvalidArgumentError(`parent.delay(seconds, fn): fn must be a function; got ${typeof fn}.`);
+    }
     let cancel!: () => void;
     const promise = new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      let left = seconds * 1000;
+      let timer: NodeJS.Timeout;
+      const fire = (): void => {
         this.#delays.delete(cancel);
         try {
           resolve(fn());
         } catch (err) {
           reject(err);
         }
-      }, Math.max(0, seconds * 1000));
+      };
+      const wait = (): void => {
+        const step = Math.min(left, MAX_TIMER_MS);
+        left -= step;
+        timer = setTimeout(left > 0 ? wait : fire, step);
+      };
+      wait();
       cancel = () => {
         clearTimeout(timer);
         this.#delays.delete(cancel);
@@ -395,11 +444,18 @@ export class ExtensionHandler {
 
   #submit(job: Job, configuration: string): void {
     if (job.finished) return;
+    // A decision that arrives once the handler has stopped is dropped, like a cancelled delay.
+    if (this.#state !== 'started') {
+      this.counters.skipped++;
+      this.#finish(job, 'dropped');
+      return;
+    }
+    job.submitted = true;
     const entry = this.#entry as ResolvedEntryPoint;
     const task: ExtensionTask = {
       module: entry.url,
       exportName: entry.exportName,
-      event: this.#copyForWorker(job.event),
+      event: toWorkerCopy(job.event, this.#grantToken),
       configuration,
     };
     this.#pool.run(task, job).then(
@@ -409,23 +465,6 @@ export class ExtensionHandler {
         this.#onHandleFailure(job, this.#pool.describeFailure(err), 'error');
       },
     );
-  }
-
-  /** A plain copy: what structured cloning sends to the worker (the token only when granted). */
-  #copyForWorker(event: HookworkEvent): ExtensionTask['event'] {
-    const account = this.#grantToken && event.account.token !== undefined ? { ...event.account, token: event.account.token } : event.account;
-    return {
-      id: event.id,
-      uuid: event.uuid,
-      name: event.name,
-      groups: event.groups,
-      message: event.message,
-      account,
-      component: event.component,
-      server: event.server,
-      timestamp: event.timestamp,
-      data: event.data,
-    };
   }
 
   #onResult(job: Job, result: HandleResult): void {
@@ -471,8 +510,11 @@ export class ExtensionHandler {
     this.counters.failed++;
     this.#consecutiveFailures++;
     const limit = this.config.fail_after_errors;
-    const stopping = limit > 0 && this.#consecutiveFailures >= limit && this.#state === 'started';
-    this.#lastError = { message: error.message, stack: error.stack ?? '', at: new Date().toISOString() };
+    // Several failures may reach the limit before the stop runs: only the first stops it.
+    const stopping = limit > 0 && this.#consecutiveFailures >= limit && this.#state === 'started' && !this.#failStop;
+    // Once stopping for failures, lastError keeps the stop's reason.
+    if (!this.#failStop) this.#lastError = { message: error.message, stack: error.stack ?? '', at: new Date().toISOString() };
+    if (stopping) this.#failStop = true;
     this.#reportFailure(job, 'handle', error, outcome, stopping);
     this.#finish(job, outcome);
     if (stopping) {
@@ -536,7 +578,8 @@ export class ExtensionHandler {
   }
 
   #arm(deadline: number): void {
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, deadline - performance.now()));
+    // Capped at the longest Node timer (a longer one fires after 1 ms): the sweep re-arms until the deadline.
+    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now())));
     this.#timer.unref();
   }
 
@@ -582,6 +625,23 @@ export class ExtensionHandler {
       for (const resolve of waiters) resolve();
     }
   }
+}
+
+/** A plain copy: what structured cloning sends to the worker (the account token only when granted). */
+export function toWorkerCopy(event: HookworkEvent, grantToken: boolean): ExtensionTask['event'] {
+  const account = grantToken && event.account.token !== undefined ? { ...event.account, token: event.account.token } : event.account;
+  return {
+    id: event.id,
+    uuid: event.uuid,
+    name: event.name,
+    groups: event.groups,
+    message: event.message,
+    account,
+    component: event.component,
+    server: event.server,
+    timestamp: event.timestamp,
+    data: event.data,
+  };
 }
 
 function accountOf(event: HookworkEvent): AccountInput {

@@ -3,6 +3,9 @@
 // monitoring points, entry points.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { HookworkConfigInput } from '../../src/config/schema.js';
 import { ConfigError, ExtensionLoadError } from '../../src/errors.js';
@@ -12,7 +15,7 @@ import { resolveEntryPoint } from '../../src/handlers/extension-loader.js';
 import type { SendingRecord } from '../../src/hooks/channel.js';
 import type { MonitoringPoint } from '../../src/hooks/monitor.js';
 import { FIXTURES, startRuntime, waitFor, type TestRuntime } from './helpers.js';
-import { calls } from './fixtures/lifecycle.js';
+import { awaiting, calls, sameInstance } from './fixtures/lifecycle.js';
 
 type HandlerInput = NonNullable<HookworkConfigInput['handlers']>[number];
 
@@ -124,6 +127,84 @@ describe('extension handler lifecycle', () => {
   });
 });
 
+describe('one main-process instance, enabled, queue', () => {
+  test('stop/start calls onStop/onStart on the same main-process instance (its own fields survive)', async () => {
+    const built = sameInstance.built;
+    await withRuntime([{ type: 'extension', name: 'same', entry_point: 'lifecycle.ts#SameInstance', target_events: ['2000'] }], async (rt) => {
+      const service = rt.runtime.services.extensions;
+      assert.ok(service);
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await service.stop('same')).state, 'stopped');
+        assert.equal((await service.start('same')).state, 'started');
+      }
+      // The first start's report went out while the runtime was being created, before the recorder.
+      const starts = await waitFor('two restart reports', () => {
+        const reports = rt.from('same');
+        return reports.length === 2 ? reports : undefined;
+      });
+      assert.deepEqual(starts.map((e) => [e.message, e.data['stops_before']]), [
+        ['start 2', 1],
+        ['start 3', 2],
+      ]);
+      assert.equal(sameInstance.built, built + 1, 'one instance built in the main process');
+    });
+  });
+
+  test('an enabled: false handler is not started (no events handled) and starts through the service', async () => {
+    const before = calls.start;
+    await withRuntime(
+      [{ type: 'extension', name: 'off', enabled: false, entry_point: 'lifecycle.ts#Counting', configuration: 'later', target_events: ['2000'] }],
+      async (rt) => {
+        const service = rt.runtime.services.extensions;
+        assert.ok(service);
+        assert.equal(service.get('off')?.state, 'stopped');
+        assert.equal(calls.start, before, 'onStart did not run');
+        await emitAndSettle(rt, '2000');
+        assert.equal(service.get('off')?.counters.received, 0);
+        assert.equal(rt.from('off').length, 0);
+        assert.equal((await service.start('off')).state, 'started');
+        assert.equal(calls.start, before + 1);
+        await emitAndSettle(rt, '2000');
+        assert.deepEqual(rt.from('off').map((e) => e.message), ['later:2000']);
+      },
+    );
+  });
+
+  test('with a pool of 1, a second event waits in the queue, then runs: both are handled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookwork-queue-'));
+    const release = join(dir, 'release');
+    try {
+      await withRuntime([{ type: 'extension', name: 'holding', entry_point: 'lifecycle.ts#Holding', target_events: ['2000'] }], async (rt) => {
+        const service = rt.runtime.services.extensions;
+        assert.ok(service);
+        assert.equal(service.stats().size, 1);
+        await rt.runtime.host.emit('2000', { data: { n: 1, release } });
+        await rt.runtime.host.emit('2000', { data: { n: 2, release } });
+        // The first holds the only worker; the second is in the queue meanwhile.
+        await waitFor('the second event to wait in the queue', () => service.stats().queued === 1 && service.get('holding')?.inFlight === 2);
+        assert.equal(rt.from('holding').length, 0);
+        writeFileSync(release, '');
+        await service.idle();
+        assert.deepEqual(rt.from('holding').map((e) => e.message).sort(), ['held 1', 'held 2']);
+        assert.equal(service.get('holding')?.counters.handled, 2);
+        assert.equal(service.stats().queued, 0);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the pool size defaults to os.availableParallelism()', async () => {
+    const rt = await startRuntime({ events: EVENTS, extensions: { folder: FIXTURES }, handlers: [] }, FIXTURES);
+    try {
+      assert.equal(rt.runtime.services.extensions?.stats().size, availableParallelism());
+      assert.equal(rt.runtime.services.extensions?.pool.size, availableParallelism());
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
 describe('getConfiguration decisions and results', () => {
   const handler: HandlerInput = { type: 'extension', name: 'decisions', entry_point: 'lifecycle.ts#Decisions', target_events: ['2000'], fail_after_errors: 0 };
 
@@ -154,6 +235,47 @@ describe('getConfiguration decisions and results', () => {
       const emitted = await waitFor('parent.emit', () => rt.from('decisions').find((e) => e.message === 'emitted through parent'));
       assert.equal(emitted.id, ENGINE_EVENTS.success);
       assert.equal(emitted.data['extra'], 1);
+    });
+  });
+
+  test('a plain promise from getConfiguration that resolves after stop is dropped: not handled, no failure event', async () => {
+    await withRuntime(
+      [{ type: 'extension', name: 'awaiting', entry_point: 'lifecycle.ts#Awaiting', target_events: ['2000'], fail_after_errors: 0 }],
+      async (rt) => {
+        const service = rt.runtime.services.extensions;
+        assert.ok(service);
+        awaiting.length = 0;
+        const source = await rt.runtime.host.emit('2000', { data: { n: 1 } });
+        const resolveLate = await waitFor('the pending decision', () => awaiting[0]);
+        assert.equal(service.get('awaiting')?.inFlight, 1);
+        assert.equal((await service.stop('awaiting')).state, 'stopped');
+        assert.equal(service.get('awaiting')?.inFlight, 0, 'the undecided event ends with the stop');
+        resolveLate('late');
+        await service.idle();
+        const info = service.get('awaiting');
+        assert.equal(info?.counters.handled, 0);
+        assert.equal(info?.counters.skipped, 1);
+        assert.equal(info?.counters.failed, 0);
+        assert.equal(rt.from('awaiting').length, 0, 'nothing handled, no failure event');
+        assert.equal(failuresFor(rt, source).length, 0);
+        // Started again, the handler decides and handles new events as usual.
+        await service.start('awaiting');
+        await rt.runtime.host.emit('2000', { data: { n: 2 } });
+        const resolveNext = await waitFor('the next decision', () => awaiting[1]);
+        resolveNext('fresh');
+        await service.idle();
+        assert.deepEqual(rt.from('awaiting').map((e) => e.message), ['fresh 2']);
+      },
+    );
+  });
+
+  test('parent.delay with a value that is no delay rejects the event with an HKW_ERR_INVALID_ARGUMENT failure', async () => {
+    await withRuntime([handler], async (rt) => {
+      const source = await emitAndSettle(rt, '2000', { data: { decision: 'delay-infinite' } });
+      const failure = failuresFor(rt, source)[0];
+      assert.equal(failure?.data['stage'], 'getConfiguration');
+      assert.equal(failure?.data['error_code'], 'HKW_ERR_INVALID_ARGUMENT');
+      assert.match(String(failure?.data['error']), /parent\.delay\(seconds, fn\): seconds must be a finite number, 0 or more; got Infinity/);
     });
   });
 
