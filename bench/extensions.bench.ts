@@ -1,6 +1,8 @@
 // Extension handlers (issue 4, point 6): a trivial handle() through the whole
 // path (emit, filter, getConfiguration, queue, worker, result event) against
-// piscina.run calling the same function directly, same pool size, same run.
+// piscina.run calling the same function directly, same pool size
+// (min(2, availableParallelism()) on both sides), same run, same payload (the
+// engine's own worker copy of each event, the same module URL and export).
 // Plus the engine's own main-thread cost per event, with the pool replaced
 // by one that answers at once (so only Hookwork's work is timed).
 
@@ -9,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { HookworkEvent } from '../src/events/envelope.js';
 import type { ExtensionTask, HandleResult } from '../src/handlers/extension-contract.js';
-import { ExtensionHandler } from '../src/handlers/extension-handler.js';
+import { ExtensionHandler, toWorkerCopy } from '../src/handlers/extension-handler.js';
+import { resolveEntryPoint } from '../src/handlers/extension-loader.js';
 import type { ExtensionPool } from '../src/handlers/extension-pool.js';
 import { createHost } from '../src/host.js';
 import { silentLogger } from '../src/logger.js';
@@ -19,6 +22,7 @@ import type { BenchResult } from './lib.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
+const ENTRY_POINT = 'trivial-extension.ts#TrivialExtension';
 const BATCH = 2000;
 const ROUNDS = 7;
 
@@ -28,13 +32,14 @@ function median(values: number[]): number {
 }
 
 export async function run(): Promise<BenchResult[]> {
+  // Both sides: min(2, availableParallelism()) workers (piscina gains nothing past 2 in flight on 2 cores).
   const size = Math.max(1, Math.min(2, availableParallelism()));
   const runtime = await createRuntime({
     config: {
       server: { data_dir: fileURLToPath(new URL('../.data/bench-extensions', import.meta.url)) },
       events: [{ id: EVENT_ID, name: 'bench-event' }],
       extensions: { folder: FIXTURES, pool: { size } },
-      handlers: [{ type: 'extension', name: 'trivial', entry_point: 'trivial-extension.ts#TrivialExtension', target_events: [EVENT_ID] }],
+      handlers: [{ type: 'extension', name: 'trivial', entry_point: ENTRY_POINT, target_events: [EVENT_ID] }],
     },
     baseDir: FIXTURES,
     logger: silentLogger(),
@@ -69,18 +74,20 @@ export async function run(): Promise<BenchResult[]> {
     await finished;
     return Number(process.hrtime.bigint() - start);
   };
-  // The peer gets the same copy of an event the engine sends a worker.
-  const sample = sources[0] as HookworkEvent;
-  const task: ExtensionTask = {
-    module: '',
-    exportName: 'TrivialExtension',
-    event: { ...sample, data: sample.data } as unknown as ExtensionTask['event'],
-    configuration: EVENT_ID,
-  };
+  // The peer gets, per event, the task the engine sends a worker: the engine's
+  // own copy of the event (no data_json, no token), its module URL and export,
+  // and the configuration getConfiguration returns. Built before the clock.
+  const entry = resolveEntryPoint('trivial', ENTRY_POINT, FIXTURES);
+  const tasks: ExtensionTask[] = sources.map((source) => ({
+    module: entry.url,
+    exportName: entry.exportName,
+    event: toWorkerCopy(source, false),
+    configuration: source.id,
+  }));
   const peerBatch = async (): Promise<number> => {
     const start = process.hrtime.bigint();
     const runs: Promise<HandleResult>[] = [];
-    for (let i = 0; i < BATCH; i++) runs.push(peer.run(task));
+    for (let i = 0; i < BATCH; i++) runs.push(peer.run(tasks[i] as ExtensionTask));
     await Promise.all(runs);
     return Number(process.hrtime.bigint() - start);
   };
@@ -104,7 +111,7 @@ export async function run(): Promise<BenchResult[]> {
   const overheadUs = await engineOverheadMicros();
   return [
     {
-      name: `extension handle() end to end, pool of ${size}, ${BATCH} queued`,
+      name: `extension handle() end to end, pool of ${size} on both sides (min(2, availableParallelism())), ${BATCH} queued`,
       unit: 'events/s',
       ours: median(oursRates),
       peer: median(peerRates),
@@ -130,7 +137,7 @@ async function engineOverheadMicros(): Promise<number> {
   const answer: Promise<HandleResult> = Promise.resolve('ok');
   const stub = { run: () => answer, describeFailure: (err: unknown) => err as Error } as unknown as ExtensionPool;
   const handler = new ExtensionHandler({
-    config: extensionHandlerSchema.parse({ type: 'extension', name: 'trivial', entry_point: 'trivial-extension.ts#TrivialExtension', target_events: [EVENT_ID] }),
+    config: extensionHandlerSchema.parse({ type: 'extension', name: 'trivial', entry_point: ENTRY_POINT, target_events: [EVENT_ID] }),
     host,
     pool: stub,
     folder: FIXTURES,
