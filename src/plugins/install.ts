@@ -32,7 +32,8 @@ export const installPlugins: Installer = async (runtime: Runtime) => {
     sections: ['plugins'],
     async prepare(next, previous) {
       if (next.plugins.folder !== previous.plugins.folder) runtime.logger.warn('plugins.folder applies after a restart; the other plugins settings apply now');
-      const problems = manager.checkConfig(next.plugins.config);
+      await manager.discover(); // new plugin files are checked too
+      const problems = manager.checkConfig(next.plugins);
       if (problems.length > 0) throw new ConfigError(problems);
       return {
         async commit() {

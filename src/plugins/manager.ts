@@ -21,7 +21,7 @@ import type { HookMap, Host, HostScope } from '../host.js';
 import type { Logger } from '../logger.js';
 import { createPluginContext } from './context.js';
 import type { PluginHooks } from './definition.js';
-import { hasChanged, importPlugin, scanPluginFolder, type LoadedPluginModule } from './discovery.js';
+import { hasChanged, importPlugin, scanPluginFolder, type LoadedPluginModule, type PluginCandidate } from './discovery.js';
 import { PluginRoutes } from './routes.js';
 
 export type PluginState = 'discovered' | 'loading' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -88,8 +88,8 @@ interface Running {
 interface PluginRecord {
   readonly name: string;
   module: LoadedPluginModule | undefined;
-  /** Where a broken module sits, when it could not be imported. */
-  brokenFile: string | undefined;
+  /** The candidate whose module could not be imported (then `module` is undefined). */
+  broken: PluginCandidate | undefined;
   state: PluginState;
   loadedAt: Date | undefined;
   lastError: Error | undefined;
@@ -178,16 +178,20 @@ export class PluginManager<M extends HookMap = HookMap> {
   }
 
   /**
-   * The problems a new `plugins.config` would cause: each known plugin's
-   * section checked against its schema, nothing applied. For config reloads,
-   * which must refuse a bad section before changing anything.
+   * The problems a new `plugins` section would cause, nothing applied: the
+   * section of each plugin that will run after reconfigure() (listed active,
+   * or running and keeping on) checked against its schema. For config
+   * reloads, which must refuse a bad section before changing anything.
    */
-  checkConfig(config: Readonly<Record<string, unknown>>): ConfigProblem[] {
+  checkConfig(next: Pick<PluginsReconfiguration, 'active' | 'config'>): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
+    const active = new Set(next.active);
     for (const record of this.#records.values()) {
       if (record.module === undefined) continue;
+      const keepsRunning = record.running !== undefined && (active.has(record.name) || !this.#active.has(record.name));
+      if (!active.has(record.name) && !keepsRunning) continue;
       try {
-        this.#validateConfig(record, record.module, config);
+        this.#validateConfig(record, record.module, next.config);
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.problems);
         else throw err;
@@ -288,7 +292,7 @@ export class PluginManager<M extends HookMap = HookMap> {
   }
 
   #newRecord(name: string, module: LoadedPluginModule | undefined, state: PluginState, error?: Error): PluginRecord {
-    return { name, module, brokenFile: undefined, state, loadedAt: undefined, lastError: error, running: undefined };
+    return { name, module, broken: undefined, state, loadedAt: undefined, lastError: error, running: undefined };
   }
 
   #info(record: PluginRecord): PluginInfo {
@@ -297,7 +301,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       name: record.name,
       version: definition?.version,
       description: definition?.description,
-      file: record.module?.candidate.path ?? record.brokenFile,
+      file: (record.module?.candidate ?? record.broken)?.path,
       state: record.state,
       active: this.#active.has(record.name),
       needs: [...(definition?.needs ?? [])],
@@ -312,7 +316,9 @@ export class PluginManager<M extends HookMap = HookMap> {
     const candidates = scanPluginFolder(this.folder, this.#logger);
     const seen = new Set<string>();
     for (const candidate of candidates) {
-      const current = [...this.#records.values()].find((r) => r.module?.candidate.path === candidate.path);
+      const current = [...this.#records.values()].find(
+        (r) => r.module?.candidate.path === candidate.path || (r.module === undefined && r.broken?.path === candidate.path),
+      );
       // A running plugin keeps the code it started with until it is reloaded.
       if (current?.running !== undefined) {
         seen.add(current.name);
@@ -324,13 +330,18 @@ export class PluginManager<M extends HookMap = HookMap> {
       } catch (err) {
         const error = toError(err);
         this.#logger.error({ err: error, file: candidate.path }, error.message);
-        const record = this.#records.get(candidate.base) ?? this.#newRecord(candidate.base, undefined, 'failed');
-        if (record.running === undefined) {
+        // The file's plugin (known by its declared name, when it imported before) is failed
+        // with the import error, and forgets its old code: a load must not start it.
+        // (A plugin of another file that holds the file's name is left alone.)
+        const byBase = this.#records.get(candidate.base);
+        const record = current ?? (byBase === undefined ? this.#newRecord(candidate.base, undefined, 'failed') : byBase.module === undefined ? byBase : undefined);
+        if (record !== undefined && record.running === undefined) {
+          record.module = undefined;
           record.state = 'failed';
           record.lastError = error;
-          record.brokenFile = candidate.path;
-          this.#records.set(candidate.base, record);
-          seen.add(candidate.base);
+          record.broken = candidate;
+          this.#records.set(record.name, record);
+          seen.add(record.name);
         }
         continue;
       }
@@ -347,7 +358,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       if (record === undefined) this.#records.set(name, this.#newRecord(name, module, 'discovered'));
       else if (record.running === undefined) {
         record.module = module;
-        record.brokenFile = undefined;
+        record.broken = undefined;
         if (record.state === 'failed' && record.lastError instanceof PluginDefinitionError) {
           record.state = 'discovered';
           record.lastError = undefined;
@@ -356,7 +367,7 @@ export class PluginManager<M extends HookMap = HookMap> {
     }
     // Files that are gone: forget the plugins that are not running.
     for (const [name, record] of this.#records) {
-      if (!seen.has(name) && record.running === undefined && (record.module !== undefined || record.brokenFile !== undefined)) {
+      if (!seen.has(name) && record.running === undefined && (record.module !== undefined || record.broken !== undefined)) {
         this.#records.delete(name);
       }
     }
@@ -366,7 +377,7 @@ export class PluginManager<M extends HookMap = HookMap> {
   /** The record of a plugin by name (or file name), discovering when needed. */
   async #find(name: string): Promise<PluginRecord> {
     const lookup = (): PluginRecord | undefined =>
-      this.#records.get(name) ?? [...this.#records.values()].find((r) => r.module?.candidate.base === name);
+      this.#records.get(name) ?? [...this.#records.values()].find((r) => (r.module?.candidate ?? r.broken)?.base === name);
     let record = lookup();
     if (record === undefined || !this.#discovered) {
       await this.#discover();

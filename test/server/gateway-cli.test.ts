@@ -1,48 +1,12 @@
 // End to end: the real `hookwork` bin in a child process, reached over HTTP.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { hookwork, listeningUrl, waitForOutput } from '../helpers/hookwork-cli.js';
 import { send } from './gateway-helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-// An absolute loader URL, so the child can run in any folder.
-const TSX = import.meta.resolve('tsx');
-
-interface Spawned {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function hookwork(args: string[], cwd: string): Spawned {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env: { ...process.env, HOOKWORK_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, spawned: Spawned): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (spawned.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out waiting for ${what}; stdout: ${spawned.stdout()} stderr: ${spawned.stderr()}`);
-}
 
 let dir: string;
 before(async () => {
@@ -54,7 +18,7 @@ test('hookwork serve with no config starts on the embedded default, takes an eve
   const cwd = await mkdtemp(join(dir, 'default-'));
   const server = hookwork(['serve', '--port', '0'], cwd);
   try {
-    const url = await waitFor('the listening line', () => /hookwork listening on (http:\/\/\S+)/.exec(server.stdout())?.[1], server);
+    const url = await listeningUrl(server);
     const health = await send(url, 'GET', '/v1/health');
     assert.equal(health.status, 200);
     assert.equal(health.body['status'], 'ok');
@@ -78,7 +42,7 @@ test('hookwork serve --config uses the file (its events, gates and port override
   );
   const server = hookwork(['serve', '--config', file, '--port', '0', '--host', '127.0.0.1'], dir);
   try {
-    const url = await waitFor('the listening line', () => /hookwork listening on (http:\/\/\S+)/.exec(server.stdout())?.[1], server);
+    const url = await listeningUrl(server);
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((await send(url, 'GET', '/v1/health')).body['server'] !== undefined, true);
     assert.equal(((await send(url, 'GET', '/v1/health')).body['server'] as { name: string }).name, 'edge-1');

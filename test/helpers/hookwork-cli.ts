@@ -1,0 +1,47 @@
+// The real `hookwork` bin in a child process (through tsx), with its output
+// collected, for end-to-end tests over HTTP.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+// An absolute loader URL, so the child can run in any folder.
+const TSX = import.meta.resolve('tsx');
+
+export interface Spawned {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<number | null>;
+}
+
+export function hookwork(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Spawned {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
+    env: { ...process.env, HOOKWORK_LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Polls `probe` (bounded) until it gives a value; fails early if the process exited. */
+export async function waitForOutput<T>(what: string, probe: () => T | undefined, spawned: Spawned): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (spawned.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}; stdout: ${spawned.stdout()} stderr: ${spawned.stderr()}`);
+}
+
+/** Waits for `hookwork serve`'s listening line and returns the URL. */
+export function listeningUrl(spawned: Spawned): Promise<string> {
+  return waitForOutput('the listening line', () => /hookwork listening on (http:\/\/\S+)/.exec(spawned.stdout())?.[1], spawned);
+}
