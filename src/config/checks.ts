@@ -6,11 +6,35 @@
 
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
+import { SECRET_PATHS } from '../events/context.js';
 import { EVENT_CONTEXT_VARIABLES, compileTemplate, unknownPlaceholders } from '../events/template.js';
 import type { HookworkConfig } from './schema.js';
 
+/** A Magpie webhook entry read from a `webhooks_path` file, as written (valid or not). */
+export interface WebhookFileEntry {
+  readonly file: string;
+  /** Its key in its own file (`webhooks.0`). */
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/** What a check may look at besides the validated config. */
+export interface ConfigCheckContext {
+  /**
+   * The merged config as written, before the schema. When a section fails its
+   * schema the validated config holds that section's default, so a check that
+   * must run on every entry (Magpie's rule: every problem in one round) reads
+   * the entries here. Treat it as untrusted input.
+   */
+  readonly raw: Readonly<Record<string, unknown>>;
+  /** `file: key` of a dotted config key, for messages that name another place. */
+  placeOf(key: string): string;
+  /** The entries of the `webhooks_path` files (empty when they were not read, e.g. validateConfigSources without them). */
+  readonly webhookFiles: readonly WebhookFileEntry[];
+}
+
 /** Returns the problems it finds; keys are dotted paths into the config (`handlers.2.payload`). */
-export type ConfigCheck = (config: HookworkConfig) => readonly ConfigProblem[];
+export type ConfigCheck = (config: HookworkConfig, context: ConfigCheckContext) => readonly ConfigProblem[];
 
 interface RegisteredCheck {
   readonly name: string;
@@ -33,11 +57,16 @@ export function registerTemplateCheck(check: ConfigCheck, name = check.name || '
 export const registerConfigCheck = registerTemplateCheck;
 
 /** Runs every registered check; a check that throws becomes a problem, never a crash. */
-export function runConfigChecks(config: HookworkConfig): ConfigProblem[] {
+export function runConfigChecks(config: HookworkConfig, context: Partial<ConfigCheckContext> = {}): ConfigProblem[] {
+  const full: ConfigCheckContext = {
+    raw: context.raw ?? (config as unknown as Record<string, unknown>),
+    placeOf: context.placeOf ?? ((key) => key),
+    webhookFiles: context.webhookFiles ?? [],
+  };
   const problems: ConfigProblem[] = [];
   for (const { name, check } of [...checks]) {
     try {
-      problems.push(...check(config));
+      problems.push(...check(config, full));
     } catch (err) {
       problems.push({ key: '', message: `the config check "${name}" failed: ${(err as Error).message ?? String(err)}` });
     }
@@ -65,11 +94,59 @@ export function templateProblems(source: unknown, key: string, options: Template
   }));
 }
 
-// The events' own message templates.
+/** Placeholders of `source` that read a secret (`account.token`), lower-cased. */
+export function secretPlaceholders(source: unknown): string[] {
+  return compileTemplate(source)
+    .placeholders.map((p) => p.toLowerCase())
+    .filter((p) => SECRET_PATHS.has(p));
+}
+
+// The events' own message templates. Messages are rendered with no grants,
+// so a secret there would always stay a literal placeholder.
 registerTemplateCheck(function eventMessages(config) {
   const problems: ConfigProblem[] = [];
   config.events.forEach((event, i) => {
-    if (event.message !== undefined) problems.push(...templateProblems(event.message, `events.${i}.message`));
+    if (event.message === undefined) return;
+    const key = `events.${i}.message`;
+    problems.push(...templateProblems(event.message, key));
+    for (const secret of secretPlaceholders(event.message)) {
+      problems.push({
+        key,
+        message: `${secret} is a secret and is never rendered into messages (messages are rendered without grants, and go to logs and every subscriber); remove {{${secret}}} from the message, and let the handler or webhook that needs it read it in its own templates with "grants: [${secret}]"`,
+      });
+    }
+  });
+  return problems;
+});
+
+function eventIdOf(entry: unknown): string | undefined {
+  if (entry === null || typeof entry !== 'object') return undefined;
+  const id = (entry as Record<string, unknown>)['id'];
+  if (typeof id === 'string' && id !== '') return id;
+  if (typeof id === 'number' && Number.isInteger(id)) return String(id);
+  return undefined;
+}
+
+// Event ids are unique: the catalogue keeps one definition per id, so a
+// second one would silently replace the first. Read from the entries as
+// written, so this runs even when another event fails its schema.
+registerConfigCheck(function eventIds(_config, context) {
+  const events = context.raw['events'];
+  if (!Array.isArray(events)) return [];
+  const problems: ConfigProblem[] = [];
+  const first = new Map<string, number>();
+  events.forEach((entry: unknown, i) => {
+    const id = eventIdOf(entry);
+    if (id === undefined) return;
+    const earlier = first.get(id);
+    if (earlier === undefined) {
+      first.set(id, i);
+      return;
+    }
+    problems.push({
+      key: `events.${i}.id`,
+      message: `the event id "${id}" is already declared at ${context.placeOf(`events.${earlier}.id`)}; an id may be declared once (the second would replace the first): remove one, or give it another id`,
+    });
   });
   return problems;
 });

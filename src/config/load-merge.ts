@@ -1,8 +1,9 @@
 // Merges the files of a config folder into one object and remembers which
-// file gave each part, so a problem found later at `handlers.3.url` can be
-// blamed on the file that contributed handlers[3]. Arrays are concatenated,
-// objects merged key by key; a scalar set by two files is a problem that
-// names both.
+// file gave each part, and where in that file, so a problem found later at
+// `handlers.3.url` can be blamed on the file that contributed handlers[3],
+// at its own position there (`handlers.1.url` when that file's first entry
+// came third). Arrays are concatenated, objects merged key by key; a scalar
+// set by two files is a problem that names both.
 
 import type { ConfigProblem } from '../errors.js';
 
@@ -16,6 +17,11 @@ export interface MergedConfig {
   value: Record<string, unknown>;
   /** Dotted path -> the file that set it (the most specific path wins on lookup). */
   origins: ReadonlyMap<string, string>;
+  /**
+   * Dotted path of a list entry that moved when lists were concatenated ->
+   * its path in its own file (`handlers.3` -> `handlers.1`).
+   */
+  localPaths: ReadonlyMap<string, string>;
   problems: ConfigProblem[];
 }
 
@@ -46,6 +52,7 @@ function mergeInto(
   path: string,
   file: string,
   origins: Map<string, string>,
+  localPaths: Map<string, string>,
   problems: ConfigProblem[],
 ): void {
   for (const [key, incoming] of Object.entries(source)) {
@@ -59,11 +66,15 @@ function mergeInto(
     if (Array.isArray(existing) && Array.isArray(incoming)) {
       const offset = existing.length;
       target[key] = [...existing, ...incoming];
-      incoming.forEach((item, i) => claim(item, join(at, offset + i), file, origins));
+      incoming.forEach((item, i) => {
+        claim(item, join(at, offset + i), file, origins);
+        // Sections above a list are never shifted, so the list is at `at` in this file too.
+        if (offset > 0) localPaths.set(join(at, offset + i), join(at, i));
+      });
     } else if (isPlainObject(existing) && isPlainObject(incoming)) {
       const copy = { ...existing };
       target[key] = copy;
-      mergeInto(copy, incoming, at, file, origins, problems);
+      mergeInto(copy, incoming, at, file, origins, localPaths, problems);
     } else {
       const first = origins.get(at) ?? 'another file';
       const same = describe(existing) === describe(incoming);
@@ -82,9 +93,10 @@ function mergeInto(
 export function mergeSources(sources: readonly ConfigSource[]): MergedConfig {
   const value: Record<string, unknown> = {};
   const origins = new Map<string, string>();
+  const localPaths = new Map<string, string>();
   const problems: ConfigProblem[] = [];
-  for (const source of sources) mergeInto(value, source.value, '', source.file, origins, problems);
-  return { value, origins, problems };
+  for (const source of sources) mergeInto(value, source.value, '', source.file, origins, localPaths, problems);
+  return { value, origins, localPaths, problems };
 }
 
 /** The file that contributed `path` (or its nearest ancestor), if any. */
@@ -94,4 +106,21 @@ export function originOf(origins: ReadonlyMap<string, string>, path: readonly Pr
     if (file !== undefined) return file;
   }
   return undefined;
+}
+
+/** The dotted key of merged `path` in the file that contributed it (`handlers.3.url` -> `handlers.1.url`). */
+export function localPathOf(localPaths: ReadonlyMap<string, string>, path: readonly PropertyKey[]): string {
+  const parts = path.map(String);
+  for (let length = parts.length; length > 0; length--) {
+    const local = localPaths.get(parts.slice(0, length).join('.'));
+    if (local !== undefined) return [local, ...parts.slice(length)].join('.');
+  }
+  return parts.join('.');
+}
+
+/** `file: key` for merged `path`, the key as the file's own position; for messages naming another place. */
+export function placeOf(merged: Pick<MergedConfig, 'origins' | 'localPaths'>, path: readonly PropertyKey[]): string {
+  const file = originOf(merged.origins, path);
+  const key = localPathOf(merged.localPaths, path);
+  return `${file === undefined ? '' : `${file}: `}${key === '' ? '(root)' : key}`;
 }

@@ -8,9 +8,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import type { MagpieWebhookConfig } from '../targets/config-schema.js';
+import { loadWebhookFiles, webhooksFromSources, type LoadedWebhooks } from '../targets/webhook-files.js';
 import { runConfigChecks } from './checks.js';
 import { listConfigFiles, parseConfigFile } from './load-files.js';
-import { mergeSources, originOf, type ConfigSource } from './load-merge.js';
+import { localPathOf, mergeSources, originOf, placeOf, type ConfigSource, type MergedConfig } from './load-merge.js';
 import { allowedKeys, schemaAt } from './load-schema-walk.js';
 import { configSchema, type HookworkConfig } from './schema.js';
 
@@ -20,6 +22,19 @@ export interface LoadedConfig {
   baseDir: string;
   /** The files read, in merge order (absolute paths). */
   files: readonly string[];
+  /** The `webhooks_path` files read (absolute paths; empty without webhooks_path). */
+  webhookFiles: readonly string[];
+  /** Every Magpie webhook, validated: the config's own, then those of the webhooks_path files. */
+  webhooks: readonly MagpieWebhookConfig[];
+}
+
+export interface ValidateSourcesOptions {
+  /**
+   * The parsed files of `webhooks_path`, validated with the config (loadConfig
+   * reads them from the disk; without them only the config's own webhooks are
+   * checked).
+   */
+  webhookSources?: readonly ConfigSource[];
 }
 
 /** The embedded default config, used when no path is given. */
@@ -57,17 +72,17 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   return issue.message;
 }
 
-function issueProblems(issue: z.core.$ZodIssue, merged: unknown, origins: ReadonlyMap<string, string>): ConfigProblem[] {
+function issueProblems(issue: z.core.$ZodIssue, merged: MergedConfig): ConfigProblem[] {
   const withFile = (path: readonly PropertyKey[], message: string): ConfigProblem => {
-    const file = originOf(origins, path);
-    return { ...(file === undefined ? {} : { file }), key: dotted(path), message };
+    const file = originOf(merged.origins, path);
+    return { ...(file === undefined ? {} : { file }), key: localPathOf(merged.localPaths, path), message };
   };
   if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeys(schemaAt(configSchema, issue.path as (string | number)[], merged), valueAt(merged, issue.path));
+    const allowed = allowedKeys(schemaAt(configSchema, issue.path as (string | number)[], merged.value), valueAt(merged.value, issue.path));
     const hint = allowed !== undefined ? `; allowed keys here: ${allowed.join(', ')}` : '';
     return issue.keys.map((key) => withFile([...issue.path, key], `unknown key "${key}"${hint}`));
   }
-  return [withFile(issue.path, describeIssue(issue, merged))];
+  return [withFile(issue.path, describeIssue(issue, merged.value))];
 }
 
 /**
@@ -86,26 +101,40 @@ function validSectionsOnly(merged: Record<string, unknown>): HookworkConfig {
 
 /**
  * Validates already-parsed sources as one config. Throws ConfigError listing
- * every problem (with `extraProblems`, e.g. parse errors, first).
+ * every problem (with `extraProblems`, e.g. parse errors, first). Keys are
+ * each file's own positions (`handlers.1` of the file that gave the fourth
+ * handler after merging).
  */
 export function validateConfigSources(
   sources: readonly ConfigSource[],
   extraProblems: readonly ConfigProblem[] = [],
+  options: ValidateSourcesOptions = {},
 ): HookworkConfig {
-  const merged = mergeSources(sources);
+  const webhookFiles = options.webhookSources === undefined ? undefined : webhooksFromSources(options.webhookSources);
+  return validateMerged(mergeSources(sources), extraProblems, webhookFiles);
+}
+
+function validateMerged(merged: MergedConfig, extraProblems: readonly ConfigProblem[], webhookFiles: LoadedWebhooks | undefined): HookworkConfig {
   const problems: ConfigProblem[] = [...extraProblems, ...merged.problems];
   const parsed = configSchema.safeParse(merged.value);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, merged.value, merged.origins));
+    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, merged));
   }
+  if (webhookFiles !== undefined) problems.push(...webhookFiles.problems);
   const checked = parsed.success ? parsed.data : validSectionsOnly(merged.value);
-  for (const problem of runConfigChecks(checked)) {
-    if (problem.file !== undefined) {
+  const context = {
+    raw: merged.value,
+    placeOf: (key: string) => placeOf(merged, key === '' ? [] : key.split('.')),
+    webhookFiles: webhookFiles?.entries ?? [],
+  };
+  for (const problem of runConfigChecks(checked, context)) {
+    if (problem.file !== undefined || problem.key === '') {
       problems.push(problem);
       continue;
     }
-    const file = originOf(merged.origins, problem.key === '' ? [] : problem.key.split('.'));
-    problems.push(file === undefined ? problem : { ...problem, file });
+    const path = problem.key.split('.');
+    const file = originOf(merged.origins, path);
+    problems.push({ ...(file === undefined ? {} : { file }), key: localPathOf(merged.localPaths, path), message: problem.message });
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
@@ -113,7 +142,9 @@ export function validateConfigSources(
 
 /**
  * Loads `path` (a .yaml/.yml/.json/.ini/.conf file, or a folder of them), or
- * the embedded default when no path is given. Throws ConfigError on any problem.
+ * the embedded default when no path is given, with the `webhooks_path` file
+ * or folder it names (relative to the config's folder). Throws ConfigError
+ * on any problem, in the config or in the webhooks files.
  */
 export async function loadConfig(path?: string): Promise<LoadedConfig> {
   const target = resolve(path ?? DEFAULT_CONFIG_PATH);
@@ -126,7 +157,28 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
     problems.push(...parsed.problems);
     if (parsed.value !== undefined) sources.push({ file, value: parsed.value });
   }
-  const config = validateConfigSources(sources, problems);
   const baseDir = path === undefined ? process.cwd() : listed.isFolder ? target : dirname(target);
-  return { config, baseDir, files: listed.files };
+  const merged = mergeSources(sources);
+  const webhooksPath = merged.value['webhooks_path'];
+  let webhookFiles: LoadedWebhooks | undefined;
+  if (typeof webhooksPath === 'string' && webhooksPath !== '') {
+    const folder = resolve(baseDir, webhooksPath);
+    const loaded = await loadWebhookFiles(folder);
+    // A path that cannot be listed is the config's problem, at its webhooks_path key.
+    const setIn = originOf(merged.origins, ['webhooks_path']);
+    const located = loaded.problems.map((p) =>
+      p.file === folder && p.key === '' && p.message.startsWith('the webhooks_path')
+        ? { ...(setIn === undefined ? {} : { file: setIn }), key: 'webhooks_path', message: `${p.message}: ${folder}` }
+        : p,
+    );
+    webhookFiles = { ...loaded, problems: located };
+  }
+  const config = validateMerged(merged, problems, webhookFiles);
+  return {
+    config,
+    baseDir,
+    files: listed.files,
+    webhookFiles: webhookFiles?.files ?? [],
+    webhooks: [...config.webhooks, ...(webhookFiles?.webhooks ?? [])],
+  };
 }

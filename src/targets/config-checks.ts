@@ -2,8 +2,9 @@
 // webhook or handler follows must be known (a catalogue event or a declared
 // action), handler names referenced elsewhere must exist, and templates may
 // only name known context variables. Registered with the config checks so
-// `hookwork validate` and every load run them; installTargets runs them again
-// once the webhooks from `webhooks_path` are appended.
+// `hookwork validate` and every load run them, on the config's webhooks and
+// those of the `webhooks_path` files; installTargets runs them again on the
+// webhooks it loads itself.
 
 import type { ConfigProblem } from '../errors.js';
 import { ENGINE_EVENT_DEFINITIONS } from '../events/engine-events.js';
@@ -43,32 +44,87 @@ function describeKnown(known: ReadonlySet<string>): string {
   return `${shown}${list.length > 20 ? ', …' : ''}`;
 }
 
-/** Every problem of the targets' part of a config; `webhooks` overrides config.webhooks (with files appended). */
-export function targetsConfigProblems(
-  config: HookworkConfig,
-  options: { webhooks?: readonly MagpieWebhookConfig[]; origins?: readonly WebhookOrigin[]; knownExtra?: Iterable<string> } = {},
+/** A Magpie webhook entry as written (valid or not), and where it is. */
+export interface WebhookEntry {
+  readonly value: unknown;
+  /** The `webhooks_path` file it is in; none for the config's own `webhooks:`. */
+  readonly file?: string;
+  /** Its key (`webhooks.0`): in its own file, or in the config. */
+  readonly key: string;
+}
+
+function trimmedString(entry: unknown, member: string): string | undefined {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
+  const value = (entry as Record<string, unknown>)[member];
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/**
+ * The checks of Magpie webhook entries a schema cannot express: an unknown
+ * action, a name used twice. They run on every entry as written, also on
+ * entries that fail their schema, so one round lists every problem (the
+ * schema's own problems are reported by whoever parsed the entries).
+ */
+export function magpieWebhookProblems(
+  entries: readonly WebhookEntry[],
+  known: ReadonlySet<string>,
+  placeOf: (key: string) => string = (key) => key,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const known = knownActions(config, options.knownExtra);
-  const webhooks = options.webhooks ?? config.webhooks;
-  const seen = new Map<string, number>();
-  webhooks.forEach((hook, i) => {
-    const origin = options.origins?.[i];
-    const key = origin?.key ?? `webhooks.${i}`;
-    const file = origin?.file === undefined ? {} : { file: origin.file };
-    if (!known.has(hook.action)) {
+  const seen = new Map<string, WebhookEntry>();
+  for (const entry of entries) {
+    const file = entry.file === undefined ? {} : { file: entry.file };
+    const action = trimmedString(entry.value, 'action');
+    if (action !== undefined && !known.has(action)) {
       problems.push({
         ...file,
-        key: `${key}.action`,
-        message: `unknown action "${hook.action}"; declare it as an event (events:) or an action (actions.options), or use one of: ${describeKnown(known)}`,
+        key: `${entry.key}.action`,
+        message: `unknown action "${action}"; declare it as an event (events:) or an action (actions.options), or use one of: ${describeKnown(known)}`,
       });
     }
-    const first = seen.get(hook.name);
-    if (first !== undefined) problems.push({ ...file, key: `${key}.name`, message: `the webhook name "${hook.name}" is already used by another webhook (${options.origins?.[first]?.file ?? 'the config'}, webhooks entry ${first})` });
-    else seen.set(hook.name, i);
-  });
+    const name = trimmedString(entry.value, 'name');
+    if (name === undefined) continue;
+    const first = seen.get(name);
+    if (first === undefined) {
+      seen.set(name, entry);
+      continue;
+    }
+    const where = first.file === undefined ? placeOf(`${first.key}.name`) : `${first.file}: ${first.key}.name`;
+    problems.push({ ...file, key: `${entry.key}.name`, message: `the webhook name "${name}" is already used by another webhook (${where}); names must be unique` });
+  }
+  return problems;
+}
 
-  const handlerNames = new Set(config.handlers.map((h) => h.name));
+export interface TargetsCheckOptions {
+  /** Validated webhooks (config and files together); overrides config.webhooks. */
+  webhooks?: readonly MagpieWebhookConfig[];
+  /** Where each of `webhooks` came from. */
+  origins?: readonly WebhookOrigin[];
+  /** Every Magpie entry as written, valid or not; overrides `webhooks`, so each entry is checked. */
+  entries?: readonly WebhookEntry[];
+  /** Action names known besides the config's events and actions. */
+  knownExtra?: Iterable<string>;
+  /** Handler names besides config.handlers' (e.g. of handlers that failed their schema). */
+  handlerNames?: Iterable<string>;
+  /** `file: key` of a config key, for messages naming another place. */
+  placeOf?: (key: string) => string;
+}
+
+/** Every problem of the targets' part of a config; `webhooks` or `entries` override config.webhooks (with files appended). */
+export function targetsConfigProblems(config: HookworkConfig, options: TargetsCheckOptions = {}): ConfigProblem[] {
+  const known = knownActions(config, options.knownExtra);
+  const entries: readonly WebhookEntry[] =
+    options.entries ??
+    (options.webhooks ?? config.webhooks).map((hook, i) => {
+      const origin = options.origins?.[i];
+      return { value: hook, key: origin?.key ?? `webhooks.${i}`, ...(origin?.file === undefined ? {} : { file: origin.file }) };
+    });
+  const problems = magpieWebhookProblems(entries, known, options.placeOf);
+  const webhookNames = new Set(entries.map((entry) => trimmedString(entry.value, 'name')).filter((n) => n !== undefined));
+
+  const handlerNames = new Set([...config.handlers.map((h) => h.name), ...(options.handlerNames ?? [])]);
   config.handlers.forEach((handler, i) => {
     if (handler.type !== 'command' && handler.type !== 'webhook') return;
     const where = `handlers.${i}`;
@@ -98,13 +154,54 @@ export function targetsConfigProblems(
     }
   });
   config.callbacks.on_failure.forEach((name, j) => {
-    if (!handlerNames.has(name) && !webhooks.some((w) => w.name === name)) {
+    if (!handlerNames.has(name) && !webhookNames.has(name)) {
       problems.push({ key: `callbacks.on_failure.${j}`, message: `no handler or webhook is named "${name}"` });
     }
   });
   return problems;
 }
 
-registerTemplateCheck(function targetsConfig(config) {
-  return targetsConfigProblems(config);
+function listAt(root: unknown, key: string): unknown[] {
+  const value = root !== null && typeof root === 'object' ? (root as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(value) ? value : [];
+}
+
+/**
+ * Names the config declares as written: event ids and names, declared
+ * actions, handler names. The validated config holds a failing section's
+ * default, so these keep a bad entry elsewhere from making every reference
+ * to a good one look unknown.
+ */
+function namesAsWritten(raw: Readonly<Record<string, unknown>>): { actions: string[]; handlers: string[] } {
+  const actions: string[] = [];
+  for (const event of listAt(raw, 'events')) {
+    if (event === null || typeof event !== 'object') continue;
+    const { id, name } = event as Record<string, unknown>;
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id))) actions.push(String(id));
+    if (typeof name === 'string') actions.push(name);
+  }
+  const declared = raw['actions'];
+  if (declared !== null && typeof declared === 'object') {
+    actions.push(...listAt(declared, 'execute_sync').filter((a): a is string => typeof a === 'string'));
+    const options = (declared as Record<string, unknown>)['options'];
+    if (options !== null && typeof options === 'object' && !Array.isArray(options)) actions.push(...Object.keys(options));
+  }
+  const handlers = listAt(raw, 'handlers')
+    .map((h) => trimmedString(h, 'name'))
+    .filter((n) => n !== undefined);
+  return { actions, handlers };
+}
+
+// On every load: the config's own webhooks and those of the webhooks_path
+// files, each entry as written, so an unknown action is listed with the
+// schema's problems in one round.
+registerTemplateCheck(function targetsConfig(config, context) {
+  const inline: WebhookEntry[] = listAt(context.raw, 'webhooks').map((value, i) => ({ value, key: `webhooks.${i}` }));
+  const asWritten = namesAsWritten(context.raw);
+  return targetsConfigProblems(config, {
+    entries: [...inline, ...context.webhookFiles],
+    knownExtra: asWritten.actions,
+    handlerNames: asWritten.handlers,
+    placeOf: context.placeOf,
+  });
 });

@@ -68,3 +68,28 @@ test('hookwork validate with no path checks the embedded default config', async 
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /^OK: 1 file valid \(\d+ events, 0 handlers, 0 webhooks, \d+ gates\)\./);
 });
+
+test('hookwork validate PATH reads webhooks_path: a bad entry there is listed with its file and key, exit 1', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write('config/main.yaml', 'events:\n  - { id: "1", name: create_user }\nwebhooks_path: ../hooks.d\n');
+  const hooks = write('hooks.d/a.yaml', 'webhooks:\n  - { name: "", action: no_such_action, method: FETCH, url: "x" }\n');
+  const bad = await hookwork(['validate', `${dir}/config`], dir);
+  assert.equal(bad.code, 1, bad.stdout);
+  const rel = relative(dir, hooks);
+  for (const key of ['name', 'action', 'method', 'url']) {
+    assert.ok(bad.stdout.split('\n').some((l) => l.startsWith(`${rel}: webhooks.0.${key}: `)), bad.stdout);
+  }
+  write('hooks.d/a.yaml', 'webhooks:\n  - { name: ok, action: create_user, method: POST, url: "https://e.example/a" }\n');
+  const good = await hookwork(['validate', `${dir}/config`], dir);
+  assert.equal(good.code, 0, good.stdout);
+  assert.match(good.stdout, /^OK: 2 files valid \(1 event, 0 handlers, 1 webhook, 0 gates\)\.\n$/);
+});
+
+test('hookwork validate: a duplicate event id is an error, exit 1', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write('a.yaml', 'events:\n  - { id: "1", name: one }\n');
+  write('b.yaml', 'events:\n  - { id: "1", name: uno }\n');
+  const run = await hookwork(['validate', dir], dir);
+  assert.equal(run.code, 1, run.stdout);
+  assert.equal(run.stdout, 'b.yaml: events.0.id: the event id "1" is already declared at a.yaml: events.0.id; an id may be declared once (the second would replace the first): remove one, or give it another id\n');
+});

@@ -62,13 +62,14 @@ test('a list in one file and a section in another is a problem', async (t) => {
   assert.match(err.problems[0]?.message ?? '', /a section here but a list in/);
 });
 
-test('a problem deep in a merged list is attributed to the file that contributed the entry', async (t) => {
+test('a problem deep in a merged list is attributed to the file that contributed the entry, at its own position there', async (t) => {
   const { dir, write } = tempConfigDir(t);
   const a = write('a.yaml', `handlers:\n${handler('ok-1')}${handler('ok-2')}`);
   const b = write('b.yaml', `handlers:\n${handler('ok-3')}  - type: extension\n    name: broken\n    entry_point: demo.Handler\n    enabled: maybe\n`);
   const c = write('c.yaml', 'events:\n  - { id: "1", name: one, colour: red }\n');
   const err = await refused(loadConfig(dir));
-  const enabled = err.problems.find((p) => p.key === 'handlers.3.enabled');
+  // The fourth handler after merging is the second of b.yaml.
+  const enabled = err.problems.find((p) => p.key === 'handlers.1.enabled');
   assert.ok(enabled, JSON.stringify(err.problems));
   assert.equal(enabled.file, b);
   const colour = err.problems.find((p) => p.key === 'events.0.colour');

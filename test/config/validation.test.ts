@@ -117,8 +117,8 @@ test('unknown placeholders in event message templates are reported with file and
   assert.deepEqual(
     err.problems.map((p) => [p.file, p.key, p.message.slice(0, 36)]),
     [
-      [b, 'events.1.message', 'unknown placeholder {{acount.name}};'],
-      [b, 'events.1.message', 'unknown placeholder {{nope}}; use an'],
+      [b, 'events.0.message', 'unknown placeholder {{acount.name}};'],
+      [b, 'events.0.message', 'unknown placeholder {{nope}}; use an'],
     ],
   );
 });
@@ -154,7 +154,8 @@ test('registerTemplateCheck: subsystem checks run on every load, are attributed 
   }, 'exploding-check');
   try {
     const err = await refused(loadConfig(dir));
-    assert.deepEqual(err.problems[0], { file: b, key: 'plugins.active.1', message: 'two is not allowed' });
+    // The check names the merged position; the problem is at b.yaml's own.
+    assert.deepEqual(err.problems[0], { file: b, key: 'plugins.active.0', message: 'two is not allowed' });
     assert.deepEqual(err.problems[1], { key: '', message: 'the config check "exploding-check" failed: boom' });
   } finally {
     dispose();
@@ -182,4 +183,34 @@ test('validateConfigSources validates parsed sources without touching the disk',
     () => validateConfigSources([{ file: 'one.yaml', value: { events: [{ id: '1' }] } }]),
     (err: unknown) => err instanceof ConfigError && err.problems[0]?.file === 'one.yaml' && err.problems[0]?.key === 'events.0.name',
   );
+});
+
+test('a duplicate event id is a problem naming both places, across files and within one file', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  const a = write('a.yaml', 'events:\n  - { id: "1", name: one }\n  - { id: "2", name: two }\n');
+  const b = write('b.yaml', 'events:\n  - { id: "3", name: three }\n  - { id: 1, name: one-again }\n  - { id: "3", name: three-again }\n');
+  const err = await refused(loadConfig(dir));
+  assert.deepEqual(
+    err.problems.map((p) => [p.file, p.key]),
+    [
+      [b, 'events.1.id'],
+      [b, 'events.2.id'],
+    ],
+  );
+  assert.match(err.problems[0]?.message ?? '', new RegExp(`the event id "1" is already declared at ${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: events\\.0\\.id`));
+  assert.match(err.problems[1]?.message ?? '', new RegExp(`the event id "3" is already declared at ${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: events\\.0\\.id`));
+  // Still found while another event fails its schema.
+  const c = write('c/one.yaml', 'events:\n  - { id: "7", name: seven }\n  - { id: "7", name: again, colour: red }\n');
+  const keys = (await refused(loadConfig(c))).problems.map((p) => p.key).sort();
+  assert.deepEqual(keys, ['events.1.colour', 'events.1.id']);
+});
+
+test('{{account.token}} in an event message is a problem: messages are rendered without grants', async (t) => {
+  const { write } = tempConfigDir(t);
+  const file = write('m.yaml', 'events:\n  - { id: "1", name: login, message: "{{account.name}} logged in with {{Account.Token}}" }\n');
+  const err = await refused(loadConfig(file));
+  assert.equal(err.problems.length, 1, err.message);
+  assert.equal(err.problems[0]?.file, file);
+  assert.equal(err.problems[0]?.key, 'events.0.message');
+  assert.match(err.problems[0]?.message ?? '', /^account\.token is a secret and is never rendered into messages.*grants: \[account\.token\]/);
 });

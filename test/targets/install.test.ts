@@ -29,12 +29,14 @@ test('routing: filters pick the events; one delivery per target is enqueued befo
   const queue = runtime.services.delivery!;
   const enqueued: string[] = [];
   const original = queue.enqueue.bind(queue);
-  queue.enqueue = (list) => {
+  // Counted once the store has the deliveries, so an emit that did not wait for the write fails here.
+  queue.enqueue = async (list) => {
+    const ids = await original(list);
     enqueued.push(...list.map((d) => d.target));
-    return original(list);
+    return ids;
   };
   await runtime.host.emit('100', { account: { name: 'bob' }, data: { path: '/b' } });
-  assert.deepEqual(enqueued, ['handler:uploads'], 'enqueued by the time emit returned');
+  assert.deepEqual(enqueued, ['handler:uploads'], 'written to the store by the time emit returned');
   await runtime.host.emit('100', { account: { name: 'alice' }, data: { path: '/a' } });
   await runtime.host.emit('200', { account: { name: 'alice' } });
   assert.deepEqual(enqueued.sort(), ['handler:alice-only', 'handler:uploads', 'handler:uploads']);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { validateConfigSources } from '../../src/config/load.js';
+import { loadConfig, validateConfigSources } from '../../src/config/load.js';
 import { ConfigError, type ConfigProblem } from '../../src/errors.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { startReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
@@ -27,6 +27,16 @@ after(async () => {
 function problemsOf(fn: () => unknown): ConfigProblem[] {
   try {
     fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return [...err.problems];
+  }
+  assert.fail('the config was accepted');
+}
+
+async function loadProblems(path: string): Promise<ConfigProblem[]> {
+  try {
+    await loadConfig(path);
   } catch (err) {
     assert.ok(err instanceof ConfigError, String(err));
     return [...err.problems];
@@ -60,10 +70,12 @@ test('a webhooks list is validated as a whole: every problem listed, the config 
   assert.ok(has(/^webhooks\.4\.method: must be one of GET, HEAD, POST, PUT, PATCH, DELETE/), keys.join('\n'));
   assert.ok(has(/^webhooks\.5\.url: .*not an absolute URL/), keys.join('\n'));
   assert.ok(has(/^webhooks\.6\.colour: unknown key/), keys.join('\n'));
-  // The action check needs a config that passed the schema: it runs once the rest is fixed.
+  // The per-entry checks run on every entry, also while others fail the schema.
+  assert.ok(has(/^webhooks\.3\.action: unknown action "no_such_action"/), keys.join('\n'));
   const actionProblems = problemsOf(() =>
     validateConfigSources([
       {
+        file: 'c.yaml',
         value: {
           events: [{ id: '1', name: 'create_user' }],
           webhooks: [
@@ -71,14 +83,136 @@ test('a webhooks list is validated as a whole: every problem listed, the config 
             { name: 'x', action: 'create_user', method: 'POST', url: 'https://hooks.example.com/a' },
           ],
         },
-      } as never,
+      },
     ]),
   );
   assert.deepEqual(
     actionProblems.map((p) => p.key),
     ['webhooks.0.action', 'webhooks.1.name'],
   );
+  assert.match(actionProblems[1]?.message ?? '', /"x" is already used by another webhook \(c\.yaml: webhooks\.0\.name\)/);
   assert.match(actionProblems[0]?.message ?? '', /unknown action "no_such_action".*create_user/);
+});
+
+test('an unknown action is listed with the schema problems of the same list, in one round', () => {
+  const problems = problemsOf(() =>
+    validateConfigSources([
+      {
+        file: 'hooks.yaml',
+        value: {
+          events: [{ id: '1', name: 'create_user' }],
+          webhooks: [
+            { name: 'a', action: 'no_such_action', method: 'POST', url: 'https://hooks.example.com/a' },
+            { name: 'b', action: 'create_user', method: 'FETCH', url: 'https://hooks.example.com/b' },
+            { name: 'c', action: 'also_unknown', method: 'FETCH', url: 'x' },
+          ],
+        },
+      },
+    ]),
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.file, p.key]),
+    [
+      ['hooks.yaml', 'webhooks.1.method'],
+      ['hooks.yaml', 'webhooks.2.method'],
+      ['hooks.yaml', 'webhooks.2.url'],
+      ['hooks.yaml', 'webhooks.0.action'],
+      ['hooks.yaml', 'webhooks.2.action'],
+    ],
+  );
+});
+
+test('an unknown action is not reported when the event is declared but another event fails its schema', () => {
+  const problems = problemsOf(() =>
+    validateConfigSources([
+      {
+        file: 'c.yaml',
+        value: {
+          events: [{ id: '1', name: 'create_user' }, { id: '2', name: 'bad', colour: 'red' }],
+          webhooks: [{ name: 'a', action: 'create_user', method: 'POST', url: 'https://hooks.example.com/a' }],
+        },
+      },
+    ]),
+  );
+  assert.deepEqual(problems.map((p) => p.key), ['events.1.colour']);
+});
+
+test('loadConfig reads webhooks_path (relative to the config folder) and lists every problem of its files with their own file and key', async (t) => {
+  const dir = join(temp, 'validate-bad');
+  mkdirSync(join(dir, 'hooks.d'), { recursive: true });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, 'events:\n  - { id: "1", name: create_user }\nwebhooks_path: hooks.d\n');
+  const a = join(dir, 'hooks.d', 'a.yaml');
+  writeFileSync(a, 'webhooks:\n  - { name: ok, action: create_user, method: POST, url: "https://e.example/a" }\n  - { name: "", action: no_such_action, method: FETCH, url: "x", colour: red }\n');
+  const b = join(dir, 'hooks.d', 'b.json');
+  writeFileSync(b, JSON.stringify({ webhooks: [{ name: 'ok', action: 'create_user', method: 'POST', url: 'https://e.example/b' }], extra: 1 }));
+  const problems = await loadProblems(config);
+  const lines = problems.map((p) => `${p.file ?? ''}|${p.key}`);
+  for (const expected of [
+    `${a}|webhooks.1.name`,
+    `${a}|webhooks.1.action`,
+    `${a}|webhooks.1.method`,
+    `${a}|webhooks.1.url`,
+    `${a}|webhooks.1.colour`,
+    `${b}|extra`,
+    `${b}|webhooks.0.name`,
+  ]) {
+    assert.ok(lines.includes(expected), `${expected} in:\n${lines.join('\n')}`);
+  }
+  assert.equal(problems.length, 7, lines.join('\n'));
+  assert.match(problems.find((p) => p.file === b && p.key === 'webhooks.0.name')?.message ?? '', /already used by another webhook \(.*a\.yaml: webhooks\.0\.name\)/);
+
+  writeFileSync(config, 'events:\n  - { id: "1", name: create_user }\nwebhooks_path: nowhere.d\n');
+  await assert.rejects(loadConfig(config), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.problems.length, 1);
+    assert.equal(e.problems[0]?.file, config);
+    assert.equal(e.problems[0]?.key, 'webhooks_path');
+    assert.match(e.problems[0]?.message ?? '', /does not exist: .*nowhere\.d$/);
+    return true;
+  });
+});
+
+test('loadConfig accepts a good webhooks_path and returns its webhooks; a duplicate name across config and file is a problem', async (t) => {
+  const dir = join(temp, 'validate-good');
+  mkdirSync(join(dir, 'hooks.d'), { recursive: true });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, 'events:\n  - { id: "1", name: create_user }\nwebhooks:\n  - { name: inline, action: create_user, method: POST, url: "https://e.example/i" }\nwebhooks_path: hooks.d\n');
+  const a = join(dir, 'hooks.d', 'a.yaml');
+  writeFileSync(a, 'webhooks:\n  - { name: from_file, action: "1", method: post, url: "https://e.example/a" }\n');
+  const loaded = await loadConfig(config);
+  assert.deepEqual(loaded.webhookFiles, [a]);
+  assert.deepEqual(loaded.webhooks.map((w) => [w.name, w.method]), [['inline', 'POST'], ['from_file', 'POST']]);
+
+  writeFileSync(a, 'webhooks:\n  - { name: inline, action: create_user, method: POST, url: "https://e.example/a" }\n');
+  await assert.rejects(loadConfig(config), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems.map((p) => [p.file, p.key]), [[a, 'webhooks.0.name']]);
+    assert.match(e.problems[0]?.message ?? '', new RegExp(`already used by another webhook \\(${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: webhooks\\.0\\.name\\)`));
+    return true;
+  });
+});
+
+test('callbacks.on_failure may name a webhook defined in webhooks_path', async (t) => {
+  const dir = join(temp, 'on-failure');
+  mkdirSync(join(dir, 'hooks.d'), { recursive: true });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, 'events:\n  - { id: "1", name: create_user }\nwebhooks_path: hooks.d\ncallbacks:\n  on_failure: [report_error]\n');
+  writeFileSync(join(dir, 'hooks.d', 'a.yaml'), 'webhooks:\n  - { name: report_error, action: create_user, method: POST, url: "https://e.example/err" }\n');
+  const loaded = await loadConfig(config);
+  assert.deepEqual(loaded.config.callbacks.on_failure, ['report_error']);
+  // Without the files (validateConfigSources alone), the name is unknown; given them, it is found.
+  const value = { events: [{ id: '1', name: 'create_user' }], webhooks_path: 'hooks.d', callbacks: { on_failure: ['report_error'] } };
+  assert.deepEqual(problemsOf(() => validateConfigSources([{ file: 'c.yaml', value }])).map((p) => p.key), ['callbacks.on_failure.0']);
+  validateConfigSources([{ file: 'c.yaml', value }], [], {
+    webhookSources: [{ file: 'hooks.d/a.yaml', value: { webhooks: [{ name: 'report_error', action: 'create_user', method: 'POST', url: 'https://e.example/err' }] } }],
+  });
+  // A name that is nowhere is still refused.
+  writeFileSync(config, 'events:\n  - { id: "1", name: create_user }\nwebhooks_path: hooks.d\ncallbacks:\n  on_failure: [nobody]\n');
+  await assert.rejects(loadConfig(config), (e: unknown) => e instanceof ConfigError && e.problems[0]?.key === 'callbacks.on_failure.0' && e.problems[0]?.file === config);
 });
 
 test("the seed's template example, end to end: a real request carries Magpie's documented payload", async (t) => {

@@ -1,8 +1,9 @@
-// `hookwork validate [PATH]`: loads a config as `serve` would and prints every
-// problem, one per line (`file: key: message`). Exit 1 on problems, 0 when
-// the config is valid. Nothing is started and nothing is written.
+// `hookwork validate [PATH]`: loads a config as `serve` would (with the
+// `webhooks_path` files it names) and prints every problem, one per line
+// (`file: key: message`). Exit 1 on problems, 0 when the config is valid.
+// Nothing is started and nothing is written.
 
-import { relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError, formatConfigProblem, type ConfigProblem } from '../../errors.js';
@@ -13,7 +14,9 @@ function shortPath(file: string): string {
 }
 
 function display(problem: ConfigProblem): string {
-  return formatConfigProblem(problem.file === undefined ? problem : { ...problem, file: shortPath(problem.file) });
+  // Messages may name another place (`already declared at /abs/a.yaml: …`): shorten those too.
+  const message = problem.message.split(`${process.cwd()}${sep}`).join('');
+  return formatConfigProblem({ ...problem, message, ...(problem.file === undefined ? {} : { file: shortPath(problem.file) }) });
 }
 
 function plural(count: number, word: string): string {
@@ -23,10 +26,10 @@ function plural(count: number, word: string): string {
 /** Runs the validation; returns the exit code (for the CLI and for tests). */
 export async function runValidate(path: string | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   try {
-    const { config, files } = await loadConfig(path);
+    const { config, files, webhookFiles, webhooks } = await loadConfig(path);
     out(
-      `OK: ${plural(files.length, 'file')} valid (${plural(config.events.length, 'event')}, ` +
-        `${plural(config.handlers.length, 'handler')}, ${plural(config.webhooks.length, 'webhook')}, ` +
+      `OK: ${plural(files.length + webhookFiles.length, 'file')} valid (${plural(config.events.length, 'event')}, ` +
+        `${plural(config.handlers.length, 'handler')}, ${plural(webhooks.length, 'webhook')}, ` +
         `${plural(Object.keys(config.gates).length, 'gate')}).`,
     );
     return 0;
