@@ -132,3 +132,22 @@ test('plugin routes appear on load and disappear on unload', async (t) => {
   await call('POST', '/v1/plugins/status-page/load', 'superuser');
   assert.deepEqual((await call('GET', '/plugins/status-page/', 'viewer')).body, { plugin: 'status-page', hits: 0 }, 'fresh state after a new load');
 });
+
+test('reloading a plugin whose file no longer imports answers the import error; a fixed file reloads', async (t) => {
+  const { call, runtime } = await start(t, ['status-page']);
+  const file = join(runtime.services.plugins?.folder as string, 'status-page.mjs');
+  writeFileSync(file, 'export default {\n  name: "status-page",,\n');
+  const reloaded = await call('POST', '/v1/plugins/status-page/reload', 'superuser');
+  assert.equal(reloaded.status, 400);
+  assert.equal(reloaded.body['code'], 'HKW_ERR_PLUGIN_INVALID');
+  assert.match(String(reloaded.body['message']), /importing .*status-page\.mjs failed/);
+  const [info] = (await call('GET', '/v1/plugins', 'superuser')).body['plugins'] as Array<{ state: string; lastError?: { code: string } }>;
+  assert.equal(info?.state, 'failed');
+  assert.equal(info?.lastError?.code, 'HKW_ERR_PLUGIN_INVALID');
+  assert.equal((await call('GET', '/plugins/status-page/', 'viewer')).status, 404, 'the old code is not serving');
+  writeFileSync(file, `export default { name: 'status-page', version: '2.0.0', setup(ctx) { ctx.route('GET', '/', () => ({ v: 2 })); } };\n`);
+  const fixed = await call('POST', '/v1/plugins/status-page/reload', 'superuser');
+  assert.equal(fixed.status, 200);
+  assert.deepEqual([(fixed.body['plugin'] as { state: string }).state, (fixed.body['plugin'] as { version: string }).version], ['running', '2.0.0']);
+  assert.deepEqual((await call('GET', '/plugins/status-page/', 'viewer')).body, { v: 2 });
+});
