@@ -9,6 +9,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { runConfigChecks } from './config/checks.js';
 import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
 import { installClusterControl } from './cluster-control.js';
 import { installDelivery } from './delivery/install.js';
@@ -79,9 +80,14 @@ export type Installer = (runtime: Runtime) => void | Promise<void>;
 // everything), and last the cluster-wide management over all of them.
 const INSTALLERS: readonly Installer[] = [installDelivery, installTargets, installExtensions, installPlugins, installClusterControl];
 
+/** Validates a config given as an object: its schema, then every registered check (as loadConfig does for files). */
 export function parseConfig(input: unknown): HookworkConfig {
   const parsed = configSchema.safeParse(input ?? {});
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const problems = runConfigChecks(parsed.data);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return parsed.data;
+  }
   throw new ConfigError(
     parsed.error.issues.map((issue) => ({ key: issue.path.map(String).join('.'), message: issue.message })),
   );

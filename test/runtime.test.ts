@@ -36,3 +36,18 @@ test('a plugin whose stop() emits an event can do so while the runtime closes', 
   assert.equal(farewell?.id, 'bye', 'the event emitted from stop() was accepted');
   assert.deepEqual(seen, ['bye'], 'and reached its subscriber before the host closed');
 });
+
+test('a config given as an object gets the same checks as a file: createRuntime and reload refuse a duplicate event id', async () => {
+  const twice = { store: { url: 'memory' }, events: [{ id: '100', name: 'a' }, { id: '100', name: 'b' }] };
+  await assert.rejects(createRuntime({ logger: silentLogger(), config: twice }), (err: { code: string; problems: Array<{ key: string; message: string }> }) => {
+    assert.equal(err.code, 'HKW_ERR_CONFIG_INVALID');
+    assert.ok(err.problems.some((p) => p.key === 'events.1.id' && /already declared/.test(p.message)), JSON.stringify(err.problems));
+    return true;
+  });
+  const runtime = await createRuntime({ logger: silentLogger(), config: { store: { url: 'memory' } } });
+  try {
+    await assert.rejects(runtime.reload(twice), { code: 'HKW_ERR_CONFIG_INVALID' });
+  } finally {
+    await runtime.close();
+  }
+});

@@ -19,14 +19,14 @@ import type { Runtime } from '../runtime.js';
 import { Actions } from './actions.js';
 import { Callbacks, type CallbackReport } from './callbacks.js';
 import { CommandTarget } from './command-runner.js';
-import { targetsConfigProblems, type WebhookOrigin } from './config-checks.js';
+import { targetsConfigProblems } from './config-checks.js';
 import type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './config-schema.js';
 import { SFTPGO_GATE, SFTPGO_PRE_DELETE, targetGate, type GateBehaviour } from './gate-adapter.js';
 import { HttpPools } from './http-pools.js';
 import { TargetRouter } from './router.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import type { EventRecord, OutboundTarget, TemplateExtras } from './target.js';
-import { loadWebhookFiles } from './webhook-files.js';
+import { loadWebhookFiles, webhookEntries } from './webhook-files.js';
 import { WebhookTarget } from './webhook-sender.js';
 
 export interface TargetsService {
@@ -91,14 +91,13 @@ interface Shared {
 async function webhooksOf(runtime: Runtime, config: HookworkConfig): Promise<MagpieWebhookConfig[]> {
   const problems: ConfigProblem[] = [];
   const webhooks: MagpieWebhookConfig[] = [...config.webhooks];
-  const origins: WebhookOrigin[] = config.webhooks.map((_, i) => ({ key: `webhooks.${i}` }));
-  if (config.webhooks_path !== undefined) {
-    const loaded = await loadWebhookFiles(runtime.resolvePath(config.webhooks_path));
+  const loaded = config.webhooks_path === undefined ? undefined : await loadWebhookFiles(runtime.resolvePath(config.webhooks_path));
+  if (loaded !== undefined) {
     problems.push(...loaded.problems);
     webhooks.push(...loaded.webhooks);
-    origins.push(...loaded.origins);
   }
-  problems.push(...targetsConfigProblems(config, { webhooks, origins }));
+  // Every entry is checked, also those that failed their schema, so one round lists everything.
+  problems.push(...targetsConfigProblems(config, { entries: webhookEntries(config, loaded) }));
   if (problems.length > 0) throw new ConfigError(problems);
   return webhooks;
 }
