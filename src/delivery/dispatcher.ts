@@ -371,8 +371,11 @@ export class Dispatcher {
 
   #start(slot: Slot, ready: Ready): void {
     slot.running += 1;
-    slot.breaker.started(Date.now());
-    const run = this.#run(slot, ready);
+    const now = Date.now();
+    // Half-open: this attempt is the breaker's one probe, and must end it (see #decide).
+    const probe = slot.breaker.state(now) === 'half-open';
+    slot.breaker.started(now);
+    const run = this.#run(slot, ready, probe);
     this.#running.add(run);
     void run.finally(() => {
       this.#running.delete(run);
@@ -385,7 +388,7 @@ export class Dispatcher {
     });
   }
 
-  async #run(slot: Slot, ready: Ready): Promise<void> {
+  async #run(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
     const delivery = ready.record;
     const attempt = delivery.attempts + 1;
     const signal = ready.lease.controller.signal;
@@ -398,7 +401,7 @@ export class Dispatcher {
     }
     const finishedAt = Date.now();
     slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * 2 : slot.limit;
-    const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN);
+    const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
     this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
     const monitor = this.#o.monitor;
     if (monitor?.enabled === true) {
@@ -419,12 +422,25 @@ export class Dispatcher {
     }
   }
 
-  #decide(slot: Slot, delivery: DeliveryRecord, attempt: number, result: AttemptResult, now: number, shutdown: boolean): Settlement {
+  #decide(
+    slot: Slot,
+    delivery: DeliveryRecord,
+    attempt: number,
+    result: AttemptResult,
+    now: number,
+    shutdown: boolean,
+    probe: boolean,
+  ): Settlement {
     if (result.ok) {
       slot.breaker.success();
       return { state: 'done' };
     }
     const error = result.error ?? (result.httpStatus === undefined ? 'attempt failed' : `HTTP ${result.httpStatus}`);
+    // A probe cut short by our shutdown, or answered with 410, says nothing of
+    // the target's health: release it, or the breaker would wait for its
+    // verdict forever (no attempt allowed, no reopen timer) and this node would
+    // never send to the target again, even after an operator enables it.
+    if (probe && (shutdown || result.disableTarget === true)) this.#releaseProbe(slot, now);
     if (shutdown) {
       // Our own shutdown cut it short: it does not use up the schedule.
       return { state: 'pending', dueAt: now, error, resetAttempts: true };
@@ -445,6 +461,17 @@ export class Dispatcher {
     const dueAt = now + delay;
     if (dueAt < this.#localDueAt) this.#localDueAt = dueAt;
     return { state: 'pending', dueAt, error };
+  }
+
+  /**
+   * Ends a half-open probe without a verdict: the circuit stays open with its
+   * cool-down already over, so the next attempt (once the target may be sent
+   * to again) is a fresh probe. CircuitBreaker has no release of its own; a
+   * failure dated one cool-down back re-opens it until `now`, which is exactly
+   * that (it also counts the 410 or cut-short attempt as a failure).
+   */
+  #releaseProbe(slot: Slot, now: number): void {
+    slot.breaker.failure(now - this.#o.breakerCooldownMs);
   }
 
   #pushSettle(

@@ -160,10 +160,11 @@ export class MemoryStore implements DeliveryStore {
     this.#openSet(row.target).add(row.id);
   }
 
+  /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
   async retry(id: string, now: number): Promise<boolean> {
     const row = this.#rows.get(id);
-    if (row === undefined) return false;
-    if (row.state !== 'inflight') this.#reopen(row, now);
+    if (row === undefined || row.state === 'inflight') return false;
+    this.#reopen(row, now);
     return true;
   }
 

@@ -243,16 +243,17 @@ export class PostgresStore implements DeliveryStore {
     return { delivery: deliveryFromRow(row), attempts: attempts.rows.map(attemptFromRow) };
   }
 
+  /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
   async retry(id: string, now: number): Promise<boolean> {
-    const { rows } = await this.#query<{ found: boolean }>(
+    const { rows } = await this.#query<{ changed: boolean }>(
       `WITH upd AS (
          UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $2, updated_at = $2, claimed_by = NULL
          WHERE id = $1 AND state <> 'inflight' RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM hookwork_deliveries WHERE id = $1) AS found, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS n,
-              (SELECT count(*) FROM upd) AS changed`,
+       SELECT EXISTS (SELECT 1 FROM upd) AS changed,
+              (SELECT pg_notify('${WAKE_CHANNEL}', '') FROM upd LIMIT 1) IS NULL AS n`,
       [id, now],
     );
-    return rows[0]?.found === true;
+    return rows[0]?.changed === true;
   }
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {

@@ -5,7 +5,7 @@
 // deliveries in small batches on a timer.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ClosedError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, DeliveryNotFoundError, HookworkError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
@@ -57,6 +57,55 @@ interface PendingWrite {
   readonly leaseUntil: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
+}
+
+/**
+ * retry() of a delivery in flight: a node is attempting it right now, so
+ * there is nothing to retry yet (HTTP 409).
+ */
+export class DeliveryInflightError extends HookworkError {
+  readonly deliveryId: string;
+  constructor(deliveryId: string) {
+    super(
+      'HKW_ERR_DELIVERY_INFLIGHT',
+      `Delivery "${deliveryId}" is in flight: a node is attempting it right now, so it was not retried. Wait for the attempt to end (the delivery becomes done, pending for its next attempt, or failed; a node that died gives it up when its lease ends), then retry it if it still needs it.`,
+      409,
+    );
+    this.deliveryId = deliveryId;
+  }
+}
+
+/** What the operator tools show instead of a granted `account.token`. */
+export const REDACTED = '[redacted]';
+
+/**
+ * A delivery as the operator tools show it (admin API, CLI): a granted
+ * `account.token` in the stored event is replaced by "[redacted]". The store
+ * keeps the token, for the target that needs it at delivery.
+ */
+export function redactDelivery(delivery: DeliveryRecord): DeliveryRecord {
+  const event = delivery.event;
+  const account = event['account'];
+  if (account === null || typeof account !== 'object' || (account as Record<string, unknown>)['token'] === undefined) {
+    return delivery.eventJson === undefined ? delivery : withEvent(delivery, event);
+  }
+  return withEvent(delivery, { ...event, account: { ...(account as Record<string, unknown>), token: REDACTED } });
+}
+
+/** The record with another event, as plain data (no `eventJson`: it would hold the secret). */
+function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>): DeliveryRecord {
+  return {
+    id: d.id,
+    target: d.target,
+    event,
+    webhookId: d.webhookId,
+    attempts: d.attempts,
+    state: d.state,
+    dueAt: d.dueAt,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    ...(d.lastError === undefined ? {} : { lastError: d.lastError }),
+  };
 }
 
 /** A fresh Standard Webhooks message id. */
@@ -226,21 +275,36 @@ export class DeliveryService implements DeliveryQueue {
     }
   }
 
-  list(filter?: ListFilter): Promise<DeliveryRecord[]> {
-    return this.store.list(filter);
+  /** Deliveries, newest first, as the operator sees them (`account.token` redacted). */
+  async list(filter?: ListFilter): Promise<DeliveryRecord[]> {
+    return (await this.store.list(filter)).map(redactDelivery);
   }
 
+  /** One delivery with its attempts, as the operator sees it (`account.token` redacted; `store.get` has the stored copy). */
   async get(id: string): Promise<DeliveryDetail> {
     const detail = await this.store.get(id);
     if (detail === undefined) throw new DeliveryNotFoundError(id);
-    return detail;
+    const delivery = redactDelivery(detail.delivery);
+    return delivery === detail.delivery ? detail : { delivery, attempts: detail.attempts };
   }
 
-  /** Makes one delivery pending and due now, with a fresh schedule. */
+  /**
+   * Makes one delivery pending and due now, with a fresh schedule. Throws
+   * DeliveryNotFoundError for an unknown id and DeliveryInflightError (409)
+   * while a node is attempting it.
+   */
   async retry(id: string): Promise<DeliveryRecord> {
-    if (!(await this.store.retry(id, Date.now()))) throw new DeliveryNotFoundError(id);
-    this.#dispatcher.wake();
-    return (await this.get(id)).delivery;
+    // Twice at most: the attempt may end between the store's refusal and our look.
+    for (let i = 0; i < 2; i++) {
+      if (await this.store.retry(id, Date.now())) {
+        this.#dispatcher.wake();
+        return (await this.get(id)).delivery;
+      }
+      const detail = await this.store.get(id);
+      if (detail === undefined) throw new DeliveryNotFoundError(id);
+      if (detail.delivery.state === 'inflight') break;
+    }
+    throw new DeliveryInflightError(id);
   }
 
   /** Makes a target's failed (or chosen) deliveries since a time pending again; returns how many. */

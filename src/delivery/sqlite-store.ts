@@ -149,7 +149,6 @@ function prepareStatements(db: Db) {
       `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
        WHERE id = ? AND state != 'inflight'`,
     ),
-    exists: db.prepare(`SELECT 1 FROM deliveries WHERE id = ?`),
     purgeIds: db.prepare(
       `SELECT id FROM deliveries WHERE (state = 'done' AND updated_at < ?) OR (state = 'failed' AND updated_at < ?) LIMIT ?`,
     ),
@@ -333,10 +332,9 @@ export class SqliteStore implements DeliveryStore {
     return { delivery: deliveryFromRow(row), attempts: (s.attemptsOf.all(id) as AttemptRow[]).map(attemptFromRow) };
   }
 
+  /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
   async retry(id: string, now: number): Promise<boolean> {
-    const s = this.#stmts;
-    s.retry.run(now, now, id);
-    return s.exists.get(id) !== undefined;
+    return this.#stmts.retry.run(now, now, id).changes > 0;
   }
 
   #replayWhere(states: readonly string[]): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
@@ -69,5 +70,64 @@ test('the runtime installs delivery on a SQLite file under the data folder by de
     assert.equal(badReplay.status, 400);
   } finally {
     await gw.close();
+  }
+});
+
+test('the admin API shows a granted account.token as "[redacted]" (the store keeps it) and answers 409 to a retry of a delivery in flight', async () => {
+  const SECRET = 'tok-SECRET-0123456789';
+  const hits: string[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hits.push(body);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const port = (receiver.address() as { port: number }).port;
+  const gw = await startGateway({
+    auth: { tokens: [{ name: 'ops', role: 'operator', token: OPERATOR }] },
+    delivery: { retry_schedule: [0], poll_interval: 0.05 },
+    events: [{ id: '100', name: 'upload' }],
+    ssrf: { allow: ['127.0.0.1/32'] },
+    handlers: [{ type: 'webhook', name: 'granted', url: `http://127.0.0.1:${port}/in`, actions: ['upload'], grants: ['account.token'] }],
+  });
+  const release: Array<() => void> = [];
+  try {
+    const delivery = gw.runtime.services.delivery;
+    assert.ok(delivery);
+    await gw.runtime.host.emit('100', { account: { uuid: 'u1', name: 'alice', token: SECRET }, data: { path: '/a' } });
+    await waitFor(async () => (await delivery.list({ state: 'done' })).length === 1, { what: 'delivered' });
+    assert.ok(hits[0]?.includes(SECRET), 'the granted target got the token');
+    const [stored] = await delivery.store.list();
+    assert.equal((stored?.event['account'] as { token?: string }).token, SECRET, 'the store keeps it');
+
+    const list = await call(gw.url, 'GET', '/v1/deliveries', OPERATOR);
+    assert.equal(list.status, 200);
+    assert.equal(JSON.stringify(list.body).includes(SECRET), false, 'not in the list');
+    const [first] = list.body['deliveries'] as Array<{ id: string; event: { account: { token?: string; name: string } } }>;
+    assert.equal(first?.event.account.token, '[redacted]');
+    assert.equal(first?.event.account.name, 'alice');
+    const one = await call(gw.url, 'GET', `/v1/deliveries/${first?.id}`, OPERATOR);
+    assert.equal(one.status, 200);
+    assert.equal(JSON.stringify(one.body).includes(SECRET), false, 'not in the detail');
+    assert.equal((one.body['delivery'] as { event: { account: { token?: string } } }).event.account.token, '[redacted]');
+    const retried = await call(gw.url, 'POST', `/v1/deliveries/${first?.id}/retry`, OPERATOR);
+    assert.equal(retried.status, 200);
+    assert.equal(JSON.stringify(retried.body).includes(SECRET), false, 'not in the retry answer');
+
+    delivery.registerTarget({ name: 'slow', kind: 'webhook', attempt: () => new Promise((resolve) => release.push(() => resolve({ ok: true }))) });
+    const [busy] = await delivery.enqueue([{ target: 'slow', event: { id: '1' } }]);
+    await waitFor(() => release.length === 1, { what: 'attempt in flight' });
+    const conflict = await call(gw.url, 'POST', `/v1/deliveries/${busy?.id}/retry`, OPERATOR);
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body['code'], 'HKW_ERR_DELIVERY_INFLIGHT');
+    assert.match(String(conflict.body['message']), /in flight: a node is attempting it right now/);
+    assert.equal((await delivery.store.get(busy?.id as string))?.delivery.state, 'inflight', 'unchanged');
+  } finally {
+    for (const r of release) r();
+    await gw.close();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
   }
 });

@@ -95,6 +95,34 @@ test('retries retryable failures with the same webhook id, then dead-letters wit
   }
 });
 
+test('a long multibyte response is clipped to 4 KiB on a character boundary (no broken UTF-8)', async () => {
+  const h = await harness();
+  try {
+    // [response, what is kept]: the cut at 4096 bytes falls inside a 2-, 3- and 4-byte character, or on a boundary.
+    const cases: Array<[string, string]> = [
+      [`a${'é'.repeat(3000)}`, `a${'é'.repeat(2047)}`],
+      [`ab${'€'.repeat(2000)}`, `ab${'€'.repeat(1364)}`],
+      [`ab${'😀'.repeat(2000)}`, `ab${'😀'.repeat(1023)}`],
+      [`${'€'.repeat(1365)}x`, `${'€'.repeat(1365)}x`],
+      [`${'€'.repeat(1366)}`, `${'€'.repeat(1365)}`],
+    ];
+    h.service.registerTarget(target('a', async (d) => ({ ok: true, response: (cases[(d.event['data'] as { n: number }).n] as [string, string])[0] })));
+    const recs = await h.service.enqueue(cases.map((_, i) => ({ target: 'a', event: event(i) })));
+    await waitFor(async () => (await h.store.list({ state: 'done' })).length === cases.length, { what: 'all delivered' });
+    for (const [i, rec] of recs.entries()) {
+      const kept = (await h.service.get(rec.id)).attempts[0]?.response ?? '';
+      const expected = (cases[i] as [string, string])[1];
+      assert.ok(Buffer.byteLength(kept) <= 4096, `case ${i}: at most 4 KiB`);
+      assert.equal(kept.includes('\uFFFD'), false, `case ${i}: no replacement character`);
+      assert.equal(kept.length, expected.length, `case ${i}: length`);
+      assert.equal(kept, expected, `case ${i}: the longest whole-character prefix`);
+      assert.equal(Buffer.from(kept, 'utf8').toString('utf8'), kept, `case ${i}: valid UTF-8`);
+    }
+  } finally {
+    await h.service.close();
+  }
+});
+
 test('a non-retryable failure dead-letters at once; a thrown error is retried', async () => {
   const h = await harness({ retry_schedule: [0, 0.01] });
   try {
@@ -233,27 +261,72 @@ test('circuit breaker: opens after N consecutive failures, probes after the cool
   const h = await harness({ retry_schedule: Array.from({ length: 20 }, () => 0), circuit_breaker: { failures: 3, cooldown: 0.3 } });
   try {
     let healthy = false;
-    const starts: number[] = [];
+    // The breaker as this node sees it when each attempt starts: the probe must
+    // find it half-open (cool-down over), never open.
+    const atStart: Array<{ state: string; failures: number }> = [];
     h.service.registerTarget(
       target(
         'a',
         async () => {
-          starts.push(Date.now());
+          const circuit = (await h.service.depth()).find((x) => x.target === 'a')?.circuit;
+          atStart.push({ state: circuit?.state ?? '?', failures: circuit?.consecutiveFailures ?? -1 });
           return healthy ? { ok: true } : { ok: false, retryable: true, error: 'HTTP 500' };
         },
         1,
       ),
     );
     const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
-    await waitFor(() => (h.service as DeliveryService).depth().then((d) => d.find((x) => x.target === 'a')?.circuit?.state === 'open'));
-    assert.equal(starts.length, 3, 'paused after 3 failures');
-    const openedAt = Date.now();
+    await waitFor(async () => (await h.service.depth()).find((x) => x.target === 'a')?.circuit?.state === 'open', { what: 'circuit open' });
+    assert.equal(atStart.length, 3, 'paused after 3 failures');
     healthy = true;
     await waitFor(async () => (await h.service.get(rec?.id as string)).delivery.state === 'done', { what: 'probe succeeded' });
-    assert.equal(starts.length, 4, 'exactly one probe');
-    assert.ok((starts[3] as number) >= openedAt - 50, 'the probe came after the cool-down');
+    assert.deepEqual(
+      atStart,
+      [
+        { state: 'closed', failures: 0 },
+        { state: 'closed', failures: 1 },
+        { state: 'closed', failures: 2 },
+        { state: 'half-open', failures: 3 },
+      ],
+      'three attempts while closed, then exactly one probe, started only once the cool-down was over',
+    );
     const circuit = (await h.service.depth()).find((x) => x.target === 'a')?.circuit;
-    assert.equal(circuit?.state, 'closed');
+    assert.deepEqual({ state: circuit?.state, failures: circuit?.consecutiveFailures }, { state: 'closed', failures: 0 });
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('circuit breaker: a half-open probe answered with 410 does not wedge the breaker; after enable the target is probed and delivered to again', async () => {
+  const h = await harness({ retry_schedule: Array.from({ length: 20 }, () => 0), circuit_breaker: { failures: 2, cooldown: 0.05 } });
+  try {
+    let calls = 0;
+    let phase: 'failing' | 'gone' | 'healthy' = 'failing';
+    const statesAtStart: string[] = [];
+    h.service.registerTarget(
+      target(
+        'a',
+        async () => {
+          calls += 1;
+          statesAtStart.push((await h.service.depth()).find((x) => x.target === 'a')?.circuit?.state ?? '?');
+          if (phase === 'healthy') return { ok: true };
+          if (calls === 2) phase = 'gone';
+          if (calls <= 2) return { ok: false, retryable: true, error: 'HTTP 500' };
+          return { ok: false, httpStatus: 410, disableTarget: true, error: 'HTTP 410' };
+        },
+        1,
+      ),
+    );
+    const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => h.disabled.length === 1, { what: 'the probe got a 410 and disabled the target' });
+    assert.equal(calls, 3);
+    assert.deepEqual(statesAtStart, ['closed', 'closed', 'half-open'], 'the 410 came from the probe');
+    phase = 'healthy';
+    assert.equal(await h.service.enableTarget('a'), true);
+    await waitFor(async () => (await h.service.get(rec?.id as string)).delivery.state === 'done', { what: 'delivered after enable' });
+    assert.equal(calls, 4);
+    assert.equal(statesAtStart[3], 'half-open', 'the first attempt after enable is a fresh probe');
+    assert.equal((await h.service.depth()).find((x) => x.target === 'a')?.circuit?.state, 'closed');
   } finally {
     await h.service.close();
   }
@@ -349,6 +422,61 @@ test('retry and replay through the service deliver dead letters again', async ()
     assert.deepEqual(progress[progress.length - 1], [4, 4]);
     await waitFor(async () => (await h.store.list({ state: 'done' })).length === 5);
     await assert.rejects(h.service.retry('dlv_missing'), { code: 'HKW_ERR_DELIVERY_NOT_FOUND' });
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('retry of a delivery in flight is refused with DeliveryInflightError (409) and changes nothing', async () => {
+  const h = await harness();
+  const release: Array<() => void> = [];
+  try {
+    h.service.registerTarget(target('a', () => new Promise<AttemptResult>((resolve) => release.push(() => resolve({ ok: true })))));
+    const [rec] = await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => release.length === 1, { what: 'attempt running' });
+    const before = await h.store.get(rec?.id as string);
+    assert.equal(before?.delivery.state, 'inflight');
+    await assert.rejects(h.service.retry(rec?.id as string), (err: Error & { code?: string; statusCode?: number }) => {
+      assert.equal(err.name, 'DeliveryInflightError');
+      assert.equal(err.code, 'HKW_ERR_DELIVERY_INFLIGHT');
+      assert.equal(err.statusCode, 409);
+      assert.match(err.message, /is in flight: a node is attempting it right now/);
+      return true;
+    });
+    assert.deepEqual(await h.store.get(rec?.id as string), before, 'unchanged');
+    release[0]?.();
+    await waitFor(async () => (await h.store.get(rec?.id as string))?.delivery.state === 'done', { what: 'attempt done' });
+    assert.equal((await h.service.retry(rec?.id as string)).id, rec?.id, 'retried once the attempt ended');
+  } finally {
+    for (const r of release) r();
+    await h.service.close();
+  }
+});
+
+test('the operator tools (list, get, retry) redact a granted account.token; the stored copy keeps it for the target', async () => {
+  const h = await harness({ retry_schedule: [0] });
+  try {
+    const seen: unknown[] = [];
+    h.service.registerTarget(
+      target('granted', async (d) => {
+        seen.push((d.event['account'] as { token?: string }).token);
+        return { ok: false, retryable: false, error: 'HTTP 400' };
+      }),
+    );
+    const granted = { id: '1001', account: { uuid: 'u1', name: 'alice', token: 'tok-SECRET-1' }, data: { n: 1 } };
+    const plain = { id: '1001', account: { uuid: 'u1', name: 'alice' }, data: { n: 2 } };
+    const [a, b] = await h.service.enqueue([{ target: 'granted', event: granted }, { target: 'plain', event: plain }]);
+    await waitFor(async () => (await h.store.get(a?.id as string))?.delivery.state === 'failed', { what: 'attempted' });
+    assert.deepEqual(seen, ['tok-SECRET-1'], 'the target got the token');
+    assert.equal(((await h.store.get(a?.id as string))?.delivery.event['account'] as { token?: string }).token, 'tok-SECRET-1', 'stored');
+
+    const shown = (await h.service.get(a?.id as string)).delivery;
+    assert.deepEqual(shown.event['account'], { uuid: 'u1', name: 'alice', token: '[redacted]' });
+    assert.equal(JSON.stringify(await h.service.list()).includes('tok-SECRET-1'), false);
+    assert.equal(JSON.stringify(await h.service.get(a?.id as string)).includes('tok-SECRET-1'), false);
+    assert.equal(JSON.stringify(await h.service.retry(a?.id as string)).includes('tok-SECRET-1'), false);
+    assert.deepEqual((await h.service.get(b?.id as string)).delivery.event, plain, 'an event without a token is shown as stored');
+    assert.equal(((await h.store.get(a?.id as string))?.delivery.event['account'] as { token?: string }).token, 'tok-SECRET-1', 'still stored');
   } finally {
     await h.service.close();
   }

@@ -178,6 +178,55 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.replayBatch({ target: 'a', since: 0, states: ['done'], now: T0 + 4000, limit: 10 }), 3);
     }));
 
+  test(`${name}: retry of a delivery in flight is refused (false) and changes nothing; its node still settles it`, () =>
+    withStore(async (store) => {
+      const r = row('a');
+      const claimedAtEnqueue = row('a', { claim: { nodeId: 'n2', leaseUntil: T0 + 1000 } });
+      await store.enqueue([r, claimedAtEnqueue]);
+      const [d] = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 1 }) });
+      assert.equal(d?.id, r.id);
+      for (const id of [r.id, claimedAtEnqueue.id]) {
+        const before = await store.get(id);
+        assert.equal(before?.delivery.state, 'inflight');
+        assert.equal(await store.retry(id, T0 + 500), false, 'being attempted right now: nothing to retry');
+        assert.deepEqual(await store.get(id), before, 'unchanged');
+      }
+      assert.equal(await store.settle([settleReq(d as DeliveryRecord, 'n', { state: 'done' })]), 1, 'the claim still holds');
+      assert.equal((await store.get(r.id))?.delivery.state, 'done');
+      assert.equal(await store.retry(r.id, T0 + 600), true, 'once the attempt ended it can be retried');
+      assert.equal((await store.get(r.id))?.delivery.state, 'pending');
+    }));
+
+  test(`${name}: an attempt keeps its exit code (0 too), HTTP status and a multibyte 4 KiB response as recorded`, () =>
+    withStore(async (store) => {
+      const rows = [row('cmd'), row('cmd'), row('hook')];
+      await store.enqueue(rows);
+      const claimed = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ cmd: 2, hook: 1 }) });
+      assert.equal(claimed.length, 3);
+      const byId = new Map(claimed.map((d) => [d.id, d]));
+      const [r0, r1, r2] = rows as [StoredDeliveryInput, StoredDeliveryInput, StoredDeliveryInput];
+      // 2 + 1023 × 4 = 4094 bytes: what the dispatcher keeps of a long emoji answer.
+      const response = `ok${'😀'.repeat(1023)}`;
+      await store.settle([
+        settleReq(byId.get(r0.id) as DeliveryRecord, 'n', { state: 'done' }, { exitCode: 0, response: 'é€😀 done' }),
+        settleReq(byId.get(r1.id) as DeliveryRecord, 'n', { state: 'failed', error: 'exit 3' }, { ok: false, exitCode: 3, retryable: false, error: 'exit 3' }),
+        settleReq(byId.get(r2.id) as DeliveryRecord, 'n', { state: 'done' }, { httpStatus: 204, response }),
+      ]);
+      const a0 = (await store.get(r0.id))?.attempts[0];
+      assert.equal(a0?.exitCode, 0);
+      assert.equal(a0?.httpStatus, undefined);
+      assert.equal(a0?.response, 'é€😀 done');
+      const a1 = (await store.get(r1.id))?.attempts[0];
+      assert.equal(a1?.exitCode, 3);
+      assert.equal(a1?.ok, false);
+      assert.equal(a1?.retryable, false);
+      const a2 = (await store.get(r2.id))?.attempts[0];
+      assert.equal(a2?.httpStatus, 204);
+      assert.equal(a2?.exitCode, undefined);
+      assert.equal(a2?.response, response);
+      assert.equal(Buffer.byteLength(a2?.response ?? ''), 4094);
+    }));
+
   test(`${name}: purge removes old finished deliveries in batches and keeps the rest`, () =>
     withStore(async (store) => {
       const rows = Array.from({ length: 5 }, () => row('a'));

@@ -2,6 +2,7 @@
 // (`--config`, default: the embedded default config) without starting a
 // gateway: list, show (with attempts), retry, replay (with a progress bar on
 // a terminal), depth per target, enable a target disabled by a 410.
+// Events are shown with a granted account.token redacted (the store keeps it).
 // A running gateway picks the changes up at its next poll (PostgreSQL: at once).
 
 import { resolve } from 'node:path';
@@ -123,8 +124,9 @@ export async function runShow(id: string, options: { config?: string; json?: boo
 export async function runRetry(id: string, options: { config?: string }, io: CliIo = STDIO): Promise<number> {
   const service = await openDeliveryAdmin(options.config);
   try {
+    // An unknown id or a delivery in flight (being attempted right now) throws, with the reason.
     const d = await service.retry(id);
-    io.out(`${d.id} is ${d.state} again, due now (fresh retry schedule).`);
+    io.out(`${d.id} is pending again, due now (fresh retry schedule).`);
     return 0;
   } finally {
     await service.close();
@@ -224,7 +226,7 @@ export function deliveriesCommand(program: Command): void {
 
   cmd
     .command('retry')
-    .description('Make a delivery pending and due now, with a fresh retry schedule')
+    .description('Make a delivery pending and due now, with a fresh retry schedule (not while it is in flight: being attempted)')
     .argument('<id>')
     .action(async (id: string, _o: unknown, c: Command) => exitWith(runRetry(id, { config: cfg(c) })));
 
@@ -232,7 +234,10 @@ export function deliveriesCommand(program: Command): void {
     .command('replay')
     .description("Deliver a target's dead letters (failed deliveries) created since a time again")
     .requiredOption('--target <name>', 'the target')
-    .requiredOption('--since <time>', 'ISO date/time, ms since the epoch, or a duration ago (30m, 2h, 7d)')
+    .requiredOption(
+      '--since <time>',
+      'ISO date/time (2025-01-31T12:00:00Z), milliseconds since the epoch (digits only, always ms: 1738324800000), or a duration ago (30m, 2h, 7d)',
+    )
     .option('--include-done', 'also re-send deliveries that succeeded')
     .action(async (options: Omit<ReplayCliOptions, 'config'>, c: Command) => exitWith(runReplay({ ...options, config: cfg(c) })));
 

@@ -1,6 +1,8 @@
 // The delivery admin API (operator role): list and inspect deliveries with
 // their attempts, retry one, replay a target's dead letters since a time,
 // queue depth per target, and enable a target disabled by a 410.
+// Deliveries are shown with a granted account.token redacted (the store keeps
+// it for the target); retrying one in flight answers 409.
 
 import { z } from 'zod';
 import { parseSince } from '../../delivery/parse-time.js';
@@ -19,8 +21,8 @@ const idParams = z.strictObject({ id: z.string().min(1).max(200) });
 const nameParams = z.strictObject({ name: z.string().min(1).max(500) });
 const replayBody = z.strictObject({
   target: z.string().min(1),
-  /** ISO time, ms since the epoch, or a duration ago (`2h`). */
-  since: z.union([z.string().min(1), z.number().int()]),
+  /** ISO time, ms since the epoch (a number, or a string of digits only), or a duration ago (`2h`). */
+  since: z.union([z.string().min(1), z.number().int().min(0).max(8.64e15)]),
   /** Also re-send deliveries that succeeded. */
   include_done: z.boolean().optional(),
 });
