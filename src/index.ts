@@ -78,13 +78,15 @@ export type { ExtensionHandlerConfig, ExtensionHandlerConfigInput, ExtensionsCon
 
 // configuration
 export { DEFAULT_CONFIG_PATH, loadConfig, validateConfigSources } from './config/load.js';
-export type { ConfigSource, LoadedConfig } from './config/load.js';
+export type { ConfigSource, LoadedConfig, ValidateSourcesOptions } from './config/load.js';
 export { registerConfigCheck, registerTemplateCheck, runConfigChecks, templateProblems } from './config/checks.js';
-export type { ConfigCheck, TemplateCheckOptions } from './config/checks.js';
+export type { ConfigCheck, ConfigCheckContext, TemplateCheckOptions, WebhookFileEntry } from './config/checks.js';
 export { iniToConfig } from './config/ini.js';
 export { configJsonSchema, configSchema } from './config/schema.js';
 export { createRuntime, parseConfig } from './runtime.js';
 export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './runtime.js';
+export type { ConfigSection, PreparedReload, Reloadable, ReloadReport } from './runtime-reload.js';
+export type { ClusterControl } from './cluster-control.js';
 export type { EventDefinitionConfig, HandlerConfig, HookworkConfig, HookworkConfigInput } from './config/schema.js';
 
 // plugins

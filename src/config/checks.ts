@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
 import { SECRET_PATHS } from '../events/context.js';
+import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { EVENT_CONTEXT_VARIABLES, compileTemplate, unknownPlaceholders } from '../events/template.js';
 import type { HookworkConfig } from './schema.js';
 
@@ -127,6 +128,8 @@ function eventIdOf(entry: unknown): string | undefined {
   return undefined;
 }
 
+const ENGINE_EVENT_IDS: ReadonlySet<string> = new Set(Object.values(ENGINE_EVENTS));
+
 // Event ids are unique: the catalogue keeps one definition per id, so a
 // second one would silently replace the first. Read from the entries as
 // written, so this runs even when another event fails its schema.
@@ -146,6 +149,23 @@ registerConfigCheck(function eventIds(_config, context) {
     problems.push({
       key: `events.${i}.id`,
       message: `the event id "${id}" is already declared at ${context.placeOf(`events.${earlier}.id`)}; an id may be declared once (the second would replace the first): remove one, or give it another id`,
+    });
+  });
+  return problems;
+});
+
+// The engine's own events (20174, 20053, 20200…) keep their definitions:
+// handlers and plugins rely on their groups and data.
+registerConfigCheck(function engineEventIds(_config, context) {
+  const events = context.raw['events'];
+  if (!Array.isArray(events)) return [];
+  const problems: ConfigProblem[] = [];
+  events.forEach((entry: unknown, i) => {
+    const id = eventIdOf(entry);
+    if (id === undefined || !ENGINE_EVENT_IDS.has(id)) return;
+    problems.push({
+      key: `events.${i}.id`,
+      message: `the event id "${id}" is reserved for the engine's own events (${[...ENGINE_EVENT_IDS].join(', ')}); give this event another id`,
     });
   });
   return problems;

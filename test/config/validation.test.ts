@@ -205,6 +205,14 @@ test('a duplicate event id is a problem naming both places, across files and wit
   assert.deepEqual(keys, ['events.1.colour', 'events.1.id']);
 });
 
+test('an event id of the engine (20174, 20200, …) is refused: the engine keeps its own definitions', async (t) => {
+  const { write } = tempConfigDir(t);
+  const file = write('e.yaml', 'events:\n  - { id: 20174, name: my-failure }\n  - { id: "20300", name: fine }\n');
+  const err = await refused(loadConfig(file));
+  assert.deepEqual(err.problems.map((p) => [p.file, p.key]), [[file, 'events.0.id']]);
+  assert.match(err.problems[0]?.message ?? '', /the event id "20174" is reserved for the engine's own events/);
+});
+
 test('{{account.token}} in an event message is a problem: messages are rendered without grants', async (t) => {
   const { write } = tempConfigDir(t);
   const file = write('m.yaml', 'events:\n  - { id: "1", name: login, message: "{{account.name}} logged in with {{Account.Token}}" }\n');
