@@ -102,7 +102,7 @@ export type {
   TaskOptions,
 } from './plugins/context.js';
 export { PluginManager } from './plugins/manager.js';
-export type { PluginInfo, PluginManagerOptions, PluginState } from './plugins/manager.js';
+export type { PluginInfo, PluginManagerOptions, PluginsReconfiguration, PluginsReconfigured, PluginState } from './plugins/manager.js';
 export { PluginRoutes, respond } from './plugins/routes.js';
 export type { PluginRequest, PluginResponse, PluginRouteHandler, PluginRouteOptions } from './plugins/routes.js';
 export { installPlugins } from './plugins/install.js';
