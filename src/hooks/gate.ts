@@ -190,7 +190,7 @@ export class Gates {
     // `info.signal` is only made if the gate reads the signal.
     const info = new CallInfo(point.name);
     const result = entry.fn(context, info);
-    if (!isThenable(result)) return result;
+    if (!(result instanceof Promise) && !isThenable(result)) return result;
     return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, info);
   }
 }
