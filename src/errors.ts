@@ -260,6 +260,22 @@ export class DeliveryNotFoundError extends HookworkError {
   }
 }
 
+/**
+ * retry() of a delivery in flight: a node is attempting it right now, so
+ * there is nothing to retry yet (HTTP 409).
+ */
+export class DeliveryInflightError extends HookworkError {
+  readonly deliveryId: string;
+  constructor(deliveryId: string) {
+    super(
+      'HKW_ERR_DELIVERY_INFLIGHT',
+      `Delivery "${deliveryId}" is in flight: a node is attempting it right now, so it was not retried. Wait for the attempt to end (the delivery becomes done, pending for its next attempt, or failed; a node that died gives it up when its lease ends), then retry it if it still needs it.`,
+      409,
+    );
+    this.deliveryId = deliveryId;
+  }
+}
+
 /** The delivery store could not be opened, migrated or used. */
 export class DeliveryStoreError extends HookworkError {
   constructor(message: string, options?: ErrorOptions) {

@@ -46,6 +46,17 @@ export class CircuitBreaker {
     this.#probing = false;
   }
 
+  /**
+   * Ends a half-open probe without a verdict (shutdown, or the target was
+   * disabled): the circuit stays open with its cool-down over, so the next
+   * attempt is a fresh probe. Counts nothing.
+   */
+  release(now: number): void {
+    if (!this.#probing) return;
+    this.#probing = false;
+    this.#openUntil = now;
+  }
+
   /** Returns true when this failure opened (or re-opened) the circuit. */
   failure(now: number): boolean {
     this.#failures += 1;

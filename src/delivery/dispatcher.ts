@@ -440,7 +440,7 @@ export class Dispatcher {
     // the target's health: release it, or the breaker would wait for its
     // verdict forever (no attempt allowed, no reopen timer) and this node would
     // never send to the target again, even after an operator enables it.
-    if (probe && (shutdown || result.disableTarget === true)) this.#releaseProbe(slot, now);
+    if (probe && (shutdown || result.disableTarget === true)) slot.breaker.release(now);
     if (shutdown) {
       // Our own shutdown cut it short: it does not use up the schedule.
       return { state: 'pending', dueAt: now, error, resetAttempts: true };
@@ -463,16 +463,6 @@ export class Dispatcher {
     return { state: 'pending', dueAt, error };
   }
 
-  /**
-   * Ends a half-open probe without a verdict: the circuit stays open with its
-   * cool-down already over, so the next attempt (once the target may be sent
-   * to again) is a fresh probe. CircuitBreaker has no release of its own; a
-   * failure dated one cool-down back re-opens it until `now`, which is exactly
-   * that (it also counts the 410 or cut-short attempt as a failure).
-   */
-  #releaseProbe(slot: Slot, now: number): void {
-    slot.breaker.failure(now - this.#o.breakerCooldownMs);
-  }
 
   #pushSettle(
     delivery: DeliveryRecord,

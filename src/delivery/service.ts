@@ -5,7 +5,7 @@
 // deliveries in small batches on a timer.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ClosedError, DeliveryNotFoundError, HookworkError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
@@ -57,22 +57,6 @@ interface PendingWrite {
   readonly leaseUntil: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
-}
-
-/**
- * retry() of a delivery in flight: a node is attempting it right now, so
- * there is nothing to retry yet (HTTP 409).
- */
-export class DeliveryInflightError extends HookworkError {
-  readonly deliveryId: string;
-  constructor(deliveryId: string) {
-    super(
-      'HKW_ERR_DELIVERY_INFLIGHT',
-      `Delivery "${deliveryId}" is in flight: a node is attempting it right now, so it was not retried. Wait for the attempt to end (the delivery becomes done, pending for its next attempt, or failed; a node that died gives it up when its lease ends), then retry it if it still needs it.`,
-      409,
-    );
-    this.deliveryId = deliveryId;
-  }
 }
 
 /** What the operator tools show instead of a granted `account.token`. */

@@ -121,7 +121,7 @@ export interface DeliveryStore {
   settleAndClaim?(settles: readonly SettleRequest[], claim: ClaimRequest | undefined): Promise<DeliveryRecord[]>;
   list(filter?: ListFilter): Promise<DeliveryRecord[]>;
   get(id: string): Promise<DeliveryDetail | undefined>;
-  /** Makes a delivery pending and due now with a fresh schedule. False when it does not exist. */
+  /** Makes a delivery pending and due now with a fresh schedule. False when it does not exist or is in flight (changed nothing). */
   retry(id: string, now: number): Promise<boolean>;
   /** How many deliveries a replay would change. */
   countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number>;
