@@ -106,7 +106,7 @@ test('(c) the receiver never recovers: dead letters, then a replay (CLI) after t
       });
     await waitFor(
       () => {
-        const out = cli('list', '--state', 'failed', '--target', 'receiver', '--limit', '1000', '--json');
+        const out = cli('list', '--state', 'failed', '--target', 'handler:receiver', '--limit', '1000', '--json');
         return (JSON.parse(out) as unknown[]).length === accepted.size;
       },
       { timeoutMs: 30_000, intervalMs: 200, what: 'every delivery dead-lettered' },
@@ -117,11 +117,11 @@ test('(c) the receiver never recovers: dead letters, then a replay (CLI) after t
     assert.match(shown, /attempts \(3\)/);
     assert.match(shown, /http=503/);
     fixed = true;
-    const out = cli('replay', '--target', 'receiver', '--since', '1h');
+    const out = cli('replay', '--target', 'handler:receiver', '--since', '1h');
     assert.match(out, new RegExp(`Replayed ${accepted.size} deliveries`));
     await waitFor(() => allArrived(receiver, accepted), { timeoutMs: 30_000, intervalMs: 50, what: 'all events after the replay' });
     const depth = cli('depth');
-    assert.match(depth, /receiver {2}pending=0 inflight=0 failed=0/);
+    assert.match(depth, /handler:receiver {2}pending=0 inflight=0 failed=0/);
   } finally {
     await node?.stop();
     await receiver.close();
