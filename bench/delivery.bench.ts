@@ -3,7 +3,10 @@
 // store) against raw undici Pool.request with the same concurrency, same run;
 // and POST /v1/events acceptance with a durable enqueue before the 202
 // (events/s and p99) against the same gateway with the in-memory store.
-// SQLite always; PostgreSQL too when a throwaway server can start.
+// The first row isolates the queue (a bare undici target); the end-to-end row
+// is what an operator gets: host.emit through the router into the durable
+// queue and out through a configured, signed webhook handler.
+// SQLite, then PostgreSQL (a throwaway server from the test helper: needs initdb).
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -123,6 +126,79 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
   };
 }
 
+/** host.emit → router → durable queue → signed webhook handler, against raw undici, interleaved. */
+async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
+  const rx = await receiver();
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-'));
+  const runtime = await createRuntime({
+    config: {
+      log_level: 'silent',
+      server: { data_dir: join(dir, 'data') },
+      events: [{ id: '1001', name: 'bench' }],
+      store: { url: storeUrl },
+      delivery: { claim_batch: 256, poll_interval: 0.05 },
+      ssrf: { allow: ['127.0.0.1/32'] },
+      handlers: [
+        {
+          type: 'webhook',
+          name: 'bench',
+          url: `${rx.url}/hook`,
+          target_events: ['1001'],
+          concurrency: CONCURRENCY,
+          secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+        },
+      ],
+    },
+    baseDir: dir,
+    logger: silentLogger(),
+  });
+  const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
+  const data = { file: '/a/b.txt', size: 1234, user: 'alice', pad: 'x'.repeat(600) };
+  const ours: number[] = [];
+  const peer: number[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      let start = performance.now();
+      const target = rx.count() + DELIVERIES;
+      let emitted = 0;
+      // Many producers at once, as a busy host emits: their enqueues are group-committed.
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (emitted++ < DELIVERIES) await runtime.host.emit('1001', { data });
+        }),
+      );
+      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+      ours.push(DELIVERIES / ((performance.now() - start) / 1000));
+
+      start = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next++ < DELIVERIES) {
+            const res = await rawPool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
+            await res.body.text();
+          }
+        }),
+      );
+      peer.push(DELIVERIES / ((performance.now() - start) / 1000));
+    }
+  } finally {
+    await runtime.close();
+    await rawPool.close();
+    await rx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    name: `end to end: emit → durable queue (${label}) → signed webhook handler, ${CONCURRENCY} in flight`,
+    unit: 'deliveries/s',
+    ours: median(ours),
+    peer: median(peer),
+    peerName: `raw undici Pool.request (unsigned), ${CONCURRENCY} in flight`,
+    higherIsBetter: true,
+    target: 'within 1.43x',
+  };
+}
+
 /** POST /v1/events with a durable enqueue before the 202: events/s and p99 latency. */
 async function acceptance(storeUrl: string, label: string): Promise<BenchResult[]> {
   const measure = async (url: string): Promise<{ rate: number; p99: number }> => {
@@ -186,12 +262,14 @@ async function acceptance(storeUrl: string, label: string): Promise<BenchResult[
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   results.push(await deliveryThroughput('sqlite:bench.db', 'SQLite'));
+  results.push(await endToEnd('sqlite:bench.db', 'SQLite'));
   results.push(...(await acceptance('sqlite:bench.db', 'SQLite')));
   // PostgreSQL: the throwaway server from the test helper (needs initdb).
   const { startPostgres } = await import('../test/helpers/postgres.js');
   const pg = await startPostgres();
   try {
     results.push(await deliveryThroughput(await pg.createDatabase('bench_delivery'), 'PostgreSQL'));
+    results.push(await endToEnd(await pg.createDatabase('bench_end_to_end'), 'PostgreSQL'));
     let n = 0;
     const fresh = async () => pg.createDatabase(`bench_accept_${n++}`);
     results.push(...(await acceptance(await fresh(), 'PostgreSQL')));
