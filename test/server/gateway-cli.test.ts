@@ -26,6 +26,12 @@ test('hookwork serve with no config starts on the embedded default, takes an eve
     const emitted = await send(url, 'POST', '/v1/events', { json: { id: 20200, data: { message: 'hello' } } });
     assert.equal(emitted.status, 202);
     assert.equal(emitted.body['id'], '20200');
+    // The default's own catalogue and gates work: an upload, its data schema, the pre-upload gate.
+    assert.equal((await send(url, 'POST', '/v1/events', { json: { id: '30001', data: { path: '/in/a.csv', file_size: 3 } } })).status, 202);
+    const invalid = await send(url, 'POST', '/v1/events', { json: { id: '30001', data: { file_size: 3 } } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body['code'], 'HKW_ERR_INVALID_EVENT_DATA');
+    assert.deepEqual((await send(url, 'POST', '/v1/gates/pre-upload', { json: { path: '/in/a.csv' } })).body, { verdict: 'allow' });
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
     assert.match(server.stdout(), /hookwork stopped/);
