@@ -4,6 +4,7 @@
 // here the loop is ctx.task (its signal aborts on unload) and the callback
 // is removed with the plugin's scope.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { PluginContext } from '../../src/index.js';
 import { AGENT_AUX, type Agent, type DemoHookMap } from './demo-host.js';
@@ -15,16 +16,6 @@ const configSchema = z.object({
   interval_ms: z.number().int().positive().default(60_000),
 });
 type Config = z.output<typeof configSchema>;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
 
 export default class LunchWatch {
   static readonly pluginName = 'lunch-watch';
@@ -49,8 +40,9 @@ export default class LunchWatch {
 
   async #loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await sleep(this.#ctx.config.interval_ms, signal);
-      if (signal.aborted) return;
+      // Rejects with an AbortError on unload, which ends the task. Its abort
+      // listener is removed when the timer fires, so passes do not pile up listeners.
+      await sleep(this.#ctx.config.interval_ms, undefined, { signal });
       const agents: Agent[] = this.#ctx.call('agents.list');
       for (const agent of agents) {
         if (agent.status === AGENT_AUX && agent.reason === LUNCH) {

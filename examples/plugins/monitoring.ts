@@ -47,21 +47,32 @@ export const plugin = definePlugin({
     });
 
     ctx.task(async (signal) => {
+      // One abort listener for the whole task (not one per pass, which would
+      // pile up): it wakes whichever wait is current.
+      signal.addEventListener('abort', () => wake?.(), { once: true });
       while (!signal.aborted) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, flushMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          signal.addEventListener('abort', wake, { once: true });
-        });
+        if (buffer.length < batchSize) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              wake = undefined;
+              resolve();
+            }, flushMs);
+            wake = () => {
+              wake = undefined;
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
         await ship();
       }
     }, { name: 'ship-monitoring' });
 
     return {
-      // The task already shipped the rest when its signal aborted; this covers points recorded since.
+      // stop() runs first, before the task's signal aborts (the plugin's
+      // scope, task included, is disposed after stop()): it ships what is
+      // buffered; the task then wakes on its abort, ships whatever was
+      // recorded since, and ends.
       stop: () => ship(),
     };
   },
