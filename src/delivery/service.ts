@@ -108,6 +108,8 @@ export class DeliveryService implements DeliveryQueue {
   #writeScheduled = false;
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<void> | undefined;
+  /** Every purge running (the timer's and explicit calls): close() waits for them. */
+  readonly #purges = new Set<Promise<number>>();
   #closed = false;
   #unwake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -345,8 +347,23 @@ export class DeliveryService implements DeliveryQueue {
     return was;
   }
 
-  /** Deletes finished deliveries older than the retention, in small batches. */
-  async purge(now = Date.now()): Promise<number> {
+  /**
+   * Deletes finished deliveries older than the retention, in small batches.
+   * close() stops it between batches (it resolves with what it deleted so
+   * far) and waits for the batch running; after close() it rejects.
+   */
+  purge(now = Date.now()): Promise<number> {
+    if (this.#closed) return Promise.reject(new ClosedError('The delivery queue'));
+    const run = this.#purge(now);
+    this.#purges.add(run);
+    run.then(
+      () => this.#purges.delete(run),
+      () => this.#purges.delete(run),
+    );
+    return run;
+  }
+
+  async #purge(now: number): Promise<number> {
     const r = this.#o.config.retention;
     let total = 0;
     for (;;) {
@@ -355,6 +372,8 @@ export class DeliveryService implements DeliveryQueue {
       if (n < r.batch || this.#closed) break;
       // Let dispatch and requests run between batches.
       await new Promise((resolve) => setImmediate(resolve));
+      // close() may have come during the yield: the store is about to close.
+      if (this.#closed) break;
     }
     return total;
   }
@@ -379,6 +398,7 @@ export class DeliveryService implements DeliveryQueue {
       this.#unwake?.();
       await this.stopDispatching();
       await this.#purging;
+      await Promise.allSettled([...this.#purges]);
       await this.store.close();
     })();
     return this.#closing;

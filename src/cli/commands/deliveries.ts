@@ -61,7 +61,12 @@ function attemptLine(a: AttemptRecord): string {
   return `  #${a.attempt}  ${iso(a.startedAt)}  ${a.durationMs} ms  ${status}  ${what}`;
 }
 
-function progressBar(stream: NodeJS.WriteStream | undefined, out: (line: string) => void): (done: number, total: number) => void {
+/**
+ * Replay's progress reporter: on a terminal (`stream.isTTY === true`) a bar
+ * redrawn in place (`\r[###---] 50% 5/10`, ending with a newline at the
+ * total); otherwise one plain `replayed done/total` line per batch via `out`.
+ */
+export function progressBar(stream: NodeJS.WriteStream | undefined, out: (line: string) => void): (done: number, total: number) => void {
   if (stream?.isTTY === true) {
     return (done, total) => {
       const width = 30;
