@@ -1,24 +1,29 @@
-// Timeouts for hook calls without a timer per call. Calls with the same
-// timeout length end in the order they started, so each length keeps one FIFO
-// queue and one timer armed for its oldest call. Settling marks a call done;
-// the queue drops done calls from its head, so memory follows only the calls
-// still running. The timer is unref'd while nothing is pending, so an idle
-// queue never keeps the process alive and never needs clearTimeout.
+// Timeouts for hook calls without a timer or a promise per call. Calls with
+// the same timeout length end in the order they started, so each length keeps
+// one FIFO queue and one timer armed for its oldest call. The caller tracks a
+// call, settles it when it answers (settle() says whether it was still in
+// time), and otherwise its onTimeout runs. The queue drops settled calls from
+// its head, so memory follows only the calls still running. The timer is
+// unref'd while nothing is pending, so an idle queue never keeps the process
+// alive and never needs clearTimeout.
 
 import { HookTimeoutError } from '../errors.js';
 
-interface Pending {
-  readonly deadline: number;
+/** One tracked call. */
+export interface Deadline {
   settled: boolean;
-  readonly what: string;
-  readonly ms: number;
-  readonly reject: (error: Error) => void;
-  readonly controller: AbortController | undefined;
+  readonly deadline: number;
+  readonly queue: DeadlineQueue;
+  // A function and its argument rather than a closure: no allocation per call for callers with a static handler.
+  readonly onTimeout: (owner: never) => void;
+  readonly owner: unknown;
 }
 
-class Queue {
-  items: Pending[] = [];
+class DeadlineQueue {
+  items: Deadline[] = [];
   head = 0;
+  /** Slots up to `tail` are live; beyond it, old entries wait to be overwritten (no resize per call). */
+  tail = 0;
   timer: NodeJS.Timeout | undefined;
   refed = false;
   readonly ms: number;
@@ -27,8 +32,8 @@ class Queue {
     this.ms = ms;
   }
 
-  add(item: Pending): void {
-    this.items.push(item);
+  add(item: Deadline): void {
+    this.items[this.tail++] = item;
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.fire(), this.ms);
       this.refed = true;
@@ -38,19 +43,21 @@ class Queue {
     }
   }
 
-  settle(item: Pending): void {
+  settle(item: Deadline): void {
     item.settled = true;
     const items = this.items;
-    while (this.head < items.length && (items[this.head] as Pending).settled) this.head++;
-    if (this.head === items.length) {
-      items.length = 0;
+    while (this.head < this.tail && (items[this.head] as Deadline).settled) this.head++;
+    if (this.head === this.tail) {
       this.head = 0;
+      this.tail = 0;
+      if (items.length > 1024) this.items = [];
       if (this.refed && this.timer !== undefined) {
         this.timer.unref();
         this.refed = false;
       }
-    } else if (this.head > 1024 && this.head * 2 > items.length) {
-      this.items = items.slice(this.head);
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
+      this.items = items.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
   }
@@ -60,55 +67,72 @@ class Queue {
     this.refed = false;
     const now = performance.now();
     const items = this.items;
-    while (this.head < items.length) {
-      const item = items[this.head] as Pending;
+    const expired: Deadline[] = [];
+    while (this.head < this.tail) {
+      const item = items[this.head] as Deadline;
       if (!item.settled) {
         if (item.deadline > now + 1) break;
         item.settled = true;
-        const error = new HookTimeoutError(item.what, item.ms);
-        item.controller?.abort(error);
-        item.reject(error);
+        expired.push(item);
       }
       this.head++;
     }
-    if (this.head === items.length) {
-      items.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-      return;
+      this.tail = 0;
+    } else {
+      const next = items[this.head] as Deadline;
+      this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(next.deadline - now)));
+      this.refed = true;
     }
-    const next = items[this.head] as Pending;
-    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(next.deadline - now)));
-    this.refed = true;
+    // After the queue is consistent: a timeout handler may track new calls.
+    for (const item of expired) (item.onTimeout as (owner: unknown) => void)(item.owner);
   }
 }
 
 export class Deadlines {
-  readonly #queues = new Map<number, Queue>();
+  readonly #queues = new Map<number, DeadlineQueue>();
+
+  /** Starts tracking a call that must settle within `ms`; `onTimeout(owner)` runs (once) if it does not. */
+  track<O>(ms: number, onTimeout: (owner: O) => void, owner: O): Deadline {
+    let queue = this.#queues.get(ms);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms);
+      this.#queues.set(ms, queue);
+    }
+    const item: Deadline = { settled: false, deadline: performance.now() + ms, queue, onTimeout, owner };
+    queue.add(item);
+    return item;
+  }
+
+  /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */
+  settle(item: Deadline): boolean {
+    if (item.settled) return false;
+    item.queue.settle(item);
+    return true;
+  }
 
   /**
    * Settles like `promise`, or rejects with HookTimeoutError after `ms`
    * (aborting `controller`, if given, with the same error).
    */
-  race<T>(promise: PromiseLike<T>, ms: number, what: string, controller?: AbortController): Promise<T> {
-    let queue = this.#queues.get(ms);
-    if (queue === undefined) {
-      queue = new Queue(ms);
-      this.#queues.set(ms, queue);
-    }
-    const q = queue;
+  race<T>(promise: PromiseLike<T>, ms: number, what: string, controller?: { abort(reason?: unknown): void }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const item: Pending = { deadline: performance.now() + ms, settled: false, what, ms, reject, controller };
-      q.add(item);
+      const item = this.track(
+        ms,
+        () => {
+          const error = new HookTimeoutError(what, ms);
+          controller?.abort(error);
+          reject(error);
+        },
+        undefined,
+      );
       promise.then(
         (value) => {
-          if (item.settled) return;
-          q.settle(item);
-          resolve(value);
+          if (this.settle(item)) resolve(value);
         },
         (err: unknown) => {
-          if (item.settled) return;
-          q.settle(item);
-          reject(err);
+          if (this.settle(item)) reject(err);
         },
       );
     });

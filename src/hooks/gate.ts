@@ -5,7 +5,7 @@
 import { HookTimeoutError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Monitor } from './monitor.js';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import type { Disposer } from './scope.js';
 
 export type GateVerdictKind = 'allow' | 'deny' | 'handled';
@@ -150,49 +150,23 @@ export class Gates {
     return this.#runAll(point, entries, context);
   }
 
-  // Hot path: a gate that answers synchronously costs no extra promise hop.
-  async #runAll(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as GateEntry;
+  #runAll(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
+    return new Promise((resolve) => {
       const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
-      const at = monitor === undefined ? 0 : Date.now();
-      const start = monitor === undefined ? 0 : performance.now();
-      let decision: GateDecision | undefined;
-      let outcome = 'ok';
-      try {
-        let result = this.#call(point, entry, context);
-        // #call turns any thenable a gate returns into a native promise.
-        if (result instanceof Promise) result = await result;
-        decision = interpret(result as GateResult, entry.name);
-        if (decision !== undefined) outcome = decision.verdict;
-      } catch (err) {
-        outcome = err instanceof HookTimeoutError ? 'timeout' : 'error';
-        decision = this.#failed(point, entry, err);
-      }
-      monitor?.record({ kind: 'gate', name: point.name, by: entry.name, outcome, durationMs: performance.now() - start, at });
-      if (decision !== undefined) return decision;
-    }
-    return ALLOW;
+      GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines }, 0);
+    });
   }
+}
 
-  /** A gate threw, rejected or timed out: deny (fail-closed) or go on (fail-open). */
-  #failed(point: GatePoint, entry: GateEntry, err: unknown): GateDecision | undefined {
-    const error = toError(err);
-    this.#logger.warn({ err: error, gate: point.name, by: entry.name }, `Gate "${entry.name}" on "${point.name}" failed`);
-    return point.failOpen
-      ? undefined
-      : Object.freeze({ verdict: 'deny', reason: `Gate "${entry.name}" failed: ${error.message}`, by: entry.name });
-  }
-
-  #call(point: GatePoint, entry: GateEntry, context: unknown): GateResult | Promise<GateResult> {
-    // Every gate gets its info, whatever its declared parameter count (a
-    // wrapper `(...a) => f(...a)` has length 0). The AbortController behind
-    // `info.signal` is only made if the gate reads the signal.
-    const info = new CallInfo(point.name);
-    const result = entry.fn(context, info);
-    if (!(result instanceof Promise) && !isThenable(result)) return result;
-    return this.#deadlines.race(result, entry.timeoutMs ?? point.timeoutMs, `Gate "${entry.name}" on "${point.name}"`, info);
-  }
+/** One run of a gate chain. */
+interface ChainRun {
+  readonly point: GatePoint;
+  readonly entries: readonly GateEntry[];
+  readonly context: unknown;
+  readonly resolve: (decision: GateDecision) => void;
+  readonly logger: Logger;
+  readonly monitor: Monitor | undefined;
+  readonly deadlines: Deadlines;
 }
 
 /**
@@ -223,6 +197,114 @@ class CallInfo implements GateCallInfo {
     const state = this.#state;
     if (state === undefined) this.#state = { reason };
     else if (state instanceof AbortController) state.abort(reason);
+  }
+}
+
+/**
+ * One gate's call within a chain run, and the info that gate receives (one
+ * object per call: the gate sees only `gate`, `signal` and `abort`, the rest is private).
+ */
+class GateStep extends CallInfo {
+  readonly #run: ChainRun;
+  readonly #index: number;
+  readonly #entry: GateEntry;
+  readonly #at: number;
+  readonly #start: number;
+
+  constructor(run: ChainRun, index: number) {
+    super(run.point.name);
+    this.#run = run;
+    this.#index = index;
+    this.#entry = run.entries[index] as GateEntry;
+    this.#at = run.monitor === undefined ? 0 : Date.now();
+    this.#start = run.monitor === undefined ? 0 : performance.now();
+  }
+
+  // The chain is driven by callbacks, not an async function: a gate that
+  // answers synchronously costs no promise hop, and one that answers with a
+  // thenable costs one then() and a deadline entry (no promise of our own).
+  static runFrom(run: ChainRun, from: number): void {
+    const { entries } = run;
+    for (let i = from; i < entries.length; i++) {
+      const step = new GateStep(run, i);
+      let result: unknown;
+      try {
+        // Every gate gets its info, whatever its declared parameter count (a
+        // wrapper `(...a) => f(...a)` has length 0).
+        result = step.#entry.fn(run.context, step);
+      } catch (err) {
+        if (step.#failed(err)) return;
+        continue;
+      }
+      if (isThenable(result)) {
+        step.#await(result);
+        return;
+      }
+      if (step.#answered(result)) return;
+    }
+    run.resolve(ALLOW);
+  }
+
+  /** The gate answered; true when that decided the chain (resolved). */
+  #answered(result: unknown): boolean {
+    let decision: GateDecision | undefined;
+    try {
+      decision = interpret(result as GateResult, this.#entry.name);
+    } catch (err) {
+      return this.#failed(err);
+    }
+    this.#record(decision === undefined ? 'ok' : decision.verdict);
+    return this.#decide(decision);
+  }
+
+  /** The gate threw, rejected or timed out: deny (fail-closed) or go on (fail-open); true when that decided the chain. */
+  #failed(err: unknown): boolean {
+    this.#record(err instanceof HookTimeoutError ? 'timeout' : 'error');
+    const { point, logger } = this.#run;
+    const name = this.#entry.name;
+    const error = toError(err);
+    logger.warn({ err: error, gate: point.name, by: name }, `Gate "${name}" on "${point.name}" failed`);
+    if (point.failOpen) return false;
+    return this.#decide(Object.freeze({ verdict: 'deny', reason: `Gate "${name}" failed: ${error.message}`, by: name }));
+  }
+
+  /** Waits for a thenable answer within the gate's timeout; the chain goes on from its callbacks. */
+  #await(thenable: PromiseLike<unknown>): void {
+    const { deadlines, point } = this.#run;
+    const deadline = deadlines.track(this.#entry.timeoutMs ?? point.timeoutMs, GateStep.#timedOut, this);
+    // Inline callbacks: tsx's keepNames would rename named ones on every call.
+    try {
+      thenable.then(
+        (value) => {
+          if (deadlines.settle(deadline) && !this.#answered(value)) GateStep.runFrom(this.#run, this.#index + 1);
+        },
+        (err: unknown) => this.#rejected(deadline, err),
+      );
+    } catch (err) {
+      this.#rejected(deadline, err); // a thenable whose then() throws
+    }
+  }
+
+  static #timedOut(step: GateStep): void {
+    const ms = step.#entry.timeoutMs ?? step.#run.point.timeoutMs;
+    const error = new HookTimeoutError(`Gate "${step.#entry.name}" on "${step.#run.point.name}"`, ms);
+    step.abort(error);
+    if (!step.#failed(error)) GateStep.runFrom(step.#run, step.#index + 1);
+  }
+
+  #rejected(deadline: Deadline, err: unknown): void {
+    if (this.#run.deadlines.settle(deadline) && !this.#failed(err)) GateStep.runFrom(this.#run, this.#index + 1);
+  }
+
+  #decide(decision: GateDecision | undefined): boolean {
+    if (decision === undefined) return false;
+    this.#run.resolve(decision);
+    return true;
+  }
+
+  #record(outcome: string): void {
+    const { monitor, point } = this.#run;
+    monitor?.record({ kind: 'gate', name: point.name, by: this.#entry.name, outcome, durationMs: performance.now() - this.#start, at: this.#at });
   }
 }
 
