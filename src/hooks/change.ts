@@ -7,7 +7,7 @@
 
 import { ChangeBlockedError, ExclusiveHookTakenError, HookPointConflictError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Monitor } from './monitor.js';
+import { record, type Monitor } from './monitor.js';
 import type { Disposer } from './scope.js';
 
 export type ChangeMode = 'exclusive' | 'chained';
@@ -132,22 +132,20 @@ export class ChangePoints {
       const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
       const at = monitor === undefined ? 0 : Date.now();
       const start = monitor === undefined ? 0 : performance.now();
-      const record = (outcome: string): void =>
-        monitor?.record({ kind: 'change', name, by: entry.owner, outcome, durationMs: performance.now() - start, at });
       try {
         const result = await entry.fn({ point: name, old, value: current, requested: value });
         if (isBlock(result)) {
-          record('blocked');
+          if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'blocked', start, at);
           return { blocked: true, reason: result.reason, by: entry.owner };
         }
         if (result !== undefined) current = result as V;
-        record('ok');
+        if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'ok', start, at);
       } catch (err) {
         if (err instanceof ChangeBlockedError) {
-          record('blocked');
+          if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'blocked', start, at);
           return { blocked: true, reason: err.reason, by: entry.owner };
         }
-        record('error');
+        if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'error', start, at);
         const error = toError(err);
         this.#logger.error(
           { err: error, point: name, by: entry.owner, stack: error.stack },
@@ -159,3 +157,4 @@ export class ChangePoints {
     return { blocked: false, value: current };
   }
 }
+

@@ -5,7 +5,7 @@
 // errors. The chain is composed once per change, not per call.
 
 import { InvalidArgumentError, UnknownHookPointError } from '../errors.js';
-import type { Monitor } from './monitor.js';
+import { record, type Monitor } from './monitor.js';
 import type { Disposer } from './scope.js';
 
 // `never[]` parameters accept every function while keeping `Parameters<F>` exact.
@@ -122,28 +122,26 @@ export class Methods {
     const at = Date.now();
     const start = performance.now();
     const by = this.#slots.get(name)?.middleware.map((m) => m.name).join(',') ?? '';
-    const record = (outcome: string): void =>
-      monitor.record({ kind: 'middleware', name, by, outcome, durationMs: performance.now() - start, at });
     let result: unknown;
     try {
       result = chain(...args);
     } catch (err) {
-      record('error');
+      record(monitor, 'middleware', name, by, 'error', start, at);
       throw err;
     }
     if (result instanceof Promise) {
       return result.then(
         (value: unknown) => {
-          record('ok');
+          record(monitor, 'middleware', name, by, 'ok', start, at);
           return value;
         },
         (err: unknown) => {
-          record('error');
+          record(monitor, 'middleware', name, by, 'error', start, at);
           throw err;
         },
       );
     }
-    record('ok');
+    record(monitor, 'middleware', name, by, 'ok', start, at);
     return result;
   }
 }

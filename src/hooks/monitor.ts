@@ -80,3 +80,8 @@ export class Monitor {
     }
   }
 }
+
+/** Records one point timed from `start` (performance.now()) and stamped `at` (Date.now()). A function, not a closure per call. */
+export function record(monitor: Monitor, kind: MonitoringKind, name: string, by: string, outcome: string, start: number, at: number): void {
+  monitor.record({ kind, name, by, outcome, durationMs: performance.now() - start, at });
+}

@@ -5,7 +5,7 @@
 // progress is never disturbed by (un)subscribes.
 
 import { toError } from '../errors.js';
-import type { Monitor } from './monitor.js';
+import { record, type Monitor } from './monitor.js';
 import type { Disposer } from './scope.js';
 
 /** What the notifier needs to know of an event to route it. */
@@ -139,21 +139,19 @@ export class Notifier<E extends RoutableEvent> {
       if (!subscriber.active) continue;
       const at = Date.now();
       const start = performance.now();
-      const done = (outcome: string): void =>
-        monitor.record({ kind: 'notify', name: event.id, by: subscriber.name, outcome, durationMs: performance.now() - start, at });
       try {
         const result = subscriber.fn(event);
         if (result != null && typeof (result as PromiseLike<unknown>).then === 'function') {
           this.#track(subscriber, event, (result as PromiseLike<unknown>).then(
-            () => done('ok'),
+            () => record(monitor, 'notify', event.id, subscriber.name, 'ok', start, at),
             (err: unknown) => {
-              done('error');
+              record(monitor, 'notify', event.id, subscriber.name, 'error', start, at);
               throw err;
             },
           ));
-        } else done('ok');
+        } else record(monitor, 'notify', event.id, subscriber.name, 'ok', start, at);
       } catch (err) {
-        done('error');
+        record(monitor, 'notify', event.id, subscriber.name, 'error', start, at);
         this.#fail(subscriber, event, err);
       }
     }

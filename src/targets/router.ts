@@ -80,10 +80,9 @@ export class TargetRouter {
   };
 
   async #dispatch(event: HookworkEvent, routes: readonly Route[]): Promise<void> {
+    // One record per event and grant, made once whatever the number of targets.
     let plain: EventRecord | undefined;
     let granted: EventRecord | undefined;
-    const recordFor = (target: OutboundTarget): EventRecord =>
-      target.grants.has('account.token') ? (granted ??= eventToJSON(event, { grantToken: true })) : (plain ??= eventRecord(event));
     const allSync = this.#o.syncEventNames.has(event.name);
     const deliveries: NewDelivery[] = [];
     const inline: Promise<void>[] = [];
@@ -91,8 +90,11 @@ export class TargetRouter {
       if (route.matches !== undefined && !route.matches(event)) continue;
       // A command never receives the report of its own run (no loops).
       if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
-      if (route.sync || allSync) inline.push(this.#runInline(route.target, recordFor(route.target), event));
-      else deliveries.push({ target: route.target.name, event: recordFor(route.target) });
+      const record = route.target.grants.has('account.token')
+        ? (granted ??= eventToJSON(event, { grantToken: true }))
+        : (plain ??= eventRecord(event));
+      if (route.sync || allSync) inline.push(this.#runInline(route.target, record, event));
+      else deliveries.push({ target: route.target.name, event: record });
     }
     if (deliveries.length > 0) await this.#o.queue.enqueue(deliveries);
     if (inline.length > 0) await Promise.all(inline);
