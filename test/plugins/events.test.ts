@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { silentLogger } from '../../src/logger.js';
 import { createRuntime } from '../../src/runtime.js';
+import { Monitor } from '../../src/hooks/monitor.js';
 import type { MonitoringPoint, SendingRecord } from '../../src/index.js';
 import { fixture, tempFolder, until } from './helpers.js';
 
@@ -115,4 +116,52 @@ test('the runtime installs plugins: active ones start, a failing one does not st
   await runtime.close();
   await until(() => rt.stopped, 'stop ran on close');
   assert.equal(plugins.get('ok')?.state, 'stopped');
+});
+
+test('the monitor sends a batch as soon as it holds 100 points, without flush()', async (t) => {
+  const f = fixture();
+  t.after(() => f.cleanup());
+  f.write('sizes.mjs', `export const plugin = { name: 'sizes', version: '1', setup(ctx) {
+    globalThis.__sizes = [];
+    ctx.onMonitoring((batch) => { globalThis.__sizes.push(batch.length); });
+  } };`);
+  await f.manager.load('sizes');
+  const sizes = (globalThis as unknown as { __sizes: number[] }).__sizes;
+  const point = (i: number): MonitoringPoint => ({ kind: 'gate', name: `g${i}`, by: 'test', outcome: 'ok', durationMs: 0, at: Date.now() });
+  for (let i = 0; i < 99; i++) f.host.monitor.record(point(i));
+  assert.deepEqual(sizes, [], '99 points wait for the batch to fill (or the timer)');
+  f.host.monitor.record(point(99));
+  assert.deepEqual(sizes, [100], 'the 100th point sends the batch at once');
+  for (let i = 100; i < 250; i++) f.host.monitor.record(point(i));
+  assert.deepEqual(sizes, [100, 100], 'the next 100 make a second batch; 50 wait');
+});
+
+test('the monitor sends a partial batch on its timer, without flush()', async () => {
+  const monitor = new Monitor({ flushMs: 5 });
+  const batches: string[][] = [];
+  const unsubscribe = monitor.subscribe((batch) => batches.push(batch.map((p) => p.name)));
+  const point = (name: string): MonitoringPoint => ({ kind: 'notify', name, by: 'test', outcome: 'ok', durationMs: 0, at: Date.now() });
+  monitor.record(point('a'));
+  monitor.record(point('b'));
+  assert.deepEqual(batches, [], 'below the batch size nothing is sent at once');
+  await until(() => batches.length === 1, 'the timer sends the partial batch');
+  assert.deepEqual(batches, [['a', 'b']]);
+  // The timer is armed again by the next point, not left running.
+  monitor.record(point('c'));
+  await until(() => batches.length === 2, 'the next point is sent on the timer too');
+  assert.deepEqual(batches, [['a', 'b'], ['c']]);
+  unsubscribe();
+  assert.equal(monitor.enabled, false);
+});
+
+test('the monitor\'s timer defaults to one second (mocked clock)', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const monitor = new Monitor();
+  const sizes: number[] = [];
+  monitor.subscribe((batch) => sizes.push(batch.length));
+  monitor.record({ kind: 'notify', name: 'x', by: 'test', outcome: 'ok', durationMs: 0, at: 0 });
+  t.mock.timers.tick(999);
+  assert.deepEqual(sizes, [], 'not before one second');
+  t.mock.timers.tick(1);
+  assert.deepEqual(sizes, [1]);
 });
