@@ -5,11 +5,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { request } from 'undici';
 import { AGENT_AUX } from '../../../examples/plugins/demo-host.js';
 import type { SendingRecord } from '../../../src/index.js';
-import { until } from '../helpers.js';
-import { startDemo } from './demo.js';
+import { silentLogger } from '../../../src/logger.js';
+import { createRuntime } from '../../../src/runtime.js';
+import { createGateway } from '../../../src/server/gateway.js';
+import { tempFolder, until } from '../helpers.js';
+import { EXAMPLES, startDemo } from './demo.js';
 
 interface Received {
   method: string;
@@ -113,4 +119,56 @@ test('background plugin: a route served from the live table, a schedule, removed
   await manager.unload('resources');
   assert.equal(manager.routes.match('resources', 'GET', '/'), 'no-plugin');
   assert.equal(manager.routes.size, 0);
+});
+
+test('background plugin over HTTP: a real gateway serves its routes under /plugins/resources/, gone after unload', async (t) => {
+  const tokens = { viewer: 'viewer-token-0123456789', operator: 'operator-token-0123456789' };
+  const dir = tempFolder('hookwork-resources-gw-');
+  const runtime = await createRuntime({
+    config: {
+      server: { data_dir: join(dir, 'data') },
+      strict: false,
+      auth: { tokens: Object.entries(tokens).map(([role, token]) => ({ name: `${role}-user`, role: role as 'viewer', token })) },
+      plugins: { folder: EXAMPLES, active: ['resources'] },
+    },
+    baseDir: dir,
+    logger: silentLogger(),
+  });
+  const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
+  const url = await gateway.listen();
+  t.after(async () => {
+    await gateway.close();
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const call = async (method: 'GET' | 'POST', path: string, role?: keyof typeof tokens) => {
+    const res = await request(`${url}${path}`, { method, headers: role === undefined ? {} : { authorization: `Bearer ${tokens[role]}` } });
+    const text = await res.body.text();
+    return { status: res.statusCode, type: res.headers['content-type'], body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  };
+
+  assert.equal(runtime.services.plugins?.get('resources')?.state, 'running');
+  const first = await call('GET', '/plugins/resources/', 'viewer');
+  assert.equal(first.status, 200);
+  assert.match(String(first.type), /^application\/json/);
+  await runtime.host.emit('20200', { data: { message: 'one' } });
+  await runtime.host.emit('20200', { data: { message: 'two' } });
+  await runtime.host.idle();
+  const stats = await call('GET', '/plugins/resources/', 'viewer');
+  assert.equal(stats.body?.['events'], (first.body?.['events'] as number) + 2, 'the plugin counted the two events');
+  assert.equal((await call('GET', '/plugins/resources/')).status, 401, 'viewer access needs a token');
+  // POST /sample needs an operator, answers 201 with the sample it took.
+  assert.equal((await call('POST', '/plugins/resources/sample', 'viewer')).status, 403);
+  const sampled = await call('POST', '/plugins/resources/sample', 'operator');
+  assert.equal(sampled.status, 201);
+  assert.equal(typeof sampled.body?.['heapUsedBytes'], 'number');
+  const after = await call('GET', '/plugins/resources', 'viewer');
+  assert.equal(after.status, 200);
+  assert.ok((after.body?.['samples'] as number) >= 1, 'the sample is served');
+
+  await runtime.services.plugins?.unload('resources');
+  const gone = await call('GET', '/plugins/resources/', 'viewer');
+  assert.equal(gone.status, 404);
+  assert.equal(gone.body?.['code'], 'HKW_ERR_NOT_FOUND');
 });
