@@ -137,7 +137,8 @@ export { createGateway } from './server/gateway.js';
 export type { Gateway, GatewayOptions, RouteContext, RouteModule } from './server/gateway.js';
 export { zodValidatorCompiler } from './server/zod-validation.js';
 // delivery
-export { DeliveryService, newWebhookId } from './delivery/service.js';
+export { DeliveryService } from './delivery/service.js';
+export { newWebhookId } from './targets/webhook-id.js';
 export type { DeliveryServiceOptions, ReplayOptions, TargetReport } from './delivery/service.js';
 export { installDelivery } from './delivery/install.js';
 export { openStore, sqlitePath } from './delivery/open-store.js';

@@ -4,7 +4,8 @@
 // dispatcher in-process instead of waiting for a poll, and purges old
 // deliveries in small batches on a timer.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { newWebhookId } from '../targets/webhook-id.js';
 import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
@@ -92,10 +93,7 @@ function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>):
   };
 }
 
-/** A fresh Standard Webhooks message id. */
-export function newWebhookId(): string {
-  return `msg_${randomBytes(16).toString('base64url')}`;
-}
+export { newWebhookId };
 
 export class DeliveryService implements DeliveryQueue {
   readonly store: DeliveryStore;
@@ -187,7 +185,7 @@ export class DeliveryService implements DeliveryQueue {
       }
       if (d.event !== lastEvent) {
         lastEvent = d.event;
-        lastJson = JSON.stringify(d.event);
+        lastJson = d.eventJson ?? JSON.stringify(d.event);
       }
       const id = `dlv_${randomUUID()}`;
       const webhookId = d.webhookId ?? newWebhookId();

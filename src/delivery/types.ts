@@ -32,6 +32,8 @@ export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';
 export interface NewDelivery {
   readonly target: string;
   readonly event: Readonly<Record<string, unknown>>;
+  /** JSON.stringify(event), when the caller has it already (saves serialising it again). */
+  readonly eventJson?: string;
   /** Defaults to a fresh `msg_…` id. */
   readonly webhookId?: string;
   /** Defaults to now. */

@@ -3,7 +3,8 @@
 // or, for pre-delete-style hooks, success means "handled" (the hook did it)
 // and failure lets the action go on.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { newWebhookId } from './webhook-id.js';
 import type { EventServer } from '../events/envelope.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { deny, handled, type GateCallInfo, type GateDecision, type GateFn } from '../hooks/gate.js';
@@ -24,10 +25,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A fresh Standard Webhooks message id for a run outside the queue. */
-export function freshWebhookId(): string {
-  return `msg_${randomBytes(16).toString('base64url')}`;
-}
 
 /**
  * The template context of a gate call, shaped like an event so commands and
@@ -64,7 +61,7 @@ export function gateRecord(gate: string, context: unknown, server: EventServer):
 export function targetGate(gate: string, target: OutboundTarget, behaviour: GateBehaviour, server: EventServer): GateFn<unknown> {
   return async (context: unknown, info: GateCallInfo): Promise<GateDecision | undefined> => {
     const record = gateRecord(gate, context, server);
-    const result = await target.run(record, { webhookId: freshWebhookId(), attempt: 1, signal: info?.signal ?? NEVER });
+    const result = await target.run(record, { webhookId: newWebhookId(), attempt: 1, signal: info?.signal ?? NEVER });
     if (result.ok) return behaviour.on_success === 'handled' ? handled(`${target.name} handled ${gate}`) : undefined;
     return behaviour.on_failure === 'deny' ? deny(result.error ?? `${target.name} refused ${gate}`) : undefined;
   };

@@ -10,7 +10,7 @@ import { HandlerIndex } from '../handlers/handler-index.js';
 import type { Logger } from '../logger.js';
 import { toError } from '../errors.js';
 import { rememberSerialised } from './body-format.js';
-import { freshWebhookId } from './gate-adapter.js';
+import { newWebhookId } from './webhook-id.js';
 import type { EventRecord, OutboundTarget, RunResult } from './target.js';
 
 export interface Route {
@@ -43,7 +43,10 @@ const NEVER = new AbortController().signal;
  * checks that it stays equal to eventToJSON.
  */
 export function eventRecord(event: HookworkEvent): EventRecord {
-  const text = JSON.stringify(event);
+  return plainRecord(JSON.stringify(event));
+}
+
+function plainRecord(text: string): EventRecord {
   const record = JSON.parse(text) as EventRecord;
   rememberSerialised(record, text);
   return record;
@@ -81,6 +84,7 @@ export class TargetRouter {
 
   async #dispatch(event: HookworkEvent, routes: readonly Route[]): Promise<void> {
     // One record per event and grant, made once whatever the number of targets.
+    let plainJson: string | undefined;
     let plain: EventRecord | undefined;
     let granted: EventRecord | undefined;
     const allSync = this.#o.syncEventNames.has(event.name);
@@ -90,11 +94,16 @@ export class TargetRouter {
       if (route.matches !== undefined && !route.matches(event)) continue;
       // A command never receives the report of its own run (no loops).
       if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
-      const record = route.target.grants.has('account.token')
-        ? (granted ??= eventToJSON(event, { grantToken: true }))
-        : (plain ??= eventRecord(event));
-      if (route.sync || allSync) inline.push(this.#runInline(route.target, record, event));
-      else deliveries.push({ target: route.target.name, event: record });
+      if (route.target.grants.has('account.token')) {
+        granted ??= eventToJSON(event, { grantToken: true });
+        if (route.sync || allSync) inline.push(this.#runInline(route.target, granted, event));
+        else deliveries.push({ target: route.target.name, event: granted });
+        continue;
+      }
+      plain ??= plainRecord((plainJson = JSON.stringify(event)));
+      if (route.sync || allSync) inline.push(this.#runInline(route.target, plain, event));
+      // The queue stores the JSON as it is: no second serialisation.
+      else deliveries.push({ target: route.target.name, event: plain, eventJson: plainJson });
     }
     if (deliveries.length > 0) await this.#o.queue.enqueue(deliveries);
     if (inline.length > 0) await Promise.all(inline);
@@ -113,7 +122,7 @@ export class TargetRouter {
   async runChain(target: OutboundTarget, record: EventRecord, signal: AbortSignal = NEVER): Promise<string[]> {
     let result: RunResult;
     try {
-      result = await target.run(record, { webhookId: freshWebhookId(), attempt: 1, signal });
+      result = await target.run(record, { webhookId: newWebhookId(), attempt: 1, signal });
     } catch (err) {
       result = { ok: false, error: toError(err).message };
     }
