@@ -172,7 +172,13 @@ export class MemoryStore implements DeliveryStore {
     const states = request.states ?? ['failed'];
     const out: Row[] = [];
     for (const row of this.#rows.values()) {
-      if (row.target === request.target && row.createdAt >= request.since && (states as readonly DeliveryState[]).includes(row.state) && row.state !== 'inflight') {
+      if (
+        row.target === request.target &&
+        row.createdAt >= request.since &&
+        row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
+        (states as readonly DeliveryState[]).includes(row.state) &&
+        row.state !== 'inflight'
+      ) {
         out.push(row);
       }
     }

@@ -258,8 +258,8 @@ export class PostgresStore implements DeliveryStore {
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[])`,
-      [request.target, request.since, request.states ?? ['failed']],
+      `SELECT count(*) AS n FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[]) AND updated_at < $4`,
+      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -269,10 +269,10 @@ export class PostgresStore implements DeliveryStore {
       `WITH upd AS (
          UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $4, updated_at = $4, claimed_by = NULL
          WHERE id IN (SELECT id FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[])
-                      LIMIT $5 FOR UPDATE SKIP LOCKED)
+                      AND updated_at < $6 LIMIT $5 FOR UPDATE SKIP LOCKED)
          RETURNING 1)
        SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
-      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit],
+      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }

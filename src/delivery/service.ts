@@ -298,7 +298,9 @@ export class DeliveryService implements DeliveryQueue {
     }
     if (!Number.isFinite(options.since)) throw new InvalidArgumentError('replay needs a "since" time.');
     const states = options.states ?? ['failed'];
-    const total = await this.store.countReplay({ target: options.target, since: options.since, states });
+    // What was there when the replay began: a delivery it replays and that finishes meanwhile is not picked again.
+    const before = Date.now();
+    const total = await this.store.countReplay({ target: options.target, since: options.since, states, before });
     let replayed = 0;
     options.onProgress?.(0, total);
     for (;;) {
@@ -306,6 +308,7 @@ export class DeliveryService implements DeliveryQueue {
         target: options.target,
         since: options.since,
         states,
+        before,
         now: Date.now(),
         limit: this.#o.config.retention.batch,
       });

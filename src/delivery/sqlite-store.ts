@@ -338,14 +338,14 @@ export class SqliteStore implements DeliveryStore {
   }
 
   #replayWhere(states: readonly string[]): string {
-    return `target = ? AND created_at >= ? AND state IN (${states.map(() => '?').join(', ')})`;
+    return `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})`;
   }
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const states = request.states ?? ['failed'];
     const row = this.#db
       .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states)}`)
-      .get(request.target, request.since, ...states) as { n: number };
+      .get(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
     return row.n;
   }
 
@@ -356,7 +356,7 @@ export class SqliteStore implements DeliveryStore {
         `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
          WHERE id IN (SELECT id FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?)`,
       )
-      .run(request.now, request.now, request.target, request.since, ...states, request.limit);
+      .run(request.now, request.now, request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit);
     return info.changes;
   }
 

@@ -70,6 +70,12 @@ export interface ReplayRequest {
   readonly since: number;
   /** Which finished states are replayed (default: failed only). */
   readonly states?: readonly ReplayableState[];
+  /**
+   * Only deliveries last changed before this time (ms; default: no bound).
+   * A replay passes its start, so a delivery it replayed, which then finished
+   * again, is not picked a second time (the replay ends).
+   */
+  readonly before?: number;
   readonly now: number;
   /** Rows changed per transaction. */
   readonly limit: number;

@@ -178,6 +178,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.replayBatch({ target: 'a', since: 0, states: ['done'], now: T0 + 4000, limit: 10 }), 3);
     }));
 
+  test(`${name}: a replay bounded by "before" (its start) never picks a delivery it replayed that finished again`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 })]);
+      const first = await store.claim({ nodeId: 'n', now: T0 + 1, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      await store.settle(first.map((d) => settleReq(d, 'n', { state: 'done' }))); // updated at T0 + 15
+      const start = T0 + 20;
+      const replay = { target: 'a', since: 0, states: ['done'] as const, before: start };
+      assert.equal(await store.countReplay(replay), 2);
+      assert.equal(await store.replayBatch({ ...replay, now: T0 + 30, limit: 1 }), 1);
+      // The replayed one is delivered again (done, changed after the replay began) before the next batch.
+      const again = await store.claim({ nodeId: 'n', now: T0 + 31, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      assert.equal(again.length, 1);
+      await store.settle(again.map((d) => settleReq(d, 'n', { state: 'done' }, { startedAt: T0 + 40 })));
+      assert.equal(await store.replayBatch({ ...replay, now: T0 + 50, limit: 10 }), 1, 'only the one not replayed yet');
+      assert.equal(await store.replayBatch({ ...replay, now: T0 + 60, limit: 10 }), 0, 'and then the replay ends');
+    }));
+
   test(`${name}: retry of a delivery in flight is refused (false) and changes nothing; its node still settles it`, () =>
     withStore(async (store) => {
       const r = row('a');

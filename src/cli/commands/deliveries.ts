@@ -155,6 +155,8 @@ export async function runReplay(options: ReplayCliOptions, io: CliIo = STDIO): P
       states: options.includeDone === true ? ['failed', 'done'] : ['failed'],
       onProgress: progressBar(io.progress, io.out),
     });
+    // Fewer than counted (some were retried meanwhile): the bar stopped short of its closing newline.
+    if (io.progress?.isTTY === true && result.replayed < result.total) io.progress.write('\n');
     io.out(`Replayed ${result.replayed} deliveries to "${options.target}" created since ${iso(since)}.`);
     return 0;
   } finally {
