@@ -247,6 +247,14 @@ export interface EnvelopeParts {
 }
 
 /** Builds the frozen envelope. */
+/** `data_json`, serialised on first read. An unnamed function: tsx's keepNames would rename a named one per event. */
+function dataJsonGetter(data: unknown): () => string {
+  let json: string | undefined;
+  return function () {
+    return (json ??= JSON.stringify(data));
+  };
+}
+
 export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   const { input } = parts;
   const component: EventComponent = Object.freeze({
@@ -254,7 +262,6 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
     name: input.component?.name ?? '',
     type: input.component?.type ?? '',
   });
-  let dataJson: string | undefined;
   const event: Record<string, unknown> = {
     id: parts.id,
     uuid: input.uuid ?? randomUUID(),
@@ -267,10 +274,7 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
     timestamp: Object.freeze(formatTimestamp(input.timestampMs ?? Date.now())),
     data: parts.data,
   };
-  Object.defineProperty(event, 'data_json', {
-    enumerable: true,
-    get: () => (dataJson ??= JSON.stringify(parts.data)),
-  });
+  Object.defineProperty(event, 'data_json', { enumerable: true, get: dataJsonGetter(parts.data) });
   if (input.message !== undefined) {
     event['message'] = input.message;
   } else if (parts.renderMessage !== undefined) {
