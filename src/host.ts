@@ -236,7 +236,6 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
       throw new InvalidEventDataError(id, ['data must be an object']);
     }
     const frozen = freezeData(deriveDataMembers(data as Record<string, unknown>)) as EventData;
-    const message = entry?.message;
     return buildEnvelope({
       id,
       name: entry?.name ?? id,
@@ -244,7 +243,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
       data: frozen,
       input,
       server,
-      renderMessage: message === undefined ? undefined : (event) => message.render([event]),
+      message: entry?.message,
     });
   }
 

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { posix, win32 } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import type { Template } from './template.js';
 import { formatTimestamp, type EventTimestamp } from './timestamp.js';
 
 export interface EventPeer {
@@ -242,8 +243,8 @@ export interface EnvelopeParts {
   data: EventData;
   input: EmitInput;
   server: EventServer;
-  /** Renders the message once the rest of the envelope exists. */
-  renderMessage: ((event: HookworkEvent) => string) | undefined;
+  /** The catalogue's message template, rendered once the rest of the envelope exists. */
+  message: Pick<Template<string>, 'render'> | undefined;
 }
 
 /** Builds the frozen envelope. */
@@ -277,8 +278,8 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   Object.defineProperty(event, 'data_json', { enumerable: true, get: dataJsonGetter(parts.data) });
   if (input.message !== undefined) {
     event['message'] = input.message;
-  } else if (parts.renderMessage !== undefined) {
-    event['message'] = parts.renderMessage(event as unknown as HookworkEvent);
+  } else if (parts.message !== undefined) {
+    event['message'] = parts.message.render([event]);
   }
   return Object.freeze(event) as unknown as HookworkEvent;
 }

@@ -24,7 +24,7 @@ function event(spec: Spec = {}): HookworkEvent {
       ...(spec.component === undefined ? {} : { component: { uuid: spec.component } }),
     },
     server: { uuid: 's', name: 'server' },
-    renderMessage: undefined,
+    message: undefined,
   });
 }
 
