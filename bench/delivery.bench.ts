@@ -47,6 +47,36 @@ async function receiver(): Promise<{ url: string; count: () => number; close: ()
   };
 }
 
+/** Raw undici POSTs of `body`, CONCURRENCY in flight: the peer of every delivery figure. Returns requests/s. */
+async function rawRound(pool: Pool): Promise<number> {
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < DELIVERIES) {
+        const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
+        await res.body.text();
+      }
+    }),
+  );
+  return DELIVERIES / ((performance.now() - start) / 1000);
+}
+
+/** ROUNDS of ours then the raw peer; ours is timed until the receiver has DELIVERIES more requests. */
+async function interleaved(rx: { count: () => number }, rawPool: Pool, send: () => Promise<void>): Promise<{ ours: number; peer: number }> {
+  const ours: number[] = [];
+  const peer: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = performance.now();
+    const target = rx.count() + DELIVERIES;
+    await send();
+    while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+    ours.push(DELIVERIES / ((performance.now() - start) / 1000));
+    peer.push(await rawRound(rawPool));
+  }
+  return { ours: median(ours), peer: median(peer) };
+}
+
 async function runtimeFor(storeUrl: string, dir: string) {
   return createRuntime({
     config: {
@@ -82,32 +112,15 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
       return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
     },
   });
-  const ours: number[] = [];
-  const peer: number[] = [];
   const event = JSON.parse(body) as Record<string, unknown>;
+  let figures: { ours: number; peer: number };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      let start = performance.now();
-      const target = rx.count() + DELIVERIES;
-      // Arrivals as a busy gateway sees them: many small enqueues, group-committed.
+    // Arrivals as a busy gateway sees them: many small enqueues, group-committed.
+    figures = await interleaved(rx, rawPool, async () => {
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
       await Promise.all(writes);
-      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
-      ours.push(DELIVERIES / ((performance.now() - start) / 1000));
-
-      start = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next++ < DELIVERIES) {
-            const res = await rawPool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
-            await res.body.text();
-          }
-        }),
-      );
-      peer.push(DELIVERIES / ((performance.now() - start) / 1000));
-    }
+    });
   } finally {
     await runtime.close();
     await pool.close();
@@ -118,8 +131,7 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
   return {
     name: `durable webhook delivery (${label}), ${CONCURRENCY} in flight`,
     unit: 'deliveries/s',
-    ours: median(ours),
-    peer: median(peer),
+    ...figures,
     peerName: `raw undici Pool.request, ${CONCURRENCY} in flight`,
     higherIsBetter: true,
     target: 'within 1.43x',
@@ -154,12 +166,9 @@ async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
   });
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   const data = { file: '/a/b.txt', size: 1234, user: 'alice', pad: 'x'.repeat(600) };
-  const ours: number[] = [];
-  const peer: number[] = [];
+  let figures: { ours: number; peer: number };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      let start = performance.now();
-      const target = rx.count() + DELIVERIES;
+    figures = await interleaved(rx, rawPool, async () => {
       let emitted = 0;
       // Many producers at once, as a busy host emits: their enqueues are group-committed.
       await Promise.all(
@@ -167,21 +176,7 @@ async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
           while (emitted++ < DELIVERIES) await runtime.host.emit('1001', { data });
         }),
       );
-      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
-      ours.push(DELIVERIES / ((performance.now() - start) / 1000));
-
-      start = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next++ < DELIVERIES) {
-            const res = await rawPool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
-            await res.body.text();
-          }
-        }),
-      );
-      peer.push(DELIVERIES / ((performance.now() - start) / 1000));
-    }
+    });
   } finally {
     await runtime.close();
     await rawPool.close();
@@ -191,8 +186,7 @@ async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
   return {
     name: `end to end: emit → durable queue (${label}) → signed webhook handler, ${CONCURRENCY} in flight`,
     unit: 'deliveries/s',
-    ours: median(ours),
-    peer: median(peer),
+    ...figures,
     peerName: `raw undici Pool.request (unsigned), ${CONCURRENCY} in flight`,
     higherIsBetter: true,
     target: 'within 1.43x',
