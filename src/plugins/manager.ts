@@ -235,8 +235,8 @@ export class PluginManager<M extends HookMap = HookMap> {
         if (record.running === undefined || isDeepStrictEqual(previousConfig[record.name], this.#config[record.name])) continue;
         await attempt(record.name, done.reloaded, () => this.#reload(record));
       }
+      // Newly listed plugins, and listed ones that are not running (failed before: tried again).
       for (const name of this.#active) {
-        if (previousActive.has(name) && this.#records.get(name)?.running !== undefined) continue;
         if (this.#records.get(name)?.running !== undefined) continue;
         await attempt(name, done.loaded, () => this.#load(name, []));
       }
