@@ -7,8 +7,6 @@
 // unref'd while nothing is pending, so an idle queue never keeps the process
 // alive and never needs clearTimeout.
 
-import { HookTimeoutError } from '../errors.js';
-
 /** One tracked call. */
 export interface Deadline {
   settled: boolean;
@@ -110,31 +108,5 @@ export class Deadlines {
     if (item.settled) return false;
     item.queue.settle(item);
     return true;
-  }
-
-  /**
-   * Settles like `promise`, or rejects with HookTimeoutError after `ms`
-   * (aborting `controller`, if given, with the same error).
-   */
-  race<T>(promise: PromiseLike<T>, ms: number, what: string, controller?: { abort(reason?: unknown): void }): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const item = this.track(
-        ms,
-        () => {
-          const error = new HookTimeoutError(what, ms);
-          controller?.abort(error);
-          reject(error);
-        },
-        undefined,
-      );
-      promise.then(
-        (value) => {
-          if (this.settle(item)) resolve(value);
-        },
-        (err: unknown) => {
-          if (this.settle(item)) reject(err);
-        },
-      );
-    });
   }
 }

@@ -1,56 +1,62 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HookTimeoutError } from '../../src/errors.js';
 import { Deadlines } from '../../src/hooks/deadlines.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-const never = (): Promise<never> => new Promise(() => undefined);
+/** Tracks a call and resolves with 'timeout' when its onTimeout runs. */
+function timedOut(deadlines: Deadlines, ms: number, name: string): { item: ReturnType<Deadlines['track']>; fired: Promise<string> } {
+  let fire!: (name: string) => void;
+  const fired = new Promise<string>((resolve) => (fire = resolve));
+  const item = deadlines.track(ms, (owner: string) => fire(`${owner}:timeout`), name);
+  return { item, fired };
+}
 
-test('a call that settles in time settles like its promise', async () => {
+test('a call settled in time never times out, and settle() says it was in time', async () => {
   const deadlines = new Deadlines();
-  assert.equal(await deadlines.race(Promise.resolve(7), 1000, 'x'), 7);
-  await assert.rejects(deadlines.race(Promise.reject(new Error('own')), 1000, 'x'), /own/);
+  let fired = false;
+  const item = deadlines.track(10, () => (fired = true), undefined);
+  assert.equal(deadlines.settle(item), true);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(fired, false);
+  assert.equal(deadlines.settle(item), false, 'a second settle is refused');
 });
 
-test('a call that does not settle rejects with HookTimeoutError and aborts its controller', async () => {
+test('a call that does not settle gets its onTimeout, with its owner, once', async () => {
   const deadlines = new Deadlines();
-  const controller = new AbortController();
-  await assert.rejects(deadlines.race(never(), 15, 'Gate "slow"', controller), (err: unknown) => {
-    assert.ok(err instanceof HookTimeoutError);
-    assert.equal(err.message, 'Gate "slow" did not finish within 15 ms.');
-    return true;
-  });
-  assert.equal(controller.signal.aborted, true);
+  const calls: string[] = [];
+  deadlines.track(15, (owner: string) => calls.push(owner), 'slow');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(calls, ['slow']);
 });
 
 test('with many calls of one length, only the unsettled ones time out, later ones after theirs', async () => {
   const deadlines = new Deadlines();
-  const results: string[] = [];
-  let release!: (v: string) => void;
-  const released = new Promise<string>((r) => (release = r));
-  const calls = [
-    deadlines.race(never(), 20, 'a').catch(() => 'a:timeout'),
-    deadlines.race(released, 20, 'b').catch(() => 'b:timeout'),
-    deadlines.race(Promise.resolve('c:ok'), 20, 'c'),
-  ];
-  release('b:ok');
+  const order: string[] = [];
+  const track = (name: string) => deadlines.track(20, (owner: string) => order.push(owner), name);
+  track('a');
+  const b = track('b');
+  const c = track('c');
+  assert.equal(deadlines.settle(b), true);
+  assert.equal(deadlines.settle(c), true);
   await new Promise((r) => setTimeout(r, 5));
-  calls.push(deadlines.race(never(), 20, 'd').catch(() => 'd:timeout'));
-  for (const call of calls) results.push(await call);
-  assert.deepEqual(results, ['a:timeout', 'b:ok', 'c:ok', 'd:timeout']);
+  track('d');
+  await waitFor(() => order.length >= 2, { what: 'both unsettled calls to time out' });
+  assert.deepEqual(order, ['a', 'd']);
 });
 
-test('a late settle after the timeout changes nothing', async () => {
+test('a late settle after the timeout is refused (the answer is to be ignored)', async () => {
   const deadlines = new Deadlines();
-  let resolve!: (v: number) => void;
-  const late = new Promise<number>((r) => (resolve = r));
-  const raced = deadlines.race(late, 10, 'late');
-  await assert.rejects(raced, HookTimeoutError);
-  resolve(1);
-  await late;
+  const late = timedOut(deadlines, 10, 'late');
+  await late.fired;
+  assert.equal(deadlines.settle(late.item), false);
 });
 
 test('thousands of quick calls leave nothing pending', async () => {
   const deadlines = new Deadlines();
-  for (let i = 0; i < 5000; i++) await deadlines.race(Promise.resolve(i), 60_000, 'quick');
+  for (let i = 0; i < 5000; i++) {
+    const item = deadlines.track(60_000, () => assert.fail('no call should time out'), i);
+    await Promise.resolve();
+    assert.equal(deadlines.settle(item), true);
+  }
   // The 60 s timer is unref'd once idle: this test file finishing proves it does not hold the process.
 });
