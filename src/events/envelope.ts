@@ -248,6 +248,19 @@ export interface EnvelopeParts {
 }
 
 /** Builds the frozen envelope. */
+// Events emitted in the same millisecond share one frozen timestamp: a burst
+// formats its seven forms once, not once per event.
+let lastStampMs = Number.NaN;
+let lastStamp: EventTimestamp | undefined;
+
+function timestampAt(epochMs: number): EventTimestamp {
+  if (epochMs !== lastStampMs || lastStamp === undefined) {
+    lastStamp = Object.freeze(formatTimestamp(epochMs));
+    lastStampMs = epochMs;
+  }
+  return lastStamp;
+}
+
 /** `data_json`, serialised on first read. An unnamed function: tsx's keepNames would rename a named one per event. */
 function dataJsonGetter(data: unknown): () => string {
   let json: string | undefined;
@@ -272,7 +285,7 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
     account: buildAccount(input.account),
     component,
     server: parts.server,
-    timestamp: Object.freeze(formatTimestamp(input.timestampMs ?? Date.now())),
+    timestamp: timestampAt(input.timestampMs ?? Date.now()),
     data: parts.data,
   };
   Object.defineProperty(event, 'data_json', { enumerable: true, get: dataJsonGetter(parts.data) });
