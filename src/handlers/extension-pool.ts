@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ExtensionQueueFullError, ExtensionWorkerCrashError, toError } from '../errors.js';
+import { workerExecArgv, workerModule } from '../worker-threads.js';
 import type { ExtensionTask, HandleResult } from './extension-contract.js';
 
 export interface ExtensionPoolOptions {
@@ -51,8 +52,7 @@ export class TaskSignal {
   }
 }
 
-const RUNNING_FROM_TS = import.meta.url.endsWith('.ts');
-const WORKER_FILE = new URL(RUNNING_FROM_TS ? './extension-worker.ts' : './extension-worker.js', import.meta.url).href;
+const WORKER_FILE = workerModule(import.meta.url, './extension-worker').href;
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
 
 /** Whether a handler module needs the TypeScript loader. */
@@ -70,18 +70,6 @@ function tsxCjsApi(): string | null {
     return createRequire(import.meta.url).resolve('tsx/cjs/api');
   } catch {
     return null; // tsx is not installed: .js handlers still work; a .ts one fails with a clear error.
-  }
-}
-
-/** The worker file itself is TypeScript when the engine runs from its sources. */
-function workerExecArgv(): string[] | undefined {
-  // Already loaded through tsx (`node --import tsx`, the tsx CLI): workers inherit execArgv.
-  if (!RUNNING_FROM_TS || process.execArgv.some((arg) => arg.includes('tsx'))) return undefined;
-  try {
-    return [...process.execArgv, '--import', import.meta.resolve('tsx')];
-  } catch {
-    // tsx is not installed: .js handlers still work; a .ts one fails with its import error.
-    return undefined;
   }
 }
 
