@@ -31,8 +31,9 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions):
     } catch (err) {
       throw new DeliveryStoreError(`Cannot create the folder of the delivery store "${file}": ${(err as Error).message}. Check "server.data_dir" and "store.url".`, { cause: err });
     }
-    const { SqliteStore } = await import('./sqlite-store.js');
-    return new SqliteStore({ file, synchronous: config.synchronous });
+    // On a thread of its own: its statements and commits run beside the dispatcher.
+    const { SqliteThreadStore } = await import('./sqlite-thread-store.js');
+    return new SqliteThreadStore({ file, synchronous: config.synchronous });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { PostgresStore } = await import('./postgres-store.js');

@@ -1,0 +1,174 @@
+// The SQLite store run on a thread of its own (sqlite-worker.ts): the same
+// store, the same file and the same guarantees (a call resolves once its
+// transaction committed), but the statements run beside the dispatcher and
+// its HTTP traffic rather than on the main thread. What `hookwork serve`
+// opens for `sqlite:` URLs; SqliteStore itself stays for in-thread use.
+
+import { Worker } from 'node:worker_threads';
+import { DeliveryStoreError, HookworkError } from '../errors.js';
+import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+import type { StoreAnswer, StoreCall } from './sqlite-worker.js';
+import {
+  StoredRecord,
+  type ClaimRequest,
+  type DeliveryDetail,
+  type DeliveryStore,
+  type DisabledTarget,
+  type ListFilter,
+  type PurgeRequest,
+  type ReplayRequest,
+  type SettleRequest,
+  type StoredDeliveryInput,
+  type TargetDepth,
+} from './store.js';
+import type { DeliveryRecord } from './types.js';
+
+interface Waiting {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A claimed record as it crossed the thread boundary: its fields, without the lazy event. */
+type ClaimedFields = ConstructorParameters<typeof StoredRecord>[0];
+
+const NO_EVENT: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** The worker's error again, as the error class the caller would have had in-thread where that matters. */
+function rebuild(error: { name: string; message: string; code?: string }): Error {
+  if (error.code === 'HKW_ERR_DELIVERY_STORE' || error.name === 'SqliteError') return new DeliveryStoreError(error.message);
+  const rebuilt = new Error(error.message);
+  rebuilt.name = error.name;
+  if (error.code !== undefined) (rebuilt as Error & { code: string }).code = error.code;
+  return rebuilt;
+}
+
+export class SqliteThreadStore implements DeliveryStore {
+  readonly kind = 'sqlite' as const;
+  readonly file: string;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, Waiting>();
+  #nextId = 0;
+  #failure: Error | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.file = options.file;
+    const execArgv = workerExecArgv();
+    const { entry, eval: isScript } = workerEntry(workerModule(import.meta.url, './sqlite-worker'));
+    this.#worker = new Worker(entry, {
+      eval: isScript,
+      workerData: options,
+      ...(execArgv === undefined ? {} : { execArgv }),
+    });
+    this.#worker.on('message', (answer: StoreAnswer) => {
+      const waiting = this.#waiting.get(answer.id);
+      if (waiting === undefined) return;
+      this.#waiting.delete(answer.id);
+      if (this.#waiting.size === 0) this.#worker.unref();
+      if ('error' in answer) waiting.reject(rebuild(answer.error));
+      else waiting.resolve(answer.value);
+    });
+    const fail = (error: Error): void => {
+      this.#failure ??= new DeliveryStoreError(`The SQLite store's thread stopped (${error.message}); the gateway must be restarted.`, { cause: error });
+      for (const waiting of this.#waiting.values()) waiting.reject(this.#failure);
+      this.#waiting.clear();
+    };
+    this.#worker.unref();
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => {
+      if (!this.#closed) fail(new Error(`exit code ${code}`));
+    });
+  }
+
+  #call<T>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new DeliveryStoreError(`The SQLite store "${this.file}" is closed.`));
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      // The thread keeps the process alive only while a call waits on it, as an open file would not.
+      if (this.#waiting.size === 0) this.#worker.ref();
+      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#worker.postMessage({ id, method, args } satisfies StoreCall);
+    });
+  }
+
+  migrate(): Promise<void> {
+    return this.#call('migrate');
+  }
+
+  enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
+    // The JSON is what is written: the event object need not be copied across.
+    const sent = rows.map((row) => (row.eventJson === undefined ? row : { ...row, event: NO_EVENT }));
+    return this.#call('enqueue', sent);
+  }
+
+  async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
+    return claimed(await this.#call<ClaimedFields[]>('claim', request));
+  }
+
+  settle(requests: readonly SettleRequest[]): Promise<number> {
+    return this.#call('settle', requests);
+  }
+
+  async settleAndClaim(settles: readonly SettleRequest[], claim: ClaimRequest | undefined): Promise<DeliveryRecord[]> {
+    return claimed(await this.#call<ClaimedFields[]>('settleAndClaim', settles, claim));
+  }
+
+  list(filter?: ListFilter): Promise<DeliveryRecord[]> {
+    return this.#call('list', filter);
+  }
+
+  get(id: string): Promise<DeliveryDetail | undefined> {
+    return this.#call('get', id);
+  }
+
+  retry(id: string, now: number): Promise<boolean> {
+    return this.#call('retry', id, now);
+  }
+
+  countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
+    return this.#call('countReplay', request);
+  }
+
+  replayBatch(request: ReplayRequest): Promise<number> {
+    return this.#call('replayBatch', request);
+  }
+
+  purge(request: PurgeRequest): Promise<number> {
+    return this.#call('purge', request);
+  }
+
+  depthByTarget(): Promise<TargetDepth[]> {
+    return this.#call('depthByTarget');
+  }
+
+  disableTarget(target: string, reason: string, at: number): Promise<void> {
+    return this.#call('disableTarget', target, reason, at);
+  }
+
+  enableTarget(target: string): Promise<boolean> {
+    return this.#call('enableTarget', target);
+  }
+
+  disabledTargets(): Promise<DisabledTarget[]> {
+    return this.#call('disabledTargets');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.#failure === undefined) await this.#call('close');
+    } catch (err) {
+      if (!(err instanceof HookworkError)) throw err;
+    } finally {
+      this.#closed = true;
+      await this.#worker.terminate();
+    }
+  }
+}
+
+/** Claimed records crossed the thread as plain fields; the event is parsed here, on first read. */
+function claimed(list: readonly ClaimedFields[]): DeliveryRecord[] {
+  return list.map((fields) => new StoredRecord(fields));
+}
