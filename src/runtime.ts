@@ -9,7 +9,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { runConfigChecks } from './config/checks.js';
+import { isChecked, markChecked, runConfigChecks } from './config/checks.js';
 import { configSchema, type HookworkConfig, type HookworkConfigInput } from './config/schema.js';
 import { installClusterControl } from './cluster-control.js';
 import { installDelivery } from './delivery/install.js';
@@ -82,11 +82,12 @@ const INSTALLERS: readonly Installer[] = [installDelivery, installTargets, insta
 
 /** Validates a config given as an object: its schema, then every registered check (as loadConfig does for files). */
 export function parseConfig(input: unknown): HookworkConfig {
+  if (isChecked(input)) return input as HookworkConfig;
   const parsed = configSchema.safeParse(input ?? {});
   if (parsed.success) {
     const problems = runConfigChecks(parsed.data);
     if (problems.length > 0) throw new ConfigError(problems);
-    return parsed.data;
+    return markChecked(parsed.data);
   }
   throw new ConfigError(
     parsed.error.issues.map((issue) => ({ key: issue.path.map(String).join('.'), message: issue.message })),

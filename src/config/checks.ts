@@ -57,6 +57,22 @@ export function registerTemplateCheck(check: ConfigCheck, name = check.name || '
 /** The same hook under a wider name: any check of a validated config. */
 export const registerConfigCheck = registerTemplateCheck;
 
+// Configs that passed their schema and every check (loadConfig's, parseConfig's):
+// validating one again (createRuntime after loadConfig, a reload of a loaded
+// config) would only repeat the work.
+const checkedConfigs = new WeakSet<object>();
+
+/** Marks a config as validated as a whole; returns it. */
+export function markChecked<T extends object>(config: T): T {
+  checkedConfigs.add(config);
+  return config;
+}
+
+/** Whether this very object came out of a whole validation. */
+export function isChecked(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && checkedConfigs.has(value);
+}
+
 /** Runs every registered check; a check that throws becomes a problem, never a crash. */
 export function runConfigChecks(config: HookworkConfig, context: Partial<ConfigCheckContext> = {}): ConfigProblem[] {
   const full: ConfigCheckContext = {

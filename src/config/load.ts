@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { MagpieWebhookConfig } from '../targets/config-schema.js';
 import { loadWebhookFiles, webhooksFromSources, type LoadedWebhooks } from '../targets/webhook-files.js';
-import { runConfigChecks } from './checks.js';
+import { markChecked, runConfigChecks } from './checks.js';
 import { listConfigFiles, parseConfigFile } from './load-files.js';
 import { localPathOf, mergeSources, originOf, placeOf, type ConfigSource, type MergedConfig } from './load-merge.js';
 import { allowedKeys, schemaAt } from './load-schema-walk.js';
@@ -137,7 +137,7 @@ function validateMerged(merged: MergedConfig, extraProblems: readonly ConfigProb
     problems.push({ ...(file === undefined ? {} : { file }), key: localPathOf(merged.localPaths, path), message: problem.message });
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return parsed.data;
+  return markChecked(parsed.data);
 }
 
 /**
