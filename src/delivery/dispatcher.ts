@@ -73,6 +73,9 @@ export class Dispatcher {
   #disabled = new Set<string>();
   readonly #running = new Set<Promise<void>>();
   readonly #leases = new Set<Lease>();
+  #lastLease: Lease | undefined;
+  /** How much earlier than its store lease an attempt may be cut off, so that leases can be shared. */
+  readonly #leaseSharing: number;
   #settles: SettleRequest[] = [];
   #failed: Array<{ delivery: DeliveryRecord; record: AttemptRecord }> = [];
   #ticking: Promise<void> | undefined;
@@ -87,6 +90,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
+    this.#leaseSharing = Math.min(1000, options.leaseMs / 16);
   }
 
   /** Attempts in flight on this node. */
@@ -291,12 +295,21 @@ export class Dispatcher {
   }
 
   #lease(until: number, count: number): Lease {
+    // Claims and adoptions a moment apart share the older lease (and its one
+    // controller and timer): their attempts end a little before the store's
+    // lease would, never after.
+    const last = this.#lastLease;
+    if (last !== undefined && last.open > 0 && last.until <= until && until - last.until <= this.#leaseSharing && !last.controller.signal.aborted) {
+      last.open += count;
+      return last;
+    }
     const lease: Lease = { until, controller: new AbortController(), timer: undefined, open: count };
     // Every attempt of the claim listens to this one signal.
     setMaxListeners(0, lease.controller.signal);
     lease.timer = setTimeout(() => lease.controller.abort(new Error(`the lease of ${this.#o.leaseMs} ms ended`)), Math.max(0, until - Date.now()));
     lease.timer.unref();
     this.#leases.add(lease);
+    this.#lastLease = lease;
     return lease;
   }
 

@@ -1,24 +1,28 @@
 // The in-memory store: same contract as SQLite and PostgreSQL, nothing
 // survives a restart. For embedding hosts that accept that, and for tests.
 
-import type {
-  ClaimRequest,
-  DeliveryDetail,
-  DeliveryStore,
-  DisabledTarget,
-  ListFilter,
-  PurgeRequest,
-  ReplayRequest,
-  SettleRequest,
-  StoredDeliveryInput,
-  TargetDepth,
+import {
+  eventJsonOf,
+  StoredRecord,
+  type ClaimRequest,
+  type DeliveryDetail,
+  type DeliveryStore,
+  type DisabledTarget,
+  type ListFilter,
+  type PurgeRequest,
+  type ReplayRequest,
+  type SettleRequest,
+  type StoredDeliveryInput,
+  type TargetDepth,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import { DueHeap } from './due-heap.js';
 
 interface Row {
   id: string;
   target: string;
-  event: Readonly<Record<string, unknown>>;
+  /** As given; parsed only when a record of it is read for its event. */
+  eventJson: string;
   webhookId: string;
   attempts: number;
   state: DeliveryState;
@@ -29,38 +33,93 @@ interface Row {
   claimedBy: string | undefined;
   leaseUntil: number;
   history: AttemptRecord[];
+  /** Bumped whenever the row leaves or re-enters the due heap: older heap entries are stale. */
+  generation: number;
 }
 
-function toRecord(row: Row): DeliveryRecord {
-  return Object.freeze({
+/** A target's open deliveries: claiming looks only at what may be claimable. */
+interface Queue {
+  readonly pending: DueHeap<Row>;
+  /** In claim order. */
+  readonly inflight: Set<Row>;
+  /** At most the earliest lease end among `inflight` (it only falls on insert): no scan before it. */
+  earliestLease: number;
+}
+
+function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
+  return new StoredRecord({
     id: row.id,
     target: row.target,
-    event: row.event,
+    eventJson: row.eventJson,
     webhookId: row.webhookId,
     attempts: row.attempts,
-    state: row.state,
+    state,
     dueAt: row.dueAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
-    ...(row.lastError === undefined ? {} : { lastError: row.lastError }),
+    lastError: row.lastError,
   });
+}
+
+export interface MemoryStoreOptions {
+  /**
+   * Completed deliveries kept for list/show (default 10,000); past it the
+   * oldest completed ones go first. Memory is the limit here, not time: a
+   * busy node would otherwise hold days of completed deliveries.
+   */
+  readonly keepDone?: number;
 }
 
 export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
-  /** Target → ids that are pending or in flight, in enqueue order. */
-  readonly #open = new Map<string, Set<string>>();
+  /**
+   * Completed rows, oldest completion first, each with the `generation` it
+   * completed at (a row reopened since is skipped). An array with a head
+   * index: deleting from the front of a Set leaves holes that every later
+   * front read walks over.
+   */
+  #done: Array<Row | number> = [];
+  #doneHead = 0;
+  #doneCount = 0;
+  readonly #keepDone: number;
+  readonly #queues = new Map<string, Queue>();
   readonly #disabled = new Map<string, DisabledTarget>();
 
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#keepDone = Math.max(0, options.keepDone ?? 10_000);
+  }
+
   async migrate(): Promise<void> {}
+
+  #completed(row: Row): void {
+    this.#done.push(row, row.generation);
+    this.#doneCount += 1;
+    while (this.#doneCount > this.#keepDone && this.#doneHead < this.#done.length) {
+      const oldest = this.#done[this.#doneHead] as Row;
+      const generation = this.#done[this.#doneHead + 1] as number;
+      this.#doneHead += 2;
+      if (oldest.state !== 'done' || oldest.generation !== generation || this.#rows.get(oldest.id) !== oldest) continue;
+      this.#rows.delete(oldest.id);
+      this.#doneCount -= 1;
+    }
+    if (this.#doneHead > 4096 && this.#doneHead * 2 > this.#done.length) {
+      this.#done = this.#done.slice(this.#doneHead);
+      this.#doneHead = 0;
+    }
+  }
+
+  /** A completed row left the completed set (reopened or purged). */
+  #uncompleted(row: Row): void {
+    if (row.state === 'done') this.#doneCount -= 1;
+  }
 
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
     for (const input of rows) {
       const row: Row = {
         id: input.id,
         target: input.target,
-        event: input.event,
+        eventJson: eventJsonOf(input),
         webhookId: input.webhookId,
         attempts: input.claim === undefined ? 0 : 1,
         state: input.claim === undefined ? 'pending' : 'inflight',
@@ -71,40 +130,81 @@ export class MemoryStore implements DeliveryStore {
         claimedBy: input.claim?.nodeId,
         leaseUntil: input.claim?.leaseUntil ?? 0,
         history: [],
+        generation: 0,
       };
       this.#rows.set(row.id, row);
-      this.#openSet(row.target).add(row.id);
+      if (row.state === 'pending') this.#schedule(row);
+      else this.#markInflight(row);
     }
   }
 
-  #openSet(target: string): Set<string> {
-    let set = this.#open.get(target);
-    if (set === undefined) {
-      set = new Set();
-      this.#open.set(target, set);
+  #queue(target: string): Queue {
+    let queue = this.#queues.get(target);
+    if (queue === undefined) {
+      queue = { pending: new DueHeap(), inflight: new Set(), earliestLease: Infinity };
+      this.#queues.set(target, queue);
     }
-    return set;
+    return queue;
+  }
+
+  /** The row is pending (again): its place in the due heap is by its new due time. */
+  #schedule(row: Row): void {
+    row.generation += 1;
+    this.#queue(row.target).pending.push(row.dueAt, row.generation, row);
+  }
+
+  #markInflight(row: Row): void {
+    const queue = this.#queue(row.target);
+    queue.inflight.add(row);
+    if (row.leaseUntil < queue.earliestLease) queue.earliestLease = row.leaseUntil;
+  }
+
+  /** In-flight rows whose lease ended, up to `limit`; refreshes the earliest-lease bound when it scans. */
+  #expired(queue: Queue, now: number, limit: number): Row[] {
+    if (queue.earliestLease > now || queue.inflight.size === 0) return [];
+    const out: Row[] = [];
+    let earliest = Infinity;
+    for (const row of queue.inflight) {
+      if (row.leaseUntil <= now && out.length < limit) out.push(row);
+      else if (row.leaseUntil < earliest) earliest = row.leaseUntil;
+    }
+    queue.earliestLease = earliest;
+    return out;
+  }
+
+  #claimRow(row: Row, request: ClaimRequest, into: DeliveryRecord[]): void {
+    into.push(toRecord(row, 'inflight'));
+    const queue = this.#queue(row.target);
+    // Re-added last: the set stays in claim order.
+    queue.inflight.delete(row);
+    row.state = 'inflight';
+    row.generation += 1;
+    row.attempts += 1;
+    row.claimedBy = request.nodeId;
+    row.leaseUntil = request.now + request.leaseMs;
+    row.updatedAt = request.now;
+    this.#markInflight(row);
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
     const claimed: DeliveryRecord[] = [];
     for (const [target, capacity] of request.capacity) {
       if (capacity <= 0) continue;
-      const open = this.#open.get(target);
-      if (open === undefined) continue;
-      const due: Row[] = [];
-      for (const id of open) {
-        const row = this.#rows.get(id) as Row;
-        if (row.state === 'pending' ? row.dueAt <= request.now : row.leaseUntil <= request.now) due.push(row);
+      const queue = this.#queues.get(target);
+      if (queue === undefined) continue;
+      let left = capacity;
+      // Expired leases first, as the SQL stores do.
+      for (const row of this.#expired(queue, request.now, left)) {
+        this.#claimRow(row, request, claimed);
+        left -= 1;
       }
-      due.sort((a, b) => a.dueAt - b.dueAt);
-      for (const row of due.slice(0, capacity)) {
-        claimed.push({ ...toRecord(row), state: 'inflight' });
-        row.state = 'inflight';
-        row.attempts += 1;
-        row.claimedBy = request.nodeId;
-        row.leaseUntil = request.now + request.leaseMs;
-        row.updatedAt = request.now;
+      const pending = queue.pending;
+      for (let top = pending.peek(); left > 0 && top !== undefined && top.at <= request.now; top = pending.peek()) {
+        pending.pop();
+        const row = top.item;
+        if (top.generation !== row.generation || row.state !== 'pending' || this.#rows.get(row.id) !== row) continue;
+        this.#claimRow(row, request, claimed);
+        left -= 1;
       }
     }
     return claimed;
@@ -121,12 +221,16 @@ export class MemoryStore implements DeliveryStore {
       row.state = outcome.state;
       row.updatedAt = request.record.startedAt + request.record.durationMs;
       row.claimedBy = undefined;
+      this.#queues.get(row.target)?.inflight.delete(row);
       if (outcome.state === 'pending') {
         row.dueAt = outcome.dueAt;
         if (outcome.resetAttempts === true) row.attempts -= 1;
+        this.#schedule(row);
+      } else {
+        row.generation += 1;
       }
       if (outcome.state !== 'done') row.lastError = outcome.error;
-      if (outcome.state !== 'pending') this.#open.get(row.target)?.delete(row.id);
+      else this.#completed(row);
       applied += 1;
     }
     return applied;
@@ -142,7 +246,7 @@ export class MemoryStore implements DeliveryStore {
       out.push(row);
     }
     out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-    return out.slice(0, limit).map(toRecord);
+    return out.slice(0, limit).map((row) => toRecord(row));
   }
 
   async get(id: string): Promise<DeliveryDetail | undefined> {
@@ -152,12 +256,13 @@ export class MemoryStore implements DeliveryStore {
   }
 
   #reopen(row: Row, now: number): void {
+    this.#uncompleted(row);
     row.state = 'pending';
     row.attempts = 0;
     row.dueAt = now;
     row.updatedAt = now;
     row.claimedBy = undefined;
-    this.#openSet(row.target).add(row.id);
+    this.#schedule(row);
   }
 
   /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
@@ -204,6 +309,7 @@ export class MemoryStore implements DeliveryStore {
         (row.state === 'failed' && row.updatedAt < request.failedBefore);
       if (old) {
         this.#rows.delete(row.id);
+        this.#uncompleted(row);
         removed += 1;
       }
     }

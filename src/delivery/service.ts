@@ -12,13 +12,14 @@ import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { RetryPolicy } from './retry-policy.js';
-import type {
-  DeliveryDetail,
-  DeliveryStore,
-  ListFilter,
-  ReplayableState,
-  StoredDeliveryInput,
-  TargetDepth,
+import {
+  StoredRecord,
+  type DeliveryDetail,
+  type DeliveryStore,
+  type ListFilter,
+  type ReplayableState,
+  type StoredDeliveryInput,
+  type TargetDepth,
 } from './store.js';
 import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 
@@ -179,13 +180,17 @@ export class DeliveryService implements DeliveryQueue {
     let lastEvent: unknown;
     let lastJson = '';
     for (const d of deliveries) {
-      if (typeof d?.target !== 'string' || d.target === '') {
+      if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
-        return Promise.reject(new InvalidArgumentError('enqueue(): every delivery needs a non-empty "target" name.'));
+        return Promise.reject(new InvalidArgumentError('enqueue(): every delivery needs a non-empty "target" name and an "event" (or its "eventJson").'));
       }
-      if (d.event !== lastEvent) {
-        lastEvent = d.event;
-        lastJson = d.eventJson ?? JSON.stringify(d.event);
+      let json = d.eventJson;
+      if (json === undefined) {
+        if (d.event !== lastEvent) {
+          lastEvent = d.event;
+          lastJson = JSON.stringify(d.event);
+        }
+        json = lastJson;
       }
       const id = `dlv_${randomUUID()}`;
       const webhookId = d.webhookId ?? newWebhookId();
@@ -194,15 +199,15 @@ export class DeliveryService implements DeliveryQueue {
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
       rows.push(
         claimed
-          ? { id, target: d.target, event: d.event, eventJson: lastJson, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
-          : { id, target: d.target, event: d.event, eventJson: lastJson, webhookId, dueAt, createdAt: now },
+          ? { id, target: d.target, eventJson: json, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
+          : { id, target: d.target, eventJson: json, webhookId, dueAt, createdAt: now },
       );
-      records.push(Object.freeze({ id, target: d.target, event: d.event, webhookId, attempts: 0, state: 'pending' as const, dueAt, createdAt: now, updatedAt: now }));
+      records.push(new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state: 'pending', dueAt, createdAt: now, updatedAt: now }));
       if (claimed) {
         adopt ??= new Map();
         let list = adopt.get(d.target);
         if (list === undefined) adopt.set(d.target, (list = []));
-        list.push({ id, target: d.target, event: d.event, eventJson: lastJson, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now });
+        list.push(new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now }));
       }
     }
     return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {

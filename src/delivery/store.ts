@@ -9,11 +9,12 @@ import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 export interface StoredDeliveryInput {
   readonly id: string;
   readonly target: string;
-  readonly event: Readonly<Record<string, unknown>>;
+  /** The event as data; at least one of `event` and `eventJson` is set. */
+  readonly event?: Readonly<Record<string, unknown>>;
   readonly webhookId: string;
   readonly dueAt: number;
   readonly createdAt: number;
-  /** `event` already serialised (written as-is). */
+  /** The event as JSON text (written as is); the service always sets it. */
   readonly eventJson?: string;
   /**
    * Written already claimed by this node (in flight, first attempt counted,
@@ -171,7 +172,12 @@ export class StoredRecord implements DeliveryRecord {
   #event: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
-    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'lastError'> & { readonly eventJson: string; readonly lastError?: string | undefined },
+    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'lastError'> & {
+      readonly eventJson: string;
+      readonly lastError?: string | undefined;
+      /** The event as data when the caller has it (else parsed from `eventJson` on first read). */
+      readonly event?: Readonly<Record<string, unknown>> | undefined;
+    },
   ) {
     this.id = fields.id;
     this.target = fields.target;
@@ -183,6 +189,7 @@ export class StoredRecord implements DeliveryRecord {
     this.createdAt = fields.createdAt;
     this.updatedAt = fields.updatedAt;
     if (fields.lastError !== undefined) this.lastError = fields.lastError;
+    this.#event = fields.event;
   }
 
   get event(): Readonly<Record<string, unknown>> {

@@ -28,10 +28,15 @@ export interface DeliveryRecord {
 
 export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';
 
-/** What a target asks the queue to deliver. */
+/**
+ * What a target asks the queue to deliver: the event as data, or as its JSON
+ * text, or both (`eventJson` must then be JSON.stringify(event)). Given only
+ * the text, the queue stores it as is and parses it only if someone reads
+ * `event`.
+ */
 export interface NewDelivery {
   readonly target: string;
-  readonly event: Readonly<Record<string, unknown>>;
+  readonly event?: Readonly<Record<string, unknown>>;
   /** JSON.stringify(event), when the caller has it already (saves serialising it again). */
   readonly eventJson?: string;
   /** Defaults to a fresh `msg_…` id. */

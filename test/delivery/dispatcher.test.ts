@@ -481,3 +481,54 @@ test('the operator tools (list, get, retry) redact a granted account.token; the 
     await h.service.close();
   }
 });
+
+test('deliveries enqueued a moment apart while a lease is in use share it (one abort signal); later ones get their own', async () => {
+  // lease 32 s: sharing spans at most 1 s (and at most 1/16 of the lease).
+  const h = await harness({ lease: 32 });
+  try {
+    const signals: AbortSignal[] = [];
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    h.service.registerTarget(
+      target('a', async (_d, c) => {
+        signals.push(c.signal);
+        // The first attempt holds its lease open while the second arrives.
+        if (signals.length === 1) await held;
+        return { ok: true };
+      }),
+    );
+    await h.service.enqueue([{ target: 'a', event: event(1) }]);
+    await waitFor(() => signals.length === 1, { what: 'first attempt' });
+    await h.service.enqueue([{ target: 'a', event: event(2) }]);
+    await waitFor(() => signals.length === 2, { what: 'second attempt' });
+    assert.equal(signals[0], signals[1]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await h.service.enqueue([{ target: 'a', event: event(3) }]);
+    await waitFor(() => signals.length === 3, { what: 'third attempt' });
+    assert.notEqual(signals[2], signals[0]);
+    release();
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('enqueue takes an event as JSON text only, and refuses a delivery with neither event nor JSON', async () => {
+  const h = await harness();
+  try {
+    const seen: string[] = [];
+    h.service.registerTarget(
+      target('a', async (d) => {
+        seen.push(d.eventJson ?? '');
+        return { ok: true };
+      }),
+    );
+    const json = JSON.stringify(event(7));
+    const [record] = await h.service.enqueue([{ target: 'a', eventJson: json }]);
+    assert.deepEqual(record?.event, event(7));
+    await waitFor(() => seen.length === 1, { what: 'delivered' });
+    assert.equal(seen[0], json);
+    await assert.rejects(h.service.enqueue([{ target: 'a' }]), /needs a non-empty "target" name and an "event"/);
+  } finally {
+    await h.service.close();
+  }
+});

@@ -1,4 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { MemoryStore } from '../../src/delivery/memory-store.js';
+import type { StoredDeliveryInput } from '../../src/delivery/store.js';
 import { storeContract } from './store-contract.js';
 
 storeContract('memory store', async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));
+
+// What only the memory store does: claims from a due heap, a bounded history.
+
+const T0 = 1_700_000_000_000;
+const input = (id: string, over: Partial<StoredDeliveryInput> = {}): StoredDeliveryInput => ({
+  id,
+  target: 't',
+  eventJson: JSON.stringify({ id: '1001', n: id }),
+  webhookId: `msg_${id}`,
+  dueAt: T0,
+  createdAt: T0,
+  ...over,
+});
+const claimOf = (now: number, n: number, leaseMs = 1000) => ({ nodeId: 'a', now, leaseMs, capacity: new Map([['t', n]]) });
+
+test('memory store: claims follow due time after reschedules, retries and replays', async () => {
+  const store = new MemoryStore();
+  await store.enqueue([input('d1', { dueAt: T0 + 30 }), input('d2', { dueAt: T0 + 10 }), input('d3', { dueAt: T0 + 20 })]);
+  const [first] = await store.claim(claimOf(T0 + 10, 1));
+  assert.equal(first?.id, 'd2');
+  // d2 fails and is due again after d1: the heap entry it had is stale and must not surface twice.
+  await store.settle([{ deliveryId: 'd2', nodeId: 'a', attempt: 1, record: { deliveryId: 'd2', attempt: 1, startedAt: T0, durationMs: 1, ok: false }, outcome: { state: 'pending', dueAt: T0 + 40, error: 'x' } }]);
+  const order = (await store.claim(claimOf(T0 + 100, 10))).map((d) => d.id);
+  assert.deepEqual(order, ['d3', 'd1', 'd2']);
+  assert.deepEqual(await store.claim(claimOf(T0 + 100, 10)), []);
+  // Leases end: the same three come back, then nothing more.
+  const again = (await store.claim(claimOf(T0 + 5000, 10))).map((d) => d.id).sort();
+  assert.deepEqual(again, ['d1', 'd2', 'd3']);
+  assert.deepEqual(await store.claim(claimOf(T0 + 5000, 10)), []);
+});
+
+test('memory store: a delivery given as JSON is parsed only when its event is read', async () => {
+  const store = new MemoryStore();
+  await store.enqueue([input('d1')]);
+  const [claimed] = await store.claim(claimOf(T0, 1));
+  assert.equal(claimed?.eventJson, JSON.stringify({ id: '1001', n: 'd1' }));
+  assert.deepEqual(claimed?.event, { id: '1001', n: 'd1' });
+  assert.deepEqual((await store.get('d1'))?.delivery.event, { id: '1001', n: 'd1' });
+});
+
+test('memory store: only the newest completed deliveries are kept (keepDone); open and failed ones stay', async () => {
+  const store = new MemoryStore({ keepDone: 3 });
+  const ids = Array.from({ length: 8 }, (_, i) => `d${i}`);
+  await store.enqueue(ids.map((id) => input(id)));
+  const claimed = await store.claim(claimOf(T0, 8));
+  const settle = (id: string, state: 'done' | 'failed') => ({
+    deliveryId: id,
+    nodeId: 'a',
+    attempt: 1,
+    record: { deliveryId: id, attempt: 1, startedAt: T0, durationMs: 1, ok: state === 'done' },
+    outcome: state === 'done' ? ({ state: 'done' } as const) : ({ state: 'failed', error: 'no' } as const),
+  });
+  assert.equal(claimed.length, 8);
+  // d0 fails; d1..d5 complete (d1 and d2 are pushed out); d6, d7 stay in flight.
+  await store.settle([settle('d0', 'failed'), ...['d1', 'd2', 'd3', 'd4', 'd5'].map((id) => settle(id, 'done'))]);
+  const kept = (await store.list({ limit: 100 })).map((d) => d.id).sort();
+  assert.deepEqual(kept, ['d0', 'd3', 'd4', 'd5', 'd6', 'd7']);
+  // A completed delivery that is retried is open again: it is not the next to go.
+  assert.equal(await store.retry('d3', T0 + 1), true);
+  await store.settle([settle('d6', 'done'), settle('d7', 'done')]);
+  const after = (await store.list({ limit: 100 })).map((d) => d.id).sort();
+  assert.deepEqual(after, ['d0', 'd3', 'd5', 'd6', 'd7']);
+  assert.equal((await store.get('d3'))?.delivery.state, 'pending');
+});
