@@ -100,7 +100,11 @@ function freezePeer(peer: Partial<EventPeer> | undefined): EventPeer {
   });
 }
 
+/** The account of events emitted without one: shared, like its JSON. */
+let processAccount: EventAccount | undefined;
+
 function buildAccount(input: AccountInput | undefined): EventAccount {
+  if (input === undefined) return (processAccount ??= buildAccount({}));
   const account: Record<string, unknown> = {
     uuid: input?.uuid ?? PROCESS_ACCOUNT_UUID,
     name: input?.name ?? (input?.uuid === undefined ? 'process' : ''),
@@ -269,13 +273,21 @@ function dataJsonGetter(data: unknown): () => string {
   };
 }
 
+const NO_COMPONENT: EventComponent = Object.freeze({ uuid: NO_COMPONENT_UUID, name: '', type: '' });
+
+/** Marks envelopes built here: their JSON text can be assembled from cached parts (see eventJsonText). */
+const BUILT = Symbol('hookwork.envelope');
+
 export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   const { input } = parts;
-  const component: EventComponent = Object.freeze({
-    uuid: input.component?.uuid ?? NO_COMPONENT_UUID,
-    name: input.component?.name ?? '',
-    type: input.component?.type ?? '',
-  });
+  const component: EventComponent =
+    input.component === undefined
+      ? NO_COMPONENT
+      : Object.freeze({
+          uuid: input.component.uuid ?? NO_COMPONENT_UUID,
+          name: input.component.name ?? '',
+          type: input.component.type ?? '',
+        });
   const event: Record<string, unknown> = {
     id: parts.id,
     uuid: input.uuid ?? randomUUID(),
@@ -289,6 +301,7 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
     data: parts.data,
   };
   Object.defineProperty(event, 'data_json', { enumerable: true, get: dataJsonGetter(parts.data) });
+  Object.defineProperty(event, BUILT, { value: true });
   if (input.message !== undefined) {
     event['message'] = input.message;
   } else if (parts.message !== undefined) {
@@ -297,9 +310,36 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   return Object.freeze(event) as unknown as HookworkEvent;
 }
 
+// The members most events share (the server, the catalogue entry's groups,
+// the process account, the millisecond's timestamp) are serialised once.
+const partJson = new WeakMap<object, string>();
+
+function cachedJson(part: object): string {
+  let json = partJson.get(part);
+  if (json === undefined) partJson.set(part, (json = JSON.stringify(part)));
+  return json;
+}
+
+/**
+ * JSON.stringify(event), the same text, assembled from cached parts and the
+ * data's JSON (which `data_json` keeps): stringify would walk every member,
+ * and serialise `data` twice.
+ */
+export function eventJsonText(event: HookworkEvent): string {
+  if ((event as unknown as Record<symbol, unknown>)[BUILT] !== true) return JSON.stringify(event);
+  const dataJson = event.data_json;
+  return (
+    `{"id":${JSON.stringify(event.id)},"uuid":${JSON.stringify(event.uuid)},"name":${JSON.stringify(event.name)},` +
+    `"groups":${cachedJson(event.groups)},"message":${JSON.stringify(event.message)},` +
+    `"account":${event.account === processAccount ? cachedJson(event.account) : JSON.stringify(event.account)},` +
+    `"component":${event.component === NO_COMPONENT ? cachedJson(NO_COMPONENT) : JSON.stringify(event.component)},"server":${cachedJson(event.server)},` +
+    `"timestamp":${cachedJson(event.timestamp)},"data":${dataJson},"data_json":${JSON.stringify(dataJson)}}`
+  );
+}
+
 /** The event as plain JSON-safe data (no secrets unless granted). */
 export function eventToJSON(event: HookworkEvent, options?: { grantToken?: boolean }): Record<string, unknown> {
-  const plain = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
+  const plain = JSON.parse(eventJsonText(event)) as Record<string, unknown>;
   if (options?.grantToken === true && event.account.token !== undefined) {
     (plain['account'] as Record<string, unknown>)['token'] = event.account.token;
   }

@@ -4,7 +4,7 @@
 // execute_sync action) inline, remembering their failures for the caller.
 
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import { eventToJSON, type HookworkEvent } from '../events/envelope.js';
+import { eventJsonText, eventToJSON, type HookworkEvent } from '../events/envelope.js';
 import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from '../handlers/handler-index.js';
 import type { Logger } from '../logger.js';
@@ -43,7 +43,7 @@ const NEVER = new AbortController().signal;
  * checks that it stays equal to eventToJSON.
  */
 export function eventRecord(event: HookworkEvent): EventRecord {
-  return plainRecord(JSON.stringify(event));
+  return plainRecord(eventJsonText(event));
 }
 
 function plainRecord(text: string): EventRecord {
@@ -100,10 +100,10 @@ export class TargetRouter {
         else deliveries.push({ target: route.target.name, event: granted });
         continue;
       }
-      plain ??= plainRecord((plainJson = JSON.stringify(event)));
-      if (route.sync || allSync) inline.push(this.#runInline(route.target, plain, event));
-      // The queue stores the JSON as it is: no second serialisation.
-      else deliveries.push({ target: route.target.name, event: plain, eventJson: plainJson });
+      plainJson ??= eventJsonText(event);
+      if (route.sync || allSync) inline.push(this.#runInline(route.target, (plain ??= plainRecord(plainJson)), event));
+      // The queue stores the JSON as it is, and parses it only for a target that reads the event.
+      else deliveries.push({ target: route.target.name, eventJson: plainJson });
     }
     if (deliveries.length > 0) await this.#o.queue.enqueue(deliveries);
     if (inline.length > 0) await Promise.all(inline);

@@ -55,7 +55,8 @@ export interface WebhookDeps {
 
 const USER_AGENT = 'Hookwork-Webhook/0.1';
 /** What templates see when the body comes from the queue's JSON and no template reads the event. */
-const NO_EVENT: EventRecord = Object.freeze({});
+/** The roots of an attempt whose templates read nothing: a fixed URL, fixed headers, the stored event as body. */
+const NO_ROOTS: readonly unknown[] = Object.freeze([]);
 
 interface ParsedUrl {
   readonly url: URL;
@@ -150,7 +151,7 @@ export class WebhookTarget implements OutboundTarget {
   readonly #lookup: LookupOptions;
   readonly #deps: WebhookDeps;
   readonly #hasBody: boolean;
-  /** Whether a URL or header template, the extras or data-as-root read the event. */
+  /** Whether a URL or header template reads the event (or the extras, which read it): else a stored body needs neither. */
   readonly #templatesReadEvent: boolean;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
@@ -185,8 +186,7 @@ export class WebhookTarget implements OutboundTarget {
     this.#lookup = { grants: this.grants };
     this.#deps = deps;
     this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
-    this.#templatesReadEvent =
-      this.#extras !== undefined || this.#dataAsRoot || this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
+    this.#templatesReadEvent = this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -203,7 +203,8 @@ export class WebhookTarget implements OutboundTarget {
     const json = delivery.eventJson;
     if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
     // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
-    return this.#attempt(this.#templatesReadEvent ? delivery.event : NO_EVENT, context, json);
+    if (!this.#templatesReadEvent) return this.#sendAll(NO_ROOTS, context, json);
+    return this.#attempt(delivery.event, context, json);
   }
 
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
@@ -211,10 +212,14 @@ export class WebhookTarget implements OutboundTarget {
     return this.#attempt(event, context, undefined);
   }
 
-  async #attempt(event: EventRecord, context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
-    const started = performance.now();
+  #attempt(event: EventRecord, context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
     let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
     if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
+    return this.#sendAll(roots, context, eventJson);
+  }
+
+  async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
+    const started = performance.now();
     const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
     const headers = this.#headerList(roots, context.webhookId, body);
 

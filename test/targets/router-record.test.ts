@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventToJSON } from '../../src/events/envelope.js';
+import { eventJsonText, eventToJSON } from '../../src/events/envelope.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { BodyRenderer } from '../../src/targets/body-format.js';
@@ -20,6 +20,35 @@ test('the router record is eventToJSON(event), and its json body is the text it 
     const body = new BodyRenderer('json').text([record]);
     assert.equal(body, JSON.stringify(record));
     assert.deepEqual(JSON.parse(body), eventToJSON(event));
+  } finally {
+    await host.close();
+  }
+});
+
+test('eventJsonText is JSON.stringify(event) for every kind of envelope', async () => {
+  const host = createHost({
+    logger: silentLogger(),
+    server: { name: 'sftp-1', uuid: 'srv-uuid' },
+    events: [{ id: '100', name: 'file-uploaded', groups: ['file', 'upload'], message: 'File {{data.path}} by {{account.name}}' }],
+  });
+  try {
+    const inputs: Array<[string, Parameters<typeof host.emit>[1]]> = [
+      ['100', {}],
+      ['100', { data: { path: '/in/ä "q".txt', size: 1, deep: { a: [1, { b: null }], s: '\u2028\n' } } }],
+      ['100', { account: { name: 'alice', uuid: 'u-1', email: 'a@x', token: 'secret', peer: { address: '::1', port: 22 } } }],
+      ['100', { component: { name: 'sftp', type: 'ssh', uuid: 'c-1' }, message: 'custom', uuid: 'fixed-uuid', timestampMs: 1_700_000_000_123 }],
+      ['20200', { data: { list: [] } }],
+    ];
+    for (const [id, input] of inputs) {
+      const event = await host.emit(id, input);
+      assert.equal(eventJsonText(event), JSON.stringify(event));
+      // Twice: the cached parts (server, groups, process account, timestamp) give the same text again.
+      assert.equal(eventJsonText(event), JSON.stringify(event));
+      assert.equal(eventJsonText(event).includes('secret'), false);
+    }
+    // Not built by the engine: serialised as is.
+    const foreign = { id: 'x', extra: 1 } as unknown as Parameters<typeof eventJsonText>[0];
+    assert.equal(eventJsonText(foreign), JSON.stringify(foreign));
   } finally {
     await host.close();
   }

@@ -261,3 +261,29 @@ test('the default timeout of a webhook is 30 s: the config default and the reque
   await new WebhookTarget({ name: 'short', url: `${receiver.url}/hook`, timeoutMs: 1_500 }, { pools: spy, ssrf }).run(event, attemptContext());
   assert.deepEqual(seen[1], { headersTimeout: 1_500, bodyTimeout: 1_500 });
 });
+
+test('a queued delivery whose templates read nothing is sent from its stored JSON without parsing the event', async () => {
+  const json = JSON.stringify(event);
+  // Handler targets always have extras (handler, callback_url); they must not make the event be read.
+  const plain = target({ extras: () => ({ handler: { name: 'h' } }), secrets: [generateSecret()] });
+  const delivery = {
+    id: 'dlv_1',
+    target: 'test',
+    eventJson: json,
+    get event(): never {
+      throw new Error('the event was parsed');
+    },
+    webhookId: 'msg_1',
+    attempts: 0,
+    state: 'inflight' as const,
+    dueAt: 0,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+  const result = await plain.attempt(delivery, attemptContext());
+  assert.equal(result.ok, true, result.error);
+  assert.equal(receiver.requests[0]?.body, json);
+  // A template that reads the event does read it.
+  const templated = target({ url: `${receiver.url}/hook/{{data.size}}` });
+  await assert.rejects(async () => templated.attempt(delivery, attemptContext()), /the event was parsed/);
+});
