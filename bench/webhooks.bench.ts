@@ -2,7 +2,9 @@
 // against raw undici Pool.request with the same concurrency, the same
 // receiver and the same bytes on the wire (body and headers; the peer's
 // signature is computed once beforehand), interleaved in one run:
-// - the engine: emit -> routing -> delivery queue -> webhook target;
+// - the engine: emit -> routing -> delivery queue -> webhook target, with the
+//   in-memory queue (issue 5's queue; the durable stores are measured in
+//   delivery.bench.ts, end to end too);
 // - the target's attempt() on deliveries as the queue hands them over (the
 //   event JSON was serialised at enqueue; signing, SSRF check, pool per call);
 // - run() on bare records, which also serialises each one, and the same work
@@ -63,6 +65,7 @@ export async function run(): Promise<BenchResult[]> {
     config: {
       server: { data_dir: join(dir, 'data') },
       events: [{ id: '100', name: 'uploaded' }],
+      store: { url: 'memory' },
       ssrf: { allow: ['127.0.0.1/32'] },
       handlers: [{ type: 'webhook', name: 'bench', url, secrets: [secret], concurrency: CONCURRENCY, actions: ['uploaded'] }],
     },
