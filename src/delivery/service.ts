@@ -4,7 +4,7 @@
 // dispatcher in-process instead of waiting for a poll, and purges old
 // deliveries in small batches on a timer.
 
-import { randomUUID } from 'node:crypto';
+import { newDeliveryId } from './delivery-id.js';
 import { newWebhookId } from '../targets/webhook-id.js';
 import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
@@ -192,7 +192,7 @@ export class DeliveryService implements DeliveryQueue {
         }
         json = lastJson;
       }
-      const id = `dlv_${randomUUID()}`;
+      const id = newDeliveryId(now);
       const webhookId = d.webhookId ?? newWebhookId();
       const dueAt = d.dueAt ?? firstDue;
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
