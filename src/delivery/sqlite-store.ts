@@ -36,6 +36,7 @@ export interface SqliteStoreOptions {
 interface DeliveryRow {
   id: string;
   target: string;
+  /** The event's JSON (joined from delivery_events). */
   event: string;
   webhook_id: string;
   attempts: number;
@@ -114,26 +115,37 @@ export function attemptDetail(record: AttemptRecord): string | null {
   return Object.keys(detail).length === 0 ? null : JSON.stringify(detail);
 }
 
+/** A delivery row with its event: what get() and list() read. */
+const WITH_EVENT = `SELECT d.id, d.target, e.event, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error
+  FROM deliveries d JOIN delivery_events e ON e.seq = d.event_seq`;
+
+/** What a claim returns of each row; the event is read from delivery_events once per event. */
+const CLAIMED = `id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error`;
+
+type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
+
 function prepareStatements(db: Db) {
   return {
+    insertEvent: db.prepare(`INSERT INTO delivery_events (refs, event) VALUES (?, ?)`),
     insert: db.prepare(
-      `INSERT INTO deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at)
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?)`,
     ),
     insertClaimed: db.prepare(
-      `INSERT INTO deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
        VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?)`,
     ),
     claimExpired: db.prepare(
       `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
-       WHERE id IN (SELECT id FROM deliveries WHERE target = ? AND state = 'inflight' AND lease_until <= ? LIMIT ?)
-       RETURNING *`,
+       WHERE seq IN (SELECT seq FROM deliveries WHERE target = ? AND state = 'inflight' AND lease_until <= ? LIMIT ?)
+       RETURNING ${CLAIMED}`,
     ),
     claimDue: db.prepare(
       `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
-       WHERE id IN (SELECT id FROM deliveries WHERE target = ? AND state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
-       RETURNING *`,
+       WHERE seq IN (SELECT seq FROM deliveries WHERE target = ? AND state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
+       RETURNING ${CLAIMED}`,
     ),
+    eventOf: db.prepare(`SELECT event FROM delivery_events WHERE seq = ?`).pluck(),
     insertAttempt: db.prepare(
       `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -143,23 +155,30 @@ function prepareStatements(db: Db) {
          claimed_by = NULL, updated_at = ?
        WHERE id = ? AND state = 'inflight' AND claimed_by = ? AND attempts = ?`,
     ),
-    get: db.prepare(`SELECT * FROM deliveries WHERE id = ?`),
+    get: db.prepare(`${WITH_EVENT} WHERE d.id = ?`),
     attemptsOf: db.prepare(`SELECT * FROM attempts WHERE delivery_id = ? ORDER BY seq`),
     retry: db.prepare(
       `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
        WHERE id = ? AND state != 'inflight'`,
     ),
-    purgeIds: db.prepare(
-      `SELECT id FROM deliveries WHERE (state = 'done' AND updated_at < ?) OR (state = 'failed' AND updated_at < ?) LIMIT ?`,
-    ),
-    deleteDelivery: db.prepare(`DELETE FROM deliveries WHERE id = ?`),
+    purgeDone: db.prepare(`SELECT seq, id, event_seq FROM deliveries WHERE state = 'done' AND updated_at < ? LIMIT ?`),
+    purgeFailed: db.prepare(`SELECT seq, id, event_seq FROM deliveries WHERE state = 'failed' AND updated_at < ? LIMIT ?`),
+    deleteDelivery: db.prepare(`DELETE FROM deliveries WHERE seq = ?`),
     deleteAttempts: db.prepare(`DELETE FROM attempts WHERE delivery_id = ?`),
+    releaseEvent: db.prepare(`UPDATE delivery_events SET refs = refs - 1 WHERE seq = ? RETURNING refs`).pluck(),
+    deleteEvent: db.prepare(`DELETE FROM delivery_events WHERE seq = ?`),
+    // One query per state, each over its own partial index (none reads a row).
     depth: db.prepare(
-      `SELECT target, state, count(*) AS n, min(due_at) AS oldest FROM deliveries GROUP BY target, state`,
+      `SELECT target, 'pending' AS state, count(*) AS n, min(due_at) AS oldest FROM deliveries WHERE state = 'pending' GROUP BY target
+       UNION ALL SELECT target, 'inflight', count(*), NULL FROM deliveries WHERE state = 'inflight' GROUP BY target
+       UNION ALL SELECT target, 'done', count(*), NULL FROM deliveries WHERE state = 'done' GROUP BY target
+       UNION ALL SELECT target, 'failed', count(*), NULL FROM deliveries WHERE state = 'failed' GROUP BY target`,
     ),
     disable: db.prepare(`INSERT OR IGNORE INTO disabled_targets (target, at, reason) VALUES (?, ?, ?)`),
     enable: db.prepare(`DELETE FROM disabled_targets WHERE target = ?`),
     disabled: db.prepare(`SELECT target, at, reason FROM disabled_targets ORDER BY target`),
+    syncNormal: db.prepare(`PRAGMA synchronous = NORMAL`),
+    syncFull: db.prepare(`PRAGMA synchronous = FULL`),
   };
 }
 
@@ -218,9 +237,18 @@ export class SqliteStore implements DeliveryStore {
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
     const s = this.#stmts;
     this.#db.transaction(() => {
-      for (const r of rows) {
-        if (r.claim === undefined) s.insert.run(r.id, r.target, eventJsonOf(r), r.webhookId, r.dueAt, r.createdAt, r.createdAt);
-        else s.insertClaimed.run(r.id, r.target, eventJsonOf(r), r.webhookId, r.dueAt, r.createdAt, r.createdAt, r.claim.nodeId, r.claim.leaseUntil);
+      let i = 0;
+      while (i < rows.length) {
+        // Consecutive rows with the same event (one event to several targets) share one event row.
+        const json = eventJsonOf(rows[i] as StoredDeliveryInput);
+        let end = i + 1;
+        while (end < rows.length && eventJsonOf(rows[end] as StoredDeliveryInput) === json) end++;
+        const eventSeq = s.insertEvent.run(end - i, json).lastInsertRowid;
+        for (; i < end; i++) {
+          const r = rows[i] as StoredDeliveryInput;
+          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt);
+          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, r.claim.nodeId, r.claim.leaseUntil);
+        }
       }
     }).immediate();
   }
@@ -244,30 +272,53 @@ export class SqliteStore implements DeliveryStore {
   /** Runs a dispatcher write in one transaction committed without fsync (see the top of this file). */
   #bookkeeping<T>(fn: () => T): T {
     if (!this.#full) return this.#db.transaction(fn).immediate();
-    this.#db.pragma('synchronous = NORMAL');
+    const s = this.#stmts;
+    s.syncNormal.run();
     try {
       return this.#db.transaction(fn).immediate();
     } finally {
-      this.#db.pragma('synchronous = FULL');
+      s.syncFull.run();
     }
   }
 
   #claim(request: ClaimRequest): DeliveryRecord[] {
     const s = this.#stmts;
     const { nodeId, now, leaseMs } = request;
-    {
-      const out: DeliveryRecord[] = [];
-      for (const [target, capacity] of request.capacity) {
-        if (capacity <= 0) continue;
-        const expired = s.claimExpired.all(nodeId, now + leaseMs, now, target, now, capacity) as DeliveryRow[];
-        for (const row of expired) out.push(deliveryFromRow(row, true));
-        const left = capacity - expired.length;
-        if (left <= 0) continue;
-        const due = s.claimDue.all(nodeId, now + leaseMs, now, target, now, left) as DeliveryRow[];
-        for (const row of due) out.push(deliveryFromRow(row, true));
+    const out: DeliveryRecord[] = [];
+    // Claimed rows of one event share its JSON string: read once per claim.
+    const events = new Map<number, string>();
+    const take = (rows: ClaimedRow[]): void => {
+      for (const row of rows) {
+        let event = events.get(row.event_seq);
+        if (event === undefined) {
+          event = s.eventOf.get(row.event_seq) as string;
+          events.set(row.event_seq, event);
+        }
+        out.push(
+          new StoredRecord({
+            id: row.id,
+            target: row.target,
+            eventJson: event,
+            webhookId: row.webhook_id,
+            attempts: row.attempts - 1,
+            state: row.state,
+            dueAt: row.due_at,
+            createdAt: row.created_at,
+            updatedAt: row.updated_at,
+            lastError: row.last_error ?? undefined,
+          }),
+        );
       }
-      return out;
+    };
+    for (const [target, capacity] of request.capacity) {
+      if (capacity <= 0) continue;
+      const expired = s.claimExpired.all(nodeId, now + leaseMs, now, target, now, capacity) as ClaimedRow[];
+      take(expired);
+      const left = capacity - expired.length;
+      if (left <= 0) continue;
+      take(s.claimDue.all(nodeId, now + leaseMs, now, target, now, left) as ClaimedRow[]);
     }
+    return out;
   }
 
   #settle(requests: readonly SettleRequest[]): number {
@@ -309,19 +360,19 @@ export class SqliteStore implements DeliveryStore {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.state !== undefined) {
-      where.push('state = ?');
+      where.push('d.state = ?');
       params.push(filter.state);
     }
     if (filter.target !== undefined) {
-      where.push('target = ?');
+      where.push('d.target = ?');
       params.push(filter.target);
     }
     if (filter.before !== undefined) {
-      where.push('created_at < ?');
+      where.push('d.created_at < ?');
       params.push(filter.before);
     }
     params.push(filter.limit ?? 100);
-    const sql = `SELECT * FROM deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const sql = `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at DESC, d.id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...params) as DeliveryRow[]).map((row) => deliveryFromRow(row));
   }
 
@@ -354,7 +405,7 @@ export class SqliteStore implements DeliveryStore {
     const info = this.#db
       .prepare(
         `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
-         WHERE id IN (SELECT id FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?)`,
+         WHERE seq IN (SELECT seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?)`,
       )
       .run(request.now, request.now, request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit);
     return info.changes;
@@ -363,12 +414,16 @@ export class SqliteStore implements DeliveryStore {
   async purge(request: PurgeRequest): Promise<number> {
     const s = this.#stmts;
     return this.#db.transaction(() => {
-      const ids = s.purgeIds.all(request.doneBefore, request.failedBefore, request.limit) as { id: string }[];
-      for (const { id } of ids) {
+      const rows = s.purgeDone.all(request.doneBefore, request.limit) as { seq: number; id: string; event_seq: number }[];
+      if (rows.length < request.limit) rows.push(...(s.purgeFailed.all(request.failedBefore, request.limit - rows.length) as typeof rows));
+      for (const { seq, id, event_seq } of rows) {
         s.deleteAttempts.run(id);
-        s.deleteDelivery.run(id);
+        s.deleteDelivery.run(seq);
+        // The event goes with the last delivery that carried it.
+        const refs = s.releaseEvent.get(event_seq) as number | undefined;
+        if (refs !== undefined && refs <= 0) s.deleteEvent.run(event_seq);
       }
-      return ids.length;
+      return rows.length;
     }).immediate();
   }
 

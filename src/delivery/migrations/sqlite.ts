@@ -58,4 +58,67 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_finished ON deliveries (state, updated_at);
     `,
   },
+  {
+    version: 3,
+    description: 'events in their own table, integer row keys, partial indexes',
+    // A state change rewrote the whole row, event JSON (1-2 KiB) included, and
+    // touched every index. Now the event lives in delivery_events (shared by
+    // the deliveries of one enqueue that carry the same event, counted in
+    // `refs`), a delivery row is small and has an integer key, the claim
+    // indexes hold only pending or in-flight rows and the retention ones only
+    // finished rows, and attempts lose AUTOINCREMENT (their sqlite_sequence
+    // write; a plain rowid still grows, so ORDER BY seq keeps their order).
+    sql: `
+      CREATE TABLE delivery_events (
+        seq INTEGER PRIMARY KEY,
+        refs INTEGER NOT NULL,
+        event TEXT NOT NULL
+      );
+      INSERT INTO delivery_events (seq, refs, event) SELECT rowid, 1, event FROM deliveries;
+      CREATE TABLE deliveries_v3 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        target TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        webhook_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_error TEXT,
+        claimed_by TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO deliveries_v3 (seq, id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, claimed_by, lease_until)
+        SELECT rowid, id, target, rowid, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, claimed_by, lease_until
+        FROM deliveries ORDER BY rowid;
+      DROP TABLE deliveries;
+      ALTER TABLE deliveries_v3 RENAME TO deliveries;
+      CREATE INDEX deliveries_pending ON deliveries (target, due_at) WHERE state = 'pending';
+      CREATE INDEX deliveries_inflight ON deliveries (target, lease_until) WHERE state = 'inflight';
+      CREATE INDEX deliveries_created ON deliveries (created_at);
+      CREATE INDEX deliveries_done ON deliveries (updated_at, target) WHERE state = 'done';
+      CREATE INDEX deliveries_failed ON deliveries (updated_at, target) WHERE state = 'failed';
+      CREATE TABLE attempts_v3 (
+        seq INTEGER PRIMARY KEY,
+        delivery_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        http_status INTEGER,
+        exit_code INTEGER,
+        response TEXT,
+        error TEXT,
+        detail TEXT
+      );
+      INSERT INTO attempts_v3 (seq, delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
+        SELECT seq, delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail
+        FROM attempts ORDER BY seq;
+      DROP TABLE attempts;
+      ALTER TABLE attempts_v3 RENAME TO attempts;
+      CREATE INDEX attempts_delivery ON attempts (delivery_id);
+    `,
+  },
 ];
