@@ -6,6 +6,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { packClaimed, unpackRows, unpackSettles, type Packed } from './sqlite-thread-store.js';
+import type { ClaimRequest } from './store.js';
 
 export interface StoreCall {
   readonly id: number;
@@ -34,13 +36,31 @@ function errorOf(err: unknown): { name: string; message: string; code?: string }
   return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
+/** The dispatcher's and the queue's calls come packed (see sqlite-thread-store.ts); the rest as they are. */
+async function run(store: SqliteStore, call: StoreCall): Promise<unknown> {
+  const args = call.args;
+  switch (call.method) {
+    case 'enqueue':
+      return store.enqueue(unpackRows(args[0] as Packed[]));
+    case 'settle':
+      return store.settle(unpackSettles(args[0] as Packed[]));
+    case 'claim':
+      return packClaimed(await store.claim(args[0] as ClaimRequest));
+    case 'settleAndClaim':
+      return packClaimed(await store.settleAndClaim(unpackSettles(args[0] as Packed[]), args[1] as ClaimRequest | undefined));
+    default: {
+      const method = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[call.method];
+      if (typeof method !== 'function') throw new Error(`the SQLite store has no method "${call.method}"`);
+      return method.apply(store, args as unknown[]);
+    }
+  }
+}
+
 port.on('message', (call: StoreCall) => {
   void (async () => {
     try {
       if (store === undefined) throw opening;
-      const method = (store as unknown as Record<string, (...args: unknown[]) => unknown>)[call.method];
-      if (typeof method !== 'function') throw new Error(`the SQLite store has no method "${call.method}"`);
-      const value = await method.apply(store, call.args as unknown[]);
+      const value = await run(store, call);
       port.postMessage({ id: call.id, value } satisfies StoreAnswer);
     } catch (err) {
       port.postMessage({ id: call.id, error: errorOf(err) } satisfies StoreAnswer);
