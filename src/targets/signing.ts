@@ -48,7 +48,7 @@ export class WebhookSigner {
   }
 
   /** The headers for one request; `timestampSeconds` defaults to now. */
-  headers(webhookId: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): SignatureHeaders {
+  headers(webhookId: string, body: string | Buffer, timestampSeconds = Math.floor(Date.now() / 1000)): SignatureHeaders {
     const timestamp = String(timestampSeconds);
     const headers: SignatureHeaders = { 'webhook-id': webhookId, 'webhook-timestamp': timestamp };
     if (this.#keys.length === 0) return headers;
@@ -57,13 +57,14 @@ export class WebhookSigner {
   }
 
   /** `v1,<sig>` for each secret, space-separated ('' without secrets). */
-  signature(webhookId: string, timestamp: string, body: string): string {
+  signature(webhookId: string, timestamp: string, body: string | Buffer): string {
     // Two updates: no concatenated copy of the body per request.
     const prefix = `${webhookId}.${timestamp}.`;
     let signature = '';
     for (const key of this.#keys) {
       if (signature !== '') signature += ' ';
-      signature += `v1,${createHmac('sha256', key).update(prefix, 'utf8').update(body, 'utf8').digest('base64')}`;
+      const hmac = createHmac('sha256', key).update(prefix, 'utf8');
+      signature += `v1,${(typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('base64')}`;
     }
     return signature;
   }

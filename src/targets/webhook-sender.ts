@@ -55,6 +55,8 @@ export interface WebhookDeps {
 
 const USER_AGENT = 'Hookwork-Webhook/0.1';
 /** What templates see when the body comes from the queue's JSON and no template reads the event. */
+const EMPTY = Buffer.alloc(0);
+
 /** The roots of an attempt whose templates read nothing: a fixed URL, fixed headers, the stored event as body. */
 const NO_ROOTS: readonly unknown[] = Object.freeze([]);
 
@@ -220,7 +222,8 @@ export class WebhookTarget implements OutboundTarget {
 
   async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
     const started = performance.now();
-    const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+    // The bytes once: the signature and undici (which would convert a string itself) share them.
+    const body = this.#hasBody ? Buffer.from(eventJson ?? this.#body.text(roots, this.#lookup)) : null;
     const headers = this.#headerList(roots, context.webhookId, body);
 
     let last: RunResult | undefined;
@@ -244,7 +247,7 @@ export class WebhookTarget implements OutboundTarget {
   }
 
   /** One flat `[name, value…]` list for every URL of this attempt; undici takes it as is. */
-  #headerList(roots: readonly unknown[], webhookId: string, body: string | null): string[] {
+  #headerList(roots: readonly unknown[], webhookId: string, body: Buffer | null): string[] {
     const fixed = this.#fixedHeaders;
     const dynamic = this.#headers;
     const headers = new Array<string>(fixed.length + dynamic.length * 2 + (this.#signer.signs ? 6 : 4));
@@ -261,7 +264,7 @@ export class WebhookTarget implements OutboundTarget {
     headers[i++] = timestamp;
     if (this.#signer.signs) {
       headers[i++] = 'webhook-signature';
-      headers[i++] = this.#signer.signature(webhookId, timestamp, body ?? '');
+      headers[i++] = this.#signer.signature(webhookId, timestamp, body ?? EMPTY);
     }
     return headers;
   }
@@ -270,7 +273,7 @@ export class WebhookTarget implements OutboundTarget {
     template: UrlTemplate,
     urlText: string,
     headers: string[],
-    body: string | null,
+    body: Buffer | null,
     signal: AbortSignal,
     started: number,
   ): Promise<RunResult> {
