@@ -11,7 +11,6 @@ import { EventCatalogue, type EventDefinition } from './events/catalogue.js';
 import { ENGINE_EVENTS, ENGINE_EVENT_DEFINITIONS } from './events/engine-events.js';
 import {
   buildEnvelope,
-  deriveDataMembers,
   freezeData,
   type EmitInput,
   type EventData,
@@ -235,7 +234,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
       throw new InvalidEventDataError(id, ['data must be an object']);
     }
-    const frozen = freezeData(deriveDataMembers(data as Record<string, unknown>)) as EventData;
+    const frozen = freezeData(data, { deriveMembers: true }) as EventData;
     return buildEnvelope({
       id,
       name: entry?.name ?? id,

@@ -140,7 +140,7 @@ function describeObject(value: object): string {
   return `is an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'} (pass a plain object with its fields instead)`;
 }
 
-function copyData(value: unknown, depth: number): unknown {
+function copyData(value: unknown, depth: number, derive = false): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -177,13 +177,17 @@ function copyData(value: unknown, depth: number): unknown {
     }
     throw new NotJsonShaped(describeObject(value));
   }
+  return copyObject(value as Record<string, unknown>, depth, derive);
+}
+
+function copyObject(value: Record<string, unknown>, depth: number, derive: boolean): Readonly<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const keys = Object.keys(value);
   let key = '';
   try {
     for (let i = 0; i < keys.length; i++) {
       key = keys[i] as string;
-      const copy = copyData((value as Record<string, unknown>)[key], depth + 1);
+      const copy = copyData(value[key], depth + 1);
       // An own "__proto__" member (JSON.parse makes them) stays a member, not the copy's prototype.
       if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
       else out[key] = copy;
@@ -192,6 +196,7 @@ function copyData(value: unknown, depth: number): unknown {
     if (err instanceof NotJsonShaped) err.path.unshift(key);
     throw err;
   }
+  if (derive) addDerivedMembers(out);
   return Object.freeze(out);
 }
 
@@ -203,9 +208,9 @@ function copyData(value: unknown, depth: number): unknown {
  * would not survive JSON, so it is refused with InvalidArgumentError naming
  * its path (`data.files.0.meta`).
  */
-export function freezeData(value: unknown): unknown {
+export function freezeData(value: unknown, options?: { deriveMembers?: boolean }): unknown {
   try {
-    return copyData(value, 0);
+    return copyData(value, 0, options?.deriveMembers === true);
   } catch (err) {
     if (!(err instanceof NotJsonShaped)) throw err;
     const path = err.path.length > 12 ? [...err.path.slice(0, 12), '…'] : err.path;
@@ -222,10 +227,16 @@ function splitPath(path: string): { file: string; directory: string } {
 
 /** Adds `file_name`/`directory_name` (and `real_…`) where `path`/`real_path` are present. */
 export function deriveDataMembers(data: Record<string, unknown>): Record<string, unknown> {
-  const path = data['path'];
-  const realPath = data['real_path'];
-  if (typeof path !== 'string' && typeof realPath !== 'string') return data;
+  if (typeof data['path'] !== 'string' && typeof data['real_path'] !== 'string') return data;
   const out = { ...data };
+  addDerivedMembers(out);
+  return out;
+}
+
+/** deriveDataMembers in place, on a copy being built. */
+function addDerivedMembers(out: Record<string, unknown>): void {
+  const path = out['path'];
+  const realPath = out['real_path'];
   if (typeof path === 'string' && path !== '') {
     const { file, directory } = splitPath(path);
     if (out['file_name'] === undefined) out['file_name'] = file;
@@ -236,7 +247,6 @@ export function deriveDataMembers(data: Record<string, unknown>): Record<string,
     if (out['real_file_name'] === undefined) out['real_file_name'] = file;
     if (out['real_directory_name'] === undefined) out['real_directory_name'] = directory;
   }
-  return out;
 }
 
 export interface EnvelopeParts {
@@ -265,18 +275,29 @@ function timestampAt(epochMs: number): EventTimestamp {
   return lastStamp;
 }
 
-/** `data_json`, serialised on first read. An unnamed function: tsx's keepNames would rename a named one per event. */
-function dataJsonGetter(data: unknown): () => string {
-  let json: string | undefined;
-  return function () {
-    return (json ??= JSON.stringify(data));
-  };
+/**
+ * Marks envelopes built here and holds what they compute on first use (an
+ * envelope is frozen; the holder is not). Its presence lets eventJsonText
+ * assemble the JSON from cached parts.
+ */
+const STATE = Symbol('hookwork.envelope');
+
+interface EnvelopeState {
+  dataJson: string | undefined;
 }
 
-const NO_COMPONENT: EventComponent = Object.freeze({ uuid: NO_COMPONENT_UUID, name: '', type: '' });
+// One getter for every envelope: an accessor is part of an object's hidden
+// class, so a closure per event would give each event a shape of its own.
+const DATA_JSON: PropertyDescriptor = {
+  enumerable: true,
+  get(this: Record<symbol, EnvelopeState> & { data: unknown }): string {
+    const state = this[STATE];
+    if (state === undefined) return JSON.stringify(this.data);
+    return (state.dataJson ??= JSON.stringify(this.data));
+  },
+};
 
-/** Marks envelopes built here: their JSON text can be assembled from cached parts (see eventJsonText). */
-const BUILT = Symbol('hookwork.envelope');
+const NO_COMPONENT: EventComponent = Object.freeze({ uuid: NO_COMPONENT_UUID, name: '', type: '' });
 
 export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   const { input } = parts;
@@ -300,8 +321,8 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
     timestamp: timestampAt(input.timestampMs ?? Date.now()),
     data: parts.data,
   };
-  Object.defineProperty(event, 'data_json', { enumerable: true, get: dataJsonGetter(parts.data) });
-  Object.defineProperty(event, BUILT, { value: true });
+  Object.defineProperty(event, 'data_json', DATA_JSON);
+  Object.defineProperty(event, STATE, { value: { dataJson: undefined } satisfies EnvelopeState });
   if (input.message !== undefined) {
     event['message'] = input.message;
   } else if (parts.message !== undefined) {
@@ -326,7 +347,7 @@ function cachedJson(part: object): string {
  * and serialise `data` twice.
  */
 export function eventJsonText(event: HookworkEvent): string {
-  if ((event as unknown as Record<symbol, unknown>)[BUILT] !== true) return JSON.stringify(event);
+  if ((event as unknown as Record<symbol, unknown>)[STATE] === undefined) return JSON.stringify(event);
   const dataJson = event.data_json;
   return (
     `{"id":${JSON.stringify(event.id)},"uuid":${JSON.stringify(event.uuid)},"name":${JSON.stringify(event.name)},` +

@@ -232,3 +232,18 @@ test('JSON-shaped data is kept as given: dates become ISO strings, null-prototyp
     list: [null, true, 'x', 1.5],
   });
 });
+
+test('envelopes share one data_json getter and their default account and component (one hidden class, no closure per event)', async (t) => {
+  const host = newHost();
+  t.after(() => host.close());
+  const a = await host.emit('100', { data: { path: '/in/a.txt' } });
+  const b = await host.emit('100', { data: { path: '/in/b.txt', size: 2 } });
+  const getter = (e: object) => Object.getOwnPropertyDescriptor(e, 'data_json')?.get;
+  assert.equal(typeof getter(a), 'function');
+  assert.equal(getter(a), getter(b));
+  assert.equal(a.account, b.account);
+  assert.equal(a.component, b.component);
+  assert.equal(a.data_json, JSON.stringify(a.data));
+  assert.equal(b.data_json, JSON.stringify(b.data));
+  assert.deepEqual(Object.keys(a), ['id', 'uuid', 'name', 'groups', 'message', 'account', 'component', 'server', 'timestamp', 'data', 'data_json']);
+});
