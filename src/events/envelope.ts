@@ -225,15 +225,7 @@ function splitPath(path: string): { file: string; directory: string } {
   return { file: flavour.basename(path), directory: flavour.dirname(path) };
 }
 
-/** Adds `file_name`/`directory_name` (and `real_…`) where `path`/`real_path` are present. */
-export function deriveDataMembers(data: Record<string, unknown>): Record<string, unknown> {
-  if (typeof data['path'] !== 'string' && typeof data['real_path'] !== 'string') return data;
-  const out = { ...data };
-  addDerivedMembers(out);
-  return out;
-}
-
-/** deriveDataMembers in place, on a copy being built. */
+/** Adds `file_name`/`directory_name` (and `real_…`) where `path`/`real_path` are present, on a copy being built. */
 function addDerivedMembers(out: Record<string, unknown>): void {
   const path = out['path'];
   const realPath = out['real_path'];
