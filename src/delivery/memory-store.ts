@@ -3,6 +3,7 @@
 
 import {
   eventJsonOf,
+  jsonBytes,
   StoredRecord,
   type ClaimRequest,
   type DeliveryDetail,
@@ -21,8 +22,8 @@ import { DueHeap } from './due-heap.js';
 interface Row {
   id: string;
   target: string;
-  /** As given; parsed only when a record of it is read for its event. */
-  eventJson: string;
+  /** The JSON as given, as bytes off the JS heap; decoded and parsed only when a record of it is read for its event. */
+  eventBytes: Buffer;
   webhookId: string;
   attempts: number;
   state: DeliveryState;
@@ -50,7 +51,7 @@ function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
   return new StoredRecord({
     id: row.id,
     target: row.target,
-    eventJson: row.eventJson,
+    eventBytes: row.eventBytes,
     webhookId: row.webhookId,
     attempts: row.attempts,
     state,
@@ -119,7 +120,7 @@ export class MemoryStore implements DeliveryStore {
       const row: Row = {
         id: input.id,
         target: input.target,
-        eventJson: eventJsonOf(input),
+        eventBytes: jsonBytes(eventJsonOf(input)),
         webhookId: input.webhookId,
         attempts: input.claim === undefined ? 0 : 1,
         state: input.claim === undefined ? 'pending' : 'inflight',

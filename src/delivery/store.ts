@@ -154,14 +154,14 @@ export function eventJsonOf(row: StoredDeliveryInput): string {
 }
 
 /**
- * A claimed delivery read back from a store: the event stays the stored JSON
- * string until someone reads `event` (a target sending `eventJson` as-is
- * never parses it).
+ * A delivery as a store or the service hands it out: the event stays the
+ * stored JSON (text, or UTF-8 bytes) until someone reads `event` (a target
+ * sending the JSON as is never parses it).
  */
 export class StoredRecord implements DeliveryRecord {
   readonly id: string;
   readonly target: string;
-  readonly eventJson: string;
+  readonly eventBytes?: Buffer;
   readonly webhookId: string;
   readonly attempts: number;
   readonly state: DeliveryState;
@@ -169,19 +169,21 @@ export class StoredRecord implements DeliveryRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastError?: string;
+  #json: string | undefined;
   #event: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
-    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'lastError'> & {
-      readonly eventJson: string;
-      readonly lastError?: string | undefined;
-      /** The event as data when the caller has it (else parsed from `eventJson` on first read). */
-      readonly event?: Readonly<Record<string, unknown>> | undefined;
-    },
+    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError'> &
+      ({ readonly eventJson: string; readonly eventBytes?: undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
+        readonly lastError?: string | undefined;
+        /** The event as data when the caller has it (else parsed from the JSON on first read). */
+        readonly event?: Readonly<Record<string, unknown>> | undefined;
+      },
   ) {
     this.id = fields.id;
     this.target = fields.target;
-    this.eventJson = fields.eventJson;
+    this.#json = fields.eventJson;
+    if (fields.eventBytes !== undefined) this.eventBytes = fields.eventBytes;
     this.webhookId = fields.webhookId;
     this.attempts = fields.attempts;
     this.state = fields.state;
@@ -192,9 +194,25 @@ export class StoredRecord implements DeliveryRecord {
     this.#event = fields.event;
   }
 
+  get eventJson(): string {
+    return (this.#json ??= (this.eventBytes as Buffer).toString('utf8'));
+  }
+
   get event(): Readonly<Record<string, unknown>> {
     return (this.#event ??= JSON.parse(this.eventJson) as Record<string, unknown>);
   }
+}
+
+/**
+ * The event JSON as UTF-8 bytes in memory of their own (not the Buffer pool,
+ * where one kept slice would pin a whole shared slab): a queue that holds
+ * many deliveries keeps them off the JS heap, so the garbage collector does
+ * not copy each one from generation to generation.
+ */
+export function jsonBytes(json: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json, 'utf8');
+  return bytes;
 }
 
 /** Cuts a response or output to the 4 KiB the record keeps. */

@@ -14,6 +14,8 @@ export interface DeliveryRecord {
    * body is the plain event may send it as-is instead of serialising again.
    */
   readonly eventJson?: string;
+  /** The same JSON as UTF-8 bytes, when the queue keeps it so (a target may send them as is). */
+  readonly eventBytes?: Buffer;
   /** Stable across retries of this delivery, so receivers can deduplicate. */
   readonly webhookId: string;
   /** Attempts made so far. */

@@ -202,7 +202,7 @@ export class WebhookTarget implements OutboundTarget {
   }
 
   attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<RunResult> {
-    const json = delivery.eventJson;
+    const json = delivery.eventBytes ?? delivery.eventJson;
     if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
     // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
     if (!this.#templatesReadEvent) return this.#sendAll(NO_ROOTS, context, json);
@@ -214,16 +214,17 @@ export class WebhookTarget implements OutboundTarget {
     return this.#attempt(event, context, undefined);
   }
 
-  #attempt(event: EventRecord, context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
+  #attempt(event: EventRecord, context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
     let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
     if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
     return this.#sendAll(roots, context, eventJson);
   }
 
-  async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | undefined): Promise<RunResult> {
+  async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
     const started = performance.now();
-    // The bytes once: the signature and undici (which would convert a string itself) share them.
-    const body = this.#hasBody ? Buffer.from(eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+    // Bytes once: the signature and undici (which would convert a string itself) share them.
+    const text = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+    const body = text === null ? null : typeof text === 'string' ? Buffer.from(text) : text;
     const headers = this.#headerList(roots, context.webhookId, body);
 
     let last: RunResult | undefined;
