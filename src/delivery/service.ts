@@ -210,10 +210,41 @@ export class DeliveryService implements DeliveryQueue {
         list.push(new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now }));
       }
     }
+    // Memory has no commit for concurrent enqueues to share: written and run at once.
+    if (this.store.kind === 'memory') return this.#writeNow(rows, adopt, leaseUntil, records);
     return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {
       this.#writes.push({ rows, adopt, leaseUntil, resolve: () => resolve(records), reject });
       this.#scheduleWrite();
     });
+  }
+
+  async #writeNow(
+    rows: StoredDeliveryInput[],
+    adopt: Map<string, DeliveryRecord[]> | undefined,
+    leaseUntil: number,
+    records: readonly DeliveryRecord[],
+  ): Promise<readonly DeliveryRecord[]> {
+    try {
+      await this.store.enqueue(rows);
+    } catch (err) {
+      if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
+      throw err;
+    }
+    this.#handOver(rows.length, adopt, leaseUntil);
+    return records;
+  }
+
+  /** After a write: runs what was written already claimed, and wakes the dispatcher for the rest. */
+  #handOver(written: number, adopt: Map<string, DeliveryRecord[]> | undefined, leaseUntil: number): void {
+    let adopted = 0;
+    if (adopt !== undefined) {
+      for (const [target, list] of adopt) {
+        this.#dispatcher.adopt(target, list, leaseUntil, list.length);
+        adopted += list.length;
+      }
+    }
+    // Rows written unclaimed (no room here, or due later) wait for a claim.
+    if (written > adopted) this.#dispatcher.wake();
   }
 
   #scheduleWrite(): void {
@@ -246,18 +277,11 @@ export class DeliveryService implements DeliveryQueue {
         } catch (err) {
           for (const g of group) g.reject(err);
         }
-        let adopted = 0;
         for (const g of group) {
-          if (g.adopt === undefined) continue;
-          for (const [target, list] of g.adopt) {
-            if (written) this.#dispatcher.adopt(target, list, g.leaseUntil, list.length);
-            else this.#dispatcher.release(target, list.length);
-            adopted += list.length;
-          }
+          if (written) this.#handOver(g.rows.length, g.adopt, g.leaseUntil);
+          else if (g.adopt !== undefined) for (const [target, list] of g.adopt) this.#dispatcher.release(target, list.length);
         }
         if (written) for (const g of group) g.resolve();
-        // Rows written unclaimed (no room here, or due later) wait for a claim.
-        if (rows.length > adopted) this.#dispatcher.wake();
       }
     } finally {
       this.#writing = false;

@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { deliveryConfigSchema, type DeliveryConfigInput } from '../../src/delivery/config-schema.js';
 import { MemoryStore } from '../../src/delivery/memory-store.js';
 import { DeliveryService } from '../../src/delivery/service.js';
-import type { StoredDeliveryInput } from '../../src/delivery/store.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../../src/delivery/sqlite-store.js';
+import type { DeliveryStore, StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { AttemptContext, AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from '../../src/delivery/types.js';
 import { Monitor, type MonitoringPoint } from '../../src/hooks/monitor.js';
 import { silentLogger } from '../../src/logger.js';
@@ -11,13 +15,13 @@ import { waitFor } from '../helpers/wait-for.js';
 
 interface Harness {
   service: DeliveryService;
-  store: MemoryStore;
+  store: DeliveryStore;
   failed: Array<{ delivery: DeliveryRecord; attempt: AttemptRecord }>;
   disabled: string[];
   monitor: Monitor;
 }
 
-async function harness(config: DeliveryConfigInput = {}, store = new MemoryStore()): Promise<Harness> {
+async function harness(config: DeliveryConfigInput = {}, store: DeliveryStore = new MemoryStore()): Promise<Harness> {
   const failed: Harness['failed'] = [];
   const disabled: string[] = [];
   const monitor = new Monitor({ batchSize: 1 });
@@ -332,21 +336,33 @@ test('circuit breaker: a half-open probe answered with 410 does not wedge the br
   }
 });
 
-test('concurrent enqueues are group-committed into one store write', async () => {
-  const store = new MemoryStore();
-  const batches: number[] = [];
-  const original = store.enqueue.bind(store);
-  store.enqueue = async (rows: readonly StoredDeliveryInput[]) => {
-    batches.push(rows.length);
-    return original(rows);
+test('concurrent enqueues are group-committed into one store write (a durable store); memory writes each at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-group-'));
+  const spy = <S extends DeliveryStore>(store: S): { store: S; batches: number[] } => {
+    const batches: number[] = [];
+    const original = store.enqueue.bind(store);
+    store.enqueue = async (rows: readonly StoredDeliveryInput[]) => {
+      batches.push(rows.length);
+      return original(rows);
+    };
+    return { store, batches };
   };
-  const h = await harness({}, store);
+  const durable = spy(new SqliteStore({ file: join(dir, 'group.db') }));
+  const memory = spy(new MemoryStore());
   try {
-    await Promise.all(Array.from({ length: 50 }, (_, i) => h.service.enqueue([{ target: 'nobody', event: event(i) }])));
-    assert.equal(batches.reduce((a, b) => a + b, 0), 50);
-    assert.equal(batches.length, 1);
+    for (const { store, batches } of [durable, memory]) {
+      const h = await harness({}, store);
+      try {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => h.service.enqueue([{ target: 'nobody', event: event(i) }])));
+        assert.equal(batches.reduce((a, b) => a + b, 0), 50);
+        assert.equal(batches.length, store === durable.store ? 1 : 50, store.kind);
+        assert.equal((await h.store.list({ limit: 100 })).length, 50);
+      } finally {
+        await h.service.close();
+      }
+    }
   } finally {
-    await h.service.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
