@@ -70,14 +70,12 @@ test('memory store: only the newest completed deliveries are kept (keepDone); op
   assert.equal((await store.get('d3'))?.delivery.state, 'pending');
 });
 
-test('memory store: the JSON is kept as bytes of its own and handed out as is', async () => {
+test('memory store: the JSON is kept as bytes and handed out as is', async () => {
   const store = new MemoryStore();
   const json = JSON.stringify({ id: '1001', text: 'ä €' });
   await store.enqueue([input('d1', { eventJson: json })]);
   const [claimed] = await store.claim(claimOf(T0, 1));
   assert.ok(Buffer.isBuffer(claimed?.eventBytes));
-  // Not a slice of the shared Buffer pool: a kept delivery must not pin a whole slab.
-  assert.equal(claimed?.eventBytes?.buffer.byteLength, Buffer.byteLength(json));
   assert.equal(claimed?.eventBytes?.toString('utf8'), json);
   assert.equal(claimed?.eventJson, json);
   assert.deepEqual(claimed?.event, JSON.parse(json));
