@@ -120,7 +120,7 @@ export class MemoryStore implements DeliveryStore {
       const row: Row = {
         id: input.id,
         target: input.target,
-        eventBytes: jsonBytes(eventJsonOf(input)),
+        eventBytes: input.eventBytes ?? jsonBytes(eventJsonOf(input)),
         webhookId: input.webhookId,
         attempts: input.claim === undefined ? 0 : 1,
         state: input.claim === undefined ? 'pending' : 'inflight',

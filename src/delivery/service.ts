@@ -13,6 +13,7 @@ import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { RetryPolicy } from './retry-policy.js';
 import {
+  jsonBytes,
   StoredRecord,
   type DeliveryDetail,
   type DeliveryStore,
@@ -179,6 +180,10 @@ export class DeliveryService implements DeliveryQueue {
     // One event often goes to several targets: serialise it once.
     let lastEvent: unknown;
     let lastJson = '';
+    // In memory the payload is kept as bytes, off the JS heap, from here on (see jsonBytes).
+    const inMemory = this.store.kind === 'memory';
+    let bytesOf: string | undefined;
+    let bytes: Buffer | undefined;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
@@ -192,6 +197,10 @@ export class DeliveryService implements DeliveryQueue {
         }
         json = lastJson;
       }
+      if (inMemory && json !== bytesOf) {
+        bytesOf = json;
+        bytes = jsonBytes(json);
+      }
       const id = newDeliveryId(now);
       const webhookId = d.webhookId ?? newWebhookId();
       const dueAt = d.dueAt ?? firstDue;
@@ -199,15 +208,16 @@ export class DeliveryService implements DeliveryQueue {
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
       rows.push(
         claimed
-          ? { id, target: d.target, eventJson: json, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
-          : { id, target: d.target, eventJson: json, webhookId, dueAt, createdAt: now },
+          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
+          : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now },
       );
-      records.push(new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state: 'pending', dueAt, createdAt: now, updatedAt: now }));
+      const payload = bytes === undefined ? { eventJson: json } : { eventBytes: bytes };
+      records.push(new StoredRecord({ id, target: d.target, event: d.event, ...payload, webhookId, attempts: 0, state: 'pending', dueAt, createdAt: now, updatedAt: now }));
       if (claimed) {
         adopt ??= new Map();
         let list = adopt.get(d.target);
         if (list === undefined) adopt.set(d.target, (list = []));
-        list.push(new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now }));
+        list.push(new StoredRecord({ id, target: d.target, event: d.event, ...payload, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now }));
       }
     }
     // Memory has no commit for concurrent enqueues to share: written and run at once.

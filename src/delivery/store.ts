@@ -16,6 +16,8 @@ export interface StoredDeliveryInput {
   readonly createdAt: number;
   /** The event as JSON text (written as is); the service always sets it. */
   readonly eventJson?: string;
+  /** The same JSON as UTF-8 bytes, when the service made them (for the memory store). */
+  readonly eventBytes?: Buffer | undefined;
   /**
    * Written already claimed by this node (in flight, first attempt counted,
    * leased until `leaseUntil`): the enqueuing node dispatches it from memory
