@@ -71,7 +71,9 @@ export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #slots = new Map<string, Slot>();
   #disabled = new Set<string>();
-  readonly #running = new Set<Promise<void>>();
+  /** Attempts running on this node, and who waits for none to be. */
+  #running = 0;
+  readonly #idleWaiters: Array<() => void> = [];
   readonly #leases = new Set<Lease>();
   #lastLease: Lease | undefined;
   /** How much earlier than its store lease an attempt may be cut off, so that leases can be shared. */
@@ -95,7 +97,7 @@ export class Dispatcher {
 
   /** Attempts in flight on this node. */
   get inflight(): number {
-    return this.#running.size;
+    return this.#running;
   }
 
   registerTarget(target: DeliveryTarget): () => void {
@@ -388,20 +390,48 @@ export class Dispatcher {
     // Half-open: this attempt is the breaker's one probe, and must end it (see #decide).
     const probe = slot.breaker.state(now) === 'half-open';
     slot.breaker.started(now);
-    const run = this.#run(slot, ready, probe);
-    this.#running.add(run);
-    void run.finally(() => {
-      this.#running.delete(run);
-      slot.running -= 1;
-      this.#leaseDone(ready.lease);
-      // The next ready one starts at once; the store hears of this one at the next tick.
-      if (!this.#stopping) this.#drain(slot, Date.now());
-      this.#again = true;
-      this.#scheduleTick();
+    this.#running += 1;
+    this.#run(slot, ready, probe).catch(this.#runFailed);
+  }
+
+  readonly #runFailed = (err: unknown): void => {
+    this.#o.logger.error({ err }, 'Recording a delivery attempt failed');
+  };
+
+  /** An attempt is over (recorded or not): its slot is free. */
+  #ended(slot: Slot, ready: Ready): void {
+    this.#running -= 1;
+    slot.running -= 1;
+    this.#leaseDone(ready.lease);
+    // The next ready one starts at once; the store hears of this one at the next tick.
+    if (!this.#stopping) this.#drain(slot, Date.now());
+    this.#again = true;
+    this.#scheduleTick();
+    if (this.#running === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves when no attempt runs, or after `ms`. */
+  #idle(ms: number): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idleWaiters.push(done);
     });
   }
 
   async #run(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
+    try {
+      await this.#attempt(slot, ready, probe);
+    } finally {
+      this.#ended(slot, ready);
+    }
+  }
+
+  async #attempt(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
     const delivery = ready.record;
     const attempt = delivery.attempts + 1;
     const signal = ready.lease.controller.signal;
@@ -538,28 +568,10 @@ export class Dispatcher {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const slot of this.#slots.values()) this.#handBackReady(slot, 'not attempted: node shutting down');
-    if (this.#running.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#running]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    await this.#idle(graceMs);
     for (const lease of this.#leases) lease.controller.abort(SHUTDOWN);
-    if (this.#running.size > 0) {
-      // Targets honour the signal; bound the wait anyway so close() always ends.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#running]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 2000);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    // Targets honour the signal; bound the wait anyway so close() always ends.
+    await this.#idle(2000);
     await this.flush();
     for (const lease of this.#leases) clearTimeout(lease.timer);
   }
