@@ -184,6 +184,7 @@ export class DeliveryService implements DeliveryQueue {
     const inMemory = this.store.kind === 'memory';
     let bytesOf: string | undefined;
     let bytes: Buffer | undefined;
+    let claim: StoredDeliveryInput['claim'];
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
@@ -208,16 +209,15 @@ export class DeliveryService implements DeliveryQueue {
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
       rows.push(
         claimed
-          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, claim: { nodeId: this.nodeId, leaseUntil } }
+          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
           : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now },
       );
-      const payload = bytes === undefined ? { eventJson: json } : { eventBytes: bytes };
-      records.push(new StoredRecord({ id, target: d.target, event: d.event, ...payload, webhookId, attempts: 0, state: 'pending', dueAt, createdAt: now, updatedAt: now }));
+      records.push(this.#record(id, d, json, bytes, webhookId, 'pending', dueAt, now));
       if (claimed) {
         adopt ??= new Map();
         let list = adopt.get(d.target);
         if (list === undefined) adopt.set(d.target, (list = []));
-        list.push(new StoredRecord({ id, target: d.target, event: d.event, ...payload, webhookId, attempts: 0, state: 'inflight', dueAt, createdAt: now, updatedAt: now }));
+        list.push(this.#record(id, d, json, bytes, webhookId, 'inflight', dueAt, now));
       }
     }
     // Memory has no commit for concurrent enqueues to share: written and run at once.
@@ -226,6 +226,13 @@ export class DeliveryService implements DeliveryQueue {
       this.#writes.push({ rows, adopt, leaseUntil, resolve: () => resolve(records), reject });
       this.#scheduleWrite();
     });
+  }
+
+  /** A new delivery as enqueue() returns it (pending) or the dispatcher runs it (in flight, claimed at enqueue). */
+  #record(id: string, d: NewDelivery, json: string, bytes: Buffer | undefined, webhookId: string, state: 'pending' | 'inflight', dueAt: number, now: number): StoredRecord {
+    return bytes === undefined
+      ? new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now })
+      : new StoredRecord({ id, target: d.target, event: d.event, eventBytes: bytes, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now });
   }
 
   async #writeNow(
