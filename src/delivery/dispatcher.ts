@@ -87,6 +87,9 @@ export class Dispatcher {
   #timerAt = Infinity;
   #localDueAt = Infinity;
   #lastDisabledRefresh = 0;
+  #refreshing: Promise<void> | undefined;
+  /** Targets this node disabled (410), and when the store recorded it (Infinity: not yet); a refresh that began before keeps them. */
+  readonly #disabledHere = new Map<string, number>();
   #started = false;
   #stopping = false;
 
@@ -138,6 +141,7 @@ export class Dispatcher {
 
   setDisabled(targets: Iterable<string>): void {
     this.#disabled = new Set(targets);
+    this.#disabledHere.clear();
     this.wake();
   }
 
@@ -210,10 +214,12 @@ export class Dispatcher {
     for (;;) {
       const claimAgain = this.#again;
       this.#again = false;
-      let now = Date.now();
-      if (!this.#stopping && claimAgain && now - this.#lastDisabledRefresh >= this.#o.pollMs) {
-        await this.#refreshDisabled();
-        now = Date.now();
+      const now = Date.now();
+      // Beside the tick, not before it: a store round trip per poll interval would stall every claim behind it.
+      if (!this.#stopping && claimAgain && this.#refreshing === undefined && now - this.#lastDisabledRefresh >= this.#o.pollMs) {
+        this.#refreshing = this.#refreshDisabled().finally(() => {
+          this.#refreshing = undefined;
+        });
       }
       const claim = this.#stopping || !claimAgain ? undefined : this.#claimRequest(now);
       const settles = this.#settles;
@@ -351,12 +357,20 @@ export class Dispatcher {
   }
 
   async #refreshDisabled(): Promise<void> {
-    this.#lastDisabledRefresh = Date.now();
+    const started = Date.now();
+    this.#lastDisabledRefresh = started;
     try {
       const list = await this.#o.store.disabledTargets();
-      this.#disabled = new Set(list.map((d) => d.target));
+      const disabled = new Set(list.map((d) => d.target));
+      // A target this node disabled (410) is missing from a read that began before the store had it: keep it.
+      for (const [target, recordedAt] of this.#disabledHere) {
+        if (recordedAt >= started) disabled.add(target);
+        else this.#disabledHere.delete(target);
+      }
+      this.#disabled = disabled;
     } catch (err) {
-      this.#o.logger.warn({ err }, 'Could not read the disabled targets');
+      // A read still on its way when the node stops may meet a closed store.
+      if (!this.#stopping) this.#o.logger.warn({ err }, 'Could not read the disabled targets');
     }
   }
 
@@ -491,9 +505,13 @@ export class Dispatcher {
     if (result.disableTarget === true) {
       const reason = `${error} (delivery ${delivery.id})`;
       this.#disabled.add(delivery.target);
+      this.#disabledHere.set(delivery.target, Infinity);
       void this.#o.store
         .disableTarget(delivery.target, reason, now)
-        .then(() => this.#o.onTargetDisabled?.(delivery.target, reason))
+        .then(() => {
+          if (this.#disabledHere.get(delivery.target) === Infinity) this.#disabledHere.set(delivery.target, Date.now());
+          this.#o.onTargetDisabled?.(delivery.target, reason);
+        })
         .catch((err: unknown) => this.#o.logger.error({ err, target: delivery.target }, 'Could not record a disabled target'));
       // The delivery waits, with the others, until the target is enabled again.
       return { state: 'pending', dueAt: now, error, resetAttempts: true };

@@ -548,3 +548,49 @@ test('enqueue takes an event as JSON text only, and refuses a delivery with neit
     await h.service.close();
   }
 });
+
+test('claims do not wait for the read of disabled targets (a slow store answer to it holds nothing up)', async () => {
+  const store = new MemoryStore();
+  let reads = 0;
+  const hang = new Promise<never>(() => undefined);
+  // The first read (at start) answers; every later one never does.
+  const disabledTargets = store.disabledTargets.bind(store);
+  store.disabledTargets = () => (reads++ === 0 ? disabledTargets() : hang);
+  const h = await harness({ poll_interval: 0.01 }, store);
+  try {
+    let done = 0;
+    h.service.registerTarget(target('a', async () => ({ ok: (done += 1) > 0 }), 1));
+    for (let round = 0; round < 5; round++) {
+      await h.service.enqueue(Array.from({ length: 10 }, (_, i) => ({ target: 'a', event: event(i) })));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => done === 50, { what: 'all delivered while the read hangs' });
+    assert.ok(reads >= 2, 'the read was asked again');
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('a target disabled by a 410 stays disabled on this node while the store has not recorded it yet', async () => {
+  const store = new MemoryStore();
+  let recorded = (): void => undefined;
+  const disableTarget = store.disableTarget.bind(store);
+  // The store records the disable only when the test says so; reads meanwhile do not have it.
+  store.disableTarget = (name, reason, at) => new Promise<void>((resolve) => (recorded = () => void disableTarget(name, reason, at).then(resolve)));
+  const h = await harness({ poll_interval: 0.01 }, store);
+  try {
+    let attempts = 0;
+    h.service.registerTarget(target('gone', async () => ({ ok: false, disableTarget: true, httpStatus: (attempts += 1) && 410, error: 'HTTP 410' }), 1));
+    await h.service.enqueue([{ target: 'gone', event: event(1) }, { target: 'gone', event: event(2) }]);
+    await waitFor(() => attempts === 1, { what: 'the 410' });
+    // Many refreshes come and go without the record.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(attempts, 1, 'not attempted again');
+    recorded();
+    await waitFor(async () => (await store.disabledTargets()).length === 1, { what: 'recorded' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(attempts, 1);
+  } finally {
+    await h.service.close();
+  }
+});
