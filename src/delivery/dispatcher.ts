@@ -36,9 +36,9 @@ interface Slot {
   readonly target: DeliveryTarget;
   readonly limit: number;
   /**
-   * Claimed (running + ready + reserved) at most: the concurrency, plus one
-   * more round waiting ready while the target answers quickly. A slow or
-   * hanging target holds only its running slots.
+   * Claimed (running + ready + reserved) at most: the concurrency, plus
+   * PREFETCH - 1 more rounds waiting ready while the target answers quickly.
+   * A slow or hanging target holds only its running slots.
    */
   window: number;
   readonly breaker: CircuitBreaker;
@@ -66,6 +66,14 @@ interface Ready {
 type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
 const SHUTDOWN = Symbol('shutdown');
+
+/**
+ * A fast target's window, in multiples of its concurrency. The ready rounds
+ * must outlast a claim's round trip to the store (a SQLite commit on the
+ * store thread, a PostgreSQL query) at the target's pace, or its slots sit
+ * idle waiting for the next claim: two proved too few for SQLite at 64 in flight.
+ */
+const PREFETCH = 4;
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -457,7 +465,7 @@ export class Dispatcher {
       result = { ok: false, retryable: true, error: toError(err).message };
     }
     const finishedAt = Date.now();
-    slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * 2 : slot.limit;
+    slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * PREFETCH : slot.limit;
     const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
     this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
     const monitor = this.#o.monitor;
