@@ -109,7 +109,6 @@ async function runtimeFor(storeUrl: string, dir: string) {
       server: { data_dir: join(dir, 'data') },
       events: [{ id: '1001', name: 'bench' }],
       store: { url: storeUrl },
-      delivery: { claim_batch: 256, poll_interval: 0.05 },
     },
     baseDir: dir,
     logger: silentLogger(),
@@ -174,7 +173,6 @@ async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
       server: { data_dir: join(dir, 'data') },
       events: [{ id: '1001', name: 'bench' }],
       store: { url: storeUrl },
-      delivery: { claim_batch: 256, poll_interval: 0.05 },
       ssrf: { allow: ['127.0.0.1/32'] },
       handlers: [
         {
