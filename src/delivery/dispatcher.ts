@@ -21,6 +21,11 @@ export interface DispatcherOptions {
   /** Attempts at once for a target that does not say. */
   readonly defaultConcurrency: number;
   readonly claimBatch: number;
+  /**
+   * Outcomes alone (no claim to go with them) wait up to SETTLE_WAIT_MS for
+   * more or for the next claim: for stores where each call is a round trip.
+   */
+  readonly batchSettles?: boolean;
   readonly pollMs: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
@@ -75,6 +80,9 @@ const SHUTDOWN = Symbol('shutdown');
  */
 const PREFETCH = 4;
 
+/** The longest outcomes wait to share a store call (see DispatcherOptions.batchSettles). */
+const SETTLE_WAIT_MS = 10;
+
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #slots = new Map<string, Slot>();
@@ -89,6 +97,9 @@ export class Dispatcher {
   #settles: SettleRequest[] = [];
   #failed: Array<{ delivery: DeliveryRecord; record: AttemptRecord }> = [];
   #ticking: Promise<void> | undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
+  /** Send the outcomes waiting at the next tick, claim or not. */
+  #settleNow = false;
   #tickScheduled = false;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -209,10 +220,21 @@ export class Dispatcher {
   }
 
   /** Runs ticks until there is nothing to settle and nothing worth claiming; one at a time. */
+  /** Whether outcomes alone wait (a timer sends them at the latest SETTLE_WAIT_MS from now). */
+  #deferSettles(count: number): boolean {
+    if (this.#o.batchSettles !== true || this.#stopping || this.#settleNow || count >= this.#o.claimBatch) return false;
+    this.#settleTimer ??= setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.#settleNow = true;
+      this.#scheduleTick();
+    }, SETTLE_WAIT_MS);
+    return true;
+  }
+
   #tick(): Promise<void> {
     this.#ticking ??= this.#tickLoop().finally(() => {
       this.#ticking = undefined;
-      if (this.#settles.length > 0) this.#scheduleTick();
+      if (this.#settles.length > 0 && this.#settleTimer === undefined) this.#scheduleTick();
       this.#arm();
     });
     return this.#ticking;
@@ -233,6 +255,12 @@ export class Dispatcher {
       const settles = this.#settles;
       const failed = this.#failed;
       if (settles.length === 0 && claim === undefined) return;
+      if (claim === undefined && this.#deferSettles(settles.length)) return;
+      this.#settleNow = false;
+      if (this.#settleTimer !== undefined) {
+        clearTimeout(this.#settleTimer);
+        this.#settleTimer = undefined;
+      }
       this.#settles = [];
       this.#failed = [];
       const { settled, claimed } = await this.#exchange(settles, claim);
@@ -579,6 +607,7 @@ export class Dispatcher {
   /** Writes the recorded attempts and outcomes (one transaction per batch). */
   async flush(): Promise<void> {
     while (this.#ticking !== undefined || this.#settles.length > 0) {
+      this.#settleNow = true;
       await (this.#ticking ?? this.#tick());
     }
   }
@@ -599,6 +628,7 @@ export class Dispatcher {
     // Targets honour the signal; bound the wait anyway so close() always ends.
     await this.#idle(2000);
     await this.flush();
+    if (this.#settleTimer !== undefined) clearTimeout(this.#settleTimer);
     for (const lease of this.#leases) clearTimeout(lease.timer);
   }
 }

@@ -127,6 +127,7 @@ export class DeliveryService implements DeliveryQueue {
       leaseMs: c.lease * 1000,
       defaultConcurrency: c.concurrency,
       claimBatch: c.claim_batch,
+      batchSettles: options.store.kind !== 'memory',
       pollMs: c.poll_interval * 1000,
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,

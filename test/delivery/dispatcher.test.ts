@@ -594,3 +594,35 @@ test('a target disabled by a 410 stays disabled on this node while the store has
     await h.service.close();
   }
 });
+
+test('with a durable store, outcomes without a claim to ride with wait a moment and go in one store call', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-settle-'));
+  const store = new SqliteStore({ file: join(dir, 'settle.db') });
+  // Store calls that carry outcomes only (no claim).
+  let settleOnly = 0;
+  const settle = store.settle.bind(store);
+  store.settle = async (requests) => {
+    settleOnly += 1;
+    return settle(requests);
+  };
+  const h = await harness({}, store);
+  try {
+    let done = 0;
+    let started = 0;
+    // A backlog (the window is full, so most outcomes have no claim to go with), attempts ending at staggered times.
+    h.service.registerTarget(
+      target('a', async () => {
+        await new Promise((resolve) => setTimeout(resolve, (started += 1) % 7));
+        done += 1;
+        return { ok: true };
+      }, 16),
+    );
+    await h.service.enqueue(Array.from({ length: 400 }, (_, i) => ({ target: 'a', event: event(i) })));
+    await waitFor(async () => (await h.store.list({ state: 'done', limit: 1000 })).length === 400, { what: 'all recorded' });
+    assert.equal(done, 400);
+    assert.ok(settleOnly <= 20, `${settleOnly} store calls with outcomes alone, for 400 outcomes`);
+  } finally {
+    await h.service.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
