@@ -219,7 +219,6 @@ export class Dispatcher {
     });
   }
 
-  /** Runs ticks until there is nothing to settle and nothing worth claiming; one at a time. */
   /** Whether outcomes alone wait (a timer sends them at the latest SETTLE_WAIT_MS from now). */
   #deferSettles(count: number): boolean {
     if (this.#o.batchSettles !== true || this.#stopping || this.#settleNow || count >= this.#o.claimBatch) return false;
@@ -231,6 +230,7 @@ export class Dispatcher {
     return true;
   }
 
+  /** Runs ticks until there is nothing to settle and nothing worth claiming; one at a time. */
   #tick(): Promise<void> {
     this.#ticking ??= this.#tickLoop().finally(() => {
       this.#ticking = undefined;
