@@ -163,7 +163,6 @@ export function eventJsonOf(row: StoredDeliveryInput): string {
 export class StoredRecord implements DeliveryRecord {
   readonly id: string;
   readonly target: string;
-  readonly eventBytes?: Buffer;
   readonly webhookId: string;
   readonly attempts: number;
   readonly state: DeliveryState;
@@ -172,6 +171,7 @@ export class StoredRecord implements DeliveryRecord {
   readonly updatedAt: number;
   readonly lastError?: string;
   #json: string | undefined;
+  #bytes: Buffer | undefined;
   #event: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
@@ -185,7 +185,7 @@ export class StoredRecord implements DeliveryRecord {
     this.id = fields.id;
     this.target = fields.target;
     this.#json = fields.eventJson;
-    if (fields.eventBytes !== undefined) this.eventBytes = fields.eventBytes;
+    this.#bytes = fields.eventBytes;
     this.webhookId = fields.webhookId;
     this.attempts = fields.attempts;
     this.state = fields.state;
@@ -197,11 +197,31 @@ export class StoredRecord implements DeliveryRecord {
   }
 
   get eventJson(): string {
-    return (this.#json ??= (this.eventBytes as Buffer).toString('utf8'));
+    return (this.#json ??= (this.#bytes as Buffer).toString('utf8'));
+  }
+
+  get eventBytes(): Buffer | undefined {
+    return this.#bytes;
   }
 
   get event(): Readonly<Record<string, unknown>> {
     return (this.#event ??= JSON.parse(this.eventJson) as Record<string, unknown>);
+  }
+
+  /** As JSON: the plain record, with its event (what a store's list and get mean). */
+  toJSON(): DeliveryRecord {
+    return {
+      id: this.id,
+      target: this.target,
+      event: this.event,
+      webhookId: this.webhookId,
+      attempts: this.attempts,
+      state: this.state,
+      dueAt: this.dueAt,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+    };
   }
 }
 

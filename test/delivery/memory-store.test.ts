@@ -80,3 +80,12 @@ test('memory store: the JSON is kept as bytes and handed out as is', async () =>
   assert.equal(claimed?.eventJson, json);
   assert.deepEqual(claimed?.event, JSON.parse(json));
 });
+
+test('memory store: its records serialise as plain deliveries, with their event', async () => {
+  const store = new MemoryStore();
+  const json = JSON.stringify({ id: '1001', n: 1 });
+  await store.enqueue([input('d1', { eventJson: json })]);
+  const [listed] = await store.list();
+  const plain = JSON.parse(JSON.stringify(listed)) as Record<string, unknown>;
+  assert.deepEqual(plain, { id: 'd1', target: 't', event: { id: '1001', n: 1 }, webhookId: 'msg_d1', attempts: 0, state: 'pending', dueAt: T0, createdAt: T0, updatedAt: T0 });
+});
