@@ -31,6 +31,9 @@ import { createLogger, type Logger } from './logger.js';
  * to their context, change points to their value, methods to their signature.
  * Every part is optional; what is left out is loosely typed.
  */
+
+/** The groups of an event id missing from the catalogue (strict mode off): frozen like every catalogue entry's. */
+const NO_GROUPS: readonly string[] = Object.freeze([]);
 export interface HookMap {
   events?: Record<string, EventData>;
   gates?: Record<string, unknown>;
@@ -238,7 +241,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     return buildEnvelope({
       id,
       name: entry?.name ?? id,
-      groups: entry?.groups ?? [],
+      groups: entry?.groups ?? NO_GROUPS,
       data: frozen,
       input,
       server,
