@@ -54,7 +54,7 @@ export interface WebhookDeps {
 }
 
 const USER_AGENT = 'Hookwork-Webhook/0.1';
-/** What templates see when the body comes from the queue's JSON and no template reads the event. */
+/** What is signed for a request without a body (GET, HEAD). */
 const EMPTY = Buffer.alloc(0);
 
 /** The roots of an attempt whose templates read nothing: a fixed URL, fixed headers, the stored event as body. */
@@ -153,7 +153,7 @@ export class WebhookTarget implements OutboundTarget {
   readonly #lookup: LookupOptions;
   readonly #deps: WebhookDeps;
   readonly #hasBody: boolean;
-  /** Whether a URL or header template reads the event (or the extras, which read it): else a stored body needs neither. */
+  /** Whether a URL or header template has placeholders: only they read the event and the extras when the body is the stored JSON. */
   readonly #templatesReadEvent: boolean;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
