@@ -143,6 +143,7 @@ export type { DeliveryServiceOptions, ReplayOptions, TargetReport } from './deli
 export { installDelivery } from './delivery/install.js';
 export { openStore, sqlitePath } from './delivery/open-store.js';
 export { MemoryStore } from './delivery/memory-store.js';
+export type { MemoryStoreOptions } from './delivery/memory-store.js';
 export { RetryPolicy } from './delivery/retry-policy.js';
 export { CircuitBreaker } from './delivery/circuit-breaker.js';
 export { CLUSTER_TOPICS, LocalClusterBus } from './delivery/cluster.js';
