@@ -116,6 +116,10 @@ export class MemoryStore implements DeliveryStore {
   }
 
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
+    this.enqueueNow(rows);
+  }
+
+  enqueueNow(rows: readonly StoredDeliveryInput[]): void {
     for (const input of rows) {
       const row: Row = {
         id: input.id,

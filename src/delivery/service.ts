@@ -62,6 +62,9 @@ interface PendingWrite {
   readonly reject: (err: unknown) => void;
 }
 
+/** A store that writes an enqueue before it returns (see DeliveryStore.enqueueNow). */
+type ImmediateStore = DeliveryStore & Required<Pick<DeliveryStore, 'enqueueNow'>>;
+
 /** What the operator tools show instead of a granted `account.token`. */
 export const REDACTED = '[redacted]';
 
@@ -222,7 +225,8 @@ export class DeliveryService implements DeliveryQueue {
       }
     }
     // Memory has no commit for concurrent enqueues to share: written and run at once.
-    if (this.store.kind === 'memory') return this.#writeNow(rows, adopt, leaseUntil, records);
+    const store = this.store;
+    if (store.enqueueNow !== undefined) return this.#writeNow(store as ImmediateStore, rows, adopt, leaseUntil, records);
     return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {
       this.#writes.push({ rows, adopt, leaseUntil, resolve: () => resolve(records), reject });
       this.#scheduleWrite();
@@ -236,20 +240,21 @@ export class DeliveryService implements DeliveryQueue {
       : new StoredRecord({ id, target: d.target, event: d.event, eventBytes: bytes, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now });
   }
 
-  async #writeNow(
+  #writeNow(
+    store: ImmediateStore,
     rows: StoredDeliveryInput[],
     adopt: Map<string, DeliveryRecord[]> | undefined,
     leaseUntil: number,
     records: readonly DeliveryRecord[],
   ): Promise<readonly DeliveryRecord[]> {
     try {
-      await this.store.enqueue(rows);
+      store.enqueueNow(rows);
     } catch (err) {
       if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
-      throw err;
+      return Promise.reject(err);
     }
     this.#handOver(rows.length, adopt, leaseUntil);
-    return records;
+    return Promise.resolve(records);
   }
 
   /** After a write: runs what was written already claimed, and wakes the dispatcher for the rest. */

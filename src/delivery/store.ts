@@ -115,6 +115,12 @@ export interface DeliveryStore {
   /** Writes the batch in one transaction; resolves once it is durable. */
   enqueue(rows: readonly StoredDeliveryInput[]): Promise<void>;
   /**
+   * enqueue() done before it returns, for a store with nothing to wait for
+   * (memory): the service then writes each enqueue at once instead of
+   * grouping concurrent ones into one commit.
+   */
+  enqueueNow?(rows: readonly StoredDeliveryInput[]): void;
+  /**
    * Atomically takes due deliveries (pending and due, or in flight with an
    * expired lease) for the targets with capacity, oldest due first, marking
    * them in flight for `nodeId` until `now + leaseMs`. Each returned record's

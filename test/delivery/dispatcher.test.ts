@@ -345,6 +345,13 @@ test('concurrent enqueues are group-committed into one store write (a durable st
       batches.push(rows.length);
       return original(rows);
     };
+    const now = store.enqueueNow?.bind(store);
+    if (now !== undefined) {
+      store.enqueueNow = (rows: readonly StoredDeliveryInput[]) => {
+        batches.push(rows.length);
+        now(rows);
+      };
+    }
     return { store, batches };
   };
   const durable = spy(new SqliteStore({ file: join(dir, 'group.db') }));
