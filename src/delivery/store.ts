@@ -245,7 +245,9 @@ export function jsonBytes(json: string): Buffer {
 export function clipResponse(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   if (text.length <= 4096 && Buffer.byteLength(text) <= 4096) return text;
-  const bytes = Buffer.from(text).subarray(0, 4096);
-  // Drop a trailing partial UTF-8 sequence rather than store a broken character.
-  return bytes.toString('utf8').replace(/\uFFFD$/, '');
+  const bytes = Buffer.from(text);
+  // Cut before the character the limit falls inside (its bytes after the first are 10xxxxxx).
+  let end = 4096;
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end -= 1;
+  return bytes.subarray(0, end).toString('utf8');
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/delivery/sqlite-store.js';
-import type { DeliveryStore, StoredDeliveryInput } from '../../src/delivery/store.js';
+import { clipResponse, type DeliveryStore, type StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { AttemptContext, AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from '../../src/delivery/types.js';
 import { Monitor, type MonitoringPoint } from '../../src/hooks/monitor.js';
 import { silentLogger } from '../../src/logger.js';
@@ -632,4 +632,14 @@ test('with a durable store, outcomes without a claim to ride with wait a moment 
     await h.service.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('clipResponse keeps 4 KiB cut on a character boundary, and keeps a real U+FFFD at the end', () => {
+  // 4095 ASCII bytes, then a 3-byte character across the limit: it goes whole.
+  assert.equal(clipResponse(`${'a'.repeat(4095)}€tail`), 'a'.repeat(4095));
+  // A genuine U+FFFD (3 bytes) ending exactly at the limit stays.
+  const withReplacement = `${'a'.repeat(4093)}\uFFFD`;
+  assert.equal(clipResponse(`${withReplacement}more`), withReplacement);
+  assert.equal(Buffer.byteLength(clipResponse('é'.repeat(5000)) ?? ''), 4096);
+  assert.equal(clipResponse('short'), 'short');
 });
