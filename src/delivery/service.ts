@@ -130,7 +130,8 @@ export class DeliveryService implements DeliveryQueue {
       leaseMs: c.lease * 1000,
       defaultConcurrency: c.concurrency,
       claimBatch: c.claim_batch,
-      batchSettles: options.store.kind !== 'memory',
+      // A store that writes before it returns costs no round trip per call: nothing to batch.
+      batchSettles: options.store.enqueueNow === undefined,
       pollMs: c.poll_interval * 1000,
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,
@@ -184,8 +185,8 @@ export class DeliveryService implements DeliveryQueue {
     // One event often goes to several targets: serialise it once.
     let lastEvent: unknown;
     let lastJson = '';
-    // In memory the payload is kept as bytes, off the JS heap, from here on (see jsonBytes).
-    const inMemory = this.store.kind === 'memory';
+    // A store in this process (it writes at once) keeps the payload as bytes, off the JS heap, from here on (see jsonBytes).
+    const asBytes = this.store.enqueueNow !== undefined;
     let bytesOf: string | undefined;
     let bytes: Buffer | undefined;
     let claim: StoredDeliveryInput['claim'];
@@ -202,7 +203,7 @@ export class DeliveryService implements DeliveryQueue {
         }
         json = lastJson;
       }
-      if (inMemory && json !== bytesOf) {
+      if (asBytes && json !== bytesOf) {
         bytesOf = json;
         bytes = jsonBytes(json);
       }
