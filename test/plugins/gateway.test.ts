@@ -7,9 +7,7 @@ import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { silentLogger } from '../../src/logger.js';
-import { createRuntime } from '../../src/runtime.js';
-import { createGateway } from '../../src/server/gateway.js';
+import { startGateway } from '../server/gateway-helpers.js';
 import { HOOKWORK_URL, tempFolder } from './helpers.js';
 
 const TOKENS = { viewer: 'viewer-token-0123456789', operator: 'operator-token-0123456789', superuser: 'superuser-token-0123456789' };
@@ -35,20 +33,12 @@ export default definePlugin({
   },
 });
 `);
-  const runtime = await createRuntime({
-    config: {
-      server: { data_dir: join(dir, 'data') },
-      auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-user`, role: role as 'viewer', token })) },
-      plugins: { folder: 'plugins', active },
-    },
-    baseDir: dir,
-    logger: silentLogger(),
+  const { runtime, url, close } = await startGateway({
+    auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-user`, role: role as 'viewer', token })) },
+    plugins: { folder: plugins, active },
   });
-  const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
-  const url = await gateway.listen();
   t.after(async () => {
-    await gateway.close();
-    await runtime.close();
+    await close();
     rmSync(dir, { recursive: true, force: true });
   });
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, role?: keyof typeof TOKENS, json?: unknown) => {

@@ -5,16 +5,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { AGENT_AUX } from '../../../examples/plugins/demo-host.js';
 import type { SendingRecord } from '../../../src/index.js';
-import { silentLogger } from '../../../src/logger.js';
-import { createRuntime } from '../../../src/runtime.js';
-import { createGateway } from '../../../src/server/gateway.js';
-import { tempFolder, until } from '../helpers.js';
+import { startGateway } from '../../server/gateway-helpers.js';
+import { until } from '../helpers.js';
 import { EXAMPLES, startDemo } from './demo.js';
 
 interface Received {
@@ -123,24 +119,12 @@ test('background plugin: a route served from the live table, a schedule, removed
 
 test('background plugin over HTTP: a real gateway serves its routes under /plugins/resources/, gone after unload', async (t) => {
   const tokens = { viewer: 'viewer-token-0123456789', operator: 'operator-token-0123456789' };
-  const dir = tempFolder('hookwork-resources-gw-');
-  const runtime = await createRuntime({
-    config: {
-      server: { data_dir: join(dir, 'data') },
-      strict: false,
-      auth: { tokens: Object.entries(tokens).map(([role, token]) => ({ name: `${role}-user`, role: role as 'viewer', token })) },
-      plugins: { folder: EXAMPLES, active: ['resources'] },
-    },
-    baseDir: dir,
-    logger: silentLogger(),
+  const { runtime, url, close } = await startGateway({
+    strict: false,
+    auth: { tokens: Object.entries(tokens).map(([role, token]) => ({ name: `${role}-user`, role: role as 'viewer', token })) },
+    plugins: { folder: EXAMPLES, active: ['resources'] },
   });
-  const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
-  const url = await gateway.listen();
-  t.after(async () => {
-    await gateway.close();
-    await runtime.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.after(close);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const call = async (method: 'GET' | 'POST', path: string, role?: keyof typeof tokens) => {
     const res = await request(`${url}${path}`, { method, headers: role === undefined ? {} : { authorization: `Bearer ${tokens[role]}` } });
