@@ -158,8 +158,7 @@ export class MemoryStore implements DeliveryStore {
     this.#queue(row.target).pending.push(row.dueAt, row.generation, row);
   }
 
-  #markInflight(row: Row): void {
-    const queue = this.#queue(row.target);
+  #markInflight(row: Row, queue: Queue = this.#queue(row.target)): void {
     queue.inflight.add(row);
     if (row.leaseUntil < queue.earliestLease) queue.earliestLease = row.leaseUntil;
   }
@@ -188,7 +187,7 @@ export class MemoryStore implements DeliveryStore {
     row.claimedBy = request.nodeId;
     row.leaseUntil = request.now + request.leaseMs;
     row.updatedAt = request.now;
-    this.#markInflight(row);
+    this.#markInflight(row, queue);
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
