@@ -14,10 +14,16 @@ const pool = Buffer.allocUnsafe(RANDOM_BYTES * 256);
 let offset = pool.length;
 let lastMs = -1;
 let counter = 0;
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// The id's text is written as ASCII into one scratch buffer and read out as
+// one string: a template of 18 pieces made a rope of about 30 nodes (1 KiB
+// of heap per id, kept as long as its row, flattened again by every reader).
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const text = Buffer.from('dlv_00000000-0000-7000-8000-000000000000', 'latin1');
 
-function h(byte: number): string {
-  return HEX[byte & 0xff] as string;
+/** Writes `byte` as two hex digits at `at`. */
+function hex(byte: number, at: number): void {
+  text[at] = HEX_DIGITS[(byte >>> 4) & 0xf] as number;
+  text[at + 1] = HEX_DIGITS[byte & 0xf] as number;
 }
 
 /** A fresh `dlv_<uuidv7>` id, later than (and sorting after) every id this process made before. */
@@ -46,9 +52,17 @@ export function newDeliveryId(now = Date.now()): string {
   const r = offset;
   offset += RANDOM_BYTES;
   const p = pool;
-  return (
-    `dlv_${h(hi >>> 24)}${h(hi >>> 16)}${h(hi >>> 8)}${h(hi)}-${h(ms >>> 8)}${h(ms)}-${h(0x70 | (counter >> 8))}${h(counter)}` +
-    `-${h(0x80 | ((p[r] as number) & 0x3f))}${h(p[r + 1] as number)}-${h(p[r + 2] as number)}${h(p[r + 3] as number)}` +
-    `${h(p[r + 4] as number)}${h(p[r + 5] as number)}${h(p[r + 6] as number)}${h(p[r + 7] as number)}`
-  );
+  // dlv_ tttttttt - tttt - 7ccc - vrrr - rrrrrrrrrrrr
+  hex(hi >>> 24, 4);
+  hex(hi >>> 16, 6);
+  hex(hi >>> 8, 8);
+  hex(hi, 10);
+  hex(ms >>> 8, 13);
+  hex(ms, 15);
+  hex(0x70 | (counter >> 8), 18);
+  hex(counter, 20);
+  hex(0x80 | ((p[r] as number) & 0x3f), 23);
+  hex(p[r + 1] as number, 25);
+  for (let i = 2; i < 8; i++) hex(p[r + i] as number, 24 + 2 * i);
+  return text.toString('latin1');
 }
