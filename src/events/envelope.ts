@@ -323,14 +323,67 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   return Object.freeze(event) as unknown as HookworkEvent;
 }
 
-// The members most events share (the server, the catalogue entry's groups,
-// the process account, the millisecond's timestamp) are serialised once.
+// The members most events share are serialised once: what a catalogue entry
+// fixes (id, name, groups), the defaults (process account, no component, the
+// server) and the millisecond's timestamp.
 const partJson = new WeakMap<object, string>();
 
 function cachedJson(part: object): string {
   let json = partJson.get(part);
   if (json === undefined) partJson.set(part, (json = JSON.stringify(part)));
   return json;
+}
+
+/** The JSON around an event's uuid that its catalogue entry fixes: `{"id":…,"uuid":` and `,"name":…,"groups":…,"message":`. */
+interface EntryJson {
+  readonly id: string;
+  readonly groups: readonly string[];
+  readonly beforeUuid: string;
+  readonly afterUuid: string;
+}
+
+// By name, checked against id and groups; bounded, as strict mode off lets any id through.
+const entryJson = new Map<string, EntryJson>();
+const MAX_ENTRY_JSON = 1024;
+
+function entryJsonOf(event: HookworkEvent): EntryJson {
+  const cached = entryJson.get(event.name);
+  if (cached !== undefined && cached.id === event.id && cached.groups === event.groups) return cached;
+  const made: EntryJson = {
+    id: event.id,
+    groups: event.groups,
+    beforeUuid: `{"id":${JSON.stringify(event.id)},"uuid":`,
+    afterUuid: `,"name":${JSON.stringify(event.name)},"groups":${JSON.stringify(event.groups)},"message":`,
+  };
+  if (entryJson.size >= MAX_ENTRY_JSON) entryJson.clear();
+  entryJson.set(event.name, made);
+  return made;
+}
+
+// `,"account":…,"component":…,"server":…,"timestamp":` for events with the default account and component.
+let defaultsServer: EventServer | undefined;
+let defaultsJson = '';
+
+function membersJson(event: HookworkEvent): string {
+  if (event.account === processAccount && event.component === NO_COMPONENT) {
+    if (event.server !== defaultsServer) {
+      defaultsJson = `,"account":${JSON.stringify(processAccount)},"component":${JSON.stringify(NO_COMPONENT)},"server":${JSON.stringify(event.server)},"timestamp":`;
+      defaultsServer = event.server;
+    }
+    return defaultsJson;
+  }
+  return `,"account":${JSON.stringify(event.account)},"component":${JSON.stringify(event.component)},"server":${cachedJson(event.server)},"timestamp":`;
+}
+
+let lastStampJsonOf: EventTimestamp | undefined;
+let lastStampJson = '';
+
+function timestampJson(stamp: EventTimestamp): string {
+  if (stamp !== lastStampJsonOf) {
+    lastStampJson = cachedJson(stamp);
+    lastStampJsonOf = stamp;
+  }
+  return lastStampJson;
 }
 
 /**
@@ -341,14 +394,16 @@ function cachedJson(part: object): string {
 export function eventJsonText(event: HookworkEvent): string {
   if ((event as unknown as Record<symbol, unknown>)[STATE] === undefined) return JSON.stringify(event);
   const dataJson = event.data_json;
+  const entry = entryJsonOf(event);
+  // data_json as a JSON string. It is JSON.stringify output: no control
+  // characters or lone surrogates are left raw in it, so quotes and
+  // backslashes are all there is to escape (two native searches, faster
+  // than stringify's walk of every character).
+  const escaped = dataJson.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
   // join makes the text flat at once; `+` would build a rope that every reader flattens again.
   return [
-    '{"id":', JSON.stringify(event.id), ',"uuid":', JSON.stringify(event.uuid), ',"name":', JSON.stringify(event.name),
-    ',"groups":', cachedJson(event.groups), ',"message":', JSON.stringify(event.message),
-    ',"account":', event.account === processAccount ? cachedJson(event.account) : JSON.stringify(event.account),
-    ',"component":', event.component === NO_COMPONENT ? cachedJson(NO_COMPONENT) : JSON.stringify(event.component),
-    ',"server":', cachedJson(event.server), ',"timestamp":', cachedJson(event.timestamp),
-    ',"data":', dataJson, ',"data_json":', JSON.stringify(dataJson), '}',
+    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),
+    membersJson(event), timestampJson(event.timestamp), ',"data":', dataJson, ',"data_json":"', escaped, '"}',
   ].join('');
 }
 

@@ -38,6 +38,9 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
       ['100', { account: { name: 'alice', uuid: 'u-1', email: 'a@x', token: 'secret', peer: { address: '::1', port: 22 } } }],
       ['100', { component: { name: 'sftp', type: 'ssh', uuid: 'c-1' }, message: 'custom', uuid: 'fixed-uuid', timestampMs: 1_700_000_000_123 }],
       ['20200', { data: { list: [] } }],
+      // Everything data_json's escaping must get right: quotes, backslashes, escapes JSON.stringify made, raw and lone surrogates.
+      ['100', { data: { q: 'say "hi" \\ C:\\dir\\', ctl: '\u0000\u0007\b\t\r\u001f', uni: '\ud83d\ude00 \ud800 \udfff', k: { 'a"b\\': 'x' } } }],
+      ['100', { message: 'm "q" \\', data: { path: '\\\\server\\share' } }],
     ];
     for (const [id, input] of inputs) {
       const event = await host.emit(id, input);
@@ -45,6 +48,20 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
       // Twice: the cached parts (server, groups, process account, timestamp) give the same text again.
       assert.equal(eventJsonText(event), JSON.stringify(event));
       assert.equal(eventJsonText(event).includes('secret'), false);
+    }
+    // Another host (its own server) and another entry under the same name get their own cached parts.
+    const other = createHost({
+      logger: silentLogger(),
+      server: { name: 'sftp-2', uuid: 'srv-2' },
+      events: [{ id: '101', name: 'file-uploaded', groups: ['other'] }],
+    });
+    try {
+      for (const [h, id] of [[other, '101'], [host, '100'], [other, '101']] as const) {
+        const event = await h.emit(id, { data: { n: 1 } });
+        assert.equal(eventJsonText(event), JSON.stringify(event));
+      }
+    } finally {
+      await other.close();
     }
     // Not built by the engine: serialised as is.
     const foreign = { id: 'x', extra: 1 } as unknown as Parameters<typeof eventJsonText>[0];
