@@ -7,6 +7,7 @@
 // buffer, as webhook ids do.
 
 import { randomFillSync } from 'node:crypto';
+import { writeHex } from '../id-text.js';
 
 // 62 random bits (8 bytes, less the variant's 2) and one byte to start each millisecond's counter.
 const RANDOM_BYTES = 9;
@@ -14,16 +15,11 @@ const pool = Buffer.allocUnsafe(RANDOM_BYTES * 256);
 let offset = pool.length;
 let lastMs = -1;
 let counter = 0;
-// The id's text is written as ASCII into one scratch buffer and read out as
-// one string: a template of 18 pieces made a rope of about 30 nodes (1 KiB
-// of heap per id, kept as long as its row, flattened again by every reader).
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+// Written into one scratch buffer and read out flat (see id-text.ts).
 const text = Buffer.from('dlv_00000000-0000-7000-8000-000000000000', 'latin1');
 
-/** Writes `byte` as two hex digits at `at`. */
 function hex(byte: number, at: number): void {
-  text[at] = HEX_DIGITS[(byte >>> 4) & 0xf] as number;
-  text[at + 1] = HEX_DIGITS[byte & 0xf] as number;
+  writeHex(text, byte, at);
 }
 
 /** A fresh `dlv_<uuidv7>` id, later than (and sorting after) every id this process made before. */

@@ -1,8 +1,8 @@
 // The immutable event envelope (SFTPPlus seed 000, section 12.4.3).
 
-import { randomUUID } from 'node:crypto';
 import { posix, win32 } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { newEventUuid } from './event-uuid.js';
 import type { Template } from './template.js';
 import { formatTimestamp, type EventTimestamp } from './timestamp.js';
 
@@ -303,7 +303,7 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
         });
   const event: Record<string, unknown> = {
     id: parts.id,
-    uuid: input.uuid ?? randomUUID(),
+    uuid: input.uuid ?? newEventUuid(),
     name: parts.name,
     groups: parts.groups,
     message: '',

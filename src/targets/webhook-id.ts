@@ -8,9 +8,7 @@ import { randomFillSync } from 'node:crypto';
 const ID_BYTES = 16;
 const pool = Buffer.allocUnsafe(ID_BYTES * 256);
 let offset = pool.length;
-// The id is encoded as ASCII after the prefix in one scratch buffer and read
-// out as one flat string; `msg_` + the encoded part made a rope that every
-// header check and signature flattened again.
+// Encoded after the prefix in one scratch buffer and read out flat (see id-text.ts).
 const PREFIX = 'msg_';
 const BASE64URL = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'latin1');
 const text = Buffer.alloc(PREFIX.length + Math.ceil((ID_BYTES * 8) / 6), PREFIX, 'latin1');
