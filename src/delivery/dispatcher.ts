@@ -71,6 +71,7 @@ interface Ready {
 type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
 const SHUTDOWN = Symbol('shutdown');
+const DONE: Settlement = Object.freeze({ state: 'done' });
 
 /**
  * A fast target's window, in multiples of its concurrency. The ready rounds
@@ -473,15 +474,8 @@ export class Dispatcher {
     });
   }
 
+  /** One attempt, recorded; its slot is free again at the end, whatever happened. */
   async #run(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
-    try {
-      await this.#attempt(slot, ready, probe);
-    } finally {
-      this.#ended(slot, ready);
-    }
-  }
-
-  async #attempt(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
     const delivery = ready.record;
     const attempt = delivery.attempts + 1;
     const signal = ready.lease.controller.signal;
@@ -492,6 +486,14 @@ export class Dispatcher {
     } catch (err) {
       result = { ok: false, retryable: true, error: toError(err).message };
     }
+    try {
+      this.#record(slot, delivery, attempt, startedAt, result, signal, probe);
+    } finally {
+      this.#ended(slot, ready);
+    }
+  }
+
+  #record(slot: Slot, delivery: DeliveryRecord, attempt: number, startedAt: number, result: AttemptResult, signal: AbortSignal, probe: boolean): void {
     const finishedAt = Date.now();
     slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * PREFETCH : slot.limit;
     const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
@@ -526,7 +528,7 @@ export class Dispatcher {
   ): Settlement {
     if (result.ok) {
       slot.breaker.success();
-      return { state: 'done' };
+      return DONE;
     }
     const error = result.error ?? (result.httpStatus === undefined ? 'attempt failed' : `HTTP ${result.httpStatus}`);
     // A probe cut short by our shutdown, or answered with 410, says nothing of

@@ -56,7 +56,8 @@ export interface TargetReport extends TargetDepth {
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
   /** Target → deliveries written already claimed by this node, to run from memory once written. */
-  readonly adopt: Map<string, DeliveryRecord[]> | undefined;
+  /** Written already claimed by this node, in enqueue order. */
+  readonly adopt: DeliveryRecord[] | undefined;
   readonly leaseUntil: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -181,7 +182,7 @@ export class DeliveryService implements DeliveryQueue {
     const leaseUntil = now + this.#o.config.lease * 1000;
     const rows: StoredDeliveryInput[] = [];
     const records: DeliveryRecord[] = [];
-    let adopt: Map<string, DeliveryRecord[]> | undefined;
+    let adopt: DeliveryRecord[] | undefined;
     // One event often goes to several targets: serialise it once.
     let lastEvent: unknown;
     let lastJson = '';
@@ -192,7 +193,7 @@ export class DeliveryService implements DeliveryQueue {
     let claim: StoredDeliveryInput['claim'];
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
-        if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
+        this.#release(adopt);
         return Promise.reject(new InvalidArgumentError('enqueue(): every delivery needs a non-empty "target" name and an "event" (or its "eventJson").'));
       }
       let json = d.eventJson;
@@ -217,13 +218,10 @@ export class DeliveryService implements DeliveryQueue {
           ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
           : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now },
       );
-      records.push(this.#record(id, d, json, bytes, webhookId, 'pending', dueAt, now));
-      if (claimed) {
-        adopt ??= new Map();
-        let list = adopt.get(d.target);
-        if (list === undefined) adopt.set(d.target, (list = []));
-        list.push(this.#record(id, d, json, bytes, webhookId, 'inflight', dueAt, now));
-      }
+      // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here.
+      const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now);
+      records.push(record);
+      if (claimed) (adopt ??= []).push(record);
     }
     // Memory has no commit for concurrent enqueues to share: written and run at once.
     const store = this.store;
@@ -234,7 +232,7 @@ export class DeliveryService implements DeliveryQueue {
     });
   }
 
-  /** A new delivery as enqueue() returns it (pending) or the dispatcher runs it (in flight, claimed at enqueue). */
+  /** A new delivery as enqueue() returns it: in flight when claimed at enqueue (the dispatcher runs this same record), else pending. */
   #record(id: string, d: NewDelivery, json: string, bytes: Buffer | undefined, webhookId: string, state: 'pending' | 'inflight', dueAt: number, now: number): StoredRecord {
     return bytes === undefined
       ? new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now })
@@ -244,14 +242,14 @@ export class DeliveryService implements DeliveryQueue {
   #writeNow(
     store: ImmediateStore,
     rows: StoredDeliveryInput[],
-    adopt: Map<string, DeliveryRecord[]> | undefined,
+    adopt: DeliveryRecord[] | undefined,
     leaseUntil: number,
     records: readonly DeliveryRecord[],
   ): Promise<readonly DeliveryRecord[]> {
     try {
       store.enqueueNow(rows);
     } catch (err) {
-      if (adopt !== undefined) for (const [target, list] of adopt) this.#dispatcher.release(target, list.length);
+      this.#release(adopt);
       return Promise.reject(err);
     }
     this.#handOver(rows.length, adopt, leaseUntil);
@@ -259,16 +257,16 @@ export class DeliveryService implements DeliveryQueue {
   }
 
   /** After a write: runs what was written already claimed, and wakes the dispatcher for the rest. */
-  #handOver(written: number, adopt: Map<string, DeliveryRecord[]> | undefined, leaseUntil: number): void {
-    let adopted = 0;
-    if (adopt !== undefined) {
-      for (const [target, list] of adopt) {
-        this.#dispatcher.adopt(target, list, leaseUntil, list.length);
-        adopted += list.length;
-      }
-    }
+  #handOver(written: number, adopt: DeliveryRecord[] | undefined, leaseUntil: number): void {
+    const adopted = adopt === undefined ? 0 : adopt.length;
+    if (adopt !== undefined) forEachTarget(adopt, (target, list) => this.#dispatcher.adopt(target, list, leaseUntil, list.length));
     // Rows written unclaimed (no room here, or due later) wait for a claim.
     if (written > adopted) this.#dispatcher.wake();
+  }
+
+  /** Gives back the reservations of deliveries claimed at enqueue whose write failed. */
+  #release(adopt: DeliveryRecord[] | undefined): void {
+    if (adopt !== undefined) forEachTarget(adopt, (target, list) => this.#dispatcher.release(target, list.length));
   }
 
   #scheduleWrite(): void {
@@ -303,7 +301,7 @@ export class DeliveryService implements DeliveryQueue {
         }
         for (const g of group) {
           if (written) this.#handOver(g.rows.length, g.adopt, g.leaseUntil);
-          else if (g.adopt !== undefined) for (const [target, list] of g.adopt) this.#dispatcher.release(target, list.length);
+          else this.#release(g.adopt);
         }
         if (written) for (const g of group) g.resolve();
       }
@@ -456,5 +454,16 @@ export class DeliveryService implements DeliveryQueue {
       await this.store.close();
     })();
     return this.#closing;
+  }
+}
+
+/** Calls `fn` once per run of consecutive records of one target (most enqueues have a single run). */
+function forEachTarget(records: DeliveryRecord[], fn: (target: string, list: DeliveryRecord[]) => void): void {
+  let from = 0;
+  for (let i = 1; i <= records.length; i++) {
+    if (i < records.length && (records[i] as DeliveryRecord).target === (records[from] as DeliveryRecord).target) continue;
+    const target = (records[from] as DeliveryRecord).target;
+    fn(target, from === 0 && i === records.length ? records : records.slice(from, i));
+    from = i;
   }
 }

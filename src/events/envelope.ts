@@ -399,7 +399,7 @@ export function eventJsonText(event: HookworkEvent): string {
   // characters or lone surrogates are left raw in it, so quotes and
   // backslashes are all there is to escape (two native searches, faster
   // than stringify's walk of every character).
-  const escaped = dataJson.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+  const escaped = (dataJson.includes('\\') ? dataJson.replaceAll('\\', '\\\\') : dataJson).replaceAll('"', '\\"');
   // join makes the text flat at once; `+` would build a rope that every reader flattens again.
   return [
     entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),

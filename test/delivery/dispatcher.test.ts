@@ -643,3 +643,44 @@ test('clipResponse keeps 4 KiB cut on a character boundary, and keeps a real U+F
   assert.equal(Buffer.byteLength(clipResponse('é'.repeat(5000)) ?? ''), 4096);
   assert.equal(clipResponse('short'), 'short');
 });
+
+test('one enqueue for several targets, interleaved: each delivery claimed at enqueue runs on its own target, and is returned in flight', async () => {
+  for (const store of [new MemoryStore(), undefined]) {
+    const dir = mkdtempSync(join(tmpdir(), 'hookwork-adopt-'));
+    const h = await harness({}, store ?? new SqliteStore({ file: join(dir, 'q.db') }));
+    let release = (): void => undefined;
+    try {
+      const got: string[] = [];
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      for (const name of ['a', 'b']) {
+        h.service.registerTarget(
+          target(name, async (d) => {
+            got.push(`${name}:${(d.event['data'] as { n: number }).n}`);
+            await gate;
+            return { ok: true };
+          }),
+        );
+      }
+      const records = await h.service.enqueue([
+        { target: 'a', event: event(1) },
+        { target: 'b', event: event(2) },
+        { target: 'a', event: event(3) },
+        { target: 'zz', event: event(4) }, // no such target here: written pending, for a claim elsewhere
+        { target: 'a', event: event(5), dueAt: Date.now() + 60_000 }, // due later: pending
+      ]);
+      assert.deepEqual(
+        records.map((r) => [r.target, r.state]),
+        [['a', 'inflight'], ['b', 'inflight'], ['a', 'inflight'], ['zz', 'pending'], ['a', 'pending']],
+      );
+      await waitFor(() => got.length === 3);
+      assert.deepEqual([...got].sort(), ['a:1', 'a:3', 'b:2']);
+      release();
+      await waitFor(async () => (await h.service.list({ state: 'done' })).length === 3);
+      assert.equal((await h.service.list({ state: 'pending' })).length, 2);
+    } finally {
+      release();
+      await h.service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
