@@ -99,6 +99,8 @@ export class MemoryStore implements DeliveryStore {
     while (this.#doneCount > this.#keepDone && this.#doneHead < this.#done.length) {
       const oldest = this.#done[this.#doneHead] as Row;
       const generation = this.#done[this.#doneHead + 1] as number;
+      // Let go of it now: the slots before the head stay until the next compaction.
+      this.#done[this.#doneHead] = 0;
       this.#doneHead += 2;
       if (oldest.state !== 'done' || oldest.generation !== generation || this.#rows.get(oldest.id) !== oldest) continue;
       this.#rows.delete(oldest.id);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MemoryStore } from '../../src/delivery/memory-store.js';
 import type { StoredDeliveryInput } from '../../src/delivery/store.js';
 import { storeContract } from './store-contract.js';
@@ -68,6 +70,30 @@ test('memory store: only the newest completed deliveries are kept (keepDone); op
   const after = (await store.list({ limit: 100 })).map((d) => d.id).sort();
   assert.deepEqual(after, ['d0', 'd3', 'd5', 'd6', 'd7']);
   assert.equal((await store.get('d3'))?.delivery.state, 'pending');
+});
+
+test('memory store: a completed delivery pushed out by keepDone is let go of at once (its payload with it)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const store = new MemoryStore({ keepDone: 1 });
+  const refs: Array<WeakRef<Buffer>> = [];
+  for (let i = 0; i < 3; i++) {
+    const eventBytes = Buffer.alloc(64 * 1024, i); // its own memory, not a pool slab shared with others
+    refs.push(new WeakRef(eventBytes));
+    await store.enqueue([input(`d${i}`, { eventBytes })]);
+  }
+  await store.claim(claimOf(T0, 3));
+  const record = (id: string) => ({ deliveryId: id, attempt: 1, startedAt: T0, durationMs: 1, ok: true });
+  await store.settle(['d0', 'd1', 'd2'].map((id) => ({ deliveryId: id, nodeId: 'a', attempt: 1, record: record(id), outcome: { state: 'done' } as const })));
+  // Collected only once nothing references them; give the collector a few turns.
+  for (let i = 0; i < 5 && (refs[0]?.deref() !== undefined || refs[1]?.deref() !== undefined); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  assert.equal(refs[0]?.deref(), undefined, 'd0 was pushed out but is still held');
+  assert.equal(refs[1]?.deref(), undefined, 'd1 was pushed out but is still held');
+  assert.ok(refs[2]?.deref() !== undefined, 'd2 is the one kept');
+  assert.deepEqual((await store.list()).map((d) => d.id), ['d2']);
 });
 
 test('memory store: the JSON is kept as bytes and handed out as is', async () => {
