@@ -33,7 +33,8 @@ interface Row {
   lastError: string | undefined;
   claimedBy: string | undefined;
   leaseUntil: number;
-  history: AttemptRecord[];
+  /** Made at the first attempt: a queued row has none, and one object fewer to carry. */
+  history: AttemptRecord[] | undefined;
   /** Bumped whenever the row leaves or re-enters the due heap: older heap entries are stale. */
   generation: number;
 }
@@ -136,7 +137,7 @@ export class MemoryStore implements DeliveryStore {
         lastError: undefined,
         claimedBy: input.claim?.nodeId,
         leaseUntil: input.claim?.leaseUntil ?? 0,
-        history: [],
+        history: undefined,
         generation: 0,
       };
       this.#rows.set(row.id, row);
@@ -205,10 +206,10 @@ export class MemoryStore implements DeliveryStore {
         left -= 1;
       }
       const pending = queue.pending;
-      for (let top = pending.peek(); left > 0 && top !== undefined && top.at <= request.now; top = pending.peek()) {
-        pending.pop();
-        const row = top.item;
-        if (top.generation !== row.generation || row.state !== 'pending' || this.#rows.get(row.id) !== row) continue;
+      while (left > 0 && pending.peekAt() <= request.now) {
+        const generation = pending.peekGeneration();
+        const row = pending.pop() as Row;
+        if (generation !== row.generation || row.state !== 'pending' || this.#rows.get(row.id) !== row) continue;
         this.#claimRow(row, request, claimed);
         left -= 1;
       }
@@ -221,7 +222,7 @@ export class MemoryStore implements DeliveryStore {
     for (const request of requests) {
       const row = this.#rows.get(request.deliveryId);
       if (row === undefined) continue;
-      if (request.unattempted !== true) row.history.push(request.record);
+      if (request.unattempted !== true) (row.history ??= []).push(request.record);
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;
@@ -258,7 +259,7 @@ export class MemoryStore implements DeliveryStore {
   async get(id: string): Promise<DeliveryDetail | undefined> {
     const row = this.#rows.get(id);
     if (row === undefined) return undefined;
-    return { delivery: toRecord(row), attempts: [...row.history] };
+    return { delivery: toRecord(row), attempts: row.history === undefined ? [] : [...row.history] };
   }
 
   #reopen(row: Row, now: number): void {
