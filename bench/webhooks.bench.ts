@@ -34,7 +34,8 @@ import type { BenchResult } from './lib.js';
 
 const CONCURRENCY = 64;
 const PER_ROUND = 4000;
-const ROUNDS = 9;
+// Rounds of ~0.4 s swing up to ±30 % on a shared VM: the median needs many of them.
+const ROUNDS = 15;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
