@@ -55,8 +55,7 @@ export interface TargetReport extends TargetDepth {
 
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
-  /** Target → deliveries written already claimed by this node, to run from memory once written. */
-  /** Written already claimed by this node, in enqueue order. */
+  /** Deliveries written already claimed by this node, in enqueue order, to run from memory once written. */
   readonly adopt: DeliveryRecord[] | undefined;
   readonly leaseUntil: number;
   readonly resolve: () => void;
