@@ -1,4 +1,4 @@
-// One HTTP request on an undici Pool, keeping only what a webhook outcome
+// One HTTP request on a client pool (or any undici dispatcher), keeping only what a webhook outcome
 // needs: the status, Retry-After and the first 4 KiB of the body. It is an
 // undici dispatch handler rather than Pool.request: no body stream, no async
 // iteration and no abort listener per response, and the rest of the body is drained (up to a
@@ -82,6 +82,11 @@ class Exchange {
     this.#reject = reject;
   }
 
+  /** The request is over (answered, failed or aborted): client-pool.ts asks, after each dispatch. */
+  get settled(): boolean {
+    return this.#done;
+  }
+
   cancel(error: Error): void {
     if (this.#abort !== undefined) this.#abort(error);
     else this.#finish(error); // still queued: onConnect aborts it
@@ -147,7 +152,7 @@ class Exchange {
 }
 
 /** Sends one request through `dispatcher`; rejects on connection errors, timeouts and aborts. */
-export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Promise<ExchangeResult> {
+export function exchange(dispatcher: Pick<Dispatcher, 'dispatch'>, options: ExchangeOptions): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve, reject) => {
     const { signal } = options;
     if (signal.aborted) {

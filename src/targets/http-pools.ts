@@ -1,9 +1,9 @@
-// Keep-alive undici pools, one per (origin, checked address). The address is
+// Keep-alive client pools (client-pool.ts), one per (origin, checked address). The address is
 // part of the key because each pool's sockets are pinned to the address the
 // SSRF guard checked; a DNS change yields a new pool instead of reusing one
 // that connects somewhere unchecked.
 
-import { Pool } from 'undici';
+import { ClientPool } from './client-pool.js';
 import { pinnedLookup, type CheckedTarget } from './ssrf-guard.js';
 
 export interface HttpPoolsOptions {
@@ -16,7 +16,7 @@ export interface HttpPoolsOptions {
 }
 
 interface Entry {
-  readonly pool: Pool;
+  readonly pool: ClientPool;
   /** Recency, for evicting the least recently used pool. */
   used: number;
 }
@@ -36,16 +36,15 @@ export class HttpPools {
   }
 
   /** The pool for `origin` whose sockets go to the checked address. */
-  get(origin: string, target: CheckedTarget): Pool {
+  get(origin: string, target: CheckedTarget): ClientPool {
     const key = `${origin}|${target.address}`;
     const entry = this.#pools.get(key);
     if (entry !== undefined) {
       entry.used = ++this.#tick;
       return entry.pool;
     }
-    const pool = new Pool(origin, {
+    const pool = new ClientPool(origin, {
       connections: this.#connections,
-      pipelining: 1,
       keepAliveTimeout: this.#keepAlive,
       connect: { lookup: pinnedLookup(target) as never },
     });

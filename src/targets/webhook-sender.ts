@@ -4,7 +4,7 @@
 // the delivery queue what the outcome means (retry, give up, disable).
 
 import { STATUS_CODES } from 'node:http';
-import type { Pool } from 'undici';
+import type { ClientPool } from './client-pool.js';
 import { compileStringTemplate, type Template } from '../events/template.js';
 import type { LookupOptions } from '../events/context.js';
 import { SsrfRefusedError, toError } from '../errors.js';
@@ -79,7 +79,7 @@ class UrlTemplate {
   #lastText: string | undefined;
   #last: ParsedUrl | undefined;
   #lastChecked: CheckedTarget | undefined;
-  #lastPool: Pool | undefined;
+  #lastPool: ClientPool | undefined;
 
   constructor(text: string) {
     this.template = compileStringTemplate(text);
@@ -109,7 +109,7 @@ class UrlTemplate {
    * keeps answering with the same check (HttpPools closes a pool it evicts,
    * and a closed pool is asked for again).
    */
-  pool(pools: HttpPools, parsed: ParsedUrl, checked: CheckedTarget): Pool {
+  pool(pools: HttpPools, parsed: ParsedUrl, checked: CheckedTarget): ClientPool {
     const last = this.#lastPool;
     if (checked === this.#lastChecked && last !== undefined && !last.closed && !last.destroyed && parsed === this.#last) return last;
     const pool = pools.get(parsed.origin, checked);
@@ -311,6 +311,11 @@ export class WebhookTarget implements OutboundTarget {
       return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
     } catch (err) {
       const error = toError(err);
+      // undici refused the request as built (a templated header rendered to a
+      // line break, say): the same event would be refused on every retry.
+      if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+        return { ok: false, retryable: false, error: `Webhook "${this.name}": the request to ${parsed.origin} could not be sent: ${error.message} (check the templates of its headers and URL).` };
+      }
       const timedOut = isTimeout(error);
       return {
         ok: false,

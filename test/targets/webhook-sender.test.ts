@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import type { Pool } from 'undici';
+import type { ClientPool } from '../../src/targets/client-pool.js';
 import { webhookHandlerSchema } from '../../src/targets/config-schema.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
 import { generateSecret, WebhookSigner } from '../../src/targets/signing.js';
@@ -243,7 +243,7 @@ test('the default timeout of a webhook is 30 s: the config default and the reque
   // What the target hands undici for one request (headers and body timeouts).
   const seen: Array<{ headersTimeout?: number | null; bodyTimeout?: number | null }> = [];
   class SpyPools extends HttpPools {
-    override get(origin: string, checked: CheckedTarget): Pool {
+    override get(origin: string, checked: CheckedTarget): ClientPool {
       const pool = super.get(origin, checked);
       const dispatch = pool.dispatch.bind(pool);
       pool.dispatch = (options, handler) => {
@@ -286,4 +286,23 @@ test('a queued delivery whose templates read nothing is sent from its stored JSO
   // A template that reads the event does read it.
   const templated = target({ url: `${receiver.url}/hook/{{data.size}}` });
   await assert.rejects(async () => templated.attempt(delivery, attemptContext()), /the event was parsed/);
+});
+
+test('a header that renders to a value HTTP forbids (a newline in the data) fails that attempt only: the connection stays in service', async (t) => {
+  // One connection: with undici's Pool, each refused request took a connection out of service for good.
+  const own = new HttpPools({ connections: 1 });
+  t.after(() => own.close());
+  const hooked = new WebhookTarget({ name: 'hdr', url: `${receiver.url}/hook`, headers: { 'X-Path': '{{data.path}}' } }, { pools: own, ssrf });
+  const bad = await hooked.run({ ...event, data: { path: '/in/a\r\nX-Injected: 1' } }, attemptContext());
+  assert.equal(bad.ok, false);
+  // The same event would be refused on every retry: it is not retried.
+  assert.equal(bad.retryable, false);
+  assert.match(bad.error ?? '', /could not be sent: invalid x-path header/i);
+  assert.equal(receiver.requests.length, 0);
+  for (let i = 0; i < 3; i++) {
+    const good = await hooked.run(event, attemptContext());
+    assert.equal(good.ok, true, good.error);
+  }
+  assert.equal(receiver.requests.length, 3);
+  assert.equal(receiver.requests[0]?.headers['x-path'], '/in/a.txt');
 });
