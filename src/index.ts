@@ -123,6 +123,8 @@ export { SsrfGuard, parseCidr } from './targets/ssrf-guard.js';
 export type { CheckedTarget, Resolver, SsrfGuardOptions } from './targets/ssrf-guard.js';
 export { HttpPools } from './targets/http-pools.js';
 export type { HttpPoolsOptions } from './targets/http-pools.js';
+export { ClientPool } from './targets/client-pool.js';
+export type { ClientPoolOptions } from './targets/client-pool.js';
 export { Callbacks, MemoryCallbackStore, hashToken } from './targets/callbacks.js';
 export type { CallbackRecord, CallbackReport, CallbackStore, CallbacksOptions, StoredCallback } from './targets/callbacks.js';
 export { SFTPGO_ENV_NAMES, sftpgoArgs, sftpgoEnv } from './targets/sftpgo-preset.js';
