@@ -2,8 +2,10 @@
 // undici's Pool does with pipelining 1), handing each request to an idle
 // client from a free list. Pool looks for a free client by scanning all of
 // them on every request, and scans again when they are all busy: with the 64
-// connections of a busy webhook target that cost about 5 % of a request.
-// Requests beyond `connections` wait here, in order, for the next free client.
+// connections of a busy webhook target that cost 2-5 % of a request here.
+// Pool also loses a client for good to every request undici refuses as built
+// (no 'drain' follows); this pool keeps it. Requests beyond `connections`
+// wait here, in order, for the next free client.
 
 import { Client, errors, type Dispatcher } from 'undici';
 
@@ -132,6 +134,8 @@ export class ClientPool {
       const handler = queue[this.#head + 1] as Handler;
       queue[this.#head] = queue[this.#head + 1] = undefined as never;
       this.#head += 2;
+      // Over while it waited (aborted): nothing to send.
+      if (handler.settled === true) continue;
       if (this.#send(client, options, handler)) {
         if (this.#head === queue.length) this.#emptied();
         else if (this.#head > 1024 && this.#head * 2 > queue.length) this.#compact();

@@ -11,11 +11,13 @@ const NEVER = new AbortController().signal;
 async function heldReceiver() {
   const held: ServerResponse[] = [];
   const ports = new Set<number>();
+  const paths: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let hold = true;
   const server = createServer((req, res) => {
     ports.add(req.socket.remotePort ?? 0);
+    paths.push(req.url ?? '');
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     req.resume();
@@ -33,6 +35,7 @@ async function heldReceiver() {
   return {
     origin,
     ports,
+    paths,
     get held() {
       return held.length;
     },
@@ -97,6 +100,27 @@ test('client pool: a request refused before it is sent (a bad header) fails alon
     });
     assert.match(failed.message, /invalid/i);
     assert.equal((await send(pool, '/c')).head, 'ok /c');
+  } finally {
+    await pool.close();
+    await rx.close();
+  }
+});
+
+test('client pool: a request aborted while it waits for a client is never sent', async () => {
+  const rx = await heldReceiver();
+  const pool = new ClientPool(rx.origin, { connections: 1 });
+  try {
+    const running = send(pool, '/running');
+    const controller = new AbortController();
+    const waiting = exchange(pool, { path: '/aborted', method: 'POST', headers: [], body: 'x', timeoutMs: 5000, signal: controller.signal });
+    const after = send(pool, '/after');
+    await until(() => rx.held === 1);
+    controller.abort(new Error('lease ended'));
+    await assert.rejects(waiting, /lease ended/);
+    rx.release();
+    assert.equal((await running).head, 'ok /running');
+    assert.equal((await after).head, 'ok /after');
+    assert.equal(rx.paths.includes('/aborted'), false);
   } finally {
     await pool.close();
     await rx.close();
