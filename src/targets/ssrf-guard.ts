@@ -25,6 +25,11 @@ const REFUSED_RANGES: Readonly<Record<string, string>> = {
   broadcast: 'the broadcast address',
   reserved: 'a reserved address',
   deprecatedSiteLocal: 'a site-local address',
+  // IPv6 special-purpose blocks that IANA marks not globally reachable.
+  discard: 'a discard-only (100::/64) address',
+  benchmarking: 'a benchmarking (2001:2::/48) address',
+  deprecatedOrchid: 'an ORCHID (2001:10::/28) identifier, not a routable address',
+  segmentRouting: 'a segment-routing (5f00::/16) address',
 };
 
 /** Cloud metadata endpoints, refused by address and by name. */

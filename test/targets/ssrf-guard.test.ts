@@ -55,6 +55,27 @@ test('refuses loopback, private, link-local, metadata, CGNAT, unique-local and u
   }
 });
 
+test('refuses the IPv6 special-purpose blocks that are not globally reachable; documentation ranges are reserved', async () => {
+  const guard = new SsrfGuard();
+  const cases: Array<[string, RegExp]> = [
+    ['100::1', /discard-only/],
+    ['2001:2::7', /benchmarking/],
+    ['2001:10::1', /ORCHID/],
+    ['5f00::1', /segment-routing/],
+    ['2001:db8::1', /reserved/],
+    ['3fff::1', /reserved/],
+    ['fec0::1', /site-local/],
+  ];
+  for (const [address, why] of cases) {
+    assert.match(guard.ruleFor(address) ?? 'allowed', why, address);
+    assert.match((await refusal(guard, `http://[${address}]/x`)).message, why);
+  }
+  // Globally reachable neighbours stay allowed.
+  for (const address of ['2001:4860:4860::8888', '2001:20::1', '2606:4700::1111']) assert.equal(guard.ruleFor(address), undefined, address);
+  // The allow list still opens them.
+  assert.equal(new SsrfGuard({ allow: ['2001:2::/48'] }).ruleFor('2001:2::7'), undefined);
+});
+
 test('refuses a name that resolves to 127.0.0.1 (localhost) and cloud metadata host names', async () => {
   const guard = new SsrfGuard();
   const local = await refusal(guard, 'http://localhost:9/');
