@@ -8,7 +8,7 @@
 
 import type { ConfigProblem } from '../errors.js';
 import { ENGINE_EVENT_DEFINITIONS } from '../events/engine-events.js';
-import { registerTemplateCheck, templateProblems } from '../config/checks.js';
+import { registerTemplateCheck, secretPlaceholders, templateProblems } from '../config/checks.js';
 import type { HookworkConfig } from '../config/schema.js';
 import type { MagpieWebhookConfig } from './config-schema.js';
 
@@ -137,8 +137,17 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
         });
       }
     }
+    const granted = new Set<string>(handler.grants);
     const check = (source: unknown, key: string): void => {
       problems.push(...templateProblems(source, key, { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
+      // Without the grant the secret stays the literal placeholder: it would go out as "{{account.token}}".
+      for (const secret of secretPlaceholders(source)) {
+        if (granted.has(secret)) continue;
+        problems.push({
+          key,
+          message: `{{${secret}}} is a secret and renders only for a handler granted it; add "grants: [${secret}]" to handler "${handler.name}", or remove the placeholder`,
+        });
+      }
     };
     if (handler.type === 'command') {
       handler.args?.forEach((arg, j) => check(arg, `${where}.args.${j}`));

@@ -112,3 +112,29 @@ test('config checks: relative command, unknown placeholder, unknown then/action,
     assert.deepEqual(err.problems.map((p) => p.key).sort(), ['handlers.0.actions.0', 'handlers.0.args.0', 'handlers.0.then.0']);
   }
 });
+
+test('config checks: a handler template reading {{account.token}} without the grant is a problem (it would go out literally)', () => {
+  const problemsOf = (handlers: unknown[]): Array<{ key: string; message: string }> => {
+    try {
+      validateConfigSources([{ value: { handlers } } as never]);
+      return [];
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems.map((p) => ({ key: p.key, message: p.message }));
+    }
+  };
+  const problems = problemsOf([
+    { type: 'webhook', name: 'hook', url: 'https://e.example/x', headers: { Authorization: 'Bearer {{Account.Token}}' }, payload: { t: '{{account.token}}' } },
+    { type: 'command', name: 'cmd', command: '/bin/echo', args: ['{{account.token}}'], env: { TOKEN: '{{account.token}}' } },
+  ]);
+  assert.deepEqual(problems.map((p) => p.key).sort(), ['handlers.0.headers.Authorization', 'handlers.0.payload', 'handlers.1.args.0', 'handlers.1.env.TOKEN']);
+  assert.match(problems[0]?.message ?? '', /secret and renders only for a handler granted it; add "grants: \[account\.token\]" to handler "hook"/);
+  // Granted: accepted.
+  assert.deepEqual(
+    problemsOf([
+      { type: 'webhook', name: 'hook', url: 'https://e.example/x', grants: ['account.token'], headers: { Authorization: 'Bearer {{account.token}}' } },
+      { type: 'command', name: 'cmd', command: '/bin/echo', grants: ['account.token'], args: ['{{account.token}}'] },
+    ]),
+    [],
+  );
+});
