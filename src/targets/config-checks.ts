@@ -61,6 +61,35 @@ function trimmedString(entry: unknown, member: string): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** Without the grant a secret stays the literal placeholder: it would go out as "{{account.token}}". */
+function ungrantedSecrets(source: unknown, key: string, granted: ReadonlySet<string>, owner: string, file?: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const secret of secretPlaceholders(source)) {
+    if (granted.has(secret)) continue;
+    problems.push({
+      ...(file === undefined ? {} : { file }),
+      key,
+      message: `{{${secret}}} is a secret and renders only where it is granted; add "grants: [${secret}]" to ${owner}, or remove the placeholder`,
+    });
+  }
+  return problems;
+}
+
+/** The templates of a Magpie entry as written, by key under the entry. */
+function magpieTemplates(value: unknown): Array<[string, unknown]> {
+  if (value === null || typeof value !== 'object') return [];
+  const entry = value as Record<string, unknown>;
+  const out: Array<[string, unknown]> = [];
+  if (typeof entry['url'] === 'string') out.push(['url', entry['url']]);
+  if (Array.isArray(entry['fallback_urls'])) entry['fallback_urls'].forEach((url, j) => typeof url === 'string' && out.push([`fallback_urls.${j}`, url]));
+  const headers = entry['headers'];
+  if (headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
+    for (const [name, header] of Object.entries(headers)) if (typeof header === 'string') out.push([`headers.${name}`, header]);
+  }
+  if (entry['payload'] !== undefined) out.push(['payload', entry['payload']]);
+  return out;
+}
+
 /**
  * The checks of Magpie webhook entries a schema cannot express: an unknown
  * action, a name used twice. They run on every entry as written, also on
@@ -85,6 +114,11 @@ export function magpieWebhookProblems(
       });
     }
     const name = trimmedString(entry.value, 'name');
+    const grants = (entry.value as { grants?: unknown } | null)?.grants;
+    const granted = new Set<string>(Array.isArray(grants) ? grants.filter((g): g is string => typeof g === 'string') : []);
+    for (const [sub, source] of magpieTemplates(entry.value)) {
+      problems.push(...ungrantedSecrets(source, `${entry.key}.${sub}`, granted, `webhook "${name ?? entry.key}"`, entry.file));
+    }
     if (name === undefined) continue;
     const first = seen.get(name);
     if (first === undefined) {
@@ -140,14 +174,7 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
     const granted = new Set<string>(handler.grants);
     const check = (source: unknown, key: string): void => {
       problems.push(...templateProblems(source, key, { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
-      // Without the grant the secret stays the literal placeholder: it would go out as "{{account.token}}".
-      for (const secret of secretPlaceholders(source)) {
-        if (granted.has(secret)) continue;
-        problems.push({
-          key,
-          message: `{{${secret}}} is a secret and renders only for a handler granted it; add "grants: [${secret}]" to handler "${handler.name}", or remove the placeholder`,
-        });
-      }
+      problems.push(...ungrantedSecrets(source, key, granted, `handler "${handler.name}"`));
     };
     if (handler.type === 'command') {
       handler.args?.forEach((arg, j) => check(arg, `${where}.args.${j}`));

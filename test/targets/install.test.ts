@@ -128,7 +128,7 @@ test('config checks: a handler template reading {{account.token}} without the gr
     { type: 'command', name: 'cmd', command: '/bin/echo', args: ['{{account.token}}'], env: { TOKEN: '{{account.token}}' } },
   ]);
   assert.deepEqual(problems.map((p) => p.key).sort(), ['handlers.0.headers.Authorization', 'handlers.0.payload', 'handlers.1.args.0', 'handlers.1.env.TOKEN']);
-  assert.match(problems[0]?.message ?? '', /secret and renders only for a handler granted it; add "grants: \[account\.token\]" to handler "hook"/);
+  assert.match(problems[0]?.message ?? '', /secret and renders only where it is granted; add "grants: \[account\.token\]" to handler "hook"/);
   // Granted: accepted.
   assert.deepEqual(
     problemsOf([
@@ -137,4 +137,19 @@ test('config checks: a handler template reading {{account.token}} without the gr
     ]),
     [],
   );
+  // Magpie webhooks: the same rule, with their own grants.
+  const magpie = (webhooks: unknown[]): string[] => {
+    try {
+      validateConfigSources([{ value: { events: [{ id: '1', name: 'up' }], webhooks } } as never]);
+      return [];
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems.map((p) => `${p.key}: ${p.message}`);
+    }
+  };
+  const hook = { name: 'm', action: 'up', method: 'POST', url: 'https://e.example/{{account.token}}', payload: { t: '{{account.token}}' } };
+  const refusedMagpie = magpie([hook]);
+  assert.deepEqual(refusedMagpie.map((p) => p.split(':')[0]).sort(), ['webhooks.0.payload', 'webhooks.0.url']);
+  assert.match(refusedMagpie[0] ?? '', /add "grants: \[account\.token\]" to webhook "m"/);
+  assert.deepEqual(magpie([{ ...hook, grants: ['account.token'] }]), []);
 });
