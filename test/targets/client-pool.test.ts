@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ClientPool } from '../../src/targets/client-pool.js';
@@ -176,4 +178,31 @@ test('client pool: close() lets queued and running requests finish; destroy() fa
 
 test('client pool: connections must be a positive integer', () => {
   assert.throws(() => new ClientPool('http://127.0.0.1:1', { connections: 0 }), /connections must be a positive integer/);
+});
+
+test('client pool over TLS: connect options reach every client, and an unknown certificate is refused', async (t) => {
+  const fixtures = new URL('./fixtures/tls/', import.meta.url);
+  const cert = readFileSync(new URL('cert.pem', fixtures));
+  const server = createHttpsServer({ cert, key: readFileSync(new URL('key.pem', fixtures)) }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`tls ${req.url}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const origin = `https://localhost:${(server.address() as AddressInfo).port}`;
+  // The test's own certificate authority, as a connect option of the pool.
+  const trusting = new ClientPool(origin, { connections: 2, connect: { ca: cert } });
+  t.after(() => trusting.close());
+  const answers = await Promise.all([send(trusting, '/a'), send(trusting, '/b'), send(trusting, '/c')]);
+  assert.deepEqual(answers.map((a) => a.head), ['tls /a', 'tls /b', 'tls /c']);
+  // Without it the certificate is verified and refused, as every webhook's is.
+  const verifying = new ClientPool(origin, { connections: 1 });
+  t.after(() => verifying.close());
+  await assert.rejects(send(verifying, '/x'), /self[- ]signed|certificate/i);
 });
