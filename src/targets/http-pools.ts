@@ -1,7 +1,7 @@
-// Keep-alive client pools (client-pool.ts), one per (origin, checked address). The address is
-// part of the key because each pool's sockets are pinned to the address the
-// SSRF guard checked; a DNS change yields a new pool instead of reusing one
-// that connects somewhere unchecked.
+// Keep-alive client pools (client-pool.ts), one per (origin, checked
+// address). The address is part of the key because each pool's sockets are
+// pinned to the address the SSRF guard checked; a DNS change yields a new
+// pool instead of reusing one that connects somewhere unchecked.
 
 import { ClientPool } from './client-pool.js';
 import { pinnedLookup, type CheckedTarget } from './ssrf-guard.js';
