@@ -26,14 +26,14 @@ import { Notifier, groupTarget, type Subscriber, type SubscriberFn } from './hoo
 import { Scope, type Disposer, type RegistrationKind } from './hooks/scope.js';
 import { createLogger, type Logger } from './logger.js';
 
+/** The groups of an event id missing from the catalogue (strict mode off): frozen like every catalogue entry's. */
+const NO_GROUPS: readonly string[] = Object.freeze([]);
+
 /**
  * The host's hook map, for strong typing: event ids to their data, gate names
  * to their context, change points to their value, methods to their signature.
  * Every part is optional; what is left out is loosely typed.
  */
-
-/** The groups of an event id missing from the catalogue (strict mode off): frozen like every catalogue entry's. */
-const NO_GROUPS: readonly string[] = Object.freeze([]);
 export interface HookMap {
   events?: Record<string, EventData>;
   gates?: Record<string, unknown>;
