@@ -24,6 +24,15 @@ export function workerExecArgv(): string[] | undefined {
   }
 }
 
+/** Where tsx's require hook (`tsx/cjs/api`) is, or null when tsx is not installed. */
+export function tsxCjsApi(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('tsx/cjs/api');
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What to hand `new Worker()` for a worker module: the module itself, or, when
  * it is TypeScript, a short script that installs tsx's require hook and
@@ -32,7 +41,8 @@ export function workerExecArgv(): string[] | undefined {
  * see handlers/extension-worker.ts).
  */
 export function workerEntry(module: URL): { entry: string | URL; eval: boolean } {
-  if (!RUNNING_FROM_TS) return { entry: module, eval: false };
-  const api = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const api = RUNNING_FROM_TS ? tsxCjsApi() : null;
+  // Without tsx, a worker of .ts sources fails with its import error.
+  if (api === null) return { entry: module, eval: false };
   return { entry: `require(${JSON.stringify(api)}).register(); require(${JSON.stringify(fileURLToPath(module))});`, eval: true };
 }

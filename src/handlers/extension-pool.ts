@@ -4,11 +4,10 @@
 // its worker, and piscina starts a fresh one. A worker that crashes or runs
 // out of memory (resourceLimits) is replaced the same way.
 
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ExtensionQueueFullError, ExtensionWorkerCrashError, toError } from '../errors.js';
-import { workerExecArgv, workerModule } from '../worker-threads.js';
+import { tsxCjsApi, workerExecArgv, workerModule } from '../worker-threads.js';
 import type { ExtensionTask, HandleResult } from './extension-contract.js';
 
 export interface ExtensionPoolOptions {
@@ -65,14 +64,6 @@ export interface ExtensionWorkerData {
   readonly tsxCjsApi: string | null;
 }
 
-function tsxCjsApi(): string | null {
-  try {
-    return createRequire(import.meta.url).resolve('tsx/cjs/api');
-  } catch {
-    return null; // tsx is not installed: .js handlers still work; a .ts one fails with a clear error.
-  }
-}
-
 export interface PoolStats {
   readonly size: number;
   readonly threads: number;
@@ -92,6 +83,7 @@ export class ExtensionPool {
     this.maxQueue = options.maxQueue;
     this.#oldGenerationMb = options.resourceLimits?.maxOldGenerationSizeMb;
     const execArgv = workerExecArgv();
+    // Without tsx, .js handlers still work; a .ts one fails with a clear error.
     const workerData: ExtensionWorkerData = { tsxCjsApi: tsxCjsApi() };
     this.#piscina = new Piscina<ExtensionTask, HandleResult>({
       filename: WORKER_FILE,
