@@ -325,7 +325,8 @@ export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
 
 // The members most events share are serialised once: what a catalogue entry
 // fixes (id, name, groups), the defaults (process account, no component, the
-// server) and the millisecond's timestamp.
+// server) and the millisecond's timestamp. Servers by object (a process may
+// run several hosts).
 const partJson = new WeakMap<object, string>();
 
 function cachedJson(part: object): string {
@@ -378,9 +379,10 @@ function membersJson(event: HookworkEvent): string {
 let lastStampJsonOf: EventTimestamp | undefined;
 let lastStampJson = '';
 
+// Events of one millisecond share their timestamp object (timestampAt): its JSON is made once.
 function timestampJson(stamp: EventTimestamp): string {
   if (stamp !== lastStampJsonOf) {
-    lastStampJson = cachedJson(stamp);
+    lastStampJson = JSON.stringify(stamp);
     lastStampJsonOf = stamp;
   }
   return lastStampJson;
