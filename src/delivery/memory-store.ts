@@ -103,7 +103,8 @@ export class MemoryStore implements DeliveryStore {
       // Let go of it now: the slots before the head stay until the next compaction.
       this.#done[this.#doneHead] = 0;
       this.#doneHead += 2;
-      if (oldest.state !== 'done' || oldest.generation !== generation || this.#rows.get(oldest.id) !== oldest) continue;
+      // Reopened or purged since (both bump the generation): not this entry's to evict.
+      if (oldest.state !== 'done' || oldest.generation !== generation) continue;
       this.#rows.delete(oldest.id);
       this.#doneCount -= 1;
     }
@@ -209,7 +210,7 @@ export class MemoryStore implements DeliveryStore {
       while (left > 0 && pending.peekAt() <= request.now) {
         const generation = pending.peekGeneration();
         const row = pending.pop() as Row;
-        if (generation !== row.generation || row.state !== 'pending' || this.#rows.get(row.id) !== row) continue;
+        if (generation !== row.generation || row.state !== 'pending') continue;
         this.#claimRow(row, request, claimed);
         left -= 1;
       }
@@ -317,6 +318,8 @@ export class MemoryStore implements DeliveryStore {
       if (old) {
         this.#rows.delete(row.id);
         this.#uncompleted(row);
+        // Its entry in the completed ring is stale now.
+        row.generation += 1;
         removed += 1;
       }
     }

@@ -72,6 +72,27 @@ test('memory store: only the newest completed deliveries are kept (keepDone); op
   assert.equal((await store.get('d3'))?.delivery.state, 'pending');
 });
 
+test('memory store: completed deliveries purged before keepDone reaches them do not count against the ones kept after', async () => {
+  const store = new MemoryStore({ keepDone: 3 });
+  const done = (id: string) => ({
+    deliveryId: id,
+    nodeId: 'a',
+    attempt: 1,
+    record: { deliveryId: id, attempt: 1, startedAt: T0, durationMs: 1, ok: true },
+    outcome: { state: 'done' } as const,
+  });
+  const complete = async (ids: string[]) => {
+    await store.enqueue(ids.map((id) => input(id)));
+    assert.equal((await store.claim(claimOf(T0, ids.length))).length, ids.length);
+    await store.settle(ids.map(done));
+  };
+  await complete(['a', 'b', 'c']);
+  assert.equal(await store.purge({ doneBefore: T0 + 10, failedBefore: 0, limit: 100 }), 3);
+  await complete(['d', 'e', 'f', 'g']);
+  // The purged three still sit in the completed ring: each must be skipped, not counted as one let go.
+  assert.deepEqual((await store.list({ limit: 100 })).map((d) => d.id).sort(), ['e', 'f', 'g']);
+});
+
 test('memory store: a completed delivery pushed out by keepDone is let go of at once (its payload with it)', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
