@@ -9,6 +9,9 @@
 // webhook handler, against a peer sending the same bytes signed per request
 // (as bench/webhooks.bench.ts explains).
 // SQLite, then PostgreSQL (a throwaway server from the test helper: needs initdb).
+// Only the first row with SQLite carries a target, the issue's ("durable webhook
+// delivery throughput (SQLite) vs raw undici … target ≥ 0.7x"); the end-to-end
+// rows and the PostgreSQL ones are reported beside their peers.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -160,7 +163,8 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
     ...figures,
     peerName: `raw undici Pool.request, ${CONCURRENCY} in flight`,
     higherIsBetter: true,
-    target: 'within 1.43x',
+    // Issue 6 sets its target (at least 0.7x) on this row with SQLite; the other rows are reported.
+    ...(label === 'SQLite' ? { target: 'within 1.43x' } : {}),
   };
 }
 
@@ -217,7 +221,6 @@ async function endToEnd(storeUrl: string, label: string): Promise<BenchResult> {
     ...figures,
     peerName: `raw undici Pool.request, signed per request, ${CONCURRENCY} in flight`,
     higherIsBetter: true,
-    target: 'within 1.43x',
   };
 }
 
