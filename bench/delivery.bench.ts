@@ -163,7 +163,6 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
     ...figures,
     peerName: `raw undici Pool.request, ${CONCURRENCY} in flight`,
     higherIsBetter: true,
-    // Issue 6 sets its target (at least 0.7x) on this row with SQLite; the other rows are reported.
     ...(label === 'SQLite' ? { target: 'within 1.43x' } : {}),
   };
 }
