@@ -75,8 +75,8 @@ function ungrantedSecrets(source: unknown, key: string, granted: ReadonlySet<str
   return problems;
 }
 
-/** The templates of a Magpie entry as written, by key under the entry. */
-function magpieTemplates(value: unknown): Array<[string, unknown]> {
+/** The templates of a webhook (a webhook handler, or a Magpie entry as written), by key under it. */
+function webhookTemplates(value: unknown): Array<[string, unknown]> {
   if (value === null || typeof value !== 'object') return [];
   const entry = value as Record<string, unknown>;
   const out: Array<[string, unknown]> = [];
@@ -116,7 +116,7 @@ export function magpieWebhookProblems(
     const name = trimmedString(entry.value, 'name');
     const grants = (entry.value as { grants?: unknown } | null)?.grants;
     const granted = new Set<string>(Array.isArray(grants) ? grants.filter((g): g is string => typeof g === 'string') : []);
-    for (const [sub, source] of magpieTemplates(entry.value)) {
+    for (const [sub, source] of webhookTemplates(entry.value)) {
       problems.push(...ungrantedSecrets(source, `${entry.key}.${sub}`, granted, `webhook "${name ?? entry.key}"`, entry.file));
     }
     if (name === undefined) continue;
@@ -183,10 +183,7 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
         if (!handlerNames.has(next)) problems.push({ key: `${where}.then.${j}`, message: `no handler is named "${next}"` });
       });
     } else {
-      check(handler.url, `${where}.url`);
-      handler.fallback_urls.forEach((url, j) => check(url, `${where}.fallback_urls.${j}`));
-      for (const [name, value] of Object.entries(handler.headers)) check(value, `${where}.headers.${name}`);
-      if (handler.payload !== undefined) check(handler.payload, `${where}.payload`);
+      for (const [sub, source] of webhookTemplates(handler)) check(source, `${where}.${sub}`);
     }
   });
   config.callbacks.on_failure.forEach((name, j) => {
