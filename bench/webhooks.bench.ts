@@ -82,7 +82,7 @@ export async function run(): Promise<BenchResult[]> {
   const body = JSON.stringify(record);
 
   const pools = new HttpPools({ connections: CONCURRENCY });
-  const target = new WebhookTarget({ name: 'direct', url, secrets: [secret], concurrency: CONCURRENCY }, { pools, ssrf: new SsrfGuard({ allow: ['127.0.0.1/32'] }) });
+  const target = new WebhookTarget({ name: 'direct', url, secrets: [secret], concurrency: CONCURRENCY }, { http: pools, ssrf: new SsrfGuard({ allow: ['127.0.0.1/32'] }) });
   const raw = new Pool(new URL(url).origin, { connections: CONCURRENCY, pipelining: 1 });
   const signal = new AbortController().signal;
   // What the target puts on the wire, computed once: the receiver does the same work for both.

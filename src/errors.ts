@@ -276,6 +276,13 @@ export class DeliveryInflightError extends HookworkError {
   }
 }
 
+/** The thread that sends webhook requests stopped with requests in flight; they fail retryably and the thread is started again. */
+export class SenderThreadError extends HookworkError {
+  constructor(detail: string, options?: ErrorOptions) {
+    super('HKW_ERR_SENDER_THREAD', `The webhook sender thread stopped (${detail}) while the request was in flight; the delivery is retried on a new thread.`, 503, options);
+  }
+}
+
 /** The delivery store could not be opened, migrated or used. */
 export class DeliveryStoreError extends HookworkError {
   constructor(message: string, options?: ErrorOptions) {

@@ -78,6 +78,12 @@ export const deliveryConfigSchema = z.strictObject({
   poll_interval: z.number().positive().default(1),
   /** Seconds close() waits for attempts in flight before aborting them. */
   shutdown_grace: z.number().nonnegative().default(10),
+  /**
+   * Webhook requests go out from a thread of their own (default), so the
+   * HTTP client's work leaves the thread that runs the host; false sends them
+   * from the main thread.
+   */
+  sender_thread: z.boolean().default(true),
   circuit_breaker: circuitBreakerSchema.default(circuitBreakerSchema.parse({})),
   retention: retentionSchema.default(retentionSchema.parse({})),
 });

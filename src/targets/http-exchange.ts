@@ -17,13 +17,16 @@ export interface ExchangeResult {
   readonly head: string;
 }
 
-export interface ExchangeOptions {
+export interface RequestOptions {
   readonly path: string;
   readonly method: Dispatcher.HttpMethod;
   /** Flat `[name, value, name, value…]`, as undici takes them without copying. */
   readonly headers: string[];
   readonly body: string | Buffer | null;
   readonly timeoutMs: number;
+}
+
+export interface ExchangeOptions extends RequestOptions {
   readonly signal: AbortSignal;
 }
 
@@ -31,19 +34,25 @@ class AbortedError extends Error {
   override name = 'AbortError';
 }
 
-function abortReason(signal: AbortSignal): Error {
+export function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new AbortedError('The request was aborted.');
+}
+
+/** A request in flight that an abort ends. */
+export interface Cancellable {
+  cancel(error: Error): void;
 }
 
 // One abort listener per signal, however many requests share it (the router's
 // never-aborted signal, fallback URLs of one attempt): a Set beats adding and
 // removing an EventTarget listener per request.
-const inFlight = new WeakMap<AbortSignal, Set<Exchange>>();
+const inFlight = new WeakMap<AbortSignal, Set<Cancellable>>();
 
-function track(signal: AbortSignal, exchange: Exchange): void {
+/** Cancels `request` when `signal` aborts, until untrackAbort(). */
+export function trackAbort(signal: AbortSignal, request: Cancellable): void {
   let set = inFlight.get(signal);
   if (set === undefined) {
-    const fresh = new Set<Exchange>();
+    const fresh = new Set<Cancellable>();
     inFlight.set(signal, (set = fresh));
     signal.addEventListener(
       'abort',
@@ -54,7 +63,11 @@ function track(signal: AbortSignal, exchange: Exchange): void {
       { once: true },
     );
   }
-  set.add(exchange);
+  set.add(request);
+}
+
+export function untrackAbort(signal: AbortSignal, request: Cancellable): void {
+  inFlight.get(signal)?.delete(request);
 }
 
 type Abort = (reason?: Error) => void;
@@ -64,10 +77,11 @@ const RETRY_AFTER = 'retry-after';
 // The handler methods undici's own Pool.request handler implements (onConnect,
 // onHeaders, onData, onComplete, onError): raw header buffers, scanned only
 // when Retry-After matters, instead of a parsed header object per response.
-class Exchange {
+class Exchange implements Cancellable {
   readonly #resolve: (result: ExchangeResult) => void;
   readonly #reject: (error: Error) => void;
-  readonly #signal: AbortSignal;
+  /** Undefined when the caller cancels it itself (startExchange). */
+  readonly #signal: AbortSignal | undefined;
   #abort: Abort | undefined;
   #status = 0;
   #retryAfter: string | undefined;
@@ -76,7 +90,7 @@ class Exchange {
   #seen = 0;
   #done = false;
 
-  constructor(signal: AbortSignal, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
+  constructor(signal: AbortSignal | undefined, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
     this.#signal = signal;
     this.#resolve = resolve;
     this.#reject = reject;
@@ -94,7 +108,7 @@ class Exchange {
 
   onConnect(abort: Abort): void {
     if (this.#done) abort(new AbortedError('The request was aborted.'));
-    else if (this.#signal.aborted) abort(abortReason(this.#signal));
+    else if (this.#signal?.aborted === true) abort(abortReason(this.#signal));
     else this.#abort = abort;
   }
 
@@ -140,7 +154,7 @@ class Exchange {
   #finish(error: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    inFlight.get(this.#signal)?.delete(this);
+    if (this.#signal !== undefined) untrackAbort(this.#signal, this);
     if (error !== undefined) {
       this.#reject(error);
       return;
@@ -149,6 +163,20 @@ class Exchange {
     const head = chunks === undefined ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
     this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head });
   }
+}
+
+function dispatchRequest(dispatcher: Pick<Dispatcher, 'dispatch'>, options: RequestOptions, handler: Exchange): void {
+  dispatcher.dispatch(
+    {
+      path: options.path,
+      method: options.method,
+      headers: options.headers,
+      body: options.body,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    },
+    handler as unknown as Dispatcher.DispatchHandler,
+  );
 }
 
 /** Sends one request through `dispatcher`; rejects on connection errors, timeouts and aborts. */
@@ -160,17 +188,19 @@ export function exchange(dispatcher: Pick<Dispatcher, 'dispatch'>, options: Exch
       return;
     }
     const handler = new Exchange(signal, resolve, reject);
-    track(signal, handler);
-    dispatcher.dispatch(
-      {
-        path: options.path,
-        method: options.method,
-        headers: options.headers,
-        body: options.body,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      },
-      handler as unknown as Dispatcher.DispatchHandler,
-    );
+    trackAbort(signal, handler);
+    dispatchRequest(dispatcher, options, handler);
   });
+}
+
+/** exchange() for a caller that tracks its requests itself (the sender thread): the handle cancels the request. */
+export function startExchange(
+  dispatcher: Pick<Dispatcher, 'dispatch'>,
+  options: RequestOptions,
+  resolve: (result: ExchangeResult) => void,
+  reject: (error: Error) => void,
+): Cancellable & { readonly settled: boolean } {
+  const handler = new Exchange(undefined, resolve, reject);
+  dispatchRequest(dispatcher, options, handler);
+  return handler;
 }

@@ -4,6 +4,8 @@
 // pool instead of reusing one that connects somewhere unchecked.
 
 import { ClientPool } from './client-pool.js';
+import { exchange, type ExchangeResult } from './http-exchange.js';
+import type { FormRequest, HttpLane, HttpTransport, RequestForm } from './http-transport.js';
 import { pinnedLookup, type CheckedTarget } from './ssrf-guard.js';
 
 export interface HttpPoolsOptions {
@@ -15,13 +17,40 @@ export interface HttpPoolsOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** A pool as a lane of this thread's transport. */
+class PoolLane implements HttpLane {
+  readonly pool: ClientPool;
+
+  constructor(pool: ClientPool) {
+    this.pool = pool;
+  }
+
+  get stale(): boolean {
+    return this.pool.closed || this.pool.destroyed;
+  }
+
+  send(form: RequestForm, request: FormRequest): Promise<ExchangeResult> {
+    // Bytes once: the signature and undici (which would convert a string itself) share them.
+    const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
+    return exchange(this.pool, {
+      path: request.path,
+      method: form.method,
+      headers: form.headerList(request, body),
+      body,
+      timeoutMs: form.timeoutMs,
+      signal: request.signal,
+    });
+  }
+}
+
 interface Entry {
   readonly pool: ClientPool;
+  readonly lane: PoolLane;
   /** Recency, for evicting the least recently used pool. */
   used: number;
 }
 
-export class HttpPools {
+export class HttpPools implements HttpTransport {
   readonly #pools = new Map<string, Entry>();
   #tick = 0;
   readonly #connections: number;
@@ -37,11 +66,19 @@ export class HttpPools {
 
   /** The pool for `origin` whose sockets go to the checked address. */
   get(origin: string, target: CheckedTarget): ClientPool {
+    return this.#entry(origin, target).pool;
+  }
+
+  lane(origin: string, target: CheckedTarget): HttpLane {
+    return this.#entry(origin, target).lane;
+  }
+
+  #entry(origin: string, target: CheckedTarget): Entry {
     const key = `${origin}|${target.address}`;
-    const entry = this.#pools.get(key);
-    if (entry !== undefined) {
-      entry.used = ++this.#tick;
-      return entry.pool;
+    const found = this.#pools.get(key);
+    if (found !== undefined) {
+      found.used = ++this.#tick;
+      return found;
     }
     const pool = new ClientPool(origin, {
       connections: this.#connections,
@@ -49,8 +86,9 @@ export class HttpPools {
       connect: { lookup: pinnedLookup(target) as never },
     });
     if (this.#pools.size >= this.#maxPools) this.#evictOldest();
-    this.#pools.set(key, { pool, used: ++this.#tick });
-    return pool;
+    const entry: Entry = { pool, lane: new PoolLane(pool), used: ++this.#tick };
+    this.#pools.set(key, entry);
+    return entry;
   }
 
   // Only when a new pool would exceed the limit: a scan, not per-request bookkeeping.

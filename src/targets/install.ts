@@ -5,7 +5,7 @@
 // gates, and exposes `runtime.services.targets`, `.actions` and `.callbacks`.
 // Everything built from the config is one generation; a config reload builds
 // the next one and swaps it in synchronously, so no event is routed to both
-// or to neither. Callback tokens and HTTP pools outlive generations.
+// or to neither. Callback tokens and the HTTP transport outlive generations.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { HookworkConfig } from '../config/schema.js';
@@ -23,6 +23,8 @@ import { targetsConfigProblems } from './config-checks.js';
 import type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './config-schema.js';
 import { SFTPGO_GATE, SFTPGO_PRE_DELETE, targetGate, type GateBehaviour } from './gate-adapter.js';
 import { HttpPools } from './http-pools.js';
+import type { HttpTransport } from './http-transport.js';
+import { SenderThread } from './sender-thread.js';
 import { TargetRouter } from './router.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import type { EventRecord, OutboundTarget, TemplateExtras } from './target.js';
@@ -34,7 +36,8 @@ export interface TargetsService {
   readonly targets: ReadonlyMap<string, OutboundTarget>;
   readonly router: TargetRouter;
   readonly ssrf: SsrfGuard;
-  readonly pools: HttpPools;
+  /** Where webhook requests go out (a SenderThread unless delivery.sender_thread is false). */
+  readonly http: HttpTransport;
   /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
   runNow(name: string, record: EventRecord): Promise<string[]>;
 }
@@ -83,7 +86,7 @@ interface Shared {
   readonly runtime: Runtime;
   readonly log: Runtime['logger'];
   readonly queue: DeliveryQueue | undefined;
-  readonly pools: HttpPools;
+  readonly http: HttpTransport;
   readonly callbacks: Callbacks;
 }
 
@@ -108,7 +111,7 @@ function targetInputs(config: HookworkConfig): unknown {
 }
 
 async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
-  const { runtime, log, queue, pools, callbacks } = shared;
+  const { runtime, log, queue, http, callbacks } = shared;
   const { host } = runtime;
   const webhookList = await webhooksOf(runtime, config);
   const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
@@ -195,7 +198,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
           concurrency: handler.concurrency,
           extras: extrasFor(name, handler.name, true),
         },
-        { pools, ssrf },
+        { http, ssrf },
       );
     }
     targets.set(name, target);
@@ -220,7 +223,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
           extras: extrasFor(name, hook.name, true),
           dataAsRoot: true,
         },
-        { pools, ssrf },
+        { http, ssrf },
       ),
     );
   }
@@ -347,7 +350,7 @@ export async function installTargets(runtime: Runtime): Promise<void> {
     runtime,
     log,
     queue: runtime.services.delivery as DeliveryQueue | undefined,
-    pools: new HttpPools({ connections: busiest }),
+    http: config.delivery.sender_thread ? new SenderThread({ connections: busiest }) : new HttpPools({ connections: busiest }),
     callbacks: new Callbacks({
       ttlSeconds: config.callbacks.ttl,
       ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),
@@ -367,7 +370,7 @@ export async function installTargets(runtime: Runtime): Promise<void> {
     get ssrf() {
       return current.ssrf;
     },
-    pools: shared.pools,
+    http: shared.http,
     runNow(name, record) {
       const target = current.targets.get(name);
       if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...current.targets.keys()].join(', ') || 'none'}.`));
@@ -401,7 +404,7 @@ export async function installTargets(runtime: Runtime): Promise<void> {
   runtime.onClose(async () => {
     deactivate();
     removeStage();
-    await shared.pools.close();
+    await shared.http.close();
   });
   log.debug({ targets: current.targets.size }, 'Targets installed');
 }

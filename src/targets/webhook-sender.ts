@@ -4,15 +4,14 @@
 // the delivery queue what the outcome means (retry, give up, disable).
 
 import { STATUS_CODES } from 'node:http';
-import type { ClientPool } from './client-pool.js';
 import { compileStringTemplate, type Template } from '../events/template.js';
 import type { LookupOptions } from '../events/context.js';
 import { SsrfRefusedError, toError } from '../errors.js';
 import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
-import { exchange, RESPONSE_HEAD } from './http-exchange.js';
-import type { HttpPools } from './http-pools.js';
-import { timestampNow, WebhookSigner } from './signing.js';
+import { RESPONSE_HEAD } from './http-exchange.js';
+import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from './http-transport.js';
+import { timestampNow } from './signing.js';
 import type { CheckedTarget, SsrfGuard } from './ssrf-guard.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from './target.js';
 
@@ -49,13 +48,14 @@ export interface WebhookTargetOptions {
 }
 
 export interface WebhookDeps {
-  readonly pools: HttpPools;
+  /** Where the requests go out: HttpPools (this thread) or a SenderThread. */
+  readonly http: HttpTransport;
   readonly ssrf: SsrfGuard;
 }
 
 const USER_AGENT = 'Hookwork-Webhook/0.1';
-/** What is signed for a request without a body (GET, HEAD). */
-const EMPTY = Buffer.alloc(0);
+/** The rendered headers of a target whose headers have no placeholders. */
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** The roots of an attempt whose templates read nothing: a fixed URL, fixed headers, the stored event as body. */
 const NO_ROOTS: readonly unknown[] = Object.freeze([]);
@@ -71,7 +71,7 @@ interface ParsedUrl {
   readonly path: string;
 }
 
-/** A URL template, the parse of its last rendering and the pool it last used (most render the same text every time). */
+/** A URL template, the parse of its last rendering and the lane it last used (most render the same text every time). */
 class UrlTemplate {
   readonly template: Template<string>;
   /** The text when the template has no placeholder. */
@@ -79,7 +79,7 @@ class UrlTemplate {
   #lastText: string | undefined;
   #last: ParsedUrl | undefined;
   #lastChecked: CheckedTarget | undefined;
-  #lastPool: ClientPool | undefined;
+  #lastLane: HttpLane | undefined;
 
   constructor(text: string) {
     this.template = compileStringTemplate(text);
@@ -105,17 +105,17 @@ class UrlTemplate {
   }
 
   /**
-   * The pool for the origin and checked address; remembered while the guard
-   * keeps answering with the same check (HttpPools closes a pool it evicts,
-   * and a closed pool is asked for again).
+   * The lane for the origin and checked address; remembered while the guard
+   * keeps answering with the same check (a lane whose pool was evicted, or
+   * whose thread started again, is stale and asked for again).
    */
-  pool(pools: HttpPools, parsed: ParsedUrl, checked: CheckedTarget): ClientPool {
-    const last = this.#lastPool;
-    if (checked === this.#lastChecked && last !== undefined && !last.closed && !last.destroyed && parsed === this.#last) return last;
-    const pool = pools.get(parsed.origin, checked);
+  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget): HttpLane {
+    const last = this.#lastLane;
+    if (checked === this.#lastChecked && last !== undefined && !last.stale && parsed === this.#last) return last;
+    const lane = http.lane(parsed.origin, checked);
     this.#lastChecked = checked;
-    this.#lastPool = pool;
-    return pool;
+    this.#lastLane = lane;
+    return lane;
   }
 }
 
@@ -142,12 +142,10 @@ export class WebhookTarget implements OutboundTarget {
   readonly #urls: readonly UrlTemplate[];
   /** Header templates with placeholders, rendered per request. */
   readonly #headers: ReadonlyArray<readonly [string, Template<string>]>;
-  /** user-agent, content-type and the static header templates, as flat name/value pairs. */
-  readonly #fixedHeaders: readonly string[];
+  /** Method, user-agent, content-type and the static header templates, timeout and secrets: what every request shares. */
+  readonly #form: RequestForm;
   readonly #body: BodyRenderer;
-  readonly #timeoutMs: number;
   readonly #success: ReadonlySet<number> | undefined;
-  readonly #signer: WebhookSigner;
   readonly #extras: TemplateExtras | undefined;
   readonly #dataAsRoot: boolean;
   readonly #lookup: LookupOptions;
@@ -163,10 +161,10 @@ export class WebhookTarget implements OutboundTarget {
     this.grants = new Set((options.grants ?? []).map((g) => g.toLowerCase()));
     this.#urls = [options.url, ...(options.fallbackUrls ?? [])].map((text) => new UrlTemplate(text));
     this.#body = new BodyRenderer(options.format ?? 'json', options.payload);
-    this.#signer = new WebhookSigner(options.secrets ?? []);
+    const secrets = options.secrets ?? [];
     // Later entries won over earlier ones when headers were an object: the
     // signature headers over configured ones, configured ones over defaults.
-    const signed = new Set(['webhook-id', 'webhook-timestamp', ...(this.#signer.signs ? ['webhook-signature'] : [])]);
+    const signed = new Set(['webhook-id', 'webhook-timestamp', ...(secrets.length > 0 ? ['webhook-signature'] : [])]);
     const configured = new Map<string, Template<string>>();
     for (const [k, v] of Object.entries(options.headers ?? {})) if (!signed.has(k.toLowerCase())) configured.set(k.toLowerCase(), compileStringTemplate(v));
     const fixed = new Map<string, string>([['user-agent', USER_AGENT]]);
@@ -179,9 +177,8 @@ export class WebhookTarget implements OutboundTarget {
         dynamic.push([k, template]);
       }
     }
-    this.#fixedHeaders = [...fixed].flat();
     this.#headers = dynamic;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
     this.#extras = options.extras;
     this.#dataAsRoot = options.dataAsRoot ?? false;
@@ -222,16 +219,15 @@ export class WebhookTarget implements OutboundTarget {
 
   async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
     const started = performance.now();
-    // Bytes once: the signature and undici (which would convert a string itself) share them.
-    const text = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
-    const body = text === null ? null : typeof text === 'string' ? Buffer.from(text) : text;
-    const headers = this.#headerList(roots, context.webhookId, body);
+    const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+    const headers = this.#headerValues(roots);
+    const timestamp = timestampNow();
 
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), headers, body, context.signal, started);
+      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started);
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -247,25 +243,15 @@ export class WebhookTarget implements OutboundTarget {
     };
   }
 
-  /** One flat `[name, value…]` list for every URL of this attempt; undici takes it as is. */
-  #headerList(roots: readonly unknown[], webhookId: string, body: Buffer | null): string[] {
-    const fixed = this.#fixedHeaders;
+  /** The templated headers, rendered, as flat name/value pairs (the form has the rest). */
+  #headerValues(roots: readonly unknown[]): readonly string[] {
     const dynamic = this.#headers;
-    const headers = new Array<string>(fixed.length + dynamic.length * 2 + (this.#signer.signs ? 6 : 4));
+    if (dynamic.length === 0) return NO_HEADERS;
+    const headers = new Array<string>(dynamic.length * 2);
     let i = 0;
-    for (; i < fixed.length; i++) headers[i] = fixed[i] as string;
     for (const [key, template] of dynamic) {
       headers[i++] = key;
       headers[i++] = template.render(roots, this.#lookup);
-    }
-    const timestamp = timestampNow();
-    headers[i++] = 'webhook-id';
-    headers[i++] = webhookId;
-    headers[i++] = 'webhook-timestamp';
-    headers[i++] = timestamp;
-    if (this.#signer.signs) {
-      headers[i++] = 'webhook-signature';
-      headers[i++] = this.#signer.signature(webhookId, timestamp, body ?? EMPTY);
     }
     return headers;
   }
@@ -273,8 +259,7 @@ export class WebhookTarget implements OutboundTarget {
   async #send(
     template: UrlTemplate,
     urlText: string,
-    headers: string[],
-    body: Buffer | null,
+    request: Omit<FormRequest, 'path' | 'signal'>,
     signal: AbortSignal,
     started: number,
   ): Promise<RunResult> {
@@ -300,12 +285,12 @@ export class WebhookTarget implements OutboundTarget {
     }
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await exchange(template.pool(this.#deps.pools, parsed, checked), {
+      const response = await template.lane(this.#deps.http, parsed, checked).send(this.#form, {
         path: parsed.path,
-        method: this.method,
-        headers,
-        body,
-        timeoutMs: this.#timeoutMs,
+        headers: request.headers,
+        webhookId: request.webhookId,
+        timestamp: request.timestamp,
+        body: request.body,
         signal,
       });
       return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
@@ -321,7 +306,7 @@ export class WebhookTarget implements OutboundTarget {
         ok: false,
         retryable: true,
         error: timedOut
-          ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#timeoutMs} ms.`
+          ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#form.timeoutMs} ms.`
           : `Webhook "${this.name}": request to ${parsed.origin} failed: ${error.message}`,
       };
     }

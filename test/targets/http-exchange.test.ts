@@ -103,7 +103,7 @@ test('Retry-After is read from refusing answers', async () => {
 
 test('the attempt signal aborts a request in flight and refuses one already aborted', async () => {
   receiver.respond(() => undefined); // never answers
-  const webhook = new WebhookTarget({ name: 'abort', url: `${receiver.url}/slow` }, { pools, ssrf });
+  const webhook = new WebhookTarget({ name: 'abort', url: `${receiver.url}/slow` }, { http: pools, ssrf });
   const controller = new AbortController();
   const running = webhook.run({ id: '1' }, { webhookId: 'msg_a', attempt: 1, signal: controller.signal });
   await receiver.waitFor(1);
@@ -121,7 +121,7 @@ test('the attempt signal aborts a request in flight and refuses one already abor
 
 test('many requests on one shared signal add one abort listener, and all of them abort', async () => {
   receiver.respond(() => undefined);
-  const webhook = new WebhookTarget({ name: 'shared', url: `${receiver.url}/slow`, concurrency: 8 }, { pools, ssrf });
+  const webhook = new WebhookTarget({ name: 'shared', url: `${receiver.url}/slow`, concurrency: 8 }, { http: pools, ssrf });
   const controller = new AbortController();
   const runs = Array.from({ length: 12 }, (_, i) => webhook.run({ id: String(i) }, { webhookId: `msg_${i}`, attempt: 1, signal: controller.signal }));
   await waitUntil(() => receiver.requests.length >= 1);
@@ -137,7 +137,7 @@ test('configured headers override the defaults, never the signature headers; one
       url: `${receiver.url}/h`,
       headers: { 'Content-Type': 'application/vnd.custom+json', 'User-Agent': 'custom/{{id}}', 'Webhook-Id': 'forged', 'X-Static': 'yes' },
     },
-    { pools, ssrf },
+    { http: pools, ssrf },
   );
   const result = await webhook.run({ id: '42' }, attemptContext('msg_real'));
   assert.equal(result.ok, true, result.error);
@@ -152,7 +152,7 @@ test('configured headers override the defaults, never the signature headers; one
 
 test('the json body of one record is serialised once and reused by retries and fallback URLs', async () => {
   receiver.respond((r, res) => res.writeHead(r.url === '/down' ? 503 : 200).end());
-  const webhook = new WebhookTarget({ name: 'reuse', url: `${receiver.url}/down`, fallbackUrls: [`${receiver.url}/up`] }, { pools, ssrf });
+  const webhook = new WebhookTarget({ name: 'reuse', url: `${receiver.url}/down`, fallbackUrls: [`${receiver.url}/up`] }, { http: pools, ssrf });
   let serialised = 0;
   const record = { id: '7', data: { n: 1 }, toJSON() {
     serialised++;
@@ -170,9 +170,9 @@ test('the json body of one record is serialised once and reused by retries and f
 });
 
 test('a cached check never lets another scheme through', async () => {
-  const webhook = new WebhookTarget({ name: 'ok', url: `${receiver.url}/a` }, { pools, ssrf });
+  const webhook = new WebhookTarget({ name: 'ok', url: `${receiver.url}/a` }, { http: pools, ssrf });
   assert.equal((await webhook.run({ id: '1' }, attemptContext())).ok, true);
-  const other = new WebhookTarget({ name: 'ftp', url: `ftp://127.0.0.1:${receiver.port}/a` }, { pools, ssrf });
+  const other = new WebhookTarget({ name: 'ftp', url: `ftp://127.0.0.1:${receiver.port}/a` }, { http: pools, ssrf });
   const result = await other.run({ id: '1' }, attemptContext());
   assert.equal(result.ok, false);
   assert.equal(result.retryable, false);
@@ -198,10 +198,10 @@ test("attempt() sends the queue's stored event JSON as the body and parses it on
     updatedAt: 0,
   });
   const secret = generateSecret();
-  const plain = new WebhookTarget({ name: 'stored', url: `${receiver.url}/stored`, secrets: [secret] }, { pools, ssrf });
+  const plain = new WebhookTarget({ name: 'stored', url: `${receiver.url}/stored`, secrets: [secret] }, { http: pools, ssrf });
   assert.equal((await plain.attempt(delivery('msg_stored'), attemptContext('msg_stored'))).ok, true);
   assert.equal(parsed, 0);
-  const templated = new WebhookTarget({ name: 'templated', url: `${receiver.url}/t{{data.path}}` }, { pools, ssrf });
+  const templated = new WebhookTarget({ name: 'templated', url: `${receiver.url}/t{{data.path}}` }, { http: pools, ssrf });
   assert.equal((await templated.attempt(delivery('msg_t'), attemptContext('msg_t'))).ok, true);
   assert.equal(parsed, 1);
   await waitUntil(() => receiver.requests.some((r) => r.url === '/t/in/a.txt'));

@@ -177,7 +177,7 @@ test('non-http schemes are refused', async () => {
 test('a refused webhook sends nothing: the receiver on 127.0.0.1 gets no request', async () => {
   const guard = new SsrfGuard();
   for (const url of [receiver.url, `http://localhost:${receiver.port}/`, `http://[::1]:${receiver.port}/`]) {
-    const target = new WebhookTarget({ name: 'refused', url }, { pools, ssrf: guard });
+    const target = new WebhookTarget({ name: 'refused', url }, { http: pools, ssrf: guard });
     const result = await target.run({ id: '1', message: 'x' }, attemptContext());
     assert.equal(result.ok, false);
     assert.equal(result.retryable, false);
@@ -199,7 +199,7 @@ test('the connection goes to the checked address while the Host header keeps the
       return lookups === 1 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.9.9.9', family: 4 }];
     },
   });
-  const target = new WebhookTarget({ name: 'pinned', url: `http://hooks.invalid:${receiver.port}/pinned` }, { pools, ssrf: guard });
+  const target = new WebhookTarget({ name: 'pinned', url: `http://hooks.invalid:${receiver.port}/pinned` }, { http: pools, ssrf: guard });
   const before = receiver.requests.length;
   const result = await target.run({ id: '1' }, attemptContext());
   assert.equal(result.ok, true, result.error);

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import type { ClientPool } from '../../src/targets/client-pool.js';
 import { webhookHandlerSchema } from '../../src/targets/config-schema.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
+import type { HttpLane } from '../../src/targets/http-transport.js';
 import { generateSecret, WebhookSigner } from '../../src/targets/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/targets/ssrf-guard.js';
 import { parseRetryAfter, WebhookTarget, type WebhookTargetOptions } from '../../src/targets/webhook-sender.js';
@@ -21,7 +22,7 @@ const event = Object.freeze({
 });
 
 function target(options: Partial<WebhookTargetOptions> = {}): WebhookTarget {
-  return new WebhookTarget({ name: 'test', url: `${receiver.url}/hook`, ...options }, { pools, ssrf });
+  return new WebhookTarget({ name: 'test', url: `${receiver.url}/hook`, ...options }, { http: pools, ssrf });
 }
 
 before(async () => {
@@ -213,7 +214,7 @@ test('keep-alive: sequential requests reuse one socket', async (t) => {
     ports.push(res.socket?.remotePort);
     res.writeHead(200).end('ok');
   });
-  const hook = new WebhookTarget({ name: 'keepalive', url: `${receiver.url}/hook` }, { pools: own, ssrf });
+  const hook = new WebhookTarget({ name: 'keepalive', url: `${receiver.url}/hook` }, { http: own, ssrf });
   // With a turn of the event loop between requests (undici frees a client
   // just after the response completed), every request goes over one socket.
   for (let i = 0; i < 5; i++) {
@@ -243,22 +244,22 @@ test('the default timeout of a webhook is 30 s: the config default and the reque
   // What the target hands undici for one request (headers and body timeouts).
   const seen: Array<{ headersTimeout?: number | null; bodyTimeout?: number | null }> = [];
   class SpyPools extends HttpPools {
-    override get(origin: string, checked: CheckedTarget): ClientPool {
-      const pool = super.get(origin, checked);
+    override lane(origin: string, checked: CheckedTarget): HttpLane {
+      const pool: ClientPool = super.get(origin, checked);
       const dispatch = pool.dispatch.bind(pool);
       pool.dispatch = (options, handler) => {
         seen.push({ headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout });
         return dispatch(options, handler);
       };
-      return pool;
+      return super.lane(origin, checked);
     }
   }
   const spy = new SpyPools();
   t.after(() => spy.close());
-  const result = await new WebhookTarget({ name: 'defaults', url: `${receiver.url}/hook` }, { pools: spy, ssrf }).run(event, attemptContext());
+  const result = await new WebhookTarget({ name: 'defaults', url: `${receiver.url}/hook` }, { http: spy, ssrf }).run(event, attemptContext());
   assert.equal(result.ok, true, result.error);
   assert.deepEqual(seen, [{ headersTimeout: 30_000, bodyTimeout: 30_000 }]);
-  await new WebhookTarget({ name: 'short', url: `${receiver.url}/hook`, timeoutMs: 1_500 }, { pools: spy, ssrf }).run(event, attemptContext());
+  await new WebhookTarget({ name: 'short', url: `${receiver.url}/hook`, timeoutMs: 1_500 }, { http: spy, ssrf }).run(event, attemptContext());
   assert.deepEqual(seen[1], { headersTimeout: 1_500, bodyTimeout: 1_500 });
 });
 
@@ -292,7 +293,7 @@ test('a header that renders to a value HTTP forbids (a newline in the data) fail
   // One connection: with undici's Pool, each refused request took a connection out of service for good.
   const own = new HttpPools({ connections: 1 });
   t.after(() => own.close());
-  const hooked = new WebhookTarget({ name: 'hdr', url: `${receiver.url}/hook`, headers: { 'X-Path': '{{data.path}}' } }, { pools: own, ssrf });
+  const hooked = new WebhookTarget({ name: 'hdr', url: `${receiver.url}/hook`, headers: { 'X-Path': '{{data.path}}' } }, { http: own, ssrf });
   const bad = await hooked.run({ ...event, data: { path: '/in/a\r\nX-Injected: 1' } }, attemptContext());
   assert.equal(bad.ok, false);
   // The same event would be refused on every retry: it is not retried.
