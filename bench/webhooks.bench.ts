@@ -8,7 +8,9 @@
 // request signed once, over and over (no per-request work at all).
 // - the engine: emit -> routing -> delivery queue -> webhook target, with the
 //   in-memory queue (issue 5's queue; the durable stores are measured in
-//   delivery.bench.ts, end to end too);
+//   delivery.bench.ts, end to end too). Its requests go out from the sender
+//   thread, as by default; the peer runs on one thread, so the same engine
+//   with delivery.sender_thread: false is reported beside it;
 // - the target's attempt() on deliveries as the queue hands them over (the
 //   event JSON was serialised at enqueue; signing, SSRF check, pool per call);
 // - run() on bare records, which also serialises each one, and the same work
@@ -65,17 +67,21 @@ export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-webhooks-'));
   const secret = generateSecret();
 
-  const runtime = await createRuntime({
-    logger: silentLogger(),
-    baseDir: dir,
-    config: {
-      server: { data_dir: join(dir, 'data') },
-      events: [{ id: '100', name: 'uploaded' }],
-      store: { url: 'memory' },
-      ssrf: { allow: ['127.0.0.1/32'] },
-      handlers: [{ type: 'webhook', name: 'bench', url, secrets: [secret], concurrency: CONCURRENCY, actions: ['uploaded'] }],
-    },
-  });
+  const engine = (senderThread: boolean) =>
+    createRuntime({
+      logger: silentLogger(),
+      baseDir: dir,
+      config: {
+        server: { data_dir: join(dir, senderThread ? 'data' : 'data-inline') },
+        events: [{ id: '100', name: 'uploaded' }],
+        store: { url: 'memory' },
+        ssrf: { allow: ['127.0.0.1/32'] },
+        delivery: { sender_thread: senderThread },
+        handlers: [{ type: 'webhook', name: 'bench', url, secrets: [secret], concurrency: CONCURRENCY, actions: ['uploaded'] }],
+      },
+    });
+  const runtime = await engine(true);
+  const inlineRuntime = await engine(false);
   const padding = 'x'.repeat(700);
   const sample = await runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } });
   const record = eventToJSON(sample);
@@ -138,6 +144,7 @@ export async function run(): Promise<BenchResult[]> {
     }));
 
   const engineRates: number[] = [];
+  const inlineEngineRates: number[] = [];
   const targetRates: number[] = [];
   const runRates: number[] = [];
   const rawRates: number[] = [];
@@ -150,6 +157,12 @@ export async function run(): Promise<BenchResult[]> {
   };
   const waitReceived = async (count: number): Promise<void> => {
     while (received < count) await new Promise((r) => setImmediate(r));
+  };
+  const throughEngine = async (engineRuntime: typeof runtime): Promise<void> => {
+    const base = received;
+    // Emitted as a server would, from many requests at once.
+    await inParallel(PER_ROUND, () => engineRuntime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } }));
+    await waitReceived(base + PER_ROUND);
   };
   const sides: Array<() => Promise<void>> = [
     async () => {
@@ -178,14 +191,10 @@ export async function run(): Promise<BenchResult[]> {
       byHandRates.push(await timed(() => inParallel(PER_ROUND, (i) => byHand(batch[i] as EventRecord))));
     },
     async () => {
-      const base = received;
-      engineRates.push(
-        await timed(async () => {
-          // Emitted as a server would, from many requests at once.
-          await inParallel(PER_ROUND, () => runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } }));
-          await waitReceived(base + PER_ROUND);
-        }),
-      );
+      engineRates.push(await timed(() => throughEngine(runtime)));
+    },
+    async () => {
+      inlineEngineRates.push(await timed(() => throughEngine(inlineRuntime)));
     },
   ];
   // Warm up every path, then rotate who goes first each round.
@@ -198,13 +207,14 @@ export async function run(): Promise<BenchResult[]> {
   await inParallel(500, signedRequest);
   // One whole round of every side, discarded: the engine's path (emit, queue) is cold until then.
   for (const side of sides) await side();
-  for (const rates of [engineRates, targetRates, runRates, rawRates, signedRates, byHandRates]) rates.length = 0;
+  for (const rates of [engineRates, inlineEngineRates, targetRates, runRates, rawRates, signedRates, byHandRates]) rates.length = 0;
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < sides.length; k++) await (sides[(round + k) % sides.length] as () => Promise<void>)();
   }
   await raw.close();
   await pools.close();
   await runtime.close();
+  await inlineRuntime.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
@@ -222,13 +232,21 @@ export async function run(): Promise<BenchResult[]> {
     },
     {
       // The queue part of this figure belongs to src/delivery/.
-      name: `webhook delivery through the engine (emit, in-memory queue, target), ${CONCURRENCY} in flight, ${size}`,
+      name: `webhook delivery through the engine (emit, in-memory queue, target, sender thread), ${CONCURRENCY} in flight, ${size}`,
       unit: 'req/s',
       ours: median(engineRates),
       peer,
       peerName: 'undici Pool.request, signed per request',
       higherIsBetter: true,
       target: 'within 1.25x',
+    },
+    {
+      name: `the same, all on the main thread (delivery.sender_thread: false; informational)`,
+      unit: 'req/s',
+      ours: median(inlineEngineRates),
+      peer,
+      peerName: 'undici Pool.request, signed per request',
+      higherIsBetter: true,
     },
     {
       name: `webhook delivery through the engine vs one request signed once, replayed (informational)`,

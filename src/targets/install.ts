@@ -357,6 +357,8 @@ export async function installTargets(runtime: Runtime): Promise<void> {
     }),
   };
   let current = await buildGeneration(config, shared);
+  // With webhooks configured, the sender thread starts with the runtime, not under the first deliveries.
+  if (shared.http instanceof SenderThread && [...current.targets.values()].some((t) => t.kind === 'webhook')) await shared.http.start();
   let deactivate = current.activate();
   const removeStage = host.addEmitStage((event) => current.router.stage(event));
 

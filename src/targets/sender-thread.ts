@@ -43,6 +43,8 @@ export const OP = { reset: 0, lane: 1, form: 2, request: 3, cancel: 4, close: 5 
 export const ANSWER_FIELDS = 5;
 /** The thread's last message after CLOSE. */
 export const CLOSED = 'closed';
+/** The thread's first message, once it can send. */
+export const READY = 'ready';
 
 /** The running thread's Worker, for tests that stop it the hard way. */
 export const kWorker = Symbol('hookwork.senderThread.worker');
@@ -125,6 +127,8 @@ export class SenderThread implements HttpTransport {
   #closed = false;
   #closing: Promise<void> | undefined;
   #onClosed: (() => void) | undefined;
+  #ready: Promise<void> | undefined;
+  #onReady: (() => void) | undefined;
   readonly #flush = (): void => this.#post();
   readonly #cancelOne = (request: PendingRequest, error: Error): void => {
     if (this.#pending.get(request.id) !== request) return;
@@ -150,6 +154,17 @@ export class SenderThread implements HttpTransport {
 
   get [kWorker](): Worker | undefined {
     return this.#worker;
+  }
+
+  /**
+   * Starts the thread now rather than at the first request, and resolves once
+   * it can send: a thread that loads while the first attempts wait would eat
+   * into their leases.
+   */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('The webhook sender thread'));
+    if (this.#worker === undefined) this.#start();
+    return this.#ready as Promise<void>;
   }
 
   lane(origin: string, target: CheckedTarget): HttpLane {
@@ -245,7 +260,10 @@ export class SenderThread implements HttpTransport {
     });
     // With nothing in flight the thread does not keep the process alive.
     worker.unref();
-    worker.on('message', (message: Packed[] | typeof CLOSED) => this.#answered(message));
+    this.#ready = new Promise<void>((resolve) => {
+      this.#onReady = resolve;
+    });
+    worker.on('message', (message: Packed[] | typeof CLOSED | typeof READY) => this.#answered(message));
     worker.on('error', (err: Error) => this.#lost(worker, err.message, err));
     worker.on('exit', (code: number) => this.#lost(worker, `exit code ${code}`));
     this.#worker = worker;
@@ -255,7 +273,11 @@ export class SenderThread implements HttpTransport {
     return worker;
   }
 
-  #answered(message: Packed[] | typeof CLOSED): void {
+  #answered(message: Packed[] | typeof CLOSED | typeof READY): void {
+    if (message === READY) {
+      this.#onReady?.();
+      return;
+    }
     if (message === CLOSED) {
       this.#onClosed?.();
       return;
@@ -289,6 +311,8 @@ export class SenderThread implements HttpTransport {
       untrackAbort(request.signal, request);
       request.reject(new SenderThreadError(detail, cause === undefined ? undefined : { cause }));
     }
+    // start() does not wait for a thread that is gone; the next request starts another.
+    this.#onReady?.();
     this.#onClosed?.();
   }
 

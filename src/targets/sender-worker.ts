@@ -8,7 +8,7 @@ import type { ClientPool } from './client-pool.js';
 import { startExchange, type Cancellable, type ExchangeResult } from './http-exchange.js';
 import { HttpPools } from './http-pools.js';
 import { RequestForm } from './http-transport.js';
-import { CLOSED, OP, type Packed, type SenderThreadOptions } from './sender-thread.js';
+import { CLOSED, OP, READY, type Packed, type SenderThreadOptions } from './sender-thread.js';
 import type { CheckedTarget } from './ssrf-guard.js';
 
 const port = parentPort;
@@ -129,3 +129,4 @@ function run(m: Packed[]): void {
 }
 
 port.on('message', run);
+port.postMessage(READY);
