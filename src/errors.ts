@@ -276,10 +276,10 @@ export class DeliveryInflightError extends HookworkError {
   }
 }
 
-/** The thread that sends webhook requests stopped with requests in flight; they fail retryably and the thread is started again. */
+/** The thread that sends webhook requests stopped with requests in flight: their attempts fail, retryably, and the next request starts a new thread. */
 export class SenderThreadError extends HookworkError {
   constructor(detail: string, options?: ErrorOptions) {
-    super('HKW_ERR_SENDER_THREAD', `The webhook sender thread stopped (${detail}) while the request was in flight; the delivery is retried on a new thread.`, 503, options);
+    super('HKW_ERR_SENDER_THREAD', `The webhook sender thread stopped (${detail}) while the request was in flight; the attempt failed (the delivery queue tries it again) and the next request starts a new thread.`, 503, options);
   }
 }
 

@@ -31,7 +31,7 @@ export interface SenderThreadOptions {
  * What a message to the thread holds, one record after another, each opened
  * by its op:
  * - RESET: forget every lane and form;
- * - LANE id origin address family;
+ * - LANE id origin hostname address family;
  * - FORM id method timeoutMs headerCount header… secretCount secret…;
  * - REQUEST id lane form path webhookId timestamp body headerCount header…;
  * - CANCEL id (aborted here; already rejected);
@@ -182,7 +182,7 @@ export class SenderThread implements HttpTransport {
     this.#countRegistration();
     const lane = new ThreadLane(this, this.#nextId++, origin, target, this.#epoch);
     this.#lanes.set(key, lane);
-    this.#out.push(OP.lane, lane.id, origin, target.address, target.family);
+    this.#out.push(OP.lane, lane.id, origin, target.hostname, target.address, target.family);
     return lane;
   }
 
@@ -201,7 +201,9 @@ export class SenderThread implements HttpTransport {
   }
 
   #countRegistration(): void {
-    if (++this.#registered > MAX_REGISTERED) this.#forgetRegistrations(true);
+    if (++this.#registered <= MAX_REGISTERED) return;
+    this.#forgetRegistrations(true);
+    this.#registered = 1;
   }
 
   /** Lanes and forms are registered again as they are next used. */
@@ -209,7 +211,7 @@ export class SenderThread implements HttpTransport {
     this.#lanes.clear();
     this.#forms = new WeakMap();
     this.#epoch += 1;
-    this.#registered = 1;
+    this.#registered = 0;
     if (tellThread) this.#out.push(OP.reset);
   }
 
@@ -219,8 +221,10 @@ export class SenderThread implements HttpTransport {
     if (signal.aborted) return Promise.reject(abortReason(signal));
     const worker = this.#worker ?? this.#start();
     // Asked for before the thread or the registrations started again.
-    const current = lane.epoch === this.#epoch ? lane : this.#lane(lane.origin, lane.target);
+    let current = lane.epoch === this.#epoch ? lane : this.#lane(lane.origin, lane.target);
     const formId = this.#form(form);
+    // Registering the form started the registrations again (past MAX_REGISTERED): the lane is registered again too.
+    if (current.epoch !== this.#epoch) current = this.#lane(lane.origin, lane.target);
     return new Promise<ExchangeResult>((resolve, reject) => {
       const id = this.#nextId++;
       const pending = new PendingRequest(id, signal, resolve, reject, this.#cancelOne);

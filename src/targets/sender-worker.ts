@@ -88,9 +88,9 @@ function run(m: Packed[]): void {
       case OP.lane: {
         const id = m[i] as number;
         const origin = m[i + 1] as string;
-        const target: CheckedTarget = { hostname: new URL(origin).hostname, address: m[i + 2] as string, family: m[i + 3] as 4 | 6 };
+        const target: CheckedTarget = { hostname: m[i + 2] as string, address: m[i + 3] as string, family: m[i + 4] as 4 | 6 };
         lanes.set(id, { origin, target, pool: pools.get(origin, target) });
-        i += 4;
+        i += 5;
         break;
       }
       case OP.form: {

@@ -155,6 +155,18 @@ test('past 1024 lanes and forms every registration starts again: a lane in use g
   assert.equal((await first.send(form, request())).status, 200);
 });
 
+test('a request whose form is the registration past the limit still finds its lane (both are registered again)', async (t) => {
+  const thread = new SenderThread();
+  t.after(() => thread.close());
+  await thread.start();
+  const lane = thread.lane(receiver.url, loopback);
+  // 1 + 1023 lanes: the next registration, this request's new form, starts them all again.
+  for (let i = 0; i < 1023; i++) thread.lane(`http://host-${i}.test:${receiver.port}`, loopback);
+  const fresh = new RequestForm({ method: 'POST', headers: ['x-form', 'new'], timeoutMs: 5000, secrets: [] });
+  assert.equal((await lane.send(fresh, request())).status, 200);
+  assert.equal(receiver.requests.at(-1)?.headers['x-form'], 'new');
+});
+
 test('an idle sender thread does not keep the process alive', async () => {
   const script = `
     import { SenderThread } from ${JSON.stringify(new URL('../../src/targets/sender-thread.ts', import.meta.url).href)};
@@ -181,7 +193,7 @@ test('an idle sender thread does not keep the process alive', async () => {
   }
 });
 
-test('the runtime sends webhooks from a sender thread by default; delivery.sender_thread: false keeps them on the main thread', async () => {
+test('the runtime sends webhooks from a sender thread by default, started with it; delivery.sender_thread: false keeps them on the main thread', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-sender-'));
   try {
     for (const senderThread of [undefined, false]) {
@@ -200,6 +212,8 @@ test('the runtime sends webhooks from a sender thread by default; delivery.sende
       try {
         const http = runtime.services.targets?.http;
         assert.ok(senderThread === false ? http instanceof HttpPools : http instanceof SenderThread);
+        // With a webhook configured the thread started with the runtime, before the first delivery.
+        if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
         receiver.requests.length = 0;
         await runtime.host.emit('100', { data: { path: '/a' } });
         const [received] = await receiver.waitFor(1);
