@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { validateConfigSources } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { startReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
+import { useReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
 import { testRuntime } from './helpers/runtime.js';
 
 const fixture = (name: string): string => resolve(import.meta.dirname, 'fixtures', name);
 let receiver: Receiver;
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
-after(() => receiver.close());
+useReceiver((started) => (receiver = started));
 
 test('routing: filters pick the events; one delivery per target is enqueued before emit returns', async (t) => {
   const runtime = await testRuntime(t, {

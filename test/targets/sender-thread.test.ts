@@ -3,18 +3,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { SenderThreadError } from '../../src/errors.js';
-import { createRuntime } from '../../src/runtime.js';
-import { silentLogger } from '../../src/logger.js';
 import { HttpPools } from '../../src/targets/http-pools.js';
 import { RequestForm, type FormRequest } from '../../src/targets/http-transport.js';
 import { kWorker, SenderThread } from '../../src/targets/sender-thread.js';
 import { generateSecret } from '../../src/targets/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/targets/ssrf-guard.js';
 import { WebhookTarget } from '../../src/targets/webhook-sender.js';
-import { attemptContext, startReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
+import { attemptContext, useReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
+import { testRuntime } from './helpers/runtime.js';
 
 let receiver: Receiver;
 const loopback: CheckedTarget = { hostname: '127.0.0.1', address: '127.0.0.1', family: 4 };
@@ -25,14 +24,7 @@ function request(overrides: Partial<FormRequest> = {}): FormRequest {
   return { path: '/x', headers: [], webhookId: 'msg_t', timestamp: '1700000000', body: 'hello', signal: new AbortController().signal, ...overrides };
 }
 
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
-after(() => receiver.close());
+useReceiver((started) => (receiver = started));
 
 test('a webhook target on the sender thread sends signed requests a Standard Webhooks receiver verifies, with string and byte bodies', async (t) => {
   const thread = new SenderThread();
@@ -193,36 +185,22 @@ test('an idle sender thread does not keep the process alive', async () => {
   }
 });
 
-test('the runtime sends webhooks from a sender thread by default, started with it; delivery.sender_thread: false keeps them on the main thread', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hookwork-sender-'));
-  try {
-    for (const senderThread of [undefined, false]) {
-      const runtime = await createRuntime({
-        logger: silentLogger(),
-        baseDir: dir,
-        config: {
-          server: { data_dir: join(dir, 'data') },
-          events: [{ id: '100', name: 'uploaded' }],
-          store: { url: 'memory' },
-          ssrf: { allow: ['127.0.0.1/32'] },
-          ...(senderThread === undefined ? {} : { delivery: { sender_thread: senderThread } }),
-          handlers: [{ type: 'webhook', name: 'h', url: `${receiver.url}/rt`, actions: ['uploaded'] }],
-        },
-      });
-      try {
-        const http = runtime.services.targets?.http;
-        assert.ok(senderThread === false ? http instanceof HttpPools : http instanceof SenderThread);
-        // With a webhook configured the thread started with the runtime, before the first delivery.
-        if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
-        receiver.requests.length = 0;
-        await runtime.host.emit('100', { data: { path: '/a' } });
-        const [received] = await receiver.waitFor(1);
-        assert.equal(received?.url, '/rt');
-      } finally {
-        await runtime.close();
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+test('the runtime sends webhooks from a sender thread by default, started with it; delivery.sender_thread: false keeps them on the main thread', async (t) => {
+  for (const senderThread of [undefined, false]) {
+    const runtime = await testRuntime(t, {
+      events: [{ id: '100', name: 'uploaded' }],
+      store: { url: 'memory' },
+      ssrf: { allow: ['127.0.0.1/32'] },
+      ...(senderThread === undefined ? {} : { delivery: { sender_thread: senderThread } }),
+      handlers: [{ type: 'webhook', name: 'h', url: `${receiver.url}/rt`, actions: ['uploaded'] }],
+    });
+    const http = runtime.services.targets?.http;
+    assert.ok(senderThread === false ? http instanceof HttpPools : http instanceof SenderThread);
+    // With a webhook configured the thread started with the runtime, before the first delivery.
+    if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
+    receiver.requests.length = 0;
+    await runtime.host.emit('100', { data: { path: '/a' } });
+    const [received] = await receiver.waitFor(1);
+    assert.equal(received?.url, '/rt');
   }
 });

@@ -3,6 +3,7 @@
 
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 
 export interface ReceivedRequest {
   method: string;
@@ -79,4 +80,22 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 /** An attempt context for calling targets directly. */
 export function attemptContext(webhookId = 'msg_test', attempt = 1): { webhookId: string; attempt: number; signal: AbortSignal } {
   return { webhookId, attempt, signal: new AbortController().signal };
+}
+
+/**
+ * One receiver for a test file: started before its tests, emptied and set
+ * back to 200 "ok" before each, closed after them; `use` gets it once started.
+ */
+export function useReceiver(use: (receiver: Receiver) => void): void {
+  let receiver: Receiver | undefined;
+  before(async () => {
+    receiver = await startReceiver();
+    use(receiver);
+  });
+  beforeEach(() => {
+    if (receiver === undefined) return;
+    receiver.requests.length = 0;
+    receiver.respond((_r, res) => res.writeHead(200).end('ok'));
+  });
+  after(() => receiver?.close());
 }
