@@ -171,6 +171,7 @@ export class SenderThread implements HttpTransport {
     return this.#lane(origin, target);
   }
 
+  /** Whether a lane of this thread must be asked for again (what ThreadLane.stale reads). */
   isStale(lane: ThreadLane): boolean {
     return lane.epoch !== this.#epoch || this.#closed;
   }

@@ -1,7 +1,8 @@
-// A webhook target: renders URL, headers and body from templates, signs the
-// request (Standard Webhooks), checks the address with the SSRF guard, sends
-// through a keep-alive undici pool pinned to the checked address, and tells
-// the delivery queue what the outcome means (retry, give up, disable).
+// A webhook target: renders URL, headers and body from templates, checks the
+// address with the SSRF guard, hands the request to a lane of its HTTP
+// transport (which signs it, Standard Webhooks, and sends it on keep-alive
+// sockets pinned to the checked address), and tells the delivery queue what
+// the outcome means (retry, give up, disable).
 
 import { STATUS_CODES } from 'node:http';
 import { compileStringTemplate, type Template } from '../events/template.js';
