@@ -28,6 +28,9 @@ interface Lane {
   pool: ClientPool;
 }
 
+/** The rendered headers of a request whose target templates none (most): one array for all of them. */
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 const lanes = new Map<number, Lane>();
 const forms = new Map<number, RequestForm>();
 const inFlight = new Map<number, Cancellable>();
@@ -59,7 +62,7 @@ class AbortedError extends Error {
   override name = 'AbortError';
 }
 
-function send(id: number, lane: Lane | undefined, form: RequestForm | undefined, path: string, webhookId: string, timestamp: string, text: Packed, headers: string[]): void {
+function send(id: number, lane: Lane | undefined, form: RequestForm | undefined, path: string, webhookId: string, timestamp: string, text: Packed, headers: readonly string[]): void {
   if (lane === undefined || form === undefined) {
     failed(id, new Error('The sender thread does not know the lane or form of this request.'));
     return;
@@ -108,7 +111,7 @@ function run(m: Packed[]): void {
       }
       case OP.request: {
         const count = m[i + 7] as number;
-        const headers = count === 0 ? [] : (m.slice(i + 8, i + 8 + count) as string[]);
+        const headers = count === 0 ? NO_HEADERS : (m.slice(i + 8, i + 8 + count) as string[]);
         send(m[i] as number, lanes.get(m[i + 1] as number), forms.get(m[i + 2] as number), m[i + 3] as string, m[i + 4] as string, m[i + 5] as string, m[i + 6] as Packed, headers);
         i += 8 + count;
         break;
