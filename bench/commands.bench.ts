@@ -3,7 +3,7 @@
 // child_process.execFile of the same program, one at a time, interleaved.
 
 import { execFile } from 'node:child_process';
-import { CommandTarget } from '../src/targets/command-runner.js';
+import { CommandTarget } from '../src/commands/runner.js';
 import type { BenchResult } from './lib.js';
 
 const PER_ROUND = 150;

@@ -22,7 +22,7 @@ import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
 import { eventToJSON } from '../src/events/envelope.js';
 import { silentLogger } from '../src/logger.js';
-import { createRuntime } from '../src/runtime.js';
+import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
 import type { BenchResult } from './lib.js';
 

@@ -48,8 +48,8 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
 // extension handlers
-export { compileFilters, compileExpression, filtersShape } from './handlers/filters.js';
-export type { CompileFiltersOptions, DataFilter, EventFilter, FiltersConfig } from './handlers/filters.js';
+export { compileFilters, compileExpression, filtersShape } from './events/filters.js';
+export type { CompileFiltersOptions, DataFilter, EventFilter, FiltersConfig } from './events/filters.js';
 export type {
   ConfigurationDecision,
   DecisionEvents,
@@ -61,32 +61,33 @@ export type {
   HandleResult,
   ResultEvent,
   WorkerEvent,
-} from './handlers/extension-contract.js';
-export { ExtensionPool } from './handlers/extension-pool.js';
-export type { ExtensionPoolOptions, PoolStats } from './handlers/extension-pool.js';
-export { ExtensionHandler } from './handlers/extension-handler.js';
+} from './extensions/contract.js';
+export { ExtensionPool } from './extensions/pool.js';
+export type { ExtensionPoolOptions, PoolStats } from './extensions/pool.js';
+export { ExtensionHandler } from './extensions/handler.js';
 export type {
   ExtensionHandlerCounters,
   ExtensionHandlerError,
   ExtensionHandlerInfo,
   ExtensionHandlerOptions,
   ExtensionHandlerState,
-} from './handlers/extension-handler.js';
-export { installExtensions } from './handlers/install.js';
-export type { ExtensionsService } from './handlers/install.js';
-export type { ExtensionHandlerConfig, ExtensionHandlerConfigInput, ExtensionsConfig } from './handlers/config-schema.js';
+} from './extensions/handler.js';
+export type { ExtensionsService } from './runtime/install-extensions.js';
+export type { ExtensionHandlerConfig, ExtensionHandlerConfigInput, ExtensionsConfig } from './extensions/config-schema.js';
 
 // configuration
 export { DEFAULT_CONFIG_PATH, loadConfig, validateConfigSources } from './config/load.js';
 export type { ConfigSource, LoadedConfig, ValidateSourcesOptions } from './config/load.js';
-export { registerConfigCheck, registerTemplateCheck, runConfigChecks, templateProblems } from './config/checks.js';
+export { templateProblems } from './config/checks.js';
+export { registerConfigCheck, runConfigChecks } from './config/run-checks.js';
 export type { ConfigCheck, ConfigCheckContext, TemplateCheckOptions, WebhookFileEntry } from './config/checks.js';
 export { iniToConfig } from './config/ini.js';
 export { configJsonSchema, configSchema } from './config/schema.js';
-export { createRuntime, parseConfig } from './runtime.js';
-export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './runtime.js';
-export type { ConfigSection, PreparedReload, Reloadable, ReloadReport } from './runtime-reload.js';
-export type { ClusterControl } from './cluster-control.js';
+export { createRuntime, parseConfig } from './runtime/runtime.js';
+export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './runtime/runtime.js';
+export type { ConfigSection, PreparedReload, Reloadable, ReloadReport } from './runtime/reload.js';
+export type { ClusterControl } from './cluster/control.js';
+export type { RuntimeClusterControl } from './runtime/install-cluster.js';
 export type { EventDefinitionConfig, HandlerConfig, HookworkConfig, HookworkConfigInput } from './config/schema.js';
 
 // plugins
@@ -105,55 +106,55 @@ export { PluginManager } from './plugins/manager.js';
 export type { PluginInfo, PluginManagerOptions, PluginsReconfiguration, PluginsReconfigured, PluginState } from './plugins/manager.js';
 export { PluginRoutes, respond } from './plugins/routes.js';
 export type { PluginRequest, PluginResponse, PluginRouteHandler, PluginRouteOptions } from './plugins/routes.js';
-export { installPlugins } from './plugins/install.js';
 export { pluginsConfigSchema } from './plugins/config-schema.js';
 export type { PluginsConfig } from './plugins/config-schema.js';
 export type { SendingRecord } from './hooks/channel.js';
 
 // commands, webhooks and actions
-export { Actions, ACTION_STATUS_CODES, action } from './targets/actions.js';
-export type { ActionInput, ActionResult, ActionRunOptions, ActionStatus, PostInput, PostResult } from './targets/actions.js';
-export { CommandTarget } from './targets/command-runner.js';
-export type { CommandPreset, CommandReport, CommandTargetOptions, OutputFormat } from './targets/command-runner.js';
-export { WebhookTarget, HTTP_METHODS, parseRetryAfter } from './targets/webhook-sender.js';
-export type { HttpMethod, WebhookDeps, WebhookTargetOptions } from './targets/webhook-sender.js';
-export { WebhookSigner, decodeSecret, generateSecret } from './targets/signing.js';
-export type { SignatureHeaders } from './targets/signing.js';
-export { SsrfGuard, parseCidr } from './targets/ssrf-guard.js';
-export type { CheckedTarget, Resolver, SsrfGuardOptions } from './targets/ssrf-guard.js';
-export { HttpPools } from './targets/http-pools.js';
-export type { HttpPoolsOptions } from './targets/http-pools.js';
-export { SenderThread } from './targets/sender-thread.js';
-export type { SenderThreadOptions } from './targets/sender-thread.js';
-export { RequestForm } from './targets/http-transport.js';
-export type { FormRequest, HttpLane, HttpTransport, RequestFormOptions } from './targets/http-transport.js';
-export { ClientPool } from './targets/client-pool.js';
-export type { ClientPoolOptions } from './targets/client-pool.js';
-export { Callbacks, MemoryCallbackStore, hashToken } from './targets/callbacks.js';
-export type { CallbackRecord, CallbackReport, CallbackStore, CallbacksOptions, StoredCallback } from './targets/callbacks.js';
-export { SFTPGO_ENV_NAMES, sftpgoArgs, sftpgoEnv } from './targets/sftpgo-preset.js';
-export type { BodyFormat } from './targets/body-format.js';
-export type { EventRecord, OutboundTarget, RunResult, TemplateExtras } from './targets/target.js';
-export { installTargets } from './targets/install.js';
-export type { TargetsService } from './targets/install.js';
-export type { CommandHandlerConfig, MagpieWebhookConfig, WebhookHandlerConfig } from './targets/config-schema.js';
+export { Actions, ACTION_STATUS_CODES, action } from './actions/actions.js';
+export type { ActionInput, ActionResult, ActionRunOptions, ActionStatus, PostInput, PostResult } from './actions/actions.js';
+export { CommandTarget } from './commands/runner.js';
+export type { CommandPreset, CommandReport, CommandTargetOptions, OutputFormat } from './commands/runner.js';
+export { WebhookTarget, parseRetryAfter } from './webhooks/sender.js';
+export type { WebhookDeps, WebhookTargetOptions } from './webhooks/sender.js';
+export { HTTP_METHODS } from './http/methods.js';
+export type { HttpMethod } from './http/methods.js';
+export { WebhookSigner, decodeSecret, generateSecret } from './http/signing.js';
+export type { SignatureHeaders } from './http/signing.js';
+export { SsrfGuard, parseCidr } from './http/ssrf-guard.js';
+export type { CheckedTarget, Resolver, SsrfGuardOptions } from './http/ssrf-guard.js';
+export { HttpPools } from './http/pools.js';
+export type { HttpPoolsOptions } from './http/pools.js';
+export { SenderThread } from './http/sender-thread.js';
+export type { SenderThreadOptions } from './http/sender-thread.js';
+export { RequestForm } from './http/transport.js';
+export type { FormRequest, HttpLane, HttpTransport, RequestFormOptions } from './http/transport.js';
+export { ClientPool } from './http/client-pool.js';
+export type { ClientPoolOptions } from './http/client-pool.js';
+export { Callbacks, MemoryCallbackStore, hashToken } from './webhooks/callbacks.js';
+export type { CallbackRecord, CallbackReport, CallbackStore, CallbacksOptions, StoredCallback } from './webhooks/callbacks.js';
+export { SFTPGO_ENV_NAMES, sftpgoArgs, sftpgoEnv } from './commands/sftpgo-preset.js';
+export type { BodyFormat } from './webhooks/body-format.js';
+export type { EventRecord, OutboundTarget, RunResult, TemplateExtras } from './handlers/target.js';
+export type { TargetsService } from './runtime/install-handlers.js';
+export type { CommandHandlerConfig } from './commands/config-schema.js';
+export type { MagpieWebhookConfig, WebhookHandlerConfig } from './webhooks/config-schema.js';
 
 // gateway
 export { createGateway } from './server/gateway.js';
-export type { Gateway, GatewayOptions, RouteContext, RouteModule } from './server/gateway.js';
+export type { Gateway, GatewayOptions } from './server/gateway.js';
 export { zodValidatorCompiler } from './server/zod-validation.js';
 // delivery
 export { DeliveryService } from './delivery/service.js';
-export { newWebhookId } from './targets/webhook-id.js';
+export { newWebhookId } from './delivery/message-id.js';
 export type { DeliveryServiceOptions, ReplayOptions, TargetReport } from './delivery/service.js';
-export { installDelivery } from './delivery/install.js';
 export { openStore, sqlitePath } from './delivery/open-store.js';
 export { MemoryStore } from './delivery/memory-store.js';
 export type { MemoryStoreOptions } from './delivery/memory-store.js';
 export { RetryPolicy } from './delivery/retry-policy.js';
 export { CircuitBreaker } from './delivery/circuit-breaker.js';
-export { CLUSTER_TOPICS, LocalClusterBus } from './delivery/cluster.js';
-export type { ClusterBus, ClusterListener, ClusterMessage } from './delivery/cluster.js';
+export { CLUSTER_TOPICS, LocalClusterBus } from './cluster/bus.js';
+export type { ClusterBus, ClusterListener, ClusterMessage } from './cluster/bus.js';
 export { parseSince } from './delivery/parse-time.js';
 export type {
   DeliveryDetail,

@@ -38,7 +38,7 @@ export function tsxCjsApi(): string | null {
  * it is TypeScript, a short script that installs tsx's require hook and
  * require()s it: on Node 20 the `--import tsx` ESM hooks are not in force for
  * a worker's main module or its import()s (handler modules load the same way,
- * see handlers/extension-worker.ts).
+ * see extensions/worker.ts).
  */
 export function workerEntry(module: URL): { entry: string | URL; eval: boolean } {
   const api = RUNNING_FROM_TS ? tsxCjsApi() : null;

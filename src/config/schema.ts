@@ -5,20 +5,13 @@
 
 import { z } from 'zod';
 import { deliveryConfigSchema, storeConfigSchema } from '../delivery/config-schema.js';
-import { extensionHandlerSchema, extensionsConfigSchema } from '../handlers/config-schema.js';
+import { extensionHandlerSchema, extensionsConfigSchema } from '../extensions/config-schema.js';
 import { pluginsConfigSchema } from '../plugins/config-schema.js';
-import {
-  actionsConfigSchema,
-  callbacksConfigSchema,
-  commandHandlerSchema,
-  magpieWebhookSchema,
-  ssrfConfigSchema,
-  webhookHandlerSchema,
-  webhooksPathSchema,
-} from '../targets/config-schema.js';
-
-export const ROLES = ['viewer', 'operator', 'superuser'] as const;
-export type Role = (typeof ROLES)[number];
+import { actionsConfigSchema } from '../actions/config-schema.js';
+import { commandHandlerSchema } from '../commands/config-schema.js';
+import { ssrfConfigSchema } from '../http/config-schema.js';
+import { ROLES } from '../roles.js';
+import { callbacksConfigSchema, magpieWebhookSchema, webhookHandlerSchema, webhooksPathSchema } from '../webhooks/config-schema.js';
 
 export const serverConfigSchema = z.strictObject({
   name: z.string().min(1).default('hookwork'),

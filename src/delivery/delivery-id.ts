@@ -7,7 +7,7 @@
 // buffer, as webhook ids do.
 
 import { randomFillSync } from 'node:crypto';
-import { writeHex } from '../id-text.js';
+import { writeHex } from '../events/id-text.js';
 
 // 62 random bits (8 bytes, less the variant's 2) and one byte to start each millisecond's counter.
 const RANDOM_BYTES = 9;

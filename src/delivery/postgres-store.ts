@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from './cluster.js';
+import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
 import {

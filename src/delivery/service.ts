@@ -5,7 +5,7 @@
 // deliveries in small batches on a timer.
 
 import { newDeliveryId } from './delivery-id.js';
-import { newWebhookId } from '../targets/webhook-id.js';
+import { newWebhookId } from './message-id.js';
 import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';

@@ -6,18 +6,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { packClaimed, unpackRows, unpackSettles, type Packed } from './sqlite-thread-store.js';
+import { packClaimed, unpackRows, unpackSettles, type Packed, type StoreAnswer, type StoreCall } from './sqlite-wire.js';
 import type { ClaimRequest } from './store.js';
-
-export interface StoreCall {
-  readonly id: number;
-  readonly method: string;
-  readonly args: readonly unknown[];
-}
-
-export type StoreAnswer =
-  | { readonly id: number; readonly value: unknown }
-  | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly code?: string } };
 
 const port = parentPort;
 if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread of SqliteThreadStore.');
@@ -36,7 +26,7 @@ function errorOf(err: unknown): { name: string; message: string; code?: string }
   return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-/** The dispatcher's and the queue's calls come packed (see sqlite-thread-store.ts); the rest as they are. */
+/** The dispatcher's and the queue's calls come packed (see sqlite-wire.ts); the rest as they are. */
 async function run(store: SqliteStore, call: StoreCall): Promise<unknown> {
   const args = call.args;
   switch (call.method) {

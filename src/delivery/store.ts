@@ -2,7 +2,7 @@
 // SQLite (one node) and PostgreSQL (several nodes) implement it, and one
 // contract test suite runs against all three.
 
-import type { ClusterBus } from './cluster.js';
+import type { ClusterBus } from '../cluster/bus.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 /** A delivery ready to be written: every field decided by the service. */

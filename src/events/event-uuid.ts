@@ -3,7 +3,7 @@
 // random bytes refilled 128 ids at a time.
 
 import { randomFillSync } from 'node:crypto';
-import { writeHex } from '../id-text.js';
+import { writeHex } from './id-text.js';
 
 const pool = Buffer.allocUnsafe(16 * 128);
 let offset = pool.length;

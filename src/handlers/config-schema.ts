@@ -1,9 +1,9 @@
-// Config schemas owned by the handlers layer: the fields every handler has
-// (filters included), extension handlers, and the extensions pool.
+// The fields every handler of the config has, whatever its type (its name,
+// its filters, the secrets it is granted), and those command and webhook
+// handlers share (how they follow actions and gates, sync or queued).
 
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { filtersShape } from './filters.js';
+import { filtersShape } from '../events/filters.js';
 
 /** Fields every handler has, whatever its type (the filters included). */
 export const handlerBaseShape = {
@@ -20,58 +20,27 @@ export const filtersSchema = z.strictObject(filtersShape);
 /** Secrets a handler may be given (stored non-enumerable on the event otherwise). */
 export const HANDLER_GRANTS = ['account.token'] as const;
 
-/** The longest delay a Node timer keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The longest hard limit a handler may have, seconds (about 24.8 days: the longest Node timer). */
-export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+/** What a handler does as a gate (`pre-*` actions): SFTPGo's rules by default. */
+export const gateBehaviourSchema = z.strictObject({
+  /** Success (exit 0, accepted status) allows the action, or marks it handled (SFTPGo's pre-delete). */
+  on_success: z.enum(['allow', 'handled']).default('allow'),
+  /** Failure denies the action, or lets it go on (pre-delete). */
+  on_failure: z.enum(['deny', 'allow']).default('deny'),
+});
 
-export const extensionHandlerSchema = z.strictObject({
-  type: z.literal('extension'),
+/** Fields command and webhook handlers share. */
+export const outboundShape = {
   ...handlerBaseShape,
   /**
-   * `module/path.ts#ExportName`, `extensions.demo_event_handler.DemoEventHandler`
-   * (dotted: the last part is the export) or the seed's `python:` form of the latter.
-   * Resolved against the extensions folder.
+   * Actions and events this handler follows, by name or id: `pre-upload` makes
+   * it a gate of that action; `upload` a post hook (an event like any other).
    */
-  entry_point: z.string().min(1),
-  /** Free text handed to onStart (parent.configuration). */
-  configuration: z.string().default(''),
-  /** Consecutive failures before the handler stops in a failed state; 0 = never. */
-  fail_after_errors: z.number().int().min(0).default(10),
-  /** Hard limit, seconds, for one event's delay, queue time and run time (at most MAX_TIMEOUT_SECONDS). */
-  timeout: z
-    .number()
-    .positive()
-    .max(MAX_TIMEOUT_SECONDS, {
-      error: `must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24.8 days, the longest timer Node keeps)`,
-    })
-    .default(600),
-  /** Secrets the worker's copy of the event keeps, e.g. `account.token`. */
+  actions: z.array(z.string().min(1)).optional(),
+  /** Run inline (in emit, or in the action's call) instead of through the delivery queue. */
+  sync: z.boolean().default(false),
+  /** Seconds per run. */
+  timeout: z.number().positive().default(30),
+  gate: gateBehaviourSchema.optional(),
+  /** Secret context paths the templates may read. */
   grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
-});
-
-export const extensionPoolLimitsSchema = z.strictObject({
-  /** Worker heap limit (old generation), MB; a worker past it dies and is replaced. */
-  max_old_generation_mb: z.number().positive().optional(),
-  max_young_generation_mb: z.number().positive().optional(),
-  code_range_mb: z.number().positive().optional(),
-  stack_size_mb: z.number().positive().optional(),
-});
-
-export const extensionPoolSchema = z.strictObject({
-  /** Workers (events handled at once). Default: the machine's available parallelism. */
-  size: z.number().int().positive().default(() => availableParallelism()),
-  /** Events waiting for a worker before new ones are refused; default unbounded. */
-  max_queue: z.number().int().positive().optional(),
-  resource_limits: extensionPoolLimitsSchema.default({}),
-});
-
-export const extensionsConfigSchema = z.strictObject({
-  /** Where entry points are resolved, relative to the config file's folder. */
-  folder: z.string().min(1).default('extensions'),
-  pool: extensionPoolSchema.default(() => extensionPoolSchema.parse({})),
-});
-
-export type ExtensionHandlerConfig = z.output<typeof extensionHandlerSchema>;
-export type ExtensionHandlerConfigInput = z.input<typeof extensionHandlerSchema>;
-export type ExtensionsConfig = z.output<typeof extensionsConfigSchema>;
+};

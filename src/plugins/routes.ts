@@ -4,7 +4,7 @@
 // routes at run time. Routing is a Map lookup by plugin, then by method,
 // then a match over that plugin's few patterns.
 
-import type { Role } from '../config/schema.js';
+import type { Role } from '../roles.js';
 import { InvalidArgumentError, PluginRouteConflictError } from '../errors.js';
 import type { Disposer } from '../hooks/scope.js';
 

@@ -5,7 +5,8 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { HookworkConfig, Role } from '../config/schema.js';
+import type { HookworkConfig } from '../config/schema.js';
+import type { Role } from '../roles.js';
 import { ConfigError } from '../errors.js';
 
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, superuser: 3 };

@@ -4,8 +4,9 @@
 
 import fastify, { type FastifyInstance } from 'fastify';
 import { HookworkError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/types.js';
 import { TokenAuth } from './auth.js';
+import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { changeRoutes } from './routes/changes.js';
@@ -15,14 +16,6 @@ import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
 import { healthRoutes } from './routes/health.js';
 import { pluginRoutes } from './routes/plugins.js';
-
-export interface RouteContext {
-  readonly runtime: Runtime;
-  readonly auth: TokenAuth;
-}
-
-/** One concern's routes. */
-export type RouteModule = (app: FastifyInstance, context: RouteContext) => void | Promise<void>;
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../src/config/load.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
 import { silentLogger } from '../../src/logger.js';
 import { tempConfigDir } from './helpers.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, formatConfigProblem } from '../../src/errors.js';
-import { registerTemplateCheck, runConfigChecks, templateProblems } from '../../src/config/checks.js';
+import { templateProblems } from '../../src/config/checks.js';
+import { registerConfigCheck as registerTemplateCheck, runConfigChecks } from '../../src/config/run-checks.js';
 import { loadConfig, validateConfigSources } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { tempConfigDir } from './helpers.js';

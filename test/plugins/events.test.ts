@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { silentLogger } from '../../src/logger.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
 import { Monitor } from '../../src/hooks/monitor.js';
 import type { MonitoringPoint, SendingRecord } from '../../src/index.js';
 import { fixture, tempFolder, until } from './helpers.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import type { HookworkConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 
 export interface TestGateway {

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError, formatConfigProblem } from '../../errors.js';
-import { createRuntime, type Runtime } from '../../runtime.js';
+import { createRuntime, type Runtime } from '../../runtime/runtime.js';
 import { createGateway, type Gateway } from '../../server/gateway.js';
 
 export interface ServeOptions {

@@ -7,8 +7,8 @@
 
 import { z } from 'zod';
 import { ActionHookFailedError, PermissionDeniedError } from '../../errors.js';
-import { Actions } from '../../targets/actions.js';
-import type { RouteModule } from '../gateway.js';
+import { Actions } from '../../actions/actions.js';
+import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 

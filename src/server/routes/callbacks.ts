@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { HookworkError } from '../../errors.js';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 

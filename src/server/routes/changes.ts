@@ -4,10 +4,10 @@
 // change point nobody declared is a 404.
 
 import { z } from 'zod';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
-import { pointParamsSchema } from './gates.js';
+import { pointParamsSchema } from './params.js';
 
 const changeBodySchema = z.strictObject({
   old: z.unknown().optional(),

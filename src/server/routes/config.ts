@@ -2,7 +2,7 @@
 // them without a restart, on this node and then on every other node. A config
 // that is refused changes nothing and answers 400 with every problem.
 
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 
 export const configRoutes: RouteModule = (app, { runtime, auth }) => {
   app.post('/v1/config/reload', { onRequest: auth.require('superuser') }, async (_request, reply) => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseSince } from '../../delivery/parse-time.js';
 import type { DeliveryService } from '../../delivery/service.js';
 import { ClosedError } from '../../errors.js';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 
 const listQuery = z.strictObject({

@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import type { EmitInput } from '../../events/envelope.js';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 

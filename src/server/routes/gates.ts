@@ -4,11 +4,10 @@
 // point nobody declared is a 404.
 
 import { z } from 'zod';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
-
-export const pointParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });
+import { pointParamsSchema } from './params.js';
 
 const contextSchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object (the gate context)' });
 

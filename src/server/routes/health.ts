@@ -1,7 +1,7 @@
 // GET /v1/health: for load balancers and probes. Open (no token): it says
 // only whether the gateway is up, which server it is, and for how long.
 
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 
 export const healthRoutes: RouteModule = (app, { runtime }) => {
   const started = performance.now();

@@ -7,10 +7,10 @@
 
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
-import { ROLES, type Role } from '../../config/schema.js';
+import { ROLES, type Role } from '../../roles.js';
 import { isPluginResponse, type PluginRequest } from '../../plugins/routes.js';
 import type { PluginManager } from '../../plugins/manager.js';
-import type { RouteModule } from '../gateway.js';
+import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 
 const nameParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });

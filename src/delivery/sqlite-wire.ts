@@ -1,0 +1,188 @@
+// The wire between SqliteThreadStore and its worker (sqlite-worker.ts): the
+// call and answer messages, and the packing of the hot calls' arguments and
+// results. Its own module, as piscina keeps its types.ts, so neither side
+// imports the other.
+
+import { eventJsonOf, StoredRecord, type SettleRequest, type Settlement, type StoredDeliveryInput } from './store.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+
+export interface StoreCall {
+  readonly id: number;
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+export type StoreAnswer =
+  | { readonly id: number; readonly value: unknown }
+  | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly code?: string } };
+
+// What crosses the thread: enqueue rows, settles and claimed records go as
+// flat arrays of primitives, not arrays of objects. Structured clone of many
+// small objects cost both threads several times more than the statements
+// they carried. An event equal to the previous row's is sent once (null
+// after it): deliveries of one event to several targets, and bursts of the
+// same event, share one string on either side.
+
+/** One value of a packed array. */
+export type Packed = string | number | boolean | null;
+
+const ROW_FIELDS = 8;
+
+export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
+  const out: Packed[] = new Array<Packed>(rows.length * ROW_FIELDS);
+  let last: string | undefined;
+  let i = 0;
+  for (const r of rows) {
+    const json = eventJsonOf(r);
+    out[i++] = r.id;
+    out[i++] = r.target;
+    out[i++] = json === last ? null : json;
+    out[i++] = r.webhookId;
+    out[i++] = r.dueAt;
+    out[i++] = r.createdAt;
+    out[i++] = r.claim?.nodeId ?? null;
+    out[i++] = r.claim?.leaseUntil ?? null;
+    last = json;
+  }
+  return out;
+}
+
+export function unpackRows(packed: readonly Packed[]): StoredDeliveryInput[] {
+  const rows: StoredDeliveryInput[] = [];
+  let json = '';
+  for (let i = 0; i < packed.length; i += ROW_FIELDS) {
+    if (packed[i + 2] !== null) json = packed[i + 2] as string;
+    const nodeId = packed[i + 6];
+    const base = {
+      id: packed[i] as string,
+      target: packed[i + 1] as string,
+      eventJson: json,
+      webhookId: packed[i + 3] as string,
+      dueAt: packed[i + 4] as number,
+      createdAt: packed[i + 5] as number,
+    };
+    rows.push(nodeId === null ? base : { ...base, claim: { nodeId: nodeId as string, leaseUntil: packed[i + 7] as number } });
+  }
+  return rows;
+}
+
+/** Every field of an attempt record, in packing order (the type check below fails when one is added and not listed). */
+const ATTEMPT_FIELDS = [
+  'deliveryId',
+  'attempt',
+  'startedAt',
+  'durationMs',
+  'ok',
+  'retryable',
+  'retryAfterMs',
+  'disableTarget',
+  'httpStatus',
+  'exitCode',
+  'response',
+  'error',
+] as const satisfies readonly (keyof AttemptRecord)[];
+type Unlisted = Exclude<keyof AttemptRecord, (typeof ATTEMPT_FIELDS)[number]>;
+const everyAttemptField: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyAttemptField;
+
+/** deliveryId, nodeId, attempt, unattempted, outcome (state, dueAt, error, resetAttempts), then the record's fields. */
+const SETTLE_FIELDS = 8 + ATTEMPT_FIELDS.length;
+
+export function packSettles(requests: readonly SettleRequest[]): Packed[] {
+  const out: Packed[] = new Array<Packed>(requests.length * SETTLE_FIELDS);
+  let i = 0;
+  for (const r of requests) {
+    const o = r.outcome;
+    out[i++] = r.deliveryId;
+    out[i++] = r.nodeId;
+    out[i++] = r.attempt;
+    out[i++] = r.unattempted ?? null;
+    out[i++] = o.state;
+    out[i++] = o.state === 'pending' ? o.dueAt : null;
+    out[i++] = o.state === 'done' ? null : (o.error ?? null);
+    out[i++] = o.state === 'pending' ? (o.resetAttempts ?? null) : null;
+    const record = r.record as unknown as Record<string, Packed | undefined>;
+    for (const field of ATTEMPT_FIELDS) out[i++] = record[field] ?? null;
+  }
+  return out;
+}
+
+export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
+  const out: SettleRequest[] = [];
+  for (let i = 0; i < packed.length; i += SETTLE_FIELDS) {
+    const state = packed[i + 4] as Settlement['state'];
+    const error = packed[i + 6] as string | null;
+    let outcome: Settlement;
+    if (state === 'done') outcome = { state };
+    else if (state === 'failed') outcome = { state, error: error as string };
+    else {
+      const reset = packed[i + 7];
+      outcome = { state, dueAt: packed[i + 5] as number, ...(error === null ? {} : { error }), ...(reset === null ? {} : { resetAttempts: reset as boolean }) };
+    }
+    const record: Record<string, Packed> = {};
+    let k = i + 8;
+    for (const field of ATTEMPT_FIELDS) {
+      const value = packed[k++] as Packed;
+      if (value !== null) record[field] = value;
+    }
+    const unattempted = packed[i + 3];
+    const request = {
+      deliveryId: packed[i] as string,
+      nodeId: packed[i + 1] as string,
+      attempt: packed[i + 2] as number,
+      record: record as unknown as AttemptRecord,
+      outcome,
+    };
+    out.push(unattempted === null ? request : { ...request, unattempted: unattempted as boolean });
+  }
+  return out;
+}
+
+const CLAIMED_FIELDS = 10;
+
+/** Claimed records (fresh from the store: their event is the stored JSON) as a flat array. */
+export function packClaimed(records: readonly DeliveryRecord[]): Packed[] {
+  const out: Packed[] = new Array<Packed>(records.length * CLAIMED_FIELDS);
+  let last: string | undefined;
+  let i = 0;
+  for (const d of records) {
+    const json = d.eventJson ?? JSON.stringify(d.event);
+    out[i++] = d.id;
+    out[i++] = d.target;
+    out[i++] = json === last ? null : json;
+    out[i++] = d.webhookId;
+    out[i++] = d.attempts;
+    out[i++] = d.state;
+    out[i++] = d.dueAt;
+    out[i++] = d.createdAt;
+    out[i++] = d.updatedAt;
+    out[i++] = d.lastError ?? null;
+    last = json;
+  }
+  return out;
+}
+
+/** Claimed records again; the event is parsed here, on first read, and one string serves every record of the same event. */
+export function unpackClaimed(packed: readonly Packed[]): DeliveryRecord[] {
+  const out: DeliveryRecord[] = [];
+  let json = '';
+  for (let i = 0; i < packed.length; i += CLAIMED_FIELDS) {
+    if (packed[i + 2] !== null) json = packed[i + 2] as string;
+    out.push(
+      new StoredRecord({
+        id: packed[i] as string,
+        target: packed[i + 1] as string,
+        eventJson: json,
+        webhookId: packed[i + 3] as string,
+        attempts: packed[i + 4] as number,
+        state: packed[i + 5] as DeliveryState,
+        dueAt: packed[i + 6] as number,
+        createdAt: packed[i + 7] as number,
+        updatedAt: packed[i + 8] as number,
+        lastError: (packed[i + 9] as string | null) ?? undefined,
+      }),
+    );
+  }
+  return out;
+}
+

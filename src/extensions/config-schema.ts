@@ -1,0 +1,62 @@
+// The config of extension handlers (`type: extension`) and of the extensions
+// pool they share.
+
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { HANDLER_GRANTS, handlerBaseShape } from '../handlers/config-schema.js';
+
+/** The longest delay a Node timer keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest hard limit a handler may have, seconds (about 24.8 days: the longest Node timer). */
+export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+export const extensionHandlerSchema = z.strictObject({
+  type: z.literal('extension'),
+  ...handlerBaseShape,
+  /**
+   * `module/path.ts#ExportName`, `extensions.demo_event_handler.DemoEventHandler`
+   * (dotted: the last part is the export) or the seed's `python:` form of the latter.
+   * Resolved against the extensions folder.
+   */
+  entry_point: z.string().min(1),
+  /** Free text handed to onStart (parent.configuration). */
+  configuration: z.string().default(''),
+  /** Consecutive failures before the handler stops in a failed state; 0 = never. */
+  fail_after_errors: z.number().int().min(0).default(10),
+  /** Hard limit, seconds, for one event's delay, queue time and run time (at most MAX_TIMEOUT_SECONDS). */
+  timeout: z
+    .number()
+    .positive()
+    .max(MAX_TIMEOUT_SECONDS, {
+      error: `must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24.8 days, the longest timer Node keeps)`,
+    })
+    .default(600),
+  /** Secrets the worker's copy of the event keeps, e.g. `account.token`. */
+  grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
+});
+
+export const extensionPoolLimitsSchema = z.strictObject({
+  /** Worker heap limit (old generation), MB; a worker past it dies and is replaced. */
+  max_old_generation_mb: z.number().positive().optional(),
+  max_young_generation_mb: z.number().positive().optional(),
+  code_range_mb: z.number().positive().optional(),
+  stack_size_mb: z.number().positive().optional(),
+});
+
+export const extensionPoolSchema = z.strictObject({
+  /** Workers (events handled at once). Default: the machine's available parallelism. */
+  size: z.number().int().positive().default(() => availableParallelism()),
+  /** Events waiting for a worker before new ones are refused; default unbounded. */
+  max_queue: z.number().int().positive().optional(),
+  resource_limits: extensionPoolLimitsSchema.default({}),
+});
+
+export const extensionsConfigSchema = z.strictObject({
+  /** Where entry points are resolved, relative to the config file's folder. */
+  folder: z.string().min(1).default('extensions'),
+  pool: extensionPoolSchema.default(() => extensionPoolSchema.parse({})),
+});
+
+export type ExtensionHandlerConfig = z.output<typeof extensionHandlerSchema>;
+export type ExtensionHandlerConfigInput = z.input<typeof extensionHandlerSchema>;
+export type ExtensionsConfig = z.output<typeof extensionsConfigSchema>;

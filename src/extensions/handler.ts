@@ -1,0 +1,656 @@
+// One configured extension handler: its lifecycle (onStart/onStop in the
+// main process, several times over its life), the per-event decision of
+// getConfiguration, the trip through the pool, and the events its results
+// and failures become. One deadline per event covers delay, queue and run;
+// a single timer per handler watches them all (events arrive in deadline
+// order, so the first live one is always the next to expire).
+//
+// One instance of the handler's class lives in the main process for the
+// handler's whole life (SFTPPlus): it is built on the first start, and every
+// later stop/start calls onStop/onStart on that same instance.
+
+import { randomUUID } from 'node:crypto';
+import { ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
+import { ENGINE_EVENTS } from '../events/engine-events.js';
+import type { AccountInput, HookworkEvent } from '../events/envelope.js';
+import type { Host, HostScope } from '../host.js';
+import type { Logger } from '../logger.js';
+import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
+import type {
+  ConfigurationDecision,
+  Delayed,
+  ExtensionHandlerClass,
+  ExtensionHandlerInstance,
+  ExtensionParent,
+  ExtensionTask,
+  HandleResult,
+  ResultEvent,
+} from './contract.js';
+import { loadHandlerClass, resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
+import { TaskSignal, type ExtensionPool } from './pool.js';
+import { toResultEmissions, type ResultEmission } from './results.js';
+import { compileFilters, type EventFilter } from '../events/filters.js';
+
+export type ExtensionHandlerState = 'stopped' | 'starting' | 'started' | 'stopping' | 'failed';
+
+export interface ExtensionHandlerCounters {
+  /** Events that passed the filters. */
+  received: number;
+  /** Skipped by getConfiguration (null). */
+  skipped: number;
+  /** Delayed by getConfiguration (a promise). */
+  delayed: number;
+  /** Rejected by getConfiguration (it threw). */
+  rejected: number;
+  /** handle() finished. */
+  handled: number;
+  /** handle() failed: threw, crashed, ran out of memory, timed out, or gave a bad result. */
+  failed: number;
+  timeouts: number;
+  /** Events emitted from results. */
+  emitted: number;
+}
+
+export interface ExtensionHandlerError {
+  readonly message: string;
+  readonly stack: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+export interface ExtensionHandlerInfo {
+  readonly uuid: string;
+  readonly name: string;
+  readonly entryPoint: string;
+  readonly state: ExtensionHandlerState;
+  /** The ids it follows, or `*`. */
+  readonly targets: readonly string[];
+  readonly lastError: ExtensionHandlerError | undefined;
+  readonly consecutiveFailures: number;
+  /** Events between arrival and their end (delayed, queued or running). */
+  readonly inFlight: number;
+  readonly counters: Readonly<ExtensionHandlerCounters>;
+}
+
+export interface ExtensionHandlerOptions {
+  config: ExtensionHandlerConfig;
+  host: Host;
+  pool: ExtensionPool;
+  /** Absolute extensions folder, entry points resolve against it. */
+  folder: string;
+  logger?: Logger;
+  /** Where the handler is in the config (`handlers.2`), for problem keys. */
+  where?: string;
+}
+
+/** One event on its way through a handler; it is also the task's abort signal. */
+class Job extends TaskSignal {
+  readonly event: HookworkEvent;
+  readonly deadline: number;
+  readonly startedAt: number;
+  readonly startedPerf: number;
+  /** Handed to the pool (getConfiguration has decided to handle it). */
+  submitted = false;
+  finished = false;
+
+  constructor(event: HookworkEvent, timeoutMs: number) {
+    super();
+    this.event = event;
+    this.startedAt = Date.now();
+    this.startedPerf = performance.now();
+    this.deadline = this.startedPerf + timeoutMs;
+  }
+}
+
+type FailureStage = 'getConfiguration' | 'handle';
+
+const EXTENSION_COMPONENT_TYPE = 'extension';
+
+export class ExtensionHandler {
+  readonly uuid: string;
+  readonly name: string;
+  readonly config: ExtensionHandlerConfig;
+  readonly filter: EventFilter;
+  readonly #host: Host;
+  readonly #pool: ExtensionPool;
+  readonly #folder: string;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #grantToken: boolean;
+  readonly #component: { uuid: string; name: string; type: string };
+  #state: ExtensionHandlerState = 'stopped';
+  #lastError: ExtensionHandlerError | undefined;
+  #consecutiveFailures = 0;
+  #targets: readonly string[] = [];
+  #explicit: ReadonlySet<string> | null = null;
+  #entry: ResolvedEntryPoint | undefined;
+  #handlerClass: ExtensionHandlerClass | undefined;
+  /** The main-process instance: built once, kept across stop/start. */
+  #instance: ExtensionHandlerInstance | undefined;
+  #parent: ExtensionParent | undefined;
+  /** onStart succeeded and onStop has not run since. */
+  #running = false;
+  /** fail_after_errors was reached and its stop is scheduled (or done); cleared by start(). */
+  #failStop = false;
+  #scope: HostScope | undefined;
+  #transition: Promise<void> = Promise.resolve();
+  readonly #jobs = new Set<Job>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #delays = new Set<() => void>();
+  #idleWaiters: Array<() => void> = [];
+  readonly counters: ExtensionHandlerCounters = {
+    received: 0,
+    skipped: 0,
+    delayed: 0,
+    rejected: 0,
+    handled: 0,
+    failed: 0,
+    timeouts: 0,
+    emitted: 0,
+  };
+
+  constructor(options: ExtensionHandlerOptions) {
+    this.config = options.config;
+    this.uuid = options.config.uuid ?? randomUUID();
+    this.name = options.config.name;
+    this.#host = options.host;
+    this.#pool = options.pool;
+    this.#folder = options.folder;
+    this.#logger = options.logger ?? options.host.logger;
+    this.#timeoutMs = options.config.timeout * 1000;
+    this.#grantToken = options.config.grants.includes('account.token');
+    this.#component = Object.freeze({ uuid: this.uuid, name: this.name, type: EXTENSION_COMPONENT_TYPE });
+    // Bad filters are config problems: thrown here, before anything runs.
+    this.filter = compileFilters(options.config, options.where === undefined ? {} : { where: options.where });
+  }
+
+  get state(): ExtensionHandlerState {
+    return this.#state;
+  }
+
+  get inFlight(): number {
+    return this.#jobs.size;
+  }
+
+  info(): ExtensionHandlerInfo {
+    return {
+      uuid: this.uuid,
+      name: this.name,
+      entryPoint: this.config.entry_point,
+      state: this.#state,
+      targets: this.#targets,
+      lastError: this.#lastError,
+      consecutiveFailures: this.#consecutiveFailures,
+      inFlight: this.#jobs.size,
+      counters: { ...this.counters },
+    };
+  }
+
+  /**
+   * Loads the class and builds its main-process instance (first start only),
+   * runs onStart on it, subscribes. A failure leaves the state `failed`, with the error.
+   */
+  start(): Promise<void> {
+    return this.#serialise(async () => {
+      if (this.#state === 'started') return;
+      this.#state = 'starting';
+      try {
+        this.#entry ??= resolveEntryPoint(this.name, this.config.entry_point, this.#folder);
+        const handlerClass = (this.#handlerClass ??= await loadHandlerClass(this.name, this.config.entry_point, this.#entry));
+        const instance = (this.#instance ??= new handlerClass());
+        await instance.onStart?.((this.#parent ??= this.#makeParent()));
+        this.#running = true;
+        this.#subscribe(handlerClass);
+        this.#failStop = false;
+        this.#consecutiveFailures = 0;
+        this.#lastError = undefined;
+        this.#state = 'started';
+        this.#logger.info({ handler: this.name, targets: this.#targets }, `Extension handler "${this.name}" started`);
+      } catch (err) {
+        this.#setFailed(toError(err));
+        this.#logger.error({ err, handler: this.name }, `Extension handler "${this.name}" failed to start`);
+      }
+    });
+  }
+
+  /**
+   * Unsubscribes, drops the events getConfiguration has not decided yet
+   * (delayed or awaiting a promise: counted as skipped, no failure event),
+   * runs onStop. Events already queued or running finish.
+   */
+  stop(): Promise<void> {
+    return this.#serialise(() => this.#stop('stopped'));
+  }
+
+  /**
+   * Hands one event to this handler as routing would (filters apply): for
+   * dispatchers that deliver from a queue instead of host subscriptions.
+   */
+  dispatch(event: HookworkEvent): void {
+    this.#onEvent(event);
+  }
+
+  /** Resolves once no event of this handler is delayed, queued or running. */
+  idle(): Promise<void> {
+    if (this.#jobs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Ends every in-flight event now (the pool is closing). */
+  abortAll(reason: string): void {
+    for (const job of [...this.#jobs]) {
+      job.abort(reason);
+      this.#finish(job, 'aborted');
+    }
+  }
+
+  #serialise(step: () => Promise<void>): Promise<void> {
+    const next = this.#transition.then(step);
+    this.#transition = next.catch(() => undefined);
+    return next;
+  }
+
+  async #stop(finalState: 'stopped' | 'failed', error?: Error): Promise<void> {
+    if (!this.#running) {
+      if (error !== undefined) this.#setFailed(error);
+      return;
+    }
+    this.#running = false;
+    this.#state = 'stopping';
+    this.#dropUndecided();
+    const scope = this.#scope;
+    this.#scope = undefined;
+    await scope?.dispose();
+    for (const cancel of [...this.#delays]) cancel();
+    try {
+      await this.#instance?.onStop?.();
+    } catch (err) {
+      this.#logger.warn({ err, handler: this.name }, `Extension handler "${this.name}" failed in onStop`);
+    }
+    if (finalState === 'failed') this.#setFailed(error ?? new Error('stopped after failures'));
+    else this.#state = 'stopped';
+    this.#logger.info({ handler: this.name, state: this.#state }, `Extension handler "${this.name}" stopped`);
+  }
+
+  /** Events whose decision has not come (a delay, a pending promise) end here: what it decides later is ignored. */
+  #dropUndecided(): void {
+    for (const job of [...this.#jobs]) {
+      if (job.submitted) continue;
+      this.counters.skipped++;
+      this.#finish(job, 'dropped');
+    }
+  }
+
+  #setFailed(error: Error): void {
+    this.#state = 'failed';
+    this.#lastError = { message: error.message, stack: error.stack ?? '', at: new Date().toISOString() };
+  }
+
+  #subscribe(handlerClass: ExtensionHandlerClass): void {
+    const scope = this.#host.scope(`extension:${this.name}`);
+    const fromConfig = this.filter.eventIds;
+    const fromClass = handlerClass.TARGET_EVENTS?.map(String);
+    const ids = fromConfig ?? (fromClass !== undefined && fromClass.length > 0 ? fromClass : null);
+    this.#explicit = ids === null ? null : new Set(ids);
+    this.#targets = ids === null ? ['*'] : Object.freeze([...new Set(ids)]);
+    const onEvent = (event: HookworkEvent): void => this.#onEvent(event);
+    for (const target of this.#targets) scope.on(target, onEvent, { name: `extension:${this.name}` });
+    this.#scope = scope;
+  }
+
+  #makeParent(): ExtensionParent {
+    return Object.freeze({
+      configuration: this.config.configuration,
+      name: this.name,
+      uuid: this.uuid,
+      delay: <T>(seconds: number, fn: () => T | PromiseLike<T>): Delayed<T> => this.#delay(seconds, fn),
+      emit: async (events: string | ResultEvent | readonly ResultEvent[]) =>
+        this.#emitResults(toResultEmissions(events, 'parent.emit()'), undefined),
+    });
+  }
+
+  /**
+   * parent.delay: `seconds` must be a finite number, 0 or more (else an
+   * InvalidArgumentError). Delays past the longest Node timer (about 24.8
+   * days) are chained timers, so they never fire early.
+   */
+  #delay<T>(seconds: number, fn: () => T | PromiseLike<T>): Delayed<T> {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidArgumentError(`parent.delay(seconds, fn): seconds must be a finite number, 0 or more; got ${String(seconds)}.`);
+    }
+    if (typeof fn !== 'function') {
+      throw new InvalidArgumentError(`parent.delay(seconds, fn): fn must be a function; got ${typeof fn}.`);
+    }
+    let cancel!: () => void;
+    const promise = new Promise<T>((resolve, reject) => {
+      let left = seconds * 1000;
+      let timer: NodeJS.Timeout;
+      const fire = (): void => {
+        this.#delays.delete(cancel);
+        try {
+          resolve(fn());
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const wait = (): void => {
+        const step = Math.min(left, MAX_TIMER_MS);
+        left -= step;
+        timer = setTimeout(left > 0 ? wait : fire, step);
+      };
+      wait();
+      cancel = () => {
+        clearTimeout(timer);
+        this.#delays.delete(cancel);
+        resolve(null as T); // the event it held is skipped
+      };
+    });
+    this.#delays.add(cancel);
+    return Object.assign(promise, { seconds, cancel });
+  }
+
+  #onEvent(event: HookworkEvent): void {
+    if (this.#state !== 'started') return;
+    // Its own results (and failure reports about it) never come back to it;
+    // other extensions' results reach it only when it names their id.
+    if (event.component.type === EXTENSION_COMPONENT_TYPE) {
+      if (event.component.uuid === this.uuid) return;
+      if (this.#explicit === null || !this.#explicit.has(event.id)) return;
+    }
+    if (!this.filter.matches(event)) return;
+    this.counters.received++;
+    const job = new Job(event, this.#timeoutMs);
+    this.#track(job);
+    let decision: ConfigurationDecision;
+    try {
+      const instance = this.#instance;
+      decision = instance?.getConfiguration === undefined ? this.config.configuration : instance.getConfiguration(event);
+    } catch (err) {
+      this.counters.rejected++;
+      this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
+      this.#finish(job, 'rejected');
+      return;
+    }
+    this.#decide(job, decision);
+  }
+
+  #decide(job: Job, decision: unknown): void {
+    if (job.finished) return;
+    if (typeof decision === 'string') {
+      this.#submit(job, decision);
+      return;
+    }
+    if (decision === null || decision === undefined) {
+      this.counters.skipped++;
+      this.#finish(job, 'skipped');
+      return;
+    }
+    if (Array.isArray(decision)) {
+      this.#decideWithEvents(job, decision);
+      return;
+    }
+    if (typeof (decision as PromiseLike<unknown>).then === 'function') {
+      this.counters.delayed++;
+      (decision as PromiseLike<unknown>).then(
+        (value) => this.#decide(job, value),
+        (err: unknown) => {
+          if (job.finished) return;
+          this.counters.rejected++;
+          this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
+          this.#finish(job, 'rejected');
+        },
+      );
+      return;
+    }
+    this.#badDecision(job, `getConfiguration() returned ${typeof decision}; return a configuration text, null, [configuration, events] or a promise of one.`);
+  }
+
+  #decideWithEvents(job: Job, decision: readonly unknown[]): void {
+    const [configuration, events] = decision;
+    if (decision.length !== 2 || (configuration !== null && configuration !== undefined && typeof configuration !== 'string')) {
+      this.#badDecision(job, 'getConfiguration() returned a list that is not [configuration or null, events].');
+      return;
+    }
+    let emissions: readonly ResultEmission[];
+    try {
+      emissions = toResultEmissions(events, 'getConfiguration()');
+    } catch (err) {
+      this.#badDecision(job, (err as Error).message);
+      return;
+    }
+    // The events go out first, then the event is handled (or skipped).
+    this.#emitResults(emissions, job.event).then(
+      () => {
+        if (typeof configuration === 'string') this.#submit(job, configuration);
+        else {
+          this.counters.skipped++;
+          this.#finish(job, 'skipped');
+        }
+      },
+      (err: unknown) => {
+        if (job.finished) return;
+        this.counters.rejected++;
+        this.#reportFailure(job, 'getConfiguration', toError(err), 'error', false);
+        this.#finish(job, 'error');
+      },
+    );
+  }
+
+  #badDecision(job: Job, message: string): void {
+    this.counters.rejected++;
+    this.#reportFailure(job, 'getConfiguration', new ExtensionResultError(message), 'error', false);
+    this.#finish(job, 'error');
+  }
+
+  #submit(job: Job, configuration: string): void {
+    if (job.finished) return;
+    // A decision that arrives once the handler has stopped is dropped, like a cancelled delay.
+    if (this.#state !== 'started') {
+      this.counters.skipped++;
+      this.#finish(job, 'dropped');
+      return;
+    }
+    job.submitted = true;
+    const entry = this.#entry as ResolvedEntryPoint;
+    const task: ExtensionTask = {
+      module: entry.url,
+      exportName: entry.exportName,
+      event: toWorkerCopy(job.event, this.#grantToken),
+      configuration,
+    };
+    this.#pool.run(task, job).then(
+      (result) => this.#onResult(job, result),
+      (err: unknown) => {
+        if (job.finished) return; // timed out: already reported
+        this.#onHandleFailure(job, this.#pool.describeFailure(err), 'error');
+      },
+    );
+  }
+
+  #onResult(job: Job, result: HandleResult): void {
+    if (job.finished) return;
+    let emissions: readonly ResultEmission[];
+    try {
+      emissions = toResultEmissions(result, 'handle()');
+    } catch (err) {
+      this.#onHandleFailure(job, toError(err), 'error');
+      return;
+    }
+    if (emissions.length === 0) {
+      this.#onHandled(job, emissions, []);
+      return;
+    }
+    this.#emitResults(emissions, job.event).then(
+      (events) => this.#onHandled(job, emissions, events),
+      (err: unknown) => this.#onHandleFailure(job, toError(err), 'error'),
+    );
+  }
+
+  #onHandled(job: Job, _emissions: readonly ResultEmission[], events: readonly HookworkEvent[]): void {
+    if (job.finished) return;
+    this.#consecutiveFailures = 0;
+    this.counters.handled++;
+    const sending = this.#host.channels.sending;
+    if (events.length > 0 && sending.active) {
+      sending.publish({
+        events,
+        handlerId: this.uuid,
+        handlerName: this.name,
+        accountId: job.event.account.uuid,
+        requestId: job.event.uuid,
+        createEventTime: new Date(job.startedAt).toISOString(),
+        endEventTime: new Date().toISOString(),
+      });
+    }
+    this.#finish(job, 'ok');
+  }
+
+  #onHandleFailure(job: Job, error: Error, outcome: string): void {
+    if (job.finished) return;
+    this.counters.failed++;
+    this.#consecutiveFailures++;
+    const limit = this.config.fail_after_errors;
+    // Several failures may reach the limit before the stop runs: only the first stops it.
+    const stopping = limit > 0 && this.#consecutiveFailures >= limit && this.#state === 'started' && !this.#failStop;
+    // Once stopping for failures, lastError keeps the stop's reason.
+    if (!this.#failStop) this.#lastError = { message: error.message, stack: error.stack ?? '', at: new Date().toISOString() };
+    if (stopping) this.#failStop = true;
+    this.#reportFailure(job, 'handle', error, outcome, stopping);
+    this.#finish(job, outcome);
+    if (stopping) {
+      this.#logger.error(
+        { handler: this.name, failures: this.#consecutiveFailures },
+        `Extension handler "${this.name}" stopped after ${this.#consecutiveFailures} consecutive failures (fail_after_errors)`,
+      );
+      const cause = new Error(`Stopped after ${this.#consecutiveFailures} consecutive failures; the last: ${error.message}`);
+      cause.stack = `${cause.message}\n${error.stack ?? ''}`;
+      void this.#serialise(() => this.#stop('failed', cause));
+    }
+  }
+
+  /** Emits result events as this handler, on the triggering event's account (never its token). */
+  async #emitResults(emissions: readonly ResultEmission[], cause: HookworkEvent | undefined): Promise<readonly HookworkEvent[]> {
+    if (emissions.length === 0) return [];
+    const account = cause === undefined ? undefined : accountOf(cause);
+    const events: HookworkEvent[] = [];
+    for (const emission of emissions) {
+      events.push(
+        await this.#host.emit(emission.id, {
+          message: emission.message,
+          data: emission.data,
+          component: this.#component,
+          ...(account === undefined ? {} : { account }),
+        }),
+      );
+      this.counters.emitted++;
+    }
+    return events;
+  }
+
+  /** SFTPPlus's 20174: names the handler, the event and the error with its stack. */
+  #reportFailure(job: Job, stage: FailureStage, error: Error, reason: string, stopping: boolean): void {
+    this.#logger.warn({ err: error, handler: this.name, event: job.event.id, stage }, `Extension handler "${this.name}" failed on event ${job.event.id}`);
+    if (this.#host.closed) return;
+    this.#host
+      .emit(ENGINE_EVENTS.handlerFailed, {
+        data: {
+          handler: this.name,
+          handler_uuid: this.uuid,
+          kind: 'extension',
+          stage,
+          reason,
+          event_id: job.event.id,
+          event_uuid: job.event.uuid,
+          error: error.message,
+          error_code: (error as { code?: unknown }).code ?? null,
+          stack: error.stack ?? '',
+          handler_stopped: stopping,
+        },
+        component: this.#component,
+        account: accountOf(job.event),
+      })
+      .catch((err: unknown) => this.#logger.error({ err }, 'Could not emit the handler-failed event'));
+  }
+
+  #track(job: Job): void {
+    this.#jobs.add(job);
+    if (this.#timer === undefined) this.#arm(job.deadline);
+  }
+
+  #arm(deadline: number): void {
+    // Capped at the longest Node timer (a longer one fires after 1 ms): the sweep re-arms until the deadline.
+    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now())));
+    this.#timer.unref();
+  }
+
+  /** Expires every event past its deadline, then waits for the next one. */
+  #sweep(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const job of this.#jobs) {
+      if (job.deadline > now) {
+        this.#arm(job.deadline);
+        return;
+      }
+      this.counters.timeouts++;
+      // Aborting removes a queued task, or terminates the worker running it.
+      job.abort('timeout');
+      this.#onHandleFailure(
+        job,
+        new HookTimeoutError(`Extension handler "${this.name}" on event ${job.event.id} (delay, queue and run time)`, this.#timeoutMs),
+        'timeout',
+      );
+    }
+  }
+
+  #finish(job: Job, outcome: string): void {
+    if (job.finished) return;
+    job.finished = true;
+    this.#jobs.delete(job);
+    const monitor = this.#host.monitor;
+    if (monitor.enabled) {
+      monitor.record({
+        kind: 'handler',
+        name: job.event.id,
+        by: this.name,
+        outcome,
+        durationMs: performance.now() - job.startedPerf,
+        at: job.startedAt,
+        detail: { handler_uuid: this.uuid, event_uuid: job.event.uuid },
+      });
+    }
+    if (this.#jobs.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+/** A plain copy: what structured cloning sends to the worker (the account token only when granted). */
+export function toWorkerCopy(event: HookworkEvent, grantToken: boolean): ExtensionTask['event'] {
+  const account = grantToken && event.account.token !== undefined ? { ...event.account, token: event.account.token } : event.account;
+  return {
+    id: event.id,
+    uuid: event.uuid,
+    name: event.name,
+    groups: event.groups,
+    message: event.message,
+    account,
+    component: event.component,
+    server: event.server,
+    timestamp: event.timestamp,
+    data: event.data,
+  };
+}
+
+function accountOf(event: HookworkEvent): AccountInput {
+  const account = event.account;
+  return {
+    uuid: account.uuid,
+    name: account.name,
+    peer: account.peer,
+    ...(account.email === undefined ? {} : { email: account.email }),
+    ...(account.emails === undefined ? {} : { emails: account.emails }),
+  };
+}

@@ -1,0 +1,127 @@
+// Entry points: where an extension's module is and which export is its
+// class. Three spellings, all resolved against the extensions folder:
+//
+//   demo-event-handler.ts#DemoEventHandler      path (extension optional) # export
+//   extensions.demo_event_handler.DemoEventHandler   dotted, the last part is the export
+//   python:extensions.demo_event_handler.DemoEventHandler   the seed's form of the same
+//
+// A dotted module tries `a/b`, then without a leading folder name that is
+// the extensions folder's own (`extensions.`), with `_` or `-` spellings.
+
+import { existsSync, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ExtensionLoadError } from '../errors.js';
+import type { ExtensionHandlerClass } from './contract.js';
+import { isTypeScriptModule } from './pool.js';
+
+const MODULE_EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cjs', '.cts'];
+
+export interface ResolvedEntryPoint {
+  /** Absolute path of the module. */
+  readonly file: string;
+  /** file: URL, as workers import it. */
+  readonly url: string;
+  readonly exportName: string;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function findModule(folder: string, relative: string): string | undefined {
+  const base = isAbsolute(relative) ? relative : resolve(folder, relative);
+  for (const extension of MODULE_EXTENSIONS) {
+    const candidate = base + extension;
+    if (isFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The module paths a dotted entry point may mean, most literal first. */
+function dottedCandidates(folder: string, modulePath: string): string[] {
+  const parts = modulePath.split('.');
+  const variants = (segments: string[]): string[] => {
+    const snake = segments.join('/');
+    const kebab = segments.map((s) => s.replaceAll('_', '-')).join('/');
+    return snake === kebab ? [snake] : [snake, kebab];
+  };
+  const out = variants(parts);
+  const first = parts[0] ?? '';
+  const folderName = basename(folder);
+  if (parts.length > 1 && (first === folderName || first === 'extensions' || first === 'extension')) {
+    out.push(...variants(parts.slice(1)));
+  }
+  return out;
+}
+
+/** Finds the module and export an entry point names; throws ExtensionLoadError listing where it looked. */
+export function resolveEntryPoint(handler: string, entryPoint: string, folder: string): ResolvedEntryPoint {
+  let spec = entryPoint.trim();
+  if (spec.startsWith('python:')) spec = spec.slice('python:'.length).trim();
+  let exportName: string;
+  let candidates: string[];
+  const hash = spec.lastIndexOf('#');
+  if (hash !== -1) {
+    exportName = spec.slice(hash + 1).trim();
+    candidates = [spec.slice(0, hash).trim()];
+  } else {
+    const dot = spec.lastIndexOf('.');
+    if (dot <= 0) {
+      throw new ExtensionLoadError(handler, entryPoint, 'it names no module; write module/path.ts#ExportName or module.ExportName');
+    }
+    exportName = spec.slice(dot + 1);
+    candidates = dottedCandidates(folder, spec.slice(0, dot));
+  }
+  if (exportName === '' || candidates[0] === '') {
+    throw new ExtensionLoadError(handler, entryPoint, 'the module path and the export name must both be given');
+  }
+  for (const candidate of candidates) {
+    const file = findModule(folder, candidate);
+    if (file !== undefined) return { file, url: pathToFileURL(file).href, exportName };
+  }
+  const tried = candidates.map((c) => (isAbsolute(c) ? c : resolve(folder, c))).join(', ');
+  const hint = existsSync(folder) ? '' : ` (the extensions folder ${folder} does not exist)`;
+  throw new ExtensionLoadError(handler, entryPoint, `no module found at ${tried} (with .ts, .mts, .js or .mjs)${hint}`);
+}
+
+let tsxRegistered: Promise<void> | undefined;
+
+/** In a process not started through tsx, registers tsx's loader once so .ts handlers load. */
+function ensureTypeScript(file: string): Promise<void> {
+  if (!isTypeScriptModule(file) || import.meta.url.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) {
+    return Promise.resolve();
+  }
+  tsxRegistered ??= import('tsx/esm/api').then((api: { register: () => unknown }) => {
+    api.register();
+  });
+  return tsxRegistered;
+}
+
+/** Imports the handler module in the main process and checks its class against the contract. */
+export async function loadHandlerClass(handler: string, entryPoint: string, resolved: ResolvedEntryPoint): Promise<ExtensionHandlerClass> {
+  let namespace: Record<string, unknown>;
+  try {
+    await ensureTypeScript(resolved.file);
+    namespace = (await import(resolved.url)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ExtensionLoadError(handler, entryPoint, `importing ${resolved.file} failed: ${(err as Error).message}`, { cause: err });
+  }
+  const exported = namespace[resolved.exportName];
+  if (typeof exported !== 'function') {
+    const names = Object.keys(namespace).join(', ') || 'none';
+    throw new ExtensionLoadError(handler, entryPoint, `${resolved.file} has no class export "${resolved.exportName}" (exports: ${names})`);
+  }
+  if (typeof (exported as { handle?: unknown }).handle !== 'function') {
+    throw new ExtensionLoadError(handler, entryPoint, `class "${resolved.exportName}" has no static handle(event, configuration) method`);
+  }
+  const targets = (exported as { TARGET_EVENTS?: unknown }).TARGET_EVENTS;
+  if (targets !== undefined && (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string' && typeof t !== 'number'))) {
+    throw new ExtensionLoadError(handler, entryPoint, `static TARGET_EVENTS of "${resolved.exportName}" must be a list of event ids`);
+  }
+  return exported as ExtensionHandlerClass;
+}

@@ -1,0 +1,108 @@
+// Runs in a pool worker: imports the handler module (once per worker) and
+// calls its static `handle` on the copy of the event it was sent. Nothing
+// of the main process is here: onStart never ran in this thread.
+//
+// TypeScript handler modules load through tsx's require hook: on Node 20,
+// loader hooks registered with --import / module.register do not reach
+// worker threads' import(), while tsx's CommonJS hook does.
+
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { workerData } from 'node:worker_threads';
+import type { ExtensionHandlerClass, ExtensionTask, HandleResult, WorkerEvent } from './contract.js';
+import type { ExtensionWorkerData } from './pool.js';
+
+const classes = new Map<string, Promise<ExtensionHandlerClass>>();
+const TS_MODULE = /\.(ts|mts|cts|tsx)$/;
+
+function loadModule(module: string): Promise<Record<string, unknown>> {
+  if (!TS_MODULE.test(module)) return import(module) as Promise<Record<string, unknown>>;
+  const file = fileURLToPath(module);
+  const require = createRequire(file);
+  if (require.extensions['.ts'] === undefined) {
+    const api = (workerData as ExtensionWorkerData | undefined)?.tsxCjsApi;
+    if (api === null || api === undefined) {
+      return Promise.reject(new Error(`${file} is TypeScript and tsx is not installed; install tsx or compile the handler to .js.`));
+    }
+    (require(api) as { register: () => unknown }).register();
+  }
+  return Promise.resolve(require(file) as Record<string, unknown>);
+}
+
+async function loadClass(module: string, exportName: string): Promise<ExtensionHandlerClass> {
+  const key = `${module}#${exportName}`;
+  let loading = classes.get(key);
+  if (loading === undefined) {
+    loading = loadModule(module).then((namespace) => {
+      const exported = namespace[exportName];
+      if (typeof exported !== 'function' || typeof (exported as { handle?: unknown }).handle !== 'function') {
+        throw new TypeError(`${module} has no export "${exportName}" with a static handle(event, configuration) method.`);
+      }
+      return exported as ExtensionHandlerClass;
+    });
+    // A failed import is retried on the next task (the file may be fixed).
+    loading.catch(() => classes.delete(key));
+    classes.set(key, loading);
+  }
+  return loading;
+}
+
+/**
+ * The worker copy gets SFTPPlus's data_json, computed only if read, from a
+ * shared prototype: a per-event accessor property would cost more than the
+ * handler's own work in a trivial handler. JSON of the event still lists it.
+ */
+const WORKER_EVENT_PROTO = Object.create(Object.prototype, {
+  data_json: {
+    get(this: { data: unknown }): string {
+      return JSON.stringify(this.data);
+    },
+    enumerable: false,
+  },
+  toJSON: {
+    value(this: WorkerEvent): Record<string, unknown> {
+      return { ...this, data_json: this.data_json };
+    },
+    enumerable: false,
+  },
+}) as object;
+
+function withDataJson(event: ExtensionTask['event']): WorkerEvent {
+  return Object.setPrototypeOf(event, WORKER_EVENT_PROTO) as WorkerEvent;
+}
+
+/** Catches results that could not be copied back, with a message that says which attribute. */
+function checkResult(result: HandleResult): HandleResult {
+  if (result === null || typeof result !== 'object') return result;
+  const list = (Array.isArray(result) ? result : [result]) as readonly unknown[];
+  for (const item of list) {
+    if (item === null || typeof item !== 'object') continue;
+    for (const [key, value] of Object.entries(item)) {
+      if (typeof value === 'function' || typeof value === 'symbol') {
+        throw new TypeError(`handle() returned an event whose "${key}" is a ${typeof value}; results must be plain data.`);
+      }
+    }
+  }
+  return result;
+}
+
+/** Classes already loaded, for the synchronous fast path. */
+const loaded = new Map<string, ExtensionHandlerClass>();
+
+function call(handlerClass: ExtensionHandlerClass, task: ExtensionTask): HandleResult | Promise<HandleResult> {
+  const result = handlerClass.handle(withDataJson(task.event), task.configuration);
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<HandleResult>).then === 'function') {
+    return Promise.resolve(result as PromiseLike<HandleResult>).then(checkResult);
+  }
+  return checkResult(result as HandleResult);
+}
+
+export default function runExtensionTask(task: ExtensionTask): HandleResult | Promise<HandleResult> {
+  const key = `${task.module}#${task.exportName}`;
+  const handlerClass = loaded.get(key);
+  if (handlerClass !== undefined) return call(handlerClass, task);
+  return loadClass(task.module, task.exportName).then((found) => {
+    loaded.set(key, found);
+    return call(found, task);
+  });
+}

@@ -1,0 +1,139 @@
+// The targets' emit stage: routes each event through a HandlerIndex to the
+// command and webhook targets that follow it, enqueues one delivery per async
+// target before emit() returns, and runs sync targets (and every target of an
+// execute_sync action) inline, remembering their failures for the caller.
+
+import { ENGINE_EVENTS } from '../events/engine-events.js';
+import { eventJsonText, eventToJSON, type HookworkEvent } from '../events/envelope.js';
+import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
+import { HandlerIndex } from './handler-index.js';
+import type { Logger } from '../logger.js';
+import { toError } from '../errors.js';
+import { rememberSerialised } from '../events/record-json.js';
+import { newWebhookId } from '../delivery/message-id.js';
+import type { EventRecord, OutboundTarget, RunResult } from './target.js';
+
+export interface Route {
+  readonly target: OutboundTarget;
+  /** Extra conditions beyond the event id (handler filters). */
+  readonly matches?: (event: HookworkEvent) => boolean;
+  /** Run inline rather than through the queue. */
+  readonly sync: boolean;
+}
+
+export interface RouterOptions {
+  readonly queue: DeliveryQueue;
+  readonly logger: Logger;
+  /** Targets by name, for `then` chains. */
+  readonly targets: ReadonlyMap<string, OutboundTarget>;
+  /** Target name -> the names of the targets to run after it succeeds. */
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** Event names whose targets all run inline (execute_sync actions). */
+  readonly syncEventNames: ReadonlySet<string>;
+  /** Reports a failed inline run (the installer emits 20174). */
+  readonly onSyncFailure: (target: OutboundTarget, event: HookworkEvent, error: string) => void;
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * eventToJSON(event) (the parse of the event's JSON) for targets without
+ * grants, keeping the JSON text: a json webhook body is then that text, not a
+ * second serialisation of the record. test/handlers/router-record.test.ts
+ * checks that it stays equal to eventToJSON.
+ */
+export function eventRecord(event: HookworkEvent): EventRecord {
+  return plainRecord(eventJsonText(event));
+}
+
+function plainRecord(text: string): EventRecord {
+  const record = JSON.parse(text) as EventRecord;
+  rememberSerialised(record, text);
+  return record;
+}
+
+export class TargetRouter {
+  readonly #index = new HandlerIndex<Route>();
+  readonly #o: RouterOptions;
+  readonly #failures = new WeakMap<HookworkEvent, string[]>();
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+  }
+
+  /** Follows these event ids (null: every event); returns the remover. */
+  add(eventIds: readonly string[] | null, route: Route): () => void {
+    return this.#index.add(eventIds, route);
+  }
+
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /** The failures of the inline targets that ran for this event (empty when none failed). */
+  failuresOf(event: HookworkEvent): readonly string[] {
+    return this.#failures.get(event) ?? [];
+  }
+
+  /** The emit stage. Returns nothing (no promise) for events no target follows. */
+  readonly stage = (event: HookworkEvent): void | Promise<void> => {
+    const routes = this.#index.match(event);
+    if (routes.length === 0) return;
+    return this.#dispatch(event, routes);
+  };
+
+  async #dispatch(event: HookworkEvent, routes: readonly Route[]): Promise<void> {
+    // One record per event and grant, made once whatever the number of targets.
+    let plainJson: string | undefined;
+    let plain: EventRecord | undefined;
+    let granted: EventRecord | undefined;
+    const allSync = this.#o.syncEventNames.has(event.name);
+    const deliveries: NewDelivery[] = [];
+    const inline: Promise<void>[] = [];
+    for (const route of routes) {
+      if (route.matches !== undefined && !route.matches(event)) continue;
+      // A command never receives the report of its own run (no loops).
+      if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
+      if (route.target.grants.has('account.token')) {
+        granted ??= eventToJSON(event, { grantToken: true });
+        if (route.sync || allSync) inline.push(this.#runInline(route.target, granted, event));
+        else deliveries.push({ target: route.target.name, event: granted });
+        continue;
+      }
+      plainJson ??= eventJsonText(event);
+      if (route.sync || allSync) inline.push(this.#runInline(route.target, (plain ??= plainRecord(plainJson)), event));
+      // The queue stores the JSON as it is, and parses it only for a target that reads the event.
+      else deliveries.push({ target: route.target.name, eventJson: plainJson });
+    }
+    if (deliveries.length > 0) await this.#o.queue.enqueue(deliveries);
+    if (inline.length > 0) await Promise.all(inline);
+  }
+
+  async #runInline(target: OutboundTarget, record: EventRecord, event: HookworkEvent): Promise<void> {
+    const failures = await this.runChain(target, record);
+    if (failures.length === 0) return;
+    let list = this.#failures.get(event);
+    if (list === undefined) this.#failures.set(event, (list = []));
+    list.push(...failures);
+    for (const failure of failures) this.#o.onSyncFailure(target, event, failure);
+  }
+
+  /** Runs a target now and, when it succeeds, the targets chained after it (with `output`). Returns the failures. */
+  async runChain(target: OutboundTarget, record: EventRecord, signal: AbortSignal = NEVER): Promise<string[]> {
+    let result: RunResult;
+    try {
+      result = await target.run(record, { webhookId: newWebhookId(), attempt: 1, signal });
+    } catch (err) {
+      result = { ok: false, error: toError(err).message };
+    }
+    if (!result.ok) return [result.error ?? `${target.name} failed`];
+    const next = this.#o.chains.get(target.name) ?? [];
+    const failures: string[] = [];
+    for (const name of next) {
+      const follower = this.#o.targets.get(name);
+      if (follower === undefined) continue;
+      failures.push(...(await this.runChain(follower, { ...record, output: result.output ?? null }, signal)));
+    }
+    return failures;
+  }
+}

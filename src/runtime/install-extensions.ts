@@ -1,0 +1,162 @@
+// Installs extension handlers into a runtime: one worker pool, one
+// ExtensionHandler per `type: extension` entry of config.handlers, and the
+// `extensions` service to list, start and stop them. On a config reload,
+// handlers whose entry is unchanged keep running; changed ones are stopped and
+// started anew, removed ones stopped, new ones started.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { HookworkConfig } from '../config/schema.js';
+import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
+import type { Installer, Runtime } from './types.js';
+import { ExtensionHandler, type ExtensionHandlerInfo } from '../extensions/handler.js';
+import { ExtensionPool, type PoolStats } from '../extensions/pool.js';
+
+export interface ExtensionsService {
+  readonly pool: ExtensionPool;
+  /** Every configured extension handler, with state, last error and counters. */
+  list(): ExtensionHandlerInfo[];
+  /** One handler by uuid or name. */
+  get(idOrName: string): ExtensionHandlerInfo | undefined;
+  /** The handler itself (to dispatch events to it from a queue), by uuid or name. */
+  handler(idOrName: string): ExtensionHandler | undefined;
+  start(idOrName: string): Promise<ExtensionHandlerInfo>;
+  stop(idOrName: string): Promise<ExtensionHandlerInfo>;
+  /** Resolves once no extension event is delayed, queued or running. */
+  idle(): Promise<void>;
+  stats(): PoolStats;
+}
+
+declare module './types.js' {
+  interface RuntimeServices {
+    extensions: ExtensionsService;
+  }
+}
+
+type ExtensionEntry = Extract<HookworkConfig['handlers'][number], { type: 'extension' }>;
+
+function extensionEntries(config: HookworkConfig): Array<{ handler: ExtensionEntry; index: number }> {
+  return config.handlers
+    .map((handler, index) => ({ handler, index }))
+    .filter((entry): entry is { handler: ExtensionEntry; index: number } => entry.handler.type === 'extension');
+}
+
+/** A handler's identity across reloads: its uuid, or its name when it has none. */
+const identityOf = (config: ExtensionEntry): string => config.uuid ?? `name:${config.name}`;
+
+async function installExtensions(runtime: Runtime): Promise<void> {
+  const { config, host } = runtime;
+  const folder = runtime.resolvePath(config.extensions.folder);
+
+  const limits = config.extensions.pool.resource_limits;
+  const pool = new ExtensionPool({
+    size: config.extensions.pool.size,
+    ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    resourceLimits: {
+      ...(limits.max_old_generation_mb === undefined ? {} : { maxOldGenerationSizeMb: limits.max_old_generation_mb }),
+      ...(limits.max_young_generation_mb === undefined ? {} : { maxYoungGenerationSizeMb: limits.max_young_generation_mb }),
+      ...(limits.code_range_mb === undefined ? {} : { codeRangeSizeMb: limits.code_range_mb }),
+      ...(limits.stack_size_mb === undefined ? {} : { stackSizeMb: limits.stack_size_mb }),
+    },
+  });
+
+  /** Builds the handlers of these entries, reusing `keep` (by identity) where the entry is unchanged; refuses the lot on any problem. */
+  const build = (entries: ReturnType<typeof extensionEntries>, keep: readonly ExtensionHandler[] = []): ExtensionHandler[] => {
+    const built: ExtensionHandler[] = [];
+    const problems: ConfigProblem[] = [];
+    for (const { handler, index } of entries) {
+      const same = keep.find((h) => identityOf(h.config) === identityOf(handler) && isDeepStrictEqual(h.config, handler));
+      if (same !== undefined) {
+        built.push(same);
+        continue;
+      }
+      try {
+        built.push(new ExtensionHandler({ config: handler, host, pool, folder, logger: runtime.logger, where: `handlers.${index}` }));
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.problems);
+        else throw err;
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return built;
+  };
+
+  let handlers: ExtensionHandler[];
+  try {
+    handlers = build(extensionEntries(config));
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+
+  const find = (idOrName: string): ExtensionHandler => {
+    const found = handlers.find((h) => h.uuid === idOrName) ?? handlers.find((h) => h.name === idOrName);
+    if (found === undefined) {
+      const known = handlers.map((h) => h.name).join(', ') || 'none';
+      throw new InvalidArgumentError(`No extension handler "${idOrName}" is configured (known: ${known}).`);
+    }
+    return found;
+  };
+
+  const service: ExtensionsService = {
+    pool,
+    list: () => handlers.map((h) => h.info()),
+    get: (idOrName) => {
+      try {
+        return find(idOrName).info();
+      } catch {
+        return undefined;
+      }
+    },
+    handler: (idOrName) => handlers.find((h) => h.uuid === idOrName) ?? handlers.find((h) => h.name === idOrName),
+    async start(idOrName) {
+      const handler = find(idOrName);
+      await handler.start();
+      return handler.info();
+    },
+    async stop(idOrName) {
+      const handler = find(idOrName);
+      await handler.stop();
+      return handler.info();
+    },
+    async idle() {
+      await host.idle();
+      while (handlers.some((h) => h.inFlight > 0)) {
+        await Promise.all(handlers.map((h) => h.idle()));
+        await host.idle();
+      }
+    },
+    stats: () => pool.stats,
+  };
+  runtime.services.extensions = service;
+
+  runtime.onClose(async () => {
+    await Promise.all(handlers.map((h) => h.stop()));
+    for (const handler of handlers) handler.abortAll('closing');
+    await pool.close();
+  });
+
+  runtime.onReload({
+    name: 'extensions',
+    // The extensions section (folder, pool) is not taken: the report lists it as needing a restart.
+    sections: ['handlers'],
+    async prepare(next) {
+      const nextHandlers = build(extensionEntries(next), handlers);
+      const gone = handlers.filter((h) => !nextHandlers.includes(h));
+      const added = nextHandlers.filter((h) => !handlers.includes(h));
+      if (gone.length === 0 && added.length === 0 && nextHandlers.every((h, i) => h === handlers[i])) return undefined;
+      return {
+        async commit() {
+          // Replaced handlers stop before their successors start (onStop, then onStart).
+          for (const handler of gone) await handler.stop();
+          handlers = nextHandlers;
+          for (const handler of added) if (handler.config.enabled) await handler.start();
+        },
+      };
+    },
+  });
+
+  // Started one after another, in config order: onStart may not block.
+  for (const handler of handlers) if (handler.config.enabled) await handler.start();
+}
+
+export const extensionsInstaller: Installer = { name: 'extensions', after: ['handlers'], install: installExtensions };

@@ -1,0 +1,55 @@
+// The plugins installer: builds the PluginManager from `plugins` in the
+// config, starts the active plugins (a failing one is marked failed; the
+// runtime still starts), takes new `plugins` sections on a config reload and
+// stops them all when the runtime closes.
+
+import { ConfigError } from '../errors.js';
+import type { Installer, Runtime } from './types.js';
+import { PluginManager } from '../plugins/manager.js';
+
+declare module './types.js' {
+  interface RuntimeServices {
+    plugins: PluginManager;
+  }
+}
+
+const installPlugins = async (runtime: Runtime): Promise<void> => {
+  const section = runtime.config.plugins;
+  const manager = new PluginManager({
+    host: runtime.host,
+    folder: runtime.resolvePath(section.folder),
+    active: section.active,
+    config: section.config,
+    startTimeoutMs: section.start_timeout * 1000,
+    stopTimeoutMs: section.stop_timeout * 1000,
+    logger: runtime.logger,
+  });
+  runtime.services.plugins = manager;
+  // Plugins stop while the host still accepts events, so a stop() that emits works.
+  runtime.onShutdown(() => manager.close());
+  runtime.onReload({
+    name: 'plugins',
+    sections: ['plugins'],
+    async prepare(next, previous) {
+      if (next.plugins.folder !== previous.plugins.folder) runtime.logger.warn('plugins.folder applies after a restart; the other plugins settings apply now');
+      await manager.discover(); // new plugin files are checked too
+      const problems = manager.checkConfig(next.plugins);
+      if (problems.length > 0) throw new ConfigError(problems);
+      return {
+        async commit() {
+          const done = await manager.reconfigure({
+            active: next.plugins.active,
+            config: next.plugins.config,
+            startTimeoutMs: next.plugins.start_timeout * 1000,
+            stopTimeoutMs: next.plugins.stop_timeout * 1000,
+          });
+          runtime.logger.info({ ...done }, 'Plugins took the new config');
+        },
+      };
+    },
+  });
+  await manager.loadActive();
+};
+
+// Plugins may use every other service, so they come after all that are there.
+export const pluginsInstaller: Installer = { name: 'plugins', after: ['delivery', 'handlers', 'extensions'], install: installPlugins };

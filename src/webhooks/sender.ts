@@ -1,0 +1,331 @@
+// A webhook target: renders URL, headers and body from templates, checks the
+// address with the SSRF guard, hands the request to a lane of its HTTP
+// transport (which signs it, Standard Webhooks, and sends it on keep-alive
+// sockets pinned to the checked address), and tells the delivery queue what
+// the outcome means (retry, give up, disable).
+
+import { STATUS_CODES } from 'node:http';
+import { compileStringTemplate, type Template } from '../events/template.js';
+import type { LookupOptions } from '../events/context.js';
+import { SsrfRefusedError, toError } from '../errors.js';
+import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
+import { BodyRenderer, type BodyFormat } from './body-format.js';
+import type { HttpMethod } from '../http/methods.js';
+import { RESPONSE_HEAD } from '../http/exchange.js';
+import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
+import { timestampNow } from '../http/signing.js';
+import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
+import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
+
+
+export interface WebhookTargetOptions {
+  /** Unique target name (`handler:<name>` or `webhook:<name>`). */
+  name: string;
+  /** URL template. */
+  url: string;
+  /** Tried in order when the URL before fails (SFTPPlus). */
+  fallbackUrls?: readonly string[];
+  method?: HttpMethod;
+  /** Header templates. */
+  headers?: Readonly<Record<string, string>>;
+  format?: BodyFormat;
+  /** Body template; without it a json body is the event itself. */
+  payload?: unknown;
+  /** Per request, default 30 000 ms. */
+  timeoutMs?: number;
+  /** Statuses that count as success; default any 2xx. SFTPGo compatibility wants exactly [200]. */
+  successStatus?: readonly number[];
+  /** `whsec_…` secrets; several sign at once (rotation). */
+  secrets?: readonly string[];
+  /** Secret context paths the templates may read (`account.token`). */
+  grants?: readonly string[];
+  /** Deliveries in flight at once (default 16). */
+  concurrency?: number;
+  /** Values templates see before the event (`callback_url`). */
+  extras?: TemplateExtras;
+  /** Magpie style: the event's data members are top-level template variables (`{{user.name}}`). */
+  dataAsRoot?: boolean;
+}
+
+export interface WebhookDeps {
+  /** Where the requests go out: HttpPools (this thread) or a SenderThread. */
+  readonly http: HttpTransport;
+  readonly ssrf: SsrfGuard;
+}
+
+const USER_AGENT = 'Hookwork-Webhook/0.1';
+/** The rendered headers of a target whose headers have no placeholders. */
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
+/** The roots of an attempt whose templates read nothing: a fixed URL, fixed headers, the stored event as body. */
+const NO_ROOTS: readonly unknown[] = Object.freeze([]);
+
+interface ParsedUrl {
+  readonly url: URL;
+  readonly origin: string;
+  /** The host name the SSRF guard keys its answers by. */
+  readonly hostname: string;
+  /** http: or https: (anything else goes to check(), which refuses it). */
+  readonly web: boolean;
+  /** Path and query, as the request line wants them. */
+  readonly path: string;
+}
+
+/** A URL template, the parse of its last rendering and the lane it last used (most render the same text every time). */
+class UrlTemplate {
+  readonly template: Template<string>;
+  /** The text when the template has no placeholder. */
+  readonly fixed: string | undefined;
+  #lastText: string | undefined;
+  #last: ParsedUrl | undefined;
+  #lastChecked: CheckedTarget | undefined;
+  #lastLane: HttpLane | undefined;
+
+  constructor(text: string) {
+    this.template = compileStringTemplate(text);
+    this.fixed = this.template.isStatic ? this.template.render([]) : undefined;
+  }
+
+  render(roots: readonly unknown[], lookup: LookupOptions): string {
+    return this.fixed ?? this.template.render(roots, lookup);
+  }
+
+  /** The parsed URL, or undefined when `text` is not an absolute URL. */
+  parse(text: string): ParsedUrl | undefined {
+    if (text === this.#lastText) return this.#last;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return undefined;
+    }
+    this.#lastText = text;
+    this.#last = { url, origin: url.origin, hostname: url.hostname, web: url.protocol === 'http:' || url.protocol === 'https:', path: `${url.pathname}${url.search}` };
+    return this.#last;
+  }
+
+  /**
+   * The lane for the origin and checked address; remembered while the guard
+   * keeps answering with the same check (a lane whose pool was evicted, or
+   * whose thread started again, is stale and asked for again).
+   */
+  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget): HttpLane {
+    const last = this.#lastLane;
+    if (checked === this.#lastChecked && last !== undefined && !last.stale && parsed === this.#last) return last;
+    const lane = http.lane(parsed.origin, checked);
+    this.#lastChecked = checked;
+    this.#lastLane = lane;
+    return lane;
+  }
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+function isTimeout(error: Error): boolean {
+  return error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '') || /timeout/i.test(error.name);
+}
+
+export class WebhookTarget implements OutboundTarget {
+  readonly kind = 'webhook' as const;
+  readonly name: string;
+  readonly concurrency: number;
+  readonly grants: ReadonlySet<string>;
+  readonly method: HttpMethod;
+  readonly #urls: readonly UrlTemplate[];
+  /** Header templates with placeholders, rendered per request. */
+  readonly #headers: ReadonlyArray<readonly [string, Template<string>]>;
+  /** Method, user-agent, content-type and the static header templates, timeout and secrets: what every request shares. */
+  readonly #form: RequestForm;
+  readonly #body: BodyRenderer;
+  readonly #success: ReadonlySet<number> | undefined;
+  readonly #extras: TemplateExtras | undefined;
+  readonly #dataAsRoot: boolean;
+  readonly #lookup: LookupOptions;
+  readonly #deps: WebhookDeps;
+  readonly #hasBody: boolean;
+  /** Whether a URL or header template has placeholders: only they read the event and the extras when the body is the stored JSON. */
+  readonly #templatesReadEvent: boolean;
+
+  constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
+    this.name = options.name;
+    this.method = options.method ?? 'POST';
+    this.concurrency = options.concurrency ?? 16;
+    this.grants = new Set((options.grants ?? []).map((g) => g.toLowerCase()));
+    this.#urls = [options.url, ...(options.fallbackUrls ?? [])].map((text) => new UrlTemplate(text));
+    this.#body = new BodyRenderer(options.format ?? 'json', options.payload);
+    const secrets = options.secrets ?? [];
+    // Later entries won over earlier ones when headers were an object: the
+    // signature headers over configured ones, configured ones over defaults.
+    const signed = new Set(['webhook-id', 'webhook-timestamp', ...(secrets.length > 0 ? ['webhook-signature'] : [])]);
+    const configured = new Map<string, Template<string>>();
+    for (const [k, v] of Object.entries(options.headers ?? {})) if (!signed.has(k.toLowerCase())) configured.set(k.toLowerCase(), compileStringTemplate(v));
+    const fixed = new Map<string, string>([['user-agent', USER_AGENT]]);
+    if (this.method !== 'GET' && this.method !== 'HEAD') fixed.set('content-type', this.#body.contentType);
+    const dynamic: Array<readonly [string, Template<string>]> = [];
+    for (const [k, template] of configured) {
+      if (template.isStatic) fixed.set(k, template.render([]));
+      else {
+        fixed.delete(k);
+        dynamic.push([k, template]);
+      }
+    }
+    this.#headers = dynamic;
+    this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
+    this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
+    this.#extras = options.extras;
+    this.#dataAsRoot = options.dataAsRoot ?? false;
+    this.#lookup = { grants: this.grants };
+    this.#deps = deps;
+    this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
+    this.#templatesReadEvent = this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
+  }
+
+  /** Every placeholder the URL, header and body templates use (for config checks). */
+  get placeholders(): readonly string[] {
+    const all = new Set<string>();
+    for (const u of this.#urls) for (const p of u.template.placeholders) all.add(p);
+    for (const [, h] of this.#headers) for (const p of h.placeholders) all.add(p);
+    // Static headers have no placeholders to report.
+    for (const p of this.#body.placeholders) all.add(p);
+    return [...all];
+  }
+
+  attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<RunResult> {
+    const json = delivery.eventBytes ?? delivery.eventJson;
+    if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
+    // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
+    if (!this.#templatesReadEvent) return this.#sendAll(NO_ROOTS, context, json);
+    return this.#attempt(delivery.event, context, json);
+  }
+
+  /** One attempt: the URL, then each fallback URL in order until one succeeds. */
+  run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+    return this.#attempt(event, context, undefined);
+  }
+
+  #attempt(event: EventRecord, context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
+    let roots: unknown[] = this.#extras === undefined ? [event] : [this.#extras(event, context), event];
+    if (this.#dataAsRoot && event['data'] !== undefined) roots = [...roots.slice(0, -1), event['data'], event];
+    return this.#sendAll(roots, context, eventJson);
+  }
+
+  async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
+    const started = performance.now();
+    const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+    const headers = this.#headerValues(roots);
+    const timestamp = timestampNow();
+
+    let last: RunResult | undefined;
+    let anyRetryable = false;
+    let allDisable = true;
+    for (const url of this.#urls) {
+      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started);
+      if (result.ok) return result;
+      anyRetryable ||= result.retryable === true;
+      allDisable &&= result.disableTarget === true;
+      last = result;
+      if (context.signal.aborted) break;
+    }
+    const failure = last as RunResult;
+    return {
+      ...failure,
+      retryable: anyRetryable,
+      disableTarget: allDisable && failure.disableTarget === true,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** The templated headers, rendered, as flat name/value pairs (the form has the rest). */
+  #headerValues(roots: readonly unknown[]): readonly string[] {
+    const dynamic = this.#headers;
+    if (dynamic.length === 0) return NO_HEADERS;
+    const headers = new Array<string>(dynamic.length * 2);
+    let i = 0;
+    for (const [key, template] of dynamic) {
+      headers[i++] = key;
+      headers[i++] = template.render(roots, this.#lookup);
+    }
+    return headers;
+  }
+
+  async #send(
+    template: UrlTemplate,
+    urlText: string,
+    request: Omit<FormRequest, 'path' | 'signal'>,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<RunResult> {
+    const parsed = template.parse(urlText);
+    if (parsed === undefined) {
+      return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).` };
+    }
+    const ssrf = this.#deps.ssrf;
+    // A checked IP literal or a recently checked name needs no await.
+    let checked = parsed.web ? ssrf.cachedHost(parsed.hostname) : undefined;
+    if (checked === undefined) {
+      try {
+        checked = await ssrf.check(parsed.url);
+      } catch (err) {
+        const error = toError(err);
+        // A refusal stays a refusal; a failed DNS lookup may pass later.
+        return {
+          ok: false,
+          retryable: !(err instanceof SsrfRefusedError),
+          error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${parsed.hostname}: ${error.message}`,
+        };
+      }
+    }
+    try {
+      // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
+      const response = await template.lane(this.#deps.http, parsed, checked).send(this.#form, {
+        path: parsed.path,
+        headers: request.headers,
+        webhookId: request.webhookId,
+        timestamp: request.timestamp,
+        body: request.body,
+        signal,
+      });
+      return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+    } catch (err) {
+      const error = toError(err);
+      // undici refused the request as built (a templated header rendered to a
+      // line break, say): the same event would be refused on every retry.
+      if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+        return { ok: false, retryable: false, error: `Webhook "${this.name}": the request to ${parsed.origin} could not be sent: ${error.message} (check the templates of its headers and URL).` };
+      }
+      const timedOut = isTimeout(error);
+      return {
+        ok: false,
+        retryable: true,
+        error: timedOut
+          ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#form.timeoutMs} ms.`
+          : `Webhook "${this.name}": request to ${parsed.origin} failed: ${error.message}`,
+      };
+    }
+  }
+
+  #classify(status: number, retryAfter: string | undefined, head: string, parsed: ParsedUrl, started: number): RunResult {
+    const response = headBytes(head, RESPONSE_HEAD);
+    const url = parsed.url;
+    const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
+    if (ok) return { ok: true, httpStatus: status, response, durationMs: performance.now() - started };
+    const reason = `Webhook "${this.name}": ${url.origin}${url.pathname} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+    if (status === 410) {
+      return { ok: false, retryable: false, disableTarget: true, httpStatus: status, response, error: `${reason}; the target is gone and will be disabled.` };
+    }
+    if (status === 429 || status === 408 || status >= 500) {
+      const retryAfterMs = parseRetryAfter(retryAfter);
+      return { ok: false, retryable: true, httpStatus: status, response, error: reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    }
+    const why = status >= 300 && status < 400 ? ' (redirects are not followed)' : status >= 200 && status < 300 ? ` (success_status is ${[...(this.#success ?? [])].join(', ')})` : '';
+    return { ok: false, retryable: false, httpStatus: status, response, error: `${reason}${why}.` };
+  }
+}

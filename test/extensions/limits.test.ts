@@ -1,0 +1,183 @@
+// Limits and defaults of one extension handler, driven through a stub pool
+// whose runs the test settles by hand: the fail_after_errors default and its
+// single stop, the hard limit's default and bound, parent.delay's bounds.
+
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { afterEach, describe, test } from 'node:test';
+import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
+import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
+import type { HookworkEvent } from '../../src/events/envelope.js';
+import { MAX_TIMEOUT_SECONDS, extensionHandlerSchema, extensionsConfigSchema, type ExtensionHandlerConfig } from '../../src/extensions/config-schema.js';
+import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.js';
+import { ExtensionHandler } from '../../src/extensions/handler.js';
+import type { ExtensionPool } from '../../src/extensions/pool.js';
+import { createHost, type Host } from '../../src/host.js';
+import { silentLogger } from '../../src/logger.js';
+import { calls, parents } from './fixtures/lifecycle.js';
+import { FIXTURES, startRuntime, waitFor } from './helpers.js';
+
+interface StubRun {
+  readonly task: ExtensionTask;
+  resolve(result: HandleResult): void;
+  reject(error: Error): void;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A host, a stub pool whose runs wait for the test, and one started handler. */
+async function setUp(input: Record<string, unknown>, override: Partial<ExtensionHandlerConfig> = {}) {
+  const host = createHost({ logger: silentLogger(), events: [{ id: '2000', name: 'work' }] });
+  const runs: StubRun[] = [];
+  const pool = {
+    run: (task: ExtensionTask) => new Promise<HandleResult>((resolve, reject) => runs.push({ task, resolve, reject })),
+    describeFailure: (err: unknown) => err as Error,
+  } as unknown as ExtensionPool;
+  const config = { ...extensionHandlerSchema.parse({ type: 'extension', target_events: ['2000'], ...input }), ...override };
+  const handler = new ExtensionHandler({ config, host, pool, folder: FIXTURES, logger: silentLogger() });
+  const failures: HookworkEvent[] = [];
+  host.on(ENGINE_EVENTS.handlerFailed, (event) => {
+    failures.push(event);
+  });
+  await handler.start();
+  assert.equal(handler.state, 'started');
+  cleanups.push(async () => {
+    handler.abortAll('test over');
+    await handler.stop();
+    await host.close();
+  });
+  return { host, handler, runs, failures };
+}
+
+const emit = (host: Host, data: Record<string, unknown> = {}): Promise<HookworkEvent> => host.emit('2000', { data });
+
+describe('fail_after_errors', () => {
+  test('defaults to 10: a handler with the default stops after exactly 10 consecutive failures', async () => {
+    const parsed = extensionHandlerSchema.parse({ type: 'extension', name: 'x', entry_point: 'lifecycle.ts#Counting' });
+    assert.equal(parsed.fail_after_errors, 10);
+    const { host, handler, runs, failures } = await setUp({ name: 'default-limit', entry_point: 'lifecycle.ts#Counting' });
+    assert.equal(handler.config.fail_after_errors, 10);
+    for (let i = 1; i <= 10; i++) {
+      await emit(host);
+      assert.equal(runs.length, i);
+      runs[i - 1]?.reject(new Error(`boom ${i}`));
+      await waitFor(`failure ${i}`, () => failures.length === i);
+      assert.equal(handler.info().consecutiveFailures, i);
+      if (i < 10) assert.equal(handler.state, 'started', `still started after ${i} failures`);
+    }
+    await waitFor('the handler to stop', () => handler.state === 'failed');
+    assert.deepEqual(failures.map((f) => f.data['handler_stopped']), [...Array<boolean>(9).fill(false), true]);
+    assert.match(handler.info().lastError?.message ?? '', /^Stopped after 10 consecutive failures; the last: boom 10/);
+  });
+
+  test('failures that reach the limit together stop the handler once; lastError keeps the first stop', async () => {
+    const stopsBefore = calls.stop;
+    const { host, handler, runs, failures } = await setUp({ name: 'together', entry_point: 'lifecycle.ts#Counting', fail_after_errors: 2 });
+    for (let i = 0; i < 3; i++) await emit(host);
+    assert.equal(runs.length, 3);
+    // All three settle in the same tick: the 2nd and 3rd both reach the limit before any stop runs.
+    runs.forEach((run, i) => run.reject(new Error(`boom ${i + 1}`)));
+    await waitFor('three failure events', () => failures.length === 3);
+    await waitFor('the handler to stop', () => handler.state === 'failed');
+    await handler.stop(); // waits for every stop already scheduled
+    assert.deepEqual(failures.map((f) => f.data['handler_stopped']), [false, true, false]);
+    assert.equal(handler.state, 'failed');
+    assert.match(handler.info().lastError?.message ?? '', /^Stopped after 2 consecutive failures; the last: boom 2$/m);
+    assert.equal(calls.stop, stopsBefore + 1, 'onStop ran once');
+  });
+});
+
+describe('the hard limit (timeout)', () => {
+  test('defaults to 600 seconds', () => {
+    const parsed = extensionHandlerSchema.parse({ type: 'extension', name: 'x', entry_point: 'lifecycle.ts#Counting' });
+    assert.equal(parsed.timeout, 600);
+  });
+
+  test(`is at most ${MAX_TIMEOUT_SECONDS} s (the longest Node timer), with a message saying so`, async () => {
+    const base = { type: 'extension', name: 'x', entry_point: 'lifecycle.ts#Counting' };
+    assert.equal(MAX_TIMEOUT_SECONDS, Math.floor((2 ** 31 - 1) / 1000));
+    assert.equal(extensionHandlerSchema.parse({ ...base, timeout: MAX_TIMEOUT_SECONDS }).timeout, MAX_TIMEOUT_SECONDS);
+    const result = extensionHandlerSchema.safeParse({ ...base, timeout: MAX_TIMEOUT_SECONDS + 1 });
+    assert.equal(result.success, false);
+    assert.match(result.error?.issues[0]?.message ?? '', /must be at most 2147483 seconds \(about 24\.8 days, the longest timer Node keeps\)/);
+    await assert.rejects(
+      startRuntime({ extensions: { folder: FIXTURES, pool: { size: 1 } }, handlers: [{ ...base, type: 'extension', timeout: 3_000_000 }] }, FIXTURES),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        const problem = err.problems.find((p) => p.key === 'handlers.0.timeout');
+        assert.ok(problem, err.problems.map((p) => p.key).join(', '));
+        assert.match(problem.message, /at most 2147483 seconds/);
+        return true;
+      },
+    );
+  });
+
+  test('a deadline past the longest timer arms a capped timer (no TimeoutOverflowWarning, no 1 ms re-arming)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'TimeoutOverflowWarning') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    cleanups.push(() => {
+      process.off('warning', onWarning);
+    });
+    // A config that did not go through the schema (the handler is public API).
+    const { host, handler } = await setUp({ name: 'long-limit', entry_point: 'lifecycle.ts#Counting' }, { timeout: 3_000_000 });
+    await emit(host);
+    assert.equal(handler.inFlight, 1);
+    // Uncapped, the timer would fire after 1 ms and warn on every re-arm.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(warnings, []);
+    assert.equal(handler.inFlight, 1);
+    assert.equal(handler.counters.timeouts, 0);
+  });
+});
+
+describe('parent.delay', () => {
+  test('refuses a delay that is not a finite number of seconds, 0 or more, with an InvalidArgumentError', async () => {
+    await setUp({ name: 'delays', entry_point: 'lifecycle.ts#Decisions' });
+    const parent = parents.get('delays');
+    assert.ok(parent);
+    for (const seconds of [Number.NaN, -1, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      assert.throws(
+        () => parent.delay(seconds, () => 'cfg'),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidArgumentError, String(err));
+          assert.equal(err.code, 'HKW_ERR_INVALID_ARGUMENT');
+          assert.match(err.message, /^parent\.delay\(seconds, fn\): seconds must be a finite number, 0 or more; got /);
+          return true;
+        },
+        String(seconds),
+      );
+    }
+    assert.throws(() => parent.delay(1, 'cfg' as unknown as () => string), /fn must be a function; got string/);
+  });
+
+  test('a delay past the longest Node timer does not fire early; cancel still skips it', async () => {
+    await setUp({ name: 'long-delay', entry_point: 'lifecycle.ts#Decisions' });
+    const parent = parents.get('long-delay');
+    assert.ok(parent);
+    let fired = false;
+    const delayed = parent.delay(3_000_000, () => {
+      fired = true;
+      return 'cfg';
+    });
+    assert.equal(delayed.seconds, 3_000_000);
+    // Unchained, setTimeout would clamp 3e9 ms to 1 ms and fire at once.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(fired, false);
+    delayed.cancel();
+    assert.equal(await delayed, null);
+    assert.equal(fired, false);
+  });
+});
+
+describe('the pool', () => {
+  test('extensions.pool.size defaults to os.availableParallelism() in the schema', () => {
+    assert.equal(extensionsConfigSchema.parse({}).pool.size, availableParallelism());
+  });
+});
