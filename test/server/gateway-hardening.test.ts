@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { clientErrorResponse } from '../../src/server/client-errors.js';
 import { HOOKWORK_URL, tempFolder } from '../plugins/helpers.js';
 import { nestedJson, rawRequest, send, startGateway, type TestGateway } from './gateway-helpers.js';
 
@@ -272,6 +273,14 @@ describe("Node's HTTP parser errors and HEAD replies", () => {
     assert.match(res.headers['content-type'] ?? '', /^application\/json/);
     assert.deepEqual(Object.keys(JSON.parse(res.body) as object), ['code', 'message']);
     assert.equal((JSON.parse(res.body) as { code: string }).code, 'HKW_ERR_HEADERS_TOO_LARGE');
+  });
+
+  test('a request that arrives too slowly gets a 408 with {code, message} (HKW_ERR_REQUEST_TIMEOUT)', () => {
+    const text = clientErrorResponse(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }));
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.match(head, new RegExp(`Content-Length: ${Buffer.byteLength(body)}\r\n`));
+    assert.equal((JSON.parse(body) as { code: string }).code, 'HKW_ERR_REQUEST_TIMEOUT');
   });
 
   test('a path that is not valid percent-encoding is a 400 with {code, message} only', async () => {
