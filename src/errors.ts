@@ -405,3 +405,94 @@ export class PluginAlreadyRunningError extends HookworkError {
     this.plugin = plugin;
   }
 }
+
+/**
+ * A request body sent as JSON is empty or not JSON. The codes are fastify's,
+ * kept from before the gateway parsed JSON itself (clients rely on them).
+ */
+export class InvalidJsonBodyError extends HookworkError {
+  constructor(code: 'FST_ERR_CTP_INVALID_JSON_BODY' | 'FST_ERR_CTP_EMPTY_JSON_BODY', message: string) {
+    super(code, message, 400);
+  }
+}
+
+/** A JSON request body nests arrays/objects deeper than the gateway allows (server.json_max_depth). */
+export class JsonTooDeepError extends HookworkError {
+  readonly maxDepth: number;
+  constructor(maxDepth: number) {
+    super(
+      'HKW_ERR_JSON_TOO_DEEP',
+      `The JSON body nests arrays or objects more than ${maxDepth} levels deep, the gateway's limit (server.json_max_depth). Send a flatter body, or raise server.json_max_depth.`,
+      400,
+    );
+    this.maxDepth = maxDepth;
+  }
+}
+
+/**
+ * A JSON request body has a key that could change an object's prototype
+ * (`__proto__`, or `constructor` holding `prototype`), at `where` (e.g. `body.data.__proto__`).
+ */
+export class JsonProtoPoisoningError extends HookworkError {
+  readonly where: string;
+  constructor(where: string) {
+    super(
+      'HKW_ERR_PROTO_POISONING',
+      `The JSON body has the key ${where}, which could change an object's prototype ("__proto__", or "constructor" holding "prototype"); such bodies are refused. Rename the key.`,
+      400,
+    );
+    this.where = where;
+  }
+}
+
+/** The HTTP request itself could not be read (malformed request line or headers, headers too large, too slow). */
+export class BadHttpRequestError extends HookworkError {
+  constructor(kind: 'malformed' | 'headers-too-large' | 'timeout') {
+    const [code, status, message] =
+      kind === 'headers-too-large'
+        ? (['HKW_ERR_HEADERS_TOO_LARGE', 431, 'The request headers are larger than the server accepts (Node\'s --max-http-header-size, 16 KiB by default); send fewer or smaller headers.'] as const)
+        : kind === 'timeout'
+          ? (['HKW_ERR_REQUEST_TIMEOUT', 408, 'The request was not received completely in time; send it again.'] as const)
+          : (['HKW_ERR_BAD_REQUEST', 400, 'The request is not valid HTTP/1.1 (malformed request line, header or body framing); it was not processed.'] as const);
+    super(code, message, status);
+  }
+}
+
+/** POST /v1/actions/:name/… named an action nobody declared (and auto-declaring is off). */
+export class UnknownActionError extends HookworkError {
+  readonly action: string;
+  constructor(action: string) {
+    super(
+      'HKW_ERR_UNKNOWN_ACTION',
+      `No action named "${action}" is declared. Declare it in the config (actions.options.${action}, actions.execute_sync, a catalogue event named "${action}", or a handler's actions: [pre-${action}]) or on the host, or let the gateway declare actions on first use with actions.auto_declare: true.`,
+      404,
+    );
+    this.action = action;
+  }
+}
+
+/** actions.auto_declare is on and the gateway already declared actions.auto_declare_max actions. */
+export class ActionAutoDeclareLimitError extends HookworkError {
+  readonly action: string;
+  constructor(action: string, max: number) {
+    super(
+      'HKW_ERR_ACTION_LIMIT',
+      `The action "${action}" is not declared and the gateway already declared ${max} actions on first use (actions.auto_declare_max); it was not declared. Declare the actions you use in the config (actions.options), or raise actions.auto_declare_max.`,
+      409,
+    );
+    this.action = action;
+  }
+}
+
+/** A delivery target admin call named a target no configuration, registration or stored delivery knows. */
+export class TargetNotFoundError extends HookworkError {
+  readonly target: string;
+  constructor(target: string) {
+    super(
+      'HKW_ERR_TARGET_NOT_FOUND',
+      `No delivery target is named ${JSON.stringify(target)}: none is registered on this gateway, and the delivery store has no deliveries or disabled state for it. List targets with GET /v1/deliveries/depth; names look like "webhook:<name>" or "handler:<name>".`,
+      404,
+    );
+    this.target = target;
+  }
+}

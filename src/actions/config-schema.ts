@@ -18,6 +18,12 @@ export const actionsConfigSchema = z.strictObject({
   execute_sync: z.array(z.string().min(1)).default([]),
   /** Per-action options; naming an action here also declares it. */
   options: z.record(z.string().min(1), actionOptionsSchema).default({}),
+  /**
+   * POST /v1/actions/:name/pre|post may declare an action nobody declared
+   * (its event and pre-gate), up to auto_declare_max names. Off: such a name is a 404.
+   */
+  auto_declare: z.boolean().default(false),
+  auto_declare_max: z.number().int().min(1).default(1000),
 });
 
 export type ActionsConfig = z.output<typeof actionsConfigSchema>;

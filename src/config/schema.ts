@@ -20,6 +20,12 @@ export const serverConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Largest accepted request body, bytes; larger gets 413. */
   body_limit: z.number().int().positive().default(1_048_576),
+  /**
+   * Deepest nesting of arrays/objects a JSON request body may have (every
+   * route, plugin routes included); deeper gets 400 HKW_ERR_JSON_TOO_DEEP.
+   * Capped at 1000: validation and replies walk bodies recursively.
+   */
+  json_max_depth: z.number().int().min(1).max(1000).default(64),
   /** Where state lives (server uuid, SQLite store). Relative to the config file's folder. */
   data_dir: z.string().min(1).default('data'),
   /** Public base URL of the gateway, for callback URLs. */

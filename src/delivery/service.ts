@@ -386,6 +386,17 @@ export class DeliveryService implements DeliveryQueue {
     return out;
   }
 
+  /**
+   * True when `target` is a target this node knows: registered here, or
+   * with deliveries or a disabled state in the store (a target a config
+   * reload removed still has those). The admin API answers 404 otherwise.
+   */
+  async hasTarget(target: string): Promise<boolean> {
+    if (this.#dispatcher.circuits().has(target)) return true;
+    if ((await this.store.disabledTargets()).some((d) => d.target === target)) return true;
+    return (await this.store.depthByTarget()).some((d) => d.target === target);
+  }
+
   async disableTarget(target: string, reason = 'disabled by an operator'): Promise<void> {
     await this.store.disableTarget(target, reason, Date.now());
     this.#dispatcher.setDisabled((await this.store.disabledTargets()).map((d) => d.target));

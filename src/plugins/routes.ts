@@ -155,6 +155,11 @@ export class PluginRoutes {
     return 'no-route';
   }
 
+  /** Every plugin's routes, for listings (the gateway's routes()). */
+  all(): Array<{ plugin: string; method: string; path: string; access: Role | 'public' }> {
+    return [...this.#byPlugin.keys()].flatMap((plugin) => this.list(plugin).map((r) => ({ plugin, ...r, access: r.access as Role | 'public' })));
+  }
+
   /** Routes of one plugin, for listings. */
   list(plugin: string): Array<{ method: string; path: string; access: string }> {
     const methods = this.#byPlugin.get(plugin);

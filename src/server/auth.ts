@@ -22,6 +22,19 @@ declare module 'fastify' {
   }
 }
 
+/** What a guard made by TokenAuth.require needs, for route listings (the gateway's routes()). */
+export interface GuardNeeds {
+  readonly role: Role;
+  readonly hostFacing: boolean;
+}
+
+const GUARDS = new WeakMap<object, GuardNeeds>();
+
+/** The role a hook made by TokenAuth.require needs; undefined for any other hook. */
+export function guardNeeds(hook: unknown): GuardNeeds | undefined {
+  return typeof hook === 'function' ? GUARDS.get(hook) : undefined;
+}
+
 interface TokenEntry {
   readonly digest: Buffer;
   readonly principal: Principal;
@@ -81,7 +94,7 @@ export class TokenAuth {
    * (`hostFacing`) are open until tokens exist, then need an operator.
    */
   require(role: Role, options: { hostFacing?: boolean } = {}): preHandlerAsyncHookHandler {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+    const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       if (options.hostFacing === true && (!this.enabled || !this.#protectHost)) return;
       const header = request.headers.authorization;
       const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -105,6 +118,9 @@ export class TokenAuth {
         return reply;
       }
       request.principal = principal;
+      return undefined;
     };
+    GUARDS.set(guard, { role, hostFacing: options.hostFacing === true });
+    return guard;
   }
 }

@@ -2,10 +2,13 @@
 // routes live in server/routes/<concern>.ts and are listed below; this file
 // only builds the fastify instance, error mapping and auth.
 
-import fastify, { type FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
+import type { Role } from '../roles.js';
 import { HookworkError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
-import { TokenAuth } from './auth.js';
+import { guardNeeds, TokenAuth } from './auth.js';
+import { onClientError } from './client-errors.js';
+import { useJsonBodyParser } from './json-body.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -36,9 +39,28 @@ export interface GatewayOptions {
   host?: string;
 }
 
+/** One route the gateway serves, as routes() lists it. */
+export interface GatewayRoute {
+  readonly method: string;
+  /** The fastify pattern (`/v1/gates/:name`), or a plugin route's full path (`/plugins/status/items/:id`). */
+  readonly url: string;
+  /** The role a token needs, or `public` (no token). */
+  readonly access: Role | 'public';
+  /** Open while no token is configured (or auth.protect_host_endpoints is false), then `access` applies. */
+  readonly hostFacing: boolean;
+  /** A route a plugin serves under /plugins/<name>/ (behind the /plugins/* catch-all). */
+  readonly plugin?: string;
+}
+
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly runtime: Runtime;
+  /**
+   * Every route served right now: the fastify routes (HEAD ones included)
+   * and the plugins' live routes. Tests walk it so a new route is covered
+   * without editing them.
+   */
+  routes(): GatewayRoute[];
   /** The base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   listen(): Promise<string>;
@@ -52,6 +74,22 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     bodyLimit: runtime.config.server.body_limit,
     // Lets the gateway close promptly even with idle keep-alive clients.
     forceCloseConnections: 'idle',
+    // Requests Node's HTTP parser refuses get the same {code, message} body as every other error.
+    clientErrorHandler: onClientError,
+    // Router-level refusals (a path that is not valid percent-encoding, a path parameter over 100 characters) too.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ code: error.code, message: error.message });
+    },
+  });
+  useJsonBodyParser(app, runtime.config.server.json_max_depth);
+
+  const served: GatewayRoute[] = [];
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    const needs = hooks.map(guardNeeds).find((n) => n !== undefined);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      served.push({ method, url: route.url, access: needs?.role ?? 'public', hostFacing: needs?.hostFacing ?? false });
+    }
   });
 
   app.setErrorHandler((raw, request, reply) => {
@@ -91,6 +129,13 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   const gateway: Gateway = {
     app,
     runtime,
+    routes() {
+      const plugins = runtime.services.plugins?.routes.all() ?? [];
+      return [
+        ...served,
+        ...plugins.map((r) => ({ method: r.method, url: r.path, access: r.access, hostFacing: false, plugin: r.plugin })),
+      ];
+    },
     get url() {
       return url;
     },

@@ -133,6 +133,15 @@ export class Callbacks {
     };
   }
 
+  /** Throws CallbackTokenError unless the token can be used now; does not use it (the gateway checks before reading the body). */
+  check(token: string): StoredCallback {
+    const entry = this.#store.get(hashToken(token));
+    if (entry === undefined) throw new CallbackTokenError('unknown');
+    if (entry.usedAt !== undefined) throw new CallbackTokenError('used');
+    if (entry.expiresAt < this.#now()) throw new CallbackTokenError('expired');
+    return entry;
+  }
+
   /**
    * Uses a token once: throws CallbackTokenError when it is unknown, used or
    * expired; otherwise marks it used and runs every failure listener. The
@@ -143,11 +152,8 @@ export class Callbacks {
    */
   async report(token: string, body: { error?: unknown; details?: unknown } = {}): Promise<CallbackReceipt> {
     const hash = hashToken(token);
-    const entry = this.#store.get(hash);
+    const entry = this.check(token);
     const now = this.#now();
-    if (entry === undefined) throw new CallbackTokenError('unknown');
-    if (entry.usedAt !== undefined) throw new CallbackTokenError('used');
-    if (entry.expiresAt < now) throw new CallbackTokenError('expired');
     if (!this.#store.markUsed(hash, now)) throw new CallbackTokenError('used');
     const error = typeof body.error === 'string' && body.error !== '' ? body.error : 'The receiver reported a failure.';
     const report: CallbackReport = { record: entry.record, error, ...(body.details === undefined ? {} : { details: body.details }) };

@@ -65,3 +65,34 @@ export async function send(
   const text = await res.body.text();
   return { status: res.statusCode, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), headers: res.headers };
 }
+
+/**
+ * Writes `text` as is to the gateway's socket and resolves with everything
+ * it answers until it closes the connection (for requests no HTTP client
+ * would send: malformed request lines, oversized headers).
+ */
+export async function rawRequest(url: string, text: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { connect } = await import('node:net');
+  const { hostname, port } = new URL(url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(text));
+    let out = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (out += chunk));
+    socket.on('close', () => resolve(out));
+    socket.on('error', (err) => (out === '' ? reject(err) : resolve(out)));
+  });
+  const [head = '', body = ''] = answer.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+/** `value` wrapped in `depth` arrays (`[[[value]]]`), or objects (`{"a":{"a":value}}`), as JSON text, built without recursion. */
+export function nestedJson(depth: number, kind: 'array' | 'object', value = '1'): string {
+  return kind === 'array' ? `${'['.repeat(depth)}${value}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}${value}${'}'.repeat(depth)}`;
+}

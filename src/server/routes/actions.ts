@@ -3,10 +3,11 @@
 // `pre-<name>` gate: 200 {verdict: allow|handled}, or 403 with the
 // permission-denied error; `post` reports the operation's outcome, emits the
 // `<name>` event and, for execute_sync actions, runs the post hooks before
-// answering (a failure is 502: the host should undo the operation).
+// answering (a failure is 502: the host should undo the operation). Only
+// declared actions: an undeclared name is a 404 unless actions.auto_declare.
 
 import { z } from 'zod';
-import { ActionHookFailedError, PermissionDeniedError } from '../../errors.js';
+import { ActionAutoDeclareLimitError, ActionHookFailedError, PermissionDeniedError, UnknownActionError } from '../../errors.js';
 import { Actions } from '../../actions/actions.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
@@ -62,10 +63,35 @@ export const actionRoutes: RouteModule = (app, { runtime, auth }) => {
   const actions = (): Actions => runtime.services.actions ?? new Actions({ host: runtime.host, router: undefined });
   const guard = [auth.require('operator', { hostFacing: true }), requireJson];
 
+  // Callers may only use declared actions: declaring one adds a catalogue
+  // event and a pre-gate, so made-up names would grow the catalogue without
+  // bound and make their ids emittable although strict mode is on. The
+  // operator may let the gateway declare them, up to a cap.
+  const autoDeclared = new Set<string>();
+  let names: { version: number; set: ReadonlySet<string> } = { version: -1, set: new Set() };
+  const isDeclared = (name: string): boolean => {
+    const { actions: config } = runtime.config;
+    if (Object.hasOwn(config.options, name) || config.execute_sync.includes(name)) return true;
+    if (runtime.host.gates.has(`pre-${name}`)) return true;
+    const catalogue = runtime.host.catalogue;
+    if (names.version !== catalogue.version) {
+      names = { version: catalogue.version, set: new Set(catalogue.list().flatMap((e) => [e.id, e.name])) };
+    }
+    return names.set.has(name);
+  };
+  const requireDeclared = (name: string): void => {
+    if (isDeclared(name) || autoDeclared.has(name)) return;
+    const { auto_declare: auto, auto_declare_max: max } = runtime.config.actions;
+    if (!auto) throw new UnknownActionError(name);
+    if (autoDeclared.size >= max) throw new ActionAutoDeclareLimitError(name, max);
+    autoDeclared.add(name);
+  };
+
   app.post<{ Params: Params; Body: PreBody }>(
     '/v1/actions/:name/pre',
     { schema: { params: paramsSchema, body: preSchema }, validatorCompiler: zodValidatorCompiler, onRequest: guard },
     async (request) => {
+      requireDeclared(request.params.name);
       const body = request.body ?? {};
       const decision = await actions().pre(request.params.name, clean(body) as never);
       if (decision.verdict === 'deny') {
@@ -79,6 +105,7 @@ export const actionRoutes: RouteModule = (app, { runtime, auth }) => {
     '/v1/actions/:name/post',
     { schema: { params: paramsSchema, body: postSchema }, validatorCompiler: zodValidatorCompiler, onRequest: guard },
     async (request) => {
+      requireDeclared(request.params.name);
       const body = request.body ?? {};
       const result = await actions().post(
         request.params.name,

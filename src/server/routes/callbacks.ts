@@ -62,7 +62,18 @@ export const callbackRoutes: RouteModule = (app, { runtime }) => {
 
   app.post<{ Params: z.output<typeof paramsSchema>; Body: z.output<typeof bodySchema> }>(
     '/v1/callbacks/:token',
-    { schema: { params: paramsSchema, body: bodySchema }, validatorCompiler: zodValidatorCompiler, onRequest: [requireJson] },
+    {
+      schema: { params: paramsSchema, body: bodySchema },
+      validatorCompiler: zodValidatorCompiler,
+      // The token is the credential: checked (not used) before the body is read, as bearer tokens are elsewhere.
+      onRequest: [
+        async (request) => {
+          if (callbacks === undefined) throw new CallbacksUnavailableError();
+          callbacks.check((request.params as { token?: string }).token ?? '');
+        },
+        requireJson,
+      ],
+    },
     async (request, reply) => {
       if (callbacks === undefined) throw new CallbacksUnavailableError();
       const receipt = await callbacks.report(request.params.token, request.body ?? {});

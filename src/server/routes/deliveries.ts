@@ -1,13 +1,14 @@
 // The delivery admin API (operator role): list and inspect deliveries with
 // their attempts, retry one, replay a target's dead letters since a time,
-// queue depth per target, and enable a target disabled by a 410.
+// queue depth per target, and enable a target disabled by a 410 (or disable
+// one); a target name nobody knows is a 404.
 // Deliveries are shown with a granted account.token redacted (the store keeps
 // it for the target); retrying one in flight answers 409.
 
 import { z } from 'zod';
 import { parseSince } from '../../delivery/parse-time.js';
 import type { DeliveryService } from '../../delivery/service.js';
-import { ClosedError } from '../../errors.js';
+import { ClosedError, TargetNotFoundError } from '../../errors.js';
 import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 
@@ -67,17 +68,24 @@ export const deliveryRoutes: RouteModule = (app, { runtime, auth }) => {
     },
   );
 
+  // Only a known target: disabling any name would store state for names nobody has (`__proto__`, `../../etc/passwd`).
+  const knownTarget = async (name: string): Promise<DeliveryService> => {
+    const s = service();
+    if (!(await s.hasTarget(name))) throw new TargetNotFoundError(name);
+    return s;
+  };
+
   app.post<{ Params: z.output<typeof nameParams> }>(
     '/v1/deliveries/targets/:name/enable',
     { ...common, schema: { params: nameParams } },
-    async (request) => ({ target: request.params.name, was_disabled: await service().enableTarget(request.params.name) }),
+    async (request) => ({ target: request.params.name, was_disabled: await (await knownTarget(request.params.name)).enableTarget(request.params.name) }),
   );
 
   app.post<{ Params: z.output<typeof nameParams> }>(
     '/v1/deliveries/targets/:name/disable',
     { ...common, schema: { params: nameParams } },
     async (request) => {
-      await service().disableTarget(request.params.name, `disabled by ${request.principal?.name ?? 'an operator'}`);
+      await (await knownTarget(request.params.name)).disableTarget(request.params.name, `disabled by ${request.principal?.name ?? 'an operator'}`);
       return { target: request.params.name, disabled: true };
     },
   );

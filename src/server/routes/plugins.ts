@@ -3,12 +3,14 @@
 // done on this node and then on every other node of the cluster) and the
 // plugins' own routes. fastify cannot remove
 // routes, so one catch-all under /plugins/* dispatches to the manager's live
-// route table, where plugins add and remove routes at run time.
+// route table, where plugins add and remove routes at run time. Its access is
+// per plugin route, so the catch-all's onRequest hook checks it (the gateway's
+// routes() lists the plugin routes with their own access).
 
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 import { ROLES, type Role } from '../../roles.js';
-import { isPluginResponse, type PluginRequest } from '../../plugins/routes.js';
+import { isPluginResponse, type PluginRequest, type PluginRouteMatch } from '../../plugins/routes.js';
 import type { PluginManager } from '../../plugins/manager.js';
 import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
@@ -45,7 +47,11 @@ export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
 
   const guards = new Map<Role, preHandlerAsyncHookHandler>(ROLES.map((role) => [role, auth.require(role)]));
 
-  app.all('/plugins/*', async (request, reply) => {
+  // The route is found and its token checked in onRequest, before fastify
+  // reads or parses the body: a caller without the right token gets 401/403,
+  // never a 400 or 413 about a body it may not send.
+  const matched = new WeakMap<FastifyRequest, PluginRouteMatch & { path: string }>();
+  const findRoute = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const table = manager()?.routes;
     const rest = (request.params as { '*'?: string })['*'] ?? '';
     const slash = rest.indexOf('/');
@@ -55,11 +61,18 @@ export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
     const found = table.match(plugin, request.method, path);
     if (found === 'no-plugin') return notFound(reply, request, `plugin "${plugin}" serves no routes.`);
     if (found === 'no-route') return notFound(reply, request, `plugin "${plugin}" has no such route.`);
-    const { route, params } = found;
-    if (route.access !== 'public') {
-      await (guards.get(route.access) as preHandlerAsyncHookHandler).call(app, request, reply);
+    if (found.route.access !== 'public') {
+      await (guards.get(found.route.access) as preHandlerAsyncHookHandler).call(app, request, reply);
       if (reply.sent) return reply;
     }
+    matched.set(request, { ...found, path });
+    return undefined;
+  };
+
+  app.all('/plugins/*', { onRequest: findRoute }, async (request, reply) => {
+    const found = matched.get(request);
+    if (found === undefined) return notFound(reply, request, 'no such route.');
+    const { route, params, path } = found;
     const pluginRequest: PluginRequest = {
       method: request.method,
       path,
