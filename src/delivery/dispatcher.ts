@@ -9,6 +9,7 @@ import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { stripUrlCredentials } from './redact-url.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { clipResponse, type ClaimRequest, type DeliveryStore, type Settlement, type SettleRequest } from './store.js';
 import type { AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from './types.js';
@@ -485,6 +486,11 @@ export class Dispatcher {
       result = await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal });
     } catch (err) {
       result = { ok: false, retryable: true, error: toError(err).message };
+    }
+    // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
+    if (result.error !== undefined) {
+      const error = stripUrlCredentials(result.error);
+      if (error !== result.error) result = { ...result, error };
     }
     try {
       this.#record(slot, delivery, attempt, startedAt, result, signal, probe);
