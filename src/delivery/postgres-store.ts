@@ -10,6 +10,7 @@ import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from './cluster.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { asStoreError, storeFault } from './store-faults.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
 import {
   eventJsonOf,
@@ -67,10 +68,8 @@ export class PostgresStore implements DeliveryStore {
     try {
       return await this.#pool.query<R>(sql, params);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ECONNREFUSED') {
-        throw new DeliveryStoreError(`Cannot reach the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}`, { cause: err });
-      }
-      throw err;
+      // Restarting, unreachable, connection dropped: a 503 the caller retries (store-faults.ts decides).
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
   }
 
@@ -79,7 +78,10 @@ export class PostgresStore implements DeliveryStore {
     try {
       client = await this.#pool.connect();
     } catch (err) {
-      throw new DeliveryStoreError(`Cannot connect to the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}. Check "store.url".`, { cause: err });
+      throw new DeliveryStoreError(`Cannot connect to the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}. Check "store.url".`, {
+        cause: err,
+        ...(storeFault(err) === undefined ? {} : { fault: 'unavailable' as const }),
+      });
     }
     try {
       await client.query('BEGIN');

@@ -3,7 +3,7 @@
 // only builds the fastify instance, error mapping and auth.
 
 import fastify, { type FastifyInstance } from 'fastify';
-import { HookworkError } from '../errors.js';
+import { DeliveryStoreError, HookworkError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { TokenAuth } from './auth.js';
 import { actionRoutes } from './routes/actions.js';
@@ -64,6 +64,8 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   app.setErrorHandler((raw, request, reply) => {
     const error = raw as Error & { statusCode?: number; code?: string };
     if (error instanceof HookworkError) {
+      // The store is unavailable for now (restarting, disk full): tell the caller when to try again.
+      if (error instanceof DeliveryStoreError) void reply.header('retry-after', String(error.retryAfter));
       void reply.code(error.statusCode).send(error.toJSON());
       return;
     }
