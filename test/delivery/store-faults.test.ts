@@ -75,7 +75,7 @@ describe('POST /v1/events while PostgreSQL is stopped', () => {
   });
   after(() => pg.stop());
 
-  test('answers 503 HKW_ERR_DELIVERY_STORE with Retry-After, and 202 again once it is back', async () => {
+  test('answers 503 HKW_ERR_DELIVERY_STORE with Retry-After and /v1/health says degraded; 202 and ok again once it is back', async () => {
     const gw = await startGateway({
       store: { url: pg.url },
       events: [{ id: '100', name: 'upload' }],
@@ -92,6 +92,13 @@ describe('POST /v1/events while PostgreSQL is stopped', () => {
       assert.equal(refused.body['code'], 'HKW_ERR_DELIVERY_STORE');
       assert.match(String(refused.headers['retry-after']), /^[1-9][0-9]*$/);
       assert.doesNotMatch(String(refused.body['message']), /hookwork:hookwork@/, 'no password in the answer');
+      // /v1/health stays 200 (liveness) but is not "ok": it names the failing part.
+      const health = await send(gw.url, 'GET', '/v1/health');
+      assert.equal(health.status, 200);
+      assert.equal(health.body['status'], 'degraded');
+      const [problem] = health.body['problems'] as Array<Record<string, unknown>>;
+      assert.equal(problem?.['part'], 'delivery-store');
+      assert.equal(problem?.['fault'], 'unavailable');
       await pg.resume();
       // The pool drops its dead connections and opens new ones.
       let again = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/c' } } });
@@ -100,6 +107,7 @@ describe('POST /v1/events while PostgreSQL is stopped', () => {
         again = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/c' } } });
       }
       assert.equal(again.status, 202, JSON.stringify(again.body));
+      assert.equal((await send(gw.url, 'GET', '/v1/health')).body['status'], 'ok');
     } finally {
       await gw.close();
     }
