@@ -285,8 +285,14 @@ export class SenderThreadError extends HookworkError {
 
 /** The delivery store could not be opened, migrated or used. */
 export class DeliveryStoreError extends HookworkError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Set when the store is unavailable for now (see src/delivery/store-faults.ts): callers retry later. */
+  readonly fault: 'unavailable' | 'disk-full' | undefined;
+  /** Seconds the gateway asks a caller to wait (its Retry-After header). */
+  readonly retryAfter: number;
+  constructor(message: string, options?: ErrorOptions & { fault?: 'unavailable' | 'disk-full' }) {
     super('HKW_ERR_DELIVERY_STORE', message, 503, options);
+    this.fault = options?.fault;
+    this.retryAfter = options?.fault === 'disk-full' ? 30 : 2;
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { isAbsolute } from 'node:path';
+import { newRunId, RUN_ID_VAR, sweepRun } from './process-sweep.js';
 import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import type { LookupOptions } from '../events/context.js';
 import { compileStringTemplate, type Template } from '../events/template.js';
@@ -274,11 +275,13 @@ export class CommandTarget implements OutboundTarget {
   #spawn(args: string[], env: Record<string, string>, stdout: Capture, stderr: Capture, signal: AbortSignal): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       let child: ChildProcess;
+      // Marks the run's processes, so a timeout also reaches those that left the group (setsid): process-sweep.ts.
+      const runId = newRunId();
       try {
         child = spawn(this.command, args, {
           shell: false,
           detached: true,
-          env,
+          env: { ...env, [RUN_ID_VAR]: runId },
           ...(this.#cwd === undefined ? {} : { cwd: this.#cwd }),
           stdio: ['ignore', 'pipe', 'pipe'],
           windowsHide: true,
@@ -293,9 +296,13 @@ export class CommandTarget implements OutboundTarget {
       const stop = (): void => {
         if (killTimer !== undefined) return;
         killGroup(child, 'SIGTERM');
+        sweepRun(child.pid, runId, 'SIGTERM');
         // Kept past the child's exit: a grandchild in the group that ignores
         // SIGTERM (and let go of our pipes) still gets SIGKILL after the grace.
-        killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), this.#graceMs);
+        killTimer = setTimeout(() => {
+          killGroup(child, 'SIGKILL');
+          sweepRun(child.pid, runId, 'SIGKILL');
+        }, this.#graceMs);
         killTimer.unref();
       };
       const timer = setTimeout(() => {
@@ -324,7 +331,7 @@ export class CommandTarget implements OutboundTarget {
       child.once('close', (code, sig) => {
         clearTimeout(timer);
         // Only when the whole group is gone; otherwise SIGKILL still follows the grace.
-        if (killTimer !== undefined && !groupAlive(child.pid)) clearTimeout(killTimer);
+        if (killTimer !== undefined && !groupAlive(child.pid) && sweepRun(undefined, runId, 0) === 0) clearTimeout(killTimer);
         if (drainTimer !== undefined) clearTimeout(drainTimer);
         signal.removeEventListener('abort', onAbort);
         resolve({ exitCode: code, signal: sig, timedOut, ...(spawnError === undefined ? {} : { spawnError }) });

@@ -9,6 +9,8 @@ import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { stripUrlCredentials } from './redact-url.js';
+import type { StoreHealth } from './store-health.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { clipResponse, type ClaimRequest, type DeliveryStore, type Settlement, type SettleRequest } from './store.js';
 import type { AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from './types.js';
@@ -30,6 +32,8 @@ export interface DispatcherOptions {
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
   readonly logger: Logger;
+  /** Told of each claim and settle result (store lost / back). */
+  readonly storeHealth?: StoreHealth;
   readonly monitor?: Monitor;
   /** A delivery was dead-lettered (after the store recorded it). */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
@@ -52,6 +56,8 @@ interface Slot {
   readonly ready: Ready[];
   /** Claimed at enqueue by a write not committed yet. */
   reserved: number;
+  /** The breaker opened and its closing is not logged yet. */
+  circuitOpen: boolean;
 }
 
 /** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
@@ -133,6 +139,7 @@ export class Dispatcher {
       running: 0,
       ready: [],
       reserved: 0,
+      circuitOpen: false,
     };
     const previous = this.#slots.get(target.name);
     this.#slots.set(target.name, slot);
@@ -295,8 +302,11 @@ export class Dispatcher {
     const store = this.#o.store;
     if (store.settleAndClaim !== undefined && settles.length > 0 && claim !== undefined) {
       try {
-        return { settled: true, claimed: await store.settleAndClaim(settles, claim) };
+        const claimed = await store.settleAndClaim(settles, claim);
+        this.#o.storeHealth?.succeeded();
+        return { settled: true, claimed };
       } catch (err) {
+        this.#o.storeHealth?.failed(err);
         this.#settleFailed(err, settles.length);
         return { settled: false, claimed: [] };
       }
@@ -305,14 +315,24 @@ export class Dispatcher {
       settles.length > 0 ? store.settle(settles) : Promise.resolve(0),
       claim === undefined ? Promise.resolve([]) : store.claim(claim),
     ]);
+    const health = this.#o.storeHealth;
+    if (s.status === 'rejected' || c.status === 'rejected') health?.failed(s.status === 'rejected' ? s.reason : (c as PromiseRejectedResult).reason);
+    else health?.succeeded();
     if (s.status === 'rejected') this.#settleFailed(s.reason, settles.length);
-    if (c.status === 'rejected') this.#o.logger.error({ err: c.reason }, 'Claiming deliveries failed; retrying at the next poll');
+    if (c.status === 'rejected') this.#claimFailed(c.reason);
     return { settled: s.status === 'fulfilled', claimed: c.status === 'fulfilled' ? c.value : [] };
   }
 
   #settleFailed(err: unknown, count: number): void {
     // The claims stay in flight and are taken again after their lease: at-least-once holds.
+    // While the store is away, StoreHealth logs it once; a line per tick would flood the log.
+    if (this.#o.storeHealth?.report().ok === false) return;
     this.#o.logger.error({ err, count }, 'Recording delivery attempts failed; they will be retried after the lease');
+  }
+
+  #claimFailed(err: unknown): void {
+    if (this.#o.storeHealth?.report().ok === false) return;
+    this.#o.logger.error({ err }, 'Claiming deliveries failed; retrying at the next poll');
   }
 
   #notifyFailed(failed: ReadonlyArray<{ delivery: DeliveryRecord; record: AttemptRecord }>): void {
@@ -486,6 +506,11 @@ export class Dispatcher {
     } catch (err) {
       result = { ok: false, retryable: true, error: toError(err).message };
     }
+    // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
+    if (result.error !== undefined) {
+      const error = stripUrlCredentials(result.error);
+      if (error !== result.error) result = { ...result, error };
+    }
     try {
       this.#record(slot, delivery, attempt, startedAt, result, signal, probe);
     } finally {
@@ -527,6 +552,10 @@ export class Dispatcher {
     probe: boolean,
   ): Settlement {
     if (result.ok) {
+      if (slot.circuitOpen) {
+        slot.circuitOpen = false;
+        this.#o.logger.warn({ target: slot.target.name, failures: slot.breaker.consecutiveFailures }, 'Circuit closed: the target answers again');
+      }
       slot.breaker.success();
       return DONE;
     }
@@ -554,7 +583,14 @@ export class Dispatcher {
       // The delivery waits, with the others, until the target is enabled again.
       return { state: 'pending', dueAt: now, error, resetAttempts: true };
     }
-    slot.breaker.failure(now);
+    // Logged when it opens (not again at each failed probe) and when it closes, with the failures meanwhile.
+    if (slot.breaker.failure(now) && !slot.circuitOpen) {
+      slot.circuitOpen = true;
+      this.#o.logger.warn(
+        { target: slot.target.name, failures: slot.breaker.consecutiveFailures, error },
+        'Circuit opened: the target keeps failing; its deliveries wait for the cool-down',
+      );
+    }
     const delay = result.retryable === false ? undefined : this.#o.policy.nextDelayMs(attempt, result.retryAfterMs);
     if (delay === undefined) return { state: 'failed', error };
     const dueAt = now + delay;

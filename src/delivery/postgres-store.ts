@@ -10,6 +10,7 @@ import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { asStoreError, storeFault } from './store-faults.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
 import {
   eventJsonOf,
@@ -34,6 +35,13 @@ export interface PostgresStoreOptions {
 
 const WAKE_CHANNEL = 'hookwork_wake';
 const CLUSTER_CHANNEL = 'hookwork_cluster';
+/** LISTEN reconnects after 100 ms, doubling up to 5 s (with jitter). */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5000;
+/** How long published cluster messages are kept for nodes that were away. */
+const CLUSTER_LOG_KEEP_MS = 10 * 60_000;
+/** Recent cluster message numbers remembered, so a replay delivers each once. */
+const SEEN_KEEP = 256;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 
@@ -53,6 +61,15 @@ export class PostgresStore implements DeliveryStore {
   #listening: Promise<void> | undefined;
   #closed = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Reconnect attempts since the LISTEN connection was lost (for the backoff). */
+  #retries = 0;
+  /** When the LISTEN connection was lost, while it is. */
+  #lostAt: number | undefined;
+  /** The highest cluster log entry seen, and the recent ones (a replay must not deliver one twice). */
+  #lastSeq = 0;
+  readonly #seen = new Set<number>();
+  /** Cluster messages that came while a replay ran, delivered after it. */
+  #held: string[] | undefined;
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -60,17 +77,16 @@ export class PostgresStore implements DeliveryStore {
     this.#cluster = new ClusterListeners(options.logger);
     this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
     // An idle client's error (server restart) must not crash the process.
-    this.#pool.on('error', (err) => this.#logger.warn({ err }, 'A PostgreSQL connection failed'));
+    // Debug only: the delivery service logs the store lost / back once (a restart fails every idle client).
+    this.#pool.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL connection failed'));
   }
 
   async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
       return await this.#pool.query<R>(sql, params);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ECONNREFUSED') {
-        throw new DeliveryStoreError(`Cannot reach the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}`, { cause: err });
-      }
-      throw err;
+      // Restarting, unreachable, connection dropped: a 503 the caller retries (store-faults.ts decides).
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
   }
 
@@ -79,7 +95,10 @@ export class PostgresStore implements DeliveryStore {
     try {
       client = await this.#pool.connect();
     } catch (err) {
-      throw new DeliveryStoreError(`Cannot connect to the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}. Check "store.url".`, { cause: err });
+      throw new DeliveryStoreError(`Cannot connect to the PostgreSQL delivery store at ${safeUrl(this.#url)}: ${(err as Error).message}. Check "store.url".`, {
+        cause: err,
+        ...(storeFault(err) === undefined ? {} : { fault: 'unavailable' as const }),
+      });
     }
     try {
       await client.query('BEGIN');
@@ -326,7 +345,10 @@ export class PostgresStore implements DeliveryStore {
   /** Calls `listener` when another node (or the CLI) adds or frees work. */
   onWake(listener: () => void): () => void {
     this.#wakeListeners.add(listener);
-    void this.#listen().catch((err: unknown) => this.#logger.warn({ err }, 'LISTEN for wake-ups failed; polling only'));
+    void this.#listen().catch((err: unknown) => {
+      this.#logger.warn({ err }, 'LISTEN for wake-ups failed; polling, and reconnecting with backoff');
+      this.#scheduleReconnect();
+    });
     return () => {
       this.#wakeListeners.delete(listener);
     };
@@ -344,7 +366,7 @@ export class PostgresStore implements DeliveryStore {
         if (Buffer.byteLength(text) > 7900) {
           throw new DeliveryStoreError(`The cluster message "${topic}" is ${Buffer.byteLength(text)} bytes; NOTIFY payloads must stay under 8000.`);
         }
-        await store.#query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, text]);
+        await store.#publish(text);
       },
       subscribe(topic: string, listener: ClusterListener): () => void {
         return listeners.add(topic, listener);
@@ -352,39 +374,154 @@ export class PostgresStore implements DeliveryStore {
     };
   }
 
+  /** Logs the message (for nodes that missed the NOTIFY) and notifies, in one statement. */
+  async #publish(text: string): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.#query(
+        `WITH ins AS (INSERT INTO hookwork_cluster_log (at, body) VALUES ($2, $1) RETURNING seq),
+              old AS (DELETE FROM hookwork_cluster_log WHERE at < $3)
+         SELECT pg_notify('${CLUSTER_CHANNEL}', jsonb_set($1::jsonb, '{seq}', to_jsonb(ins.seq))::text) FROM ins`,
+        [text, now, now - CLUSTER_LOG_KEEP_MS],
+      );
+    } catch (err) {
+      // A database not migrated to the log (version < 2): NOTIFY alone, as before.
+      if ((err as { code?: string }).code !== '42P01') throw err;
+      await this.#query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, text]);
+    }
+  }
+
+  #onNotification(msg: pg.Notification): void {
+    if (msg.channel === WAKE_CHANNEL) {
+      this.#wakeAll();
+    } else if (msg.channel === CLUSTER_CHANNEL && msg.payload !== undefined) {
+      // While missed messages are replayed, newer ones wait behind them (order kept).
+      if (this.#held !== undefined) this.#held.push(msg.payload);
+      else this.#deliverCluster(msg.payload);
+    }
+  }
+
+  #wakeAll(): void {
+    for (const fn of this.#wakeListeners) fn();
+  }
+
+  /** Delivers one cluster message once (a replayed one may also come by NOTIFY). */
+  #deliverCluster(text: string, seq?: number): void {
+    try {
+      const parsed = JSON.parse(text) as ClusterMessage & { seq?: unknown };
+      const n = seq ?? (typeof parsed.seq === 'number' ? parsed.seq : undefined);
+      if (n !== undefined) {
+        if (this.#seen.has(n)) return;
+        this.#seen.add(n);
+        if (this.#seen.size > SEEN_KEEP) this.#seen.delete(this.#seen.values().next().value as number);
+        if (n > this.#lastSeq) this.#lastSeq = n;
+      }
+      this.#cluster.deliver(Object.freeze({ topic: parsed.topic, from: parsed.from, payload: parsed.payload ?? {} }));
+    } catch (err) {
+      this.#logger.warn({ err }, 'Ignored a malformed cluster message');
+    }
+  }
+
+  /** Connects the LISTEN client once; a lost connection reconnects with backoff (see #scheduleReconnect). */
   #listen(): Promise<void> {
-    this.#listening ??= (async () => {
-      const client = new pg.Client({ connectionString: this.#url });
-      client.on('notification', (msg) => {
-        if (msg.channel === WAKE_CHANNEL) {
-          for (const fn of this.#wakeListeners) fn();
-        } else if (msg.channel === CLUSTER_CHANNEL && msg.payload !== undefined) {
-          try {
-            const parsed = JSON.parse(msg.payload) as ClusterMessage;
-            this.#cluster.deliver(Object.freeze({ topic: parsed.topic, from: parsed.from, payload: parsed.payload ?? {} }));
-          } catch (err) {
-            this.#logger.warn({ err }, 'Ignored a malformed cluster message');
-          }
-        }
-      });
-      client.on('error', (err) => {
-        this.#logger.warn({ err }, 'The PostgreSQL LISTEN connection failed; reconnecting');
-        this.#listener = undefined;
-        this.#listening = undefined;
-        void client.end().catch(() => undefined);
-        if (!this.#closed) {
-          this.#reconnectTimer = setTimeout(() => {
-            void this.#listen().catch((e: unknown) => this.#logger.warn({ err: e }, 'Reconnecting LISTEN failed'));
-          }, 1000);
-          this.#reconnectTimer.unref();
-        }
-      });
+    this.#listening ??= this.#connectListener().catch((err: unknown) => {
+      this.#listening = undefined;
+      throw err;
+    });
+    return this.#listening;
+  }
+
+  async #connectListener(): Promise<void> {
+    // Named, so an operator (and a test) can tell it from the pool's connections in pg_stat_activity.
+    const client = new pg.Client({ connectionString: this.#url, application_name: 'hookwork-listen' });
+    let gone = false;
+    const lost = (err?: unknown): void => {
+      if (gone) return;
+      gone = true;
+      void client.end().catch(() => undefined);
+      if (this.#listener !== client) return; // still connecting: the caller sees the failure
+      this.#listener = undefined;
+      this.#listening = undefined;
+      if (this.#closed) return;
+      this.#lostAt = Date.now();
+      this.#logger.warn({ err }, 'The PostgreSQL LISTEN connection (wake-ups, cluster bus) was lost; reconnecting with backoff');
+      this.#scheduleReconnect();
+    };
+    client.on('notification', (msg) => this.#onNotification(msg));
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('the connection ended')));
+    try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
-      this.#listener = client;
-    })();
-    return this.#listening;
+    } catch (err) {
+      gone = true;
+      void client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.#closed) {
+      gone = true;
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#listener = client;
+    const reconnected = this.#lostAt !== undefined;
+    await this.#catchUp(client, reconnected);
+    if (reconnected) {
+      this.#logger.warn(
+        { down_ms: Date.now() - (this.#lostAt as number), attempts: this.#retries },
+        'The PostgreSQL LISTEN connection is back; replayed the cluster messages it missed and woke the dispatcher',
+      );
+      this.#lostAt = undefined;
+    }
+    this.#retries = 0;
+  }
+
+  /**
+   * After (re)subscribing: NOTIFY keeps nothing for a listener that was away,
+   * so the cluster messages logged since the last one seen are replayed (each
+   * delivered once), and the dispatcher is woken for enqueues it missed. The
+   * first connection only notes where the log is.
+   */
+  async #catchUp(client: pg.Client, reconnected: boolean): Promise<void> {
+    try {
+      if (!reconnected) {
+        const { rows } = await client.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM hookwork_cluster_log');
+        this.#lastSeq = Math.max(this.#lastSeq, Number(rows[0]?.seq ?? 0));
+        return;
+      }
+      this.#held = [];
+      // Sequence numbers are taken before commit: look a little behind the last one seen for a late commit.
+      const { rows } = await client.query<{ seq: string; body: string }>(
+        'SELECT seq, body FROM hookwork_cluster_log WHERE seq > $1 ORDER BY seq',
+        [Math.max(0, this.#lastSeq - SEEN_KEEP)],
+      );
+      for (const row of rows) this.#deliverCluster(row.body, Number(row.seq));
+    } catch (err) {
+      // Not migrated to the log (42P01): nothing to replay.
+      if ((err as { code?: string }).code !== '42P01') this.#logger.warn({ err }, 'Could not replay the missed cluster messages');
+    } finally {
+      const held = this.#held;
+      this.#held = undefined;
+      for (const text of held ?? []) this.#deliverCluster(text);
+      if (reconnected) this.#wakeAll();
+    }
+  }
+
+  /** Tries LISTEN again after 100 ms, doubling to 5 s, with jitter, until it succeeds or the store closes. */
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#reconnectTimer !== undefined) return;
+    const cap = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(this.#retries, 16));
+    const delay = cap / 2 + (Math.random() * cap) / 2;
+    this.#retries += 1;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#listen().catch((err: unknown) => {
+        this.#logger.debug({ err, attempts: this.#retries }, 'Reconnecting LISTEN failed; trying again');
+        this.#scheduleReconnect();
+      });
+    }, delay);
+    this.#reconnectTimer.unref();
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { RetryPolicy } from './retry-policy.js';
+import { StoreHealth, type StoreHealthReport } from './store-health.js';
 import {
   jsonBytes,
   StoredRecord,
@@ -106,6 +107,7 @@ export class DeliveryService implements DeliveryQueue {
   readonly #o: DeliveryServiceOptions;
   readonly #policy: RetryPolicy;
   readonly #dispatcher: Dispatcher;
+  readonly #health: StoreHealth;
   #writes: PendingWrite[] = [];
   #writing = false;
   #writeScheduled = false;
@@ -123,6 +125,7 @@ export class DeliveryService implements DeliveryQueue {
     this.nodeId = options.nodeId;
     const c = options.config;
     this.#policy = new RetryPolicy({ schedule: c.retry_schedule, jitter: c.jitter, retryAfterMax: c.retry_after_max });
+    this.#health = new StoreHealth(options.logger, options.store.kind);
     this.#dispatcher = new Dispatcher({
       store: options.store,
       nodeId: options.nodeId,
@@ -136,10 +139,19 @@ export class DeliveryService implements DeliveryQueue {
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,
       logger: options.logger,
+      storeHealth: this.#health,
       ...(options.monitor === undefined ? {} : { monitor: options.monitor }),
       ...(options.onFailed === undefined ? {} : { onFailed: options.onFailed }),
       ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
     });
+  }
+
+  /**
+   * Whether the store serves, as this node last saw it (enqueues, claims,
+   * settles report here): for `/v1/health` and readiness.
+   */
+  storeHealth(): StoreHealthReport {
+    return this.#health.report();
   }
 
   /** Attempts a delivery gets before it is dead-lettered. */
@@ -249,8 +261,10 @@ export class DeliveryService implements DeliveryQueue {
       store.enqueueNow(rows);
     } catch (err) {
       this.#release(adopt);
+      this.#health.failed(err);
       return Promise.reject(err);
     }
+    this.#health.succeeded();
     this.#handOver(rows.length, adopt, leaseUntil);
     return Promise.resolve(records);
   }
@@ -295,7 +309,9 @@ export class DeliveryService implements DeliveryQueue {
         try {
           await this.store.enqueue(rows);
           written = true;
+          this.#health.succeeded();
         } catch (err) {
+          this.#health.failed(err);
           for (const g of group) g.reject(err);
         }
         for (const g of group) {

@@ -6,6 +6,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { DeliveryStoreError, HookworkError } from '../errors.js';
+import { storeFault } from './store-faults.js';
 import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { packRows, packSettles, unpackClaimed, type Packed, type StoreAnswer, type StoreCall } from './sqlite-wire.js';
@@ -33,6 +34,9 @@ interface Waiting {
 
 /** The worker's error again, as the error class the caller would have had in-thread where that matters. */
 function rebuild(error: { name: string; message: string; code?: string }): Error {
+  // Disk full, busy, I/O error: unavailable for now (store-faults.ts), with the SQLite code kept for the classification.
+  const fault = storeFault(error);
+  if (fault !== undefined) return new DeliveryStoreError(`The SQLite delivery store cannot serve now (${error.message}).${fault === 'disk-full' ? ' The disk is full: free space (or lower delivery.retention) and retry.' : ''}`, { cause: error, fault });
   if (error.code === 'HKW_ERR_DELIVERY_STORE' || error.name === 'SqliteError') return new DeliveryStoreError(error.message);
   const rebuilt = new Error(error.message);
   rebuilt.name = error.name;

@@ -4,7 +4,7 @@
 
 import fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
 import type { Role } from '../roles.js';
-import { HookworkError } from '../errors.js';
+import { DeliveryStoreError, HookworkError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
@@ -95,6 +95,8 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   app.setErrorHandler((raw, request, reply) => {
     const error = raw as Error & { statusCode?: number; code?: string };
     if (error instanceof HookworkError) {
+      // The store is unavailable for now (restarting, disk full): tell the caller when to try again.
+      if (error instanceof DeliveryStoreError) void reply.header('retry-after', String(error.retryAfter));
       void reply.code(error.statusCode).send(error.toJSON());
       return;
     }

@@ -55,7 +55,7 @@ test('never a shell: an argument with "; rm -rf /" reaches the program as one li
   assert.deepEqual(lines(result.response, 'arg:'), ['/home/alice/in/report.csv', 'x; rm -rf / #', '$(id)', '`whoami`', 'a b  c', '*']);
 });
 
-test('the environment is cleared except PATH, the passthrough names and the configured variables', async () => {
+test('the environment is cleared except PATH, the passthrough names, the configured variables and HOOKWORK_RUN_ID (the run marker)', async () => {
   process.env['HOOKWORK_TEST_PASS'] = 'passed';
   process.env['HOOKWORK_TEST_SECRET'] = 'must-not-leak';
   const target = new CommandTarget({
@@ -66,7 +66,7 @@ test('the environment is cleared except PATH, the passthrough names and the conf
   });
   const result = await target.run(event, attemptContext());
   const names = lines(result.response, 'env:').filter((n) => n !== 'PWD' && n !== 'SHLVL' && n !== '_' && n !== 'OLDPWD');
-  assert.deepEqual(names, ['FILE', 'HOOKWORK_TEST_PASS', 'PATH', 'WHO']);
+  assert.deepEqual(names, ['FILE', 'HOOKWORK_RUN_ID', 'HOOKWORK_TEST_PASS', 'PATH', 'WHO']);
   const prepared = target.prepare(event, attemptContext());
   assert.equal(prepared.env['WHO'], 'user alice');
   assert.equal(prepared.env['HOOKWORK_TEST_PASS'], 'passed');
@@ -102,6 +102,22 @@ test('a timeout stops the whole process group (the program and what it started)'
       return true;
     }
   }, 5000, 'the background sleep to be gone');
+});
+
+test('a timeout also stops a grandchild that left the process group with setsid (Linux: found by its HOOKWORK_RUN_ID)', { skip: process.platform !== 'linux' }, async (t) => {
+  const pidFile = join(temp, 'setsid.pid');
+  let pid: number | undefined;
+  t.after(() => {
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  const target = new CommandTarget({ name: 'escaper', command: fixture('setsid-and-wait.sh'), args: [pidFile], timeoutMs: 1000 });
+  const result = await target.run(event, attemptContext());
+  assert.match(result.error ?? '', /did not finish within 1000 ms/);
+  pid = Number(readFileSync(pidFile, 'utf8'));
+  // It really left: its session is its own, not the command's group.
+  const stat = (p: number): string[] => readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]?.split(' ') ?? [];
+  if (alive(pid)) assert.equal(Number(stat(pid)[3]), pid, 'the grandchild leads its own session');
+  await waitUntil(() => !alive(pid as number), 5000, 'the setsid grandchild to be gone');
 });
 
 test('a grandchild that ignores SIGTERM gets SIGKILL after the grace period even though the program itself died on SIGTERM', async (t) => {

@@ -15,6 +15,10 @@ export interface ThrowawayPostgres {
   readonly port: number;
   /** Creates another empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (`pg_ctl stop -m fast`: clients see "terminating connection"); start() brings it back. */
+  halt(): Promise<void>;
+  /** Starts a halted server again, same port and data folder. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,18 +79,21 @@ export async function startPostgres(): Promise<ThrowawayPostgres> {
   const opts = { ...as, stdio: 'pipe' as const, env: { ...process.env, LC_ALL: 'C' } };
   execFileSync(initdb, ['-D', data, '-U', 'hookwork', '--pwfile', pwfile, '-A', 'md5', '-E', 'UTF8', '--no-sync'], opts);
   const port = await freePort();
-  execFileSync(
-    pgCtl,
-    [
-      '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
-      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-      'start',
-    ],
-    opts,
-  );
+  const pgCtlAsync = (args: string[]): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(pgCtl, args, { ...as, stdio: 'ignore', env: opts.env });
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pg_ctl ${args.at(-1)} exited with ${code}`))));
+      child.on('error', reject);
+    });
+  const startArgs = [
+    '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
+    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+    'start',
+  ];
+  execFileSync(pgCtl, startArgs, opts);
   const base = `postgres://hookwork:hookwork@127.0.0.1:${port}`;
   const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  let admin = new pg.Client({ connectionString: `${base}/postgres` });
   await admin.connect();
   let stopped = false;
   const createDatabase = async (name: string): Promise<string> => {
@@ -98,6 +105,15 @@ export async function startPostgres(): Promise<ThrowawayPostgres> {
     url,
     port,
     createDatabase,
+    async halt() {
+      await admin.end().catch(() => undefined);
+      await pgCtlAsync(['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    },
+    async resume() {
+      await pgCtlAsync(startArgs);
+      admin = new pg.Client({ connectionString: `${base}/postgres` });
+      await admin.connect();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

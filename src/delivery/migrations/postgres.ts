@@ -47,4 +47,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // The cluster bus keeps what it sends for a while: a node whose LISTEN
+    // connection was down (PostgreSQL restarting) replays what it missed.
+    version: 2,
+    description: 'cluster message log (replayed after a LISTEN reconnect)',
+    sql: `
+      CREATE TABLE hookwork_cluster_log (
+        seq bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        body text NOT NULL
+      );
+      CREATE INDEX hookwork_cluster_log_at ON hookwork_cluster_log (at);
+    `,
+  },
 ];

@@ -9,6 +9,12 @@ export const healthRoutes: RouteModule = (app, { runtime }) => {
     const server = { uuid: runtime.host.server.uuid, name: runtime.host.server.name };
     const uptime = Math.round(performance.now() - started) / 1000;
     if (runtime.host.closed) return reply.code(503).send({ status: 'closing', server, uptime });
+    // Still 200 (the process lives: a liveness probe must not restart it for its database), but not "ok"
+    // while the node refuses every event with deliveries.
+    const store = runtime.services.delivery?.storeHealth();
+    if (store !== undefined && !store.ok) {
+      return { status: 'degraded', server, uptime, problems: [{ part: 'delivery-store', ...store }] };
+    }
     return { status: 'ok', server, uptime };
   });
 };
