@@ -150,15 +150,29 @@ export function compileExpression(expression: string): (value: string) => boolea
     if (text.startsWith('m/')) throw new Error(`regular expression ${JSON.stringify(text)} must end with "/" (write m/regex/)`);
     const globs = text.split('|').map((g) => g.trim());
     if (globs.some((g) => g === '')) throw new Error(`empty alternative in ${JSON.stringify(text)} (write a|b, not a||b)`);
-    let glob: (value: string) => boolean;
-    try {
-      glob = picomatch(globs, { nocase: true, dot: true, basename: true });
-    } catch (err) {
-      throw new Error(`bad glob ${JSON.stringify(text)}: ${(err as Error).message}`);
-    }
-    test = glob;
+    test = compileGlobs(globs, text);
   }
   return negate ? (value) => !test(value) : test;
+}
+
+/**
+ * A glob without `/` matches the last path segment (picomatch's basename
+ * mode); one with `/` matches the whole path. picomatch applies basename mode
+ * to a whole list at once and then never matches the globs with slashes, so
+ * the two kinds are compiled apart.
+ */
+function compileGlobs(globs: readonly string[], text: string): (value: string) => boolean {
+  const names = globs.filter((g) => !g.includes('/'));
+  const paths = globs.filter((g) => g.includes('/'));
+  try {
+    const byName = names.length > 0 ? picomatch(names, { nocase: true, dot: true, basename: true }) : undefined;
+    const byPath = paths.length > 0 ? picomatch(paths, { nocase: true, dot: true }) : undefined;
+    if (byName === undefined) return byPath as (value: string) => boolean;
+    if (byPath === undefined) return byName;
+    return (value) => byName(value) || byPath(value);
+  } catch (err) {
+    throw new Error(`bad glob ${JSON.stringify(text)}: ${(err as Error).message}`);
+  }
 }
 
 function toList(value: ReadonlyArray<string | number> | string | undefined): string[] | undefined {

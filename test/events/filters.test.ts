@@ -102,6 +102,27 @@ describe('filters', () => {
     assert.equal(filter.matches(event({ data: {} })), false, 'a missing member never matches');
   });
 
+  test('data_filters: a glob with "/" matches the whole path, with **, in any case, dot files included', () => {
+    const matches = (expression: string, path: string): boolean =>
+      compile({ data_filters: [['path', expression]] }).matches(event({ data: { path } }));
+    assert.equal(matches('/in/**/*.csv', '/in/2024/05/a.csv'), true, '** spans folders');
+    assert.equal(matches('/in/**/*.csv', '/in/a.csv'), true, '** may be no folder at all');
+    assert.equal(matches('/in/**/*.csv', '/out/2024/a.csv'), false, 'another root does not match');
+    assert.equal(matches('/in/*.csv', '/in/2024/a.csv'), false, '* stays within one segment');
+    assert.equal(matches('/IN/**/*.CSV', '/in/x/a.csv'), true, 'case-insensitive');
+    assert.equal(matches('/in/**/*.csv', '/in/.hidden/.a.csv'), true, 'dot files and folders match');
+    assert.equal(matches('!/in/**', '/in/x/a.csv'), false, 'negated');
+    assert.equal(matches('!/in/**', '/out/a.csv'), true);
+  });
+
+  test('data_filters: globs with and without "/" mix in one expression, each matched its own way', () => {
+    const filter = compile({ data_filters: [['path', '*.txt|/in/**/*.csv']] });
+    assert.equal(filter.matches(event({ data: { path: '/any/where/notes.txt' } })), true, 'the name glob matches the base name');
+    assert.equal(filter.matches(event({ data: { path: '/in/2024/a.csv' } })), true, 'the path glob matches the whole path');
+    assert.equal(filter.matches(event({ data: { path: '/out/2024/a.csv' } })), false);
+    assert.equal(filter.matches(event({ data: { path: 'a.csv' } })), false, 'a bare name does not match a path glob');
+  });
+
   test('data_filters: "|" alternatives, "!" negation, m/regex/, object and INI string forms', () => {
     const alternatives = compile({ data_filters: [{ member: 'path', expression: '*.txt|*.csv' }] });
     assert.equal(alternatives.matches(event({ data: { path: 'a.csv' } })), true);
