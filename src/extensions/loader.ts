@@ -10,17 +10,16 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ExtensionLoadError } from '../errors.js';
+import { importOperatorModule, operatorModuleUrl } from '../module-loader.js';
 import type { ExtensionHandlerClass } from './contract.js';
-import { isTypeScriptModule } from './pool.js';
 
 const MODULE_EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cjs', '.cts'];
 
 export interface ResolvedEntryPoint {
   /** Absolute path of the module. */
   readonly file: string;
-  /** file: URL, as workers import it. */
+  /** The URL workers import it by (marked as operator code, see module-loader.ts). */
   readonly url: string;
   readonly exportName: string;
 }
@@ -82,32 +81,19 @@ export function resolveEntryPoint(handler: string, entryPoint: string, folder: s
   }
   for (const candidate of candidates) {
     const file = findModule(folder, candidate);
-    if (file !== undefined) return { file, url: pathToFileURL(file).href, exportName };
+    if (file !== undefined) return { file, url: operatorModuleUrl(file), exportName };
   }
   const tried = candidates.map((c) => (isAbsolute(c) ? c : resolve(folder, c))).join(', ');
   const hint = existsSync(folder) ? '' : ` (the extensions folder ${folder} does not exist)`;
-  throw new ExtensionLoadError(handler, entryPoint, `no module found at ${tried} (with .ts, .mts, .js or .mjs)${hint}`);
-}
-
-let tsxRegistered: Promise<void> | undefined;
-
-/** In a process not started through tsx, registers tsx's loader once so .ts handlers load. */
-function ensureTypeScript(file: string): Promise<void> {
-  if (!isTypeScriptModule(file) || import.meta.url.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) {
-    return Promise.resolve();
-  }
-  tsxRegistered ??= import('tsx/esm/api').then((api: { register: () => unknown }) => {
-    api.register();
-  });
-  return tsxRegistered;
+  throw new ExtensionLoadError(handler, entryPoint, `no module found at ${tried} (with .ts, .mts, .js, .mjs, .cjs or .cts)${hint}`);
 }
 
 /** Imports the handler module in the main process and checks its class against the contract. */
 export async function loadHandlerClass(handler: string, entryPoint: string, resolved: ResolvedEntryPoint): Promise<ExtensionHandlerClass> {
   let namespace: Record<string, unknown>;
   try {
-    await ensureTypeScript(resolved.file);
-    namespace = (await import(resolved.url)) as Record<string, unknown>;
+    // ESM wherever the file lives (CommonJS for .cjs/.cts), TypeScript through tsx.
+    namespace = await importOperatorModule(resolved.file);
   } catch (err) {
     throw new ExtensionLoadError(handler, entryPoint, `importing ${resolved.file} failed: ${(err as Error).message}`, { cause: err });
   }

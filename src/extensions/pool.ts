@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ExtensionQueueFullError, ExtensionWorkerCrashError, toError } from '../errors.js';
-import { tsxCjsApi, workerExecArgv, workerModule } from '../worker-threads.js';
+import { workerExecArgv, workerModule } from '../worker-threads.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 
 export interface ExtensionPoolOptions {
@@ -52,18 +52,6 @@ export class TaskSignal {
 }
 
 const WORKER_FILE = workerModule(import.meta.url, './worker').href;
-const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
-
-/** Whether a handler module needs the TypeScript loader. */
-export function isTypeScriptModule(file: string): boolean {
-  return TS_EXTENSIONS.test(file);
-}
-
-/** Data every worker gets: where tsx's require hook is, for TypeScript handler modules. */
-export interface ExtensionWorkerData {
-  readonly tsxCjsApi: string | null;
-}
-
 export interface PoolStats {
   readonly size: number;
   readonly threads: number;
@@ -83,8 +71,6 @@ export class ExtensionPool {
     this.maxQueue = options.maxQueue;
     this.#oldGenerationMb = options.resourceLimits?.maxOldGenerationSizeMb;
     const execArgv = workerExecArgv();
-    // Without tsx, .js handlers still work; a .ts one fails with a clear error.
-    const workerData: ExtensionWorkerData = { tsxCjsApi: tsxCjsApi() };
     this.#piscina = new Piscina<ExtensionTask, HandleResult>({
       filename: WORKER_FILE,
       minThreads: this.size,
@@ -92,7 +78,6 @@ export class ExtensionPool {
       // Workers stay up: a handler's module is imported once per worker.
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
-      workerData,
       ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
       ...(execArgv === undefined ? {} : { execArgv }),

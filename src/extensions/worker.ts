@@ -2,38 +2,20 @@
 // calls its static `handle` on the copy of the event it was sent. Nothing
 // of the main process is here: onStart never ran in this thread.
 //
-// TypeScript handler modules load through tsx's require hook: on Node 20,
-// loader hooks registered with --import / module.register do not reach
-// worker threads' import(), while tsx's CommonJS hook does.
+// Handler modules load as ES modules wherever they live (CommonJS for .cjs
+// and .cts), TypeScript through tsx's hooks registered in this thread: see
+// module-loader.ts.
 
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { workerData } from 'node:worker_threads';
 import type { ExtensionHandlerClass, ExtensionTask, HandleResult, WorkerEvent } from './contract.js';
-import type { ExtensionWorkerData } from './pool.js';
+import { importOperatorUrl } from '../module-loader.js';
 
 const classes = new Map<string, Promise<ExtensionHandlerClass>>();
-const TS_MODULE = /\.(ts|mts|cts|tsx)$/;
-
-function loadModule(module: string): Promise<Record<string, unknown>> {
-  if (!TS_MODULE.test(module)) return import(module) as Promise<Record<string, unknown>>;
-  const file = fileURLToPath(module);
-  const require = createRequire(file);
-  if (require.extensions['.ts'] === undefined) {
-    const api = (workerData as ExtensionWorkerData | undefined)?.tsxCjsApi;
-    if (api === null || api === undefined) {
-      return Promise.reject(new Error(`${file} is TypeScript and tsx is not installed; install tsx or compile the handler to .js.`));
-    }
-    (require(api) as { register: () => unknown }).register();
-  }
-  return Promise.resolve(require(file) as Record<string, unknown>);
-}
 
 async function loadClass(module: string, exportName: string): Promise<ExtensionHandlerClass> {
   const key = `${module}#${exportName}`;
   let loading = classes.get(key);
   if (loading === undefined) {
-    loading = loadModule(module).then((namespace) => {
+    loading = importOperatorUrl(module).then((namespace) => {
       const exported = namespace[exportName];
       if (typeof exported !== 'function' || typeof (exported as { handle?: unknown }).handle !== 'function') {
         throw new TypeError(`${module} has no export "${exportName}" with a static handle(event, configuration) method.`);

@@ -16,6 +16,7 @@ export type RegistrationKind =
   | 'route'
   | 'task'
   | 'schedule'
+  | 'timer'
   | 'handler'
   | 'other';
 

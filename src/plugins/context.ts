@@ -1,6 +1,6 @@
 // The plugin context: the host API scoped to one plugin. Everything
 // registered through it (subscribers, gates, change hooks, middleware,
-// methods, routes, tasks, schedules, monitoring and sending listeners) is
+// methods, routes, tasks, schedules, timers, monitoring and sending listeners) is
 // owned by the plugin's scope, so unloading removes it all even when the
 // plugin's stop() forgets (UCS leaks such callbacks; Hookwork does not).
 
@@ -14,6 +14,7 @@ import type { Disposer } from '../hooks/scope.js';
 import type { Host, HookMap, HostScope } from '../host.js';
 import type { Logger } from '../logger.js';
 import type { PluginRouteHandler, PluginRouteOptions, PluginRoutes } from './routes.js';
+import { createPluginTimers, type PluginTimers } from './timers.js';
 
 /** What a plugin may read about its host. */
 export interface PluginHostInfo {
@@ -63,6 +64,12 @@ export interface PluginContext<C = unknown, M extends HookMap = HookMap> {
   task(fn: TaskFn, options?: TaskOptions): Disposer;
   /** Runs fn on a cron schedule (croner syntax, seconds optional) until unload; overlapping runs are skipped. */
   schedule(pattern: string, fn: TaskFn, options?: ScheduleOptions): Disposer;
+  /** setTimeout whose timer is cleared when the plugin unloads (prefer it to the global one). */
+  readonly setTimeout: PluginTimers['setTimeout'];
+  /** setInterval whose timer is cleared when the plugin unloads (prefer it to the global one). */
+  readonly setInterval: PluginTimers['setInterval'];
+  readonly clearTimeout: PluginTimers['clearTimeout'];
+  readonly clearInterval: PluginTimers['clearInterval'];
   /** Receives batches of monitoring points (LUNA's monitoring events). */
   onMonitoring(fn: MonitoringListener): Disposer;
   /** Receives what handlers produced, with their request context (LUNA's sending events). */
@@ -176,6 +183,8 @@ export function createPluginContext(options: ContextOptions): PluginContext {
     });
   }
 
+  const timers = createPluginTimers(scope, name, logger);
+
   const context: PluginContext = {
     name,
     version: options.version,
@@ -198,6 +207,7 @@ export function createPluginContext(options: ContextOptions): PluginContext {
     },
     task,
     schedule,
+    ...timers,
     onMonitoring(fn) {
       if (typeof fn !== 'function') throw new InvalidArgumentError('ctx.onMonitoring(fn): fn must be a function.');
       assertOpen();

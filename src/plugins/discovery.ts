@@ -1,4 +1,4 @@
-// Discovery: every .js, .mjs or .ts file in the plugins folder, or folder
+// Discovery: every .js, .mjs, .cjs, .ts, .mts or .cts file in the plugins folder, or folder
 // with a package.json, is a candidate (UCS imports every .py but
 // __init__.py; here index files and hidden files are skipped). A module
 // without a plugin export is skipped with a debug line, as UCS does.
@@ -6,18 +6,18 @@
 // Fresh code on reload: a module is imported under a URL carrying the hash
 // of its entry file's content, so an unchanged file reuses the loaded module
 // (nothing piles up in the module cache) and a changed one is imported anew.
-// TypeScript plugins need tsx's loader (dev and tests); production plugins
-// are .js or .mjs and need nothing but node.
+// Modules load as ES modules wherever the folder is (CommonJS for .cjs and
+// .cts), TypeScript through tsx: see module-loader.ts.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PluginDefinitionError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { extractPlugin, type AnyPluginDefinition } from './definition.js';
+import { importOperatorModule, isTypeScriptFile } from '../module-loader.js';
 
-const EXTENSIONS = new Set(['.js', '.mjs', '.ts']);
+const EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
 export interface PluginCandidate {
   /** What sits in the plugins folder: the file, or the package folder. */
@@ -36,7 +36,7 @@ export interface LoadedPluginModule {
 }
 
 function isCandidateFile(name: string): boolean {
-  if (name.startsWith('.') || name.endsWith('.d.ts')) return false;
+  if (name.startsWith('.') || /\.d\.[mc]?ts$/.test(name)) return false;
   const ext = extname(name);
   return EXTENSIONS.has(ext) && basename(name, ext) !== 'index';
 }
@@ -58,7 +58,7 @@ export function packageEntry(folder: string): string | undefined {
     return undefined;
   };
   const declared = fromExports(manifest.exports) ?? (typeof manifest.main === 'string' ? manifest.main : undefined);
-  const choices = declared === undefined ? ['index.js', 'index.mjs', 'index.ts'] : [declared];
+  const choices = declared === undefined ? ['index.js', 'index.mjs', 'index.cjs', 'index.ts', 'index.mts', 'index.cts'] : [declared];
   for (const choice of choices) {
     const file = join(folder, choice);
     if (existsSync(file) && statSync(file).isFile()) return file;
@@ -108,24 +108,18 @@ const firstTypeScriptHash = new Map<string, string>();
 
 async function importTypeScript(entry: string, hash: string, content: Buffer): Promise<Record<string, unknown>> {
   const first = firstTypeScriptHash.get(entry);
+  if (first === undefined || first === hash) {
+    const exports = await importOperatorModule(entry);
+    firstTypeScriptHash.set(entry, hash);
+    return exports;
+  }
+  const ext = extname(entry);
+  const copy = join(dirname(entry), `.${basename(entry, ext)}.${hash}.hookwork${ext}`);
+  writeFileSync(copy, content);
   try {
-    if (first === undefined || first === hash) {
-      const exports = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-      firstTypeScriptHash.set(entry, hash);
-      return exports;
-    }
-    const copy = join(dirname(entry), `.${basename(entry, '.ts')}.${hash}.hookwork.ts`);
-    writeFileSync(copy, content);
-    try {
-      return (await import(pathToFileURL(copy).href)) as Record<string, unknown>;
-    } finally {
-      rmSync(copy, { force: true });
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-      throw new Error('TypeScript plugins need tsx\'s loader (node --import tsx); compile the plugin to .js or .mjs for production.');
-    }
-    throw err;
+    return await importOperatorModule(copy);
+  } finally {
+    rmSync(copy, { force: true });
   }
 }
 
@@ -149,9 +143,9 @@ export async function importPlugin(candidate: PluginCandidate, logger?: Logger):
   try {
     const content = readFileSync(candidate.entry);
     hash = contentHash(content);
-    exports = candidate.entry.endsWith('.ts')
+    exports = isTypeScriptFile(candidate.entry)
       ? await importTypeScript(candidate.entry, hash, content)
-      : ((await import(`${pathToFileURL(candidate.entry).href}?v=${hash}`)) as Record<string, unknown>);
+      : await importOperatorModule(candidate.entry, { v: hash });
   } catch (err) {
     throw new PluginDefinitionError(candidate.path, `importing ${candidate.entry} failed: ${toError(err).message}`);
   }

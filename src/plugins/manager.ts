@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   ConfigError,
   type ConfigProblem,
+  HookTimeoutError,
   PluginAlreadyRunningError,
   PluginDefinitionError,
   PluginDependencyError,
@@ -23,6 +24,7 @@ import { createPluginContext } from './context.js';
 import type { PluginHooks } from './definition.js';
 import { hasChanged, importPlugin, scanPluginFolder, type LoadedPluginModule, type PluginCandidate } from './discovery.js';
 import { PluginRoutes } from './routes.js';
+import { clearLeftovers, pluginNeedles, watchGlobalTimers, type TimerHandle } from './timers.js';
 
 export type PluginState = 'discovered' | 'loading' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -42,6 +44,12 @@ export interface PluginInfo {
   readonly registrations: Readonly<Record<string, number>>;
   readonly routes: ReadonlyArray<{ method: string; path: string; access: string }>;
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
+  /**
+   * Timers the plugin started with the global setTimeout/setInterval (during
+   * its setup, start or stop) that were still active when it last unloaded or
+   * failed; they were cleared then. 0 when none were left.
+   */
+  readonly leftoverHandles: number;
 }
 
 /** A new `plugins` section, for PluginManager.reconfigure(). */
@@ -94,6 +102,9 @@ interface PluginRecord {
   loadedAt: Date | undefined;
   lastError: Error | undefined;
   running: Running | undefined;
+  /** Global timers noted during its lifecycle code (see timers.ts). */
+  readonly globalTimers: Set<TimerHandle>;
+  leftoverHandles: number;
 }
 
 // One instance of a plugin module per process (LUNA), whatever the number of hosts.
@@ -292,7 +303,7 @@ export class PluginManager<M extends HookMap = HookMap> {
   }
 
   #newRecord(name: string, module: LoadedPluginModule | undefined, state: PluginState, error?: Error): PluginRecord {
-    return { name, module, broken: undefined, state, loadedAt: undefined, lastError: error, running: undefined };
+    return { name, module, broken: undefined, state, loadedAt: undefined, lastError: error, running: undefined, globalTimers: new Set(), leftoverHandles: 0 };
   }
 
   #info(record: PluginRecord): PluginInfo {
@@ -309,6 +320,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       registrations: record.running?.scope.registrations() ?? {},
       routes: this.routes.list(record.name),
       lastError: errorSummary(record.lastError),
+      leftoverHandles: record.leftoverHandles,
     });
   }
 
@@ -475,14 +487,22 @@ export class PluginManager<M extends HookMap = HookMap> {
       signal: controller.signal,
       stopTimeoutMs: this.#stopTimeoutMs,
     });
+    const unwatch = this.#watch(record, module);
+    let started: PluginHooks | undefined;
     try {
+      // Measured around the calls: a start() that busy-waits blocks the timer of
+      // withTimeout too, and must not come out `running` past its timeout.
+      const began = performance.now();
       const starting = (async () => {
         const hooks = (await definition.setup(context)) ?? {};
         if (typeof hooks.start === 'function') await hooks.start();
         return hooks;
       })();
-      const hooks = await withTimeout(starting, this.#startTimeoutMs, `Starting plugin "${record.name}"`, controller);
-      record.running = { scope, hooks, controller };
+      started = await withTimeout(starting, this.#startTimeoutMs, `Starting plugin "${record.name}"`, controller).finally(unwatch);
+      if (performance.now() - began > this.#startTimeoutMs) {
+        throw new HookTimeoutError(`Starting plugin "${record.name}" (it blocked the event loop)`, this.#startTimeoutMs);
+      }
+      record.running = { scope, hooks: started, controller };
       record.state = 'running';
       record.loadedAt = new Date();
       record.lastError = undefined;
@@ -491,11 +511,45 @@ export class PluginManager<M extends HookMap = HookMap> {
     } catch (err) {
       const error = toError(err);
       controller.abort(error);
+      // A start that overran but finished may hold resources: its stop() is asked to release them.
+      if (started !== undefined) await this.#callStop(record, started);
       await this.#dispose(record.name, scope);
+      this.#reportLeftovers(record);
       processClaims.delete(entry);
       this.#fail(record, error);
       this.#logger.error({ err: error, plugin: record.name }, `Plugin "${record.name}" failed to start; its registrations were removed`);
       throw new PluginStartError(record.name, error);
+    }
+  }
+
+  /** Notes the global timers the plugin's lifecycle code starts, until the returned function runs. */
+  #watch(record: PluginRecord, module: LoadedPluginModule): () => void {
+    const { path, entry } = module.candidate;
+    return watchGlobalTimers(pluginNeedles(path, path !== entry), record.globalTimers);
+  }
+
+  /** Counts, logs and clears what the plugin left running with the global timer functions. */
+  #reportLeftovers(record: PluginRecord): void {
+    const count = clearLeftovers(record.globalTimers);
+    record.leftoverHandles = count;
+    if (count > 0) {
+      this.#logger.warn(
+        { plugin: record.name, leftoverHandles: count },
+        `Plugin "${record.name}" left ${count} timer${count === 1 ? '' : 's'} of the global setTimeout/setInterval running; cleared (use ctx.setTimeout/ctx.setInterval)`,
+      );
+    }
+  }
+
+  /** Calls stop() bounded by the stop timeout; a failure is kept as lastError and logged. */
+  async #callStop(record: PluginRecord, hooks: PluginHooks): Promise<void> {
+    if (typeof hooks.stop !== 'function') return;
+    const module = record.module;
+    const unwatch = module === undefined ? () => undefined : this.#watch(record, module);
+    try {
+      await withTimeout((async () => hooks.stop?.())(), this.#stopTimeoutMs, `Stopping plugin "${record.name}"`).finally(unwatch);
+    } catch (err) {
+      record.lastError = toError(err);
+      this.#logger.warn({ err: record.lastError, plugin: record.name }, `Plugin "${record.name}" stop() failed; removing its registrations anyway`);
     }
   }
 
@@ -512,21 +566,10 @@ export class PluginManager<M extends HookMap = HookMap> {
     const running = record.running;
     if (running === undefined) return;
     record.state = 'stopping';
-    const stop = running.hooks.stop;
-    if (typeof stop === 'function') {
-      try {
-        await withTimeout(
-          (async () => running.hooks.stop?.())(),
-          this.#stopTimeoutMs,
-          `Stopping plugin "${record.name}"`,
-        );
-      } catch (err) {
-        record.lastError = toError(err);
-        this.#logger.warn({ err: record.lastError, plugin: record.name }, `Plugin "${record.name}" stop() failed; removing its registrations anyway`);
-      }
-    }
+    await this.#callStop(record, running.hooks);
     running.controller.abort();
     await this.#dispose(record.name, running.scope);
+    this.#reportLeftovers(record);
     if (record.module !== undefined) processClaims.delete(record.module.candidate.entry);
     record.running = undefined;
     record.loadedAt = undefined;

@@ -34,6 +34,8 @@ test('hookwork validate PATH: a good config prints OK and exits 0', async (t) =>
   const { dir, write } = tempConfigDir(t);
   write('a.yaml', 'events:\n  - { id: "1", name: one }\n  - { id: "2", name: two }\n');
   write('b.ini', '[event-handlers/u-1]\ntype = extension\nname = h\nentry_point = demo.H\n');
+  // The entry point is import-checked: a TypeScript module, in a folder inside no package.
+  write('extensions/demo.ts', 'export class H { static handle(event: unknown): null { return null; } }\n');
   const run = await hookwork(['validate', dir]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^OK: 2 files valid \(2 events, 1 handler, 0 webhooks, 0 gates\)\.\n$/);
@@ -92,4 +94,40 @@ test('hookwork validate: a duplicate event id is an error, exit 1', async (t) =>
   const run = await hookwork(['validate', dir], dir);
   assert.equal(run.code, 1, run.stdout);
   assert.equal(run.stdout, 'b.yaml: events.0.id: the event id "1" is already declared at a.yaml: events.0.id; an id may be declared once (the second would replace the first): remove one, or give it another id\n');
+});
+
+test('hookwork validate import-checks entry points: a missing module and one that throws on import are listed by key, exit 1', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write(
+    'config.yaml',
+    [
+      'handlers:',
+      '  - { type: extension, name: gone, entry_point: "nowhere.ts#Handler" }',
+      '  - { type: extension, name: throws, entry_point: "throws.ts#Handler" }',
+      '  - { type: extension, name: good, entry_point: "good.mjs#Handler" }',
+      '',
+    ].join('\n'),
+  );
+  write('extensions/throws.ts', "throw new Error('broken on import');\nexport class Handler { static handle() { return null; } }\n");
+  write('extensions/good.mjs', 'export class Handler { static handle() { return null; } }\n');
+  const run = await hookwork(['validate', dir]);
+  assert.equal(run.code, 1, run.stdout);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 2, run.stdout);
+  assert.match(lines[0] ?? '', /^handlers\.0\.entry_point: cannot load "nowhere\.ts#Handler": .*no module found/);
+  assert.match(lines[1] ?? '', /^handlers\.1\.entry_point: cannot load "throws\.ts#Handler": .*broken on import/);
+  assert.match(run.stderr, /The config was refused: 2 problems\./);
+});
+
+test('hookwork validate import-checks active plugins: one that throws on import and one that is missing are listed by key, exit 1', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write('config.yaml', 'plugins:\n  active: [fine, broken, absent]\n');
+  write('plugins/fine.ts', "export const plugin = { name: 'fine', version: '1', setup(): void {} };\n");
+  write('plugins/broken.mjs', "throw new Error('plugin broken on import');\n");
+  const run = await hookwork(['validate', dir]);
+  assert.equal(run.code, 1, run.stdout);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 2, run.stdout);
+  assert.match(lines[0] ?? '', /^plugins\.active\.1: cannot load plugin "broken": .*plugin broken on import/);
+  assert.match(lines[1] ?? '', /^plugins\.active\.2: cannot load plugin "absent": no plugin of that name/);
 });

@@ -1,10 +1,12 @@
 // `hookwork validate [PATH]`: loads a config as `serve` would (with the
-// `webhooks_path` files it names) and prints every problem, one per line
-// (`file: key: message`). Exit 1 on problems, 0 when the config is valid.
-// Nothing is started and nothing is written.
+// `webhooks_path` files it names), then imports every extension entry point
+// and active plugin module (config/check-modules.ts), and prints every
+// problem, one per line (`file: key: message`). Exit 1 on problems, 0 when
+// the config is valid. Nothing is started and nothing is written.
 
 import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
+import { checkModules } from '../../config/check-modules.js';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError, formatConfigProblem, type ConfigProblem } from '../../errors.js';
 
@@ -26,7 +28,9 @@ function plural(count: number, word: string): string {
 /** Runs the validation; returns the exit code (for the CLI and for tests). */
 export async function runValidate(path: string | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   try {
-    const { config, files, webhookFiles, webhooks } = await loadConfig(path);
+    const { config, files, webhookFiles, webhooks, baseDir } = await loadConfig(path);
+    const problems = await checkModules(config, baseDir);
+    if (problems.length > 0) throw new ConfigError(problems);
     out(
       `OK: ${plural(files.length + webhookFiles.length, 'file')} valid (${plural(config.events.length, 'event')}, ` +
         `${plural(config.handlers.length, 'handler')}, ${plural(webhooks.length, 'webhook')}, ` +
@@ -52,6 +56,7 @@ export function validateCommand(program: Command): void {
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
       );
-      process.exitCode = code;
+      // The modules imported may hold the event loop open (a timer at top level): exit now.
+      process.exit(code);
     });
 }
