@@ -167,9 +167,15 @@ export class PluginManager<M extends HookMap = HookMap> {
     });
   }
 
-  /** Starts a plugin (and the plugins it needs first); a running plugin is left as is. */
+  /**
+   * Starts a plugin (and the plugins it needs first). A plugin that is
+   * already running is stopped and started again with its code fresh from
+   * disk, as UCS's `load` does: loading is how an operator picks up new code.
+   */
   load(name: string): Promise<PluginInfo> {
     return this.#exclusive(async () => {
+      const record = this.#lookup(name);
+      if (record?.running !== undefined) return this.#info(await this.#reload(record));
       return this.#info(await this.#load(name, []));
     });
   }
@@ -199,8 +205,9 @@ export class PluginManager<M extends HookMap = HookMap> {
     const active = new Set(next.active);
     for (const record of this.#records.values()) {
       if (record.module === undefined) continue;
-      const keepsRunning = record.running !== undefined && (active.has(record.name) || !this.#active.has(record.name));
-      if (!active.has(record.name) && !keepsRunning) continue;
+      const listed = this.#isActive(record, active);
+      const keepsRunning = record.running !== undefined && (listed || !this.#isActive(record));
+      if (!listed && !keepsRunning) continue;
       try {
         this.#validateConfig(record, record.module, next.config);
       } catch (err) {
@@ -238,9 +245,9 @@ export class PluginManager<M extends HookMap = HookMap> {
       };
       await this.#discover();
       for (const name of [...previousActive].reverse()) {
-        const record = this.#records.get(name);
-        if (this.#active.has(name) || record?.running === undefined) continue;
-        await attempt(name, done.unloaded, () => this.#unloadWithDependents(record));
+        const record = this.#lookup(name);
+        if (record?.running === undefined || this.#isActive(record)) continue;
+        await attempt(record.name, done.unloaded, () => this.#unloadWithDependents(record));
       }
       for (const record of [...this.#records.values()]) {
         if (record.running === undefined || isDeepStrictEqual(previousConfig[record.name], this.#config[record.name])) continue;
@@ -248,8 +255,8 @@ export class PluginManager<M extends HookMap = HookMap> {
       }
       // Newly listed plugins, and listed ones that are not running (failed before: tried again).
       for (const name of this.#active) {
-        if (this.#records.get(name)?.running !== undefined) continue;
-        await attempt(name, done.loaded, () => this.#load(name, []));
+        if (this.#lookup(name)?.running !== undefined) continue;
+        await attempt(this.#lookup(name)?.name ?? name, done.loaded, () => this.#load(name, []));
       }
       return done;
     });
@@ -267,7 +274,8 @@ export class PluginManager<M extends HookMap = HookMap> {
           await this.#load(name, []);
         } catch (err) {
           const error = toError(err);
-          if (!this.#records.has(name)) this.#records.set(name, this.#newRecord(name, undefined, 'failed', error));
+          // Listed by a name no file gave (LUNA lists file names; a file's failure is already on its record).
+          if (this.#lookup(name) === undefined) this.#records.set(name, this.#newRecord(name, undefined, 'failed', error));
           this.#logger.error({ err: error, plugin: name }, `Plugin "${name}" did not start: ${error.message}`);
         }
       }
@@ -314,7 +322,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       description: definition?.description,
       file: (record.module?.candidate ?? record.broken)?.path,
       state: record.state,
-      active: this.#active.has(record.name),
+      active: this.#isActive(record),
       needs: [...(definition?.needs ?? [])],
       loadedAt: record.loadedAt?.toISOString(),
       registrations: record.running?.scope.registrations() ?? {},
@@ -386,14 +394,24 @@ export class PluginManager<M extends HookMap = HookMap> {
     this.#discovered = true;
   }
 
+  /** The record of a plugin by its declared name or, as LUNA lists them, its file name without extension. */
+  #lookup(name: string): PluginRecord | undefined {
+    return this.#records.get(name) ?? [...this.#records.values()].find((r) => (r.module?.candidate ?? r.broken)?.base === name);
+  }
+
+  /** Listed in `plugins.active` (or in `list`), by its name or its file name. */
+  #isActive(record: PluginRecord, list: ReadonlySet<string> = this.#active): boolean {
+    if (list.has(record.name)) return true;
+    const base = (record.module?.candidate ?? record.broken)?.base;
+    return base !== undefined && list.has(base);
+  }
+
   /** The record of a plugin by name (or file name), discovering when needed. */
   async #find(name: string): Promise<PluginRecord> {
-    const lookup = (): PluginRecord | undefined =>
-      this.#records.get(name) ?? [...this.#records.values()].find((r) => (r.module?.candidate ?? r.broken)?.base === name);
-    let record = lookup();
+    let record = this.#lookup(name);
     if (record === undefined || !this.#discovered) {
       await this.#discover();
-      record = lookup();
+      record = this.#lookup(name);
     }
     if (record === undefined) throw new PluginNotFoundError(name, this.folder, [...this.#records.keys()]);
     return record;

@@ -44,12 +44,25 @@ test('load, list and unload a plugin; every registration goes away even when sto
   assert.deepEqual(f.manager.list().map((p) => [p.name, p.state]), [['audit', 'stopped']]);
 });
 
-test('loading twice keeps one instance; setup runs once', async (t) => {
+test('loads at once run one after another: never two instances, one running at the end (a load of a running plugin reloads it)', async (t) => {
   const f = fixture();
   t.after(() => f.cleanup());
-  f.write('once.mjs', plain('once', `globalThis.__onceSetups = (globalThis.__onceSetups ?? 0) + 1;`));
-  await Promise.all([f.manager.load('once'), f.manager.load('once'), f.manager.load('once')]);
-  assert.equal((globalThis as { __onceSetups?: number }).__onceSetups, 1);
+  const counts = globalThis as { __onceLive?: number; __onceMax?: number; __onceSetups?: number };
+  f.write(
+    'once.mjs',
+    plain(
+      'once',
+      `globalThis.__onceSetups = (globalThis.__onceSetups ?? 0) + 1;
+       globalThis.__onceLive = (globalThis.__onceLive ?? 0) + 1;
+       globalThis.__onceMax = Math.max(globalThis.__onceMax ?? 0, globalThis.__onceLive);
+       return { stop() { globalThis.__onceLive -= 1; } };`,
+    ),
+  );
+  const infos = await Promise.all([f.manager.load('once'), f.manager.load('once'), f.manager.load('once')]);
+  assert.equal(counts.__onceSetups, 3, 'each load set the plugin up (the later ones as reloads)');
+  assert.equal(counts.__onceMax, 1, 'never two instances at once');
+  assert.equal(counts.__onceLive, 1);
+  assert.deepEqual(infos.map((i) => i.state), ['running', 'running', 'running']);
 });
 
 test('a plugin module runs once per process, even across two hosts', async (t) => {
