@@ -1,6 +1,7 @@
 // Runs in a pool worker: imports the handler module (once per worker) and
-// calls its static `handle` on the copy of the event it was sent. Nothing
-// of the main process is here: onStart never ran in this thread.
+// constructs its class once, as SFTPPlus does in each worker, then calls its
+// static `handle` on the copy of the event it was sent. Nothing of the main
+// process is here: onStart never ran in this thread.
 //
 // Handler modules load as ES modules wherever they live (CommonJS for .cjs
 // and .cts), TypeScript through tsx's hooks registered in this thread: see
@@ -10,6 +11,10 @@ import type { ExtensionHandlerClass, ExtensionTask, HandleResult, WorkerEvent } 
 import { importOperatorUrl } from '../module-loader.js';
 
 const classes = new Map<string, Promise<ExtensionHandlerClass>>();
+// SFTPPlus constructs the handler class "in each worker and in the main
+// process": its constructor may set up what handle() relies on per process.
+// The instance is kept for the worker's life (handle stays static).
+const instances = new Map<string, object>();
 
 async function loadClass(module: string, exportName: string): Promise<ExtensionHandlerClass> {
   const key = `${module}#${exportName}`;
@@ -20,7 +25,9 @@ async function loadClass(module: string, exportName: string): Promise<ExtensionH
       if (typeof exported !== 'function' || typeof (exported as { handle?: unknown }).handle !== 'function') {
         throw new TypeError(`${module} has no export "${exportName}" with a static handle(event, configuration) method.`);
       }
-      return exported as ExtensionHandlerClass;
+      const handlerClass = exported as ExtensionHandlerClass;
+      instances.set(key, new handlerClass());
+      return handlerClass;
     });
     // A failed import is retried on the next task (the file may be fixed).
     loading.catch(() => classes.delete(key));
