@@ -22,7 +22,7 @@ import { handlersInstaller } from './install-handlers.js';
 import { orderInstallers } from './installers.js';
 import type { Installer, Runtime, RuntimeOptions } from './types.js';
 
-export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './types.js';
+export type { Runtime, RuntimeOptions } from './types.js';
 
 // Each subsystem adds its installer here, in any order: each names what it
 // needs and what it comes after, and orderInstallers() sorts them.
