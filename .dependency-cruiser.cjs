@@ -18,7 +18,8 @@ const LAYERS = [
   ['runtime', '^src/runtime/'],
   ['server', '^src/server/'],
   ['cli', '^src/cli/'],
-  ['index', '^src/index\\.ts$'],
+  // the public entries: `hookwork` and its subpaths (src/entry/<name>.ts)
+  ['index', '^src/(index\\.ts$|entry/)'],
 ];
 
 const FEATURES = ['plugins', 'extensions', 'commands', 'webhooks', 'actions'];

@@ -22,7 +22,7 @@ import { Gates, type GateDecision, type GateFn, type GatePointOptions, type Gate
 import { Methods, type ArgsOf, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
 import { Channel, type SendingRecord } from './hooks/channel.js';
 import { Monitor } from './hooks/monitor.js';
-import { Notifier, groupTarget, type Subscriber, type SubscriberFn } from './hooks/notify.js';
+import { Notifier, type Subscriber, type SubscriberFn } from './hooks/notify.js';
 import { Scope, type Disposer, type RegistrationKind } from './hooks/scope.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -400,5 +400,3 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
   };
   return host;
 }
-
-export { groupTarget };

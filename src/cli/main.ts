@@ -15,7 +15,7 @@ function isRegistrar(name: string, value: unknown): value is (program: Command) 
   return typeof value === 'function' && name.endsWith('Command');
 }
 
-export async function buildProgram(): Promise<Command> {
+async function buildProgram(): Promise<Command> {
   const program = new Command('hookwork')
     .description('An extension engine for servers: plugins, event handlers, commands, signed durable webhooks, gates, change hooks and middleware.')
     .showHelpAfterError()

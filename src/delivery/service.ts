@@ -99,8 +99,6 @@ function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>):
   };
 }
 
-export { newWebhookId };
-
 export class DeliveryService implements DeliveryQueue {
   readonly store: DeliveryStore;
   readonly nodeId: string;

@@ -11,8 +11,6 @@ import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js'
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { packRows, packSettles, unpackClaimed, type Packed, type StoreAnswer, type StoreCall } from './sqlite-wire.js';
 import {
-  eventJsonOf,
-  StoredRecord,
   type ClaimRequest,
   type DeliveryDetail,
   type DeliveryStore,
@@ -21,11 +19,10 @@ import {
   type PurgeRequest,
   type ReplayRequest,
   type SettleRequest,
-  type Settlement,
   type StoredDeliveryInput,
   type TargetDepth,
 } from './store.js';
-import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import type { DeliveryRecord } from './types.js';
 
 interface Waiting {
   readonly resolve: (value: unknown) => void;

@@ -4,7 +4,6 @@
 
 /** Returned by lookup when a path does not resolve. */
 export const MISSING: unique symbol = Symbol('hookwork.missing');
-export type Missing = typeof MISSING;
 
 /** Paths that hold secrets; stored non-enumerable so JSON, logs and clones skip them. */
 export const SECRET_PATHS: ReadonlySet<string> = new Set(['account.token']);

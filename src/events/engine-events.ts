@@ -27,8 +27,6 @@ export const ENGINE_EVENTS = {
   deliveryTargetDisabled: '20521',
 } as const;
 
-export type EngineEventId = (typeof ENGINE_EVENTS)[keyof typeof ENGINE_EVENTS];
-
 export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
   { id: ENGINE_EVENTS.debug, name: 'debug', groups: ['debug'], message: '{{data.message}}' },
   { id: ENGINE_EVENTS.info, name: 'info', groups: ['informational'], message: '{{data.message}}' },

@@ -31,11 +31,6 @@ export type NotifyFailureHandler<E> = (subscriber: Subscriber<E>, event: E, erro
 export const WILDCARD = '*';
 const GROUP_PREFIX = 'group:';
 
-/** Turns `{ group: 'failure' }`-style targets into the internal key. */
-export function groupTarget(group: string): string {
-  return GROUP_PREFIX + group;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY: readonly never[] = Object.freeze([]);
 

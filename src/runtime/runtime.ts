@@ -14,15 +14,15 @@ import { deliveryInstaller } from './install-delivery.js';
 import { ClosedError, ConfigError, InvalidArgumentError } from '../errors.js';
 import type { EventDefinition } from '../events/catalogue.js';
 import { extensionsInstaller } from './install-extensions.js';
-import { createHost, type Host } from '../host.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createHost } from '../host.js';
+import { createLogger } from '../logger.js';
 import { pluginsInstaller } from './install-plugins.js';
 import { ReloadRegistry, type ReloadReport } from './reload.js';
 import { handlersInstaller } from './install-handlers.js';
 import { orderInstallers } from './installers.js';
 import type { Installer, Runtime, RuntimeOptions } from './types.js';
 
-export type { Installer, Runtime, RuntimeOptions, RuntimeServices } from './types.js';
+export type { Runtime, RuntimeOptions } from './types.js';
 
 // Each subsystem adds its installer here, in any order: each names what it
 // needs and what it comes after, and orderInstallers() sorts them.

@@ -111,4 +111,3 @@ export const callbacksConfigSchema = z.strictObject({
 
 export type WebhookHandlerConfig = z.output<typeof webhookHandlerSchema>;
 export type MagpieWebhookConfig = z.output<typeof magpieWebhookSchema>;
-export type CallbacksConfig = z.output<typeof callbacksConfigSchema>;

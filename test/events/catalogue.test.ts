@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { z } from 'zod';
+import { EventCatalogue } from '../../src/entry/events.js';
 import {
-  EventCatalogue,
   InvalidArgumentError,
   InvalidEventDataError,
   UnknownEventError,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MISSING, compileTemplate, createHost, lookup, lookupIn, silentLogger } from '../../src/index.js';
+import { MISSING, compileTemplate, lookup, lookupIn } from '../../src/entry/events.js';
+import { createHost, silentLogger } from '../../src/index.js';
 
 const SECRET = 'tok-SECRET-abcdefghijkl';
 

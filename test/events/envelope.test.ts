@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
+import { PEER_ACCOUNT_UUID, PROCESS_ACCOUNT_UUID } from '../../src/entry/events.js';
 import {
-  PEER_ACCOUNT_UUID,
-  PROCESS_ACCOUNT_UUID,
   createHost,
   createLogger,
   eventToJSON,

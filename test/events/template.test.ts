@@ -12,7 +12,7 @@ import {
   compileTemplate,
   renderTemplate,
   unknownPlaceholders,
-} from '../../src/index.js';
+} from '../../src/entry/events.js';
 
 // Magpie's parameters: user.name = "test" (or "demo"), user.id = 123.
 const params = { user: { name: 'test', id: 123 } };

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { hookwork, listeningUrl, waitForOutput } from '../helpers/hookwork-cli.js';
+import { hookwork, listeningUrl } from '../helpers/hookwork-cli.js';
 import { send } from './gateway-helpers.js';
 
 let dir: string;
