@@ -424,7 +424,26 @@ export class PluginManager<M extends HookMap = HookMap> {
     return error;
   }
 
+  /** Counts a load, unload or reload (not a hot path: the series is looked up by its labels). */
+  #count(plugin: string, operation: 'load' | 'unload' | 'reload', outcome: 'ok' | 'error'): void {
+    this.#host.metrics
+      .counter('hookwork_plugin_operations_total', 'Plugin loads (starts), unloads (stops) and reloads, per plugin and outcome (ok, error).', ['plugin', 'operation', 'outcome'])
+      .labels(plugin, operation, outcome)
+      .inc();
+  }
+
   async #reload(record: PluginRecord): Promise<PluginRecord> {
+    try {
+      const loaded = await this.#reloadOnce(record);
+      this.#count(record.name, 'reload', 'ok');
+      return loaded;
+    } catch (err) {
+      this.#count(record.name, 'reload', 'error');
+      throw err;
+    }
+  }
+
+  async #reloadOnce(record: PluginRecord): Promise<PluginRecord> {
     const restarted = await this.#unloadWithDependents(record);
     const loaded = await this.#load(record.name, []);
     for (const dependent of restarted.reverse()) {
@@ -487,6 +506,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       record.loadedAt = new Date();
       record.lastError = undefined;
       this.#started.push(record.name);
+      this.#count(record.name, 'load', 'ok');
       this.#logger.info({ plugin: record.name, version: definition.version }, `Plugin "${record.name}" ${definition.version} started`);
     } catch (err) {
       const error = toError(err);
@@ -494,6 +514,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       await this.#dispose(record.name, scope);
       processClaims.delete(entry);
       this.#fail(record, error);
+      this.#count(record.name, 'load', 'error');
       this.#logger.error({ err: error, plugin: record.name }, `Plugin "${record.name}" failed to start; its registrations were removed`);
       throw new PluginStartError(record.name, error);
     }
@@ -512,6 +533,7 @@ export class PluginManager<M extends HookMap = HookMap> {
     const running = record.running;
     if (running === undefined) return;
     record.state = 'stopping';
+    let stopFailed = false;
     const stop = running.hooks.stop;
     if (typeof stop === 'function') {
       try {
@@ -522,6 +544,7 @@ export class PluginManager<M extends HookMap = HookMap> {
         );
       } catch (err) {
         record.lastError = toError(err);
+        stopFailed = true;
         this.#logger.warn({ err: record.lastError, plugin: record.name }, `Plugin "${record.name}" stop() failed; removing its registrations anyway`);
       }
     }
@@ -533,6 +556,7 @@ export class PluginManager<M extends HookMap = HookMap> {
     record.state = 'stopped';
     const index = this.#started.indexOf(record.name);
     if (index !== -1) this.#started.splice(index, 1);
+    this.#count(record.name, 'unload', stopFailed ? 'error' : 'ok');
     this.#logger.info({ plugin: record.name }, `Plugin "${record.name}" stopped`);
   }
 
