@@ -17,7 +17,15 @@ export class PrometheusMetrics implements Metrics {
   /** `onCollectError` hears a collector that failed (the scrape still answers, without its values). */
   constructor(options: { defaultMetrics?: boolean; onCollectError?: (err: unknown) => void } = {}) {
     this.#onCollectError = options.onCollectError ?? (() => undefined);
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges *_total (nodejs_active_handles_total, …), which the
+      // Prometheus conventions keep for counters (promtool refuses them); their per-type
+      // twins without the suffix stay.
+      for (const metric of this.registry.getMetricsAsArray()) {
+        if (metric.name.endsWith('_total') && String((metric as unknown as { type?: unknown }).type) !== 'counter') this.registry.removeSingleMetric(metric.name);
+      }
+    }
   }
 
   counter(name: string, help: string, labelNames: readonly string[]): Family<CounterChild> {

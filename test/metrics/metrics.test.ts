@@ -25,8 +25,8 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const EXTENSION_FIXTURES = fileURLToPath(new URL('../extensions/fixtures/', import.meta.url));
 const DASHBOARD = fileURLToPath(new URL('../../examples/grafana/hookwork.json', import.meta.url));
 
-async function scrape(url: string, token: string | undefined = VIEWER): Promise<{ status: number; type: string; text: string }> {
-  const res = await request(`${url}/metrics`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+async function scrape(url: string, token: string | null = VIEWER): Promise<{ status: number; type: string; text: string }> {
+  const res = await request(`${url}/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
   return { status: res.statusCode, type: String(res.headers['content-type']), text: await res.body.text() };
 }
 
@@ -144,7 +144,7 @@ describe('metrics on a working gateway', () => {
   });
 
   test('/metrics needs a viewer token: 401 without one or with an unknown one', async () => {
-    assert.equal((await scrape(g.url, undefined)).status, 401);
+    assert.equal((await scrape(g.url, null)).status, 401);
     assert.equal((await scrape(g.url, 'not-a-known-token-123456')).status, 401);
     const ok = await scrape(g.url);
     assert.equal(ok.status, 200);
@@ -187,7 +187,7 @@ describe('metrics on a working gateway', () => {
 test('metrics.public serves /metrics without a token', async (t) => {
   const g = await startGateway({ auth: { tokens: [{ name: 'op', role: 'operator', token: 'operator-token-0123456789' }] }, metrics: { public: true } });
   t.after(() => g.close());
-  const res = await scrape(g.url, undefined);
+  const res = await scrape(g.url, null);
   assert.equal(res.status, 200);
   assert.match(res.text, /^# HELP hookwork_/m);
 });
@@ -197,7 +197,7 @@ test('metrics.listen serves /metrics on its own port (open), not on the gateway'
   t.after(() => g.close());
   const own = g.gateway.metricsUrl;
   assert.ok(own !== undefined && own !== g.url);
-  const res = await scrape(own, undefined);
+  const res = await scrape(own, null);
   assert.equal(res.status, 200);
   assert.match(res.text, /^# TYPE hookwork_events_emitted_total counter$/m);
   assert.equal((await scrape(g.url)).status, 404, 'the gateway port does not serve it');
