@@ -183,6 +183,8 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
   const emittedFamily = metrics.counter('hookwork_events_emitted_total', 'Events emitted through host.emit, per event id (ids outside the catalogue count as "_unknown").', ['event']);
   // One bound series per event id, made at its first emit: the emit path then only looks it up.
   const emittedById = new Map<string, CounterChild>();
+  // A boolean of this closure's, not a property read: emitEvent's code is shared by every host in the process.
+  const countEmits = metrics.enabled;
   const emittedChild = (id: string): CounterChild => {
     let child = emittedById.get(id);
     if (child === undefined) {
@@ -278,7 +280,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
       catalogueVersion = catalogue.version;
       notifier.invalidate();
     }
-    if (metrics.enabled) emittedChild(id).inc();
+    if (countEmits) emittedChild(id).inc();
     const subscribers = notifier.route(event);
     if (subscribers.length > 0) {
       queue.push({ subscribers, event });
