@@ -6,6 +6,7 @@
 /** Lowest first. Each entry: a name and the path pattern of its modules. */
 const LAYERS = [
   ['base', '^src/(errors|logger|worker-threads|roles|module-loader)\\.ts$'],
+  ['metrics', '^src/metrics/'],
   ['events', '^src/events/'],
   ['hooks', '^src/hooks/'],
   ['host', '^src/host\\.ts$'],

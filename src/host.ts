@@ -25,6 +25,7 @@ import { Monitor } from './hooks/monitor.js';
 import { Notifier, type Subscriber, type SubscriberFn } from './hooks/notify.js';
 import { Scope, type Disposer, type RegistrationKind } from './hooks/scope.js';
 import { createLogger, type Logger } from './logger.js';
+import { NO_METRICS, type CounterChild, type Metrics } from './metrics/metrics.js';
 
 /** The groups of an event id missing from the catalogue (strict mode off): frozen like every catalogue entry's. */
 const NO_GROUPS: readonly string[] = Object.freeze([]);
@@ -99,6 +100,8 @@ export interface HostOptions {
   gates?: Readonly<Record<string, GatePointOptions>>;
   changes?: Readonly<Record<string, ChangePointOptions>>;
   logger?: Logger;
+  /** Where the engine records its metrics (default: nowhere); the runtime passes its Prometheus registry. */
+  metrics?: Metrics;
 }
 
 export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'dispose' | 'host' | 'disposed'> {
@@ -106,6 +109,8 @@ export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'd
   readonly server: EventServer;
   readonly logger: Logger;
   readonly monitor: Monitor;
+  /** The engine's metrics (NO_METRICS when off): subsystems bind their series on it. */
+  readonly metrics: Metrics;
   /** Engine streams that are not catalogue events (LUNA's sending records). */
   readonly channels: { readonly sending: Channel<SendingRecord> };
   readonly strict: boolean;
@@ -171,9 +176,24 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
   if (options.events !== undefined) catalogue.declare(options.events);
   const server = loadServerIdentity(options);
   const monitor = new Monitor();
-  const gates = new Gates(logger, monitor);
-  const changes = new ChangePoints(logger, monitor);
-  const methods = new Methods(monitor);
+  const metrics = options.metrics ?? NO_METRICS;
+  const gates = new Gates(logger, monitor, metrics);
+  const changes = new ChangePoints(logger, monitor, metrics);
+  const methods = new Methods(monitor, metrics);
+  const emittedFamily = metrics.counter('hookwork_events_emitted_total', 'Events emitted through host.emit, per event id (ids outside the catalogue count as "_unknown").', ['event']);
+  // One bound series per event id, made at its first emit: the emit path then only looks it up.
+  const emittedById = new Map<string, CounterChild>();
+  // A boolean of this closure's, not a property read: emitEvent's code is shared by every host in the process.
+  const countEmits = metrics.enabled;
+  const emittedChild = (id: string): CounterChild => {
+    let child = emittedById.get(id);
+    if (child === undefined) {
+      if (!catalogue.has(id)) return emittedFamily.labels('_unknown'); // strict off: any id, so no series per id
+      child = emittedFamily.labels(id);
+      emittedById.set(id, child);
+    }
+    return child;
+  };
   for (const [name, gateOptions] of Object.entries(options.gates ?? {})) gates.declare(name, gateOptions);
   for (const [name, changeOptions] of Object.entries(options.changes ?? {})) changes.declare(name, changeOptions);
 
@@ -260,6 +280,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
       catalogueVersion = catalogue.version;
       notifier.invalidate();
     }
+    if (countEmits) emittedChild(id).inc();
     const subscribers = notifier.route(event);
     if (subscribers.length > 0) {
       queue.push({ subscribers, event });
@@ -324,6 +345,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     server,
     logger,
     monitor,
+    metrics,
     channels: { sending: new Channel<SendingRecord>() },
     strict,
     gates,

@@ -14,6 +14,7 @@ import { InvalidArgumentError, toError } from '../errors.js';
 import { Limiter } from './limiter.js';
 import { sftpgoArgs, sftpgoEnv } from './sftpgo-preset.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
+import { NO_METRICS, type CounterChild, type HistogramChild, type Metrics } from '../metrics/metrics.js';
 
 export type CommandPreset = 'sftpgo';
 export type OutputFormat = 'text' | 'json';
@@ -64,7 +65,13 @@ export interface CommandTargetOptions {
   extras?: TemplateExtras;
   /** Called after every run (the installer emits 20053 from it). */
   onExecuted?: (report: CommandReport) => void;
+  /** Where runs, their outcomes and durations are counted (default: nowhere). */
+  metrics?: Metrics;
 }
+
+/** How a run ended, as the `outcome` label says it. */
+type RunOutcome = 'ok' | 'exit_nonzero' | 'killed' | 'timeout' | 'spawn_error' | 'bad_output';
+const RUN_OUTCOMES: readonly RunOutcome[] = ['ok', 'exit_nonzero', 'killed', 'timeout', 'spawn_error', 'bad_output'];
 
 const REPORT_HEAD = 1024;
 
@@ -139,6 +146,8 @@ export class CommandTarget implements OutboundTarget {
   readonly #onExecuted: ((report: CommandReport) => void) | undefined;
   readonly #limiter: Limiter;
   readonly #lookup: LookupOptions;
+  readonly #runs: ReadonlyMap<RunOutcome, CounterChild>;
+  readonly #duration: HistogramChild;
 
   constructor(options: CommandTargetOptions) {
     if (!isAbsolute(options.command)) {
@@ -146,6 +155,10 @@ export class CommandTarget implements OutboundTarget {
     }
     this.name = options.name;
     this.command = options.command;
+    const metrics = options.metrics ?? NO_METRICS;
+    const runs = metrics.counter('hookwork_command_runs_total', 'Command runs per command handler and outcome (ok, exit_nonzero, killed, timeout, spawn_error, bad_output).', ['command', 'outcome']);
+    this.#runs = new Map(RUN_OUTCOMES.map((o) => [o, runs.labels(options.name, o)]));
+    this.#duration = metrics.histogram('hookwork_command_duration_seconds', 'Time a command run took (start to exit), per command handler.', ['command']).labels(options.name);
     this.concurrency = options.concurrency ?? 2;
     this.grants = new Set((options.grants ?? []).map((g) => g.toLowerCase()));
     this.outputFormat = options.outputFormat ?? 'text';
@@ -269,6 +282,9 @@ export class CommandTarget implements OutboundTarget {
     }
 
     this.#report(event, args, outcome, out, err, durationMs, output, result.ok ? undefined : result.error);
+    const ended: RunOutcome = outcome.spawnError !== undefined ? 'spawn_error' : outcome.timedOut ? 'timeout' : result.ok ? 'ok' : parseError !== undefined ? 'bad_output' : outcome.exitCode === null ? 'killed' : 'exit_nonzero';
+    this.#runs.get(ended)?.inc();
+    this.#duration.observe(durationMs / 1000);
     return { ...result, durationMs };
   }
 

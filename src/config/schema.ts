@@ -10,6 +10,7 @@ import { pluginsConfigSchema } from '../plugins/config-schema.js';
 import { actionsConfigSchema } from '../actions/config-schema.js';
 import { commandHandlerSchema } from '../commands/config-schema.js';
 import { ssrfConfigSchema } from '../http/config-schema.js';
+import { metricsConfigSchema } from '../metrics/config-schema.js';
 import { ROLES } from '../roles.js';
 import { callbacksConfigSchema, magpieWebhookSchema, webhookHandlerSchema, webhooksPathSchema } from '../webhooks/config-schema.js';
 
@@ -98,6 +99,7 @@ export const configSchema = z.strictObject({
   callbacks: callbacksConfigSchema.default(callbacksConfigSchema.parse({})),
   store: storeConfigSchema.default(storeConfigSchema.parse({})),
   delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
+  metrics: metricsConfigSchema.default(metricsConfigSchema.parse({})),
 });
 
 /** The config as written (defaults optional). */

@@ -9,6 +9,7 @@ import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { statusClass, type DeliveryMetrics, type TargetSeries } from './delivery-metrics.js';
 import { stripUrlCredentials } from './redact-url.js';
 import type { StoreHealth } from './store-health.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -35,6 +36,8 @@ export interface DispatcherOptions {
   /** Told of each claim and settle result (store lost / back). */
   readonly storeHealth?: StoreHealth;
   readonly monitor?: Monitor;
+  /** Attempt outcomes, latency and status classes per target (absent: metrics off). */
+  readonly metrics?: DeliveryMetrics;
   /** A delivery was dead-lettered (after the store recorded it). */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
   /** A target answered 410 and was disabled (after the store recorded it). */
@@ -51,6 +54,8 @@ interface Slot {
    */
   window: number;
   readonly breaker: CircuitBreaker;
+  /** The target's metric series, bound at registration (undefined: metrics off). */
+  readonly series: TargetSeries | undefined;
   running: number;
   /** Claimed by this node, not started yet, oldest first. */
   readonly ready: Ready[];
@@ -136,6 +141,7 @@ export class Dispatcher {
       limit,
       window: limit,
       breaker: new CircuitBreaker(this.#o.breakerFailures, this.#o.breakerCooldownMs),
+      series: this.#o.metrics?.enabled === true ? this.#o.metrics.bind(target.name) : undefined,
       running: 0,
       ready: [],
       reserved: 0,
@@ -523,6 +529,12 @@ export class Dispatcher {
     slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * PREFETCH : slot.limit;
     const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
     this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
+    const series = slot.series;
+    if (series !== undefined) {
+      (result.ok ? series.done : result.disableTarget === true ? series.disabled : outcome.state === 'failed' ? series.dead : series.retried).inc();
+      series.duration.observe((finishedAt - startedAt) / 1000);
+      (series.status[statusClass(result.httpStatus)] as TargetSeries['done']).inc();
+    }
     const monitor = this.#o.monitor;
     if (monitor?.enabled === true) {
       monitor.record({

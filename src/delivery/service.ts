@@ -8,6 +8,9 @@ import { newDeliveryId } from './delivery-id.js';
 import { newWebhookId } from './message-id.js';
 import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
+import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
+import { DeliveryMetrics } from './delivery-metrics.js';
+import { instrumentStore } from './store-metrics.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
@@ -31,6 +34,8 @@ export interface DeliveryServiceOptions {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly monitor?: Monitor;
+  /** Where attempt outcomes, queue depth and store latency are recorded (default: nowhere). */
+  readonly metrics?: Metrics;
   /** A delivery was dead-lettered. */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
   /** A target was disabled (410). */
@@ -116,16 +121,21 @@ export class DeliveryService implements DeliveryQueue {
   #closed = false;
   #unwake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  readonly #metrics: DeliveryMetrics;
+  #uncollect: (() => void) | undefined;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
-    this.store = options.store;
+    const metrics = options.metrics ?? NO_METRICS;
+    this.#metrics = new DeliveryMetrics(metrics);
+    this.store = instrumentStore(options.store, metrics);
     this.nodeId = options.nodeId;
     const c = options.config;
     this.#policy = new RetryPolicy({ schedule: c.retry_schedule, jitter: c.jitter, retryAfterMax: c.retry_after_max });
     this.#health = new StoreHealth(options.logger, options.store.kind);
     this.#dispatcher = new Dispatcher({
-      store: options.store,
+      store: this.store,
+      metrics: this.#metrics,
       nodeId: options.nodeId,
       policy: this.#policy,
       leaseMs: c.lease * 1000,
@@ -160,6 +170,8 @@ export class DeliveryService implements DeliveryQueue {
   /** Migrates the store and starts dispatching and purging. */
   async start(): Promise<void> {
     await this.store.migrate();
+    // Queue depth is read from the store at each scrape: on several nodes that is the shared store.
+    if (this.#metrics.enabled) this.#uncollect ??= this.#metrics.metrics.onCollect(async () => this.#metrics.report(await this.depth()));
     if (this.#o.dispatch === false) return;
     await this.#dispatcher.start();
     this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
@@ -470,6 +482,7 @@ export class DeliveryService implements DeliveryQueue {
         await new Promise((resolve) => setImmediate(resolve));
       }
       this.#closed = true;
+      this.#uncollect?.();
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
       this.#unwake?.();
       await this.stopDispatching();

@@ -28,6 +28,7 @@ import type {
 } from './contract.js';
 import { loadHandlerClass, resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
 import { TaskSignal, type ExtensionPool } from './pool.js';
+import { HandlerSeries } from './handler-metrics.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
 import { compileFilters, type EventFilter } from '../events/filters.js';
 
@@ -118,6 +119,7 @@ export class ExtensionHandler {
   readonly #timeoutMs: number;
   readonly #grantToken: boolean;
   readonly #component: { uuid: string; name: string; type: string };
+  readonly #series: HandlerSeries;
   #state: ExtensionHandlerState = 'stopped';
   #lastError: ExtensionHandlerError | undefined;
   #consecutiveFailures = 0;
@@ -160,6 +162,7 @@ export class ExtensionHandler {
     this.#timeoutMs = options.config.timeout * 1000;
     this.#grantToken = options.config.grants.includes('account.token');
     this.#component = Object.freeze({ uuid: this.uuid, name: this.name, type: EXTENSION_COMPONENT_TYPE });
+    this.#series = new HandlerSeries(options.host.metrics, this.name);
     // Bad filters are config problems: thrown here, before anything runs.
     this.filter = compileFilters(options.config, options.where === undefined ? {} : { where: options.where });
   }
@@ -607,6 +610,7 @@ export class ExtensionHandler {
     if (job.finished) return;
     job.finished = true;
     this.#jobs.delete(job);
+    if (this.#series.enabled) this.#series.finished(outcome, performance.now() - job.startedPerf);
     const monitor = this.#host.monitor;
     if (monitor.enabled) {
       monitor.record({

@@ -21,6 +21,8 @@ export interface ExtensionPoolOptions {
     codeRangeSizeMb?: number;
     stackSizeMb?: number;
   };
+  /** A worker ended while the pool runs (crash, out of memory, a timed-out task terminated): piscina starts a new one. */
+  onWorkerReplaced?: () => void;
 }
 
 /**
@@ -85,6 +87,12 @@ export class ExtensionPool {
     // A dying worker is reported through the task it was running; this keeps
     // piscina's pool-level 'error' event from becoming an uncaught exception.
     this.#piscina.on('error', () => undefined);
+    const replaced = options.onWorkerReplaced;
+    if (replaced !== undefined) {
+      this.#piscina.on('workerDestroy', () => {
+        if (!this.#closed) replaced();
+      });
+    }
   }
 
   /** Runs one task; rejects with the task's error, an AbortError, a crash or a full queue. */

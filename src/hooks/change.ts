@@ -8,6 +8,7 @@
 import { ChangeBlockedError, ExclusiveHookTakenError, HookPointConflictError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { record, type Monitor } from './monitor.js';
+import { NO_METRICS, type CounterChild, type Family, type Metrics } from '../metrics/metrics.js';
 import type { Disposer } from './scope.js';
 
 export type ChangeMode = 'exclusive' | 'chained';
@@ -58,16 +59,22 @@ interface ChangePoint {
   readonly name: string;
   mode: ChangeMode;
   entries: readonly ChangeEntry[];
+  /** Outcome series, bound when the point is declared. */
+  readonly applied: CounterChild;
+  readonly blocked: CounterChild;
+  readonly error: CounterChild;
 }
 
 export class ChangePoints {
   readonly #points = new Map<string, ChangePoint>();
   readonly #logger: Logger;
   readonly #monitor: Monitor | undefined;
+  readonly #outcomes: Family<CounterChild>;
 
-  constructor(logger: Logger, monitor?: Monitor) {
+  constructor(logger: Logger, monitor?: Monitor, metrics: Metrics = NO_METRICS) {
     this.#logger = logger;
     this.#monitor = monitor;
+    this.#outcomes = metrics.counter('hookwork_change_outcomes_total', 'Change-point requests, per point and outcome (applied, blocked, error: a hook threw and the requested value applied).', ['point', 'outcome']);
   }
 
   declare(name: string, options: ChangePointOptions = {}): void {
@@ -75,7 +82,8 @@ export class ChangePoints {
     const mode = options.mode ?? 'chained';
     const point = this.#points.get(name);
     if (point === undefined) {
-      this.#points.set(name, { name, mode, entries: [] });
+      const o = this.#outcomes;
+      this.#points.set(name, { name, mode, entries: [], applied: o.labels(name, 'applied'), blocked: o.labels(name, 'blocked'), error: o.labels(name, 'error') });
       return;
     }
     if (point.mode !== mode) {
@@ -136,6 +144,7 @@ export class ChangePoints {
         const result = await entry.fn({ point: name, old, value: current, requested: value });
         if (isBlock(result)) {
           if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'blocked', start, at);
+          point.blocked.inc();
           return { blocked: true, reason: result.reason, by: entry.owner };
         }
         if (result !== undefined) current = result as V;
@@ -143,9 +152,11 @@ export class ChangePoints {
       } catch (err) {
         if (err instanceof ChangeBlockedError) {
           if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'blocked', start, at);
+          point.blocked.inc();
           return { blocked: true, reason: err.reason, by: entry.owner };
         }
         if (monitor !== undefined) record(monitor, 'change', name, entry.owner, 'error', start, at);
+        point.error.inc();
         const error = toError(err);
         this.#logger.error(
           { err: error, point: name, by: entry.owner, stack: error.stack },
@@ -154,6 +165,7 @@ export class ChangePoints {
         return { blocked: false, value };
       }
     }
+    point.applied.inc();
     return { blocked: false, value: current };
   }
 }

@@ -5,6 +5,7 @@
 import { HookTimeoutError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Monitor } from './monitor.js';
+import { NO_METRICS, secondsSince, type CounterChild, type Family, type HistogramChild, type Metrics } from '../metrics/metrics.js';
 import { Deadlines, type Deadline } from './deadlines.js';
 import type { Disposer } from './scope.js';
 
@@ -77,6 +78,41 @@ interface GatePoint {
   failOpen: boolean;
   timeoutMs: number;
   entries: readonly GateEntry[];
+  /** This point's series, bound when it is declared (nothing is looked up per run). */
+  readonly series: GateSeries;
+}
+
+interface GateSeries {
+  readonly allow: CounterChild;
+  readonly deny: CounterChild;
+  readonly handled: CounterChild;
+  readonly error: CounterChild;
+  readonly timeout: CounterChild;
+  readonly duration: HistogramChild;
+}
+
+/** The gate families, made once per Gates. */
+class GateMetrics {
+  readonly enabled: boolean;
+  readonly #decisions: Family<CounterChild>;
+  readonly #failures: Family<CounterChild>;
+  readonly #duration: Family<HistogramChild>;
+  constructor(metrics: Metrics) {
+    this.enabled = metrics.enabled;
+    this.#decisions = metrics.counter('hookwork_gate_decisions_total', 'Gate chain decisions, per gate point and verdict (allow, deny, handled).', ['gate', 'verdict']);
+    this.#failures = metrics.counter('hookwork_gate_failures_total', 'Gates that threw or timed out, per gate point and outcome (error, timeout).', ['gate', 'outcome']);
+    this.#duration = metrics.histogram('hookwork_gate_duration_seconds', 'Time a gate chain took to decide, per gate point.', ['gate']);
+  }
+  bind(gate: string): GateSeries {
+    return {
+      allow: this.#decisions.labels(gate, 'allow'),
+      deny: this.#decisions.labels(gate, 'deny'),
+      handled: this.#decisions.labels(gate, 'handled'),
+      error: this.#failures.labels(gate, 'error'),
+      timeout: this.#failures.labels(gate, 'timeout'),
+      duration: this.#duration.labels(gate),
+    };
+  }
 }
 
 const DEFAULT_GATE_TIMEOUT_MS = 30_000;
@@ -86,11 +122,13 @@ export class Gates {
   readonly #logger: Logger;
   readonly #monitor: Monitor | undefined;
   readonly #deadlines = new Deadlines();
+  readonly #metrics: GateMetrics;
   #seq = 0;
 
-  constructor(logger: Logger, monitor?: Monitor) {
+  constructor(logger: Logger, monitor?: Monitor, metrics: Metrics = NO_METRICS) {
     this.#logger = logger;
     this.#monitor = monitor;
+    this.#metrics = new GateMetrics(metrics);
   }
 
   /** Declares (or re-configures) a gate point. */
@@ -103,6 +141,7 @@ export class Gates {
         failOpen: options.failOpen ?? false,
         timeoutMs: options.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
         entries: [],
+        series: this.#metrics.bind(name),
       });
       return;
     }
@@ -146,14 +185,18 @@ export class Gates {
     const point = this.#points.get(name);
     if (point === undefined) return Promise.reject(new UnknownHookPointError('gate', name, this.names()));
     const entries = point.entries;
-    if (entries.length === 0) return RESOLVED_ALLOW;
+    if (entries.length === 0) {
+      point.series.allow.inc();
+      return RESOLVED_ALLOW;
+    }
     return this.#runAll(point, entries, context);
   }
 
   #runAll(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
     return new Promise((resolve) => {
       const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
-      GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines }, 0);
+      const start = this.#metrics.enabled ? performance.now() : 0;
+      GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines, start }, 0);
     });
   }
 }
@@ -167,6 +210,16 @@ interface ChainRun {
   readonly logger: Logger;
   readonly monitor: Monitor | undefined;
   readonly deadlines: Deadlines;
+  /** performance.now() at the start, when metrics are on (else 0). */
+  readonly start: number;
+}
+
+/** Ends a chain run: counts its verdict and time, then resolves. */
+function settle(run: ChainRun, decision: GateDecision): void {
+  const series = run.point.series;
+  series[decision.verdict].inc();
+  if (run.start !== 0) series.duration.observe(secondsSince(run.start));
+  run.resolve(decision);
 }
 
 /**
@@ -242,7 +295,7 @@ class GateStep extends CallInfo {
       }
       if (step.#answered(result)) return;
     }
-    run.resolve(ALLOW);
+    settle(run, ALLOW);
   }
 
   /** The gate answered; true when that decided the chain (resolved). */
@@ -259,7 +312,9 @@ class GateStep extends CallInfo {
 
   /** The gate threw, rejected or timed out: deny (fail-closed) or go on (fail-open); true when that decided the chain. */
   #failed(err: unknown): boolean {
-    this.#record(err instanceof HookTimeoutError ? 'timeout' : 'error');
+    const timedOut = err instanceof HookTimeoutError;
+    this.#record(timedOut ? 'timeout' : 'error');
+    (timedOut ? this.#run.point.series.timeout : this.#run.point.series.error).inc();
     const { point, logger } = this.#run;
     const name = this.#entry.name;
     const error = toError(err);
@@ -298,7 +353,7 @@ class GateStep extends CallInfo {
 
   #decide(decision: GateDecision | undefined): boolean {
     if (decision === undefined) return false;
-    this.#run.resolve(decision);
+    settle(this.#run, decision);
     return true;
   }
 

@@ -6,6 +6,7 @@
 
 import { InvalidArgumentError, UnknownHookPointError } from '../errors.js';
 import { record, type Monitor } from './monitor.js';
+import { NO_METRICS, type CounterChild, type Family, type Metrics } from '../metrics/metrics.js';
 import type { Disposer } from './scope.js';
 
 // `never[]` parameters accept every function while keeping `Parameters<F>` exact.
@@ -33,6 +34,33 @@ interface MethodSlot {
   impl: AnyFn | undefined;
   middleware: readonly MiddlewareEntry[];
   chain: AnyFn | undefined;
+  /** Bound when the slot is made; counts calls a middleware refused. */
+  readonly refusals: CounterChild;
+}
+
+/**
+ * Errors the implementation itself threw: a call that fails with any other
+ * error was refused by a middleware (it threw instead of calling next, or
+ * rewrote the error). Only filled while metrics are on.
+ */
+const IMPL_ERRORS = new WeakSet<object>();
+
+function markImplError(err: unknown): never {
+  if (err !== null && (typeof err === 'object' || typeof err === 'function')) IMPL_ERRORS.add(err);
+  throw err;
+}
+
+/** The implementation, marking what it throws or rejects with (see IMPL_ERRORS). */
+function markingImpl(impl: AnyFn): AnyFn {
+  return (...args) => {
+    let result: unknown;
+    try {
+      result = impl(...args);
+    } catch (err) {
+      markImplError(err);
+    }
+    return result instanceof Promise ? result.catch(markImplError) : result;
+  };
 }
 
 function compose(impl: AnyFn, middleware: readonly MiddlewareEntry[]): AnyFn {
@@ -48,18 +76,33 @@ function compose(impl: AnyFn, middleware: readonly MiddlewareEntry[]): AnyFn {
 export class Methods {
   readonly #slots = new Map<string, MethodSlot>();
   readonly #monitor: Monitor | undefined;
+  readonly #metricsOn: boolean;
+  readonly #refusals: Family<CounterChild>;
 
-  constructor(monitor?: Monitor) {
+  constructor(monitor?: Monitor, metrics: Metrics = NO_METRICS) {
     this.#monitor = monitor;
+    this.#metricsOn = metrics.enabled;
+    this.#refusals = metrics.counter('hookwork_middleware_refusals_total', 'Method calls a middleware refused (threw or rejected instead of the implementation), per method.', ['method']);
   }
 
   #slot(name: string): MethodSlot {
     let slot = this.#slots.get(name);
     if (slot === undefined) {
-      slot = { impl: undefined, middleware: [], chain: undefined };
+      slot = { impl: undefined, middleware: [], chain: undefined, refusals: this.#refusals.labels(name) };
       this.#slots.set(name, slot);
     }
     return slot;
+  }
+
+  /** The chain of a slot; with metrics on, the implementation marks its errors so refusals can be told apart. */
+  #compose(impl: AnyFn, middleware: readonly MiddlewareEntry[]): AnyFn {
+    return this.#metricsOn && middleware.length > 0 ? compose(markingImpl(impl), middleware) : compose(impl, middleware);
+  }
+
+  /** Counts a failed call as a refusal unless the implementation threw it. */
+  #refused(slot: MethodSlot, err: unknown): void {
+    if (err !== null && (typeof err === 'object' || typeof err === 'function') && IMPL_ERRORS.has(err)) return;
+    slot.refusals.inc();
   }
 
   /** Defines (or replaces) a method's implementation. */
@@ -68,7 +111,7 @@ export class Methods {
     const slot = this.#slot(name);
     const fn = impl as unknown as AnyFn;
     slot.impl = fn;
-    slot.chain = compose(fn, slot.middleware);
+    slot.chain = this.#compose(fn, slot.middleware);
     return () => {
       if (slot.impl !== fn) return;
       slot.impl = undefined;
@@ -97,17 +140,19 @@ export class Methods {
       name: owner ?? (middleware.name !== '' ? middleware.name : 'anonymous'),
     };
     slot.middleware = [...slot.middleware, entry];
-    slot.chain = slot.impl === undefined ? undefined : compose(slot.impl, slot.middleware);
+    slot.chain = slot.impl === undefined ? undefined : this.#compose(slot.impl, slot.middleware);
     return () => {
       slot.middleware = slot.middleware.filter((e) => e !== entry);
-      slot.chain = slot.impl === undefined ? undefined : compose(slot.impl, slot.middleware);
+      slot.chain = slot.impl === undefined ? undefined : this.#compose(slot.impl, slot.middleware);
     };
   }
 
   /** Calls a method through its middleware. */
   call<F extends MethodFn = MethodFn>(name: string, ...args: ArgsOf<F>): ReturnType<F> {
-    const chain = this.#slots.get(name)?.chain;
+    const slot = this.#slots.get(name);
+    const chain = slot?.chain;
     if (chain === undefined) throw new UnknownHookPointError('method', name, this.names());
+    if (this.#metricsOn && (slot as MethodSlot).middleware.length > 0) return this.#callCounted(slot as MethodSlot, name, chain, args) as ReturnType<F>;
     if (this.#monitor?.enabled === true) return this.#callTimed(name, chain, args) as ReturnType<F>;
     return chain(...(args as unknown[])) as ReturnType<F>;
   }
@@ -115,6 +160,24 @@ export class Methods {
   /** The composed callable, for hot callers that want to skip the name lookup. */
   get<F extends MethodFn = MethodFn>(name: string): Next<F> {
     return ((...args: ArgsOf<F>) => this.call<F>(name, ...args)) as Next<F>;
+  }
+
+  /** A call through middleware with metrics on: a failure the implementation did not throw is a refusal. */
+  #callCounted(slot: MethodSlot, name: string, chain: AnyFn, args: readonly unknown[]): unknown {
+    let result: unknown;
+    try {
+      result = this.#monitor?.enabled === true ? this.#callTimed(name, chain, args) : chain(...args);
+    } catch (err) {
+      this.#refused(slot, err);
+      throw err;
+    }
+    if (result instanceof Promise) {
+      return result.catch((err: unknown) => {
+        this.#refused(slot, err);
+        throw err;
+      });
+    }
+    return result;
   }
 
   #callTimed(name: string, chain: AnyFn, args: readonly unknown[]): unknown {

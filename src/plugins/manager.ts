@@ -454,7 +454,26 @@ export class PluginManager<M extends HookMap = HookMap> {
     return error;
   }
 
+  /** Counts a load, unload or reload (not a hot path: the series is looked up by its labels). */
+  #count(plugin: string, operation: 'load' | 'unload' | 'reload', outcome: 'ok' | 'error'): void {
+    this.#host.metrics
+      .counter('hookwork_plugin_operations_total', 'Plugin loads (starts), unloads (stops) and reloads, per plugin and outcome (ok, error).', ['plugin', 'operation', 'outcome'])
+      .labels(plugin, operation, outcome)
+      .inc();
+  }
+
   async #reload(record: PluginRecord): Promise<PluginRecord> {
+    try {
+      const loaded = await this.#reloadOnce(record);
+      this.#count(record.name, 'reload', 'ok');
+      return loaded;
+    } catch (err) {
+      this.#count(record.name, 'reload', 'error');
+      throw err;
+    }
+  }
+
+  async #reloadOnce(record: PluginRecord): Promise<PluginRecord> {
     const restarted = await this.#unloadWithDependents(record);
     const loaded = await this.#load(record.name, []);
     for (const dependent of restarted.reverse()) {
@@ -525,6 +544,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       record.loadedAt = new Date();
       record.lastError = undefined;
       this.#started.push(record.name);
+      this.#count(record.name, 'load', 'ok');
       this.#logger.info({ plugin: record.name, version: definition.version }, `Plugin "${record.name}" ${definition.version} started`);
     } catch (err) {
       const error = toError(err);
@@ -535,6 +555,7 @@ export class PluginManager<M extends HookMap = HookMap> {
       this.#reportLeftovers(record);
       processClaims.delete(entry);
       this.#fail(record, error);
+      this.#count(record.name, 'load', 'error');
       this.#logger.error({ err: error, plugin: record.name }, `Plugin "${record.name}" failed to start; its registrations were removed`);
       throw new PluginStartError(record.name, error);
     }
@@ -559,15 +580,18 @@ export class PluginManager<M extends HookMap = HookMap> {
   }
 
   /** Calls stop() bounded by the stop timeout; a failure is kept as lastError and logged. */
-  async #callStop(record: PluginRecord, hooks: PluginHooks): Promise<void> {
-    if (typeof hooks.stop !== 'function') return;
+  /** Calls stop() with the stop timeout; false when it threw or timed out (logged, kept as lastError). */
+  async #callStop(record: PluginRecord, hooks: PluginHooks): Promise<boolean> {
+    if (typeof hooks.stop !== 'function') return true;
     const module = record.module;
     const unwatch = module === undefined ? () => undefined : this.#watch(record, module);
     try {
       await withTimeout((async () => hooks.stop?.())(), this.#stopTimeoutMs, `Stopping plugin "${record.name}"`).finally(unwatch);
+      return true;
     } catch (err) {
       record.lastError = toError(err);
       this.#logger.warn({ err: record.lastError, plugin: record.name }, `Plugin "${record.name}" stop() failed; removing its registrations anyway`);
+      return false;
     }
   }
 
@@ -584,7 +608,7 @@ export class PluginManager<M extends HookMap = HookMap> {
     const running = record.running;
     if (running === undefined) return;
     record.state = 'stopping';
-    await this.#callStop(record, running.hooks);
+    const stopFailed = !(await this.#callStop(record, running.hooks));
     running.controller.abort();
     await this.#dispose(record.name, running.scope);
     this.#reportLeftovers(record);
@@ -594,6 +618,7 @@ export class PluginManager<M extends HookMap = HookMap> {
     record.state = 'stopped';
     const index = this.#started.indexOf(record.name);
     if (index !== -1) this.#started.splice(index, 1);
+    this.#count(record.name, 'unload', stopFailed ? 'error' : 'ok');
     this.#logger.info({ plugin: record.name }, `Plugin "${record.name}" stopped`);
   }
 

@@ -31,6 +31,7 @@ async function installDelivery(runtime: Runtime): Promise<void> {
     nodeId: runtime.nodeId,
     logger: log,
     monitor: host.monitor,
+    metrics: host.metrics,
     onFailed(delivery, attempt) {
       log.warn({ delivery: delivery.id, target: delivery.target, attempts: attempt.attempt }, 'Delivery failed for good (dead-lettered)');
       emit(ENGINE_EVENTS.deliveryFailed, {

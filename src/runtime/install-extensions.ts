@@ -48,7 +48,10 @@ async function installExtensions(runtime: Runtime): Promise<void> {
   const folder = runtime.resolvePath(config.extensions.folder);
 
   const limits = config.extensions.pool.resource_limits;
+  const { metrics } = host;
+  const replaced = metrics.counter('hookwork_extension_workers_replaced_total', 'Extension pool workers that ended while the pool ran (crash, out of memory, a timed-out event) and were replaced.', []).labels();
   const pool = new ExtensionPool({
+    onWorkerReplaced: () => replaced.inc(),
     size: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
     resourceLimits: {
@@ -128,6 +131,16 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     stats: () => pool.stats,
   };
   runtime.services.extensions = service;
+  if (metrics.enabled) {
+    const queued = metrics.gauge('hookwork_extension_pool_queue_depth', 'Events waiting for a free extension pool worker, read at scrape time.', []).labels();
+    const threads = metrics.gauge('hookwork_extension_pool_workers', 'Extension pool workers running, read at scrape time.', []).labels();
+    const uncollect = metrics.onCollect(() => {
+      const stats = pool.stats;
+      queued.set(stats.queued);
+      threads.set(stats.threads);
+    });
+    runtime.onClose(uncollect);
+  }
 
   runtime.onClose(async () => {
     await Promise.all(handlers.map((h) => h.stop()));

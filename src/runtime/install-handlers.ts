@@ -180,6 +180,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
         retryExitCodes: handler.retry_exit_codes,
         extras: extrasFor(name, handler.name, false),
         onExecuted: (report) => emitCommandReport({ ...report }),
+        metrics: runtime.host.metrics,
       });
       if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
     } else {

@@ -25,6 +25,17 @@ const installPlugins = async (runtime: Runtime): Promise<void> => {
     logger: runtime.logger,
   });
   runtime.services.plugins = manager;
+  const { metrics } = runtime.host;
+  if (metrics.enabled) {
+    const state = metrics.gauge('hookwork_plugin_state', 'Each known plugin: 1 for its current state (discovered, loading, running, stopping, stopped, failed), 0 for the others; read at scrape time.', ['plugin', 'state']);
+    const STATES = ['discovered', 'loading', 'running', 'stopping', 'stopped', 'failed'] as const;
+    runtime.onClose(
+      metrics.onCollect(() => {
+        state.reset();
+        for (const plugin of manager.list()) for (const s of STATES) state.labels(plugin.name, s).set(plugin.state === s ? 1 : 0);
+      }),
+    );
+  }
   // Plugins stop while the host still accepts events, so a stop() that emits works.
   runtime.onShutdown(() => manager.close());
   runtime.onReload({

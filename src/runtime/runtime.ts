@@ -16,6 +16,7 @@ import type { EventDefinition } from '../events/catalogue.js';
 import { extensionsInstaller } from './install-extensions.js';
 import { createHost } from '../host.js';
 import { createLogger } from '../logger.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { pluginsInstaller } from './install-plugins.js';
 import { ReloadRegistry, type ReloadReport } from './reload.js';
 import { handlersInstaller } from './install-handlers.js';
@@ -65,7 +66,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const resolvePath = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
   const dataDir = resolvePath(config.server.data_dir);
   const logger = options.logger ?? createLogger({ level: config.log_level });
+  // Read once: turning metrics on or off takes a restart (the hot paths bind their series at start).
+  const metrics = config.metrics.enabled
+    ? new PrometheusMetrics({ onCollectError: (err) => logger.warn({ err }, 'A metrics collector failed; this scrape lacks its values') })
+    : undefined;
   const host = createHost({
+    ...(metrics === undefined ? {} : { metrics }),
     server: { name: config.server.name, ...(config.server.uuid === undefined ? {} : { uuid: config.server.uuid }) },
     dataDir,
     events: catalogueFromConfig(config),
@@ -120,6 +126,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     nodeId: options.nodeId ?? `${process.env['HOSTNAME'] ?? 'node'}-${process.pid}`,
     host,
     logger,
+    metrics,
     services: {},
     resolvePath,
     onShutdown(fn) {

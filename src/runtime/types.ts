@@ -10,6 +10,7 @@
 import type { HookworkConfig, HookworkConfigInput } from '../config/schema.js';
 import type { Host } from '../host.js';
 import type { Logger } from '../logger.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Reloadable, ReloadReport } from './reload.js';
 
 /** Services installed by subsystems; each subsystem augments this interface. */
@@ -40,6 +41,8 @@ export interface Runtime {
   readonly nodeId: string;
   readonly host: Host;
   readonly logger: Logger;
+  /** This runtime's Prometheus registry (its own, never prom-client's global one); undefined when `metrics.enabled` is false. */
+  readonly metrics: PrometheusMetrics | undefined;
   readonly services: Partial<RuntimeServices>;
   /** Resolves a config path against the base folder. */
   resolvePath(path: string): string;

@@ -18,6 +18,8 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
 import { healthRoutes } from './routes/health.js';
+import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { pluginRoutes } from './routes/plugins.js';
 
 // Each concern adds its route module here.
@@ -31,6 +33,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   deliveryRoutes,
   actionRoutes,
   callbackRoutes,
+  metricsRoutes,
 ];
 
 export interface GatewayOptions {
@@ -63,6 +66,8 @@ export interface Gateway {
   routes(): GatewayRoute[];
   /** The base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** The base URL of the `metrics.listen` listener once listening (undefined without one). */
+  readonly metricsUrl: string | undefined;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -128,6 +133,7 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   for (const register of ROUTE_MODULES) await register(app, context);
 
   let url = '';
+  let metricsListener: MetricsListener | undefined;
   const gateway: Gateway = {
     app,
     runtime,
@@ -141,14 +147,27 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     get url() {
       return url;
     },
+    get metricsUrl() {
+      return metricsListener?.url;
+    },
     async listen() {
       url = await app.listen({
         port: options.port ?? runtime.config.server.port,
         host: options.host ?? runtime.config.server.host,
       });
+      const listen = runtime.config.metrics.listen;
+      if (runtime.metrics !== undefined && listen !== undefined && metricsListener === undefined) {
+        try {
+          metricsListener = await startMetricsListener(runtime.metrics, listen, runtime.logger);
+        } catch (err) {
+          await app.close();
+          throw err;
+        }
+      }
       return url;
     },
     async close() {
+      await metricsListener?.close();
       await app.close();
     },
   };
