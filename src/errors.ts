@@ -276,6 +276,19 @@ export class DeliveryInflightError extends HookworkError {
   }
 }
 
+/** A done delivery whose event body was not kept (`delivery.keep_done_body: none`) cannot be sent again. */
+export class DeliveryBodyNotKeptError extends HookworkError {
+  readonly deliveryId: string;
+  constructor(deliveryId: string) {
+    super(
+      'HKW_ERR_DELIVERY_BODY_NOT_KEPT',
+      `Delivery "${deliveryId}" succeeded and its event body was not kept ("delivery.keep_done_body: none"), so it cannot be retried or replayed: there is nothing to send. Emit the event again, or set "delivery.keep_done_body" to "full" or "compressed" to keep bodies of future deliveries.`,
+      409,
+    );
+    this.deliveryId = deliveryId;
+  }
+}
+
 /** The thread that sends webhook requests stopped with requests in flight: their attempts fail, retryably, and the next request starts a new thread. */
 export class SenderThreadError extends HookworkError {
   constructor(detail: string, options?: ErrorOptions) {

@@ -13,7 +13,7 @@ import { statusClass, type DeliveryMetrics, type TargetSeries } from './delivery
 import { stripUrlCredentials } from './redact-url.js';
 import type { StoreHealth } from './store-health.js';
 import type { RetryPolicy } from './retry-policy.js';
-import { clipResponse, type ClaimRequest, type DeliveryStore, type Settlement, type SettleRequest } from './store.js';
+import { clipResponse, type ClaimRequest, type DeliveryStore, type KeepDoneBody, type Settlement, type SettleRequest } from './store.js';
 import type { AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from './types.js';
 
 export interface DispatcherOptions {
@@ -32,6 +32,8 @@ export interface DispatcherOptions {
   readonly pollMs: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
+  /** What a done delivery keeps of its event (default full). */
+  readonly keepDoneBody?: KeepDoneBody;
   readonly logger: Logger;
   /** Told of each claim and settle result (store lost / back). */
   readonly storeHealth?: StoreHealth;
@@ -82,7 +84,12 @@ interface Ready {
 type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
 const SHUTDOWN = Symbol('shutdown');
-const DONE: Settlement = Object.freeze({ state: 'done' });
+/** One frozen outcome per keep_done_body mode: no allocation per success. */
+const DONE: Readonly<Record<KeepDoneBody, Settlement>> = Object.freeze({
+  full: Object.freeze({ state: 'done' }),
+  compressed: Object.freeze({ state: 'done', keepBody: 'compressed' }),
+  none: Object.freeze({ state: 'done', keepBody: 'none' }),
+});
 
 /**
  * A fast target's window, in multiples of its concurrency. The ready rounds
@@ -569,7 +576,7 @@ export class Dispatcher {
         this.#o.logger.warn({ target: slot.target.name, failures: slot.breaker.consecutiveFailures }, 'Circuit closed: the target answers again');
       }
       slot.breaker.success();
-      return DONE;
+      return DONE[this.#o.keepDoneBody ?? 'full'];
     }
     const error = result.error ?? (result.httpStatus === undefined ? 'attempt failed' : `HTTP ${result.httpStatus}`);
     // A probe cut short by our shutdown, or answered with 410, says nothing of

@@ -2,8 +2,12 @@
 // survives a restart. For embedding hosts that accept that, and for tests.
 
 import {
+  DROPPED_EVENT_JSON,
   eventJsonOf,
   jsonBytes,
+  packEvent,
+  unpackEvent,
+  type KeepDoneBody,
   StoredRecord,
   type ClaimRequest,
   type DeliveryDetail,
@@ -24,6 +28,8 @@ interface Row {
   target: string;
   /** The JSON as given, as bytes off the JS heap; decoded and parsed only when a record of it is read for its event. */
   eventBytes: Buffer;
+  /** What eventBytes hold once done (keep_done_body): the JSON, deflated JSON, or nothing. */
+  kept: KeepDoneBody;
   webhookId: string;
   attempts: number;
   state: DeliveryState;
@@ -49,10 +55,16 @@ interface Queue {
 }
 
 function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
+  const body =
+    row.kept === 'full'
+      ? { eventBytes: row.eventBytes }
+      : row.kept === 'compressed'
+        ? { eventJson: unpackEvent(row.eventBytes) as string }
+        : { eventJson: DROPPED_EVENT_JSON, eventDropped: true };
   return new StoredRecord({
     id: row.id,
     target: row.target,
-    eventBytes: row.eventBytes,
+    ...body,
     webhookId: row.webhookId,
     attempts: row.attempts,
     state,
@@ -129,6 +141,7 @@ export class MemoryStore implements DeliveryStore {
         id: input.id,
         target: input.target,
         eventBytes: input.eventBytes ?? jsonBytes(eventJsonOf(input)),
+        kept: 'full',
         webhookId: input.webhookId,
         attempts: input.claim === undefined ? 0 : 1,
         state: input.claim === undefined ? 'pending' : 'inflight',
@@ -238,10 +251,20 @@ export class MemoryStore implements DeliveryStore {
         row.generation += 1;
       }
       if (outcome.state !== 'done') row.lastError = outcome.error;
-      else this.#completed(row);
+      else {
+        this.#keep(row, outcome.keepBody ?? 'full');
+        this.#completed(row);
+      }
       applied += 1;
     }
     return applied;
+  }
+
+  /** Applies keep_done_body to a row that completed (each row has its own copy of the event here). */
+  #keep(row: Row, keep: KeepDoneBody): void {
+    if (keep === 'full' || row.kept !== 'full') return;
+    row.eventBytes = keep === 'compressed' ? packEvent(row.eventBytes) : Buffer.alloc(0);
+    row.kept = keep;
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
@@ -265,6 +288,11 @@ export class MemoryStore implements DeliveryStore {
 
   #reopen(row: Row, now: number): void {
     this.#uncompleted(row);
+    // Pending again: the JSON as it was (what the targets send).
+    if (row.kept === 'compressed') {
+      row.eventBytes = jsonBytes(unpackEvent(row.eventBytes) as string);
+      row.kept = 'full';
+    }
     row.state = 'pending';
     row.attempts = 0;
     row.dueAt = now;
@@ -276,7 +304,7 @@ export class MemoryStore implements DeliveryStore {
   /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
   async retry(id: string, now: number): Promise<boolean> {
     const row = this.#rows.get(id);
-    if (row === undefined || row.state === 'inflight') return false;
+    if (row === undefined || row.state === 'inflight' || row.kept === 'none') return false;
     this.#reopen(row, now);
     return true;
   }
@@ -290,7 +318,9 @@ export class MemoryStore implements DeliveryStore {
         row.createdAt >= request.since &&
         row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
         (states as readonly DeliveryState[]).includes(row.state) &&
-        row.state !== 'inflight'
+        row.state !== 'inflight' &&
+        // A replay skips what has no body; withoutBody counts just those.
+        (row.kept === 'none') === (request.withoutBody === true)
       ) {
         out.push(row);
       }

@@ -14,6 +14,7 @@ import { asStoreError, storeFault } from './store-faults.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
 import {
   eventJsonOf,
+  packEvent,
   type ClaimRequest,
   type DeliveryDetail,
   type DeliveryStore,
@@ -42,6 +43,10 @@ const RECONNECT_MAX_MS = 5000;
 const CLUSTER_LOG_KEEP_MS = 10 * 60_000;
 /** Recent cluster message numbers remembered, so a replay delivers each once. */
 const SEEN_KEEP = 256;
+/** A delivery row with its event: what get() and list() read. */
+const WITH_EVENT = `SELECT d.*, e.event, e.packed FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq`;
+/** The delivery `d` still has its event body (a done one whose body was not kept has neither column). */
+const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_seq AND (e.event IS NOT NULL OR e.packed IS NOT NULL))`;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 
@@ -134,24 +139,47 @@ export class PostgresStore implements DeliveryStore {
 
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
     if (rows.length === 0) return;
+    // Consecutive rows with the same JSON (one event to several targets) share one event row.
+    const events: string[] = [];
+    const refs: number[] = [];
+    const eventOf: number[] = [];
+    let last: string | undefined;
+    for (const r of rows) {
+      const json = eventJsonOf(r);
+      if (json !== last) {
+        events.push(json);
+        refs.push(0);
+        last = json;
+      }
+      refs[events.length - 1] = (refs[events.length - 1] as number) + 1;
+      eventOf.push(events.length);
+    }
+    // nextval() makes `ev` materialize once: both inserts see the same numbers.
     await this.#query(
-      `WITH ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
-         SELECT id, target, event, webhook_id, CASE WHEN node IS NULL THEN 0 ELSE 1 END, CASE WHEN node IS NULL THEN 'pending' ELSE 'inflight' END,
-                due_at, created_at, created_at, node, coalesce(lease_until, 0)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-           AS t(id, target, event, webhook_id, due_at, created_at, node, lease_until)
+      `WITH ev AS (
+         SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, t.refs, t.i
+         FROM unnest($9::text[], $10::int[]) WITH ORDINALITY AS t(event, refs, i)),
+       ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
+       ins AS (
+         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+         SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
+                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0)
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until)
+         JOIN ev ON ev.i = t.ev_i
          RETURNING claimed_by)
        SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
       [
         rows.map((r) => r.id),
         rows.map((r) => r.target),
-        rows.map(eventJsonOf),
+        eventOf,
         rows.map((r) => r.webhookId),
         rows.map((r) => r.dueAt),
         rows.map((r) => r.createdAt),
         rows.map((r) => r.claim?.nodeId ?? null),
         rows.map((r) => r.claim?.leaseUntil ?? null),
+        events,
+        refs,
       ],
     );
   }
@@ -167,9 +195,9 @@ export class PostgresStore implements DeliveryStore {
     if (names.length === 0) return [];
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
       `WITH picked AS (
-         SELECT d.id FROM unnest($1::text[], $2::int[]) AS t(name, cap)
+         SELECT d.id, d.event_seq FROM unnest($1::text[], $2::int[]) AS t(name, cap)
          CROSS JOIN LATERAL (
-           SELECT id FROM hookwork_deliveries
+           SELECT id, event_seq FROM hookwork_deliveries
            WHERE target = t.name
              AND ((state = 'pending' AND due_at <= $3) OR (state = 'inflight' AND lease_until <= $3))
            ORDER BY due_at
@@ -178,8 +206,8 @@ export class PostgresStore implements DeliveryStore {
          ) d)
        UPDATE hookwork_deliveries AS d
        SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
-       FROM picked WHERE d.id = picked.id
-       RETURNING d.*`,
+       FROM picked JOIN hookwork_events e ON e.seq = picked.event_seq WHERE d.id = picked.id
+       RETURNING d.*, e.event, e.packed`,
       [names, caps, request.now, request.nodeId, request.now + request.leaseMs],
     );
     return rows.map((row) => deliveryFromRow(row, true));
@@ -189,7 +217,7 @@ export class PostgresStore implements DeliveryStore {
     if (requests.length === 0) return 0;
     const a: AttemptRecord[] = [];
     for (const r of requests) if (r.unattempted !== true) a.push(r.record);
-    const { rows } = await this.#query<{ applied: string }>(
+    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(
       `WITH att AS (
          INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
          SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[])
@@ -198,11 +226,20 @@ export class PostgresStore implements DeliveryStore {
          UPDATE hookwork_deliveries AS d
          SET state = u.state, due_at = coalesce(u.due_at, d.due_at), attempts = d.attempts - u.reset,
              last_error = coalesce(u.err, d.last_error), claimed_by = NULL, updated_at = u.updated_at
-         FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[])
-           AS u(id, state, due_at, reset, err, updated_at, node, attempt)
+         FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[], $19::text[])
+           AS u(id, state, due_at, reset, err, updated_at, node, attempt, keep)
          WHERE d.id = u.id AND d.state = 'inflight' AND d.claimed_by = u.node AND d.attempts = u.attempt
-         RETURNING 1)
-       SELECT (SELECT count(*) FROM upd) AS applied, (SELECT count(*) FROM att) AS recorded`,
+         RETURNING d.event_seq, u.state, u.keep),
+       ev AS (
+         -- The last delivery of an event to be done applies keep_done_body (none here; compressed below, in JS).
+         UPDATE hookwork_events e SET live = e.live - c.n,
+                event = CASE WHEN e.live - c.n <= 0 AND c.keep = 'none' THEN NULL ELSE e.event END
+         FROM (SELECT event_seq, count(*) AS n, min(keep) AS keep FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
+         WHERE e.seq = c.event_seq
+         RETURNING e.seq, e.live, c.keep, e.event)
+       SELECT (SELECT count(*) FROM upd) AS applied, (SELECT count(*) FROM att) AS recorded,
+              (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
+              (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`,
       [
         a.map((x) => x.deliveryId),
         a.map((x) => x.attempt),
@@ -222,9 +259,30 @@ export class PostgresStore implements DeliveryStore {
         requests.map((r) => r.record.startedAt + r.record.durationMs),
         requests.map((r) => r.nodeId),
         requests.map((r) => r.attempt),
+        requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
       ],
     );
-    return Number(rows[0]?.applied ?? 0);
+    const row = rows[0];
+    if (row?.pack_seqs != null && row.pack_events != null) await this.#pack(row.pack_seqs, row.pack_events);
+    return Number(row?.applied ?? 0);
+  }
+
+  /**
+   * keep_done_body: compressed, for events whose deliveries are all done:
+   * deflated here (PostgreSQL has no deflate of its own). A separate write
+   * after the settle committed: if it fails, the event just stays whole.
+   */
+  async #pack(seqs: readonly string[], events: readonly string[]): Promise<void> {
+    try {
+      await this.#query(
+        `UPDATE hookwork_events e SET packed = u.packed, event = NULL
+         FROM unnest($1::bigint[], $2::bytea[]) AS u(seq, packed)
+         WHERE e.seq = u.seq AND e.event IS NOT NULL`,
+        [seqs, events.map((json) => packEvent(json))],
+      );
+    } catch (err) {
+      this.#logger.debug({ err }, 'Could not compress the events of done deliveries; they stay whole');
+    }
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
@@ -232,27 +290,27 @@ export class PostgresStore implements DeliveryStore {
     const params: unknown[] = [];
     if (filter.state !== undefined) {
       params.push(filter.state);
-      where.push(`state = $${params.length}`);
+      where.push(`d.state = $${params.length}`);
     }
     if (filter.target !== undefined) {
       params.push(filter.target);
-      where.push(`target = $${params.length}`);
+      where.push(`d.target = $${params.length}`);
     }
     if (filter.before !== undefined) {
       params.push(filter.before);
-      where.push(`created_at < $${params.length}`);
+      where.push(`d.created_at < $${params.length}`);
     }
     params.push(filter.limit ?? 100);
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
-      `SELECT * FROM hookwork_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $${params.length}`,
       params,
     );
     return rows.map((row) => deliveryFromRow(row));
   }
 
   async get(id: string): Promise<DeliveryDetail | undefined> {
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>('SELECT * FROM hookwork_deliveries WHERE id = $1', [id]);
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(`${WITH_EVENT} WHERE d.id = $1`, [id]);
     const row = rows[0];
     if (row === undefined) return undefined;
     const attempts = await this.#query<Parameters<typeof attemptFromRow>[0]>(
@@ -265,9 +323,13 @@ export class PostgresStore implements DeliveryStore {
   /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
   async retry(id: string, now: number): Promise<boolean> {
     const { rows } = await this.#query<{ changed: boolean }>(
-      `WITH upd AS (
-         UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $2, updated_at = $2, claimed_by = NULL
-         WHERE id = $1 AND state <> 'inflight' RETURNING 1)
+      `WITH old AS (
+         SELECT d.id, d.state, d.event_seq FROM hookwork_deliveries d
+         WHERE d.id = $1 AND d.state <> 'inflight' AND (d.state <> 'done' OR ${HAS_BODY}) FOR UPDATE),
+       upd AS (
+         UPDATE hookwork_deliveries d SET state = 'pending', attempts = 0, due_at = $2, updated_at = $2, claimed_by = NULL
+         FROM old WHERE d.id = old.id RETURNING old.state, old.event_seq),
+       ev AS (UPDATE hookwork_events SET live = live + 1 WHERE seq IN (SELECT event_seq FROM upd WHERE state = 'done'))
        SELECT EXISTS (SELECT 1 FROM upd) AS changed,
               (SELECT pg_notify('${WAKE_CHANNEL}', '') FROM upd LIMIT 1) IS NULL AS n`,
       [id, now],
@@ -277,7 +339,8 @@ export class PostgresStore implements DeliveryStore {
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[]) AND updated_at < $4`,
+      `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4
+         AND ${request.withoutBody === true ? `d.state = 'done' AND NOT ${HAS_BODY}` : `(d.state <> 'done' OR ${HAS_BODY})`}`,
       [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
@@ -285,11 +348,20 @@ export class PostgresStore implements DeliveryStore {
 
   async replayBatch(request: ReplayRequest): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
-      `WITH upd AS (
-         UPDATE hookwork_deliveries SET state = 'pending', attempts = 0, due_at = $4, updated_at = $4, claimed_by = NULL
-         WHERE id IN (SELECT id FROM hookwork_deliveries WHERE target = $1 AND created_at >= $2 AND state = ANY($3::text[])
-                      AND updated_at < $6 LIMIT $5 FOR UPDATE SKIP LOCKED)
-         RETURNING 1)
+      `WITH picked AS (
+         SELECT d.id, d.state, d.event_seq FROM hookwork_deliveries d
+         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6
+           AND (d.state <> 'done' OR ${HAS_BODY})
+         LIMIT $5 FOR UPDATE SKIP LOCKED),
+       upd AS (
+         UPDATE hookwork_deliveries d SET state = 'pending', attempts = 0, due_at = $4, updated_at = $4, claimed_by = NULL
+         FROM picked WHERE d.id = picked.id
+         RETURNING picked.state, picked.event_seq),
+       -- A done delivery counts again among its event's live ones.
+       ev AS (
+         UPDATE hookwork_events e SET live = e.live + c.n
+         FROM (SELECT event_seq, count(*) AS n FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
+         WHERE e.seq = c.event_seq)
        SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
       [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER],
     );
@@ -297,18 +369,48 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async purge(request: PurgeRequest): Promise<number> {
-    const { rows } = await this.#query<{ n: string }>(
-      `WITH gone AS (
-         DELETE FROM hookwork_deliveries WHERE id IN (
-           SELECT id FROM hookwork_deliveries
-           WHERE (state = 'done' AND updated_at < $1) OR (state = 'failed' AND updated_at < $2)
-           LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING id),
-       att AS (DELETE FROM hookwork_attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1)
-       SELECT (SELECT count(*) FROM gone) AS n, (SELECT count(*) FROM att) AS a`,
-      [request.doneBefore, request.failedBefore, request.limit],
-    );
-    return Number(rows[0]?.n ?? 0);
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<{ n: string; empty: string[] | null }>(
+        `WITH gone AS (
+           DELETE FROM hookwork_deliveries WHERE id IN (
+             SELECT id FROM hookwork_deliveries
+             WHERE (state = 'done' AND updated_at < $1) OR (state = 'failed' AND updated_at < $2)
+             LIMIT $3 FOR UPDATE SKIP LOCKED)
+           RETURNING id, event_seq),
+         att AS (DELETE FROM hookwork_attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1),
+         ev AS (
+           UPDATE hookwork_events e SET refs = e.refs - c.n
+           FROM (SELECT event_seq, count(*) AS n FROM gone GROUP BY event_seq) AS c
+           WHERE e.seq = c.event_seq RETURNING e.seq, e.refs)
+         SELECT (SELECT count(*) FROM gone) AS n, (SELECT count(*) FROM att) AS a, (SELECT array_agg(seq) FROM ev WHERE refs <= 0) AS empty`,
+        [request.doneBefore, request.failedBefore, request.limit],
+      );
+      const empty = rows[0]?.empty;
+      // The event goes with the last delivery that carried it (a row cannot be updated and deleted in one statement).
+      if (empty != null) await client.query('DELETE FROM hookwork_events WHERE seq = ANY($1::bigint[]) AND refs <= 0', [empty]);
+      return Number(rows[0]?.n ?? 0);
+    });
+  }
+
+  /** Runs `fn` in one transaction on one connection. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
+    try {
+      await client.query('BEGIN');
+      const value = await fn(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    } finally {
+      client.release();
+    }
   }
 
   async depthByTarget(): Promise<TargetDepth[]> {

@@ -6,7 +6,7 @@
 
 import { newDeliveryId } from './delivery-id.js';
 import { newWebhookId } from './message-id.js';
-import { ClosedError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, DeliveryBodyNotKeptError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
@@ -101,6 +101,7 @@ function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>):
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     ...(d.lastError === undefined ? {} : { lastError: d.lastError }),
+    ...(d.eventDropped === true ? { eventDropped: true } : {}),
   };
 }
 
@@ -146,6 +147,7 @@ export class DeliveryService implements DeliveryQueue {
       pollMs: c.poll_interval * 1000,
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,
+      keepDoneBody: c.keep_done_body,
       logger: options.logger,
       storeHealth: this.#health,
       ...(options.monitor === undefined ? {} : { monitor: options.monitor }),
@@ -350,7 +352,8 @@ export class DeliveryService implements DeliveryQueue {
 
   /**
    * Makes one delivery pending and due now, with a fresh schedule. Throws
-   * DeliveryNotFoundError for an unknown id and DeliveryInflightError (409)
+   * DeliveryNotFoundError for an unknown id, DeliveryBodyNotKeptError (409)
+   * for a done delivery whose body was not kept, and DeliveryInflightError (409)
    * while a node is attempting it.
    */
   async retry(id: string): Promise<DeliveryRecord> {
@@ -363,12 +366,17 @@ export class DeliveryService implements DeliveryQueue {
       const detail = await this.store.get(id);
       if (detail === undefined) throw new DeliveryNotFoundError(id);
       if (detail.delivery.state === 'inflight') break;
+      if (detail.delivery.eventDropped === true) throw new DeliveryBodyNotKeptError(id);
     }
     throw new DeliveryInflightError(id);
   }
 
-  /** Makes a target's failed (or chosen) deliveries since a time pending again; returns how many. */
-  async replay(options: ReplayOptions): Promise<{ replayed: number; total: number }> {
+  /**
+   * Makes a target's failed (or chosen) deliveries since a time pending
+   * again; returns how many, and how many done ones it skipped because their
+   * body was not kept (keep_done_body: none).
+   */
+  async replay(options: ReplayOptions): Promise<{ replayed: number; total: number; skipped: number }> {
     if (typeof options.target !== 'string' || options.target === '') {
       throw new InvalidArgumentError('replay needs a target name.');
     }
@@ -377,6 +385,9 @@ export class DeliveryService implements DeliveryQueue {
     // What was there when the replay began: a delivery it replays and that finishes meanwhile is not picked again.
     const before = Date.now();
     const total = await this.store.countReplay({ target: options.target, since: options.since, states, before });
+    const skipped = states.includes('done')
+      ? await this.store.countReplay({ target: options.target, since: options.since, states: ['done'], before, withoutBody: true })
+      : 0;
     let replayed = 0;
     options.onProgress?.(0, total);
     for (;;) {
@@ -393,7 +404,7 @@ export class DeliveryService implements DeliveryQueue {
       options.onProgress?.(Math.min(replayed, total), total);
       this.#dispatcher.wake();
     }
-    return { replayed, total };
+    return { replayed, total, skipped };
   }
 
   /** Queue depth per target, with this node's circuit states. */

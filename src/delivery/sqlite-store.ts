@@ -13,8 +13,12 @@ import Database, { type Database as Db } from 'better-sqlite3';
 import { DeliveryStoreError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import {
+  DROPPED_EVENT_JSON,
   eventJsonOf,
+  packEvent,
   StoredRecord,
+  unpackEvent,
+  type KeepDoneBody,
   type ClaimRequest,
   type DeliveryDetail,
   type DeliveryStore,
@@ -36,8 +40,10 @@ export interface SqliteStoreOptions {
 interface DeliveryRow {
   id: string;
   target: string;
-  /** The event's JSON (joined from delivery_events). */
-  event: string;
+  /** The event's JSON (joined from delivery_events): text, deflated bytes, or '' / null when not kept. */
+  event: string | Buffer | null;
+  /** PostgreSQL: the deflated JSON, when it was compressed. */
+  packed?: Buffer | null;
   webhook_id: string;
   attempts: number;
   state: DeliveryState;
@@ -62,11 +68,13 @@ interface AttemptRow {
 
 /** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
 export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryRecord {
+  const json = unpackEvent(row.packed ?? row.event);
   if (claimed) {
     return new StoredRecord({
       id: row.id,
       target: row.target,
-      eventJson: row.event,
+      eventJson: json ?? DROPPED_EVENT_JSON,
+      eventDropped: json === undefined,
       webhookId: row.webhook_id,
       attempts: Number(row.attempts) - 1,
       state: row.state,
@@ -79,7 +87,7 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
   return {
     id: row.id,
     target: row.target,
-    event: JSON.parse(row.event) as Record<string, unknown>,
+    event: JSON.parse(json ?? DROPPED_EVENT_JSON) as Record<string, unknown>,
     webhookId: row.webhook_id,
     attempts: Number(row.attempts),
     state: row.state,
@@ -87,6 +95,7 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(json === undefined ? { eventDropped: true } : {}),
   };
 }
 
@@ -126,7 +135,7 @@ type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
 
 function prepareStatements(db: Db) {
   return {
-    insertEvent: db.prepare(`INSERT INTO delivery_events (refs, event) VALUES (?, ?)`),
+    insertEvent: db.prepare(`INSERT INTO delivery_events (refs, live, event) VALUES (?, ?, ?)`),
     insert: db.prepare(
       `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?)`,
@@ -153,13 +162,24 @@ function prepareStatements(db: Db) {
     settle: db.prepare(
       `UPDATE deliveries SET state = ?, due_at = coalesce(?, due_at), attempts = attempts - ?, last_error = coalesce(?, last_error),
          claimed_by = NULL, updated_at = ?
-       WHERE id = ? AND state = 'inflight' AND claimed_by = ? AND attempts = ?`,
+       WHERE id = ? AND state = 'inflight' AND claimed_by = ? AND attempts = ?
+       RETURNING event_seq`,
+    ).pluck(),
+    // A delivery of the event is done: the last one applies keep_done_body.
+    doneLive: db.prepare(`UPDATE delivery_events SET live = live - 1 WHERE seq = ? RETURNING live`).pluck(),
+    reopenLive: db.prepare(`UPDATE delivery_events SET live = live + 1 WHERE seq = ?`),
+    setEvent: db.prepare(`UPDATE delivery_events SET event = ? WHERE seq = ?`),
+    reopenable: db.prepare(
+      `SELECT d.state, d.event_seq, length(e.event) > 0 AS kept FROM deliveries d JOIN delivery_events e ON e.seq = d.event_seq WHERE d.id = ?`,
     ),
     get: db.prepare(`${WITH_EVENT} WHERE d.id = ?`),
     attemptsOf: db.prepare(`SELECT * FROM attempts WHERE delivery_id = ? ORDER BY seq`),
     retry: db.prepare(
       `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
        WHERE id = ? AND state != 'inflight'`,
+    ),
+    reopenSeq: db.prepare(
+      `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL WHERE seq = ?`,
     ),
     purgeDone: db.prepare(`SELECT seq, id, event_seq FROM deliveries WHERE state = 'done' AND updated_at < ? LIMIT ?`),
     purgeFailed: db.prepare(`SELECT seq, id, event_seq FROM deliveries WHERE state = 'failed' AND updated_at < ? LIMIT ?`),
@@ -243,7 +263,7 @@ export class SqliteStore implements DeliveryStore {
         const json = eventJsonOf(rows[i] as StoredDeliveryInput);
         let end = i + 1;
         while (end < rows.length && eventJsonOf(rows[end] as StoredDeliveryInput) === json) end++;
-        const eventSeq = s.insertEvent.run(end - i, json).lastInsertRowid;
+        const eventSeq = s.insertEvent.run(end - i, end - i, json).lastInsertRowid;
         for (; i < end; i++) {
           const r = rows[i] as StoredDeliveryInput;
           if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt);
@@ -291,7 +311,7 @@ export class SqliteStore implements DeliveryStore {
       for (const row of rows) {
         let event = events.get(row.event_seq);
         if (event === undefined) {
-          event = s.eventOf.get(row.event_seq) as string;
+          event = unpackEvent(s.eventOf.get(row.event_seq) as string | Buffer) ?? DROPPED_EVENT_JSON;
           events.set(row.event_seq, event);
         }
         out.push(
@@ -340,7 +360,7 @@ export class SqliteStore implements DeliveryStore {
           attemptDetail(a),
         );
         const o = r.outcome;
-        const info = s.settle.run(
+        const eventSeq = s.settle.get(
           o.state,
           o.state === 'pending' ? o.dueAt : null,
           o.state === 'pending' && o.resetAttempts === true ? 1 : 0,
@@ -350,10 +370,25 @@ export class SqliteStore implements DeliveryStore {
           r.nodeId,
           r.attempt,
         );
-        applied += info.changes;
+        if (eventSeq === undefined) continue;
+        applied += 1;
+        if (o.state === 'done') this.#doneWith(eventSeq as number, o.keepBody ?? 'full');
       }
       return applied;
     }
+  }
+
+  /** One more delivery of the event is done; when it was the last, keep what `keep` says of the event. */
+  #doneWith(eventSeq: number, keep: KeepDoneBody): void {
+    const s = this.#stmts;
+    const live = s.doneLive.get(eventSeq) as number | undefined;
+    if (live !== 0 || keep === 'full') return;
+    if (keep === 'none') {
+      s.setEvent.run('', eventSeq);
+      return;
+    }
+    const event = s.eventOf.get(eventSeq) as string | Buffer | undefined;
+    if (typeof event === 'string' && event !== '') s.setEvent.run(packEvent(event), eventSeq);
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
@@ -384,31 +419,54 @@ export class SqliteStore implements DeliveryStore {
   }
 
   /** False (and nothing changes) when it does not exist or is in flight: being attempted right now. */
+  /** False (nothing changes) also for a done delivery whose body was not kept: there is nothing to send. */
   async retry(id: string, now: number): Promise<boolean> {
-    return this.#stmts.retry.run(now, now, id).changes > 0;
+    const s = this.#stmts;
+    return this.#db.transaction(() => {
+      const row = s.reopenable.get(id) as { state: DeliveryState; event_seq: number; kept: number } | undefined;
+      if (row === undefined || row.state === 'inflight') return false;
+      if (row.state === 'done') {
+        if (row.kept !== 1) return false;
+        s.reopenLive.run(row.event_seq);
+      }
+      return s.retry.run(now, now, id).changes > 0;
+    }).immediate();
   }
 
-  #replayWhere(states: readonly string[]): string {
-    return `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})`;
+  /** Replayable rows: a done one only if its body was kept (a replay skips the others). */
+  #replayWhere(states: readonly string[], withoutBody = false): string {
+    const body = `EXISTS (SELECT 1 FROM delivery_events e WHERE e.seq = deliveries.event_seq AND length(e.event) > 0)`;
+    return (
+      `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
+      (withoutBody ? ` AND state = 'done' AND NOT ${body}` : ` AND (state != 'done' OR ${body})`)
+    );
   }
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const states = request.states ?? ['failed'];
     const row = this.#db
-      .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states)}`)
+      .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states, request.withoutBody === true)}`)
       .get(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
     return row.n;
   }
 
   async replayBatch(request: ReplayRequest): Promise<number> {
     const states = request.states ?? ['failed'];
-    const info = this.#db
-      .prepare(
-        `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?, updated_at = ?, claimed_by = NULL
-         WHERE seq IN (SELECT seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?)`,
-      )
-      .run(request.now, request.now, request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit);
-    return info.changes;
+    const s = this.#stmts;
+    const pick = this.#db.prepare(`SELECT seq, state, event_seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?`);
+    return this.#db.transaction(() => {
+      const rows = pick.all(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
+        seq: number;
+        state: DeliveryState;
+        event_seq: number;
+      }[];
+      for (const row of rows) {
+        s.reopenSeq.run(request.now, request.now, row.seq);
+        // A done delivery counts again among its event's live ones.
+        if (row.state === 'done') s.reopenLive.run(row.event_seq);
+      }
+      return rows.length;
+    }).immediate();
   }
 
   async purge(request: PurgeRequest): Promise<number> {

@@ -3,7 +3,7 @@
 // results. Its own module, as piscina keeps its types.ts, so neither side
 // imports the other.
 
-import { eventJsonOf, StoredRecord, type SettleRequest, type Settlement, type StoredDeliveryInput } from './store.js';
+import { eventJsonOf, StoredRecord, type KeepDoneBody, type SettleRequest, type Settlement, type StoredDeliveryInput } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 export interface StoreCall {
@@ -99,7 +99,8 @@ export function packSettles(requests: readonly SettleRequest[]): Packed[] {
     out[i++] = r.unattempted ?? null;
     out[i++] = o.state;
     out[i++] = o.state === 'pending' ? o.dueAt : null;
-    out[i++] = o.state === 'done' ? null : (o.error ?? null);
+    // A done outcome has no error: its slot carries keepBody.
+    out[i++] = o.state === 'done' ? (o.keepBody ?? null) : (o.error ?? null);
     out[i++] = o.state === 'pending' ? (o.resetAttempts ?? null) : null;
     const record = r.record as unknown as Record<string, Packed | undefined>;
     for (const field of ATTEMPT_FIELDS) out[i++] = record[field] ?? null;
@@ -113,7 +114,7 @@ export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
     const state = packed[i + 4] as Settlement['state'];
     const error = packed[i + 6] as string | null;
     let outcome: Settlement;
-    if (state === 'done') outcome = { state };
+    if (state === 'done') outcome = error === null ? { state } : { state, keepBody: error as KeepDoneBody };
     else if (state === 'failed') outcome = { state, error: error as string };
     else {
       const reset = packed[i + 7];

@@ -2,6 +2,7 @@
 // SQLite (one node) and PostgreSQL (several nodes) implement it, and one
 // contract test suite runs against all three.
 
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ClusterBus } from '../cluster/bus.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -34,9 +35,17 @@ export interface ClaimRequest {
   readonly capacity: ReadonlyMap<string, number>;
 }
 
+/**
+ * What a done delivery keeps of its event (`delivery.keep_done_body`): the
+ * JSON as it was, deflated, or nothing (its metadata and attempts stay; it
+ * can no longer be replayed). Applied once every delivery sharing the event
+ * is done, so a pending or failed one always has its body.
+ */
+export type KeepDoneBody = 'full' | 'compressed' | 'none';
+
 /** How one attempt ends a claim. */
 export type Settlement =
-  | { readonly state: 'done' }
+  | { readonly state: 'done'; readonly keepBody?: KeepDoneBody }
   | { readonly state: 'pending'; readonly dueAt: number; readonly error?: string; readonly resetAttempts?: boolean }
   | { readonly state: 'failed'; readonly error: string };
 
@@ -68,6 +77,8 @@ export interface DeliveryDetail {
 export type ReplayableState = Extract<DeliveryState, 'failed' | 'done'>;
 
 export interface ReplayRequest {
+  /** Count (countReplay only) the done deliveries whose body was not kept instead: a replay skips them. */
+  readonly withoutBody?: boolean;
   readonly target: string;
   /** Deliveries created at or after this time (ms). */
   readonly since: number;
@@ -176,6 +187,7 @@ export class StoredRecord implements DeliveryRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastError?: string;
+  readonly eventDropped?: true;
   #json: string | undefined;
   #bytes: Buffer | undefined;
   #event: Readonly<Record<string, unknown>> | undefined;
@@ -186,6 +198,8 @@ export class StoredRecord implements DeliveryRecord {
         readonly lastError?: string | undefined;
         /** The event as data when the caller has it (else parsed from the JSON on first read). */
         readonly event?: Readonly<Record<string, unknown>> | undefined;
+        /** The body was not kept (keep_done_body: none): `event` is `{}`. */
+        readonly eventDropped?: boolean | undefined;
       },
   ) {
     this.id = fields.id;
@@ -199,6 +213,7 @@ export class StoredRecord implements DeliveryRecord {
     this.createdAt = fields.createdAt;
     this.updatedAt = fields.updatedAt;
     if (fields.lastError !== undefined) this.lastError = fields.lastError;
+    if (fields.eventDropped === true) this.eventDropped = true;
     this.#event = fields.event;
   }
 
@@ -227,8 +242,27 @@ export class StoredRecord implements DeliveryRecord {
       createdAt: this.createdAt,
       updatedAt: this.updatedAt,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+      ...(this.eventDropped === true ? { eventDropped: true } : {}),
     };
   }
+}
+
+/** What a delivery whose body was not kept shows as its event. */
+export const DROPPED_EVENT_JSON = '{}';
+
+/** Deflates an event's JSON for a done delivery (keep_done_body: compressed). */
+export function packEvent(json: string | Buffer): Buffer {
+  return deflateRawSync(json);
+}
+
+/**
+ * A stored event body as JSON text: text as is, deflated bytes inflated,
+ * undefined when it was not kept (null, or the empty text SQLite keeps).
+ */
+export function unpackEvent(stored: string | Buffer | Uint8Array | null | undefined): string | undefined {
+  if (stored === null || stored === undefined || stored === '') return undefined;
+  if (typeof stored === 'string') return stored;
+  return stored.length === 0 ? undefined : inflateRawSync(stored).toString('utf8');
 }
 
 /**

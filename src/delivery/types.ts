@@ -26,6 +26,11 @@ export interface DeliveryRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastError?: string;
+  /**
+   * The event body was not kept after success (`delivery.keep_done_body:
+   * none`): `event` is `{}` and the delivery cannot be retried or replayed.
+   */
+  readonly eventDropped?: boolean;
 }
 
 export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { PostgresStore } from '../../src/delivery/postgres-store.js';
+
+const { Client } = pgDriver;
 import { silentLogger } from '../../src/logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -87,6 +90,63 @@ test('postgres store: an unreachable server is a clear store error', async () =>
       assert.doesNotMatch(err.message, /secret/, 'the password is not in the message');
       return true;
     });
+  } finally {
+    await store.close();
+  }
+});
+
+test('postgres store: a version 2 database is upgraded to version 3: each event once, existing deliveries readable, claimable and purgeable', async () => {
+  const url = await pg.createDatabase(`v2_${process.pid}`);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // The schema as the migrations up to version 2 leave it, with deliveries written by that version.
+    await client.query('CREATE TABLE hookwork_schema (version integer NOT NULL)');
+    for (const step of POSTGRES_MIGRATIONS.filter((m) => m.version <= 2)) {
+      await client.query(step.sql);
+      await client.query('INSERT INTO hookwork_schema (version) VALUES ($1)', [step.version]);
+    }
+    await client.query(
+      `INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, last_error)
+       VALUES ('dlv_a', 'a', '{"id":"shared"}', 'msg_a', 1, 'done', 1, 1, 2, NULL),
+              ('dlv_b', 'b', '{"id":"shared"}', 'msg_b', 0, 'pending', 1, 1, 1, NULL),
+              ('dlv_c', 'a', '{"id":"alone"}', 'msg_c', 2, 'failed', 1, 1, 3, 'HTTP 500')`,
+    );
+    await client.query(
+      `INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, response) VALUES ('dlv_a', 1, 1, 1, true, 200, 'ok')`,
+    );
+  } finally {
+    await client.end();
+  }
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    assert.equal(await store.version(), 2);
+    await store.migrate();
+    assert.equal(await store.version(), 3);
+    const a = await store.get('dlv_a');
+    assert.deepEqual(a?.delivery.event, { id: 'shared' });
+    assert.deepEqual(a?.attempts.map((x) => [x.attempt, x.httpStatus, x.response]), [[1, 200, 'ok']]);
+    assert.equal((await store.get('dlv_c'))?.delivery.lastError, 'HTTP 500');
+    assert.deepEqual((await store.list()).map((d) => d.id).sort(), ['dlv_a', 'dlv_b', 'dlv_c']);
+    const check = new Client({ connectionString: url });
+    await check.connect();
+    const events = async () => (await check.query<{ event: string | null; refs: number; live: number }>('SELECT event, refs, live FROM hookwork_events ORDER BY event')).rows;
+    assert.deepEqual(await events(), [
+      { event: '{"id":"alone"}', refs: 1, live: 1 },
+      { event: '{"id":"shared"}', refs: 2, live: 1 },
+    ]);
+    // The pending one is claimed with its event; done with keep_done_body none, the shared body goes.
+    const [b] = await store.claim({ nodeId: 'n', now: 5, leaseMs: 100, capacity: new Map([['b', 1]]) });
+    assert.deepEqual(b?.event, { id: 'shared' });
+    await store.settle([
+      { deliveryId: 'dlv_b', nodeId: 'n', attempt: 1, record: { deliveryId: 'dlv_b', attempt: 1, startedAt: 6, durationMs: 1, ok: true }, outcome: { state: 'done', keepBody: 'none' } },
+    ]);
+    assert.equal((await store.get('dlv_a'))?.delivery.eventDropped, true);
+    assert.deepEqual((await store.get('dlv_c'))?.delivery.event, { id: 'alone' });
+    // The purge takes the deliveries and, with the last of each, its event.
+    assert.equal(await store.purge({ doneBefore: 100, failedBefore: 100, limit: 10 }), 3);
+    assert.deepEqual(await events(), []);
+    await check.end();
   } finally {
     await store.close();
   }

@@ -219,3 +219,47 @@ test('sqlite store: a file from a newer Hookwork is refused with a clear error',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sqlite store: a version 3 file is upgraded to version 4, counting each event\'s deliveries not done, and keep_done_body applies to its events', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'v3.db');
+  try {
+    const db = new Database(file);
+    for (const step of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) db.exec(step.sql);
+    db.pragma('user_version = 3');
+    db.exec(`
+      INSERT INTO delivery_events (seq, refs, event) VALUES (1, 2, '{"id":"shared"}'), (2, 1, '{"id":"alone"}');
+      INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at)
+        VALUES ('dlv_a', 'a', 1, 'msg_a', 1, 'done', 1, 1, 2), ('dlv_b', 'b', 1, 'msg_b', 0, 'pending', 1, 1, 1),
+               ('dlv_c', 'a', 2, 'msg_c', 1, 'done', 1, 1, 2);
+    `);
+    db.close();
+    const store = new SqliteStore({ file });
+    await store.migrate();
+    assert.equal(store.version, LATEST);
+    const check = new Database(file, { readonly: true });
+    assert.deepEqual(check.prepare('SELECT seq, live FROM delivery_events ORDER BY seq').all(), [
+      { seq: 1, live: 1 },
+      { seq: 2, live: 0 },
+    ]);
+    check.close();
+    assert.deepEqual((await store.get('dlv_a'))?.delivery.event, { id: 'shared' });
+    const [b] = await store.claim({ nodeId: 'n', now: 5, leaseMs: 100, capacity: new Map([['b', 1]]) });
+    assert.deepEqual(b?.event, { id: 'shared' });
+    const settle = {
+      deliveryId: 'dlv_b',
+      nodeId: 'n',
+      attempt: 1,
+      record: { deliveryId: 'dlv_b', attempt: 1, startedAt: 6, durationMs: 1, ok: true },
+      outcome: { state: 'done' as const, keepBody: 'none' as const },
+    };
+    assert.equal(await store.settle([settle]), 1);
+    // The last delivery of the shared event is done: its body goes; the other event's stays.
+    assert.equal((await store.get('dlv_a'))?.delivery.eventDropped, true);
+    assert.equal((await store.get('dlv_b'))?.delivery.eventDropped, true);
+    assert.deepEqual((await store.get('dlv_c'))?.delivery.event, { id: 'alone' });
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

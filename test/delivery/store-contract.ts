@@ -305,4 +305,74 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await Promise.all([claimLoop('n1'), claimLoop('n2'), claimLoop('n3')]);
       assert.equal(seen.size, 200);
     }));
+
+  for (const keep of ['full', 'compressed', 'none'] as const) {
+    test(`${name}: keep_done_body ${keep}: a done delivery shows ${keep === 'none' ? 'that its body was not kept, and retry and replay refuse it' : 'its event, and retry and replay send it again'}`, () =>
+      withStore(async (store) => {
+        const eventJson = JSON.stringify({ id: 'upload', data: { path: '/in/report.csv', note: 'x'.repeat(600) } });
+        const rows = ['a', 'b', 'c'].map((t) => row(t, { event: undefined, eventJson }));
+        await store.enqueue(rows);
+        const claimed = await store.claim({ nodeId: 'n1', now: T0, leaseMs: 60_000, capacity: cap({ a: 1, b: 1, c: 1 }) });
+        assert.equal(claimed.length, 3);
+        const byTarget = new Map(claimed.map((d) => [d.target, d]));
+        // a and b done, c still in flight: the shared event keeps its body for c.
+        await store.settle(['a', 'b'].map((t) => settleReq(byTarget.get(t) as DeliveryRecord, 'n1', { state: 'done', keepBody: keep }, { httpStatus: 200, response: 'ok' })));
+        assert.equal((await store.get((rows[2] as StoredDeliveryInput).id))?.delivery.eventDropped, undefined);
+        assert.equal(JSON.stringify((await store.get((rows[2] as StoredDeliveryInput).id))?.delivery.event), eventJson);
+        await store.settle([settleReq(byTarget.get('c') as DeliveryRecord, 'n1', { state: 'done', keepBody: keep }, { httpStatus: 200, response: 'ok' })]);
+        for (const r of rows) {
+          const detail = await store.get(r.id);
+          assert.equal(detail?.delivery.state, 'done');
+          assert.equal(detail?.attempts.length, 1);
+          assert.equal(detail?.attempts[0]?.httpStatus, 200);
+          if (keep === 'none') {
+            assert.equal(detail?.delivery.eventDropped, true);
+            assert.deepEqual(detail?.delivery.event, {});
+          } else {
+            assert.equal(detail?.delivery.eventDropped, undefined);
+            assert.equal(JSON.stringify(detail?.delivery.event), eventJson);
+          }
+        }
+        const listed = await store.list({ state: 'done', target: 'a' });
+        assert.equal(listed[0]?.eventDropped, keep === 'none' ? true : undefined);
+        const replay = { target: 'b', since: T0, states: ['done'] as const };
+        if (keep === 'none') {
+          assert.equal(await store.retry((rows[0] as StoredDeliveryInput).id, T0 + 100), false);
+          assert.equal((await store.get((rows[0] as StoredDeliveryInput).id))?.delivery.state, 'done');
+          assert.equal(await store.countReplay(replay), 0);
+          assert.equal(await store.countReplay({ ...replay, withoutBody: true }), 1);
+          assert.equal(await store.replayBatch({ ...replay, now: T0 + 100, limit: 10 }), 0);
+          return;
+        }
+        assert.equal(await store.retry((rows[0] as StoredDeliveryInput).id, T0 + 100), true);
+        assert.equal(await store.countReplay({ ...replay, withoutBody: true }), 0);
+        assert.equal(await store.replayBatch({ ...replay, now: T0 + 100, limit: 10 }), 1);
+        const again = await store.claim({ nodeId: 'n1', now: T0 + 200, leaseMs: 60_000, capacity: cap({ a: 5, b: 5, c: 5 }) });
+        assert.deepEqual(again.map((d) => d.target).sort(), ['a', 'b']);
+        for (const d of again) assert.equal(d.eventJson ?? JSON.stringify(d.event), eventJson);
+        // Done again: still readable, and the purge takes the event with the last delivery.
+        await store.settle(again.map((d) => settleReq(d, 'n1', { state: 'done', keepBody: keep }, { startedAt: T0 + 300 })));
+        assert.equal(JSON.stringify((await store.get((rows[1] as StoredDeliveryInput).id))?.delivery.event), eventJson);
+        assert.equal(await store.purge({ doneBefore: T0 + 10_000, failedBefore: T0, limit: 10 }), 3);
+      }));
+  }
+
+  test(`${name}: keep_done_body none drops nothing a failed delivery of the same event needs`, () =>
+    withStore(async (store) => {
+      const eventJson = JSON.stringify({ id: 'upload', n: 7 });
+      const rows = ['a', 'b'].map((t) => row(t, { event: undefined, eventJson }));
+      await store.enqueue(rows);
+      const claimed = await store.claim({ nodeId: 'n1', now: T0, leaseMs: 60_000, capacity: cap({ a: 1, b: 1 }) });
+      const byTarget = new Map(claimed.map((d) => [d.target, d]));
+      await store.settle([
+        settleReq(byTarget.get('b') as DeliveryRecord, 'n1', { state: 'failed', error: 'HTTP 500' }, { ok: false }),
+        settleReq(byTarget.get('a') as DeliveryRecord, 'n1', { state: 'done', keepBody: 'none' }),
+      ]);
+      const failed = await store.get((rows[1] as StoredDeliveryInput).id);
+      assert.equal(failed?.delivery.eventDropped, undefined);
+      assert.equal(JSON.stringify(failed?.delivery.event), eventJson);
+      assert.equal(await store.replayBatch({ target: 'b', since: T0, now: T0 + 100, limit: 10 }), 1);
+      const again = await store.claim({ nodeId: 'n1', now: T0 + 200, leaseMs: 60_000, capacity: cap({ b: 1 }) });
+      assert.equal(again[0]?.eventJson ?? JSON.stringify(again[0]?.event), eventJson);
+    }));
 }

@@ -114,7 +114,11 @@ export async function runShow(id: string, options: { config?: string; json?: boo
     }
     io.out(line(detail.delivery));
     io.out(`  webhook-id: ${detail.delivery.webhookId}`);
-    io.out(`  event: ${JSON.stringify(detail.delivery.event)}`);
+    io.out(
+      detail.delivery.eventDropped === true
+        ? '  event: not kept (delivery.keep_done_body: none): it succeeded, and it cannot be retried or replayed'
+        : `  event: ${JSON.stringify(detail.delivery.event)}`,
+    );
     io.out(`  attempts (${detail.attempts.length}):`);
     for (const a of detail.attempts) {
       io.out(attemptLine(a));
@@ -158,6 +162,9 @@ export async function runReplay(options: ReplayCliOptions, io: CliIo = STDIO): P
     // Fewer than counted (some were retried meanwhile): the bar stopped short of its closing newline.
     if (io.progress?.isTTY === true && result.replayed < result.total) io.progress.write('\n');
     io.out(`Replayed ${result.replayed} deliveries to "${options.target}" created since ${iso(since)}.`);
+    if (result.skipped > 0) {
+      io.out(`Skipped ${result.skipped} done deliveries whose event body was not kept (delivery.keep_done_body: none): nothing to send.`);
+    }
     return 0;
   } finally {
     await service.close();

@@ -61,4 +61,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX hookwork_cluster_log_at ON hookwork_cluster_log (at);
     `,
   },
+  {
+    // The event was kept in full in every delivery row (one copy per target).
+    // Now it lives once in hookwork_events, shared by the deliveries of one
+    // enqueue that carry the same JSON (`refs`); `live` counts those not done
+    // yet, and when it reaches 0, keep_done_body applies: the JSON moves into
+    // `packed` deflated, or both are NULL (not kept). Existing rows are
+    // grouped by their JSON, so they stay readable and share as new ones do.
+    version: 3,
+    description: 'events in their own table, once per event (keep_done_body)',
+    sql: `
+      CREATE TABLE hookwork_events (
+        seq bigserial PRIMARY KEY,
+        refs integer NOT NULL,
+        live integer NOT NULL,
+        event text,
+        packed bytea
+      );
+      INSERT INTO hookwork_events (refs, live, event)
+        SELECT count(*), count(*) FILTER (WHERE state <> 'done'), event FROM hookwork_deliveries GROUP BY event;
+      ALTER TABLE hookwork_deliveries ADD COLUMN event_seq bigint;
+      UPDATE hookwork_deliveries d SET event_seq = e.seq FROM hookwork_events e WHERE e.event = d.event;
+      ALTER TABLE hookwork_deliveries ALTER COLUMN event_seq SET NOT NULL;
+      ALTER TABLE hookwork_deliveries DROP COLUMN event;
+    `,
+  },
 ];

@@ -121,4 +121,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attempts_delivery ON attempts (delivery_id);
     `,
   },
+  {
+    version: 4,
+    description: 'what a done delivery keeps of its event (keep_done_body)',
+    // `live` counts the deliveries of an event not done yet: when it reaches
+    // 0, keep_done_body applies (the event JSON deflated into a BLOB, or
+    // dropped: the empty text). A failed or pending delivery keeps it whole.
+    sql: `
+      ALTER TABLE delivery_events ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+      UPDATE delivery_events SET live = c.n
+        FROM (SELECT event_seq, count(*) AS n FROM deliveries WHERE state != 'done' GROUP BY event_seq) AS c
+        WHERE c.event_seq = delivery_events.seq;
+    `,
+  },
 ];
