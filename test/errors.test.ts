@@ -104,6 +104,13 @@ describe('the error catalogue', () => {
     assert.deepEqual(unknownCodes(docs), []);
   });
 
+  test('every error class of src/ takes its code and status from the table (extends CataloguedError)', () => {
+    const direct = [...sources].flatMap(([file, text]) =>
+      [...text.matchAll(/class (\w+) extends HookworkError\b/g)].map((m) => `${file}: ${m[1]}`),
+    );
+    assert.deepEqual(direct, [join('src', 'errors.ts') + ': CataloguedError']);
+  });
+
   test('every HKW_ERR_ code in ERROR_CODES is used by the source (no dead entries)', () => {
     const table = sources.get(join('src', 'errors.ts')) as string;
     const tableEnd = table.indexOf('export type ErrorCode');
