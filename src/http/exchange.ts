@@ -5,6 +5,7 @@
 // limit, then the socket is dropped) so the keep-alive socket is reused.
 
 import type { Dispatcher } from 'undici';
+import { AbortedError } from '../errors.js';
 
 export const RESPONSE_HEAD = 4096;
 /** Past this much of a response we stop reading and drop the socket. */
@@ -30,12 +31,8 @@ export interface ExchangeOptions extends RequestOptions {
   readonly signal: AbortSignal;
 }
 
-class AbortedError extends Error {
-  override name = 'AbortError';
-}
-
 export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new AbortedError('The request was aborted.');
+  return signal.reason instanceof Error ? signal.reason : new AbortedError();
 }
 
 /** A request in flight that an abort ends. */
@@ -107,7 +104,7 @@ class Exchange implements Cancellable {
   }
 
   onConnect(abort: Abort): void {
-    if (this.#done) abort(new AbortedError('The request was aborted.'));
+    if (this.#done) abort(new AbortedError());
     else if (this.#signal?.aborted === true) abort(abortReason(this.#signal));
     else this.#abort = abort;
   }
@@ -138,7 +135,7 @@ class Exchange implements Cancellable {
     if (this.#seen > RESPONSE_DRAIN_LIMIT && this.#abort !== undefined) {
       // Enough: answer with what we have and drop the socket.
       this.#finish(undefined);
-      this.#abort(new AbortedError('response body over the drain limit'));
+      this.#abort(new AbortedError('The response body is over the drain limit; the rest was dropped.'));
     }
     return true;
   }

@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dispatcher } from 'undici';
+import { AbortedError } from '../errors.js';
 import type { ClientPool } from './client-pool.js';
 import { startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
 import { HttpPools } from './pools.js';
@@ -56,10 +57,6 @@ function answer(id: number, status: number, a: string | null, b: string, c: stri
 function failed(id: number, err: Error): void {
   const code = (err as { code?: unknown }).code;
   answer(id, 0, err.name, err.message, typeof code === 'string' ? code : null);
-}
-
-class AbortedError extends Error {
-  override name = 'AbortError';
 }
 
 function send(id: number, lane: Lane | undefined, form: RequestForm | undefined, path: string, webhookId: string, timestamp: string, text: Packed, headers: readonly string[]): void {
@@ -117,7 +114,7 @@ function run(m: Packed[]): void {
         break;
       }
       case OP.cancel:
-        inFlight.get(m[i++] as number)?.cancel(new AbortedError('The request was aborted.'));
+        inFlight.get(m[i++] as number)?.cancel(new AbortedError());
         break;
       case OP.close:
         void pools.close().finally(() => {

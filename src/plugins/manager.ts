@@ -10,6 +10,7 @@ import {
   ConfigError,
   type ConfigProblem,
   HookTimeoutError,
+  isErrorCode,
   PluginAlreadyRunningError,
   PluginDefinitionError,
   PluginDependencyError,
@@ -114,8 +115,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 function errorSummary(error: Error | undefined): PluginInfo['lastError'] {
   if (error === undefined) return undefined;
+  // A plugin's own codes are its business: the list shows codes of Hookwork's catalogue only.
   const code = (error as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : 'HKW_ERR_PLUGIN', message: error.message };
+  return { code: isErrorCode(code) ? code : 'HKW_ERR_PLUGIN', message: error.message };
 }
 
 export class PluginManager<M extends HookMap = HookMap> {

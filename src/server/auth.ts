@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { HookworkConfig } from '../config/schema.js';
 import type { Role } from '../roles.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ForbiddenError, UnauthenticatedError } from '../errors.js';
 
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, superuser: 3 };
 
@@ -99,22 +99,19 @@ export class TokenAuth {
       const header = request.headers.authorization;
       const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (match === null) {
-        await reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ code: 'HKW_ERR_UNAUTHENTICATED', message: 'This endpoint needs "Authorization: Bearer <token>" with a token from the config\'s auth.tokens.' });
+        const error = new UnauthenticatedError('missing');
+        await reply.code(error.statusCode).header('www-authenticate', 'Bearer').send(error.toJSON());
         return reply;
       }
       const principal = this.identify(match[1] as string);
       if (principal === undefined) {
-        await reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ code: 'HKW_ERR_UNAUTHENTICATED', message: 'The bearer token is not known.' });
+        const error = new UnauthenticatedError('unknown');
+        await reply.code(error.statusCode).header('www-authenticate', 'Bearer error="invalid_token"').send(error.toJSON());
         return reply;
       }
       if (RANK[principal.role] < RANK[role]) {
-        await reply.code(403).send({
-          code: 'HKW_ERR_FORBIDDEN',
-          message: `The token "${principal.name}" has role "${principal.role}"; this endpoint needs "${role}" or higher.`,
-        });
+        const error = new ForbiddenError(principal.name, principal.role, role);
+        await reply.code(error.statusCode).send(error.toJSON());
         return reply;
       }
       request.principal = principal;

@@ -4,10 +4,11 @@
 
 import fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
 import type { Role } from '../roles.js';
-import { DeliveryStoreError, HookworkError } from '../errors.js';
+import { DeliveryStoreError, RouteNotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
+import { errorReply } from './error-reply.js';
 import { useJsonBodyParser } from './json-body.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
@@ -82,8 +83,9 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     // Requests Node's HTTP parser refuses get the same {code, message} body as every other error.
     clientErrorHandler: onClientError,
     // Router-level refusals (a path that is not valid percent-encoding, a path parameter over 100 characters) too.
-    frameworkErrors: (error, _request, reply) => {
-      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ code: error.code, message: error.message });
+    frameworkErrors: (raw, _request, reply) => {
+      const { error } = errorReply(raw);
+      void (reply as FastifyReply).code(error.statusCode).send(error.toJSON());
     },
   });
   useJsonBodyParser(app, runtime.config.server.json_max_depth);
@@ -98,25 +100,16 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   });
 
   app.setErrorHandler((raw, request, reply) => {
-    const error = raw as Error & { statusCode?: number; code?: string };
-    if (error instanceof HookworkError) {
-      // The store is unavailable for now (restarting, disk full): tell the caller when to try again.
-      if (error instanceof DeliveryStoreError) void reply.header('retry-after', String(error.retryAfter));
-      void reply.code(error.statusCode).send(error.toJSON());
-      return;
-    }
-    const status = error.statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // fastify's own client errors: bad JSON, body too large (413), bad content type.
-      void reply.code(status).send({ code: error.code ?? 'HKW_ERR_BAD_REQUEST', message: error.message });
-      return;
-    }
-    runtime.logger.error({ err: error, url: request.url }, 'Gateway request failed');
-    void reply.code(500).send({ code: 'HKW_ERR_INTERNAL', message: 'Internal error; see the gateway log.' });
+    const { error, unexpected } = errorReply(raw);
+    if (unexpected) runtime.logger.error({ err: raw, url: request.url }, 'Gateway request failed');
+    // The store is unavailable for now (restarting, disk full): tell the caller when to try again.
+    if (error instanceof DeliveryStoreError) void reply.header('retry-after', String(error.retryAfter));
+    void reply.code(error.statusCode).send(error.toJSON());
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ code: 'HKW_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url}.` });
+    const error = new RouteNotFoundError(request.method, request.url);
+    void reply.code(error.statusCode).send(error.toJSON());
   });
 
   const removeReload = runtime.onReload({

@@ -3,6 +3,7 @@
 // body of any other media type is refused up front with 415.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnsupportedMediaTypeError } from '../errors.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -16,9 +17,7 @@ export async function requireJson(request: FastifyRequest, reply: FastifyReply):
   if (!hasBody(request)) return undefined;
   const type = request.headers['content-type'];
   if (type !== undefined && JSON_TYPE.test(type)) return undefined;
-  await reply.code(415).send({
-    code: 'HKW_ERR_UNSUPPORTED_MEDIA_TYPE',
-    message: `${request.method} ${request.url} takes a JSON body; send it with "Content-Type: application/json" (got ${type === undefined ? 'no content type' : `"${type}"`}).`,
-  });
+  const error = new UnsupportedMediaTypeError(request.method, request.url, type);
+  await reply.code(error.statusCode).send(error.toJSON());
   return reply;
 }

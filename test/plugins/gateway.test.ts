@@ -141,3 +141,40 @@ test('reloading a plugin whose file no longer imports answers the import error; 
   assert.deepEqual([(fixed.body['plugin'] as { state: string }).state, (fixed.body['plugin'] as { version: string }).version], ['running', '2.0.0']);
   assert.deepEqual((await call('GET', '/plugins/status-page/', 'viewer')).body, { v: 2 });
 });
+
+test("every error reply carries a catalogued code: a plugin route's own 4xx error, fastify's 415, a plugin's own failure code", async (t) => {
+  const dir = tempFolder('hookwork-plugins-codes-');
+  const plugins = join(dir, 'plugins');
+  mkdirSync(plugins);
+  writeFileSync(join(plugins, 'coded.mjs'), `
+import { definePlugin } from ${JSON.stringify(HOOKWORK_URL)};
+export default definePlugin({
+  name: 'coded', version: '1.0.0',
+  setup(ctx) {
+    ctx.route('GET', '/item', () => { throw Object.assign(new Error('no such item'), { statusCode: 404, code: 'E_ITEM_GONE' }); }, { access: 'public' });
+    ctx.route('POST', '/echo', (req) => req.body, { access: 'public' });
+  },
+});
+`);
+  writeFileSync(join(plugins, 'flaky.mjs'), `
+import { definePlugin } from ${JSON.stringify(HOOKWORK_URL)};
+export default definePlugin({ name: 'flaky', version: '1.0.0', setup() { throw Object.assign(new Error('the database is down'), { code: 'ECONNREFUSED' }); } });
+`);
+  const { runtime, url, close } = await startGateway({ plugins: { folder: plugins, active: ['coded'] } });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const own = await request(`${url}/plugins/coded/item`);
+  assert.deepEqual([own.statusCode, await own.body.json()], [404, { code: 'HKW_ERR_BAD_REQUEST', message: 'no such item' }], 'status kept, code from the catalogue');
+
+  const xml = await request(`${url}/plugins/coded/echo`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
+  const refused = (await xml.body.json()) as { code: string };
+  assert.deepEqual([xml.statusCode, refused.code], [415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE']);
+
+  await assert.rejects(runtime.services.plugins?.load('flaky') ?? Promise.reject(new Error('no plugins')), { code: 'HKW_ERR_PLUGIN_START_FAILED' });
+  const info = runtime.services.plugins?.get('flaky');
+  assert.equal(info?.state, 'failed');
+  assert.deepEqual(info?.lastError, { code: 'HKW_ERR_PLUGIN', message: 'the database is down' }, "the plugin's own code is not shown as Hookwork's");
+});

@@ -6,7 +6,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { HookworkError } from '../../errors.js';
+import { CallbacksUnavailableError } from '../../errors.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
@@ -18,12 +18,6 @@ const bodySchema = z
     details: z.unknown().optional(),
   })
   .nullish();
-
-class CallbacksUnavailableError extends HookworkError {
-  constructor() {
-    super('HKW_ERR_NOT_FOUND', 'Callbacks are not installed on this gateway.', 404);
-  }
-}
 
 /** Wildcard listen addresses no client can connect to, and the loopback address used instead. */
 const WILDCARD_HOSTS: Readonly<Record<string, string>> = {

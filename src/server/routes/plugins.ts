@@ -9,6 +9,7 @@
 
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
+import { RouteNotFoundError } from '../../errors.js';
 import { ROLES, type Role } from '../../roles.js';
 import { isPluginResponse, type PluginRequest, type PluginRouteMatch } from '../../plugins/routes.js';
 import type { PluginManager } from '../../plugins/manager.js';
@@ -20,7 +21,8 @@ const nameParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });
 const ACTIONS = ['load', 'unload', 'reload'] as const;
 
 function notFound(reply: FastifyReply, request: FastifyRequest, why: string): FastifyReply {
-  return reply.code(404).send({ code: 'HKW_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url}: ${why}` });
+  const error = new RouteNotFoundError(request.method, request.url, why);
+  return reply.code(error.statusCode).send(error.toJSON());
 }
 
 export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
