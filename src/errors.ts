@@ -60,6 +60,7 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_DELIVERY_INFLIGHT: { status: 409, summary: 'The delivery is being attempted right now.' },
   HKW_ERR_DELIVERY_STORE: { status: 503, summary: 'The delivery store cannot serve now; retry after Retry-After.' },
   HKW_ERR_TARGET_NOT_FOUND: { status: 404, summary: 'No delivery target has that name.' },
+  HKW_ERR_DELIVERY_BODY_NOT_KEPT: { status: 409, summary: 'The delivery succeeded and its body was not kept, so it cannot be sent again.' },
   // Plugins.
   HKW_ERR_PLUGIN: { status: 500, summary: "A plugin's setup, start or stop threw an error that has no Hookwork code." },
   HKW_ERR_PLUGIN_NOT_FOUND: { status: 404, summary: 'No plugin of that name is in the plugins folder.' },
@@ -361,13 +362,12 @@ export class DeliveryInflightError extends CataloguedError {
 }
 
 /** A done delivery whose event body was not kept (`delivery.keep_done_body: none`) cannot be sent again. */
-export class DeliveryBodyNotKeptError extends HookworkError {
+export class DeliveryBodyNotKeptError extends CataloguedError {
   readonly deliveryId: string;
   constructor(deliveryId: string) {
     super(
       'HKW_ERR_DELIVERY_BODY_NOT_KEPT',
       `Delivery "${deliveryId}" succeeded and its event body was not kept ("delivery.keep_done_body: none"), so it cannot be retried or replayed: there is nothing to send. Emit the event again, or set "delivery.keep_done_body" to "full" or "compressed" to keep bodies of future deliveries.`,
-      409,
     );
     this.deliveryId = deliveryId;
   }
