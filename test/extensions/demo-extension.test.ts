@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import type { HookworkEvent } from '../../src/events/envelope.js';
-import { startRuntime, waitFor, type TestRuntime } from './helpers.js';
+import { startRuntime, type TestRuntime } from './helpers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/extensions/', import.meta.url));
 const HANDLER = 'python-extension';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, hostRegistrations, HOOKWORK_URL, until, ZOD_URL } from './helpers.js';
+import { fixture, hostRegistrations, HOOKWORK_URL, ZOD_URL } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const plain = (name: string, body = '', extra = '') => `
 export const plugin = {
@@ -140,7 +141,7 @@ test('background tasks get an aborted signal on unload and are awaited', async (
   `));
   await f.manager.load('loop');
   const state = (globalThis as unknown as { __loop: { ticks: number; ended: boolean } }).__loop;
-  await until(() => state.ticks > 2, 'the loop ticks');
+  await waitFor(() => state.ticks > 2, 'the loop ticks');
   await f.manager.unload('loop');
   assert.equal(state.ended, true, 'unload waited for the task to finish');
 });
@@ -154,7 +155,7 @@ test('a schedule runs on its cron pattern and stops on unload', async (t) => {
   `));
   await f.manager.load('cron');
   const count = (): number => (globalThis as unknown as { __cron: number }).__cron;
-  await until(() => count() >= 1, 'the schedule fires', 4000);
+  await waitFor(() => count() >= 1, { what: 'the schedule fires', timeoutMs: 4000 });
   await f.manager.unload('cron');
   const seen = count();
   assert.deepEqual(f.manager.get('cron')?.registrations, {});
