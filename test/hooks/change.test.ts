@@ -26,6 +26,7 @@ test('disposing the holder frees an exclusive point for the next one', async () 
   const changes = new ChangePoints(silentLogger());
   changes.declare('agent-status', { mode: 'exclusive' });
   const off = changes.hook('agent-status', () => 'A', 'first');
+  assert.equal(changes.holder('agent-status'), 'first');
   off();
   off();
   assert.equal(changes.holder('agent-status'), undefined);

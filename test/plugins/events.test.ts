@@ -84,6 +84,7 @@ test('ctx.onSending receives sending records; a failing listener hurts nobody; u
   };
   f.host.channels.sending.publish(record);
   assert.deepEqual((globalThis as unknown as { __sent: string[] }).__sent, ['h-1']);
+  assert.equal(f.host.channels.sending.active, true);
   await f.manager.unload('sender');
   assert.equal(f.host.channels.sending.active, false);
 });
@@ -151,6 +152,7 @@ test('the monitor sends a partial batch on its timer, without flush()', async ()
   monitor.record(point('c'));
   await waitFor(() => batches.length === 2, 'the next point is sent on the timer too');
   assert.deepEqual(batches, [['a', 'b'], ['c']]);
+  assert.equal(monitor.enabled, true);
   unsubscribe();
   assert.equal(monitor.enabled, false);
 });

@@ -119,6 +119,7 @@ test('stop that hangs is bounded; registrations still go', async (t) => {
   t.after(() => f.cleanup());
   f.write('hang.mjs', plain('hang', `ctx.on('*', () => {}); return { stop: () => new Promise(() => {}) };`));
   await f.manager.load('hang');
+  assert.equal(f.host.notifier.size, 1);
   const info = await f.manager.unload('hang');
   assert.equal(info.state, 'stopped');
   assert.equal(info.lastError?.code, 'HKW_ERR_TIMEOUT');

@@ -117,6 +117,8 @@ test('a task that ignores its abort signal: unload ends after stop_timeout, its 
   await f.manager.load('stubborn');
   await waitFor(() => state.ticks > 2, 'the loop runs');
   assert.notDeepEqual(hostRegistrations(f.host, f.manager, points), baseline);
+  assert.equal(f.host.methods.has('stubborn.ping'), true);
+  assert.equal(f.manager.routes.list('stubborn').length, 1);
 
   const info = await f.manager.unload('stubborn');
   assert.equal(info.state, 'stopped');

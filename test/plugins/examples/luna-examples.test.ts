@@ -54,6 +54,7 @@ test('monitoring: points are batched and POSTed to the collector; the rest ships
   demo.host.monitor.flush();
   const shipped = (): number => collector.received.reduce((n, r) => n + (r.body as { points: unknown[] }).points.length, 0);
   const before = shipped();
+  assert.equal(demo.host.monitor.enabled, true);
   await manager.unload('monitoring');
   assert.equal(shipped(), before + 1, 'the last point shipped on stop');
   assert.equal(demo.host.monitor.enabled, false);

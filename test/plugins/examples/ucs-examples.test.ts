@@ -64,6 +64,7 @@ test('status-hook: modify, block with a reason, block by throwing, fall back on 
     Promise.resolve().then(() => demo.host.onChange('agent-status', () => undefined)),
     /already held by "plugin:status-hook"/,
   );
+  assert.equal(demo.host.changes.holder('agent-status'), 'plugin:status-hook');
   await manager.unload('status-hook');
   assert.equal(demo.host.changes.holder('agent-status'), undefined);
   assert.equal((await demo.setAgentStatus(1, AGENT_OFFLINE as AgentStatus)).status, AGENT_OFFLINE);
