@@ -60,6 +60,18 @@ class DeadlineQueue {
     }
   }
 
+  /** Calls still waiting for their answer (a scan: for checks and tests, not the hot path). */
+  get pending(): number {
+    let count = 0;
+    for (let i = this.head; i < this.tail; i++) if (!(this.items[i] as Deadline).settled) count++;
+    return count;
+  }
+
+  /** Whether the queue's timer holds the process open (it must not once nothing is pending). */
+  get holdsProcess(): boolean {
+    return this.timer?.hasRef() ?? false;
+  }
+
   fire(): void {
     this.timer = undefined;
     this.refed = false;
@@ -101,6 +113,19 @@ export class Deadlines {
     const item: Deadline = { settled: false, deadline: performance.now() + ms, queue, onTimeout, owner };
     queue.add(item);
     return item;
+  }
+
+  /** Calls tracked and not yet settled or timed out, over every timeout length. */
+  get pending(): number {
+    let count = 0;
+    for (const queue of this.#queues.values()) count += queue.pending;
+    return count;
+  }
+
+  /** Whether a timer of these deadlines keeps the process alive (only while calls are pending). */
+  get holdsProcess(): boolean {
+    for (const queue of this.#queues.values()) if (queue.holdsProcess) return true;
+    return false;
   }
 
   /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */

@@ -2,27 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { after, test } from 'node:test';
 import { ActionHookFailedError, PermissionDeniedError, QuotaExceededError } from '../../src/errors.js';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { action } from '../../src/actions/actions.js';
-import { startReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const hookScript = resolve(import.meta.dirname, '../../examples/hooks/sftpgo-hook.sh');
 const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
 const temp = mkdtempSync(join(tmpdir(), 'hookwork-actions-'));
-let receiver: Receiver;
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
+const receiver = useReceiver();
 after(async () => {
-  await receiver.close();
   rmSync(temp, { recursive: true, force: true });
 });
 
@@ -212,5 +205,5 @@ test('action() on a bare host: gates and the event, no targets', async () => {
   await host.idle();
   assert.deepEqual(events, ['ok']);
   await host.close();
-  await waitUntil(() => true);
+  await waitFor(() => true);
 });

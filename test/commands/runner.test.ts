@@ -6,8 +6,9 @@ import { after, test } from 'node:test';
 import { CommandTarget, type CommandReport } from '../../src/commands/runner.js';
 import { handlerTargetName } from '../../src/runtime/install-handlers.js';
 import { SFTPGO_ENV_NAMES } from '../../src/commands/sftpgo-preset.js';
-import { attemptContext, waitUntil } from '../helpers/receiver.js';
+import { attemptContext } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures');
 const fixture = (name: string): string => join(fixtures, name);
@@ -94,14 +95,14 @@ test('a timeout stops the whole process group (the program and what it started)'
   assert.equal(result.retryable, true);
   assert.match(result.error ?? '', /did not finish within 300 ms/);
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  await waitUntil(() => {
+  await waitFor(() => {
     try {
       process.kill(pid, 0);
       return false;
     } catch {
       return true;
     }
-  }, 5000, 'the background sleep to be gone');
+  }, { what: 'the background sleep to be gone', timeoutMs: 5000 });
 });
 
 test('a timeout also stops a grandchild that left the process group with setsid (Linux: found by its HOOKWORK_RUN_ID)', { skip: process.platform !== 'linux' }, async (t) => {
@@ -117,7 +118,7 @@ test('a timeout also stops a grandchild that left the process group with setsid 
   // It really left: its session is its own, not the command's group.
   const stat = (p: number): string[] => readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]?.split(' ') ?? [];
   if (alive(pid)) assert.equal(Number(stat(pid)[3]), pid, 'the grandchild leads its own session');
-  await waitUntil(() => !alive(pid as number), 5000, 'the setsid grandchild to be gone');
+  await waitFor(() => !alive(pid as number), { what: 'the setsid grandchild to be gone', timeoutMs: 5000 });
 });
 
 test('a grandchild that ignores SIGTERM gets SIGKILL after the grace period even though the program itself died on SIGTERM', async (t) => {
@@ -142,7 +143,7 @@ test('a grandchild that ignores SIGTERM gets SIGKILL after the grace period even
   assert.ok(existsSync(pidFile), 'the grandchild started before the timeout');
   pid = Number(readFileSync(pidFile, 'utf8'));
   assert.ok(pid > 0);
-  await waitUntil(() => !alive(pid as number), 5000, 'the grandchild that ignores SIGTERM to be killed');
+  await waitFor(() => !alive(pid as number), { what: 'the grandchild that ignores SIGTERM to be killed', timeoutMs: 5000 });
 });
 
 test('a signal aborted before the run starts: nothing is spawned, the result is a retryable failure', async () => {
@@ -257,7 +258,7 @@ test('per-target concurrency limit (default 2)', async () => {
   const target = new CommandTarget({ name: 'limited', command: fixture('wait-for-file.sh'), args: [folder, go] });
   assert.equal(target.concurrency, 2);
   const runs = Array.from({ length: 5 }, () => target.run(event, attemptContext()));
-  await waitUntil(() => readdirSync(folder).filter((f) => f.startsWith('started-')).length >= 2, 5000, 'two runs to start');
+  await waitFor(() => readdirSync(folder).filter((f) => f.startsWith('started-')).length >= 2, { what: 'two runs to start', timeoutMs: 5000 });
   assert.equal(target.running, 2);
   assert.equal(readdirSync(folder).filter((f) => f.startsWith('started-')).length, 2);
   writeFileSync(go, '');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import { startGateway } from '../server/gateway-helpers.js';
+import { testReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -73,25 +73,15 @@ test('the runtime installs delivery on a SQLite file under the data folder by de
   }
 });
 
-test('the admin API shows a granted account.token as "[redacted]" (the store keeps it) and answers 409 to a retry of a delivery in flight', async () => {
+test('the admin API shows a granted account.token as "[redacted]" (the store keeps it) and answers 409 to a retry of a delivery in flight', async (t) => {
   const SECRET = 'tok-SECRET-0123456789';
-  const hits: string[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      hits.push(body);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const port = (receiver.address() as { port: number }).port;
+  const receiver = await testReceiver(t);
   const gw = await startGateway({
     auth: { tokens: [{ name: 'ops', role: 'operator', token: OPERATOR }] },
     delivery: { retry_schedule: [0], poll_interval: 0.05 },
     events: [{ id: '100', name: 'upload' }],
     ssrf: { allow: ['127.0.0.1/32'] },
-    handlers: [{ type: 'webhook', name: 'granted', url: `http://127.0.0.1:${port}/in`, actions: ['upload'], grants: ['account.token'] }],
+    handlers: [{ type: 'webhook', name: 'granted', url: `${receiver.url}/in`, actions: ['upload'], grants: ['account.token'] }],
   });
   const release: Array<() => void> = [];
   try {
@@ -99,7 +89,7 @@ test('the admin API shows a granted account.token as "[redacted]" (the store kee
     assert.ok(delivery);
     await gw.runtime.host.emit('100', { account: { uuid: 'u1', name: 'alice', token: SECRET }, data: { path: '/a' } });
     await waitFor(async () => (await delivery.list({ state: 'done' })).length === 1, { what: 'delivered' });
-    assert.ok(hits[0]?.includes(SECRET), 'the granted target got the token');
+    assert.ok(receiver.requests[0]?.body.includes(SECRET), 'the granted target got the token');
     const [stored] = await delivery.store.list();
     assert.equal((stored?.event['account'] as { token?: string }).token, SECRET, 'the store keeps it');
 
@@ -128,6 +118,5 @@ test('the admin API shows a granted account.token as "[redacted]" (the store kee
   } finally {
     for (const r of release) r();
     await gw.close();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
   }
 });

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { ClusterBus } from '../../src/cluster/bus.js';
 import { PostgresStore } from '../../src/delivery/postgres-store.js';
-import { captureLogger } from '../hooks/capture-logger.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -127,9 +127,11 @@ test('purge(now): done deliveries older than retention.done and failed ones olde
       { id: 'inflight_90d', target: 'old', event: {}, webhookId: 'msg_i', dueAt: NOW - 90 * DAY, createdAt: NOW - 90 * DAY, claim: { nodeId: 'n', leaseUntil: NOW - 89 * DAY } },
     ]);
 
+    const purgeable = ['done_8d', 'done_7d_1ms', 'failed_31d', 'failed_30d_1ms'];
+    for (const due of purgeable) assert.notEqual(await store.get(due), undefined, `${due} is stored before the purge`);
     assert.equal(await s.purge(NOW), 4);
     assert.deepEqual(await ids(store), ['done_6d', 'done_7d', 'failed_30d', 'failed_8d', 'inflight_90d', 'pending_90d']);
-    for (const gone of ['done_8d', 'done_7d_1ms', 'failed_31d', 'failed_30d_1ms']) assert.equal(await store.get(gone), undefined, gone);
+    for (const gone of purgeable) assert.equal(await store.get(gone), undefined, gone);
     assert.equal((await store.get('done_6d'))?.attempts.length, 1, 'a kept delivery keeps its attempts');
 
     // Nothing more at the same time; a day later the 6-day-old done and the 30-day-old failed ones are due.

@@ -8,6 +8,7 @@ import { DeliveryStoreError } from '../../src/errors.js';
 import { asStoreError, storeFault } from '../../src/delivery/store-faults.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { send, startGateway } from '../server/gateway-helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function withCode(code: string, message = 'x'): Error {
   return Object.assign(new Error(message), { code });
@@ -101,11 +102,13 @@ describe('POST /v1/events while PostgreSQL is stopped', () => {
       assert.equal(problem?.['fault'], 'unavailable');
       await pg.resume();
       // The pool drops its dead connections and opens new ones.
-      let again = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/c' } } });
-      for (let i = 0; i < 50 && again.status === 503; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        again = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/c' } } });
-      }
+      const again = await waitFor(
+        async () => {
+          const answer = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/c' } } });
+          return answer.status !== 503 && answer;
+        },
+        { what: 'the store to take events again', intervalMs: 100 },
+      );
       assert.equal(again.status, 202, JSON.stringify(again.body));
       assert.equal((await send(gw.url, 'GET', '/v1/health')).body['status'], 'ok');
     } finally {

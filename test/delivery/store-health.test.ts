@@ -9,7 +9,7 @@ import { MemoryStore } from '../../src/delivery/memory-store.js';
 import { DeliveryService } from '../../src/delivery/service.js';
 import type { ClaimRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
-import { captureLogger, type CaptureLogger } from '../hooks/capture-logger.js';
+import { captureLogger, type CaptureLogger } from '../helpers/capture-logger.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A memory store that refuses every call with `fault` while it is set. */

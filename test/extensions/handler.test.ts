@@ -14,7 +14,8 @@ import type { HookworkEvent } from '../../src/events/envelope.js';
 import { resolveEntryPoint } from '../../src/extensions/loader.js';
 import type { SendingRecord } from '../../src/hooks/channel.js';
 import type { MonitoringPoint } from '../../src/hooks/monitor.js';
-import { FIXTURES, startRuntime, waitFor, type TestRuntime } from './helpers.js';
+import { FIXTURES, startRuntime, type TestRuntime } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { awaiting, calls, sameInstance } from './fixtures/lifecycle.js';
 
 type HandlerInput = NonNullable<HookworkConfigInput['handlers']>[number];
@@ -113,10 +114,10 @@ describe('extension handler lifecycle', () => {
         await emitAndSettle(rt, '2000', { data: { result: 'no-message' } });
         assert.equal(rt.runtime.services.extensions?.get('flaky')?.state, 'started');
         const last = await emitAndSettle(rt, '2000', { data: { result: 'no-message' } });
-        const info = await waitFor('the handler to stop', () => {
+        const info = await waitFor(() => {
           const current = rt.runtime.services.extensions?.get('flaky');
           return current?.state === 'failed' ? current : undefined;
-        });
+        }, 'the handler to stop');
         assert.match(info.lastError?.message ?? '', /Stopped after 2 consecutive failures; the last: handle\(\) gave an event without a "message"/);
         assert.equal(failuresFor(rt, last)[0]?.data['handler_stopped'], true);
         const ignored = await emitAndSettle(rt, '2000', { data: {} });
@@ -138,10 +139,10 @@ describe('one main-process instance, enabled, queue', () => {
         assert.equal((await service.start('same')).state, 'started');
       }
       // The first start's report went out while the runtime was being created, before the recorder.
-      const starts = await waitFor('two restart reports', () => {
+      const starts = await waitFor(() => {
         const reports = rt.from('same');
         return reports.length === 2 ? reports : undefined;
-      });
+      }, 'two restart reports');
       assert.deepEqual(starts.map((e) => [e.message, e.data['stops_before']]), [
         ['start 2', 1],
         ['start 3', 2],
@@ -181,7 +182,7 @@ describe('one main-process instance, enabled, queue', () => {
         await rt.runtime.host.emit('2000', { data: { n: 1, release } });
         await rt.runtime.host.emit('2000', { data: { n: 2, release } });
         // The first holds the only worker; the second is in the queue meanwhile.
-        await waitFor('the second event to wait in the queue', () => service.stats().queued === 1 && service.get('holding')?.inFlight === 2);
+        await waitFor(() => service.stats().queued === 1 && service.get('holding')?.inFlight === 2, 'the second event to wait in the queue');
         assert.equal(rt.from('holding').length, 0);
         writeFileSync(release, '');
         await service.idle();
@@ -232,7 +233,7 @@ describe('getConfiguration decisions and results', () => {
         [ENGINE_EVENTS.info, 'handled'],
       ]);
       await emitAndSettle(rt, '2000', { data: { decision: 'parent-emit' } });
-      const emitted = await waitFor('parent.emit', () => rt.from('decisions').find((e) => e.message === 'emitted through parent'));
+      const emitted = await waitFor(() => rt.from('decisions').find((e) => e.message === 'emitted through parent'), 'parent.emit');
       assert.equal(emitted.id, ENGINE_EVENTS.success);
       assert.equal(emitted.data['extra'], 1);
     });
@@ -246,7 +247,7 @@ describe('getConfiguration decisions and results', () => {
         assert.ok(service);
         awaiting.length = 0;
         const source = await rt.runtime.host.emit('2000', { data: { n: 1 } });
-        const resolveLate = await waitFor('the pending decision', () => awaiting[0]);
+        const resolveLate = await waitFor(() => awaiting[0], 'the pending decision');
         assert.equal(service.get('awaiting')?.inFlight, 1);
         assert.equal((await service.stop('awaiting')).state, 'stopped');
         assert.equal(service.get('awaiting')?.inFlight, 0, 'the undecided event ends with the stop');
@@ -261,7 +262,7 @@ describe('getConfiguration decisions and results', () => {
         // Started again, the handler decides and handles new events as usual.
         await service.start('awaiting');
         await rt.runtime.host.emit('2000', { data: { n: 2 } });
-        const resolveNext = await waitFor('the next decision', () => awaiting[1]);
+        const resolveNext = await waitFor(() => awaiting[1], 'the next decision');
         resolveNext('fresh');
         await service.idle();
         assert.deepEqual(rt.from('awaiting').map((e) => e.message), ['fresh 2']);

@@ -1,5 +1,5 @@
 // Shared helpers for the extension tests: a runtime in a temp data folder,
-// an event recorder, and bounded polling (no timing assertions).
+// an event recorder.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,15 +38,4 @@ export async function startRuntime(config: HookworkConfig | HookworkConfigInput,
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls until `check` returns a value other than undefined/false, or fails after `limitMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, limitMs = 10_000): Promise<T> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -15,7 +15,8 @@ import type { ExtensionPool } from '../../src/extensions/pool.js';
 import { createHost, type Host } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { calls, parents } from './fixtures/lifecycle.js';
-import { FIXTURES, startRuntime, waitFor } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { FIXTURES, startRuntime } from './helpers.js';
 
 interface StubRun {
   readonly task: ExtensionTask;
@@ -65,11 +66,11 @@ describe('fail_after_errors', () => {
       await emit(host);
       assert.equal(runs.length, i);
       runs[i - 1]?.reject(new Error(`boom ${i}`));
-      await waitFor(`failure ${i}`, () => failures.length === i);
+      await waitFor(() => failures.length === i, `failure ${i}`);
       assert.equal(handler.info().consecutiveFailures, i);
       if (i < 10) assert.equal(handler.state, 'started', `still started after ${i} failures`);
     }
-    await waitFor('the handler to stop', () => handler.state === 'failed');
+    await waitFor(() => handler.state === 'failed', 'the handler to stop');
     assert.deepEqual(failures.map((f) => f.data['handler_stopped']), [...Array<boolean>(9).fill(false), true]);
     assert.match(handler.info().lastError?.message ?? '', /^Stopped after 10 consecutive failures; the last: boom 10/);
   });
@@ -81,8 +82,8 @@ describe('fail_after_errors', () => {
     assert.equal(runs.length, 3);
     // All three settle in the same tick: the 2nd and 3rd both reach the limit before any stop runs.
     runs.forEach((run, i) => run.reject(new Error(`boom ${i + 1}`)));
-    await waitFor('three failure events', () => failures.length === 3);
-    await waitFor('the handler to stop', () => handler.state === 'failed');
+    await waitFor(() => failures.length === 3, 'three failure events');
+    await waitFor(() => handler.state === 'failed', 'the handler to stop');
     await handler.stop(); // waits for every stop already scheduled
     assert.deepEqual(failures.map((f) => f.data['handler_stopped']), [false, true, false]);
     assert.equal(handler.state, 'failed');

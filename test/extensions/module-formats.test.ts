@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startRuntime, waitFor, type TestRuntime } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startRuntime, type TestRuntime } from './helpers.js';
 
 const ESM_TS = (label: string): string => `
 import { suffix } from './helper.ts';
@@ -104,7 +105,7 @@ describe('extension modules outside any package', () => {
       assert.equal(info?.state, 'started', `state of the .${format} handler: ${info?.state} ${info?.lastError?.message ?? ''}`);
       const source = await rt.runtime.host.emit('2000', {});
       await service.idle();
-      await waitFor(`the .${format} handler's result`, () => rt.from(format).length > 0);
+      await waitFor(() => rt.from(format).length > 0, `the .${format} handler's result`);
       // Every handler follows 2000, so earlier tests' events count here too: one distinct result.
       assert.deepEqual(
         [...new Set(rt.from(format).map((e) => e.message))],

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import type { HookworkEvent } from '../../src/events/envelope.js';
-import { FIXTURES, startRuntime, waitFor, type TestRuntime } from './helpers.js';
+import { FIXTURES, startRuntime, type TestRuntime } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let rt: TestRuntime;
 let sequence = 0;
@@ -57,15 +58,15 @@ const LIMIT_MS = 30_000;
 /** The bad event yields its failure event; the next one is handled by a (new) worker. */
 async function failsThenRecovers(mode: string, id = '3000'): Promise<HookworkEvent> {
   const bad = await send(mode, id);
-  const failure = await waitFor(`the failure event for "${mode}"`, () =>
-    rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === bad.uuid),
-    LIMIT_MS,
-  );
+  const failure = await waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === bad.uuid), {
+    what: `the failure event for "${mode}"`,
+    timeoutMs: LIMIT_MS,
+  });
   const good = await send('fine');
-  await waitFor(`the next event after "${mode}"`, () =>
-    rt.events.find((e) => e.id === ENGINE_EVENTS.info && e.message === `ok ${String(good.data['n'])}`),
-    LIMIT_MS,
-  );
+  await waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.info && e.message === `ok ${String(good.data['n'])}`), {
+    what: `the next event after "${mode}"`,
+    timeoutMs: LIMIT_MS,
+  });
   assert.equal(failure.data['handler'], id === '3000' ? 'unreliable' : 'short-limit');
   assert.equal(failure.data['stage'], 'handle');
   assert.equal(failure.data['event_id'], id);
@@ -105,14 +106,14 @@ describe('extension reliability (pool of one worker)', () => {
     const loop = await send('loop', '3001');
     const queued = await send('fine', '3001');
     for (const source of [loop, queued]) {
-      await waitFor('a timeout failure', () =>
-        rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === source.uuid && e.data['reason'] === 'timeout'),
-        LIMIT_MS,
+      await waitFor(
+        () => rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === source.uuid && e.data['reason'] === 'timeout'),
+        { what: 'a timeout failure', timeoutMs: LIMIT_MS },
       );
     }
     assert.equal(rt.events.some((e) => e.message === `ok ${String(queued.data['n'])}`), false, 'the queued event never ran');
     await rt.runtime.services.extensions?.idle();
     const next = await send('fine');
-    await waitFor('the pool to serve again', () => rt.events.find((e) => e.message === `ok ${String(next.data['n'])}`), LIMIT_MS);
+    await waitFor(() => rt.events.find((e) => e.message === `ok ${String(next.data['n'])}`), { what: 'the pool to serve again', timeoutMs: LIMIT_MS });
   });
 });

@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FIXTURES, startRuntime, waitFor } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { FIXTURES, startRuntime } from './helpers.js';
 
 test('a TypeScript handler class is constructed once in each worker (and in the main process), before its first event', async () => {
   const rt = await startRuntime(
@@ -18,10 +19,10 @@ test('a TypeScript handler class is constructed once in each worker (and in the 
   try {
     await rt.runtime.host.emit('2000', {});
     await rt.runtime.host.emit('2000', {});
-    const results = await waitFor('two results', () => {
+    const results = await waitFor(() => {
       const found = rt.from('instance').filter((e) => e.id === '20200');
       return found.length === 2 ? found : undefined;
-    });
+    }, 'two results');
     assert.deepEqual(
       results.map((e) => e.message),
       ['constructed 1 time(s) in this worker', 'constructed 1 time(s) in this worker'],

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { waitFor } from './wait-for.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -22,6 +23,11 @@ export function hookwork(args: string[], cwd: string, env: NodeJS.ProcessEnv = {
     env: { ...process.env, HOOKWORK_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collect(child);
+}
+
+/** Collects a child's output (spawned with piped stdout and stderr) and its exit. */
+export function collect(child: ChildProcess): Spawned {
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -31,14 +37,20 @@ export function hookwork(args: string[], cwd: string, env: NodeJS.ProcessEnv = {
 }
 
 /** Polls `probe` (bounded) until it gives a value; fails early if the process exited. */
-export async function waitForOutput<T>(what: string, probe: () => T | undefined, spawned: Spawned): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (spawned.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out waiting for ${what}; stdout: ${spawned.stdout()} stderr: ${spawned.stderr()}`);
+export async function waitForOutput<T>(what: string, probe: () => T | undefined, spawned: Spawned, timeoutMs = 30_000): Promise<T> {
+  const output = (): string => `stdout: ${spawned.stdout()} stderr: ${spawned.stderr()}`;
+  const value = await waitFor(
+    () => {
+      const found = probe();
+      if (found !== undefined) return { found };
+      if (spawned.child.exitCode !== null || spawned.child.signalCode !== null) throw new Error(`The process exited before ${what}; ${output()}`);
+      return undefined;
+    },
+    { what, timeoutMs, intervalMs: 50 },
+  ).catch((err: Error) => {
+    throw err.message.startsWith('Timed out') ? new Error(`${err.message}; ${output()}`) : err;
+  });
+  return value.found;
 }
 
 /** Waits for `hookwork serve`'s listening line and returns the URL. */

@@ -4,6 +4,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach } from 'node:test';
+import { waitFor } from './wait-for.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -54,11 +55,9 @@ export async function startReceiver(): Promise<Receiver> {
       responder = fn;
     },
     async waitFor(count, timeoutMs = 5000) {
-      const until = Date.now() + timeoutMs;
-      while (requests.length < count) {
-        if (Date.now() > until) throw new Error(`Expected ${count} requests, got ${requests.length}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(() => requests.length >= count, { timeoutMs, what: `${count} requests` }).catch((err: Error) => {
+        throw new Error(`${err.message}: got ${requests.length}`);
+      });
       return requests;
     },
     close() {
@@ -68,13 +67,11 @@ export async function startReceiver(): Promise<Receiver> {
   };
 }
 
-/** Polls `check` until it returns true (bounded). */
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** A receiver for one test, closed when the test ends. */
+export async function testReceiver(t: { after(fn: () => Promise<void>): void }): Promise<Receiver> {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  return receiver;
 }
 
 /** An attempt context for calling targets directly. */
@@ -83,14 +80,15 @@ export function attemptContext(webhookId = 'msg_test', attempt = 1): { webhookId
 }
 
 /**
- * One receiver for a test file: started before its tests, emptied and set
- * back to 200 "ok" before each, closed after them; `use` gets it once started.
+ * The receiver of a test file: started before its tests, emptied and set back
+ * to 200 "ok" before each, closed after them. The returned handle forwards to
+ * it, so tests use it directly (reading it before the file's `before` hooks
+ * ran is a mistake and throws).
  */
-export function useReceiver(use: (receiver: Receiver) => void): void {
+export function useReceiver(): Receiver {
   let receiver: Receiver | undefined;
   before(async () => {
     receiver = await startReceiver();
-    use(receiver);
   });
   beforeEach(() => {
     if (receiver === undefined) return;
@@ -98,4 +96,22 @@ export function useReceiver(use: (receiver: Receiver) => void): void {
     receiver.respond((_r, res) => res.writeHead(200).end('ok'));
   });
   after(() => receiver?.close());
+  const started = (): Receiver => {
+    if (receiver === undefined) throw new Error('useReceiver(): the receiver starts in a before hook; use it inside tests');
+    return receiver;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    get requests() {
+      return started().requests;
+    },
+    respond: (responder) => started().respond(responder),
+    waitFor: (count, timeoutMs) => started().waitFor(count, timeoutMs),
+    close: () => started().close(),
+  };
 }

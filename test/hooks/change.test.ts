@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { block, ChangeBlockedError, createHost, ExclusiveHookTakenError, silentLogger } from '../../src/index.js';
 import { ChangePoints } from '../../src/hooks/change.js';
-import { captureLogger } from './capture-logger.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 
 test('an exclusive point accepts one holder and refuses a second with an error naming the holder', () => {
   const changes = new ChangePoints(silentLogger());
@@ -26,6 +26,7 @@ test('disposing the holder frees an exclusive point for the next one', async () 
   const changes = new ChangePoints(silentLogger());
   changes.declare('agent-status', { mode: 'exclusive' });
   const off = changes.hook('agent-status', () => 'A', 'first');
+  assert.equal(changes.holder('agent-status'), 'first');
   off();
   off();
   assert.equal(changes.holder('agent-status'), undefined);

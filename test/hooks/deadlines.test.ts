@@ -51,12 +51,39 @@ test('a late settle after the timeout is refused (the answer is to be ignored)',
   assert.equal(deadlines.settle(late.item), false);
 });
 
+/** Active timers that keep the process alive (unref'd ones are not listed). */
+const refedTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
 test('thousands of quick calls leave nothing pending', async () => {
   const deadlines = new Deadlines();
+  const timersBefore = refedTimers();
   for (let i = 0; i < 5000; i++) {
     const item = deadlines.track(60_000, () => assert.fail('no call should time out'), i);
+    // It was there: tracked, pending, and its timer holds the process while it runs.
+    assert.equal(deadlines.pending, 1);
+    assert.equal(deadlines.holdsProcess, true);
+    if (i === 0) assert.equal(refedTimers(), timersBefore + 1, 'one timer for the 60 s length, referenced while a call is pending');
     await Promise.resolve();
     assert.equal(deadlines.settle(item), true);
   }
-  // The 60 s timer is unref'd once idle: this test file finishing proves it does not hold the process.
+  assert.equal(deadlines.pending, 0, 'no call left pending');
+  // The 60 s timer stays armed (no clearTimeout per call) but unref'd: it does not hold the process.
+  assert.equal(deadlines.holdsProcess, false);
+  assert.equal(refedTimers(), timersBefore, 'no referenced timer left behind');
+});
+
+test('pending counts the calls still running across lengths; a timed-out call leaves the count', async () => {
+  const deadlines = new Deadlines();
+  const a = deadlines.track(60_000, () => undefined, 'a');
+  const b = deadlines.track(60_000, () => undefined, 'b');
+  const quick = timedOut(deadlines, 5, 'quick');
+  assert.equal(deadlines.pending, 3);
+  assert.equal(deadlines.settle(a), true);
+  assert.equal(deadlines.pending, 2);
+  assert.equal(await quick.fired, 'quick:timeout');
+  assert.equal(deadlines.pending, 1, 'only "b" is still pending');
+  assert.equal(deadlines.holdsProcess, true, 'the 60 s timer holds the process while "b" runs');
+  assert.equal(deadlines.settle(b), true);
+  assert.equal(deadlines.pending, 0);
+  assert.equal(deadlines.holdsProcess, false);
 });

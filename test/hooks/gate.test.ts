@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { allow, createHost, deny, handled, HookTimeoutError, silentLogger } from '../../src/index.js';
 import { Gates } from '../../src/hooks/gate.js';
 import { Monitor, type MonitoringPoint } from '../../src/hooks/monitor.js';
-import { captureLogger } from './capture-logger.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 
 test('with no gates, or only allowing gates, the verdict is allow', async () => {
   const gates = new Gates(silentLogger());

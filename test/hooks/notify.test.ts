@@ -151,9 +151,11 @@ test('a disposed subscriber is not called, even for an event already queued', as
   const host = newHost();
   let calls = 0;
   const off = host.on('100', () => void calls++);
+  assert.equal(host.notifier.size, 1);
   const pending = host.emit('100');
   off();
   off(); // idempotent
+  assert.equal(host.notifier.size, 0);
   await pending;
   await host.emit('100');
   await host.idle();

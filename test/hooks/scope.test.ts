@@ -128,6 +128,8 @@ test('closing the host disposes its own registrations', async () => {
   h.on('100', () => undefined);
   h.onGate('g', () => undefined);
   assert.equal(h.size, 2);
+  assert.equal(h.notifier.size, 1);
+  assert.equal(h.gates.count('g'), 1);
   await h.close();
   assert.equal(h.size, 0);
   assert.equal(h.notifier.size, 0);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ClientPool } from '../../src/http/client-pool.js';
 import { exchange, type ExchangeResult } from '../../src/http/exchange.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const NEVER = new AbortController().signal;
 
@@ -59,17 +60,12 @@ async function heldReceiver() {
 const send = (pool: ClientPool, path: string, headers: string[] = ['content-type', 'text/plain']): Promise<ExchangeResult> =>
   exchange(pool, { path, method: 'POST', headers, body: 'hi', timeoutMs: 5000, signal: NEVER });
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(check(), 'condition not reached');
-}
-
 test('client pool: requests beyond its connections wait in order, and never more run at once than it has connections', async () => {
   const rx = await heldReceiver();
   const pool = new ClientPool(rx.origin, { connections: 3 });
   try {
     const results = Array.from({ length: 8 }, (_, i) => send(pool, `/r${i}`));
-    await until(() => rx.held === 3);
+    await waitFor(() => rx.held === 3);
     assert.equal(pool.queued, 5);
     rx.release();
     const heads = (await Promise.all(results)).map((r) => r.head);
@@ -116,7 +112,7 @@ test('client pool: a request aborted while it waits for a client is never sent',
     const controller = new AbortController();
     const waiting = exchange(pool, { path: '/aborted', method: 'POST', headers: [], body: 'x', timeoutMs: 5000, signal: controller.signal });
     const after = send(pool, '/after');
-    await until(() => rx.held === 1);
+    await waitFor(() => rx.held === 1);
     controller.abort(new Error('lease ended'));
     await assert.rejects(waiting, /lease ended/);
     rx.release();
@@ -152,7 +148,7 @@ test('client pool: close() lets queued and running requests finish; destroy() fa
   const pool = new ClientPool(rx.origin, { connections: 1 });
   const running = send(pool, '/running');
   const queued = send(pool, '/queued');
-  await until(() => rx.held === 1);
+  await waitFor(() => rx.held === 1);
   const closing = pool.close();
   assert.equal(pool.closed, true);
   await assert.rejects(send(pool, '/late'), (err: Error) => err.name === 'ClientClosedError');
@@ -166,7 +162,7 @@ test('client pool: close() lets queued and running requests finish; destroy() fa
   // Their failures are collected as they come (destroy settles them before it resolves).
   const first = send(doomed, '/first').catch((err: Error) => err);
   const second = send(doomed, '/second').catch((err: Error) => err);
-  await until(() => rx2.held === 1);
+  await waitFor(() => rx2.held === 1);
   await doomed.destroy(new Error('shutting down'));
   assert.equal(doomed.destroyed, true);
   assert.match(String(await first), /shutting down/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { after, before, beforeEach, test } from 'node:test';
+import { after, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { Pool } from 'undici';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
@@ -10,22 +10,15 @@ import { HttpPools } from '../../src/http/pools.js';
 import { generateSecret } from '../../src/http/signing.js';
 import { SsrfGuard } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
-import { attemptContext, startReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { attemptContext, useReceiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-let receiver: Receiver;
+const receiver = useReceiver();
 const pools = new HttpPools();
 const ssrf = new SsrfGuard({ allow: ['127.0.0.1/32'] });
 
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
 after(async () => {
   await pools.close();
-  await receiver.close();
 });
 
 function options(signal = new AbortController().signal) {
@@ -124,7 +117,7 @@ test('many requests on one shared signal add one abort listener, and all of them
   const webhook = new WebhookTarget({ name: 'shared', url: `${receiver.url}/slow`, concurrency: 8 }, { http: pools, ssrf });
   const controller = new AbortController();
   const runs = Array.from({ length: 12 }, (_, i) => webhook.run({ id: String(i) }, { webhookId: `msg_${i}`, attempt: 1, signal: controller.signal }));
-  await waitUntil(() => receiver.requests.length >= 1);
+  await waitFor(() => receiver.requests.length >= 1);
   controller.abort(new Error('shutting down'));
   const results = await Promise.all(runs);
   assert.ok(results.every((r) => r.ok === false && /shutting down/.test(r.error ?? '')));
@@ -142,7 +135,7 @@ test('configured headers override the defaults, never the signature headers; one
   const result = await webhook.run({ id: '42' }, attemptContext('msg_real'));
   assert.equal(result.ok, true, result.error);
   // Stale requests of the abort tests may still arrive; pick ours.
-  await waitUntil(() => receiver.requests.some((r) => r.url === '/h'));
+  await waitFor(() => receiver.requests.some((r) => r.url === '/h'));
   const request = receiver.requests.find((r) => r.url === '/h');
   assert.equal(request?.headers['content-type'], 'application/vnd.custom+json');
   assert.equal(request?.headers['user-agent'], 'custom/42');
@@ -204,7 +197,7 @@ test("attempt() sends the queue's stored event JSON as the body and parses it on
   const templated = new WebhookTarget({ name: 'templated', url: `${receiver.url}/t{{data.path}}` }, { http: pools, ssrf });
   assert.equal((await templated.attempt(delivery('msg_t'), attemptContext('msg_t'))).ok, true);
   assert.equal(parsed, 1);
-  await waitUntil(() => receiver.requests.some((r) => r.url === '/t/in/a.txt'));
+  await waitFor(() => receiver.requests.some((r) => r.url === '/t/in/a.txt'));
   const sent = receiver.requests.find((r) => r.url === '/stored');
   assert.equal(sent?.body, eventJson);
   assert.deepEqual(new Webhook(secret).verify(sent?.body ?? '', sent?.headers as Record<string, string>), JSON.parse(eventJson));

@@ -12,10 +12,10 @@ import { kWorker, SenderThread } from '../../src/http/sender-thread.js';
 import { generateSecret } from '../../src/http/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
-import { attemptContext, useReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { attemptContext, useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-let receiver: Receiver;
 const loopback: CheckedTarget = { hostname: '127.0.0.1', address: '127.0.0.1', family: 4 };
 const ssrf = new SsrfGuard({ allow: ['127.0.0.1/32'] });
 const form = new RequestForm({ method: 'POST', headers: ['content-type', 'text/plain'], timeoutMs: 5000, secrets: [] });
@@ -24,7 +24,7 @@ function request(overrides: Partial<FormRequest> = {}): FormRequest {
   return { path: '/x', headers: [], webhookId: 'msg_t', timestamp: '1700000000', body: 'hello', signal: new AbortController().signal, ...overrides };
 }
 
-useReceiver((started) => (receiver = started));
+const receiver = useReceiver();
 
 test('a webhook target on the sender thread sends signed requests a Standard Webhooks receiver verifies, with string and byte bodies', async (t) => {
   const thread = new SenderThread();
@@ -91,7 +91,7 @@ test('an abort rejects at once and the thread drops the request', async (t) => {
   controller.abort(new Error('lease over'));
   await assert.rejects(sent, /lease over/);
   assert.equal(thread.inFlight, 0);
-  await waitUntil(() => closedByClient, 5000, 'the thread to drop the connection');
+  await waitFor(() => closedByClient, { what: 'the thread to drop the connection', timeoutMs: 5000 });
 });
 
 test('a thread that dies fails its requests in flight retryably, and the next request starts a new one', async (t) => {

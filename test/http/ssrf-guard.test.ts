@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { SsrfRefusedError } from '../../src/errors.js';
 import { HttpPools } from '../../src/http/pools.js';
 import { SsrfGuard, parseCidr } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
-import { attemptContext, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { attemptContext, useReceiver } from '../helpers/receiver.js';
 
-let receiver: Receiver;
+const receiver = useReceiver();
 const pools = new HttpPools();
-before(async () => {
-  receiver = await startReceiver();
-});
 after(async () => {
   await pools.close();
-  await receiver.close();
 });
 
 async function refusal(guard: SsrfGuard, url: string): Promise<SsrfRefusedError> {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scanPluginFolder } from '../../src/plugins/discovery.js';
-import { fixture, HOOKWORK_URL, recordingLogger } from './helpers.js';
+import { fixture, HOOKWORK_URL } from './helpers.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 
 const plugin = (name: string) => `export const plugin = { name: '${name}', version: '1.0.0', setup() {} };\n`;
 
 test('discovery finds .js/.mjs/.ts files and package folders; skips index, hidden and non-plugin modules', async (t) => {
-  const logger = recordingLogger();
+  const logger = captureLogger();
   const f = fixture({ logger });
   t.after(() => f.cleanup());
   f.write('package.json', '{ "type": "module" }');

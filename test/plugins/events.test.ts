@@ -9,7 +9,8 @@ import { silentLogger } from '../../src/logger.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { Monitor } from '../../src/hooks/monitor.js';
 import type { MonitoringPoint, SendingRecord } from '../../src/index.js';
-import { fixture, tempFolder, until } from './helpers.js';
+import { fixture, tempFolder } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('ctx.onMonitoring receives a point per notify, gate, change and middleware call', async (t) => {
   const f = fixture({ hostOptions: { events: [{ id: 'ev', name: 'ev' }], changes: { status: {} } } });
@@ -83,6 +84,7 @@ test('ctx.onSending receives sending records; a failing listener hurts nobody; u
   };
   f.host.channels.sending.publish(record);
   assert.deepEqual((globalThis as unknown as { __sent: string[] }).__sent, ['h-1']);
+  assert.equal(f.host.channels.sending.active, true);
   await f.manager.unload('sender');
   assert.equal(f.host.channels.sending.active, false);
 });
@@ -114,7 +116,7 @@ test('the runtime installs plugins: active ones start, a failing one does not st
   const rt = (globalThis as unknown as { __rt: { config: unknown; stopped: boolean } }).__rt;
   assert.deepEqual(rt.config, { colour: 'blue' });
   await runtime.close();
-  await until(() => rt.stopped, 'stop ran on close');
+  await waitFor(() => rt.stopped, 'stop ran on close');
   assert.equal(plugins.get('ok')?.state, 'stopped');
 });
 
@@ -144,12 +146,13 @@ test('the monitor sends a partial batch on its timer, without flush()', async ()
   monitor.record(point('a'));
   monitor.record(point('b'));
   assert.deepEqual(batches, [], 'below the batch size nothing is sent at once');
-  await until(() => batches.length === 1, 'the timer sends the partial batch');
+  await waitFor(() => batches.length === 1, 'the timer sends the partial batch');
   assert.deepEqual(batches, [['a', 'b']]);
   // The timer is armed again by the next point, not left running.
   monitor.record(point('c'));
-  await until(() => batches.length === 2, 'the next point is sent on the timer too');
+  await waitFor(() => batches.length === 2, 'the next point is sent on the timer too');
   assert.deepEqual(batches, [['a', 'b'], ['c']]);
+  assert.equal(monitor.enabled, true);
   unsubscribe();
   assert.equal(monitor.enabled, false);
 });

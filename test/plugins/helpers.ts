@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createHost, silentLogger, type Host, type HostOptions, type Logger } from '../../src/index.js';
+import { createHost, silentLogger, type Host, type HostOptions } from '../../src/index.js';
 import { PluginManager, type PluginManagerOptions } from '../../src/plugins/manager.js';
 
 export interface Fixture {
@@ -55,28 +55,6 @@ export function hostRegistrations(host: Host, manager: PluginManager, points: { 
   for (const change of points.changes ?? []) counts[`change:${change}`] = host.changes.count(change);
   for (const method of points.methods ?? []) counts[`method:${method}`] = host.methods.count(method);
   return counts;
-}
-
-/** Polls `check` until it is true (bounded); no timing assertions. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 5000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** A logger that keeps every line, for tests that check what was logged. */
-export function recordingLogger(): Logger & { lines: Array<{ level: string; obj: unknown; msg: string | undefined }> } {
-  const lines: Array<{ level: string; obj: unknown; msg: string | undefined }> = [];
-  const make = (bindings: Record<string, unknown>): Logger => ({
-    debug: (obj, msg) => void lines.push({ level: 'debug', obj: { ...bindings, ...(obj as object) }, msg }),
-    info: (obj, msg) => void lines.push({ level: 'info', obj: { ...bindings, ...(obj as object) }, msg }),
-    warn: (obj, msg) => void lines.push({ level: 'warn', obj: { ...bindings, ...(obj as object) }, msg }),
-    error: (obj, msg) => void lines.push({ level: 'error', obj: { ...bindings, ...(obj as object) }, msg }),
-    child: (more) => make({ ...bindings, ...more }),
-  });
-  return Object.assign(make({}), { lines });
 }
 
 /** The absolute URL of the library's entry, for plugin files written to temp folders. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, hostRegistrations, HOOKWORK_URL, until, ZOD_URL } from './helpers.js';
+import { fixture, hostRegistrations, HOOKWORK_URL, ZOD_URL } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const plain = (name: string, body = '', extra = '') => `
 export const plugin = {
@@ -131,6 +132,7 @@ test('stop that hangs is bounded; registrations still go', async (t) => {
   t.after(() => f.cleanup());
   f.write('hang.mjs', plain('hang', `ctx.on('*', () => {}); return { stop: () => new Promise(() => {}) };`));
   await f.manager.load('hang');
+  assert.equal(f.host.notifier.size, 1);
   const info = await f.manager.unload('hang');
   assert.equal(info.state, 'stopped');
   assert.equal(info.lastError?.code, 'HKW_ERR_TIMEOUT');
@@ -153,7 +155,7 @@ test('background tasks get an aborted signal on unload and are awaited', async (
   `));
   await f.manager.load('loop');
   const state = (globalThis as unknown as { __loop: { ticks: number; ended: boolean } }).__loop;
-  await until(() => state.ticks > 2, 'the loop ticks');
+  await waitFor(() => state.ticks > 2, 'the loop ticks');
   await f.manager.unload('loop');
   assert.equal(state.ended, true, 'unload waited for the task to finish');
 });
@@ -167,7 +169,7 @@ test('a schedule runs on its cron pattern and stops on unload', async (t) => {
   `));
   await f.manager.load('cron');
   const count = (): number => (globalThis as unknown as { __cron: number }).__cron;
-  await until(() => count() >= 1, 'the schedule fires', 4000);
+  await waitFor(() => count() >= 1, { what: 'the schedule fires', timeoutMs: 4000 });
   await f.manager.unload('cron');
   const seen = count();
   assert.deepEqual(f.manager.get('cron')?.registrations, {});

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, until } from './helpers.js';
+import { fixture } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 interface Life {
   start: number;
@@ -55,7 +56,7 @@ export const plugin = {
     const info = await f.manager.reload('reloaded');
     assert.equal(info.state, 'running');
     // Let this life see some of the stream before the next reload.
-    await until(() => (stream.lives.at(-1) as Life).seqs.length >= 3, 'the new life receives events');
+    await waitFor(() => (stream.lives.at(-1) as Life).seqs.length >= 3, 'the new life receives events');
   }
   reloading = false;
   await emitter;

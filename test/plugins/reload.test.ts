@@ -91,6 +91,7 @@ test('a load after the stopped plugin\'s file broke fails with the import error'
   t.after(() => f.cleanup());
   f.write('renamed.mjs', `export const plugin = { name: 'greeter', version: '1.0.0', setup(ctx) { ctx.define('greet', () => 'v1'); } };\n`);
   await f.manager.load('greeter');
+  assert.equal(f.host.methods.has('greet'), true);
   await f.manager.unload('greeter');
   f.write('renamed.mjs', 'export const plugin = {\n');
   await assert.rejects(f.manager.load('greeter'), { code: 'HKW_ERR_PLUGIN_INVALID' });

@@ -5,16 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pluginsConfigSchema } from '../../src/plugins/config-schema.js';
-import { fixture, hostRegistrations, recordingLogger, until } from './helpers.js';
-
-/** Polls without setTimeout (mocked here), bounded by the real clock (Date is not mocked). */
-async function untilTurns(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+import { fixture, hostRegistrations } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 
 /** Lets pending promise callbacks and I/O run (a few event-loop turns). */
 async function turns(n = 20): Promise<void> {
@@ -50,12 +43,12 @@ test('PluginManager\'s default start timeout is 10 s: a start that never ends fa
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const loading = f.manager.load('slow');
   loading.catch(() => undefined);
-  await untilTurns(() => f.manager.get('slow')?.state === 'loading', 'the plugin is starting');
+  await waitFor(() => f.manager.get('slow')?.state === 'loading', { what: 'the plugin is starting', immediate: true });
   t.mock.timers.tick(9_999);
   await turns();
   assert.equal(f.manager.get('slow')?.state, 'loading', 'still starting just before 10 s');
   t.mock.timers.tick(1);
-  await untilTurns(() => f.manager.get('slow')?.state === 'failed', 'the start times out at 10 s');
+  await waitFor(() => f.manager.get('slow')?.state === 'failed', { what: 'the start times out at 10 s', immediate: true });
   await assert.rejects(loading, (err: Error & { code?: string; cause?: { code?: string; timeoutMs?: number } }) => {
     assert.equal(err.code, 'HKW_ERR_PLUGIN_START_FAILED');
     assert.equal(err.cause?.code, 'HKW_ERR_TIMEOUT');
@@ -79,12 +72,12 @@ test('PluginManager\'s default stop timeout is 10 s: a stop() that never ends is
   await f.manager.load('stuck');
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const unloading = f.manager.unload('stuck');
-  await untilTurns(() => f.manager.get('stuck')?.state === 'stopping', 'the plugin is stopping');
+  await waitFor(() => f.manager.get('stuck')?.state === 'stopping', { what: 'the plugin is stopping', immediate: true });
   t.mock.timers.tick(9_999);
   await turns();
   assert.equal(f.manager.get('stuck')?.state, 'stopping', 'still stopping just before 10 s');
   t.mock.timers.tick(1);
-  await untilTurns(() => f.manager.get('stuck')?.state === 'stopped', 'the stop is cut off at 10 s');
+  await waitFor(() => f.manager.get('stuck')?.state === 'stopped', { what: 'the stop is cut off at 10 s', immediate: true });
   const info = await unloading;
   assert.equal(info.state, 'stopped');
   assert.equal(info.lastError?.code, 'HKW_ERR_TIMEOUT');
@@ -93,13 +86,13 @@ test('PluginManager\'s default stop timeout is 10 s: a stop() that never ends is
 });
 
 test('a task that ignores its abort signal: unload ends after stop_timeout, its registrations are gone, the task is left behind', async (t) => {
-  const logger = recordingLogger();
+  const logger = captureLogger();
   const f = fixture({ stopTimeoutMs: 50, hostOptions: { logger, changes: { 'agent-status': { mode: 'exclusive' } } } });
   const state = { ticks: 0, release: false, ended: false };
   (globalThis as Record<string, unknown>)['__stubborn'] = state;
   t.after(async () => {
     state.release = true; // lets the stubborn loop end, so the process can exit
-    await until(() => state.ended, 'the stubborn loop ends once released');
+    await waitFor(() => state.ended, 'the stubborn loop ends once released');
     await f.cleanup();
   });
   f.write('stubborn.mjs', `export const plugin = { name: 'stubborn', version: '1', setup(ctx) {
@@ -122,8 +115,10 @@ test('a task that ignores its abort signal: unload ends after stop_timeout, its 
   const points = { gates: ['pre-upload'], changes: ['agent-status'], methods: ['users.get'] };
   const baseline = hostRegistrations(f.host, f.manager, points);
   await f.manager.load('stubborn');
-  await until(() => state.ticks > 2, 'the loop runs');
+  await waitFor(() => state.ticks > 2, 'the loop runs');
   assert.notDeepEqual(hostRegistrations(f.host, f.manager, points), baseline);
+  assert.equal(f.host.methods.has('stubborn.ping'), true);
+  assert.equal(f.manager.routes.list('stubborn').length, 1);
 
   const info = await f.manager.unload('stubborn');
   assert.equal(info.state, 'stopped');
@@ -137,6 +132,6 @@ test('a task that ignores its abort signal: unload ends after stop_timeout, its 
   );
   // It is still running: left behind, as logged; and a new load starts cleanly beside it.
   const ticks = state.ticks;
-  await until(() => state.ticks > ticks, 'the left-behind loop still ticks');
+  await waitFor(() => state.ticks > ticks, 'the left-behind loop still ticks');
   assert.equal((await f.manager.load('stubborn')).state, 'running');
 });

@@ -5,7 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, recordingLogger, until } from './helpers.js';
+import { captureLogger } from '../helpers/capture-logger.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { fixture } from './helpers.js';
 
 type Counters = Record<string, number>;
 const counters = (): Counters => ((globalThis as { __hookworkTicks?: Counters }).__hookworkTicks ??= {});
@@ -25,7 +27,7 @@ test('a ctx.setInterval timer stops ticking when the plugin unloads, although st
   f.write('ctx-interval.mjs', ticking('ctx-interval', `setup(ctx) { ctx.setInterval(bump, 5); return { stop() {} }; }`));
   const info = await f.manager.load('ctx-interval');
   assert.equal(info.registrations['timer'], 1, 'the timer counts as a registration');
-  await until(() => ticks('ctx-interval') >= 3, 'the interval ticks while loaded');
+  await waitFor(() => ticks('ctx-interval') >= 3, 'the interval ticks while loaded');
   const unloaded = await f.manager.unload('ctx-interval');
   assert.equal(unloaded.leftoverHandles, 0, 'a ctx timer is no leftover');
   const atUnload = ticks('ctx-interval');
@@ -48,8 +50,8 @@ export const plugin = { name: 'ctx-once', version: '1', setup(ctx) {
 } };
 `);
   await f.manager.load('ctx-once');
-  await until(() => ticks('ctx-once') === 5, 'the timeout fired with its arguments');
-  await until(() => f.manager.get('ctx-once')?.registrations['timer'] === 1, 'a fired timeout is no longer a registration');
+  await waitFor(() => ticks('ctx-once') === 5, 'the timeout fired with its arguments');
+  await waitFor(() => f.manager.get('ctx-once')?.registrations['timer'] === 1, 'a fired timeout is no longer a registration');
   const after = (await f.host.call('clear')) as Record<string, number>;
   assert.equal(after['timer'], undefined, 'a cleared interval is no longer a registration');
   const context = (await f.host.call('late')) as { setInterval(fn: () => void, ms: number): unknown };
@@ -62,14 +64,14 @@ for (const [label, how] of [
   ['after an await in start()', `setup() { return { async start() { await new Promise((r) => setImmediate(r)); setInterval(bump, 5); } }; }`],
 ] as const) {
   test(`a global setInterval started ${label} is counted as a leftover on unload, reported and cleared`, async (t) => {
-    const logger = recordingLogger();
+    const logger = captureLogger();
     const f = fixture({ logger });
     t.after(() => f.cleanup());
     const name = `leaky-${label.length}`;
     f.write(`${name}.mjs`, ticking(name, how));
     const loaded = await f.manager.load(name);
     assert.equal(loaded.leftoverHandles, 0);
-    await until(() => ticks(name) >= 3, 'the global interval ticks while loaded');
+    await waitFor(() => ticks(name) >= 3, 'the global interval ticks while loaded');
     const unloaded = await f.manager.unload(name);
     assert.equal(unloaded.leftoverHandles, 1, 'one leftover handle');
     assert.equal(f.manager.get(name)?.leftoverHandles, 1, 'the list shows it');

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { validateConfigSources } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { useReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
-let receiver: Receiver;
-useReceiver((started) => (receiver = started));
+const receiver = useReceiver();
 
 test('routing: filters pick the events; one delivery per target is enqueued before emit returns', async (t) => {
   const runtime = await testRuntime(t, {
@@ -51,7 +51,7 @@ test('a command run emits 20053; `then` chains get the parsed JSON output throug
   const [req] = await receiver.waitFor(1);
   assert.equal(req?.url, '/report/dave');
   assert.deepEqual(JSON.parse(req?.body ?? '{}'), { count: 7, path: '/x' });
-  await waitUntil(() => reports.length === 1, 5000, 'the 20053 event');
+  await waitFor(() => reports.length === 1, { what: 'the 20053 event', timeoutMs: 5000 });
   assert.equal(reports[0]?.['handler'], 'handler:count');
   assert.equal(reports[0]?.['exit_code'], 0);
   assert.deepEqual(reports[0]?.['output'], { user: 'dave', count: 7, ok: true });

@@ -15,7 +15,8 @@ import type { HookworkEvent } from '../../src/events/envelope.js';
 import { silentLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { createGateway } from '../../src/server/gateway.js';
-import { startReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { testReceiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 interface Setup {
   readonly dir: string;
@@ -54,12 +55,6 @@ async function setup(t: TestContext, extra: HookworkConfigInput = {}): Promise<S
   return { dir, runtime, writeConfig };
 }
 
-async function withReceiver(t: TestContext): Promise<Receiver> {
-  const receiver = await startReceiver();
-  t.after(() => receiver.close());
-  return receiver;
-}
-
 const webhook = (name: string, url: string): NonNullable<HookworkConfigInput['handlers']>[number] => ({
   type: 'webhook',
   name,
@@ -68,7 +63,7 @@ const webhook = (name: string, url: string): NonNullable<HookworkConfigInput['ha
 });
 
 test('a webhook handler added, changed and removed by a reload of the config file', async (t) => {
-  const receiver = await withReceiver(t);
+  const receiver = await testReceiver(t);
   const { dir, runtime, writeConfig } = await setup(t);
   await runtime.host.emit('100', { data: { path: '/a' } });
   writeConfig(baseConfig(dir, { handlers: [webhook('audit', `${receiver.url}/one`)] }));
@@ -98,7 +93,7 @@ test('a webhook handler added, changed and removed by a reload of the config fil
 });
 
 test('a refused config changes nothing and lists every problem', async (t) => {
-  const receiver = await withReceiver(t);
+  const receiver = await testReceiver(t);
   const { dir, runtime, writeConfig } = await setup(t, { handlers: [webhook('audit', `${receiver.url}/kept`)] });
   writeConfig(
     baseConfig(dir, {
@@ -138,7 +133,7 @@ test('a runtime made from a config object reloads only from a config it is given
 });
 
 test('no event is lost or doubled while a reload swaps the targets', async (t) => {
-  const receiver = await withReceiver(t);
+  const receiver = await testReceiver(t);
   const { dir, runtime } = await setup(t, { handlers: [webhook('steady', `${receiver.url}/steady`)] });
   const total = 300;
   let reloads = 0;
@@ -153,7 +148,7 @@ test('no event is lost or doubled while a reload swaps the targets', async (t) =
     await new Promise((r) => setImmediate(r));
   }
   await emitting;
-  await waitUntil(() => receiver.requests.filter((r) => r.url === '/steady').length >= total, 10_000, 'every steady delivery');
+  await waitFor(() => receiver.requests.filter((r) => r.url === '/steady').length >= total, { what: 'every steady delivery', timeoutMs: 10_000 });
   await runtime.host.idle();
   const paths = receiver.requests.filter((r) => r.url === '/steady').map((r) => JSON.parse(r.body).data.path as string);
   assert.equal(new Set(paths).size, total, 'every event reached the unchanged handler');
@@ -183,7 +178,7 @@ test('extension handlers: an unchanged one keeps running, a changed one restarts
   assert.equal(g.__echoStarts, 2);
   await runtime.host.emit('100', { data: { path: '/x' } });
   await runtime.services.extensions?.idle();
-  await waitUntil(() => messages.length === 2, 5000, 'both handled');
+  await waitFor(() => messages.length === 2, { what: 'both handled', timeoutMs: 5000 });
   assert.deepEqual(messages.sort(), ['bee:/x', 'one:/x']);
 
   await runtime.reload(baseConfig(dir, { handlers: [echo('a', 'two'), echo('c', 'sea')] }));
@@ -193,7 +188,7 @@ test('extension handlers: an unchanged one keeps running, a changed one restarts
   messages.length = 0;
   await runtime.host.emit('100', { data: { path: '/y' } });
   await runtime.services.extensions?.idle();
-  await waitUntil(() => messages.length === 2, 5000, 'both handled again');
+  await waitFor(() => messages.length === 2, { what: 'both handled again', timeoutMs: 5000 });
   assert.deepEqual(messages.sort(), ['sea:/y', 'two:/y']);
 
   // An unrelated change leaves the handlers alone.

@@ -2,25 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { after, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, validateConfigSources } from '../../src/config/load.js';
 import { ConfigError, type ConfigProblem } from '../../src/errors.js';
 import { createGateway } from '../../src/server/gateway.js';
-import { startReceiver, waitUntil, type Receiver } from '../helpers/receiver.js';
+import { useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-let receiver: Receiver;
+const receiver = useReceiver();
 const temp = mkdtempSync(join(tmpdir(), 'hookwork-magpie-'));
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
 after(async () => {
-  await receiver.close();
   rmSync(temp, { recursive: true, force: true });
 });
 
@@ -318,7 +311,7 @@ test('callback_url: single-use, hashed, reports failure as an event and runs the
   const reported = await call({ error: 'mailbox quota', details: { code: 552 } });
   assert.equal(reported.status, 200);
   await runtime.host.idle();
-  await waitUntil(() => failures.length === 1, 5000, 'the failure event');
+  await waitFor(() => failures.length === 1, { what: 'the failure event', timeoutMs: 5000 });
   assert.deepEqual(failures[0], {
     target: 'webhook:provision',
     webhook_id: failures[0]?.['webhook_id'],

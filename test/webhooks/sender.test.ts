@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { after, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { ClientPool } from '../../src/http/client-pool.js';
 import { webhookHandlerSchema } from '../../src/webhooks/config-schema.js';
@@ -8,9 +8,9 @@ import type { HttpLane } from '../../src/http/transport.js';
 import { generateSecret, WebhookSigner } from '../../src/http/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/http/ssrf-guard.js';
 import { parseRetryAfter, WebhookTarget, type WebhookTargetOptions } from '../../src/webhooks/sender.js';
-import { attemptContext, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { attemptContext, useReceiver } from '../helpers/receiver.js';
 
-let receiver: Receiver;
+const receiver = useReceiver();
 const pools = new HttpPools();
 const ssrf = new SsrfGuard({ allow: ['127.0.0.1/32'] });
 const event = Object.freeze({
@@ -25,16 +25,8 @@ function target(options: Partial<WebhookTargetOptions> = {}): WebhookTarget {
   return new WebhookTarget({ name: 'test', url: `${receiver.url}/hook`, ...options }, { http: pools, ssrf });
 }
 
-before(async () => {
-  receiver = await startReceiver();
-});
-beforeEach(() => {
-  receiver.requests.length = 0;
-  receiver.respond((_r, res) => res.writeHead(200).end('ok'));
-});
 after(async () => {
   await pools.close();
-  await receiver.close();
 });
 
 test('default: JSON POST of the event, success on 2xx, response head kept', async () => {

@@ -3,14 +3,14 @@
 import { fileURLToPath } from 'node:url';
 import { PluginManager } from '../../../src/plugins/manager.js';
 import { DemoHost } from '../../../examples/plugins/demo-host.js';
-import { recordingLogger } from '../helpers.js';
+import { captureLogger, type CaptureLogger } from '../../helpers/capture-logger.js';
 
 export const EXAMPLES = fileURLToPath(new URL('../../../examples/plugins/', import.meta.url));
 
 export interface Demo {
   readonly demo: DemoHost;
   readonly manager: PluginManager;
-  readonly logger: ReturnType<typeof recordingLogger>;
+  readonly logger: CaptureLogger;
   /** Log messages at a level, optionally of one plugin. */
   messages(level: string, plugin?: string): string[];
 }
@@ -20,7 +20,7 @@ export async function startDemo(
   plugins: string[],
   config: Record<string, unknown> = {},
 ): Promise<Demo> {
-  const logger = recordingLogger();
+  const logger = captureLogger();
   const demo = new DemoHost({ logger });
   const manager = new PluginManager({ host: demo.host, folder: EXAMPLES, config, startTimeoutMs: 5000, stopTimeoutMs: 2000 });
   t.after(async () => {

@@ -3,15 +3,14 @@
 // route and a schedule.
 
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { AGENT_AUX } from '../../../examples/plugins/demo-host.js';
 import type { SendingRecord } from '../../../src/index.js';
 import { startGateway } from '../../server/gateway-helpers.js';
-import { until } from '../helpers.js';
 import { EXAMPLES, startDemo } from './demo.js';
+import { testReceiver, type ReceivedRequest } from '../../helpers/receiver.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 interface Received {
   method: string;
@@ -19,23 +18,16 @@ interface Received {
   body: unknown;
 }
 
-async function receiver(t: { after(fn: () => Promise<void>): void }, status: (req: IncomingMessage) => number = () => 200) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      received.push({ method: req.method ?? '', url: req.url ?? '', body: text === '' ? undefined : JSON.parse(text) });
-      res.writeHead(status(req), { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+/** The shared receiver, answering JSON with the status `status` picks; `received` has the bodies parsed. */
+async function receiver(t: { after(fn: () => Promise<void>): void }, status: (req: ReceivedRequest) => number = () => 200) {
+  const rx = await testReceiver(t);
+  rx.respond((req, res) => res.writeHead(status(req), { 'content-type': 'application/json' }).end('{}'));
+  return {
+    url: rx.url,
+    get received(): Received[] {
+      return rx.requests.map((r) => ({ method: r.method, url: r.url, body: r.body === '' ? undefined : JSON.parse(r.body) }));
+    },
+  };
 }
 
 test('monitoring: points are batched and POSTed to the collector; the rest ships on unload', async (t) => {
@@ -51,7 +43,7 @@ test('monitoring: points are batched and POSTed to the collector; the rest ships
   await demo.setAgentStatus(2, AGENT_AUX, 'Oběd');
   await demo.host.idle();
   demo.host.monitor.flush();
-  await until(() => collector.received.length >= 1, 'a batch reaches the collector');
+  await waitFor(() => collector.received.length >= 1, 'a batch reaches the collector');
   const first = collector.received[0] as Received;
   assert.equal(first.method, 'POST');
   assert.equal(first.url, '/points');
@@ -62,6 +54,7 @@ test('monitoring: points are batched and POSTed to the collector; the rest ships
   demo.host.monitor.flush();
   const shipped = (): number => collector.received.reduce((n, r) => n + (r.body as { points: unknown[] }).points.length, 0);
   const before = shipped();
+  assert.equal(demo.host.monitor.enabled, true);
   await manager.unload('monitoring');
   assert.equal(shipped(), before + 1, 'the last point shipped on stop');
   assert.equal(demo.host.monitor.enabled, false);
@@ -82,7 +75,7 @@ test('event-sending: creates its bucket on start and posts each sending record',
     endEventTime: '2024-01-15T10:00:01.000Z',
   };
   demo.host.channels.sending.publish(record);
-  await until(() => store.received.length === 2, 'the record reaches the store');
+  await waitFor(() => store.received.length === 2, 'the record reaches the store');
   const sent = store.received[1] as Received;
   assert.equal(sent.url, '/1/buckets/faces/objects');
   const body = sent.body as Record<string, unknown>;

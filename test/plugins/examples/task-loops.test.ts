@@ -6,14 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import LunchWatch from '../../../examples/plugins/lunch-watch.js';
 import { plugin as monitoring } from '../../../examples/plugins/monitoring.js';
 import type { MonitoringPoint, TaskFn } from '../../../src/index.js';
 import { silentLogger } from '../../../src/logger.js';
-import { until } from '../helpers.js';
+import { testReceiver } from '../../helpers/receiver.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 function fakeContext(config: unknown, extra: Record<string, unknown> = {}) {
   const tasks: TaskFn[] = [];
@@ -52,10 +51,10 @@ test('lunch-watch: 100 passes of the loop keep at most one abort listener on the
   t.after(() => controller.abort()); // ends the loop when an assertion fails too
   const running = Promise.resolve((tasks[0] as TaskFn)(controller.signal)).then(() => 'ended', () => 'ended');
   let most = 0;
-  await until(() => {
+  await waitFor(() => {
     most = Math.max(most, abortListeners(controller.signal));
     return passes >= 100;
-  }, '100 passes of the loop', 20_000);
+  }, { what: '100 passes of the loop', timeoutMs: 20_000 });
   assert.ok(most <= 1, `at most one abort listener at a time (saw ${most})`);
   controller.abort();
   assert.equal(await running, 'ended', 'the loop ends on abort');
@@ -63,20 +62,8 @@ test('lunch-watch: 100 passes of the loop keep at most one abort listener on the
 });
 
 test('monitoring: 100 passes of the shipping loop keep at most one abort listener on the task signal', async (t) => {
-  let posts = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      posts++;
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/points`;
+  const collector = await testReceiver(t);
+  const url = `${collector.url}/points`;
   let listener: ((batch: readonly MonitoringPoint[]) => void) | undefined;
   const { ctx, tasks } = fakeContext(monitoring.configSchema?.parse({ url, flush_interval_ms: 1 }), {
     onMonitoring: (fn: typeof listener) => {
@@ -94,10 +81,10 @@ test('monitoring: 100 passes of the shipping loop keep at most one abort listene
   // Each POST is at least one timer pass; the empty passes in between (every 1 ms) count too.
   for (let shipped = 0; shipped < 100; shipped++) {
     listener?.([point]);
-    await until(() => {
+    await waitFor(() => {
       most = Math.max(most, abortListeners(controller.signal));
-      return posts > shipped;
-    }, `batch ${shipped + 1} shipped`, 20_000);
+      return collector.requests.length > shipped;
+    }, { what: `batch ${shipped + 1} shipped`, timeoutMs: 20_000 });
   }
   assert.ok(most <= 1, `at most one abort listener at a time (saw ${most})`);
   await hooks.stop?.();

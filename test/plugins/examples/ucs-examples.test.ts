@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AGENT_AUX, AGENT_OFFLINE, AGENT_READY, type AgentStatus } from '../../../examples/plugins/demo-host.js';
-import { until } from '../helpers.js';
 import { EXAMPLES, startDemo } from './demo.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 test('the examples folder discovers every example and skips the demo host (no plugin export)', async (t) => {
   const { manager, messages } = await startDemo(t, []);
@@ -18,7 +18,7 @@ test('lunch-watch: a callback on status changes and a background loop that repor
   await demo.setAgentStatus(2, AGENT_AUX, 'Oběd');
   await demo.host.idle();
   assert.deepEqual(messages('info', 'lunch-watch'), ['Agent Petr Svoboda odešel na oběd']);
-  await until(() => messages('info', 'lunch-watch').includes('Agent Petr Svoboda je na obědě'), 'the loop reports the agent at lunch');
+  await waitFor(() => messages('info', 'lunch-watch').includes('Agent Petr Svoboda je na obědě'), 'the loop reports the agent at lunch');
   assert.equal(manager.get('lunch-watch')?.registrations['task'], 1);
   await manager.unload('lunch-watch');
   // The callback went with the plugin, although the class has no stop().
@@ -64,6 +64,7 @@ test('status-hook: modify, block with a reason, block by throwing, fall back on 
     Promise.resolve().then(() => demo.host.onChange('agent-status', () => undefined)),
     /already held by "plugin:status-hook"/,
   );
+  assert.equal(demo.host.changes.holder('agent-status'), 'plugin:status-hook');
   await manager.unload('status-hook');
   assert.equal(demo.host.changes.holder('agent-status'), undefined);
   assert.equal((await demo.setAgentStatus(1, AGENT_OFFLINE as AgentStatus)).status, AGENT_OFFLINE);
