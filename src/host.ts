@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import { ClosedError, InvalidEventDataError, UnknownEventError } from './errors.js';
 import { EventCatalogue, type EventDefinition } from './events/catalogue.js';
 import { ENGINE_EVENTS, ENGINE_EVENT_DEFINITIONS } from './events/engine-events.js';
-import {
-  buildEnvelope,
-  freezeData,
-  type EmitInput,
-  type EventData,
-  type EventServer,
-  type HookworkEvent,
-} from './events/envelope.js';
+import { buildEnvelope, type EmitInput, type EventData, type EventServer, type HookworkEvent } from './events/envelope.js';
+import { freezeData } from './events/freeze-data.js';
 import { ChangePoints, type ChangeHookFn, type ChangeOutcome, type ChangePointOptions } from './hooks/change.js';
 import { Gates, type GateDecision, type GateFn, type GatePointOptions, type GateRegistration } from './hooks/gate.js';
 import { Methods, type ArgsOf, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';

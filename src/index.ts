@@ -19,7 +19,8 @@ export type {
 export { EventCatalogue } from './events/catalogue.js';
 export type { CatalogueEntry, DataSchema, EventDefinition } from './events/catalogue.js';
 export { ENGINE_EVENTS, ENGINE_EVENT_DEFINITIONS } from './events/engine-events.js';
-export { PEER_ACCOUNT_UUID, PROCESS_ACCOUNT_UUID, eventToJSON } from './events/envelope.js';
+export { PEER_ACCOUNT_UUID, PROCESS_ACCOUNT_UUID } from './events/envelope.js';
+export { eventToJSON } from './events/event-json.js';
 export type {
   AccountInput,
   ComponentInput,
