@@ -60,3 +60,26 @@ test('thousands of quick calls leave nothing pending', async () => {
   }
   // The 60 s timer is unref'd once idle: this test file finishing proves it does not hold the process.
 });
+
+const refedTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+test('keepAlive: false never refs the timer, and calls still time out', async () => {
+  const before = refedTimers();
+  const kept = new Deadlines();
+  const keptItem = kept.track(60_000, () => assert.fail('settled first'), 'kept');
+  assert.equal(refedTimers(), before + 1, 'by default a pending call keeps the process alive');
+  kept.settle(keptItem);
+  assert.equal(refedTimers(), before);
+
+  const deadlines = new Deadlines({ keepAlive: false });
+  const item = deadlines.track(60_000, () => assert.fail('settled first'), 'idle');
+  deadlines.track(60_000, () => assert.fail('settled first'), 'again');
+  assert.equal(refedTimers(), before, 'a pending call does not keep the process alive');
+  deadlines.settle(item);
+  const late: string[] = [];
+  deadlines.track(10, (owner: string) => late.push(owner), 'late');
+  assert.equal(refedTimers(), before);
+  // waitFor's own timer keeps the test alive meanwhile: the queue's does not.
+  await waitFor(() => late.length > 0, { what: 'the unref\'d call to time out' });
+  assert.deepEqual(late, ['late']);
+});
