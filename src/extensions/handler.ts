@@ -578,7 +578,7 @@ export class ExtensionHandler {
 
   #track(job: Job): void {
     this.#jobs.add(job);
-    // timeout is at most MAX_TIMEOUT_SECONDS: one Node timer covers it.
+    // A timeout past the longest Node timer (a config that skipped the schema) is re-armed until it is reached.
     job.deadline = this.#deadlines.track(this.#timeoutMs, this.#onTimeout, job);
   }
 

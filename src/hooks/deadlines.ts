@@ -8,6 +8,9 @@
 // alive and never needs clearTimeout; with `keepAlive: false` it is never
 // ref'd (a pending call does not keep the process alive either).
 
+/** The longest delay a Node timer keeps; a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** One tracked call. */
 export interface Deadline {
   settled: boolean;
@@ -36,14 +39,18 @@ class DeadlineQueue {
   add(item: Deadline): void {
     this.items[this.tail++] = item;
     if (this.timer === undefined) {
-      this.timer = this.arm(this.ms);
+      this.timer = this.arm(Math.min(this.ms, MAX_TIMER_MS));
     } else if (!this.refed && this.keepAlive) {
       this.timer.ref();
       this.refed = true;
     }
   }
 
-  /** A timer for the next expiry, ref'd (while calls are pending) only when the queue keeps the process alive. */
+  /**
+   * A timer for the next expiry, ref'd (while calls are pending) only when the
+   * queue keeps the process alive. `ms` is at most MAX_TIMER_MS: a longer
+   * deadline is reached by re-arming from fire().
+   */
   arm(ms: number): NodeJS.Timeout {
     const timer = setTimeout(() => this.fire(), ms);
     if (this.keepAlive) this.refed = true;
@@ -90,7 +97,7 @@ class DeadlineQueue {
       this.tail = 0;
     } else {
       const next = items[this.head] as Deadline;
-      this.timer = this.arm(Math.max(1, Math.ceil(next.deadline - now)));
+      this.timer = this.arm(Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(next.deadline - now))));
     }
     // After the queue is consistent: a timeout handler may track new calls.
     for (const item of expired) (item.onTimeout as (owner: unknown) => void)(item.owner);

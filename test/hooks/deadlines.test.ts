@@ -83,3 +83,23 @@ test('keepAlive: false never refs the timer, and calls still time out', async ()
   await waitFor(() => late.length > 0, { what: 'the unref\'d call to time out' });
   assert.deepEqual(late, ['late']);
 });
+
+test('a call longer than the longest Node timer arms a capped timer (no TimeoutOverflowWarning)', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    if (warning.name === 'TimeoutOverflowWarning') warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  try {
+    const deadlines = new Deadlines({ keepAlive: false });
+    const fired: string[] = [];
+    const item = deadlines.track(3_000_000_000, (owner: string) => fired.push(owner), 'long');
+    // The warning is emitted on the next tick after an overlong timer is made.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(fired, []);
+    assert.equal(deadlines.settle(item), true, 'still pending: it did not time out early');
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
