@@ -396,3 +396,13 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
 }
 
 export { groupTarget };
+
+/**
+ * Emits an engine event from a path that cannot wait for it or take its
+ * failure (a report, a callback): nothing once the host is closed, and a
+ * failed emit is logged, never thrown.
+ */
+export function emitEngineEvent(host: Pick<Host, 'closed' | 'emit'>, id: string, input: EmitInput, logger: Logger): void {
+  if (host.closed) return;
+  host.emit(id, input).catch((err: unknown) => logger.warn({ err, event: id }, `Could not emit engine event ${id}`));
+}

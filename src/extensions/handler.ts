@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import type { AccountInput, HookworkEvent } from '../events/envelope.js';
-import type { Host, HostScope } from '../host.js';
+import { emitEngineEvent, type Host, type HostScope } from '../host.js';
 import { Deadlines, type Deadline } from '../hooks/deadlines.js';
 import type { Logger } from '../logger.js';
 import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
@@ -554,9 +554,10 @@ export class ExtensionHandler {
   /** SFTPPlus's 20174: names the handler, the event and the error with its stack. */
   #reportFailure(job: Job, stage: FailureStage, error: Error, reason: string, stopping: boolean): void {
     this.#logger.warn({ err: error, handler: this.name, event: job.event.id, stage }, `Extension handler "${this.name}" failed on event ${job.event.id}`);
-    if (this.#host.closed) return;
-    this.#host
-      .emit(ENGINE_EVENTS.handlerFailed, {
+    emitEngineEvent(
+      this.#host,
+      ENGINE_EVENTS.handlerFailed,
+      {
         data: {
           handler: this.name,
           handler_uuid: this.uuid,
@@ -572,8 +573,9 @@ export class ExtensionHandler {
         },
         component: this.#component,
         account: accountOf(job.event),
-      })
-      .catch((err: unknown) => this.#logger.error({ err }, 'Could not emit the handler-failed event'));
+      },
+      this.#logger,
+    );
   }
 
   #track(job: Job): void {
