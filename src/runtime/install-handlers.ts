@@ -42,8 +42,6 @@ import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
 
-export { handlerTargetName, resolveEventIds, webhookTargetName };
-
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
   readonly targets: ReadonlyMap<string, OutboundTarget>;
