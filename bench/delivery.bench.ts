@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
-import { eventToJSON } from '../src/events/envelope.js';
+import { eventToJSON } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
-import { eventToJSON } from '../src/events/envelope.js';
+import { eventToJSON } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { HttpPools } from '../src/http/pools.js';

@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import { ClosedError, InvalidEventDataError, UnknownEventError } from './errors.js';
 import { EventCatalogue, type EventDefinition } from './events/catalogue.js';
 import { ENGINE_EVENTS, ENGINE_EVENT_DEFINITIONS } from './events/engine-events.js';
-import {
-  buildEnvelope,
-  freezeData,
-  type EmitInput,
-  type EventData,
-  type EventServer,
-  type HookworkEvent,
-} from './events/envelope.js';
+import { buildEnvelope, type EmitInput, type EventData, type EventServer, type HookworkEvent } from './events/envelope.js';
+import { freezeData } from './events/freeze-data.js';
 import { ChangePoints, type ChangeHookFn, type ChangeOutcome, type ChangePointOptions } from './hooks/change.js';
 import { Gates, type GateDecision, type GateFn, type GatePointOptions, type GateRegistration } from './hooks/gate.js';
 import { Methods, type ArgsOf, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
@@ -421,4 +415,14 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     },
   };
   return host;
+}
+
+/**
+ * Emits an engine event from a path that cannot wait for it or take its
+ * failure (a report, a callback): nothing once the host is closed, and a
+ * failed emit is logged, never thrown.
+ */
+export function emitEngineEvent(host: Pick<Host, 'closed' | 'emit'>, id: string, input: EmitInput, logger: Logger): void {
+  if (host.closed) return;
+  host.emit(id, input).catch((err: unknown) => logger.warn({ err, event: id }, `Could not emit engine event ${id}`));
 }

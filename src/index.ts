@@ -39,7 +39,7 @@ export type { Logger } from './logger.js';
 
 // events
 export { ENGINE_EVENTS } from './events/engine-events.js';
-export { eventToJSON } from './events/envelope.js';
+export { eventToJSON } from './events/event-json.js';
 export type {
   AccountInput,
   ComponentInput,

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { asStoreError, storeFault } from './store-faults.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './sqlite-store.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,

@@ -1,31 +1,24 @@
-// DeliveryService: the delivery queue targets enqueue into, plus the
-// operator's tools (list, show, retry, replay, depth, enable/disable). It
+// DeliveryService: the delivery queue targets enqueue into. It
 // group-commits concurrent enqueues into one transaction, wakes the
 // dispatcher in-process instead of waiting for a poll, and purges old
-// deliveries in small batches on a timer.
+// deliveries in small batches on a timer. The operator's tools (list, show,
+// retry, replay, depth, enable/disable, purge) are DeliveryAdmin (admin.ts):
+// `service.admin`, and the same methods on the service, which hand over.
 
 import { newDeliveryId } from './delivery-id.js';
 import { newWebhookId } from './message-id.js';
-import { ClosedError, DeliveryBodyNotKeptError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, InvalidArgumentError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { instrumentStore } from './store-metrics.js';
 import type { Logger } from '../logger.js';
+import { DeliveryAdmin, type ReplayOptions, type TargetReport } from './admin.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
-import {
-  jsonBytes,
-  StoredRecord,
-  type DeliveryDetail,
-  type DeliveryStore,
-  type ListFilter,
-  type ReplayableState,
-  type StoredDeliveryInput,
-  type TargetDepth,
-} from './store.js';
+import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput } from './store.js';
 import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 
 export interface DeliveryServiceOptions {
@@ -44,20 +37,7 @@ export interface DeliveryServiceOptions {
   readonly dispatch?: boolean;
 }
 
-export interface ReplayOptions {
-  readonly target: string;
-  /** Deliveries created at or after this time (ms since the epoch). */
-  readonly since: number;
-  /** Default: failed only. */
-  readonly states?: readonly ReplayableState[];
-  /** Called after each batch with (done, total). */
-  readonly onProgress?: (done: number, total: number) => void;
-}
-
-export interface TargetReport extends TargetDepth {
-  /** This node's view: circuit state and attempts running, when the target is registered here. */
-  readonly circuit?: { readonly state: string; readonly consecutiveFailures: number; readonly running: number; readonly limit: number };
-}
+export type { ReplayOptions, TargetReport } from './admin.js';
 
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
@@ -71,39 +51,7 @@ interface PendingWrite {
 /** A store that writes an enqueue before it returns (see DeliveryStore.enqueueNow). */
 type ImmediateStore = DeliveryStore & Required<Pick<DeliveryStore, 'enqueueNow'>>;
 
-/** What the operator tools show instead of a granted `account.token`. */
-export const REDACTED = '[redacted]';
-
-/**
- * A delivery as the operator tools show it (admin API, CLI): a granted
- * `account.token` in the stored event is replaced by "[redacted]". The store
- * keeps the token, for the target that needs it at delivery.
- */
-export function redactDelivery(delivery: DeliveryRecord): DeliveryRecord {
-  const event = delivery.event;
-  const account = event['account'];
-  if (account === null || typeof account !== 'object' || (account as Record<string, unknown>)['token'] === undefined) {
-    return delivery.eventJson === undefined ? delivery : withEvent(delivery, event);
-  }
-  return withEvent(delivery, { ...event, account: { ...(account as Record<string, unknown>), token: REDACTED } });
-}
-
-/** The record with another event, as plain data (no `eventJson`: it would hold the secret). */
-function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>): DeliveryRecord {
-  return {
-    id: d.id,
-    target: d.target,
-    event,
-    webhookId: d.webhookId,
-    attempts: d.attempts,
-    state: d.state,
-    dueAt: d.dueAt,
-    createdAt: d.createdAt,
-    updatedAt: d.updatedAt,
-    ...(d.lastError === undefined ? {} : { lastError: d.lastError }),
-    ...(d.eventDropped === true ? { eventDropped: true } : {}),
-  };
-}
+export { newWebhookId };
 
 export class DeliveryService implements DeliveryQueue {
   readonly store: DeliveryStore;
@@ -112,13 +60,13 @@ export class DeliveryService implements DeliveryQueue {
   readonly #policy: RetryPolicy;
   readonly #dispatcher: Dispatcher;
   readonly #health: StoreHealth;
+  /** The operator's tools (list, show, retry, replay, depth, enable/disable, purge). */
+  readonly admin: DeliveryAdmin;
   #writes: PendingWrite[] = [];
   #writing = false;
   #writeScheduled = false;
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<void> | undefined;
-  /** Every purge running (the timer's and explicit calls): close() waits for them. */
-  readonly #purges = new Set<Promise<number>>();
   #closed = false;
   #unwake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -154,6 +102,7 @@ export class DeliveryService implements DeliveryQueue {
       ...(options.onFailed === undefined ? {} : { onFailed: options.onFailed }),
       ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
     });
+    this.admin = new DeliveryAdmin({ store: this.store, dispatch: this.#dispatcher, retention: c.retention });
   }
 
   /**
@@ -337,144 +286,42 @@ export class DeliveryService implements DeliveryQueue {
     }
   }
 
-  /** Deliveries, newest first, as the operator sees them (`account.token` redacted). */
-  async list(filter?: ListFilter): Promise<DeliveryRecord[]> {
-    return (await this.store.list(filter)).map(redactDelivery);
+  // The operator's tools, on the service too (the admin API and the CLI call them here).
+
+  list(filter?: ListFilter): Promise<DeliveryRecord[]> {
+    return this.admin.list(filter);
   }
 
-  /** One delivery with its attempts, as the operator sees it (`account.token` redacted; `store.get` has the stored copy). */
-  async get(id: string): Promise<DeliveryDetail> {
-    const detail = await this.store.get(id);
-    if (detail === undefined) throw new DeliveryNotFoundError(id);
-    const delivery = redactDelivery(detail.delivery);
-    return delivery === detail.delivery ? detail : { delivery, attempts: detail.attempts };
+  get(id: string): Promise<DeliveryDetail> {
+    return this.admin.get(id);
   }
 
-  /**
-   * Makes one delivery pending and due now, with a fresh schedule. Throws
-   * DeliveryNotFoundError for an unknown id, DeliveryBodyNotKeptError (409)
-   * for a done delivery whose body was not kept, and DeliveryInflightError (409)
-   * while a node is attempting it.
-   */
-  async retry(id: string): Promise<DeliveryRecord> {
-    // Twice at most: the attempt may end between the store's refusal and our look.
-    for (let i = 0; i < 2; i++) {
-      if (await this.store.retry(id, Date.now())) {
-        this.#dispatcher.wake();
-        return (await this.get(id)).delivery;
-      }
-      const detail = await this.store.get(id);
-      if (detail === undefined) throw new DeliveryNotFoundError(id);
-      if (detail.delivery.state === 'inflight') break;
-      if (detail.delivery.eventDropped === true) throw new DeliveryBodyNotKeptError(id);
-    }
-    throw new DeliveryInflightError(id);
+  retry(id: string): Promise<DeliveryRecord> {
+    return this.admin.retry(id);
   }
 
-  /**
-   * Makes a target's failed (or chosen) deliveries since a time pending
-   * again; returns how many, and how many done ones it skipped because their
-   * body was not kept (keep_done_body: none).
-   */
-  async replay(options: ReplayOptions): Promise<{ replayed: number; total: number; skipped: number }> {
-    if (typeof options.target !== 'string' || options.target === '') {
-      throw new InvalidArgumentError('replay needs a target name.');
-    }
-    if (!Number.isFinite(options.since)) throw new InvalidArgumentError('replay needs a "since" time.');
-    const states = options.states ?? ['failed'];
-    // What was there when the replay began: a delivery it replays and that finishes meanwhile is not picked again.
-    const before = Date.now();
-    const total = await this.store.countReplay({ target: options.target, since: options.since, states, before });
-    const skipped = states.includes('done')
-      ? await this.store.countReplay({ target: options.target, since: options.since, states: ['done'], before, withoutBody: true })
-      : 0;
-    let replayed = 0;
-    options.onProgress?.(0, total);
-    for (;;) {
-      const n = await this.store.replayBatch({
-        target: options.target,
-        since: options.since,
-        states,
-        before,
-        now: Date.now(),
-        limit: this.#o.config.retention.batch,
-      });
-      if (n === 0) break;
-      replayed += n;
-      options.onProgress?.(Math.min(replayed, total), total);
-      this.#dispatcher.wake();
-    }
-    return { replayed, total, skipped };
+  replay(options: ReplayOptions): Promise<{ replayed: number; total: number; skipped: number }> {
+    return this.admin.replay(options);
   }
 
-  /** Queue depth per target, with this node's circuit states. */
-  async depth(): Promise<TargetReport[]> {
-    const depth = await this.store.depthByTarget();
-    const circuits = this.#dispatcher.circuits();
-    const seen = new Set<string>();
-    const out: TargetReport[] = depth.map((d) => {
-      seen.add(d.target);
-      const circuit = circuits.get(d.target);
-      return circuit === undefined ? d : { ...d, circuit };
-    });
-    for (const [target, circuit] of circuits) {
-      if (!seen.has(target)) out.push({ target, pending: 0, inflight: 0, failed: 0, done: 0, circuit });
-    }
-    return out;
+  depth(): Promise<TargetReport[]> {
+    return this.admin.depth();
   }
 
-  /**
-   * True when `target` is a target this node knows: registered here, or
-   * with deliveries or a disabled state in the store (a target a config
-   * reload removed still has those). The admin API answers 404 otherwise.
-   */
-  async hasTarget(target: string): Promise<boolean> {
-    if (this.#dispatcher.circuits().has(target)) return true;
-    if ((await this.store.disabledTargets()).some((d) => d.target === target)) return true;
-    return (await this.store.depthByTarget()).some((d) => d.target === target);
+  hasTarget(target: string): Promise<boolean> {
+    return this.admin.hasTarget(target);
   }
 
-  async disableTarget(target: string, reason = 'disabled by an operator'): Promise<void> {
-    await this.store.disableTarget(target, reason, Date.now());
-    this.#dispatcher.setDisabled((await this.store.disabledTargets()).map((d) => d.target));
+  disableTarget(target: string, reason?: string): Promise<void> {
+    return this.admin.disableTarget(target, reason);
   }
 
-  /** Lets a disabled target's deliveries flow again. False when it was not disabled. */
-  async enableTarget(target: string): Promise<boolean> {
-    const was = await this.store.enableTarget(target);
-    this.#dispatcher.setDisabled((await this.store.disabledTargets()).map((d) => d.target));
-    return was;
+  enableTarget(target: string): Promise<boolean> {
+    return this.admin.enableTarget(target);
   }
 
-  /**
-   * Deletes finished deliveries older than the retention, in small batches.
-   * close() stops it between batches (it resolves with what it deleted so
-   * far) and waits for the batch running; after close() it rejects.
-   */
-  purge(now = Date.now()): Promise<number> {
-    if (this.#closed) return Promise.reject(new ClosedError('The delivery queue'));
-    const run = this.#purge(now);
-    this.#purges.add(run);
-    run.then(
-      () => this.#purges.delete(run),
-      () => this.#purges.delete(run),
-    );
-    return run;
-  }
-
-  async #purge(now: number): Promise<number> {
-    const r = this.#o.config.retention;
-    let total = 0;
-    for (;;) {
-      const n = await this.store.purge({ doneBefore: now - r.done * 1000, failedBefore: now - r.failed * 1000, limit: r.batch });
-      total += n;
-      if (n < r.batch || this.#closed) break;
-      // Let dispatch and requests run between batches.
-      await new Promise((resolve) => setImmediate(resolve));
-      // close() may have come during the yield: the store is about to close.
-      if (this.#closed) break;
-    }
-    return total;
+  purge(now?: number): Promise<number> {
+    return this.admin.purge(now);
   }
 
   /** Attempts in flight on this node. */
@@ -494,11 +341,12 @@ export class DeliveryService implements DeliveryQueue {
       }
       this.#closed = true;
       this.#uncollect?.();
+      const purged = this.admin.close();
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
       this.#unwake?.();
       await this.stopDispatching();
       await this.#purging;
-      await Promise.allSettled([...this.#purges]);
+      await purged;
       await this.store.close();
     })();
     return this.#closing;

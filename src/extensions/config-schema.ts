@@ -4,9 +4,9 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { HANDLER_GRANTS, handlerBaseShape } from '../handlers/config-schema.js';
+import { MAX_TIMER_MS } from '../hooks/deadlines.js';
 
-/** The longest delay a Node timer keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 /** The longest hard limit a handler may have, seconds (about 24.8 days: the longest Node timer). */
 export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 

@@ -2,8 +2,8 @@
 // main process, several times over its life), the per-event decision of
 // getConfiguration, the trip through the pool, and the events its results
 // and failures become. One deadline per event covers delay, queue and run;
-// a single timer per handler watches them all (events arrive in deadline
-// order, so the first live one is always the next to expire).
+// the hooks' deadline queue watches them all with a single timer per handler
+// (its events share one timeout, so they expire in arrival order).
 //
 // One instance of the handler's class lives in the main process for the
 // handler's whole life (SFTPPlus): it is built on the first start, and every
@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import type { AccountInput, HookworkEvent } from '../events/envelope.js';
-import type { Host, HostScope } from '../host.js';
+import { emitEngineEvent, type Host, type HostScope } from '../host.js';
+import { Deadlines, type Deadline } from '../hooks/deadlines.js';
 import type { Logger } from '../logger.js';
 import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
 import type {
@@ -87,19 +88,19 @@ export interface ExtensionHandlerOptions {
 /** One event on its way through a handler; it is also the task's abort signal. */
 class Job extends TaskSignal {
   readonly event: HookworkEvent;
-  readonly deadline: number;
   readonly startedAt: number;
   readonly startedPerf: number;
+  /** Its place in the handler's deadline queue (delay, queue and run time). */
+  deadline: Deadline | undefined;
   /** Handed to the pool (getConfiguration has decided to handle it). */
   submitted = false;
   finished = false;
 
-  constructor(event: HookworkEvent, timeoutMs: number) {
+  constructor(event: HookworkEvent) {
     super();
     this.event = event;
     this.startedAt = Date.now();
     this.startedPerf = performance.now();
-    this.deadline = this.startedPerf + timeoutMs;
   }
 }
 
@@ -137,7 +138,10 @@ export class ExtensionHandler {
   #scope: HostScope | undefined;
   #transition: Promise<void> = Promise.resolve();
   readonly #jobs = new Set<Job>();
-  #timer: NodeJS.Timeout | undefined;
+  // Unref'd: an event in flight does not keep the process alive.
+  readonly #deadlines = new Deadlines({ keepAlive: false });
+  // One function for every job: tracking a job allocates no closure.
+  readonly #onTimeout = (job: Job): void => this.#expire(job);
   readonly #delays = new Set<() => void>();
   #idleWaiters: Array<() => void> = [];
   readonly counters: ExtensionHandlerCounters = {
@@ -362,7 +366,7 @@ export class ExtensionHandler {
     }
     if (!this.filter.matches(event)) return;
     this.counters.received++;
-    const job = new Job(event, this.#timeoutMs);
+    const job = new Job(event);
     this.#track(job);
     let decision: ConfigurationDecision;
     try {
@@ -553,9 +557,10 @@ export class ExtensionHandler {
   /** SFTPPlus's 20174: names the handler, the event and the error with its stack. */
   #reportFailure(job: Job, stage: FailureStage, error: Error, reason: string, stopping: boolean): void {
     this.#logger.warn({ err: error, handler: this.name, event: job.event.id, stage }, `Extension handler "${this.name}" failed on event ${job.event.id}`);
-    if (this.#host.closed) return;
-    this.#host
-      .emit(ENGINE_EVENTS.handlerFailed, {
+    emitEngineEvent(
+      this.#host,
+      ENGINE_EVENTS.handlerFailed,
+      {
         data: {
           handler: this.name,
           handler_uuid: this.uuid,
@@ -571,44 +576,34 @@ export class ExtensionHandler {
         },
         component: this.#component,
         account: accountOf(job.event),
-      })
-      .catch((err: unknown) => this.#logger.error({ err }, 'Could not emit the handler-failed event'));
+      },
+      this.#logger,
+    );
   }
 
   #track(job: Job): void {
     this.#jobs.add(job);
-    if (this.#timer === undefined) this.#arm(job.deadline);
+    // A timeout past the longest Node timer (a config that skipped the schema) is re-armed until it is reached.
+    job.deadline = this.#deadlines.track(this.#timeoutMs, this.#onTimeout, job);
   }
 
-  #arm(deadline: number): void {
-    // Capped at the longest Node timer (a longer one fires after 1 ms): the sweep re-arms until the deadline.
-    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now())));
-    this.#timer.unref();
-  }
-
-  /** Expires every event past its deadline, then waits for the next one. */
-  #sweep(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (const job of this.#jobs) {
-      if (job.deadline > now) {
-        this.#arm(job.deadline);
-        return;
-      }
-      this.counters.timeouts++;
-      // Aborting removes a queued task, or terminates the worker running it.
-      job.abort('timeout');
-      this.#onHandleFailure(
-        job,
-        new HookTimeoutError(`Extension handler "${this.name}" on event ${job.event.id} (delay, queue and run time)`, this.#timeoutMs),
-        'timeout',
-      );
-    }
+  /** An event past its deadline (delay, queue and run time). */
+  #expire(job: Job): void {
+    if (job.finished) return;
+    this.counters.timeouts++;
+    // Aborting removes a queued task, or terminates the worker running it.
+    job.abort('timeout');
+    this.#onHandleFailure(
+      job,
+      new HookTimeoutError(`Extension handler "${this.name}" on event ${job.event.id} (delay, queue and run time)`, this.#timeoutMs),
+      'timeout',
+    );
   }
 
   #finish(job: Job, outcome: string): void {
     if (job.finished) return;
     job.finished = true;
+    if (job.deadline !== undefined) this.#deadlines.settle(job.deadline);
     this.#jobs.delete(job);
     if (this.#series.enabled) this.#series.finished(outcome, performance.now() - job.startedPerf);
     const monitor = this.#host.monitor;

@@ -4,7 +4,8 @@
 // execute_sync action) inline, remembering their failures for the caller.
 
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import { eventJsonText, eventToJSON, type HookworkEvent } from '../events/envelope.js';
+import { eventJsonText, eventToJSON } from '../events/event-json.js';
+import type { HookworkEvent } from '../events/envelope.js';
 import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from './handler-index.js';
 import type { Logger } from '../logger.js';

@@ -5,7 +5,11 @@
 // time), and otherwise its onTimeout runs. The queue drops settled calls from
 // its head, so memory follows only the calls still running. The timer is
 // unref'd while nothing is pending, so an idle queue never keeps the process
-// alive and never needs clearTimeout.
+// alive and never needs clearTimeout; with `keepAlive: false` it is never
+// ref'd (a pending call does not keep the process alive either).
+
+/** The longest delay a Node timer keeps; a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One tracked call. */
 export interface Deadline {
@@ -25,20 +29,33 @@ class DeadlineQueue {
   timer: NodeJS.Timeout | undefined;
   refed = false;
   readonly ms: number;
+  readonly keepAlive: boolean;
 
-  constructor(ms: number) {
+  constructor(ms: number, keepAlive: boolean) {
     this.ms = ms;
+    this.keepAlive = keepAlive;
   }
 
   add(item: Deadline): void {
     this.items[this.tail++] = item;
     if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.fire(), this.ms);
-      this.refed = true;
-    } else if (!this.refed) {
+      this.timer = this.arm(Math.min(this.ms, MAX_TIMER_MS));
+    } else if (!this.refed && this.keepAlive) {
       this.timer.ref();
       this.refed = true;
     }
+  }
+
+  /**
+   * A timer for the next expiry, ref'd (while calls are pending) only when the
+   * queue keeps the process alive. `ms` is at most MAX_TIMER_MS: a longer
+   * deadline is reached by re-arming from fire().
+   */
+  arm(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.fire(), ms);
+    if (this.keepAlive) this.refed = true;
+    else timer.unref();
+    return timer;
   }
 
   settle(item: Deadline): void {
@@ -92,22 +109,31 @@ class DeadlineQueue {
       this.tail = 0;
     } else {
       const next = items[this.head] as Deadline;
-      this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(next.deadline - now)));
-      this.refed = true;
+      this.timer = this.arm(Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(next.deadline - now))));
     }
     // After the queue is consistent: a timeout handler may track new calls.
     for (const item of expired) (item.onTimeout as (owner: unknown) => void)(item.owner);
   }
 }
 
+export interface DeadlinesOptions {
+  /** False: pending calls do not keep the process alive (their timers stay unref'd). Default true. */
+  readonly keepAlive?: boolean;
+}
+
 export class Deadlines {
   readonly #queues = new Map<number, DeadlineQueue>();
+  readonly #keepAlive: boolean;
+
+  constructor(options: DeadlinesOptions = {}) {
+    this.#keepAlive = options.keepAlive !== false;
+  }
 
   /** Starts tracking a call that must settle within `ms`; `onTimeout(owner)` runs (once) if it does not. */
   track<O>(ms: number, onTimeout: (owner: O) => void, owner: O): Deadline {
     let queue = this.#queues.get(ms);
     if (queue === undefined) {
-      queue = new DeadlineQueue(ms);
+      queue = new DeadlineQueue(ms, this.#keepAlive);
       this.#queues.set(ms, queue);
     }
     const item: Deadline = { settled: false, deadline: performance.now() + ms, queue, onTimeout, owner };

@@ -5,6 +5,7 @@
 // their clients), the store closes last.
 
 import { ENGINE_EVENTS } from '../events/engine-events.js';
+import { emitEngineEvent } from '../host.js';
 import type { Installer, Runtime } from './types.js';
 import { LocalClusterBus, type ClusterBus } from '../cluster/bus.js';
 import { openStore } from '../delivery/open-store.js';
@@ -21,10 +22,7 @@ async function installDelivery(runtime: Runtime): Promise<void> {
   const { host, logger } = runtime;
   const log = logger.child({ component: 'delivery' });
   const store = await openStore(runtime.config.store, { dataDir: runtime.dataDir, logger: log });
-  const emit = (id: string, data: Record<string, unknown>): void => {
-    if (host.closed) return;
-    host.emit(id, { data }).catch((err: unknown) => log.warn({ err, event: id }, 'Could not emit a delivery event'));
-  };
+  const emit = (id: string, data: Record<string, unknown>): void => emitEngineEvent(host, id, { data }, log);
   const service = new DeliveryService({
     store,
     config: runtime.config.delivery,

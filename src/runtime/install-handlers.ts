@@ -6,31 +6,41 @@
 // Everything built from the config is one generation; a config reload builds
 // the next one and swaps it in synchronously, so no event is routed to both
 // or to neither. Callback tokens and the HTTP transport outlive generations.
+// Each kind builds its targets (commands/, webhooks/ from-config.ts); the
+// chains, the router and the gates are wired by handlers/.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import { eventToJSON, type AccountInput, type HookworkEvent } from '../events/envelope.js';
-import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
-import { compileFilters } from '../events/filters.js';
-import type { Host } from '../host.js';
+import type { DeliveryQueue } from '../delivery/types.js';
+import { emitEngineEvent } from '../host.js';
 import type { Installer, Runtime } from './types.js';
 import { Actions } from '../actions/actions.js';
-import { Callbacks, type CallbackReport } from '../webhooks/callbacks.js';
-import { CommandTarget } from '../commands/runner.js';
+import { Callbacks } from '../webhooks/callbacks.js';
+import { callbackFailureHandler } from '../webhooks/callback-failures.js';
+import { callbackExtras, webhookTargetFromHandler, webhookTargetFromMagpie } from '../webhooks/from-config.js';
+import { commandTargetFromConfig } from '../commands/from-config.js';
 import { targetsConfigProblems } from '../config/handler-checks.js';
 import type { CommandHandlerConfig } from '../commands/config-schema.js';
 import type { MagpieWebhookConfig, WebhookHandlerConfig } from '../webhooks/config-schema.js';
-import { SFTPGO_GATE, SFTPGO_PRE_DELETE, targetGate, type GateBehaviour } from '../handlers/gate-adapter.js';
+import { chainedDeliverables } from '../handlers/chains.js';
+import { SFTPGO_GATE, SFTPGO_PRE_DELETE } from '../handlers/gate-adapter.js';
+import {
+  createRouter,
+  handlerTargetName,
+  resolveEventIds,
+  webhookTargetName,
+  wireHandler,
+  type GateWiring,
+} from '../handlers/generation.js';
 import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
-import { TargetRouter } from '../handlers/router.js';
+import type { TargetRouter } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
-import type { EventRecord, OutboundTarget, TemplateExtras } from '../handlers/target.js';
+import type { EventRecord, OutboundTarget } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
-import { WebhookTarget } from '../webhooks/sender.js';
 
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
@@ -52,21 +62,6 @@ declare module './types.js' {
 }
 
 type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig;
-
-export const handlerTargetName = (name: string): string => `handler:${name}`;
-export const webhookTargetName = (name: string): string => `webhook:${name}`;
-
-/** Ids of the catalogue events an action (or event) name or id stands for; declares declared actions that are missing. */
-export function resolveEventIds(host: Host, nameOrId: string, declareIfMissing: boolean): string[] {
-  if (host.catalogue.has(nameOrId)) return [nameOrId];
-  const ids = host.catalogue
-    .list()
-    .filter((entry) => entry.name === nameOrId)
-    .map((entry) => entry.id);
-  if (ids.length > 0 || !declareIfMissing) return ids;
-  host.catalogue.declare({ id: nameOrId, name: nameOrId, groups: ['action'], message: `Action ${nameOrId}: {{data.status_text}}` });
-  return [nameOrId];
-}
 
 function isOutbound(handler: Runtime['config']['handlers'][number]): handler is OutboundHandler {
   return handler.type === 'command' || handler.type === 'webhook';
@@ -111,13 +106,9 @@ function targetInputs(config: HookworkConfig): unknown {
   return [config.handlers.filter(isOutbound), config.webhooks, config.webhooks_path, config.actions, config.ssrf, config.callbacks.on_failure];
 }
 
-async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
-  const { runtime, log, queue, http, callbacks } = shared;
+/** Declared actions become catalogue events (and pre-gates with their options); returns their names. */
+function declareActions(runtime: Runtime, config: HookworkConfig): Set<string> {
   const { host } = runtime;
-  const webhookList = await webhooksOf(runtime, config);
-  const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
-
-  // Declared actions become catalogue events (and pre-gates with their options).
   const declared = new Set([...config.actions.execute_sync, ...Object.keys(config.actions.options)]);
   for (const name of declared) {
     resolveEventIds(host, name, true);
@@ -127,129 +118,59 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       ...(options?.gate_timeout === undefined ? {} : { timeoutMs: options.gate_timeout * 1000 }),
     });
   }
+  return declared;
+}
 
-  const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
-
-  const emitCommandReport = (data: Record<string, unknown>): void => {
-    if (host.closed) return;
-    host.emit(ENGINE_EVENTS.commandExecuted, { data }).catch((err: unknown) => log.warn({ err }, 'Could not emit command-executed'));
-  };
-
-  const extrasFor = (targetName: string, handlerName: string, withCallback: boolean): TemplateExtras => {
-    const handler = Object.freeze({ name: handlerName });
-    if (!withCallback) return () => ({ handler });
-    return (event, context) => ({
-      handler,
-      // Issued only when a template reads it.
-      get callback_url(): string {
-        const account = (event['account'] ?? {}) as Record<string, unknown>;
-        return callbacks.urlFor({
-          target: targetName,
-          webhookId: context.webhookId,
-          eventId: String(event['id'] ?? ''),
-          eventUuid: String(event['uuid'] ?? ''),
-          eventName: String(event['name'] ?? ''),
-          accountName: String(account['name'] ?? ''),
-          accountUuid: String(account['uuid'] ?? ''),
-        });
-      },
-    });
-  };
-
+/** The targets of the config's handlers and webhooks, by name, and the chains (`then`) of its commands. */
+function buildTargets(
+  config: HookworkConfig,
+  handlers: readonly OutboundHandler[],
+  webhookList: readonly MagpieWebhookConfig[],
+  shared: Shared,
+  ssrf: SsrfGuard,
+): { targets: Map<string, OutboundTarget>; chains: Map<string, readonly string[]> } {
+  const { runtime, log, http, callbacks } = shared;
   const targets = new Map<string, OutboundTarget>();
   const chains = new Map<string, readonly string[]>();
   for (const handler of handlers) {
     const name = handlerTargetName(handler.name);
     if (targets.has(name)) throw new ConfigError([{ key: 'handlers', message: `two handlers are named "${handler.name}"; names must be unique` }]);
-    let target: OutboundTarget;
     if (handler.type === 'command') {
-      target = new CommandTarget({
+      const handlerField = Object.freeze({ name: handler.name });
+      targets.set(
         name,
-        command: handler.command,
-        ...(handler.args === undefined ? {} : { args: handler.args }),
-        env: handler.env,
-        envPassthrough: handler.env_passthrough,
-        timeoutMs: handler.timeout * 1000,
-        killGraceMs: handler.kill_grace * 1000,
-        outputCap: handler.output_cap,
-        outputFormat: handler.output_format,
-        concurrency: handler.concurrency,
-        ...(handler.preset === undefined ? {} : { preset: handler.preset }),
-        ...(handler.cwd === undefined ? {} : { cwd: runtime.resolvePath(handler.cwd) }),
-        grants: handler.grants,
-        retryExitCodes: handler.retry_exit_codes,
-        extras: extrasFor(name, handler.name, false),
-        onExecuted: (report) => emitCommandReport({ ...report }),
-        metrics: runtime.host.metrics,
-      });
+        commandTargetFromConfig(handler, {
+          name,
+          resolvePath: (path) => runtime.resolvePath(path),
+          extras: () => ({ handler: handlerField }),
+          onExecuted: (report) => emitEngineEvent(runtime.host, ENGINE_EVENTS.commandExecuted, { data: { ...report } }, log),
+          metrics: runtime.host.metrics,
+        }),
+      );
       if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
     } else {
-      target = new WebhookTarget(
-        {
-          name,
-          url: handler.url,
-          fallbackUrls: handler.fallback_urls,
-          method: handler.method,
-          headers: handler.headers,
-          format: handler.format,
-          payload: handler.payload,
-          timeoutMs: handler.timeout * 1000,
-          ...(handler.success_status === undefined ? {} : { successStatus: handler.success_status }),
-          secrets: handler.secrets,
-          grants: handler.grants,
-          concurrency: handler.concurrency,
-          extras: extrasFor(name, handler.name, true),
-        },
-        { http, ssrf },
-      );
+      targets.set(name, webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }));
     }
-    targets.set(name, target);
   }
   for (const hook of webhookList) {
     const name = webhookTargetName(hook.name);
-    targets.set(
-      name,
-      new WebhookTarget(
-        {
-          name,
-          url: hook.url,
-          ...(hook.fallback_urls === undefined ? {} : { fallbackUrls: hook.fallback_urls }),
-          method: hook.method,
-          ...(hook.headers === undefined ? {} : { headers: hook.headers }),
-          format: hook.format ?? 'json',
-          payload: hook.payload,
-          ...(hook.timeout === undefined ? {} : { timeoutMs: hook.timeout * 1000 }),
-          ...(hook.success_status === undefined ? {} : { successStatus: hook.success_status }),
-          ...(hook.secrets === undefined ? {} : { secrets: hook.secrets }),
-          ...(hook.grants === undefined ? {} : { grants: hook.grants }),
-          extras: extrasFor(name, hook.name, true),
-          dataAsRoot: true,
-        },
-        { http, ssrf },
-      ),
-    );
+    targets.set(name, webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }));
   }
-
-  if (queue === undefined && targets.size > 0) {
+  if (shared.queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');
   }
-  // The queue runs chains too: a success enqueues the targets after it, with `output`.
-  const deliverables: DeliveryTarget[] = [...targets.values()].map((target) => {
-    const next = chains.get(target.name);
-    if (next === undefined) return target;
-    return {
-      name: target.name,
-      kind: target.kind,
-      concurrency: target.concurrency,
-      async attempt(delivery, context) {
-        const result = await target.attempt(delivery, context);
-        if (result.ok) {
-          await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
-        }
-        return result;
-      },
-    };
-  });
+  return { targets, chains };
+}
+
+async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
+  const { runtime, log, queue, callbacks } = shared;
+  const { host } = runtime;
+  const webhookList = await webhooksOf(runtime, config);
+  const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
+  const declared = declareActions(runtime, config);
+  const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
+  const { targets, chains } = buildTargets(config, handlers, webhookList, shared, ssrf);
+  const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue);
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,
@@ -257,71 +178,34 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       .filter(([, o]) => o.execute_sync === true)
       .map(([n]) => n),
   ]);
-  const router = new TargetRouter({
-    queue: queue ?? { registerTarget: () => () => undefined, enqueue: async () => [] },
-    logger: log,
-    targets,
-    chains,
-    syncEventNames,
-    onSyncFailure(target, event, error) {
-      log.warn({ target: target.name, event: event.id }, `Sync target "${target.name}" failed on event ${event.id}`);
-      if (event.id === ENGINE_EVENTS.handlerFailed || host.closed) return;
-      host
-        .emit(ENGINE_EVENTS.handlerFailed, {
-          data: { handler: target.name, kind: target.kind, event_id: event.id, event_uuid: event.uuid, error, stack: '' },
-        })
-        .catch((err: unknown) => log.warn({ err }, 'Could not emit handler-failed'));
-    },
-  });
+  const router = createRouter({ host, logger: log, queue, targets, chains, syncEventNames });
 
   // Gates are registered on activation; routes live in this generation's router.
-  const gates: Array<{ name: string; fn: ReturnType<typeof targetGate>; timeoutMs: number; target: string }> = [];
+  const gates: GateWiring[] = [];
   for (const handler of handlers) {
-    const target = targets.get(handlerTargetName(handler.name)) as OutboundTarget;
-    const gateNames = (handler.actions ?? []).filter((a) => a.startsWith('pre-') && !host.catalogue.has(a));
-    const followed = (handler.actions ?? []).filter((a) => !gateNames.includes(a));
-    for (const gate of gateNames) {
-      const behaviour: GateBehaviour =
-        handler.gate ?? (handler.type === 'command' && handler.preset === 'sftpgo' && gate === 'pre-delete' ? SFTPGO_PRE_DELETE : SFTPGO_GATE);
-      const graceMs = handler.type === 'command' ? handler.kill_grace * 1000 : 0;
-      gates.push({ name: gate, fn: targetGate(gate, target, behaviour, host.server), timeoutMs: handler.timeout * 1000 + graceMs + 1000, target: target.name });
-    }
-    const actionIds = followed.flatMap((a) => resolveEventIds(host, a, declared.has(a)));
-    const hasFilters = handler.target_events !== undefined;
-    if (!hasFilters && handler.actions !== undefined && followed.length === 0) continue; // a gate only
-    const filter = compileFilters(
-      { ...handler, target_events: [...(handler.target_events ?? []), ...actionIds] },
-      { where: `handlers.${config.handlers.indexOf(handler)}` },
+    wireHandler(
+      host,
+      router,
+      declared,
+      {
+        target: targets.get(handlerTargetName(handler.name)) as OutboundTarget,
+        handler,
+        where: `handlers.${config.handlers.indexOf(handler)}`,
+        defaultGate: (gate) => (handler.type === 'command' && handler.preset === 'sftpgo' && gate === 'pre-delete' ? SFTPGO_PRE_DELETE : SFTPGO_GATE),
+        graceMs: handler.type === 'command' ? handler.kill_grace * 1000 : 0,
+      },
+      gates,
     );
-    router.add(filter.eventIds, { target, matches: (event) => filter.matches(event), sync: handler.sync });
   }
   for (const hook of webhookList) {
     const target = targets.get(webhookTargetName(hook.name)) as OutboundTarget;
     router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false });
   }
 
-  // A receiver reporting failure: an event, and the configured handlers get it.
   const onFailureTargets = config.callbacks.on_failure
     .map((name) => targets.get(handlerTargetName(name)) ?? targets.get(webhookTargetName(name)))
     .filter((t): t is OutboundTarget => t !== undefined);
-  const onCallbackFailure = async (report: CallbackReport): Promise<void> => {
-    const account: AccountInput = { name: report.record.accountName, ...(report.record.accountUuid === '' ? {} : { uuid: report.record.accountUuid }) };
-    const event: HookworkEvent = await host.emit(ENGINE_EVENTS.callbackFailed, {
-      account,
-      data: {
-        target: report.record.target,
-        webhook_id: report.record.webhookId,
-        event_id: report.record.eventId,
-        event_uuid: report.record.eventUuid,
-        event_name: report.record.eventName,
-        error: report.error,
-        ...(report.details === undefined ? {} : { details: report.details }),
-      },
-    });
-    if (onFailureTargets.length > 0 && queue !== undefined) {
-      await queue.enqueue(onFailureTargets.map((t) => ({ target: t.name, event: eventToJSON(event, { grantToken: t.grants.has('account.token') }) })));
-    }
-  };
+  const onCallbackFailure = callbackFailureHandler(host, queue, onFailureTargets);
 
   return {
     targets,
@@ -342,7 +226,6 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
     },
   };
 }
-
 async function installTargets(runtime: Runtime): Promise<void> {
   const { config, host } = runtime;
   const log = runtime.logger.child({ component: 'targets' });

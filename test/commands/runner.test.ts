@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { CommandTarget, type CommandReport } from '../../src/commands/runner.js';
-import { handlerTargetName } from '../../src/runtime/install-handlers.js';
+import { handlerTargetName } from '../../src/handlers/generation.js';
 import { SFTPGO_ENV_NAMES } from '../../src/commands/sftpgo-preset.js';
 import { attemptContext } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';

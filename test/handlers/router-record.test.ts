@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventJsonText, eventToJSON } from '../../src/events/envelope.js';
+import { eventJsonText, eventToJSON } from '../../src/events/event-json.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { BodyRenderer } from '../../src/webhooks/body-format.js';

@@ -87,3 +87,44 @@ test('pending counts the calls still running across lengths; a timed-out call le
   assert.equal(deadlines.pending, 0);
   assert.equal(deadlines.holdsProcess, false);
 });
+
+test('keepAlive: false never refs the timer, and calls still time out', async () => {
+  const before = refedTimers();
+  const kept = new Deadlines();
+  const keptItem = kept.track(60_000, () => assert.fail('settled first'), 'kept');
+  assert.equal(refedTimers(), before + 1, 'by default a pending call keeps the process alive');
+  kept.settle(keptItem);
+  assert.equal(refedTimers(), before);
+
+  const deadlines = new Deadlines({ keepAlive: false });
+  const item = deadlines.track(60_000, () => assert.fail('settled first'), 'idle');
+  deadlines.track(60_000, () => assert.fail('settled first'), 'again');
+  assert.equal(refedTimers(), before, 'a pending call does not keep the process alive');
+  deadlines.settle(item);
+  const late: string[] = [];
+  deadlines.track(10, (owner: string) => late.push(owner), 'late');
+  assert.equal(refedTimers(), before);
+  // waitFor's own timer keeps the test alive meanwhile: the queue's does not.
+  await waitFor(() => late.length > 0, { what: 'the unref\'d call to time out' });
+  assert.deepEqual(late, ['late']);
+});
+
+test('a call longer than the longest Node timer arms a capped timer (no TimeoutOverflowWarning)', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    if (warning.name === 'TimeoutOverflowWarning') warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  try {
+    const deadlines = new Deadlines({ keepAlive: false });
+    const fired: string[] = [];
+    const item = deadlines.track(3_000_000_000, (owner: string) => fired.push(owner), 'long');
+    // The warning is emitted on the next tick after an overlong timer is made.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(fired, []);
+    assert.equal(deadlines.settle(item), true, 'still pending: it did not time out early');
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

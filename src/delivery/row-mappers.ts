@@ -1,0 +1,120 @@
+// Rows of the SQL stores (SQLite and PostgreSQL share the columns) turned
+// into records, and records into rows: one mapping for both stores.
+
+import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type TargetDepth } from './store.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+
+export interface DeliveryRow {
+  id: string;
+  target: string;
+  /** The event's JSON (joined from delivery_events): text, deflated bytes, or '' / null when not kept. */
+  event: string | Buffer | null;
+  /** PostgreSQL: the deflated JSON, when it was compressed. */
+  packed?: Buffer | null;
+  webhook_id: string;
+  attempts: number;
+  state: DeliveryState;
+  due_at: number;
+  created_at: number;
+  updated_at: number;
+  last_error: string | null;
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  ok: number;
+  http_status: number | null;
+  exit_code: number | null;
+  response: string | null;
+  error: string | null;
+  detail: string | null;
+}
+
+/** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
+export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryRecord {
+  const json = unpackEvent(row.packed ?? row.event);
+  if (claimed) {
+    return new StoredRecord({
+      id: row.id,
+      target: row.target,
+      eventJson: json ?? DROPPED_EVENT_JSON,
+      eventDropped: json === undefined,
+      webhookId: row.webhook_id,
+      attempts: Number(row.attempts) - 1,
+      state: row.state,
+      dueAt: Number(row.due_at),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      lastError: row.last_error ?? undefined,
+    });
+  }
+  return {
+    id: row.id,
+    target: row.target,
+    event: JSON.parse(json ?? DROPPED_EVENT_JSON) as Record<string, unknown>,
+    webhookId: row.webhook_id,
+    attempts: Number(row.attempts),
+    state: row.state,
+    dueAt: Number(row.due_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(json === undefined ? { eventDropped: true } : {}),
+  };
+}
+
+export function attemptFromRow(row: AttemptRow): AttemptRecord {
+  const detail = row.detail === null ? {} : (JSON.parse(row.detail) as Partial<AttemptRecord>);
+  return {
+    deliveryId: row.delivery_id,
+    attempt: Number(row.attempt),
+    startedAt: Number(row.started_at),
+    durationMs: Number(row.duration_ms),
+    ok: row.ok === 1 || (row.ok as unknown) === true,
+    ...detail,
+    ...(row.http_status === null ? {} : { httpStatus: row.http_status }),
+    ...(row.exit_code === null ? {} : { exitCode: row.exit_code }),
+    ...(row.response === null ? {} : { response: row.response }),
+    ...(row.error === null ? {} : { error: row.error }),
+  };
+}
+
+/** The attempt fields without their own column, as JSON (or null). */
+export function attemptDetail(record: AttemptRecord): string | null {
+  const detail: Record<string, unknown> = {};
+  if (record.retryable !== undefined) detail['retryable'] = record.retryable;
+  if (record.retryAfterMs !== undefined) detail['retryAfterMs'] = record.retryAfterMs;
+  if (record.disableTarget !== undefined) detail['disableTarget'] = record.disableTarget;
+  return Object.keys(detail).length === 0 ? null : JSON.stringify(detail);
+}
+
+/** Shapes grouped (target, state, count, oldest due) rows into depth reports. */
+export function buildDepth(
+  rows: readonly { target: string; state: DeliveryState; n: number | string; oldest: number | string | null }[],
+  disabled: ReadonlyMap<string, DisabledTarget>,
+): TargetDepth[] {
+  const by = new Map<string, { pending: number; inflight: number; failed: number; done: number; oldestDueAt?: number }>();
+  const entry = (target: string) => {
+    let d = by.get(target);
+    if (d === undefined) {
+      d = { pending: 0, inflight: 0, failed: 0, done: 0 };
+      by.set(target, d);
+    }
+    return d;
+  };
+  for (const r of rows) {
+    const d = entry(r.target);
+    d[r.state] = Number(r.n);
+    if (r.state === 'pending' && r.oldest !== null) d.oldestDueAt = Number(r.oldest);
+  }
+  for (const target of disabled.keys()) entry(target);
+  return [...by]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([target, d]) => {
+      const off = disabled.get(target);
+      return { target, ...d, ...(off === undefined ? {} : { disabled: { at: off.at, reason: off.reason } }) };
+    });
+}

@@ -1,0 +1,101 @@
+// An event's JSON text, assembled from parts cached across events (what the
+// catalogue entry fixes, the default account and component, the server, the
+// millisecond's timestamp) and the data's JSON the envelope keeps.
+
+import { hasDefaultMembers, isBuiltEnvelope, type EventServer, type HookworkEvent } from './envelope.js';
+import type { EventTimestamp } from './timestamp.js';
+
+// The members most events share are serialised once: what a catalogue entry
+// fixes (id, name, groups), the defaults (process account, no component, the
+// server) and the millisecond's timestamp. Servers by object (a process may
+// run several hosts).
+const partJson = new WeakMap<object, string>();
+
+function cachedJson(part: object): string {
+  let json = partJson.get(part);
+  if (json === undefined) partJson.set(part, (json = JSON.stringify(part)));
+  return json;
+}
+
+/** The JSON around an event's uuid that its catalogue entry fixes: `{"id":…,"uuid":` and `,"name":…,"groups":…,"message":`. */
+interface EntryJson {
+  readonly id: string;
+  readonly groups: readonly string[];
+  readonly beforeUuid: string;
+  readonly afterUuid: string;
+}
+
+// By name, checked against id and groups; bounded, as strict mode off lets any id through.
+const entryJson = new Map<string, EntryJson>();
+const MAX_ENTRY_JSON = 1024;
+
+function entryJsonOf(event: HookworkEvent): EntryJson {
+  const cached = entryJson.get(event.name);
+  if (cached !== undefined && cached.id === event.id && cached.groups === event.groups) return cached;
+  const made: EntryJson = {
+    id: event.id,
+    groups: event.groups,
+    beforeUuid: `{"id":${JSON.stringify(event.id)},"uuid":`,
+    afterUuid: `,"name":${JSON.stringify(event.name)},"groups":${JSON.stringify(event.groups)},"message":`,
+  };
+  if (entryJson.size >= MAX_ENTRY_JSON) entryJson.clear();
+  entryJson.set(event.name, made);
+  return made;
+}
+
+// `,"account":…,"component":…,"server":…,"timestamp":` for events with the default account and component.
+let defaultsServer: EventServer | undefined;
+let defaultsJson = '';
+
+function membersJson(event: HookworkEvent): string {
+  if (hasDefaultMembers(event)) {
+    if (event.server !== defaultsServer) {
+      defaultsJson = `,"account":${JSON.stringify(event.account)},"component":${JSON.stringify(event.component)},"server":${JSON.stringify(event.server)},"timestamp":`;
+      defaultsServer = event.server;
+    }
+    return defaultsJson;
+  }
+  return `,"account":${JSON.stringify(event.account)},"component":${JSON.stringify(event.component)},"server":${cachedJson(event.server)},"timestamp":`;
+}
+
+let lastStampJsonOf: EventTimestamp | undefined;
+let lastStampJson = '';
+
+// Events of one millisecond share their timestamp object (timestampAt): its JSON is made once.
+function timestampJson(stamp: EventTimestamp): string {
+  if (stamp !== lastStampJsonOf) {
+    lastStampJson = JSON.stringify(stamp);
+    lastStampJsonOf = stamp;
+  }
+  return lastStampJson;
+}
+
+/**
+ * JSON.stringify(event), the same text, assembled from cached parts and the
+ * data's JSON (which `data_json` keeps): stringify would walk every member,
+ * and serialise `data` twice.
+ */
+export function eventJsonText(event: HookworkEvent): string {
+  if (!isBuiltEnvelope(event)) return JSON.stringify(event);
+  const dataJson = event.data_json;
+  const entry = entryJsonOf(event);
+  // data_json as a JSON string. It is JSON.stringify output: no control
+  // characters or lone surrogates are left raw in it, so quotes and
+  // backslashes are all there is to escape (two native searches, faster
+  // than stringify's walk of every character).
+  const escaped = (dataJson.includes('\\') ? dataJson.replaceAll('\\', '\\\\') : dataJson).replaceAll('"', '\\"');
+  // join makes the text flat at once; `+` would build a rope that every reader flattens again.
+  return [
+    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),
+    membersJson(event), timestampJson(event.timestamp), ',"data":', dataJson, ',"data_json":"', escaped, '"}',
+  ].join('');
+}
+
+/** The event as plain JSON-safe data (no secrets unless granted). */
+export function eventToJSON(event: HookworkEvent, options?: { grantToken?: boolean }): Record<string, unknown> {
+  const plain = JSON.parse(eventJsonText(event)) as Record<string, unknown>;
+  if (options?.grantToken === true && event.account.token !== undefined) {
+    (plain['account'] as Record<string, unknown>)['token'] = event.account.token;
+  }
+  return plain;
+}
