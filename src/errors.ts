@@ -172,6 +172,17 @@ export class ClosedError extends HookworkError {
   }
 }
 
+/** The gateway was asked about an extension handler the config does not have. */
+export class HandlerNotFoundError extends HookworkError {
+  constructor(name: string, known: readonly string[]) {
+    super(
+      'HKW_ERR_HANDLER_NOT_FOUND',
+      `No extension handler "${name}" is configured (known: ${known.join(', ') || 'none'}). List them with GET /v1/handlers or "hookwork handlers list".`,
+      404,
+    );
+  }
+}
+
 /** A caller passed an argument of the wrong shape to a public API. */
 export class InvalidArgumentError extends HookworkError {
   constructor(message: string) {

@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/types.js';
 import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
 import { useJsonBodyParser } from './json-body.js';
+import { useOpenApi } from './openapi.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -17,16 +18,20 @@ import { configRoutes } from './routes/config.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
+import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  openApiRoutes,
   eventRoutes,
   gateRoutes,
   changeRoutes,
   pluginRoutes,
+  handlerRoutes,
   configRoutes,
   deliveryRoutes,
   actionRoutes,
@@ -82,6 +87,8 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     },
   });
   useJsonBodyParser(app, runtime.config.server.json_max_depth);
+  // Before any route: it collects each route as it is registered.
+  await useOpenApi(app);
 
   const served: GatewayRoute[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {
