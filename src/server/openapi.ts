@@ -141,7 +141,8 @@ const transformObject: SwaggerTransformObject = (documentObject) => {
       delete operation[FACTS_KEY];
       if (facts === undefined) continue;
       describeSuccess(operation['responses'] as Record<string, Json>);
-      operation['responses'] = { ...(operation['responses'] as Json), ...errorResponses(facts) };
+      // A status the route describes itself (health's 503 body) keeps its own schema.
+      operation['responses'] = { ...errorResponses(facts), ...(operation['responses'] as Json) };
     }
   }
   const components = (document['components'] ?? {}) as Json;
