@@ -60,6 +60,7 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_DELIVERY_INFLIGHT: { status: 409, summary: 'The delivery is being attempted right now.' },
   HKW_ERR_DELIVERY_STORE: { status: 503, summary: 'The delivery store cannot serve now; retry after Retry-After.' },
   HKW_ERR_TARGET_NOT_FOUND: { status: 404, summary: 'No delivery target has that name.' },
+  HKW_ERR_HANDLER_NOT_FOUND: { status: 404, summary: 'No extension handler has that name or uuid.' },
   HKW_ERR_DELIVERY_BODY_NOT_KEPT: { status: 409, summary: 'The delivery succeeded and its body was not kept, so it cannot be sent again.' },
   // Plugins.
   HKW_ERR_PLUGIN: { status: 500, summary: "A plugin's setup, start or stop threw an error that has no Hookwork code." },
@@ -258,6 +259,16 @@ export function formatConfigProblem(problem: ConfigProblem): string {
 export class ClosedError extends CataloguedError {
   constructor(what: string) {
     super('HKW_ERR_CLOSED', `${what} is closed; create a new one.`);
+  }
+}
+
+/** The gateway was asked about an extension handler the config does not have. */
+export class HandlerNotFoundError extends CataloguedError {
+  constructor(name: string, known: readonly string[]) {
+    super(
+      'HKW_ERR_HANDLER_NOT_FOUND',
+      `No extension handler "${name}" is configured (known: ${known.join(', ') || 'none'}). List them with GET /v1/handlers or "hookwork handlers list".`,
+    );
   }
 }
 

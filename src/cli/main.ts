@@ -8,6 +8,8 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
+import { HOOKWORK_VERSION } from '../server/openapi.js';
+import { EXIT_USAGE, exitCodeOf } from './exit-codes.js';
 
 const COMMAND_FILE = /^[\w-]+\.(?:ts|js|mjs)$/;
 
@@ -18,10 +20,11 @@ function isRegistrar(name: string, value: unknown): value is (program: Command) 
 async function buildProgram(): Promise<Command> {
   const program = new Command('hookwork')
     .description('An extension engine for servers: plugins, event handlers, commands, signed durable webhooks, gates, change hooks and middleware.')
+    .version(HOOKWORK_VERSION, '-V, --version', "print Hookwork's version")
     .showHelpAfterError()
     .exitOverride((err) => {
-      // commander's own exits (help, version, usage errors) keep its codes.
-      process.exit(err.exitCode);
+      // Help and --version exit 0; every usage error (unknown command or option, a missing or bad argument) exits 2.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     });
   const folder = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(folder)
@@ -43,5 +46,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`hookwork: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(exitCodeOf(err));
 });

@@ -11,6 +11,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { MagpieWebhookConfig } from '../webhooks/config-schema.js';
 import { loadWebhookFiles, webhooksFromSources, type LoadedWebhooks } from './webhook-files.js';
 import { markChecked } from './checks.js';
+import { applyEnv } from './env.js';
 import { runConfigChecks } from './run-checks.js';
 import { listConfigFiles, parseConfigFile } from './load-files.js';
 import { localPathOf, mergeSources, originOf, placeOf, type ConfigSource, type MergedConfig } from './load-merge.js';
@@ -144,10 +145,19 @@ function validateMerged(merged: MergedConfig, extraProblems: readonly ConfigProb
 /**
  * Loads `path` (a .yaml/.yml/.json/.ini/.conf file, or a folder of them), or
  * the embedded default when no path is given, with the `webhooks_path` file
- * or folder it names (relative to the config's folder). Throws ConfigError
+ * or folder it names (relative to the config's folder), and with
+ * `options.env`'s HOOKWORK_* variables over the files. Throws ConfigError
  * on any problem, in the config or in the webhooks files.
  */
-export async function loadConfig(path?: string): Promise<LoadedConfig> {
+export interface LoadOptions {
+  /**
+   * Apply the HOOKWORK_* variables of this environment over the files
+   * (config/env.ts lists them). The `hookwork` command passes process.env.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadConfig(path?: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const target = resolve(path ?? DEFAULT_CONFIG_PATH);
   const listed = await listConfigFiles(target);
   const problems: ConfigProblem[] = [...listed.problems];
@@ -159,7 +169,8 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
     if (parsed.value !== undefined) sources.push({ file, value: parsed.value });
   }
   const baseDir = path === undefined ? process.cwd() : listed.isFolder ? target : dirname(target);
-  const merged = mergeSources(sources);
+  const files = mergeSources(sources);
+  const merged = options.env === undefined ? files : applyEnv(files, options.env);
   const webhooksPath = merged.value['webhooks_path'];
   let webhookFiles: LoadedWebhooks | undefined;
   if (typeof webhooksPath === 'string' && webhooksPath !== '') {

@@ -10,6 +10,7 @@ import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
 import { errorReply } from './error-reply.js';
 import { useJsonBodyParser } from './json-body.js';
+import { useOpenApi } from './openapi.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -18,18 +19,22 @@ import { configRoutes } from './routes/config.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
+import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
 import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  openApiRoutes,
   eventRoutes,
   gateRoutes,
   changeRoutes,
   pluginRoutes,
+  handlerRoutes,
   configRoutes,
   deliveryRoutes,
   actionRoutes,
@@ -89,6 +94,8 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     },
   });
   useJsonBodyParser(app, runtime.config.server.json_max_depth);
+  // Before any route: it collects each route as it is registered.
+  await useOpenApi(app);
 
   const served: GatewayRoute[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {

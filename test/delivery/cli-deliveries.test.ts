@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { progressBar, runList, runReplay, runRetry, runShow, type CliIo } from '../../src/cli/commands/deliveries.js';
+import { progressBar, runDepth, runDisable, runEnable, runList, runReplay, runRetry, runShow, type CliIo } from '../../src/cli/commands/deliveries.js';
 import { SqliteStore } from '../../src/delivery/sqlite-store.js';
 import type { StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { DeliveryRecord, DeliveryState } from '../../src/delivery/types.js';
@@ -308,4 +308,28 @@ test('progressBar: nothing to replay draws a full bar at 0/0 on a terminal and "
   progressBar(fakeTty(false), (l) => void lines.push(l))(0, 0);
   progressBar(undefined, (l) => void lines.push(l))(2, 5);
   assert.deepEqual(lines, ['replayed 0/0', 'replayed 2/5']);
+});
+
+test('hookwork deliveries disable stops a known target (depth shows it with the reason) until enable; an unknown name is refused', async () => {
+  const s = await setUp();
+  try {
+    const off = capture();
+    assert.equal(await runDisable('handler:granted', { config: s.config, reason: 'receiver down for maintenance' }, off), 0);
+    assert.match(off.lines.join('\n'), /Target "handler:granted" disabled/);
+    const depth = capture();
+    assert.equal(await runDepth({ config: s.config, json: true }, depth), 0);
+    const rows = JSON.parse(depth.lines.join('\n')) as Array<{ target: string; disabled?: { reason: string } }>;
+    assert.equal(rows.find((r) => r.target === 'handler:granted')?.disabled?.reason, 'receiver down for maintenance');
+    const unknown = capture();
+    assert.equal(await runDisable('handler:nobody', { config: s.config }, unknown), 1);
+    assert.match(unknown.lines.join('\n'), /no target named "handler:nobody"/);
+    const on = capture();
+    assert.equal(await runEnable('handler:granted', { config: s.config }, on), 0);
+    assert.match(on.lines.join('\n'), /enabled/);
+    const after = capture();
+    await runDepth({ config: s.config, json: true }, after);
+    assert.equal((JSON.parse(after.lines.join('\n')) as Array<{ target: string; disabled?: unknown }>).find((r) => r.target === 'handler:granted')?.disabled, undefined);
+  } finally {
+    s.cleanup();
+  }
 });

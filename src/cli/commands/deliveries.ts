@@ -1,18 +1,21 @@
 // `hookwork deliveries …`: operate the delivery store named by the config
 // (`--config`, default: the embedded default config) without starting a
 // gateway: list, show (with attempts), retry, replay (with a progress bar on
-// a terminal), depth per target, enable a target disabled by a 410.
+// a terminal), depth per target, enable a target disabled by a 410, or
+// disable one. Exit codes as every subcommand's (cli/exit-codes.ts).
 // Events are shown with a granted account.token redacted (the store keeps it).
 // A running gateway picks the changes up at its next poll (PostgreSQL: at once).
 
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { openStore } from '../../delivery/open-store.js';
 import { parseSince } from '../../delivery/parse-time.js';
 import { DeliveryService } from '../../delivery/service.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from '../../delivery/types.js';
 import { silentLogger } from '../../logger.js';
+import { handlerTargetName, webhookTargetName } from '../../handlers/generation.js';
+import { exitWith } from '../exit-codes.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -29,7 +32,7 @@ const STDIO: CliIo = {
 
 /** Opens the configured store as an admin-only service (nothing is dispatched). */
 export async function openDeliveryAdmin(configPath: string | undefined): Promise<DeliveryService> {
-  const { config, baseDir } = await loadConfig(configPath);
+  const { config, baseDir } = await loadConfig(configPath, { env: process.env });
   const dataDir = resolve(baseDir, config.server.data_dir);
   const store = await openStore(config.store, { dataDir, logger: silentLogger() });
   const service = new DeliveryService({
@@ -187,6 +190,29 @@ export async function runDepth(options: { config?: string; json?: boolean }, io:
   }
 }
 
+/** The delivery targets the config declares: its handlers and Magpie webhooks. */
+async function configuredTargets(configPath: string | undefined): Promise<Set<string>> {
+  const { config, webhooks } = await loadConfig(configPath, { env: process.env });
+  return new Set([...config.handlers.map((h) => handlerTargetName(h.name)), ...webhooks.map((w) => webhookTargetName(w.name))]);
+}
+
+/** Disables a target: its deliveries wait (nothing is attempted) until it is enabled again. */
+export async function runDisable(target: string, options: { config?: string; reason?: string }, io: CliIo = STDIO): Promise<number> {
+  const service = await openDeliveryAdmin(options.config);
+  try {
+    // Only a known target (as the gateway's route): a typo must not store a disabled name nobody has.
+    if (!(await service.hasTarget(target)) && !(await configuredTargets(options.config)).has(target)) {
+      io.err(`hookwork: no target named "${target}" has deliveries or is configured (names are handler:<name> and webhook:<name>); see "hookwork deliveries depth".`);
+      return 1;
+    }
+    await service.disableTarget(target, options.reason ?? 'disabled with hookwork deliveries disable');
+    io.out(`Target "${target}" disabled; its deliveries wait until "hookwork deliveries enable ${target}".`);
+    return 0;
+  } finally {
+    await service.close();
+  }
+}
+
 export async function runEnable(target: string, options: { config?: string }, io: CliIo = STDIO): Promise<number> {
   const service = await openDeliveryAdmin(options.config);
   try {
@@ -196,18 +222,6 @@ export async function runEnable(target: string, options: { config?: string }, io
   } finally {
     await service.close();
   }
-}
-
-function exitWith(run: Promise<number>): Promise<void> {
-  return run.then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`hookwork: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
 }
 
 const STATES = ['pending', 'inflight', 'done', 'failed'];
@@ -223,7 +237,7 @@ export function deliveriesCommand(program: Command): void {
     .command('list')
     .description('List deliveries, newest first')
     .option('--state <state>', `only this state (${STATES.join(', ')})`, (v: string) => {
-      if (!STATES.includes(v)) throw new Error(`--state must be one of ${STATES.join(', ')}`);
+      if (!STATES.includes(v)) throw new CommanderArgumentError(`--state must be one of ${STATES.join(', ')}`);
       return v;
     })
     .option('--target <name>', 'only this target')
@@ -266,4 +280,11 @@ export function deliveriesCommand(program: Command): void {
     .description('Enable a target that a 410 Gone disabled')
     .argument('<target>')
     .action(async (target: string, _o: unknown, c: Command) => exitWith(runEnable(target, { config: cfg(c) })));
+
+  cmd
+    .command('disable')
+    .description('Disable a target: its deliveries wait, nothing is attempted, until it is enabled again')
+    .argument('<target>')
+    .option('--reason <text>', 'why (shown by depth)')
+    .action(async (target: string, options: { reason?: string }, c: Command) => exitWith(runDisable(target, { ...options, config: cfg(c) })));
 }

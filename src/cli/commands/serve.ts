@@ -14,6 +14,8 @@ import { createGateway, type Gateway } from '../../server/gateway.js';
 
 export interface ServeOptions {
   config?: string;
+  /** HOOKWORK_* variables applied over the config files (docs/config.md); default: process.env. */
+  env?: NodeJS.ProcessEnv;
   port?: number;
   host?: string;
 }
@@ -36,11 +38,12 @@ export interface RunningServer {
 
 /** Starts the gateway (without signal handling): for `serve` and for embedding in tests. */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
-  const loaded = await loadConfig(options.config);
+  const env = options.env ?? process.env;
+  const loaded = await loadConfig(options.config, { env });
   const runtime = await createRuntime({
     config: loaded.config,
     baseDir: loaded.baseDir,
-    readConfig: async () => (await loadConfig(options.config)).config,
+    readConfig: async () => (await loadConfig(options.config, { env })).config,
   });
   let gateway: Gateway;
   try {

@@ -28,7 +28,7 @@ function plural(count: number, word: string): string {
 /** Runs the validation; returns the exit code (for the CLI and for tests). */
 export async function runValidate(path: string | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   try {
-    const { config, files, webhookFiles, webhooks, baseDir } = await loadConfig(path);
+    const { config, files, webhookFiles, webhooks, baseDir } = await loadConfig(path, { env: process.env });
     const problems = await checkModules(config, baseDir);
     if (problems.length > 0) throw new ConfigError(problems);
     out(

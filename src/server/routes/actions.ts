@@ -12,6 +12,7 @@ import { Actions } from '../../actions/actions.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
+import { actionPostReply, actionPreReply } from './reply-schemas.js';
 
 const paramsSchema = z.strictObject({ name: z.string().min(1).max(200).regex(/^[^/]+$/) });
 
@@ -89,7 +90,9 @@ export const actionRoutes: RouteModule = (app, { runtime, auth }) => {
 
   app.post<{ Params: Params; Body: PreBody }>(
     '/v1/actions/:name/pre',
-    { schema: { params: paramsSchema, body: preSchema }, validatorCompiler: zodValidatorCompiler, onRequest: guard },
+    {
+      schema: { summary: 'Run the pre-<name> gate of an action', tags: ['host'], params: paramsSchema, body: preSchema, response: { 200: actionPreReply } },
+      validatorCompiler: zodValidatorCompiler, onRequest: guard },
     async (request) => {
       requireDeclared(request.params.name);
       const body = request.body ?? {};
@@ -103,7 +106,9 @@ export const actionRoutes: RouteModule = (app, { runtime, auth }) => {
 
   app.post<{ Params: Params; Body: PostBody }>(
     '/v1/actions/:name/post',
-    { schema: { params: paramsSchema, body: postSchema }, validatorCompiler: zodValidatorCompiler, onRequest: guard },
+    {
+      schema: { summary: "Report an action's outcome: emit its event, run its post hooks", tags: ['host'], params: paramsSchema, body: postSchema, response: { 200: actionPostReply } },
+      validatorCompiler: zodValidatorCompiler, onRequest: guard },
     async (request) => {
       requireDeclared(request.params.name);
       const body = request.body ?? {};

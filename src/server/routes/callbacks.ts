@@ -10,6 +10,7 @@ import { CallbacksUnavailableError } from '../../errors.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
+import { callbackReply } from './reply-schemas.js';
 
 const paramsSchema = z.strictObject({ token: z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/, 'is not a callback token') });
 const bodySchema = z
@@ -57,7 +58,13 @@ export const callbackRoutes: RouteModule = (app, { runtime }) => {
   app.post<{ Params: z.output<typeof paramsSchema>; Body: z.output<typeof bodySchema> }>(
     '/v1/callbacks/:token',
     {
-      schema: { params: paramsSchema, body: bodySchema },
+      schema: {
+        summary: 'A webhook receiver reports that it failed to process what it got (the token in the path is the credential)',
+        tags: ['callbacks'],
+        params: paramsSchema,
+        body: bodySchema,
+        response: { 200: callbackReply, 202: callbackReply },
+      },
       validatorCompiler: zodValidatorCompiler,
       // The token is the credential: checked (not used) before the body is read, as bearer tokens are elsewhere.
       onRequest: [

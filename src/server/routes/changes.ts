@@ -8,6 +8,7 @@ import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 import { pointParamsSchema } from './params.js';
+import { changeReply } from './reply-schemas.js';
 
 const changeBodySchema = z.strictObject({
   old: z.unknown().optional(),
@@ -19,7 +20,7 @@ export const changeRoutes: RouteModule = (app, { runtime, auth }) => {
   app.post<{ Params: z.output<typeof pointParamsSchema>; Body: z.output<typeof changeBodySchema> }>(
     '/v1/changes/:name',
     {
-      schema: { params: pointParamsSchema, body: changeBodySchema },
+      schema: { summary: 'Ask the hooks of a change point', tags: ['host'], params: pointParamsSchema, body: changeBodySchema, response: { 200: changeReply } },
       validatorCompiler: zodValidatorCompiler,
       onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
     },

@@ -3,9 +3,11 @@
 // that is refused changes nothing and answers 400 with every problem.
 
 import type { RouteModule } from '../route-module.js';
+import { reloadReply } from './reply-schemas.js';
 
 export const configRoutes: RouteModule = (app, { runtime, auth }) => {
-  app.post('/v1/config/reload', { onRequest: auth.require('superuser') }, async (_request, reply) => {
+  const schema = { summary: 'Read the config files again and apply them, on every node', tags: ['admin'], response: { 200: reloadReply } };
+  app.post('/v1/config/reload', { onRequest: auth.require('superuser'), schema }, async (_request, reply) => {
     const control = runtime.services.control;
     const report = control === undefined ? await runtime.reload() : await control.reloadConfig();
     return reply.send({ reload: report });

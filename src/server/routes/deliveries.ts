@@ -11,6 +11,15 @@ import type { DeliveryService } from '../../delivery/service.js';
 import { ClosedError, TargetNotFoundError } from '../../errors.js';
 import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
+import {
+  deliveryDetailReply,
+  deliveryListReply,
+  deliveryReply,
+  depthReply,
+  disableReply,
+  enableReply,
+  replayReply,
+} from './reply-schemas.js';
 
 const listQuery = z.strictObject({
   state: z.enum(['pending', 'inflight', 'done', 'failed']).optional(),
@@ -39,27 +48,28 @@ export const deliveryRoutes: RouteModule = (app, { runtime, auth }) => {
 
   app.get<{ Querystring: z.output<typeof listQuery> }>(
     '/v1/deliveries',
-    { ...common, schema: { querystring: listQuery } },
+    { ...common, schema: { summary: 'List deliveries, newest first', tags: ['deliveries'], querystring: listQuery, response: { 200: deliveryListReply } } },
     async (request) => ({ deliveries: await service().list(request.query) }),
   );
 
-  app.get('/v1/deliveries/depth', { onRequest: operator }, async () => ({ targets: await service().depth() }));
+  const depthSchema = { summary: 'Queue depth per target', tags: ['deliveries'], response: { 200: depthReply } };
+  app.get('/v1/deliveries/depth', { onRequest: operator, schema: depthSchema }, async () => ({ targets: await service().depth() }));
 
   app.get<{ Params: z.output<typeof idParams> }>(
     '/v1/deliveries/:id',
-    { ...common, schema: { params: idParams } },
+    { ...common, schema: { summary: 'One delivery with every attempt', tags: ['deliveries'], params: idParams, response: { 200: deliveryDetailReply } } },
     async (request) => service().get(request.params.id),
   );
 
   app.post<{ Params: z.output<typeof idParams> }>(
     '/v1/deliveries/:id/retry',
-    { ...common, schema: { params: idParams } },
+    { ...common, schema: { summary: 'Make a delivery pending and due now', tags: ['deliveries'], params: idParams, response: { 200: deliveryReply } } },
     async (request) => ({ delivery: await service().retry(request.params.id) }),
   );
 
   app.post<{ Body: z.output<typeof replayBody> }>(
     '/v1/deliveries/replay',
-    { ...common, schema: { body: replayBody } },
+    { ...common, schema: { summary: "Deliver a target's dead letters since a time again", tags: ['deliveries'], body: replayBody, response: { 200: replayReply } } },
     async (request) => {
       const { target, since, include_done: includeDone } = request.body;
       const from = typeof since === 'number' ? since : parseSince(since);
@@ -77,13 +87,13 @@ export const deliveryRoutes: RouteModule = (app, { runtime, auth }) => {
 
   app.post<{ Params: z.output<typeof nameParams> }>(
     '/v1/deliveries/targets/:name/enable',
-    { ...common, schema: { params: nameParams } },
+    { ...common, schema: { summary: 'Enable a disabled target', tags: ['deliveries'], params: nameParams, response: { 200: enableReply } } },
     async (request) => ({ target: request.params.name, was_disabled: await (await knownTarget(request.params.name)).enableTarget(request.params.name) }),
   );
 
   app.post<{ Params: z.output<typeof nameParams> }>(
     '/v1/deliveries/targets/:name/disable',
-    { ...common, schema: { params: nameParams } },
+    { ...common, schema: { summary: 'Disable a target (its deliveries wait)', tags: ['deliveries'], params: nameParams, response: { 200: disableReply } } },
     async (request) => {
       await (await knownTarget(request.params.name)).disableTarget(request.params.name, `disabled by ${request.principal?.name ?? 'an operator'}`);
       return { target: request.params.name, disabled: true };

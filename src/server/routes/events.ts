@@ -7,6 +7,7 @@ import type { EmitInput } from '../../events/envelope.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
+import { emitReply } from './reply-schemas.js';
 
 const peerSchema = z.strictObject({
   address: z.string().optional(),
@@ -34,7 +35,7 @@ const emitBodySchema = z.strictObject({
   id: z.custom<string | number>(
     (v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0),
     { error: (issue) => (issue.input === undefined ? 'is required' : 'must be a non-empty string or an integer') },
-  ),
+  ).meta({ description: 'The event id: a non-empty string, or a non-negative integer', anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }),
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
   account: accountInputSchema.optional(),
   component: componentInputSchema.optional(),
@@ -45,7 +46,7 @@ export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
   app.post<{ Body: z.output<typeof emitBodySchema> }>(
     '/v1/events',
     {
-      schema: { body: emitBodySchema },
+      schema: { summary: 'Emit an event', tags: ['host'], body: emitBodySchema, response: { 202: emitReply } },
       validatorCompiler: zodValidatorCompiler,
       onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
     },

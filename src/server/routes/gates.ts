@@ -8,6 +8,7 @@ import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
 import { pointParamsSchema } from './params.js';
+import { verdictReply } from './reply-schemas.js';
 
 const contextSchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object (the gate context)' });
 
@@ -15,7 +16,7 @@ export const gateRoutes: RouteModule = (app, { runtime, auth }) => {
   app.post<{ Params: z.output<typeof pointParamsSchema>; Body: z.output<typeof contextSchema> }>(
     '/v1/gates/:name',
     {
-      schema: { params: pointParamsSchema, body: contextSchema },
+      schema: { summary: 'Ask the gates of a decision point', tags: ['host'], params: pointParamsSchema, body: contextSchema, response: { 200: verdictReply } },
       validatorCompiler: zodValidatorCompiler,
       onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
     },

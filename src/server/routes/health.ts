@@ -2,10 +2,12 @@
 // only whether the gateway is up, which server it is, and for how long.
 
 import type { RouteModule } from '../route-module.js';
+import { healthReply } from './reply-schemas.js';
 
 export const healthRoutes: RouteModule = (app, { runtime }) => {
   const started = performance.now();
-  app.get('/v1/health', async (_request, reply) => {
+  const schema = { summary: 'Liveness: is the gateway up (open, no token)', tags: ['meta'], response: { 200: healthReply, 503: healthReply } };
+  app.get('/v1/health', { schema }, async (_request, reply) => {
     const server = { uuid: runtime.host.server.uuid, name: runtime.host.server.name };
     const uptime = Math.round(performance.now() - started) / 1000;
     if (runtime.host.closed) return reply.code(503).send({ status: 'closing', server, uptime });

@@ -15,6 +15,8 @@ import { isPluginResponse, type PluginRequest, type PluginRouteMatch } from '../
 import type { PluginManager } from '../../plugins/manager.js';
 import type { RouteModule } from '../route-module.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
+import { ROLE_KEY } from '../openapi.js';
+import { pluginListReply, pluginReply } from './reply-schemas.js';
 
 const nameParamsSchema = z.strictObject({ name: z.string().min(1).max(200) });
 
@@ -28,14 +30,15 @@ function notFound(reply: FastifyReply, request: FastifyRequest, why: string): Fa
 export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
   const manager = (): PluginManager | undefined => runtime.services.plugins;
 
-  app.get('/v1/plugins', { onRequest: auth.require('superuser') }, async () => ({ plugins: manager()?.list() ?? [] }));
+  const listSchema = { summary: 'List the plugins with their state', tags: ['plugins'], response: { 200: pluginListReply } };
+  app.get('/v1/plugins', { onRequest: auth.require('superuser'), schema: listSchema }, async () => ({ plugins: manager()?.list() ?? [] }));
   const method = { load: 'loadPlugin', unload: 'unloadPlugin', reload: 'reloadPlugin' } as const;
 
   for (const action of ACTIONS) {
     app.post<{ Params: z.output<typeof nameParamsSchema> }>(
       `/v1/plugins/:name/${action}`,
       {
-        schema: { params: nameParamsSchema },
+        schema: { summary: `${action[0]?.toUpperCase()}${action.slice(1)} a plugin, on every node`, tags: ['plugins'], params: nameParamsSchema, response: { 200: pluginReply } },
         validatorCompiler: zodValidatorCompiler,
         onRequest: auth.require('superuser'),
       },
@@ -71,7 +74,13 @@ export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
     return undefined;
   };
 
-  app.all('/plugins/*', { onRequest: findRoute }, async (request, reply) => {
+  const catchAll = {
+    summary: "A plugin's own routes: /plugins/<plugin>/<path>, added and removed at run time",
+    description: "Each plugin route sets its access (public, viewer, operator or superuser) and its replies; GET /v1/plugins lists a plugin's routes.",
+    tags: ['plugins'],
+    [ROLE_KEY]: 'per-plugin-route',
+  };
+  app.all('/plugins/*', { onRequest: findRoute, schema: catchAll }, async (request, reply) => {
     const found = matched.get(request);
     if (found === undefined) return notFound(reply, request, 'no such route.');
     const { route, params, path } = found;
