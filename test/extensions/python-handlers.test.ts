@@ -72,7 +72,7 @@ describe('Python handlers: isolation and reliability (pool of one process)', () 
   });
 
   test('a handler that raises fails this event only, with the Python traceback as its stack', async () => {
-    const failure = await failsThenRecovers('raise');
+    const failure = await failsThenRecovers('fail');
     assert.equal(failure.data['error'], 'bad value default');
     assert.equal(failure.data['reason'], 'error');
     assert.match(String(failure.data['stack']), /^Traceback \(most recent call last\):[\s\S]*conformance_handler\.py", line \d+, in handle\n[\s\S]*ValueError: bad value default\n$/);
@@ -98,8 +98,8 @@ describe('Python handlers: isolation and reliability (pool of one process)', () 
   });
 
   test('fail_after_errors: consecutive failures of handle() stop the handler, failed', async () => {
-    await send('raise', '102');
-    await send('raise', '102');
+    await send('fail', '102');
+    await send('fail', '102');
     await waitFor('py-fails to stop', () => rt.runtime.services.extensions?.get('py-fails')?.state === 'failed', LIMIT_MS);
     const stopped = rt.events.filter((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['handler'] === 'py-fails');
     assert.deepEqual(stopped.map((e) => e.data['handler_stopped']), [false, true]);
