@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
+import { resolveEntryPoint } from '../../src/extensions/loader.js';
 import type { HookworkConfig } from '../../src/config/schema.js';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import type { HookworkEvent } from '../../src/events/envelope.js';
@@ -27,10 +28,17 @@ after(async () => {
   await rt.close();
 });
 
+/** Events handle() finished in the Python worker processes. */
+const pythonHandled = (on: TestRuntime): number => on.runtime.services.extensions?.python.pool.stats.completed ?? 0;
+
 /** Emits as `account`, waits until the handler is done with it, returns what it emitted for that account. */
 async function send(on: TestRuntime, account: string, id = '1000', extra: { token?: string } = {}): Promise<HookworkEvent[]> {
+  const handledBefore = pythonHandled(on);
   const source = await on.runtime.host.emit(id, { account: { name: account, uuid: `uuid-${account}`, ...extra }, data: {} });
   await on.runtime.services.extensions?.idle();
+  // Branches that reach handle() ran it in a Python worker, not in a thread.
+  const reachesHandle = !['fail-user', 'someone-1234', 'skip-user', 'skip-emit', 'error-user'].includes(account);
+  assert.equal(pythonHandled(on), handledBefore + (reachesHandle ? 1 : 0), `Python handle() calls for ${account}`);
   return on.from(HANDLER).filter((e) => e.account.name === account || e.data['event_uuid'] === source.uuid);
 }
 
@@ -41,6 +49,9 @@ const DEFAULT_EVENTS = [
 
 describe('DemoEventHandler in Python (the seed, unchanged)', () => {
   test("the seed's python: entry point runs demo_event_handler.py in a Python main process", () => {
+    const entry = rt.runtime.services.extensions?.handler(HANDLER)?.config.entry_point ?? '';
+    assert.equal(entry, 'python:extensions.demo_event_handler.DemoEventHandler');
+    assert.equal(resolveEntryPoint(HANDLER, entry, EXAMPLE).language, 'python');
     const info = rt.runtime.services.extensions?.get(HANDLER);
     assert.equal(info?.state, 'started', JSON.stringify(info?.lastError));
     assert.equal(info?.uuid, '56df1d0a-78c6-11e9-a2ff-137be4dbb9a8');
