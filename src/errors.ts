@@ -484,6 +484,18 @@ export class ExtensionWorkerCrashError extends CataloguedError {
   }
 }
 
+/** An extension process (a Python handler's main process or pool worker) could not start, broke the protocol, or exited. */
+export class ExtensionProcessError extends HookworkError {
+  constructor(what: string, detail: string, options?: ErrorOptions) {
+    super(
+      'HKW_ERR_EXTENSION_PROCESS',
+      `${what}: ${detail}. Check the interpreter (extensions.python, python3 on the PATH) and the handler's log lines; docs/extension-protocol.md describes what the process must say.`,
+      500,
+      options,
+    );
+  }
+}
+
 /** An extension's getConfiguration or handle returned something the contract does not allow. */
 export class ExtensionResultError extends CataloguedError {
   constructor(message: string) {

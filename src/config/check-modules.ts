@@ -20,7 +20,8 @@ export async function checkModules(config: HookworkConfig, baseDir: string): Pro
     if (handler.type !== 'extension') continue;
     try {
       const resolved = resolveEntryPoint(handler.name, handler.entry_point, extensions);
-      await loadHandlerClass(handler.name, handler.entry_point, resolved);
+      // Python modules are imported by the Python runtime when the handler starts.
+      if (resolved.language === 'node') await loadHandlerClass(handler.name, handler.entry_point, resolved);
     } catch (err) {
       problems.push({ key: `handlers.${index}.entry_point`, message: `cannot load "${handler.entry_point}": ${toError(err).message}` });
     }

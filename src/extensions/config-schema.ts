@@ -41,6 +41,11 @@ export const extensionPoolLimitsSchema = z.strictObject({
   max_young_generation_mb: z.number().positive().optional(),
   code_range_mb: z.number().positive().optional(),
   stack_size_mb: z.number().positive().optional(),
+  /**
+   * Address-space cap of each Python worker process, MB (RLIMIT_AS, set by
+   * the worker at start); a worker past it exits and is replaced. Unset: no cap.
+   */
+  max_process_memory_mb: z.number().int().positive().optional(),
 });
 
 export const extensionPoolSchema = z.strictObject({
@@ -54,6 +59,8 @@ export const extensionPoolSchema = z.strictObject({
 export const extensionsConfigSchema = z.strictObject({
   /** Where entry points are resolved, relative to the config file's folder. */
   folder: z.string().min(1).default('extensions'),
+  /** The Python interpreter for `.py` handlers: a path or a name on the PATH (Python 3.9 or newer). */
+  python: z.string().min(1).default('python3'),
   pool: extensionPoolSchema.default(() => extensionPoolSchema.parse({})),
 });
 

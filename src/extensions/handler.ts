@@ -7,28 +7,24 @@
 //
 // One instance of the handler's class lives in the main process for the
 // handler's whole life (SFTPPlus): it is built on the first start, and every
-// later stop/start calls onStop/onStart on that same instance.
+// later stop/start calls onStop/onStart on that same instance. Where that
+// instance lives is its MainSide: this process for TypeScript, a process of
+// its own for Python (main-side.ts); the rules here are the same for both.
 
 import { randomUUID } from 'node:crypto';
-import { ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
+import { ExtensionLoadError, ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import type { AccountInput, HookworkEvent } from '../events/envelope.js';
 import { emitEngineEvent, type Host, type HostScope } from '../host.js';
 import { Deadlines, type Deadline } from '../hooks/deadlines.js';
 import type { Logger } from '../logger.js';
 import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
-import type {
-  ConfigurationDecision,
-  Delayed,
-  ExtensionHandlerClass,
-  ExtensionHandlerInstance,
-  ExtensionParent,
-  ExtensionTask,
-  HandleResult,
-  ResultEvent,
-} from './contract.js';
-import { loadHandlerClass, resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
-import { TaskSignal, type ExtensionPool } from './pool.js';
+import type { Delayed, ExtensionParent, ExtensionTask, HandleResult, ResultEvent } from './contract.js';
+import { LocalMainSide } from './local-main-side.js';
+import { resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
+import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
+import type { PythonExtensions } from './python.js';
+import { TaskSignal } from './task-signal.js';
 import { HandlerSeries } from './handler-metrics.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
 import { compileFilters, type EventFilter } from '../events/filters.js';
@@ -77,7 +73,10 @@ export interface ExtensionHandlerInfo {
 export interface ExtensionHandlerOptions {
   config: ExtensionHandlerConfig;
   host: Host;
-  pool: ExtensionPool;
+  /** The thread pool TypeScript and JavaScript handlers run on. */
+  pool: TaskRunner;
+  /** Python handlers' processes; without it a `.py` entry point fails to start. */
+  python?: PythonExtensions;
   /** Absolute extensions folder, entry points resolve against it. */
   folder: string;
   logger?: Logger;
@@ -114,7 +113,8 @@ export class ExtensionHandler {
   readonly config: ExtensionHandlerConfig;
   readonly filter: EventFilter;
   readonly #host: Host;
-  readonly #pool: ExtensionPool;
+  readonly #pool: TaskRunner;
+  readonly #python: PythonExtensions | undefined;
   readonly #folder: string;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
@@ -127,9 +127,8 @@ export class ExtensionHandler {
   #targets: readonly string[] = [];
   #explicit: ReadonlySet<string> | null = null;
   #entry: ResolvedEntryPoint | undefined;
-  #handlerClass: ExtensionHandlerClass | undefined;
-  /** The main-process instance: built once, kept across stop/start. */
-  #instance: ExtensionHandlerInstance | undefined;
+  /** Holds the one instance: built once, kept across stop/start. */
+  #main: MainSide | undefined;
   #parent: ExtensionParent | undefined;
   /** onStart succeeded and onStop has not run since. */
   #running = false;
@@ -161,6 +160,7 @@ export class ExtensionHandler {
     this.name = options.config.name;
     this.#host = options.host;
     this.#pool = options.pool;
+    this.#python = options.python;
     this.#folder = options.folder;
     this.#logger = options.logger ?? options.host.logger;
     this.#timeoutMs = options.config.timeout * 1000;
@@ -202,12 +202,12 @@ export class ExtensionHandler {
       if (this.#state === 'started') return;
       this.#state = 'starting';
       try {
-        this.#entry ??= resolveEntryPoint(this.name, this.config.entry_point, this.#folder);
-        const handlerClass = (this.#handlerClass ??= await loadHandlerClass(this.name, this.config.entry_point, this.#entry));
-        const instance = (this.#instance ??= new handlerClass());
-        await instance.onStart?.((this.#parent ??= this.#makeParent()));
+        const entry = (this.#entry ??= resolveEntryPoint(this.name, this.config.entry_point, this.#folder));
+        const main = (this.#main ??= this.#makeMain(entry));
+        const targetEvents = await main.load();
+        await main.start((this.#parent ??= this.#makeParent()));
         this.#running = true;
-        this.#subscribe(handlerClass);
+        this.#subscribe(targetEvents);
         this.#failStop = false;
         this.#consecutiveFailures = 0;
         this.#lastError = undefined;
@@ -227,6 +227,12 @@ export class ExtensionHandler {
    */
   stop(): Promise<void> {
     return this.#serialise(() => this.#stop('stopped'));
+  }
+
+  /** Stops it and frees what its main side holds (a Python handler's process): the handler is gone. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#main?.close();
   }
 
   /**
@@ -270,7 +276,7 @@ export class ExtensionHandler {
     await scope?.dispose();
     for (const cancel of [...this.#delays]) cancel();
     try {
-      await this.#instance?.onStop?.();
+      await this.#main?.stop();
     } catch (err) {
       this.#logger.warn({ err, handler: this.name }, `Extension handler "${this.name}" failed in onStop`);
     }
@@ -293,10 +299,26 @@ export class ExtensionHandler {
     this.#lastError = { message: error.message, stack: error.stack ?? '', at: new Date().toISOString() };
   }
 
-  #subscribe(handlerClass: ExtensionHandlerClass): void {
+  #makeMain(entry: ResolvedEntryPoint): MainSide {
+    if (entry.language === 'node') return new LocalMainSide(this.name, this.config.entry_point, entry, this.#pool);
+    if (this.#python === undefined) {
+      throw new ExtensionLoadError(this.name, this.config.entry_point, `${entry.file} is a Python module and this runtime has no Python support`);
+    }
+    return this.#python.mainSide({
+      handler: this.name,
+      entryPoint: this.config.entry_point,
+      module: entry.url,
+      exportName: entry.exportName,
+      lifecycleLimitMs: this.#timeoutMs,
+      toEvent: (event) => toWorkerCopy(event, this.#grantToken),
+      // Its process died on its own: the handler stops, failed; a start builds a new one.
+      onCrash: (error) => void this.#serialise(() => this.#stop('failed', error)),
+    });
+  }
+
+  #subscribe(fromClass: readonly string[] | undefined): void {
     const scope = this.#host.scope(`extension:${this.name}`);
     const fromConfig = this.filter.eventIds;
-    const fromClass = handlerClass.TARGET_EVENTS?.map(String);
     const ids = fromConfig ?? (fromClass !== undefined && fromClass.length > 0 ? fromClass : null);
     this.#explicit = ids === null ? null : new Set(ids);
     this.#targets = ids === null ? ['*'] : Object.freeze([...new Set(ids)]);
@@ -368,10 +390,9 @@ export class ExtensionHandler {
     this.counters.received++;
     const job = new Job(event);
     this.#track(job);
-    let decision: ConfigurationDecision;
+    let decision: unknown;
     try {
-      const instance = this.#instance;
-      decision = instance?.getConfiguration === undefined ? this.config.configuration : instance.getConfiguration(event);
+      decision = (this.#main as MainSide).getConfiguration(event, this.#parent as ExtensionParent, this.config.configuration);
     } catch (err) {
       this.counters.rejected++;
       this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
@@ -394,6 +415,24 @@ export class ExtensionHandler {
     }
     if (Array.isArray(decision)) {
       this.#decideWithEvents(job, decision);
+      return;
+    }
+    if (decision instanceof PendingDecision) {
+      // Another process's answer: counted as a delay only when it is one.
+      if (decision.delayed) this.counters.delayed++;
+      decision.promise.then(
+        (value) => this.#decide(job, value),
+        (err: unknown) => {
+          if (job.finished) return;
+          if (err instanceof ExtensionResultError) {
+            this.#badDecision(job, err.message);
+            return;
+          }
+          this.counters.rejected++;
+          this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
+          this.#finish(job, 'rejected');
+        },
+      );
       return;
     }
     if (typeof (decision as PromiseLike<unknown>).then === 'function') {
@@ -458,18 +497,18 @@ export class ExtensionHandler {
       return;
     }
     job.submitted = true;
-    const entry = this.#entry as ResolvedEntryPoint;
+    const main = this.#main as MainSide;
     const task: ExtensionTask = {
-      module: entry.url,
-      exportName: entry.exportName,
+      module: main.module,
+      exportName: main.exportName,
       event: toWorkerCopy(job.event, this.#grantToken),
       configuration,
     };
-    this.#pool.run(task, job).then(
+    main.runner.run(task, job).then(
       (result) => this.#onResult(job, result),
       (err: unknown) => {
         if (job.finished) return; // timed out: already reported
-        this.#onHandleFailure(job, this.#pool.describeFailure(err), 'error');
+        this.#onHandleFailure(job, main.runner.describeFailure(err), 'error');
       },
     );
   }

@@ -7,9 +7,12 @@
 //
 // A dotted module tries `a/b`, then without a leading folder name that is
 // the extensions folder's own (`extensions.`), with `_` or `-` spellings.
+// Each spelling may be a Python module (`a/b.py`, run by the Python runtime)
+// or a TypeScript/JavaScript one; the same spelling as both is a config
+// error naming both files (which one runs must not depend on a lookup order).
 
 import { existsSync, statSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { ExtensionLoadError } from '../errors.js';
 import { importOperatorModule, operatorModuleUrl } from '../module-loader.js';
 import type { ExtensionHandlerClass } from './contract.js';
@@ -17,9 +20,11 @@ import type { ExtensionHandlerClass } from './contract.js';
 const MODULE_EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cjs', '.cts'];
 
 export interface ResolvedEntryPoint {
+  /** `python` runs in the Python runtime (a `.py` module); `node` in the thread pool. */
+  readonly language: 'node' | 'python';
   /** Absolute path of the module. */
   readonly file: string;
-  /** The URL workers import it by (marked as operator code, see module-loader.ts). */
+  /** The URL workers import it by (marked as operator code, see module-loader.ts); for Python, the module's dotted name on the extensions folder's path. */
   readonly url: string;
   readonly exportName: string;
 }
@@ -32,13 +37,25 @@ function isFile(path: string): boolean {
   }
 }
 
-function findModule(folder: string, relative: string): string | undefined {
-  const base = isAbsolute(relative) ? relative : resolve(folder, relative);
+function findModule(folder: string, path: string): string | undefined {
+  const base = isAbsolute(path) ? path : resolve(folder, path);
   for (const extension of MODULE_EXTENSIONS) {
     const candidate = base + extension;
     if (isFile(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** `a/b.py` under the folder, if it is there. */
+function findPythonModule(folder: string, path: string): string | undefined {
+  if (isAbsolute(path) || path.includes('-')) return undefined; // not a Python module name
+  const file = resolve(folder, path.endsWith('.py') ? path : `${path}.py`);
+  return isFile(file) ? file : undefined;
+}
+
+/** The dotted name Python imports a file of the extensions folder by. */
+function pythonModuleName(folder: string, file: string): string {
+  return relative(folder, file).replace(/\.py$/, '').split(sep).join('.');
 }
 
 /** The module paths a dotted entry point may mean, most literal first. */
@@ -80,12 +97,17 @@ export function resolveEntryPoint(handler: string, entryPoint: string, folder: s
     throw new ExtensionLoadError(handler, entryPoint, 'the module path and the export name must both be given');
   }
   for (const candidate of candidates) {
-    const file = findModule(folder, candidate);
-    if (file !== undefined) return { file, url: operatorModuleUrl(file), exportName };
+    const python = findPythonModule(folder, candidate);
+    const file = candidate.endsWith('.py') ? undefined : findModule(folder, candidate);
+    if (python !== undefined && file !== undefined) {
+      throw new ExtensionLoadError(handler, entryPoint, `it names both ${python} and ${file}; rename or remove one of them`);
+    }
+    if (python !== undefined) return { language: 'python', file: python, url: pythonModuleName(folder, python), exportName };
+    if (file !== undefined) return { language: 'node', file, url: operatorModuleUrl(file), exportName };
   }
   const tried = candidates.map((c) => (isAbsolute(c) ? c : resolve(folder, c))).join(', ');
   const hint = existsSync(folder) ? '' : ` (the extensions folder ${folder} does not exist)`;
-  throw new ExtensionLoadError(handler, entryPoint, `no module found at ${tried} (with .ts, .mts, .js, .mjs, .cjs or .cts)${hint}`);
+  throw new ExtensionLoadError(handler, entryPoint, `no module found at ${tried} (with .py, .ts, .mts, .js, .mjs, .cjs or .cts)${hint}`);
 }
 
 /** Imports the handler module in the main process and checks its class against the contract. */

@@ -10,9 +10,12 @@ import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors
 import type { Installer, Runtime } from './types.js';
 import { ExtensionHandler, type ExtensionHandlerInfo } from '../extensions/handler.js';
 import { ExtensionPool, type PoolStats } from '../extensions/pool.js';
+import { PythonExtensions } from '../extensions/python.js';
 
 export interface ExtensionsService {
   readonly pool: ExtensionPool;
+  /** Python handlers' processes (main processes and their worker pool). */
+  readonly python: PythonExtensions;
   /** Every configured extension handler, with state, last error and counters. */
   list(): ExtensionHandlerInfo[];
   /** One handler by uuid or name. */
@@ -62,6 +65,16 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     },
   });
 
+  // Python processes start only when a Python handler does.
+  const python = new PythonExtensions({
+    interpreter: config.extensions.python,
+    folder,
+    poolSize: config.extensions.pool.size,
+    ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    ...(limits.max_process_memory_mb === undefined ? {} : { memoryLimitMb: limits.max_process_memory_mb }),
+    logger: runtime.logger,
+  });
+
   /** Builds the handlers of these entries, reusing `keep` (by identity) where the entry is unchanged; refuses the lot on any problem. */
   const build = (entries: ReturnType<typeof extensionEntries>, keep: readonly ExtensionHandler[] = []): ExtensionHandler[] => {
     const built: ExtensionHandler[] = [];
@@ -73,7 +86,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
         continue;
       }
       try {
-        built.push(new ExtensionHandler({ config: handler, host, pool, folder, logger: runtime.logger, where: `handlers.${index}` }));
+        built.push(new ExtensionHandler({ config: handler, host, pool, python, folder, logger: runtime.logger, where: `handlers.${index}` }));
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.problems);
         else throw err;
@@ -102,6 +115,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
 
   const service: ExtensionsService = {
     pool,
+    python,
     list: () => handlers.map((h) => h.info()),
     get: (idOrName) => {
       try {
@@ -145,7 +159,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
   runtime.onClose(async () => {
     await Promise.all(handlers.map((h) => h.stop()));
     for (const handler of handlers) handler.abortAll('closing');
-    await pool.close();
+    await Promise.all([pool.close(), python.close()]);
   });
 
   runtime.onReload({
@@ -160,7 +174,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
       return {
         async commit() {
           // Replaced handlers stop before their successors start (onStop, then onStart).
-          for (const handler of gone) await handler.stop();
+          for (const handler of gone) await handler.close();
           handlers = nextHandlers;
           for (const handler of added) if (handler.config.enabled) await handler.start();
         },

@@ -1,10 +1,13 @@
-// The seed's DemoEventHandler (examples/extensions), one test per branch,
-// configured from the example's own config files.
+// The seed's DemoEventHandler in TypeScript (examples/extensions/
+// demo-event-handler.ts), one test per branch, configured from the example's
+// own config files with the entry point pointed at the TypeScript module
+// (the seed's python: spelling runs demo_event_handler.py: python-demo.test.ts).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig as loadExampleConfig } from '../../src/config/load.js';
+import type { HookworkConfig } from '../../src/config/schema.js';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import type { HookworkEvent } from '../../src/events/envelope.js';
 import { startRuntime, type TestRuntime } from './helpers.js';
@@ -14,6 +17,13 @@ const HANDLER = 'python-extension';
 const CONFIGURATION = 'some-free-text-configuration';
 
 let rt: TestRuntime;
+
+/** The example's config, its handler on the TypeScript demo. */
+async function loadConfig(file: string): Promise<{ config: HookworkConfig; baseDir: string }> {
+  const loaded = await loadExampleConfig(file);
+  const handlers = loaded.config.handlers.map((h) => (h.type === 'extension' ? { ...h, entry_point: 'demo-event-handler.ts#DemoEventHandler' } : h));
+  return { config: { ...loaded.config, handlers }, baseDir: loaded.baseDir };
+}
 
 before(async () => {
   const loaded = await loadConfig(`${EXAMPLE}config.yaml`);
@@ -32,7 +42,7 @@ async function send(account: string, id = '1000', data: Record<string, unknown> 
 }
 
 describe('DemoEventHandler (seed example)', () => {
-  test('is started from the example config (python: entry point resolved to the .ts module)', () => {
+  test('is started from the example config (its entry point pointed at the .ts module)', () => {
     const [info] = rt.runtime.services.extensions?.list() ?? [];
     assert.equal(info?.name, HANDLER);
     assert.equal(info?.state, 'started');

@@ -370,14 +370,17 @@ describe('grants, filters, sending records, monitoring, plain JavaScript', () =>
 describe('entry points and config problems', () => {
   test('the seed form, the dotted form, and path#Export resolve against the folder', () => {
     const folder = new URL('../../examples/extensions/', import.meta.url).pathname;
-    for (const spec of [
-      'python:extensions.demo_event_handler.DemoEventHandler',
-      'demo_event_handler.DemoEventHandler',
-      'demo-event-handler#DemoEventHandler',
-      'demo-event-handler.ts#DemoEventHandler',
-    ]) {
+    for (const [spec, file, language, url] of [
+      // The snake spelling finds the seed's Python module first (no demo_event_handler.ts there).
+      ['python:extensions.demo_event_handler.DemoEventHandler', 'demo_event_handler.py', 'python', 'demo_event_handler'],
+      ['demo_event_handler.DemoEventHandler', 'demo_event_handler.py', 'python', 'demo_event_handler'],
+      ['demo-event-handler#DemoEventHandler', 'demo-event-handler.ts', 'node', undefined],
+      ['demo-event-handler.ts#DemoEventHandler', 'demo-event-handler.ts', 'node', undefined],
+    ] as const) {
       const resolved = resolveEntryPoint('demo', spec, folder);
-      assert.ok(resolved.file.endsWith('examples/extensions/demo-event-handler.ts'), spec);
+      assert.ok(resolved.file.endsWith(`examples/extensions/${file}`), spec);
+      assert.equal(resolved.language, language, spec);
+      if (url !== undefined) assert.equal(resolved.url, url, spec);
       assert.equal(resolved.exportName, 'DemoEventHandler');
     }
     assert.throws(() => resolveEntryPoint('demo', 'NoModule', folder), ExtensionLoadError);

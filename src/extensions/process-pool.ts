@@ -1,0 +1,212 @@
+// A pool of handler processes speaking the extension protocol: N processes
+// (N = extensions.pool.size), one event at a time each, the rest in a FIFO
+// queue. It is what piscina is for the thread pool, over child processes:
+// aborting a queued task removes it; aborting a running one kills its
+// process (SIGKILL), and a new one is started in its place; a process that
+// exits while handling (sys.exit, a crash, out of memory) fails that event
+// and is replaced. Generic over the command that starts a process: the
+// Python runtime today, a locked-down Node runtime next.
+
+import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, ExtensionWorkerCrashError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ExtensionTask, HandleResult } from './contract.js';
+import type { TaskSignal } from './task-signal.js';
+import { describeExit, ProtocolProcess, type ProcessCommand, type ProcessExit } from './protocol-process.js';
+import { EXIT_CODES, fromRemoteError } from './protocol.js';
+
+export interface ProcessPoolOptions {
+  /** Processes, i.e. events handled at once. */
+  readonly size: number;
+  /** Events that may wait for a process; past it runs are refused. Default unbounded. */
+  readonly maxQueue?: number;
+  /** Starts one worker process (its role argument included). */
+  readonly command: ProcessCommand;
+  /** Names the runtime in logs and errors, e.g. `python`. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** The memory cap each process has, MB, for the out-of-memory message. */
+  readonly memoryLimitMb?: number;
+}
+
+interface Entry {
+  readonly task: ExtensionTask;
+  readonly signal: TaskSignal | undefined;
+  resolve(result: HandleResult): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  readonly process: ProtocolProcess;
+  ready: boolean;
+  running: Entry | undefined;
+}
+
+export class ProcessPool {
+  readonly size: number;
+  readonly maxQueue: number | undefined;
+  readonly #options: ProcessPoolOptions;
+  readonly #slots = new Set<Slot>();
+  #queue: Entry[] = [];
+  #completed = 0;
+  #closed = false;
+
+  constructor(options: ProcessPoolOptions) {
+    this.#options = options;
+    this.size = options.size;
+    this.maxQueue = options.maxQueue;
+  }
+
+  /** Runs `handle` in a process; rejects with the handler's error, a crash, an abort or a full queue. */
+  run(task: ExtensionTask, signal?: TaskSignal): Promise<HandleResult> {
+    if (this.#closed) return Promise.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it is closed'));
+    if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
+    if (this.maxQueue !== undefined && this.#queue.length >= this.maxQueue && this.#idle() === undefined) {
+      return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
+    }
+    return new Promise<HandleResult>((resolve, reject) => {
+      const entry: Entry = { task, signal, resolve, reject };
+      this.#queue.push(entry);
+      signal?.addEventListener('abort', () => this.#abort(entry));
+      this.#fill();
+      this.#pump();
+    });
+  }
+
+  /** Failures are typed where they happen; anything else becomes an Error. */
+  describeFailure(err: unknown): Error {
+    return toError(err);
+  }
+
+  get stats(): { size: number; threads: number; queued: number; completed: number } {
+    return { size: this.size, threads: this.#slots.size, queued: this.#queue.length, completed: this.#completed };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends every process; queued and running tasks are rejected. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const error = new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran');
+    for (const entry of this.#queue.splice(0)) entry.reject(error);
+    await Promise.all([...this.#slots].map((slot) => slot.process.shutdown()));
+  }
+
+  /** Starts processes up to `size` (lazily: the first task starts them). */
+  #fill(): void {
+    while (!this.#closed && this.#slots.size < this.size) this.#start();
+  }
+
+  #start(): void {
+    const name = this.#options.name;
+    const process: ProtocolProcess = new ProtocolProcess(this.#options.command, {
+      role: 'worker',
+      logger: this.#options.logger,
+      tag: `${name} worker`,
+      exitError: (exit) => this.#exitError(exit),
+      onExit: (exit) => this.#onExit(slot, exit),
+    });
+    const slot: Slot = { process, ready: false, running: undefined };
+    this.#slots.add(slot);
+    process.ready.then(
+      () => {
+        slot.ready = true;
+        this.#pump();
+      },
+      () => undefined, // its exit is handled by onExit
+    );
+  }
+
+  #exitError(exit: ProcessExit): Error {
+    if (exit.problem !== undefined) return new ExtensionProcessError(`A ${this.#options.name} extension worker`, exit.problem);
+    if (exit.code === EXIT_CODES.outOfMemory) {
+      const limit = this.#options.memoryLimitMb === undefined ? 'its memory limit' : `limit ${this.#options.memoryLimitMb} MB`;
+      return new ExtensionWorkerCrashError('oom', limit);
+    }
+    return new ExtensionWorkerCrashError('crash', `worker ${describeExit(exit)}`);
+  }
+
+  #onExit(slot: Slot, exit: ProcessExit): void {
+    this.#slots.delete(slot);
+    const running = slot.running;
+    slot.running = undefined;
+    if (running !== undefined) running.reject(this.#exitError(exit));
+    if (this.#closed) return;
+    if (!slot.ready) {
+      // It died before saying hello (no interpreter, a broken install):
+      // starting another at once would loop. The waiting events fail; the
+      // next event tries again.
+      const error = this.#exitError(exit);
+      this.#options.logger.error({ err: error }, `A ${this.#options.name} extension worker could not start`);
+      for (const entry of this.#queue.splice(0)) entry.reject(error);
+      return;
+    }
+    this.#fill();
+  }
+
+  #idle(): Slot | undefined {
+    for (const slot of this.#slots) if (slot.ready && slot.running === undefined && slot.process.exited === undefined) return slot;
+    return undefined;
+  }
+
+  #pump(): void {
+    for (;;) {
+      if (this.#queue.length === 0) return;
+      const slot = this.#idle();
+      if (slot === undefined) return;
+      const entry = this.#queue.shift() as Entry;
+      this.#runOn(slot, entry);
+    }
+  }
+
+  #runOn(slot: Slot, entry: Entry): void {
+    slot.running = entry;
+    const { task } = entry;
+    slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
+    slot.process
+      .request({ type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration })
+      .then(
+        (response) => {
+          if (slot.running !== entry) return;
+          slot.running = undefined;
+          this.#completed++;
+          if (response.type === 'result') entry.resolve(response.result as HandleResult);
+          else if (response.type === 'error') entry.reject(resultError(response.error));
+          else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
+          this.#pump();
+        },
+        (err: unknown) => entry.reject(toError(err)),
+      );
+  }
+
+  #abort(entry: Entry): void {
+    const queued = this.#queue.indexOf(entry);
+    if (queued !== -1) {
+      this.#queue.splice(queued, 1);
+      entry.reject(abortError(entry.signal?.reason));
+      return;
+    }
+    for (const slot of this.#slots) {
+      if (slot.running !== entry) continue;
+      // A stuck handler cannot be interrupted: its process goes, a new one comes.
+      slot.running = undefined;
+      slot.process.kill();
+      entry.reject(abortError(entry.signal?.reason));
+      return;
+    }
+  }
+}
+
+/** The runtime's ResultError (a result JSON cannot carry) is the engine's result error; anything else is the handler's own. */
+function resultError(remote: { type: string; message: string; traceback: string }): Error {
+  if (remote.type === 'ResultError') return new ExtensionResultError(remote.message);
+  return fromRemoteError(remote);
+}
+
+function abortError(reason: unknown): Error {
+  const error = new Error(`The task was aborted (${String(reason)}).`);
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,197 @@
+// One child process that speaks the extension protocol: started without a
+// shell, its stdout read as frames, its stderr sent to the log line by line
+// (tagged), requests matched to their answers by id. Whatever starts it (a
+// Python interpreter today, a locked-down Node next) is the caller's choice:
+// this only knows the protocol.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Logger } from '../logger.js';
+import { encodeFrame, FrameDecoder, PROTOCOL_VERSION, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
+
+/** How to start a runtime: no shell, the arguments as given. */
+export interface ProcessCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  /** Added to the parent's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+export interface ProtocolProcessOptions {
+  readonly role: ProcessRole;
+  readonly logger: Logger;
+  /** Names the process in log lines, e.g. the handler. */
+  readonly tag: string;
+  /** The error pending requests fail with when the process ends (exit code or signal, or why it could not start). */
+  readonly exitError: (exit: ProcessExit) => Error;
+  /** Called once when the process has ended, for whatever reason. */
+  readonly onExit?: (exit: ProcessExit) => void;
+}
+
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why it could not start, or how it broke the protocol. */
+  readonly problem?: string;
+  /** The host ended it (kill, shutdown). */
+  readonly byHost: boolean;
+}
+
+interface Pending {
+  resolve(response: Response): void;
+  reject(error: Error): void;
+}
+
+export class ProtocolProcess {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #options: ProtocolProcessOptions;
+  readonly #decoder = new FrameDecoder();
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #hello: ((hello: HelloMessage) => void) | undefined;
+  #exit: ProcessExit | undefined;
+  #byHost = false;
+  #stderrTail = '';
+  #tag: string;
+  /** Resolves with the runtime's hello; rejects if it ends first or speaks another protocol version. */
+  readonly ready: Promise<HelloMessage>;
+
+  constructor(command: ProcessCommand, options: ProtocolProcessOptions) {
+    this.#options = options;
+    this.#tag = options.tag;
+    let rejectReady!: (error: Error) => void;
+    this.ready = new Promise<HelloMessage>((resolve, reject) => {
+      this.#hello = resolve;
+      rejectReady = reject;
+    });
+    // Handled by whoever awaits it; never an unhandled rejection on its own.
+    this.ready.catch(() => undefined);
+    this.#pending.set(0, { resolve: () => undefined, reject: rejectReady });
+    this.#child = spawn(command.file, [...command.args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...command.env },
+      ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+      windowsHide: true,
+    });
+    this.#child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#child.stderr.setEncoding('utf8');
+    this.#child.stderr.on('data', (text: string) => this.#onStderr(text));
+    // Writes to a process that just died fail with EPIPE: its exit reports it.
+    this.#child.stdin.on('error', () => undefined);
+    this.#child.on('error', (err) => this.#ended(null, null, `it could not be started (${err.message})`));
+    this.#child.on('exit', (code, signal) => this.#ended(code, signal));
+  }
+
+  /** Renames the process in its log lines (a pool worker takes the name of the handler it runs). */
+  setTag(tag: string): void {
+    this.#tag = tag;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get exited(): ProcessExit | undefined {
+    return this.#exit;
+  }
+
+  /** Sends a request; resolves with its answer (an `error` answer included), rejects if the process ends first. */
+  request(message: Request): Promise<Response> {
+    if (this.#exit !== undefined) return Promise.reject(this.#options.exitError(this.#exit));
+    const id = this.#nextId++;
+    return new Promise<Response>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#child.stdin.write(encodeFrame({ ...message, id }));
+    });
+  }
+
+  /** Ends it now (SIGKILL): a stuck handler does not get to clean up. */
+  kill(): void {
+    if (this.#exit !== undefined) return;
+    this.#byHost = true;
+    this.#child.kill('SIGKILL');
+  }
+
+  /** Asks it to end (`shutdown`), and kills it if it has not within `graceMs`. */
+  async shutdown(graceMs = 2000): Promise<void> {
+    if (this.#exit !== undefined) return;
+    this.#byHost = true;
+    const ended = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    const timer = setTimeout(() => this.kill(), graceMs);
+    this.request({ type: 'shutdown' }).catch(() => undefined);
+    this.#child.stdin.end();
+    await ended;
+    clearTimeout(timer);
+  }
+
+  #onData(chunk: Buffer): void {
+    let messages: unknown[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#broken(`it wrote a bad frame (${(err as Error).message})`);
+      return;
+    }
+    for (const message of messages) this.#onMessage(message as { type: string; id?: unknown });
+  }
+
+  #onMessage(message: { type: string; id?: unknown }): void {
+    if (message.type === 'hello') {
+      const hello = message as unknown as HelloMessage;
+      if (hello.protocol !== PROTOCOL_VERSION) {
+        this.#broken(`it speaks protocol version ${String(hello.protocol)}, Hookwork speaks ${PROTOCOL_VERSION}`);
+        return;
+      }
+      this.#pending.delete(0);
+      this.#hello?.(hello);
+      this.#hello = undefined;
+      return;
+    }
+    const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;
+    if (pending === undefined) {
+      this.#broken(`it answered a request never sent (${JSON.stringify(message).slice(0, 200)})`);
+      return;
+    }
+    this.#pending.delete(message.id as number);
+    pending.resolve(message as unknown as Response);
+  }
+
+  #broken(problem: string): void {
+    this.#options.logger.error({ extension: this.#tag, pid: this.pid }, `Extension process ${this.#tag}: ${problem}; it is ended`);
+    this.#problem ??= problem;
+    this.kill();
+    this.#byHost = false;
+  }
+
+  #problem: string | undefined;
+
+  #onStderr(text: string): void {
+    const lines = (this.#stderrTail + text).split('\n');
+    this.#stderrTail = lines.pop() ?? '';
+    for (const line of lines) this.#logLine(line);
+  }
+
+  #logLine(line: string): void {
+    if (line.length === 0) return;
+    this.#options.logger.info({ extension: this.#tag, pid: this.pid, stream: 'stderr' }, line);
+  }
+
+  #ended(code: number | null, signal: NodeJS.Signals | null, problem?: string): void {
+    if (this.#exit !== undefined) return;
+    if (this.#stderrTail !== '') this.#logLine(this.#stderrTail);
+    this.#stderrTail = '';
+    const why = problem ?? this.#problem;
+    this.#exit = { code, signal, byHost: this.#byHost, ...(why === undefined ? {} : { problem: why }) };
+    const error = this.#options.exitError(this.#exit);
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    this.#options.onExit?.(this.#exit);
+  }
+}
+
+/** "exited with code: 7", "killed by SIGKILL", or why it could not start. */
+export function describeExit(exit: ProcessExit): string {
+  if (exit.problem !== undefined) return exit.problem;
+  if (exit.signal !== null) return `killed by ${exit.signal}`;
+  return `exited with code: ${String(exit.code)}`;
+}

@@ -1,0 +1,148 @@
+// The extension process protocol (docs/extension-protocol.md), version 1:
+// what the host and a handler runtime (Python today, Node next) say to each
+// other over the runtime's stdin/stdout, and the frames that carry it. Each
+// frame is a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
+// Types only and the frame codec: nothing here starts a process.
+
+export const PROTOCOL_VERSION = 1;
+/** The largest frame either side accepts (bytes of JSON). */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** A runtime's exit codes with a meaning of their own. */
+export const EXIT_CODES = Object.freeze({ protocolError: 2, outOfMemory: 3 });
+
+export type ProcessRole = 'main' | 'worker';
+
+/** The runtime's first frame, unasked. */
+export interface HelloMessage {
+  readonly type: 'hello';
+  readonly protocol: number;
+  readonly role: ProcessRole;
+  readonly runtime: string;
+  readonly runtime_version?: string;
+  readonly pid?: number;
+  /** The request types it serves. */
+  readonly capabilities: readonly string[];
+}
+
+/** Both roles: import the module and build the class once. */
+export interface InitRequest {
+  readonly type: 'init';
+  readonly module: string;
+  readonly class: string;
+}
+/** Main: onStart(parent). */
+export interface StartRequest {
+  readonly type: 'start';
+  readonly configuration: string;
+  readonly name: string;
+  readonly uuid: string;
+}
+/** Main: onStop(); pending delayed calls are forgotten. */
+export interface StopRequest {
+  readonly type: 'stop';
+}
+/** Main: getConfiguration(event). */
+export interface GetConfigurationRequest {
+  readonly type: 'getConfiguration';
+  readonly event: unknown;
+}
+/** Main: the host's timer for a `delay` decision fired; run its function. */
+export interface CallRequest {
+  readonly type: 'call';
+  readonly call: number;
+}
+/** Worker: the static handle(event, configuration). */
+export interface HandleRequest {
+  readonly type: 'handle';
+  readonly module: string;
+  readonly class: string;
+  readonly event: unknown;
+  readonly configuration: string;
+}
+export interface PingRequest {
+  readonly type: 'ping';
+}
+export interface ShutdownRequest {
+  readonly type: 'shutdown';
+}
+
+export type Request =
+  | InitRequest
+  | StartRequest
+  | StopRequest
+  | GetConfigurationRequest
+  | CallRequest
+  | HandleRequest
+  | PingRequest
+  | ShutdownRequest;
+
+/** A getConfiguration (or call) answer. `events` is the raw value the handler gave (a text, an object or a list). */
+export type Decision =
+  | { readonly action: 'handle'; readonly configuration: string; readonly events?: unknown }
+  | { readonly action: 'skip'; readonly events?: unknown }
+  | { readonly action: 'delay'; readonly seconds: number; readonly call: number }
+  | { readonly action: 'default' }
+  | { readonly action: 'invalid'; readonly returned: string };
+
+export interface RemoteError {
+  /** The exception's class name, e.g. `RuntimeError`. */
+  readonly type: string;
+  readonly message: string;
+  /** The full traceback (or stack) as text. */
+  readonly traceback: string;
+}
+
+export type Response =
+  | { readonly type: 'ready'; readonly id: number; readonly target_events: readonly string[] | null }
+  | { readonly type: 'ok'; readonly id: number }
+  | { readonly type: 'pong'; readonly id: number }
+  | { readonly type: 'decision'; readonly id: number; readonly decision: Decision }
+  | { readonly type: 'result'; readonly id: number; readonly result: unknown }
+  | { readonly type: 'error'; readonly id: number | null; readonly error: RemoteError };
+
+/** One frame for a message. */
+export function encodeFrame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  if (body.length > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${body.length} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
+  const frame = Buffer.allocUnsafe(4 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, 4);
+  return frame;
+}
+
+/** Splits a byte stream into messages; throws on a frame that is too large or not a JSON object with a `type`. */
+export class FrameDecoder {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  /** The complete messages the stream holds once `chunk` is added. */
+  push(chunk: Buffer): unknown[] {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes < 4) return [];
+    let buffer = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
+    const messages: unknown[] = [];
+    while (buffer.length >= 4) {
+      const size = buffer.readUInt32BE(0);
+      if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
+      if (buffer.length < 4 + size) break;
+      const message: unknown = JSON.parse(buffer.toString('utf8', 4, 4 + size));
+      if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
+        throw new TypeError('A protocol message must be a JSON object with a "type" text.');
+      }
+      messages.push(message);
+      buffer = buffer.subarray(4 + size);
+    }
+    this.#pending = buffer.length === 0 ? [] : [buffer];
+    this.#pendingBytes = buffer.length;
+    return messages;
+  }
+}
+
+/** An Error carrying a runtime's exception: its class name, message and traceback as the stack. */
+export function fromRemoteError(remote: RemoteError): Error {
+  const error = new Error(remote.message);
+  error.name = remote.type;
+  error.stack = remote.traceback || `${remote.type}: ${remote.message}`;
+  return error;
+}

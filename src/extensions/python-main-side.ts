@@ -1,0 +1,173 @@
+// The main side of a Python handler: one Python process per handler (the
+// runtime in `main` role) holds the handler's one instance and runs its
+// onStart, onStop and getConfiguration; this side turns their answers into
+// the decisions ExtensionHandler knows. A `delay` answer is kept as a timer
+// here (parent.delay): the Python process is free meanwhile, and when the
+// timer fires it is asked to run the delayed function (`call`).
+
+import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTimeoutError } from '../errors.js';
+import type { HookworkEvent } from '../events/envelope.js';
+import type { Logger } from '../logger.js';
+import type { ExtensionParent, ExtensionTask } from './contract.js';
+import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
+import { describeExit, ProtocolProcess, type ProcessCommand } from './protocol-process.js';
+import { fromRemoteError, type Request, type Response } from './protocol.js';
+
+export interface PythonMainSideOptions {
+  readonly handler: string;
+  readonly entryPoint: string;
+  /** The module's dotted name and the class. */
+  readonly module: string;
+  readonly exportName: string;
+  readonly command: ProcessCommand;
+  readonly runner: TaskRunner;
+  readonly logger: Logger;
+  /** Limit for init, onStart and onStop, ms: past it the process is killed. */
+  readonly lifecycleLimitMs: number;
+  /** The event as the process receives it (the token only when granted). */
+  readonly toEvent: (event: HookworkEvent) => ExtensionTask['event'];
+  /** The process ended on its own (not closed): the handler stops. */
+  readonly onCrash: (error: Error) => void;
+}
+
+export class PythonMainSide implements MainSide {
+  readonly module: string;
+  readonly exportName: string;
+  readonly runner: TaskRunner;
+  readonly #options: PythonMainSideOptions;
+  #process: ProtocolProcess | undefined;
+  #loaded: Promise<readonly string[] | undefined> | undefined;
+  #closed = false;
+
+  constructor(options: PythonMainSideOptions) {
+    this.#options = options;
+    this.module = options.module;
+    this.exportName = options.exportName;
+    this.runner = options.runner;
+  }
+
+  load(): Promise<readonly string[] | undefined> {
+    if (this.#loaded !== undefined && this.#process?.exited === undefined) return this.#loaded;
+    const loading = this.#spawnAndInit();
+    // A failed load is tried again on the next start (the file may be fixed).
+    loading.catch(() => {
+      if (this.#loaded === loading) this.#loaded = undefined;
+    });
+    this.#loaded = loading;
+    return loading;
+  }
+
+  async #spawnAndInit(): Promise<readonly string[] | undefined> {
+    const { handler, entryPoint } = this.#options;
+    this.#process?.kill();
+    const process: ProtocolProcess = new ProtocolProcess(this.#options.command, {
+      role: 'main',
+      logger: this.#options.logger,
+      tag: `python main ${handler}`,
+      exitError: (exit) => new ExtensionProcessError(`The Python main process of extension handler "${handler}"`, describeExit(exit)),
+      onExit: (exit) => {
+        if (exit.byHost || this.#closed || this.#process !== process) return;
+        this.#options.onCrash(new ExtensionProcessError(`The Python main process of extension handler "${handler}"`, describeExit(exit)));
+      },
+    });
+    this.#process = process;
+    try {
+      await process.ready;
+    } catch (err) {
+      throw new ExtensionLoadError(handler, entryPoint, `the Python runtime did not start (${(err as Error).message})`, { cause: err });
+    }
+    const answer = await this.#lifecycle({ type: 'init', module: this.module, class: this.exportName }, 'init');
+    if (answer.type === 'error') {
+      const error = fromRemoteError(answer.error);
+      throw new ExtensionLoadError(handler, entryPoint, `importing ${this.module}.${this.exportName} failed: ${answer.error.type}: ${answer.error.message}`, { cause: error });
+    }
+    if (answer.type !== 'ready') throw this.#unexpected('init', answer);
+    return answer.target_events ?? undefined;
+  }
+
+  async start(parent: ExtensionParent): Promise<void> {
+    const answer = await this.#lifecycle({ type: 'start', configuration: parent.configuration, name: parent.name, uuid: parent.uuid }, 'onStart');
+    if (answer.type === 'error') throw fromRemoteError(answer.error);
+    if (answer.type !== 'ok') throw this.#unexpected('start', answer);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#process === undefined || this.#process.exited !== undefined) return;
+    const answer = await this.#lifecycle({ type: 'stop' }, 'onStop');
+    if (answer.type === 'error') throw fromRemoteError(answer.error);
+  }
+
+  getConfiguration(event: HookworkEvent, parent: ExtensionParent, configuration: string): unknown {
+    const asked = this.#ask({ type: 'getConfiguration', event: this.#options.toEvent(event) }).then((answer) =>
+      this.#decision(answer, parent, configuration),
+    );
+    return new PendingDecision(asked, false);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#process?.shutdown();
+  }
+
+  #ask(request: Request): Promise<Response> {
+    const process = this.#process;
+    if (process === undefined) return Promise.reject(new ExtensionProcessError(`Extension handler "${this.#options.handler}"`, 'its Python main process is not running'));
+    return process.request(request);
+  }
+
+  /** A lifecycle call with a limit: a hung onStart must not hold the handler forever. */
+  #lifecycle(request: Request, what: string): Promise<Response> {
+    const limit = this.#options.lifecycleLimitMs;
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new HookTimeoutError(`Extension handler "${this.#options.handler}" ${what} (the Python main process was killed)`, limit));
+        this.#process?.kill();
+      }, limit);
+      this.#ask(request).then(
+        (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  /** The answer as ExtensionHandler's decision forms. */
+  #decision(answer: Response, parent: ExtensionParent, configuration: string): unknown {
+    if (answer.type === 'error') throw fromRemoteError(answer.error);
+    if (answer.type !== 'decision') throw this.#unexpected('getConfiguration', answer);
+    const decision = answer.decision;
+    switch (decision.action) {
+      case 'handle':
+        return decision.events === undefined ? decision.configuration : [decision.configuration, decision.events];
+      case 'skip':
+        return decision.events === undefined ? null : [null, decision.events];
+      case 'default':
+        return configuration;
+      case 'delay': {
+        const call = decision.call;
+        const delayed = parent.delay(decision.seconds, () =>
+          this.#ask({ type: 'call', call }).then((next) => this.#decision(next, parent, configuration)),
+        );
+        return new PendingDecision(delayed, true);
+      }
+      case 'invalid':
+        throw new ExtensionResultError(
+          `getConfiguration() returned ${decision.returned}; return a configuration text, None, (configuration or None, events) or parent.delay(seconds, fn).`,
+        );
+      default:
+        throw this.#unexpected('getConfiguration', answer);
+    }
+  }
+
+  #unexpected(request: string, answer: Response): Error {
+    return new ExtensionProcessError(
+      `The Python main process of extension handler "${this.#options.handler}"`,
+      `it answered "${request}" with ${JSON.stringify(answer).slice(0, 200)}`,
+    );
+  }
+}
