@@ -5,7 +5,7 @@
 
 /** Lowest first. Each entry: a name and the path pattern of its modules. */
 const LAYERS = [
-  ['base', '^src/(errors|logger|worker-threads|roles)\\.ts$'],
+  ['base', '^src/(errors|logger|worker-threads|roles|tracing)\\.ts$'],
   ['events', '^src/events/'],
   ['hooks', '^src/hooks/'],
   ['host', '^src/host\\.ts$'],

@@ -18,6 +18,8 @@ export interface StoredDeliveryInput {
   readonly eventJson?: string;
   /** The same JSON as UTF-8 bytes, when the service made them (for the memory store). */
   readonly eventBytes?: Buffer | undefined;
+  /** The trace context to keep with it (see DeliveryRecord.traceContext). */
+  readonly traceContext?: string | undefined;
   /**
    * Written already claimed by this node (in flight, first attempt counted,
    * leased until `leaseUntil`): the enqueuing node dispatches it from memory
@@ -176,6 +178,7 @@ export class StoredRecord implements DeliveryRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastError?: string;
+  readonly traceContext?: string;
   #json: string | undefined;
   #bytes: Buffer | undefined;
   #event: Readonly<Record<string, unknown>> | undefined;
@@ -184,6 +187,7 @@ export class StoredRecord implements DeliveryRecord {
     fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError'> &
       ({ readonly eventJson: string; readonly eventBytes?: undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
         readonly lastError?: string | undefined;
+        readonly traceContext?: string | undefined | null;
         /** The event as data when the caller has it (else parsed from the JSON on first read). */
         readonly event?: Readonly<Record<string, unknown>> | undefined;
       },
@@ -199,6 +203,7 @@ export class StoredRecord implements DeliveryRecord {
     this.createdAt = fields.createdAt;
     this.updatedAt = fields.updatedAt;
     if (fields.lastError !== undefined) this.lastError = fields.lastError;
+    if (fields.traceContext !== undefined && fields.traceContext !== null) this.traceContext = fields.traceContext;
     this.#event = fields.event;
   }
 

@@ -26,6 +26,11 @@ export interface DeliveryRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastError?: string;
+  /**
+   * The W3C trace context of the span that enqueued it (`traceparent`, then
+   * a line break and `tracestate` if any): its attempts, even after a restart, join that trace.
+   */
+  readonly traceContext?: string;
 }
 
 export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';
@@ -45,6 +50,8 @@ export interface NewDelivery {
   readonly webhookId?: string;
   /** Defaults to now. */
   readonly dueAt?: number;
+  /** Defaults to the active span's context when tracing is on (see DeliveryRecord.traceContext). */
+  readonly traceContext?: string;
 }
 
 /** The outcome of one attempt, as a target reports it. */

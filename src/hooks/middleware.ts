@@ -5,6 +5,7 @@
 // errors. The chain is composed once per change, not per call.
 
 import { InvalidArgumentError, UnknownHookPointError } from '../errors.js';
+import { spanAround, tracingOn } from '../tracing.js';
 import { record, type Monitor } from './monitor.js';
 import type { Disposer } from './scope.js';
 
@@ -108,6 +109,7 @@ export class Methods {
   call<F extends MethodFn = MethodFn>(name: string, ...args: ArgsOf<F>): ReturnType<F> {
     const chain = this.#slots.get(name)?.chain;
     if (chain === undefined) throw new UnknownHookPointError('method', name, this.names());
+    if (tracingOn()) return this.#callTraced(name, chain, args) as ReturnType<F>;
     if (this.#monitor?.enabled === true) return this.#callTimed(name, chain, args) as ReturnType<F>;
     return chain(...(args as unknown[])) as ReturnType<F>;
   }
@@ -115,6 +117,14 @@ export class Methods {
   /** The composed callable, for hot callers that want to skip the name lookup. */
   get<F extends MethodFn = MethodFn>(name: string): Next<F> {
     return ((...args: ArgsOf<F>) => this.call<F>(name, ...args)) as Next<F>;
+  }
+
+  /** The call in a span (named after the method, with its middleware listed); the monitor still records it. */
+  #callTraced(name: string, chain: AnyFn, args: readonly unknown[]): unknown {
+    const by = this.#slots.get(name)?.middleware.map((m) => m.name) ?? [];
+    return spanAround(`call ${name}`, { 'hookwork.method': name, 'hookwork.middleware': by }, () =>
+      this.#monitor?.enabled === true ? this.#callTimed(name, chain, args) : chain(...args),
+    );
   }
 
   #callTimed(name: string, chain: AnyFn, args: readonly unknown[]): unknown {
