@@ -22,7 +22,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 
-export { SpanKind, SpanStatusCode, type Attributes, type Context, type Span };
+export { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span };
 
 // Where @opentelemetry/api (major 1) keeps its globals: `trace` is set there
 // only by trace.setGlobalTracerProvider(). Reading it is far cheaper than

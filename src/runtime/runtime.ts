@@ -64,7 +64,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const baseDir = resolve(options.baseDir ?? process.cwd());
   const resolvePath = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
   const dataDir = resolvePath(config.server.data_dir);
-  const logger = options.logger ?? createLogger({ level: config.log_level });
+  const logger = options.logger ?? createLogger({ level: config.log_level, format: config.log_format });
   const host = createHost({
     server: { name: config.server.name, ...(config.server.uuid === undefined ? {} : { uuid: config.server.uuid }) },
     dataDir,

@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/types.js';
 import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
 import { useJsonBodyParser } from './json-body.js';
+import { observeRequests, requestIdOf } from './request-observer.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -19,10 +20,12 @@ import { eventRoutes } from './routes/events.js';
 import { gateRoutes } from './routes/gates.js';
 import { healthRoutes } from './routes/health.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { readyRoutes } from './routes/ready.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  readyRoutes,
   eventRoutes,
   gateRoutes,
   changeRoutes,
@@ -70,7 +73,10 @@ export interface Gateway {
 export async function createGateway(runtime: Runtime, options: GatewayOptions = {}): Promise<Gateway> {
   const auth = new TokenAuth(runtime.config.auth);
   const app = fastify({
+    // Access logs go through the runtime's logger (request-observer.ts), not fastify's.
     logger: false,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: runtime.config.server.body_limit,
     // Lets the gateway close promptly even with idle keep-alive clients.
     forceCloseConnections: 'idle',
@@ -82,6 +88,7 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     },
   });
   useJsonBodyParser(app, runtime.config.server.json_max_depth);
+  observeRequests(app, runtime.logger);
 
   const served: GatewayRoute[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {
