@@ -136,11 +136,11 @@ export class PostgresStore implements DeliveryStore {
     if (rows.length === 0) return;
     await this.#query(
       `WITH ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+         INSERT INTO hookwork_deliveries (id, target, event, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context)
          SELECT id, target, event, webhook_id, CASE WHEN node IS NULL THEN 0 ELSE 1 END, CASE WHEN node IS NULL THEN 'pending' ELSE 'inflight' END,
-                due_at, created_at, created_at, node, coalesce(lease_until, 0)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-           AS t(id, target, event, webhook_id, due_at, created_at, node, lease_until)
+                due_at, created_at, created_at, node, coalesce(lease_until, 0), trace_context
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::text[])
+           AS t(id, target, event, webhook_id, due_at, created_at, node, lease_until, trace_context)
          RETURNING claimed_by)
        SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
       [
@@ -152,6 +152,7 @@ export class PostgresStore implements DeliveryStore {
         rows.map((r) => r.createdAt),
         rows.map((r) => r.claim?.nodeId ?? null),
         rows.map((r) => r.claim?.leaseUntil ?? null),
+        rows.map((r) => r.traceContext ?? null),
       ],
     );
   }

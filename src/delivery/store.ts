@@ -184,7 +184,7 @@ export class StoredRecord implements DeliveryRecord {
   #event: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
-    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError'> &
+    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError' | 'traceContext'> &
       ({ readonly eventJson: string; readonly eventBytes?: undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
         readonly lastError?: string | undefined;
         readonly traceContext?: string | undefined | null;

@@ -61,4 +61,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX hookwork_cluster_log_at ON hookwork_cluster_log (at);
     `,
   },
+  {
+    // Version 4, not 3: a version 3 comes from another change being merged beside this one.
+    version: 4,
+    description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
+    sql: `ALTER TABLE hookwork_deliveries ADD COLUMN IF NOT EXISTS trace_context text;`,
+  },
 ];

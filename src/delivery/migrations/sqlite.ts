@@ -121,4 +121,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attempts_delivery ON attempts (delivery_id);
     `,
   },
+  {
+    version: 4,
+    description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
+    sql: `ALTER TABLE deliveries ADD COLUMN trace_context TEXT;`,
+  },
 ];
