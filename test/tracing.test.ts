@@ -101,7 +101,7 @@ test('change points and method calls (through middleware) get spans', async () =
   host.declareChange('quota');
   host.scope('p').onChange('quota', (change) => (change as { value: number }).value * 2);
   host.define('sum', (a: number, b: number) => a + b);
-  host.scope('p').use('sum', (next, a: number, b: number) => next(a, b) + 1);
+  host.scope('p').use('sum', (next, a, b) => (next(a, b) as number) + 1);
   const outcome = await host.change('quota', 1, 5);
   assert.deepEqual(outcome, { blocked: false, value: 10 });
   assert.equal(host.call('sum', 1, 2), 4, 'a synchronous method stays synchronous');
