@@ -41,7 +41,6 @@ export interface LoggerOptions {
 // while it is served (by the gateway, the host, the delivery queue) carries
 // `reqId`, without passing a child logger through every layer.
 const requestIds = new AsyncLocalStorage<string>();
-const NO_FIELDS = Object.freeze({});
 
 /** Runs `fn` as part of the request `id`: lines logged meanwhile carry `reqId`. */
 export function withRequestId<T>(id: string, fn: () => T): T {
@@ -57,7 +56,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
       mixin() {
         const id = requestIds.getStore();
-        return id === undefined ? NO_FIELDS : { reqId: id };
+        // A fresh object each time: pino adds the line's fields to it.
+        return id === undefined ? {} : { reqId: id };
       },
     },
     options.format === 'pretty' ? prettyStream(destination) : destination,
