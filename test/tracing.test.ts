@@ -13,6 +13,7 @@ import { createHost } from '../src/host.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { parseTraceparent, tracingOn } from '../src/tracing.js';
+import { FIXTURES, startRuntime } from './extensions/helpers.js';
 import { useReceiver, waitUntil, type Receiver } from './helpers/receiver.js';
 import { testRuntime } from './helpers/runtime.js';
 import { send, startGateway } from './server/gateway-helpers.js';
@@ -172,6 +173,32 @@ test('a retry after a restart (SQLite store reopened) joins the trace of the eve
   assert.equal(traceOf(attempt), eventTrace, 'the retry is in the trace of the event');
   assert.equal(parentOf(attempt), idOf(enqueue), 'its parent is the enqueue span, read back from the store');
   assert.equal(parseTraceparent(retried?.headers['traceparent'])?.traceId, eventTrace);
+});
+
+test('an extension handler: getConfiguration and handle (recorded around the pool call) are children of the emit', async () => {
+  exporter.reset();
+  const rt = await startRuntime(
+    {
+      events: [{ id: '2000', name: 'work' }],
+      extensions: { folder: FIXTURES, pool: { size: 1 } },
+      handlers: [{ type: 'extension', name: 'decisions', entry_point: 'lifecycle.ts#Decisions', target_events: ['2000'] }],
+    },
+    FIXTURES,
+  );
+  try {
+    await rt.runtime.host.emit('2000', { data: {} });
+    await rt.runtime.services.extensions?.idle();
+    await waitUntil(() => named('extension handle decisions').length === 1, 5000, 'the handle span');
+    const emit = one('emit 2000');
+    const decide = one('extension getConfiguration decisions');
+    const handle = one('extension handle decisions');
+    assert.equal(parentOf(decide), idOf(emit));
+    assert.equal(parentOf(handle), idOf(emit));
+    assert.equal(traceOf(handle), traceOf(emit));
+    assert.equal(handle.attributes['hookwork.event.id'], '2000');
+  } finally {
+    await rt.close();
+  }
 });
 
 test('with no provider the API hands out non-recording spans (the guard mirrors the registration)', () => {

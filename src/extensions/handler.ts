@@ -30,6 +30,7 @@ import { loadHandlerClass, resolveEntryPoint, type ResolvedEntryPoint } from './
 import { TaskSignal, type ExtensionPool } from './pool.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
 import { compileFilters, type EventFilter } from '../events/filters.js';
+import { endSpan, spanAround, startSpan, tracingOn } from '../tracing.js';
 
 export type ExtensionHandlerState = 'stopped' | 'starting' | 'started' | 'stopping' | 'failed';
 
@@ -364,7 +365,12 @@ export class ExtensionHandler {
     let decision: ConfigurationDecision;
     try {
       const instance = this.#instance;
-      decision = instance?.getConfiguration === undefined ? this.config.configuration : instance.getConfiguration(event);
+      if (instance?.getConfiguration === undefined) decision = this.config.configuration;
+      else if (tracingOn()) {
+        decision = spanAround(`extension getConfiguration ${this.name}`, { 'hookwork.extension.name': this.name, 'hookwork.event.id': event.id }, () =>
+          (instance.getConfiguration as (e: HookworkEvent) => ConfigurationDecision)(event),
+        );
+      } else decision = instance.getConfiguration(event);
     } catch (err) {
       this.counters.rejected++;
       this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
@@ -458,9 +464,17 @@ export class ExtensionHandler {
       event: toWorkerCopy(job.event, this.#grantToken),
       configuration,
     };
+    // The handle span is recorded here, around the trip through the pool: the worker thread itself is not traced.
+    const span = tracingOn()
+      ? startSpan(`extension handle ${this.name}`, { 'hookwork.extension.name': this.name, 'hookwork.extension.uuid': this.uuid, 'hookwork.event.id': job.event.id })
+      : undefined;
     this.#pool.run(task, job).then(
-      (result) => this.#onResult(job, result),
+      (result) => {
+        if (span !== undefined) endSpan(span);
+        this.#onResult(job, result);
+      },
       (err: unknown) => {
+        if (span !== undefined) endSpan(span, err);
         if (job.finished) return; // timed out: already reported
         this.#onHandleFailure(job, this.#pool.describeFailure(err), 'error');
       },
