@@ -20,6 +20,7 @@ import { Notifier, type Subscriber, type SubscriberFn } from './hooks/notify.js'
 import { Scope, type Disposer, type RegistrationKind } from './hooks/scope.js';
 import { createLogger, type Logger } from './logger.js';
 import { NO_METRICS, type CounterChild, type Metrics } from './metrics/metrics.js';
+import { endSpan, startSpan, tracingOn, withSpan } from './tracing.js';
 
 /** The groups of an event id missing from the catalogue (strict mode off): frozen like every catalogue entry's. */
 const NO_GROUPS: readonly string[] = Object.freeze([]);
@@ -263,7 +264,24 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     });
   }
 
-  async function emitEvent(id: string, input?: EmitInput): Promise<HookworkEvent> {
+  function emitEvent(id: string, input?: EmitInput): Promise<HookworkEvent> {
+    if (!tracingOn()) return emitNow(id, input);
+    // A span per emit, parent of the routing and enqueueing spans its stages start.
+    const span = startSpan(`emit ${id}`, { 'hookwork.event.id': id });
+    return withSpan(span, () => emitNow(id, input)).then(
+      (event) => {
+        span.setAttribute('hookwork.event.uuid', event.uuid);
+        endSpan(span);
+        return event;
+      },
+      (err: unknown) => {
+        endSpan(span, err);
+        throw err;
+      },
+    );
+  }
+
+  async function emitNow(id: string, input?: EmitInput): Promise<HookworkEvent> {
     if (closed) throw new ClosedError('The host');
     const event = buildEvent(id, input);
     for (let i = 0; i < stages.length; i++) {

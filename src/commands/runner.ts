@@ -15,6 +15,7 @@ import { Limiter } from './limiter.js';
 import { sftpgoArgs, sftpgoEnv } from './sftpgo-preset.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
 import { NO_METRICS, type CounterChild, type HistogramChild, type Metrics } from '../metrics/metrics.js';
+import { endSpan, startSpan, tracingOn, withSpan } from '../tracing.js';
 
 export type CommandPreset = 'sftpgo';
 export type OutputFormat = 'text' | 'json';
@@ -195,7 +196,17 @@ export class CommandTarget implements OutboundTarget {
   }
 
   run(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+    if (tracingOn()) return this.#limiter.run(() => this.#runTraced(event, context));
     return this.#limiter.run(() => this.#runNow(event, context));
+  }
+
+  /** A run in its span (the program, never its arguments or environment: they may hold secrets). */
+  async #runTraced(event: EventRecord, context: AttemptContext): Promise<RunResult> {
+    const span = startSpan(`command ${this.name}`, { 'hookwork.command.name': this.name, 'process.executable.path': this.command, 'hookwork.delivery.attempt': context.attempt });
+    const result = await withSpan(span, () => this.#runNow(event, context));
+    if (result.exitCode !== undefined) span.setAttribute('process.exit.code', result.exitCode);
+    endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
+    return result;
   }
 
   /** The argument list and environment for one event (exposed for tests and dry runs). */

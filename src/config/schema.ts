@@ -85,6 +85,8 @@ export const configSchema = z.strictObject({
   /** Unknown event ids are errors (default) or warnings. */
   strict: z.boolean().default(true),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` lines (for collectors) or `pretty` one-line human output. */
+  log_format: z.enum(['json', 'pretty']).default('json'),
   events: z.array(eventDefinitionSchema).default([]),
   gates: z.record(z.string(), gatePointSchema).default({}),
   changes: z.record(z.string(), changePointSchema).default({}),

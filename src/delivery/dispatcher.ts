@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
+import { contextFromStored, endSpan, SpanKind, startSpan, tracingOn, withSpan, type Span } from '../tracing.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { statusClass, type DeliveryMetrics, type TargetSeries } from './delivery-metrics.js';
 import { stripUrlCredentials } from './redact-url.js';
@@ -514,11 +515,16 @@ export class Dispatcher {
     const signal = ready.lease.controller.signal;
     const startedAt = Date.now();
     let result: AttemptResult;
+    const span = tracingOn() ? attemptSpan(slot.target, delivery, attempt) : undefined;
     try {
-      result = await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal });
+      result =
+        span === undefined
+          ? await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })
+          : await withSpan(span, () => slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal }));
     } catch (err) {
       result = { ok: false, retryable: true, error: toError(err).message };
     }
+    if (span !== undefined) endAttemptSpan(span, result);
     // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
     if (result.error !== undefined) {
       const error = stripUrlCredentials(result.error);
@@ -688,4 +694,29 @@ export class Dispatcher {
     if (this.#settleTimer !== undefined) clearTimeout(this.#settleTimer);
     for (const lease of this.#leases) clearTimeout(lease.timer);
   }
+}
+
+/**
+ * A delivery attempt's span: a child of the span that enqueued the delivery
+ * (its stored trace context), so an attempt hours later, after a restart,
+ * still lands in the event's trace.
+ */
+function attemptSpan(target: DeliveryTarget, delivery: DeliveryRecord, attempt: number): Span {
+  return startSpan(
+    `deliver ${target.name}`,
+    {
+      'hookwork.delivery.id': delivery.id,
+      'hookwork.delivery.target': target.name,
+      'hookwork.delivery.target_kind': target.kind,
+      'hookwork.delivery.attempt': attempt,
+      'hookwork.webhook.id': delivery.webhookId,
+    },
+    SpanKind.INTERNAL,
+    contextFromStored(delivery.traceContext),
+  );
+}
+
+function endAttemptSpan(span: Span, result: AttemptResult): void {
+  span.setAttribute('hookwork.delivery.outcome', result.ok ? 'ok' : result.retryable === true ? 'retryable' : 'failed');
+  endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
 }

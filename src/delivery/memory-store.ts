@@ -37,6 +37,7 @@ interface Row {
   createdAt: number;
   updatedAt: number;
   lastError: string | undefined;
+  traceContext: string | undefined;
   claimedBy: string | undefined;
   leaseUntil: number;
   /** Made at the first attempt: a queued row has none, and one object fewer to carry. */
@@ -72,6 +73,7 @@ function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     lastError: row.lastError,
+    traceContext: row.traceContext,
   });
 }
 
@@ -149,6 +151,7 @@ export class MemoryStore implements DeliveryStore {
         createdAt: input.createdAt,
         updatedAt: input.createdAt,
         lastError: undefined,
+        traceContext: input.traceContext,
         claimedBy: input.claim?.nodeId,
         leaseUntil: input.claim?.leaseUntil ?? 0,
         history: undefined,

@@ -161,11 +161,11 @@ export class PostgresStore implements DeliveryStore {
          FROM unnest($9::text[], $10::int[]) WITH ORDINALITY AS t(event, refs, i)),
        ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
        ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context)
          SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
-                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0)
-         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until)
+                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[])
+           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context)
          JOIN ev ON ev.i = t.ev_i
          RETURNING claimed_by)
        SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
@@ -180,6 +180,7 @@ export class PostgresStore implements DeliveryStore {
         rows.map((r) => r.claim?.leaseUntil ?? null),
         events,
         refs,
+        rows.map((r) => r.traceContext ?? null),
       ],
     );
   }

@@ -18,6 +18,7 @@ export interface DeliveryRow {
   created_at: number;
   updated_at: number;
   last_error: string | null;
+  trace_context?: string | null;
 }
 
 export interface AttemptRow {
@@ -49,6 +50,7 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
       lastError: row.last_error ?? undefined,
+      traceContext: row.trace_context,
     });
   }
   return {
@@ -62,6 +64,7 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.trace_context === null || row.trace_context === undefined ? {} : { traceContext: row.trace_context }),
     ...(json === undefined ? { eventDropped: true } : {}),
   };
 }

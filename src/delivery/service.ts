@@ -20,6 +20,7 @@ import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
 import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput } from './store.js';
 import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
+import { activeTraceContext, tracingOn } from '../tracing.js';
 
 export interface DeliveryServiceOptions {
   readonly store: DeliveryStore;
@@ -163,6 +164,8 @@ export class DeliveryService implements DeliveryQueue {
     let bytesOf: string | undefined;
     let bytes: Buffer | undefined;
     let claim: StoredDeliveryInput['claim'];
+    // The enqueueing span's context, kept with each delivery: its attempts join that trace.
+    const activeTrace = tracingOn() ? activeTraceContext() : undefined;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         this.#release(adopt);
@@ -185,13 +188,14 @@ export class DeliveryService implements DeliveryQueue {
       const dueAt = d.dueAt ?? firstDue;
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
+      const traceContext = d.traceContext ?? activeTrace;
       rows.push(
         claimed
-          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
-          : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now },
+          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
+          : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext },
       );
       // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here.
-      const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now);
+      const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now, traceContext);
       records.push(record);
       if (claimed) (adopt ??= []).push(record);
     }
@@ -205,10 +209,10 @@ export class DeliveryService implements DeliveryQueue {
   }
 
   /** A new delivery as enqueue() returns it: in flight when claimed at enqueue (the dispatcher runs this same record), else pending. */
-  #record(id: string, d: NewDelivery, json: string, bytes: Buffer | undefined, webhookId: string, state: 'pending' | 'inflight', dueAt: number, now: number): StoredRecord {
+  #record(id: string, d: NewDelivery, json: string, bytes: Buffer | undefined, webhookId: string, state: 'pending' | 'inflight', dueAt: number, now: number, traceContext: string | undefined): StoredRecord {
     return bytes === undefined
-      ? new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now })
-      : new StoredRecord({ id, target: d.target, event: d.event, eventBytes: bytes, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now });
+      ? new StoredRecord({ id, target: d.target, event: d.event, eventJson: json, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now, traceContext })
+      : new StoredRecord({ id, target: d.target, event: d.event, eventBytes: bytes, webhookId, attempts: 0, state, dueAt, createdAt: now, updatedAt: now, traceContext });
   }
 
   #writeNow(

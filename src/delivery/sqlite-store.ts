@@ -39,11 +39,11 @@ export interface SqliteStoreOptions {
 }
 
 /** A delivery row with its event: what get() and list() read. */
-const WITH_EVENT = `SELECT d.id, d.target, e.event, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error
+const WITH_EVENT = `SELECT d.id, d.target, e.event, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error, d.trace_context
   FROM deliveries d JOIN delivery_events e ON e.seq = d.event_seq`;
 
 /** What a claim returns of each row; the event is read from delivery_events once per event. */
-const CLAIMED = `id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error`;
+const CLAIMED = `id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, trace_context`;
 
 type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
 
@@ -51,12 +51,12 @@ function prepareStatements(db: Db) {
   return {
     insertEvent: db.prepare(`INSERT INTO delivery_events (refs, live, event) VALUES (?, ?, ?)`),
     insert: db.prepare(
-      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?)`,
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context)
+       VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?, ?)`,
     ),
     insertClaimed: db.prepare(
-      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
-       VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?)`,
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context, claimed_by, lease_until)
+       VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?, ?)`,
     ),
     claimExpired: db.prepare(
       `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
@@ -180,8 +180,9 @@ export class SqliteStore implements DeliveryStore {
         const eventSeq = s.insertEvent.run(end - i, end - i, json).lastInsertRowid;
         for (; i < end; i++) {
           const r = rows[i] as StoredDeliveryInput;
-          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt);
-          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, r.claim.nodeId, r.claim.leaseUntil);
+          const trace = r.traceContext ?? null;
+          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace);
+          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, r.claim.nodeId, r.claim.leaseUntil);
         }
       }
     }).immediate();
@@ -240,6 +241,7 @@ export class SqliteStore implements DeliveryStore {
             createdAt: row.created_at,
             updatedAt: row.updated_at,
             lastError: row.last_error ?? undefined,
+            traceContext: row.trace_context,
           }),
         );
       }

@@ -26,7 +26,7 @@ export type StoreAnswer =
 /** One value of a packed array. */
 export type Packed = string | number | boolean | null;
 
-const ROW_FIELDS = 8;
+const ROW_FIELDS = 9;
 
 export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
   const out: Packed[] = new Array<Packed>(rows.length * ROW_FIELDS);
@@ -42,6 +42,7 @@ export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
     out[i++] = r.createdAt;
     out[i++] = r.claim?.nodeId ?? null;
     out[i++] = r.claim?.leaseUntil ?? null;
+    out[i++] = r.traceContext ?? null;
     last = json;
   }
   return out;
@@ -60,6 +61,7 @@ export function unpackRows(packed: readonly Packed[]): StoredDeliveryInput[] {
       webhookId: packed[i + 3] as string,
       dueAt: packed[i + 4] as number,
       createdAt: packed[i + 5] as number,
+      traceContext: (packed[i + 8] as string | null) ?? undefined,
     };
     rows.push(nodeId === null ? base : { ...base, claim: { nodeId: nodeId as string, leaseUntil: packed[i + 7] as number } });
   }
@@ -139,7 +141,7 @@ export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
   return out;
 }
 
-const CLAIMED_FIELDS = 10;
+const CLAIMED_FIELDS = 11;
 
 /** Claimed records (fresh from the store: their event is the stored JSON) as a flat array. */
 export function packClaimed(records: readonly DeliveryRecord[]): Packed[] {
@@ -158,6 +160,7 @@ export function packClaimed(records: readonly DeliveryRecord[]): Packed[] {
     out[i++] = d.createdAt;
     out[i++] = d.updatedAt;
     out[i++] = d.lastError ?? null;
+    out[i++] = d.traceContext ?? null;
     last = json;
   }
   return out;
@@ -181,6 +184,7 @@ export function unpackClaimed(packed: readonly Packed[]): DeliveryRecord[] {
         createdAt: packed[i + 7] as number,
         updatedAt: packed[i + 8] as number,
         lastError: (packed[i + 9] as string | null) ?? undefined,
+        traceContext: packed[i + 10] as string | null,
       }),
     );
   }

@@ -19,6 +19,8 @@ export interface StoredDeliveryInput {
   readonly eventJson?: string;
   /** The same JSON as UTF-8 bytes, when the service made them (for the memory store). */
   readonly eventBytes?: Buffer | undefined;
+  /** The trace context to keep with it (see DeliveryRecord.traceContext). */
+  readonly traceContext?: string | undefined;
   /**
    * Written already claimed by this node (in flight, first attempt counted,
    * leased until `leaseUntil`): the enqueuing node dispatches it from memory
@@ -188,14 +190,16 @@ export class StoredRecord implements DeliveryRecord {
   readonly updatedAt: number;
   readonly lastError?: string;
   readonly eventDropped?: true;
+  readonly traceContext?: string;
   #json: string | undefined;
   #bytes: Buffer | undefined;
   #event: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
-    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError'> &
+    fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError' | 'traceContext'> &
       ({ readonly eventJson: string; readonly eventBytes?: undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
         readonly lastError?: string | undefined;
+        readonly traceContext?: string | undefined | null;
         /** The event as data when the caller has it (else parsed from the JSON on first read). */
         readonly event?: Readonly<Record<string, unknown>> | undefined;
         /** The body was not kept (keep_done_body: none): `event` is `{}`. */
@@ -214,6 +218,7 @@ export class StoredRecord implements DeliveryRecord {
     this.updatedAt = fields.updatedAt;
     if (fields.lastError !== undefined) this.lastError = fields.lastError;
     if (fields.eventDropped === true) this.eventDropped = true;
+    if (fields.traceContext !== undefined && fields.traceContext !== null) this.traceContext = fields.traceContext;
     this.#event = fields.event;
   }
 

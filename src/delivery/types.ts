@@ -31,6 +31,11 @@ export interface DeliveryRecord {
    * none`): `event` is `{}` and the delivery cannot be retried or replayed.
    */
   readonly eventDropped?: boolean;
+  /**
+   * The W3C trace context of the span that enqueued it (`traceparent`, then
+   * a line break and `tracestate` if any): its attempts, even after a restart, join that trace.
+   */
+  readonly traceContext?: string;
 }
 
 export type DeliveryState = 'pending' | 'inflight' | 'done' | 'failed';
@@ -50,6 +55,8 @@ export interface NewDelivery {
   readonly webhookId?: string;
   /** Defaults to now. */
   readonly dueAt?: number;
+  /** Defaults to the active span's context when tracing is on (see DeliveryRecord.traceContext). */
+  readonly traceContext?: string;
 }
 
 /** The outcome of one attempt, as a target reports it. */

@@ -28,6 +28,7 @@ import { TaskSignal } from './task-signal.js';
 import { HandlerSeries } from './handler-metrics.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
 import { compileFilters, type EventFilter } from '../events/filters.js';
+import { endSpan, spanAround, startSpan, tracingOn } from '../tracing.js';
 
 export type ExtensionHandlerState = 'stopped' | 'starting' | 'started' | 'stopping' | 'failed';
 
@@ -392,7 +393,13 @@ export class ExtensionHandler {
     this.#track(job);
     let decision: unknown;
     try {
-      decision = (this.#main as MainSide).getConfiguration(event, this.#parent as ExtensionParent, this.config.configuration);
+      const main = this.#main as MainSide;
+      const parent = this.#parent as ExtensionParent;
+      decision = tracingOn()
+        ? spanAround(`extension getConfiguration ${this.name}`, { 'hookwork.extension.name': this.name, 'hookwork.event.id': event.id }, () =>
+            main.getConfiguration(event, parent, this.config.configuration),
+          )
+        : main.getConfiguration(event, parent, this.config.configuration);
     } catch (err) {
       this.counters.rejected++;
       this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
@@ -504,9 +511,17 @@ export class ExtensionHandler {
       event: toWorkerCopy(job.event, this.#grantToken),
       configuration,
     };
+    // The handle span is recorded here, around the trip through the pool: the worker itself is not traced.
+    const span = tracingOn()
+      ? startSpan(`extension handle ${this.name}`, { 'hookwork.extension.name': this.name, 'hookwork.extension.uuid': this.uuid, 'hookwork.event.id': job.event.id })
+      : undefined;
     main.runner.run(task, job).then(
-      (result) => this.#onResult(job, result),
+      (result) => {
+        if (span !== undefined) endSpan(span);
+        this.#onResult(job, result);
+      },
       (err: unknown) => {
+        if (span !== undefined) endSpan(span, err);
         if (job.finished) return; // timed out: already reported
         this.#onHandleFailure(job, main.runner.describeFailure(err), 'error');
       },

@@ -9,6 +9,7 @@ import type { HookworkEvent } from '../events/envelope.js';
 import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from './handler-index.js';
 import type { Logger } from '../logger.js';
+import { traced, tracingOn } from '../tracing.js';
 import { toError } from '../errors.js';
 import { rememberSerialised } from '../events/record-json.js';
 import { newWebhookId } from '../delivery/message-id.js';
@@ -80,6 +81,7 @@ export class TargetRouter {
   readonly stage = (event: HookworkEvent): void | Promise<void> => {
     const routes = this.#index.match(event);
     if (routes.length === 0) return;
+    if (tracingOn()) return traced(`route ${event.id}`, { 'hookwork.event.id': event.id, 'hookwork.route.count': routes.length }, () => this.#dispatch(event, routes));
     return this.#dispatch(event, routes);
   };
 
@@ -106,7 +108,10 @@ export class TargetRouter {
       // The queue stores the JSON as it is, and parses it only for a target that reads the event.
       else deliveries.push({ target: route.target.name, eventJson: plainJson });
     }
-    if (deliveries.length > 0) await this.#o.queue.enqueue(deliveries);
+    if (deliveries.length > 0) {
+      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': deliveries.length }, () => this.#o.queue.enqueue(deliveries));
+      else await this.#o.queue.enqueue(deliveries);
+    }
     if (inline.length > 0) await Promise.all(inline);
   }
 

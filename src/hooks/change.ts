@@ -7,6 +7,7 @@
 
 import { ChangeBlockedError, ExclusiveHookTakenError, HookPointConflictError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { setActiveAttribute, traced, tracingOn } from '../tracing.js';
 import { record, type Monitor } from './monitor.js';
 import { NO_METRICS, type CounterChild, type Family, type Metrics } from '../metrics/metrics.js';
 import type { Disposer } from './scope.js';
@@ -132,7 +133,17 @@ export class ChangePoints {
   }
 
   /** Asks the hooks of `name` about changing `old` to `value`. */
-  async apply<V>(name: string, old: V | undefined, value: V): Promise<ChangeOutcome<V>> {
+  apply<V>(name: string, old: V | undefined, value: V): Promise<ChangeOutcome<V>> {
+    if (!tracingOn()) return this.#apply(name, old, value);
+    return traced(`change ${name}`, { 'hookwork.change.point': name }, async () => {
+      const outcome = await this.#apply(name, old, value);
+      setActiveAttribute('hookwork.change.outcome', outcome.blocked ? 'blocked' : 'applied');
+      if (outcome.blocked) setActiveAttribute('hookwork.change.blocked_by', outcome.by);
+      return outcome;
+    });
+  }
+
+  async #apply<V>(name: string, old: V | undefined, value: V): Promise<ChangeOutcome<V>> {
     const point = this.#points.get(name);
     if (point === undefined) throw new UnknownHookPointError('change point', name, this.names());
     let current = value;

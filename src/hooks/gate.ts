@@ -4,6 +4,7 @@
 
 import { HookTimeoutError, InvalidArgumentError, UnknownHookPointError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { endSpan, startSpan, tracingOn, withSpan, type Span } from '../tracing.js';
 import type { Monitor } from './monitor.js';
 import { NO_METRICS, secondsSince, type CounterChild, type Family, type HistogramChild, type Metrics } from '../metrics/metrics.js';
 import { Deadlines, type Deadline } from './deadlines.js';
@@ -193,11 +194,32 @@ export class Gates {
   }
 
   #runAll(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
+    if (tracingOn()) return this.#runTraced(point, entries, context);
     return new Promise((resolve) => {
       const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
       const start = this.#metrics.enabled ? performance.now() : 0;
-      GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines, start }, 0);
+      GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines, start, traced: false }, 0);
     });
+  }
+
+  /** The chain in a span of its own, each gate in a child span (tracing on only). */
+  #runTraced(point: GatePoint, entries: readonly GateEntry[], context: unknown): Promise<GateDecision> {
+    const span = startSpan(`gate ${point.name}`, { 'hookwork.gate.point': point.name, 'hookwork.gate.count': entries.length });
+    return withSpan(
+      span,
+      () =>
+        new Promise<GateDecision>((resolve) => {
+          const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
+          const done = (decision: GateDecision): void => {
+            span.setAttribute('hookwork.gate.verdict', decision.verdict);
+            if (decision.by !== undefined) span.setAttribute('hookwork.gate.decided_by', decision.by);
+            endSpan(span);
+            resolve(decision);
+          };
+          const start = this.#metrics.enabled ? performance.now() : 0;
+          GateStep.runFrom({ point, entries, context, resolve: done, logger: this.#logger, monitor, deadlines: this.#deadlines, start, traced: true }, 0);
+        }),
+    );
   }
 }
 
@@ -212,6 +234,8 @@ interface ChainRun {
   readonly deadlines: Deadlines;
   /** performance.now() at the start, when metrics are on (else 0). */
   readonly start: number;
+  /** Each gate call gets a span (a tracer provider is registered). */
+  readonly traced: boolean;
 }
 
 /** Ends a chain run: counts its verdict and time, then resolves. */
@@ -263,6 +287,7 @@ class GateStep extends CallInfo {
   readonly #entry: GateEntry;
   readonly #at: number;
   readonly #start: number;
+  #span: Span | undefined;
 
   constructor(run: ChainRun, index: number) {
     super(run.point.name);
@@ -284,7 +309,7 @@ class GateStep extends CallInfo {
       try {
         // Every gate gets its info, whatever its declared parameter count (a
         // wrapper `(...a) => f(...a)` has length 0).
-        result = step.#entry.fn(run.context, step);
+        result = run.traced ? step.#callTraced() : step.#entry.fn(run.context, step);
       } catch (err) {
         if (step.#failed(err)) return;
         continue;
@@ -296,6 +321,13 @@ class GateStep extends CallInfo {
       if (step.#answered(result)) return;
     }
     settle(run, ALLOW);
+  }
+
+  /** The gate called inside its own span (ended in #record). */
+  #callTraced(): unknown {
+    const span = startSpan(`gate ${this.#run.point.name} ${this.#entry.name}`, { 'hookwork.gate.point': this.#run.point.name, 'hookwork.gate.name': this.#entry.name });
+    this.#span = span;
+    return withSpan(span, () => this.#entry.fn(this.#run.context, this));
   }
 
   /** The gate answered; true when that decided the chain (resolved). */
@@ -358,6 +390,12 @@ class GateStep extends CallInfo {
   }
 
   #record(outcome: string): void {
+    const span = this.#span;
+    if (span !== undefined) {
+      this.#span = undefined;
+      span.setAttribute('hookwork.gate.outcome', outcome);
+      endSpan(span, outcome === 'error' || outcome === 'timeout' ? outcome : undefined);
+    }
     const { monitor, point } = this.#run;
     monitor?.record({ kind: 'gate', name: point.name, by: this.#entry.name, outcome, durationMs: performance.now() - this.#start, at: this.#at });
   }

@@ -5,6 +5,7 @@
 // errors. The chain is composed once per change, not per call.
 
 import { InvalidArgumentError, UnknownHookPointError } from '../errors.js';
+import { spanAround, tracingOn } from '../tracing.js';
 import { record, type Monitor } from './monitor.js';
 import { NO_METRICS, type CounterChild, type Family, type Metrics } from '../metrics/metrics.js';
 import type { Disposer } from './scope.js';
@@ -152,6 +153,7 @@ export class Methods {
     const slot = this.#slots.get(name);
     const chain = slot?.chain;
     if (chain === undefined) throw new UnknownHookPointError('method', name, this.names());
+    if (tracingOn()) return this.#callTraced(slot as MethodSlot, name, chain, args) as ReturnType<F>;
     if (this.#metricsOn && (slot as MethodSlot).middleware.length > 0) return this.#callCounted(slot as MethodSlot, name, chain, args) as ReturnType<F>;
     if (this.#monitor?.enabled === true) return this.#callTimed(name, chain, args) as ReturnType<F>;
     return chain(...(args as unknown[])) as ReturnType<F>;
@@ -178,6 +180,18 @@ export class Methods {
       });
     }
     return result;
+  }
+
+  /** The call in a span (named after the method, with its middleware listed); the monitor still records it. */
+  #callTraced(slot: MethodSlot, name: string, chain: AnyFn, args: readonly unknown[]): unknown {
+    const by = slot.middleware.map((m) => m.name);
+    return spanAround(`call ${name}`, { 'hookwork.method': name, 'hookwork.middleware': by }, () =>
+      this.#metricsOn && slot.middleware.length > 0
+        ? this.#callCounted(slot, name, chain, args)
+        : this.#monitor?.enabled === true
+          ? this.#callTimed(name, chain, args)
+          : chain(...args),
+    );
   }
 
   #callTimed(name: string, chain: AnyFn, args: readonly unknown[]): unknown {

@@ -65,7 +65,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const baseDir = resolve(options.baseDir ?? process.cwd());
   const resolvePath = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
   const dataDir = resolvePath(config.server.data_dir);
-  const logger = options.logger ?? createLogger({ level: config.log_level });
+  const logger = options.logger ?? createLogger({ level: config.log_level, format: config.log_format });
   // Read once: turning metrics on or off takes a restart (the hot paths bind their series at start).
   const metrics = config.metrics.enabled
     ? new PrometheusMetrics({ onCollectError: (err) => logger.warn({ err }, 'A metrics collector failed; this scrape lacks its values') })

@@ -11,6 +11,7 @@ import { onClientError } from './client-errors.js';
 import { errorReply } from './error-reply.js';
 import { useJsonBodyParser } from './json-body.js';
 import { useOpenApi } from './openapi.js';
+import { observeRequests, requestIdOf } from './request-observer.js';
 import type { RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -25,11 +26,13 @@ import { startMetricsListener, type MetricsListener } from './metrics-listener.j
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { readyRoutes } from './routes/ready.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   openApiRoutes,
+  readyRoutes,
   eventRoutes,
   gateRoutes,
   changeRoutes,
@@ -81,7 +84,10 @@ export interface Gateway {
 export async function createGateway(runtime: Runtime, options: GatewayOptions = {}): Promise<Gateway> {
   const auth = new TokenAuth(runtime.config.auth);
   const app = fastify({
+    // Access logs go through the runtime's logger (request-observer.ts), not fastify's.
     logger: false,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: runtime.config.server.body_limit,
     // Lets the gateway close promptly even with idle keep-alive clients.
     forceCloseConnections: 'idle',
@@ -96,6 +102,7 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   useJsonBodyParser(app, runtime.config.server.json_max_depth);
   // Before any route: it collects each route as it is registered.
   await useOpenApi(app);
+  observeRequests(app, runtime.logger);
 
   const served: GatewayRoute[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {

@@ -15,6 +15,7 @@ import { RESPONSE_HEAD } from '../http/exchange.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
 import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
+import { endSpan, SpanKind, startSpan, traceHeaders, tracingOn } from '../tracing.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
 
 
@@ -283,6 +284,36 @@ export class WebhookTarget implements OutboundTarget {
         };
       }
     }
+    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started);
+    return this.#exchange(template, parsed, checked, request, signal, started);
+  }
+
+  /**
+   * The request in an HTTP client span (semantic conventions; the URL without
+   * credentials or query), whose `traceparent` and `tracestate` go with the
+   * request: computed here, on the main thread, they cross to the sender thread as headers.
+   */
+  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
+    const url = parsed.url;
+    const span = startSpan(
+      this.method,
+      {
+        'http.request.method': this.method,
+        'server.address': url.hostname,
+        'server.port': url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port),
+        'url.full': `${url.protocol}//${url.host}${url.pathname}`,
+        'hookwork.delivery.target': this.name,
+      },
+      SpanKind.CLIENT,
+    );
+    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started);
+    if (result.httpStatus !== undefined) span.setAttribute('http.response.status_code', result.httpStatus);
+    if (!result.ok && result.httpStatus === undefined) span.setAttribute('error.type', 'request');
+    endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
+    return result;
+  }
+
+  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
       const response = await template.lane(this.#deps.http, parsed, checked).send(this.#form, {

@@ -11,6 +11,7 @@ import { loadConfig } from '../../config/load.js';
 import { ConfigError, formatConfigProblem } from '../../errors.js';
 import { createRuntime, type Runtime } from '../../runtime/runtime.js';
 import { createGateway, type Gateway } from '../../server/gateway.js';
+import { startTraceExport } from '../otel.js';
 
 export interface ServeOptions {
   config?: string;
@@ -87,10 +88,16 @@ function reportConfigError(err: ConfigError): void {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
+  // Before the runtime, so its first spans (plugin start, the first events) are exported too.
+  const stopTraces = await startTraceExport();
+  const flushTraces = async (): Promise<void> => {
+    await stopTraces?.().catch((err: unknown) => process.stderr.write(`hookwork: flushing traces failed: ${(err as Error).message}\n`));
+  };
   let server: RunningServer;
   try {
     server = await startServer(options);
   } catch (err) {
+    await flushTraces();
     if (err instanceof ConfigError) {
       reportConfigError(err);
       process.exitCode = EXIT_CONFIG;
@@ -115,7 +122,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     signalled = true;
     server.runtime.logger.info({ signal }, `Received ${signal}; closing`);
-    server.stop().then(
+    server.stop().then(flushTraces).then(
       () => {
         process.stdout.write('hookwork stopped\n');
         process.exitCode = 0;

@@ -86,4 +86,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE hookwork_deliveries DROP COLUMN event;
     `,
   },
+  {
+    version: 4,
+    description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
+    sql: `ALTER TABLE hookwork_deliveries ADD COLUMN IF NOT EXISTS trace_context text;`,
+  },
 ];

@@ -134,4 +134,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         WHERE c.event_seq = delivery_events.seq;
     `,
   },
+  {
+    version: 5,
+    description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
+    sql: `ALTER TABLE deliveries ADD COLUMN trace_context TEXT;`,
+  },
 ];
