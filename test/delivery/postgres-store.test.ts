@@ -95,7 +95,7 @@ test('postgres store: an unreachable server is a clear store error', async () =>
   }
 });
 
-test('postgres store: a version 2 database is upgraded to version 3: each event once, existing deliveries readable, claimable and purgeable', async () => {
+test('postgres store: a version 2 database is upgraded (through version 3, events once): each event once, existing deliveries readable, claimable and purgeable', async () => {
   const url = await pg.createDatabase(`v2_${process.pid}`);
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -122,7 +122,7 @@ test('postgres store: a version 2 database is upgraded to version 3: each event 
   try {
     assert.equal(await store.version(), 2);
     await store.migrate();
-    assert.equal(await store.version(), 3);
+    assert.equal(await store.version(), Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)));
     const a = await store.get('dlv_a');
     assert.deepEqual(a?.delivery.event, { id: 'shared' });
     assert.deepEqual(a?.attempts.map((x) => [x.attempt, x.httpStatus, x.response]), [[1, 200, 'ok']]);
