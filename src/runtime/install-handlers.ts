@@ -26,7 +26,7 @@ import { SFTPGO_GATE, SFTPGO_PRE_DELETE, targetGate, type GateBehaviour } from '
 import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
-import { TargetRouter } from '../handlers/router.js';
+import { THEN_PENDING, TargetRouter, failedEventRecord } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget, TemplateExtras } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
@@ -111,6 +111,38 @@ function targetInputs(config: HookworkConfig): unknown {
   return [config.handlers.filter(isOutbound), config.webhooks, config.webhooks_path, config.actions, config.ssrf, config.callbacks.on_failure];
 }
 
+/**
+ * A target in a chain, as the queue runs it: the steps still to run after it
+ * come in its event (THEN_PENDING, removed before the target sees the event);
+ * a success enqueues the next step alone, with the rest after it.
+ */
+function chainStep(target: OutboundTarget, chains: ReadonlyMap<string, readonly string[]>, queue: DeliveryQueue): DeliveryTarget {
+  return {
+    name: target.name,
+    kind: target.kind,
+    concurrency: target.concurrency,
+    async attempt(delivery, context) {
+      const carried = delivery.event[THEN_PENDING];
+      let own = delivery;
+      if (carried !== undefined) {
+        // The stored JSON has the member too: the target gets the event without it, and no JSON to send as is.
+        const { [THEN_PENDING]: _pending, ...event } = delivery.event;
+        const { eventJson: _json, eventBytes: _bytes, ...rest } = delivery;
+        own = { ...rest, event };
+      }
+      const result = await target.attempt(own, context);
+      if (!result.ok) return result;
+      const pending = [...(chains.get(target.name) ?? []), ...(Array.isArray(carried) ? carried.filter((n): n is string => typeof n === 'string') : [])];
+      const [next, ...after] = pending;
+      if (next !== undefined) {
+        const event = { ...own.event, output: result.output ?? null, ...(after.length > 0 ? { [THEN_PENDING]: after } : {}) };
+        await queue.enqueue([{ target: next, event }]);
+      }
+      return result;
+    },
+  };
+}
+
 async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
   const { runtime, log, queue, http, callbacks } = shared;
   const { host } = runtime;
@@ -182,7 +214,6 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
         onExecuted: (report) => emitCommandReport({ ...report }),
         metrics: runtime.host.metrics,
       });
-      if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
     } else {
       target = new WebhookTarget(
         {
@@ -204,6 +235,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       );
     }
     targets.set(name, target);
+    if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
   }
   for (const hook of webhookList) {
     const name = webhookTargetName(hook.name);
@@ -233,23 +265,13 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   if (queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');
   }
-  // The queue runs chains too: a success enqueues the targets after it, with `output`.
-  const deliverables: DeliveryTarget[] = [...targets.values()].map((target) => {
-    const next = chains.get(target.name);
-    if (next === undefined) return target;
-    return {
-      name: target.name,
-      kind: target.kind,
-      concurrency: target.concurrency,
-      async attempt(delivery, context) {
-        const result = await target.attempt(delivery, context);
-        if (result.ok) {
-          await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
-        }
-        return result;
-      },
-    };
-  });
+  // The queue runs chains too, in order: a success enqueues the next step
+  // only (with `output`), carrying the steps after it in the event, so the
+  // first step that fails for good stops the chain (SFTPGo's stop on failure).
+  const chained = new Set<string>([...chains.keys(), ...[...chains.values()].flat()]);
+  const deliverables: DeliveryTarget[] = [...targets.values()].map((target) =>
+    chained.has(target.name) ? chainStep(target, chains, queue as DeliveryQueue) : target,
+  );
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,
@@ -263,12 +285,21 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
     targets,
     chains,
     syncEventNames,
-    onSyncFailure(target, event, error) {
+    onSyncFailure(target, event, error, record) {
       log.warn({ target: target.name, event: event.id }, `Sync target "${target.name}" failed on event ${event.id}`);
       if (event.id === ENGINE_EVENTS.handlerFailed || host.closed) return;
       host
         .emit(ENGINE_EVENTS.handlerFailed, {
-          data: { handler: target.name, kind: target.kind, event_id: event.id, event_uuid: event.uuid, error, stack: '' },
+          data: {
+            handler: target.name,
+            kind: target.kind,
+            event_id: event.id,
+            event_uuid: event.uuid,
+            error,
+            stack: '',
+            attempts: 1,
+            event: failedEventRecord(record),
+          },
         })
         .catch((err: unknown) => log.warn({ err }, 'Could not emit handler-failed'));
     },
@@ -298,6 +329,32 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   for (const hook of webhookList) {
     const target = targets.get(webhookTargetName(hook.name)) as OutboundTarget;
     router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false });
+  }
+
+  // on_failure: a handler runs on the failure events (20520 dead-lettered,
+  // 20174 a failed sync run) of the handlers that list it, through the same
+  // router, so its own `sync` and the queue apply as to any event.
+  const failedBy = new Map<string, Set<string>>();
+  for (const handler of handlers) {
+    for (const name of handler.on_failure) {
+      const follower = handlerTargetName(name);
+      if (!targets.has(follower)) continue;
+      let set = failedBy.get(follower);
+      if (set === undefined) failedBy.set(follower, (set = new Set()));
+      set.add(handlerTargetName(handler.name));
+    }
+  }
+  for (const [follower, failing] of failedBy) {
+    const target = targets.get(follower) as OutboundTarget;
+    const sync = handlers.find((h) => handlerTargetName(h.name) === follower)?.sync ?? false;
+    router.add([ENGINE_EVENTS.deliveryFailed, ENGINE_EVENTS.handlerFailed], {
+      target,
+      sync,
+      matches: (event) => {
+        const failed = event.id === ENGINE_EVENTS.deliveryFailed ? event.data['target'] : event.data['handler'];
+        return typeof failed === 'string' && failing.has(failed);
+      },
+    });
   }
 
   // A receiver reporting failure: an event, and the configured handlers get it.
