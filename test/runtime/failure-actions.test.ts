@@ -116,7 +116,7 @@ test('then inline (sync) stops at the first failure and reports the failing step
   runtime.host.on('20174', (e) => void reports.push(String(e.data['handler'])));
   const event = await runtime.host.emit('100', { data: { path: '/x' } });
   assert.deepEqual(receiver.requests.map((r) => r.url), ['/head']);
-  assert.equal(runtime.services.targets.router.failuresOf(event).length, 1);
+  assert.equal(runtime.services.targets!.router.failuresOf(event).length, 1);
   await waitUntil(() => reports.length === 1, 5000, 'the 20174 event');
   assert.deepEqual(reports, ['handler:broken']);
 });
