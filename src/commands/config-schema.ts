@@ -31,8 +31,6 @@ export const commandHandlerSchema = z.strictObject({
   cwd: z.string().min(1).optional(),
   /** Exit codes that mean "try again later". */
   retry_exit_codes: z.array(z.number().int()).default([75]),
-  /** Handlers to run after this one succeeds, with its parsed stdout as `output`. */
-  then: z.array(z.string().min(1)).default([]),
 });
 
 export type CommandHandlerConfig = z.output<typeof commandHandlerSchema>;

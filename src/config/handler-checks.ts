@@ -159,6 +159,8 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
   const webhookNames = new Set(entries.map((entry) => trimmedString(entry.value, 'name')).filter((n) => n !== undefined));
 
   const handlerNames = new Set([...config.handlers.map((h) => h.name), ...(options.handlerNames ?? [])]);
+  const extensionNames = new Set(config.handlers.filter((h) => h.type === 'extension').map((h) => h.name));
+  problems.push(...actionCycleProblems(config));
   config.handlers.forEach((handler, i) => {
     if (handler.type !== 'command' && handler.type !== 'webhook') return;
     const where = `handlers.${i}`;
@@ -176,12 +178,17 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       problems.push(...templateProblems(source, key, { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
       problems.push(...ungrantedSecrets(source, key, granted, `handler "${handler.name}"`));
     };
+    for (const list of ['then', 'on_failure'] as const) {
+      handler[list].forEach((next, j) => {
+        if (!handlerNames.has(next)) problems.push({ key: `${where}.${list}.${j}`, message: `no handler is named "${next}"` });
+        else if (extensionNames.has(next)) {
+          problems.push({ key: `${where}.${list}.${j}`, message: `"${next}" is not a command or webhook handler; ${list} runs command and webhook handlers only` });
+        }
+      });
+    }
     if (handler.type === 'command') {
       handler.args?.forEach((arg, j) => check(arg, `${where}.args.${j}`));
       for (const [name, value] of Object.entries(handler.env)) check(value, `${where}.env.${name}`);
-      handler.then.forEach((next, j) => {
-        if (!handlerNames.has(next)) problems.push({ key: `${where}.then.${j}`, message: `no handler is named "${next}"` });
-      });
     } else {
       for (const [sub, source] of webhookTemplates(handler)) check(source, `${where}.${sub}`);
     }
@@ -191,6 +198,56 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       problems.push({ key: `callbacks.on_failure.${j}`, message: `no handler or webhook is named "${name}"` });
     }
   });
+  return problems;
+}
+
+/**
+ * `then` and `on_failure` both start handlers from a handler: a cycle through
+ * them (a → b → a) would run forever, so it is refused, named, at the first
+ * edge of the cycle.
+ */
+export function actionCycleProblems(config: Pick<HookworkConfig, 'handlers'>): ConfigProblem[] {
+  const edges = new Map<string, Array<{ next: string; key: string }>>();
+  config.handlers.forEach((handler, i) => {
+    if (handler.type !== 'command' && handler.type !== 'webhook') return;
+    const list = edges.get(handler.name) ?? [];
+    for (const kind of ['then', 'on_failure'] as const) {
+      handler[kind].forEach((next, j) => list.push({ next, key: `handlers.${i}.${kind}.${j}` }));
+    }
+    edges.set(handler.name, list);
+  });
+  const problems: ConfigProblem[] = [];
+  const reported = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: Array<{ name: string; key: string }> = [];
+  const visit = (name: string): void => {
+    state.set(name, 'open');
+    for (const edge of edges.get(name) ?? []) {
+      const seen = state.get(edge.next);
+      if (seen === 'open') {
+        const start = stack.findIndex((s) => s.name === edge.next);
+        const loop = [...stack.slice(start).map((s) => s.name), edge.next];
+        // One problem per cycle, whatever node the search entered it by.
+        const id = [...new Set(loop)].sort().join('\n');
+        if (!reported.has(id)) {
+          reported.add(id);
+          const firstKey = start + 1 >= stack.length ? edge.key : (stack[start + 1] as { key: string }).key;
+          problems.push({ key: firstKey, message: `then/on_failure form a cycle: ${loop.join(' → ')}; a handler may not (even indirectly) start itself` });
+        }
+      } else if (seen === undefined) {
+        stack.push({ name: edge.next, key: edge.key });
+        visit(edge.next);
+        stack.pop();
+      }
+    }
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) {
+    if (state.has(name)) continue;
+    stack.push({ name, key: '' });
+    visit(name);
+    stack.pop();
+  }
   return problems;
 }
 

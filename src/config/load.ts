@@ -11,6 +11,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { MagpieWebhookConfig } from '../webhooks/config-schema.js';
 import { loadWebhookFiles, webhooksFromSources, type LoadedWebhooks } from './webhook-files.js';
 import { markChecked } from './checks.js';
+import { conditionWarnings } from './condition-warnings.js';
 import { applyEnv } from './env.js';
 import { runConfigChecks } from './run-checks.js';
 import { listConfigFiles, parseConfigFile } from './load-files.js';
@@ -28,6 +29,8 @@ export interface LoadedConfig {
   webhookFiles: readonly string[];
   /** Every Magpie webhook, validated: the config's own, then those of the webhooks_path files. */
   webhooks: readonly MagpieWebhookConfig[];
+  /** What is accepted but most likely wrong (a condition on a field the event's data_schema lacks), with file and key. */
+  warnings: readonly ConfigProblem[];
 }
 
 export interface ValidateSourcesOptions {
@@ -186,8 +189,14 @@ export async function loadConfig(path?: string, options: LoadOptions = {}): Prom
     webhookFiles = { ...loaded, problems: located };
   }
   const config = validateMerged(merged, problems, webhookFiles);
+  const warnings = conditionWarnings(config).map((warning): ConfigProblem => {
+    const path = warning.key.split('.');
+    const file = originOf(merged.origins, path);
+    return { ...(file === undefined ? {} : { file }), key: localPathOf(merged.localPaths, path), message: warning.message };
+  });
   return {
     config,
+    warnings,
     baseDir,
     files: listed.files,
     webhookFiles: webhookFiles?.files ?? [],

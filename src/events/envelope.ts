@@ -21,6 +21,10 @@ export interface EventAccount {
   readonly email?: string;
   /** (name, email) pairs. */
   readonly emails?: ReadonlyArray<readonly [string, string]>;
+  /** The account's groups in the host (SFTPGo's groups), for conditions such as `account.groups: { in: [admins] }`. */
+  readonly groups?: readonly string[];
+  /** The account's role in the host (SFTPGo's admin role), for conditions. */
+  readonly role?: string;
   /**
    * A secret (an impersonation or OAuth2 token). Stored non-enumerable: it
    * never appears in JSON, logs or worker copies unless a target is granted it.
@@ -63,6 +67,10 @@ export interface AccountInput {
   name?: string;
   email?: string;
   emails?: ReadonlyArray<readonly [string, string]>;
+  /** The account's groups in the host (SFTPGo's user groups). */
+  groups?: readonly string[];
+  /** The account's role in the host (SFTPGo's role). */
+  role?: string;
   token?: string;
   peer?: Partial<EventPeer>;
 }
@@ -111,6 +119,8 @@ function buildAccount(input: AccountInput | undefined): EventAccount {
   };
   if (input?.email !== undefined) account['email'] = input.email;
   if (input?.emails !== undefined) account['emails'] = Object.freeze(input.emails.map((pair) => Object.freeze([...pair])));
+  if (input?.groups !== undefined) account['groups'] = Object.freeze([...input.groups]);
+  if (input?.role !== undefined) account['role'] = input.role;
   account['peer'] = freezePeer(input?.peer);
   if (input?.token !== undefined) {
     Object.defineProperty(account, 'token', { value: input.token, enumerable: false });

@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { compileConditions, conditionProblems } from './conditions.js';
 import { MISSING, lookup } from './context.js';
 import type { HookworkEvent } from './envelope.js';
 
@@ -92,6 +93,17 @@ export const filtersShape = {
     .transform((value) => (typeof value === 'string' ? [value] : value))
     .pipe(z.array(dataFilterPair))
     .optional(),
+  /**
+   * Comparisons on event fields, SFTPGo Event Manager's conditions:
+   * `{ file_size: { gt: 1048576 }, protocol: { in: [SFTP, FTP] }, not: {…}, any: […] }`.
+   * Every key must hold. See docs/filters.md#conditions.
+   */
+  conditions: z
+    .unknown()
+    .superRefine((value, ctx) => {
+      for (const problem of conditionProblems(value)) ctx.addIssue({ code: 'custom', message: problem.message, path: [...problem.path] });
+    })
+    .optional(),
 };
 
 export interface DataFilter {
@@ -109,6 +121,8 @@ export interface FiltersConfig {
   target_components?: readonly string[] | string | undefined;
   target_source_addresses?: readonly string[] | string | undefined;
   data_filters?: ReadonlyArray<DataFilter | readonly [string, string] | string> | undefined;
+  /** Conditions as written (validated by the schema; compileFilters checks again). */
+  conditions?: unknown;
 }
 
 export interface EventFilter {
@@ -340,6 +354,13 @@ export function compileFilters(config: FiltersConfig, options: CompileFiltersOpt
       problems.push({ key, message: `data filter on "${filter.member}": ${(err as Error).message}` });
     }
   });
+
+  if (config.conditions !== undefined) {
+    const conditionIssues = conditionProblems(config.conditions);
+    for (const p of conditionIssues) problems.push({ key: [`${prefix}conditions`, ...p.path].join('.'), message: p.message });
+    // Last: the cheaper rules above reject most events before a comparison runs.
+    if (conditionIssues.length === 0) predicates.push(compileConditions(config.conditions));
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ eventIds, matches: combine(predicates) });

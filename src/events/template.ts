@@ -165,7 +165,7 @@ export function renderTemplate(source: unknown, roots: readonly unknown[], optio
  */
 export const EVENT_CONTEXT_VARIABLES: readonly string[] = [
   'id', 'uuid', 'name', 'message', 'groups',
-  'account', 'account.uuid', 'account.name', 'account.email', 'account.emails', 'account.token',
+  'account', 'account.uuid', 'account.name', 'account.email', 'account.emails', 'account.groups', 'account.role', 'account.token',
   'account.peer', 'account.peer.address', 'account.peer.port', 'account.peer.protocol', 'account.peer.family',
   'component', 'component.uuid', 'component.name', 'component.type',
   'server', 'server.uuid', 'server.name',

@@ -1,29 +1,46 @@
-// Chains (`then`): the queue runs them too. A target with targets after it is
-// registered wrapped, so its success enqueues them, with its `output`.
+// Chains (`then`) through the queue, in order: a target in a chain is
+// registered wrapped, so its success enqueues the next step alone (with its
+// `output`), carrying the steps after it in the event (THEN_PENDING, removed
+// before the target sees the event). The first step that fails for good stops
+// the chain, as SFTPGo's "stop on failure" does.
 
 import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import { THEN_PENDING } from './router.js';
 import type { OutboundTarget } from './target.js';
 
-/** What the queue registers for `targets`: each as it is, or wrapped when it has a chain. */
+/** What the queue registers for `targets`: each as it is, or wrapped when it is in a chain. */
 export function chainedDeliverables(
   targets: Iterable<OutboundTarget>,
   chains: ReadonlyMap<string, readonly string[]>,
   queue: DeliveryQueue,
 ): DeliveryTarget[] {
-  return [...targets].map((target) => {
-    const next = chains.get(target.name);
-    if (next === undefined) return target;
-    return {
-      name: target.name,
-      kind: target.kind,
-      concurrency: target.concurrency,
-      async attempt(delivery, context) {
-        const result = await target.attempt(delivery, context);
-        if (result.ok) {
-          await queue.enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
-        }
-        return result;
-      },
-    };
-  });
+  const chained = new Set<string>([...chains.keys(), ...[...chains.values()].flat()]);
+  return [...targets].map((target) => (chained.has(target.name) ? chainStep(target, chains, queue) : target));
+}
+
+function chainStep(target: OutboundTarget, chains: ReadonlyMap<string, readonly string[]>, queue: DeliveryQueue): DeliveryTarget {
+  return {
+    name: target.name,
+    kind: target.kind,
+    concurrency: target.concurrency,
+    async attempt(delivery, context) {
+      const carried = delivery.event[THEN_PENDING];
+      let own = delivery;
+      if (carried !== undefined) {
+        // The stored JSON has the member too: the target gets the event without it, and no JSON to send as is.
+        const { [THEN_PENDING]: _pending, ...event } = delivery.event;
+        const { eventJson: _json, eventBytes: _bytes, ...rest } = delivery;
+        own = { ...rest, event };
+      }
+      const result = await target.attempt(own, context);
+      if (!result.ok) return result;
+      const pending = [...(chains.get(target.name) ?? []), ...(Array.isArray(carried) ? carried.filter((n): n is string => typeof n === 'string') : [])];
+      const [next, ...after] = pending;
+      if (next !== undefined) {
+        const event = { ...own.event, output: result.output ?? null, ...(after.length > 0 ? { [THEN_PENDING]: after } : {}) };
+        await queue.enqueue([{ target: next, event }]);
+      }
+      return result;
+    },
+  };
 }

@@ -43,4 +43,12 @@ export const outboundShape = {
   gate: gateBehaviourSchema.optional(),
   /** Secret context paths the templates may read. */
   grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
+  /**
+   * Handlers to run after this one succeeds, in order, each after the one
+   * before it succeeded (SFTPGo's ordered actions with "stop on failure");
+   * each sees the previous one's parsed output as `output`.
+   */
+  then: z.array(z.string().min(1)).default([]),
+  /** Handlers to run when this one fails for good (dead-lettered, or a failed sync run), with the failure as the event. */
+  on_failure: z.array(z.string().min(1)).default([]),
 };

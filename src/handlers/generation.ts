@@ -9,7 +9,7 @@ import type { DeliveryQueue } from '../delivery/types.js';
 import { emitEngineEvent, type Host } from '../host.js';
 import type { Logger } from '../logger.js';
 import { targetGate, type GateBehaviour } from './gate-adapter.js';
-import { TargetRouter } from './router.js';
+import { failedEventRecord, TargetRouter } from './router.js';
 import type { OutboundTarget } from './target.js';
 
 export const handlerTargetName = (name: string): string => `handler:${name}`;
@@ -45,17 +45,51 @@ export function createRouter(wiring: RouterWiring): TargetRouter {
     targets: wiring.targets,
     chains: wiring.chains,
     syncEventNames: wiring.syncEventNames,
-    onSyncFailure(target, event, error) {
+    onSyncFailure(target, event, error, record) {
       log.warn({ target: target.name, event: event.id }, `Sync target "${target.name}" failed on event ${event.id}`);
       if (event.id === ENGINE_EVENTS.handlerFailed) return;
-      emitEngineEvent(
-        host,
-        ENGINE_EVENTS.handlerFailed,
-        { data: { handler: target.name, kind: target.kind, event_id: event.id, event_uuid: event.uuid, error, stack: '' } },
-        log,
-      );
+      // The failed event itself (without a granted secret) and one attempt, for on_failure handlers.
+      const data = { handler: target.name, kind: target.kind, event_id: event.id, event_uuid: event.uuid, error, stack: '', attempts: 1, event: failedEventRecord(record) };
+      emitEngineEvent(host, ENGINE_EVENTS.handlerFailed, { data }, log);
     },
   });
+}
+
+/** What on_failure needs of a handler: its name, its `sync`, the handlers it lists. */
+export interface FailureFollowing {
+  readonly name: string;
+  readonly sync: boolean;
+  readonly on_failure: readonly string[];
+}
+
+/**
+ * on_failure: a handler runs on the failure events (20520 dead-lettered,
+ * 20174 a failed sync run) of the handlers that list it, through the same
+ * router, so its own `sync` and the queue apply as to any event.
+ */
+export function wireFailureActions(router: TargetRouter, handlers: readonly FailureFollowing[], targets: ReadonlyMap<string, OutboundTarget>): void {
+  const failedBy = new Map<string, Set<string>>();
+  for (const handler of handlers) {
+    for (const name of handler.on_failure) {
+      const follower = handlerTargetName(name);
+      if (!targets.has(follower)) continue;
+      let set = failedBy.get(follower);
+      if (set === undefined) failedBy.set(follower, (set = new Set()));
+      set.add(handlerTargetName(handler.name));
+    }
+  }
+  for (const [follower, failing] of failedBy) {
+    const target = targets.get(follower) as OutboundTarget;
+    const sync = handlers.find((h) => handlerTargetName(h.name) === follower)?.sync ?? false;
+    router.add([ENGINE_EVENTS.deliveryFailed, ENGINE_EVENTS.handlerFailed], {
+      target,
+      sync,
+      matches: (event) => {
+        const failed = event.id === ENGINE_EVENTS.deliveryFailed ? event.data['target'] : event.data['handler'];
+        return typeof failed === 'string' && failing.has(failed);
+      },
+    });
+  }
 }
 
 /** The fields of a command or webhook handler that say what it follows and gates. */

@@ -32,11 +32,33 @@ export interface RouterOptions {
   readonly chains: ReadonlyMap<string, readonly string[]>;
   /** Event names whose targets all run inline (execute_sync actions). */
   readonly syncEventNames: ReadonlySet<string>;
-  /** Reports a failed inline run (the installer emits 20174). */
-  readonly onSyncFailure: (target: OutboundTarget, event: HookworkEvent, error: string) => void;
+  /** Reports a failed inline run (the installer emits 20174), with the record the failed target ran on. */
+  readonly onSyncFailure: (target: OutboundTarget, event: HookworkEvent, error: string, record: EventRecord) => void;
 }
 
 const NEVER = new AbortController().signal;
+
+/**
+ * The member of a queued chain step's event that holds the steps still to
+ * run after it (`then` through the delivery queue). The queue's wrapper
+ * removes it before the target sees the event.
+ */
+export const THEN_PENDING = 'hookwork_then_pending';
+
+/**
+ * The original event of a failure, for `on_failure` handlers and the
+ * delivery-failed event: without the chain's bookkeeping and without a
+ * granted secret (whoever follows the failure was not granted it).
+ */
+export function failedEventRecord(record: EventRecord): EventRecord {
+  const { [THEN_PENDING]: _pending, ...rest } = record;
+  const account = rest['account'];
+  if (account !== null && typeof account === 'object' && 'token' in account) {
+    const { token: _token, ...withoutToken } = account as Record<string, unknown>;
+    return { ...rest, account: withoutToken };
+  }
+  return rest;
+}
 
 /**
  * eventToJSON(event) (the parse of the event's JSON) for targets without
@@ -116,30 +138,54 @@ export class TargetRouter {
   }
 
   async #runInline(target: OutboundTarget, record: EventRecord, event: HookworkEvent): Promise<void> {
-    const failures = await this.runChain(target, record);
+    const failures = await this.#runSteps(target, record, NEVER);
     if (failures.length === 0) return;
     let list = this.#failures.get(event);
     if (list === undefined) this.#failures.set(event, (list = []));
-    list.push(...failures);
-    for (const failure of failures) this.#o.onSyncFailure(target, event, failure);
+    for (const failure of failures) {
+      list.push(failure.error);
+      this.#o.onSyncFailure(failure.target, event, failure.error, failure.record);
+    }
   }
 
-  /** Runs a target now and, when it succeeds, the targets chained after it (with `output`). Returns the failures. */
+  /**
+   * Runs a target now and then, in order, the targets chained after it, each
+   * once the one before it succeeded and with that one's `output` (SFTPGo's
+   * ordered actions): the first failure stops the chain. Returns the failures.
+   */
   async runChain(target: OutboundTarget, record: EventRecord, signal: AbortSignal = NEVER): Promise<string[]> {
-    let result: RunResult;
-    try {
-      result = await target.run(record, { webhookId: newWebhookId(), attempt: 1, signal });
-    } catch (err) {
-      result = { ok: false, error: toError(err).message };
-    }
-    if (!result.ok) return [result.error ?? `${target.name} failed`];
-    const next = this.#o.chains.get(target.name) ?? [];
-    const failures: string[] = [];
-    for (const name of next) {
-      const follower = this.#o.targets.get(name);
-      if (follower === undefined) continue;
-      failures.push(...(await this.runChain(follower, { ...record, output: result.output ?? null }, signal)));
-    }
-    return failures;
+    return (await this.#runSteps(target, record, signal)).map((failure) => failure.error);
   }
+
+  async #runSteps(first: OutboundTarget, record: EventRecord, signal: AbortSignal): Promise<ChainFailure[]> {
+    let target = first;
+    let input = record;
+    // What is left to run, depth first: a step's own `then` comes before the rest of its parent's.
+    let pending: readonly string[] = [];
+    for (;;) {
+      let result: RunResult;
+      try {
+        result = await target.run(input, { webhookId: newWebhookId(), attempt: 1, signal });
+      } catch (err) {
+        result = { ok: false, error: toError(err).message };
+      }
+      if (!result.ok) return [{ target, error: result.error ?? `${target.name} failed`, record: input }];
+      pending = [...(this.#o.chains.get(target.name) ?? []), ...pending];
+      let next: OutboundTarget | undefined;
+      while (next === undefined && pending.length > 0) {
+        next = this.#o.targets.get(pending[0] as string);
+        pending = pending.slice(1);
+      }
+      if (next === undefined) return [];
+      input = { ...record, output: result.output ?? null };
+      target = next;
+    }
+  }
+}
+
+/** A failed step of a chain: which target, and why. */
+interface ChainFailure {
+  readonly target: OutboundTarget;
+  readonly error: string;
+  readonly record: EventRecord;
 }

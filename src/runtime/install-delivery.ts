@@ -6,6 +6,7 @@
 
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { emitEngineEvent } from '../host.js';
+import { failedEventRecord } from '../handlers/router.js';
 import type { Installer, Runtime } from './types.js';
 import { LocalClusterBus, type ClusterBus } from '../cluster/bus.js';
 import { openStore } from '../delivery/open-store.js';
@@ -42,6 +43,9 @@ async function installDelivery(runtime: Runtime): Promise<void> {
         ...(attempt.exitCode === undefined ? {} : { exit_code: attempt.exitCode }),
         event_id: delivery.event['id'] ?? null,
         event_uuid: delivery.event['uuid'] ?? null,
+        handler: delivery.target,
+        // The failed event itself, for on_failure handlers (without a granted secret).
+        event: failedEventRecord(delivery.event),
       });
     },
     onTargetDisabled(target, reason) {

@@ -33,6 +33,7 @@ import {
   webhookTargetName,
   wireHandler,
   type GateWiring,
+  wireFailureActions,
 } from '../handlers/generation.js';
 import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
@@ -121,7 +122,7 @@ function declareActions(runtime: Runtime, config: HookworkConfig): Set<string> {
   return declared;
 }
 
-/** The targets of the config's handlers and webhooks, by name, and the chains (`then`) of its commands. */
+/** The targets of the config's handlers and webhooks, by name, and the chains (`then`) of its handlers. */
 function buildTargets(
   config: HookworkConfig,
   handlers: readonly OutboundHandler[],
@@ -147,10 +148,10 @@ function buildTargets(
           metrics: runtime.host.metrics,
         }),
       );
-      if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
     } else {
       targets.set(name, webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }));
     }
+    if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
   }
   for (const hook of webhookList) {
     const name = webhookTargetName(hook.name);
@@ -201,6 +202,9 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
     const target = targets.get(webhookTargetName(hook.name)) as OutboundTarget;
     router.add(resolveEventIds(host, hook.action, declared.has(hook.action)), { target, sync: false });
   }
+
+  // on_failure: each listed handler runs on the failure events of the handlers that list it.
+  wireFailureActions(router, handlers, targets);
 
   const onFailureTargets = config.callbacks.on_failure
     .map((name) => targets.get(handlerTargetName(name)) ?? targets.get(webhookTargetName(name)))

@@ -131,3 +131,32 @@ test('hookwork validate import-checks active plugins: one that throws on import 
   assert.match(lines[0] ?? '', /^plugins\.active\.1: cannot load plugin "broken": .*plugin broken on import/);
   assert.match(lines[1] ?? '', /^plugins\.active\.2: cannot load plugin "absent": no plugin of that name/);
 });
+
+test('hookwork validate: a condition on a data member the event schema lacks is a warning (printed, exit 0)', async (t) => {
+  const { dir, write } = tempConfigDir(t);
+  write(
+    '10-events.yaml',
+    'events:\n  - { id: "30001", name: upload, data_schema: { type: object, properties: { path: { type: string }, file_size: { type: integer } } } }\n',
+  );
+  write(
+    '20-handlers.yaml',
+    [
+      'handlers:',
+      '  - type: webhook',
+      '    name: big',
+      '    url: https://e.example/x',
+      '    actions: [upload]',
+      '    conditions: { file_size: { gt: 1048576 }, file_name: { ne: x }, "account.groups": { in: [admins] }, not: { fsize: { lt: 5 } } }',
+      '',
+    ].join('\n'),
+  );
+  const run = await hookwork(['validate', dir]);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 2, run.stdout);
+  assert.match(
+    lines[0] ?? '',
+    /^warning: .*20-handlers\.yaml: handlers\.0\.conditions\.not\.fsize: event 30001 \(upload\) declares no data member "fsize" in its data_schema \(it has: path, file_size, file_name, directory_name\); this condition never matches it$/,
+  );
+  assert.match(lines[1] ?? '', /^OK: 2 files valid/);
+});

@@ -2,7 +2,7 @@
 // `webhooks_path` files it names), then imports every extension entry point
 // and active plugin module (config/check-modules.ts), and prints every
 // problem, one per line (`file: key: message`). Exit 1 on problems, 0 when
-// the config is valid. Nothing is started and nothing is written.
+// the config is valid (warnings, `warning: file: key: message`, do not fail it). Nothing is started and nothing is written.
 
 import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
@@ -28,9 +28,11 @@ function plural(count: number, word: string): string {
 /** Runs the validation; returns the exit code (for the CLI and for tests). */
 export async function runValidate(path: string | undefined, out: (line: string) => void, err: (line: string) => void): Promise<number> {
   try {
-    const { config, files, webhookFiles, webhooks, baseDir } = await loadConfig(path, { env: process.env });
+    const { config, files, webhookFiles, webhooks, baseDir, warnings } = await loadConfig(path, { env: process.env });
     const problems = await checkModules(config, baseDir);
     if (problems.length > 0) throw new ConfigError(problems);
+    // Accepted, but most likely a mistake: listed, and the exit code stays 0.
+    for (const warning of warnings) out(`warning: ${display(warning)}`);
     out(
       `OK: ${plural(files.length + webhookFiles.length, 'file')} valid (${plural(config.events.length, 'event')}, ` +
         `${plural(config.handlers.length, 'handler')}, ${plural(webhooks.length, 'webhook')}, ` +

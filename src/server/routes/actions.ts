@@ -27,6 +27,8 @@ const accountSchema = z.strictObject({
   uuid: z.string().optional(),
   name: z.string().optional(),
   email: z.string().optional(),
+  groups: z.array(z.string()).optional(),
+  role: z.string().optional(),
   peer: peerSchema.optional(),
 });
 

@@ -21,6 +21,8 @@ export const accountInputSchema = z.strictObject({
   name: z.string().optional(),
   email: z.string().optional(),
   emails: z.array(z.tuple([z.string(), z.string()])).optional(),
+  groups: z.array(z.string()).optional(),
+  role: z.string().optional(),
   token: z.string().optional(),
   peer: peerSchema.optional(),
 });
