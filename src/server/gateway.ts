@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { scheduleRoutes } from './routes/schedules.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
@@ -35,6 +36,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   actionRoutes,
   callbackRoutes,
   metricsRoutes,
+  scheduleRoutes,
 ];
 
 export interface GatewayOptions {
