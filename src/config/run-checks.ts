@@ -6,7 +6,7 @@ import type { ConfigProblem } from '../errors.js';
 import type { ConfigCheck, ConfigCheckContext } from './checks.js';
 import { EVENT_CHECKS } from './event-checks.js';
 import { handlerChecks } from './handler-checks.js';
-import { scheduleChecks } from './schedule-checks.js';
+import { SCHEDULE_CHECKS } from './schedule-checks.js';
 import type { HookworkConfig } from './schema.js';
 
 interface RegisteredCheck {
@@ -14,7 +14,7 @@ interface RegisteredCheck {
   readonly check: ConfigCheck;
 }
 
-const checks: RegisteredCheck[] = [...EVENT_CHECKS, handlerChecks, scheduleChecks].map((check) => ({ name: check.name, check }));
+const checks: RegisteredCheck[] = [...EVENT_CHECKS, handlerChecks, ...SCHEDULE_CHECKS].map((check) => ({ name: check.name, check }));
 
 /** Adds a check run by every loadConfig (an embedder's own rules); returns its disposer. */
 export function registerConfigCheck(check: ConfigCheck, name = check.name || 'anonymous check'): () => void {

@@ -1,8 +1,8 @@
 // The `schedules:` section: operator schedules that emit an event on a cron
 // expression. Validated here as far as one section can be (the expression
-// parses, the timezone exists, names are unique); that the event is in the
-// catalogue is a config check (config/schedule-checks.ts), since it needs the
-// `events:` section.
+// parses, the timezone exists); that names are unique and the event is in
+// the catalogue are config checks (config/schedule-checks.ts), since they
+// need every entry and the `events:` section.
 
 import { Cron } from 'croner';
 import { z } from 'zod';
@@ -66,14 +66,9 @@ export const scheduleSchema = z
     }
   });
 
-export const schedulesConfigSchema = z.array(scheduleSchema).superRefine((schedules, ctx) => {
-  const seen = new Map<string, number>();
-  schedules.forEach((schedule, i) => {
-    const first = seen.get(schedule.name);
-    if (first === undefined) seen.set(schedule.name, i);
-    else ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the schedule name "${schedule.name}" is already used by schedules.${first}; names must be unique` });
-  });
-});
+// Names used twice are a config check (config/schedule-checks.ts): it reads the
+// entries as written, so one round lists them even when an entry is invalid.
+export const schedulesConfigSchema = z.array(scheduleSchema);
 
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type SchedulesConfig = z.output<typeof schedulesConfigSchema>;
