@@ -71,4 +71,3 @@ export const scheduleSchema = z
 export const schedulesConfigSchema = z.array(scheduleSchema);
 
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
-export type SchedulesConfig = z.output<typeof schedulesConfigSchema>;
