@@ -62,6 +62,8 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_TARGET_NOT_FOUND: { status: 404, summary: 'No delivery target has that name.' },
   HKW_ERR_HANDLER_NOT_FOUND: { status: 404, summary: 'No extension handler has that name or uuid.' },
   HKW_ERR_DELIVERY_BODY_NOT_KEPT: { status: 409, summary: 'The delivery succeeded and its body was not kept, so it cannot be sent again.' },
+  // Schedules.
+  HKW_ERR_SCHEDULE_NOT_FOUND: { status: 404, summary: 'No schedule of the config has that name.' },
   // Plugins.
   HKW_ERR_PLUGIN: { status: 500, summary: "A plugin's setup, start or stop threw an error that has no Hookwork code." },
   HKW_ERR_PLUGIN_NOT_FOUND: { status: 404, summary: 'No plugin of that name is in the plugins folder.' },
@@ -608,6 +610,18 @@ export class TargetNotFoundError extends CataloguedError {
       `No delivery target is named ${JSON.stringify(target)}: none is registered on this gateway, and the delivery store has no deliveries or disabled state for it. List targets with GET /v1/deliveries/depth; names look like "webhook:<name>" or "handler:<name>".`,
     );
     this.target = target;
+  }
+}
+
+/** A schedule admin call named a schedule the config does not have. */
+export class ScheduleNotFoundError extends CataloguedError {
+  readonly schedule: string;
+  constructor(schedule: string) {
+    super(
+      'HKW_ERR_SCHEDULE_NOT_FOUND',
+      `No schedule is named ${JSON.stringify(schedule)} in the config (schedules:). List them with GET /v1/schedules.`,
+    );
+    this.schedule = schedule;
   }
 }
 

@@ -1,11 +1,12 @@
-// Every check a loaded config goes through, in one list (the events' and the
-// handlers'), plus those an embedder adds: loadConfig, parseConfig and
-// `hookwork validate` all run this list.
+// Every check a loaded config goes through, in one list (the events', the
+// handlers' and the schedules'), plus those an embedder adds: loadConfig,
+// parseConfig and `hookwork validate` all run this list.
 
 import type { ConfigProblem } from '../errors.js';
 import type { ConfigCheck, ConfigCheckContext } from './checks.js';
 import { EVENT_CHECKS } from './event-checks.js';
 import { handlerChecks } from './handler-checks.js';
+import { SCHEDULE_CHECKS } from './schedule-checks.js';
 import type { HookworkConfig } from './schema.js';
 
 interface RegisteredCheck {
@@ -13,7 +14,7 @@ interface RegisteredCheck {
   readonly check: ConfigCheck;
 }
 
-const checks: RegisteredCheck[] = [...EVENT_CHECKS, handlerChecks].map((check) => ({ name: check.name, check }));
+const checks: RegisteredCheck[] = [...EVENT_CHECKS, handlerChecks, ...SCHEDULE_CHECKS].map((check) => ({ name: check.name, check }));
 
 /** Adds a check run by every loadConfig (an embedder's own rules); returns its disposer. */
 export function registerConfigCheck(check: ConfigCheck, name = check.name || 'anonymous check'): () => void {

@@ -11,6 +11,7 @@ import { actionsConfigSchema } from '../actions/config-schema.js';
 import { commandHandlerSchema } from '../commands/config-schema.js';
 import { ssrfConfigSchema } from '../http/config-schema.js';
 import { metricsConfigSchema } from '../metrics/config-schema.js';
+import { schedulesConfigSchema } from '../schedules/config-schema.js';
 import { ROLES } from '../roles.js';
 import { callbacksConfigSchema, magpieWebhookSchema, webhookHandlerSchema, webhooksPathSchema } from '../webhooks/config-schema.js';
 
@@ -102,6 +103,8 @@ export const configSchema = z.strictObject({
   store: storeConfigSchema.default(storeConfigSchema.parse({})),
   delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
   metrics: metricsConfigSchema.default(metricsConfigSchema.parse({})),
+  /** Operator schedules: an event on a cron expression. */
+  schedules: schedulesConfigSchema.default([]),
 });
 
 /** The config as written (defaults optional). */

@@ -22,6 +22,7 @@ import {
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 import { DueHeap } from './due-heap.js';
+import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 
 interface Row {
   id: string;
@@ -101,6 +102,8 @@ export class MemoryStore implements DeliveryStore {
   readonly #keepDone: number;
   readonly #queues = new Map<string, Queue>();
   readonly #disabled = new Map<string, DisabledTarget>();
+  /** Each schedule's state: paused, newest claimed tick, newest fired one. */
+  readonly #schedules = new Map<string, { paused: boolean; changedAt?: number; lastTick?: number; lastFired?: ScheduleRecord['lastFired'] }>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#keepDone = Math.max(0, options.keepDone ?? 10_000);
@@ -395,6 +398,39 @@ export class MemoryStore implements DeliveryStore {
 
   async disabledTargets(): Promise<DisabledTarget[]> {
     return [...this.#disabled.values()];
+  }
+
+  #scheduleOf(name: string) {
+    let s = this.#schedules.get(name);
+    if (s === undefined) {
+      s = { paused: false };
+      this.#schedules.set(name, s);
+    }
+    return s;
+  }
+
+  async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {
+    const s = this.#scheduleOf(claim.name);
+    if (s.lastTick !== undefined && s.lastTick >= claim.tick) return false;
+    s.lastTick = claim.tick;
+    if (claim.fired) s.lastFired = { tick: claim.tick, at: claim.at, nodeId: claim.nodeId };
+    return true;
+  }
+
+  async setSchedulePaused(name: string, paused: boolean, at: number): Promise<void> {
+    const s = this.#scheduleOf(name);
+    s.paused = paused;
+    s.changedAt = at;
+  }
+
+  async scheduleState(name: string): Promise<ScheduleRecord> {
+    return (await this.scheduleStates()).find((r) => r.name === name) ?? { name, paused: false };
+  }
+
+  async scheduleStates(): Promise<ScheduleRecord[]> {
+    return [...this.#schedules]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, s]) => ({ name, ...s }));
   }
 
   async close(): Promise<void> {}

@@ -10,6 +10,7 @@ import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './row-mappers.js';
 import {
@@ -443,6 +444,53 @@ export class PostgresStore implements DeliveryStore {
       'SELECT target, at, reason FROM hookwork_disabled_targets ORDER BY target',
     );
     return rows.map((r) => ({ target: r.target, at: Number(r.at), reason: r.reason }));
+  }
+
+  /**
+   * One statement: the insert that claims the tick (the primary key lets one
+   * node's through; a node whose claim is not newer than the schedule's
+   * newest one gets nothing), dropping the older ticks and recording a fired
+   * one go with it.
+   */
+  async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {
+    const { rows } = await this.#query<{ n: number }>(
+      `WITH ins AS (
+         INSERT INTO hookwork_schedule_ticks (name, tick, node, claimed_at, fired)
+         SELECT $1::text, $2::bigint, $3::text, $4::bigint, $5::boolean
+         WHERE NOT EXISTS (SELECT 1 FROM hookwork_schedule_ticks WHERE name = $1::text AND tick >= $2::bigint)
+         ON CONFLICT (name, tick) DO NOTHING
+         RETURNING tick
+       ), old AS (
+         DELETE FROM hookwork_schedule_ticks t USING ins WHERE t.name = $1::text AND t.tick < ins.tick
+       ), fired AS (
+         INSERT INTO hookwork_schedule_state (name, fired_tick, fired_at, fired_node)
+         SELECT $1::text, ins.tick, $4::bigint, $3::text FROM ins WHERE $5::boolean
+         ON CONFLICT (name) DO UPDATE SET fired_tick = excluded.fired_tick, fired_at = excluded.fired_at, fired_node = excluded.fired_node
+       )
+       SELECT count(*)::int AS n FROM ins`,
+      [claim.name, claim.tick, claim.nodeId, claim.at, claim.fired],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  async setSchedulePaused(name: string, paused: boolean, at: number): Promise<void> {
+    await this.#query(
+      `INSERT INTO hookwork_schedule_state (name, paused, changed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, changed_at = excluded.changed_at`,
+      [name, paused, at],
+    );
+  }
+
+  async scheduleState(name: string): Promise<ScheduleRecord> {
+    return (await this.scheduleStates()).find((r) => r.name === name) ?? { name, paused: false };
+  }
+
+  async scheduleStates(): Promise<ScheduleRecord[]> {
+    const [states, ticks] = await Promise.all([
+      this.#query<ScheduleStateRow>('SELECT name, paused, changed_at, fired_tick, fired_at, fired_node FROM hookwork_schedule_state'),
+      this.#query<{ name: string; tick: string }>('SELECT name, max(tick) AS tick FROM hookwork_schedule_ticks GROUP BY name'),
+    ]);
+    return scheduleRecords(states.rows, ticks.rows);
   }
 
   /** Calls `listener` when another node (or the CLI) adds or frees work. */

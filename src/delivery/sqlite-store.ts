@@ -12,6 +12,7 @@
 import Database, { type Database as Db } from 'better-sqlite3';
 import { DeliveryStoreError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import {
   DROPPED_EVENT_JSON,
   eventJsonOf,
@@ -111,6 +112,22 @@ function prepareStatements(db: Db) {
     disable: db.prepare(`INSERT OR IGNORE INTO disabled_targets (target, at, reason) VALUES (?, ?, ?)`),
     enable: db.prepare(`DELETE FROM disabled_targets WHERE target = ?`),
     disabled: db.prepare(`SELECT target, at, reason FROM disabled_targets ORDER BY target`),
+    // A claim is refused when this tick or a newer one of the schedule was claimed (see ScheduleStore).
+    claimTick: db.prepare(
+      `INSERT OR IGNORE INTO schedule_ticks (name, tick, node, claimed_at, fired)
+       SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM schedule_ticks WHERE name = ? AND tick >= ?)`,
+    ),
+    dropOlderTicks: db.prepare(`DELETE FROM schedule_ticks WHERE name = ? AND tick < ?`),
+    tickFired: db.prepare(
+      `INSERT INTO schedule_state (name, fired_tick, fired_at, fired_node) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET fired_tick = excluded.fired_tick, fired_at = excluded.fired_at, fired_node = excluded.fired_node`,
+    ),
+    setPaused: db.prepare(
+      `INSERT INTO schedule_state (name, paused, changed_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, changed_at = excluded.changed_at`,
+    ),
+    scheduleStates: db.prepare(`SELECT name, paused, changed_at, fired_tick, fired_at, fired_node FROM schedule_state`),
+    scheduleTicks: db.prepare(`SELECT name, max(tick) AS tick FROM schedule_ticks GROUP BY name`),
     syncNormal: db.prepare(`PRAGMA synchronous = NORMAL`),
     syncFull: db.prepare(`PRAGMA synchronous = FULL`),
   };
@@ -422,6 +439,29 @@ export class SqliteStore implements DeliveryStore {
       at: Number(r.at),
       reason: r.reason,
     }));
+  }
+
+  async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {
+    const s = this.#stmts;
+    return this.#db.transaction(() => {
+      if (s.claimTick.run(claim.name, claim.tick, claim.nodeId, claim.at, claim.fired ? 1 : 0, claim.name, claim.tick).changes === 0) return false;
+      s.dropOlderTicks.run(claim.name, claim.tick);
+      if (claim.fired) s.tickFired.run(claim.name, claim.tick, claim.at, claim.nodeId);
+      return true;
+    }).immediate();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean, at: number): Promise<void> {
+    this.#stmts.setPaused.run(name, paused ? 1 : 0, at);
+  }
+
+  async scheduleState(name: string): Promise<ScheduleRecord> {
+    return (await this.scheduleStates()).find((r) => r.name === name) ?? { name, paused: false };
+  }
+
+  async scheduleStates(): Promise<ScheduleRecord[]> {
+    const s = this.#stmts;
+    return scheduleRecords(s.scheduleStates.all() as ScheduleStateRow[], s.scheduleTicks.all() as { name: string; tick: number }[]);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ import {
   type TargetDepth,
 } from './store.js';
 import type { DeliveryRecord } from './types.js';
+import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 
 interface Waiting {
   readonly resolve: (value: unknown) => void;
@@ -149,6 +150,22 @@ export class SqliteThreadStore implements DeliveryStore {
 
   disabledTargets(): Promise<DisabledTarget[]> {
     return this.#call('disabledTargets');
+  }
+
+  claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {
+    return this.#call('claimScheduleTick', claim);
+  }
+
+  setSchedulePaused(name: string, paused: boolean, at: number): Promise<void> {
+    return this.#call('setSchedulePaused', name, paused, at);
+  }
+
+  scheduleState(name: string): Promise<ScheduleRecord> {
+    return this.#call('scheduleState', name);
+  }
+
+  scheduleStates(): Promise<ScheduleRecord[]> {
+    return this.#call('scheduleStates');
   }
 
   async close(): Promise<void> {

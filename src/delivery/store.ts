@@ -4,6 +4,7 @@
 
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ClusterBus } from '../cluster/bus.js';
+import type { ScheduleStore } from './schedule-store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 /** A delivery ready to be written: every field decided by the service. */
@@ -121,7 +122,8 @@ export interface DisabledTarget {
   readonly reason: string;
 }
 
-export interface DeliveryStore {
+/** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
+export interface DeliveryStore extends ScheduleStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;

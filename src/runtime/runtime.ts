@@ -20,6 +20,8 @@ import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { pluginsInstaller } from './install-plugins.js';
 import { ReloadRegistry, type ReloadReport } from './reload.js';
 import { handlersInstaller } from './install-handlers.js';
+import { schedulesInstaller } from './install-schedules.js';
+import { systemClock } from '../schedules/clock.js';
 import { orderInstallers } from './installers.js';
 import type { Installer, Runtime, RuntimeOptions } from './types.js';
 
@@ -33,6 +35,7 @@ const INSTALLERS: readonly Installer[] = orderInstallers([
   extensionsInstaller,
   pluginsInstaller,
   clusterInstaller,
+  schedulesInstaller,
 ]);
 
 /** Validates a config given as an object: its schema, then every registered check (as loadConfig does for files). */
@@ -124,6 +127,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     baseDir,
     dataDir,
     nodeId: options.nodeId ?? `${process.env['HOSTNAME'] ?? 'node'}-${process.pid}`,
+    clock: options.clock ?? systemClock,
     host,
     logger,
     metrics,

@@ -11,6 +11,7 @@ import type { HookworkConfig, HookworkConfigInput } from '../config/schema.js';
 import type { Host } from '../host.js';
 import type { Logger } from '../logger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import type { Clock } from '../schedules/clock.js';
 import type { Reloadable, ReloadReport } from './reload.js';
 
 /** Services installed by subsystems; each subsystem augments this interface. */
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
    * argument), e.g. `() => loadConfig(path).then((l) => l.config)`.
    */
   readConfig?: () => Promise<HookworkConfig | HookworkConfigInput>;
+  /** What schedules read the time from and wait with (default: the system clock); tests pass a fake one. */
+  clock?: Clock;
 }
 
 export interface Runtime {
@@ -39,6 +42,8 @@ export interface Runtime {
   /** `server.data_dir`, resolved. */
   readonly dataDir: string;
   readonly nodeId: string;
+  /** The clock schedules run on (RuntimeOptions.clock, or the system clock). */
+  readonly clock: Clock;
   readonly host: Host;
   readonly logger: Logger;
   /** This runtime's Prometheus registry (its own, never prom-client's global one); undefined when `metrics.enabled` is false. */

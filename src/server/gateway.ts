@@ -27,6 +27,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { readyRoutes } from './routes/ready.js';
+import { scheduleRoutes } from './routes/schedules.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
@@ -43,6 +44,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   actionRoutes,
   callbackRoutes,
   metricsRoutes,
+  scheduleRoutes,
 ];
 
 export interface GatewayOptions {

@@ -375,4 +375,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const again = await store.claim({ nodeId: 'n1', now: T0 + 200, leaseMs: 60_000, capacity: cap({ b: 1 }) });
       assert.equal(again[0]?.eventJson ?? JSON.stringify(again[0]?.event), eventJson);
     }));
+
+  test(`${name}: a schedule tick is claimed once; older ticks are refused; fired ticks and paused state are kept`, () =>
+    withStore(async (store) => {
+      const claim = (tick: number, nodeId: string, fired = true) => store.claimScheduleTick({ name: 'nightly', tick, nodeId, at: tick + 5, fired });
+      assert.deepEqual(await store.scheduleState('nightly'), { name: 'nightly', paused: false });
+      assert.equal(await claim(T0, 'n1'), true);
+      assert.equal(await claim(T0, 'n2'), false, 'the same tick twice');
+      assert.equal(await claim(T0 - 60_000, 'n2'), false, 'a tick older than the newest claimed');
+      assert.equal(await claim(T0 + 60_000, 'n2', false), true, 'a newer tick, marked handled without firing');
+      // Both nodes at once on the same tick: one wins.
+      const both = await Promise.all([claim(T0 + 120_000, 'n1'), claim(T0 + 120_000, 'n2')]);
+      assert.equal(both.filter(Boolean).length, 1);
+      await store.setSchedulePaused('nightly', true, T0 + 1);
+      await store.setSchedulePaused('other', true, T0 + 2);
+      await store.setSchedulePaused('other', false, T0 + 3);
+      const nightly = await store.scheduleState('nightly');
+      assert.equal(nightly.paused, true);
+      assert.equal(nightly.changedAt, T0 + 1);
+      assert.equal(nightly.lastTick, T0 + 120_000);
+      assert.equal(nightly.lastFired?.tick, T0 + 120_000);
+      assert.equal(nightly.lastFired?.at, T0 + 120_005);
+      assert.deepEqual((await store.scheduleStates()).map((r) => [r.name, r.paused]), [['nightly', true], ['other', false]]);
+    }));
 }

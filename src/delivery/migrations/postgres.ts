@@ -91,4 +91,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
     sql: `ALTER TABLE hookwork_deliveries ADD COLUMN IF NOT EXISTS trace_context text;`,
   },
+  {
+    // One row per claimed (schedule, tick): with several nodes, the primary
+    // key decides which node fires a tick (INSERT … ON CONFLICT DO NOTHING).
+    // Only each schedule's newest tick is kept (a claim refuses older ones).
+    version: 5,
+    description: 'schedule tick claims and paused state',
+    sql: `
+      CREATE TABLE hookwork_schedule_ticks (
+        name text NOT NULL,
+        tick bigint NOT NULL,
+        node text NOT NULL,
+        claimed_at bigint NOT NULL,
+        fired boolean NOT NULL,
+        PRIMARY KEY (name, tick)
+      );
+      CREATE TABLE hookwork_schedule_state (
+        name text PRIMARY KEY,
+        paused boolean NOT NULL DEFAULT false,
+        changed_at bigint,
+        fired_tick bigint,
+        fired_at bigint,
+        fired_node text
+      );
+    `,
+  },
 ];

@@ -139,4 +139,29 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     description: 'the W3C trace context each delivery joins (traceparent, then tracestate)',
     sql: `ALTER TABLE deliveries ADD COLUMN trace_context TEXT;`,
   },
+  {
+    version: 6,
+    description: 'schedule tick claims and paused state',
+    // One row per claimed (schedule, tick): the primary key makes the claim
+    // (the first insert wins, the others are ignored). Only each schedule's
+    // newest tick is kept (a claim refuses a tick not newer than it).
+    sql: `
+      CREATE TABLE schedule_ticks (
+        name TEXT NOT NULL,
+        tick INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        fired INTEGER NOT NULL,
+        PRIMARY KEY (name, tick)
+      ) WITHOUT ROWID;
+      CREATE TABLE schedule_state (
+        name TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        changed_at INTEGER,
+        fired_tick INTEGER,
+        fired_at INTEGER,
+        fired_node TEXT
+      );
+    `,
+  },
 ];
