@@ -8,6 +8,7 @@ import { newWebhookId } from '../delivery/message-id.js';
 import type { EventServer } from '../events/envelope.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { deny, handled, type GateCallInfo, type GateDecision, type GateFn } from '../hooks/gate.js';
+import type { Logger } from '../logger.js';
 import type { EventRecord, OutboundTarget } from './target.js';
 
 export interface GateBehaviour {
@@ -57,12 +58,20 @@ export function gateRecord(gate: string, context: unknown, server: EventServer):
   };
 }
 
-/** The gate function for one target on one gate. */
-export function targetGate(gate: string, target: OutboundTarget, behaviour: GateBehaviour, server: EventServer): GateFn<unknown> {
+/**
+ * The gate function for one target on one gate. A denial answers the host
+ * with "permission denied" and the handler's name only, as SFTPGo answers:
+ * the run's own error names the script's path, its output or the receiver's
+ * URL, which are the server's business, so that detail goes to the log.
+ */
+export function targetGate(gate: string, target: OutboundTarget, behaviour: GateBehaviour, server: EventServer, log: Logger): GateFn<unknown> {
+  const denial = `permission denied by ${target.name}`;
   return async (context: unknown, info: GateCallInfo): Promise<GateDecision | undefined> => {
     const record = gateRecord(gate, context, server);
     const result = await target.run(record, { webhookId: newWebhookId(), attempt: 1, signal: info?.signal ?? NEVER });
     if (result.ok) return behaviour.on_success === 'handled' ? handled(`${target.name} handled ${gate}`) : undefined;
-    return behaviour.on_failure === 'deny' ? deny(result.error ?? `${target.name} refused ${gate}`) : undefined;
+    if (behaviour.on_failure !== 'deny') return undefined;
+    log.info({ gate, target: target.name, error: result.error }, `${target.name} denied ${gate}: ${result.error ?? 'no reason given'}`);
+    return deny(denial);
   };
 }

@@ -131,7 +131,7 @@ export function wireHandler(host: Host, router: TargetRouter, declared: Readonly
   const followed = (handler.actions ?? []).filter((a) => !gateNames.includes(a));
   for (const gate of gateNames) {
     const behaviour = handler.gate ?? wiring.defaultGate(gate);
-    gates.push({ name: gate, fn: targetGate(gate, target, behaviour, host.server), timeoutMs: handler.timeout * 1000 + wiring.graceMs + 1000, target: target.name });
+    gates.push({ name: gate, fn: targetGate(gate, target, behaviour, host.server, host.logger), timeoutMs: handler.timeout * 1000 + wiring.graceMs + 1000, target: target.name });
   }
   const actionIds = followed.flatMap((a) => resolveEventIds(host, a, declared.has(a)));
   const hasFilters = handler.target_events !== undefined;

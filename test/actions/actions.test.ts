@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { captureLogger, type LogLine } from '../helpers/capture-logger.js';
 import { ActionHookFailedError, PermissionDeniedError, QuotaExceededError } from '../../src/errors.js';
 import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
 import { createGateway } from '../../src/server/gateway.js';
@@ -21,17 +22,33 @@ after(async () => {
 
 test('pre gate: the SFTPGo hook script denies; the operation does not run; PermissionDeniedError reaches the caller', async (t) => {
   const log = join(temp, 'deny.log');
-  const runtime = await testRuntime(t, {
-    actions: { options: { upload: {} } },
-    handlers: [{ type: 'command', name: 'sftpgo', command: hookScript, preset: 'sftpgo', env: { HOOK_LOG: log }, actions: ['pre-upload'] }],
-  });
+  const lines: LogLine[] = [];
+  const runtime = await testRuntime(
+    t,
+    {
+      actions: { options: { upload: {} } },
+      handlers: [{ type: 'command', name: 'sftpgo', command: hookScript, preset: 'sftpgo', env: { HOOK_LOG: log }, actions: ['pre-upload'] }],
+    },
+    captureLogger(lines),
+  );
   let ran = false;
+  let denied: unknown;
   await assert.rejects(
     action(runtime, 'upload', { data: { path: '/srv/forbidden/x.txt', username: 'bob', protocol: 'SFTP' } }, () => {
       ran = true;
     }),
-    (err: unknown) => err instanceof PermissionDeniedError && /forbidden/.test(err.message),
+    (err: unknown) => {
+      denied = err;
+      return err instanceof PermissionDeniedError;
+    },
   );
+  // As SFTPGo answers: "permission denied", naming the handler, not the script's path or what it printed.
+  const message = (denied as Error).message;
+  assert.match(message, /permission denied by handler:sftpgo/);
+  assert.ok(!message.includes(hookScript) && !message.includes('/srv/forbidden'), `no path in ${JSON.stringify(message)}`);
+  // The detail is in the log.
+  const detail = lines.find((l) => l.obj['gate'] === 'pre-upload' && l.obj['target'] === 'handler:sftpgo');
+  assert.match(String(detail?.obj['error']), new RegExp(hookScript.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   assert.equal(ran, false);
   assert.match(readFileSync(log, 'utf8'), /SFTPGO_ACTION=pre-upload\nSFTPGO_ACTION_USERNAME=bob\nSFTPGO_ACTION_PATH=\/srv\/forbidden\/x.txt/);
   // Exit 0 allows.
@@ -63,7 +80,8 @@ test('pre gate: a webhook handler on pre-upload: 200 allows, 403 denies with Per
     action(runtime, 'upload', { data: { path: '/in/no.txt' }, account: { name: 'mallory' } }, () => {
       stored.push('/in/no.txt');
     }),
-    (err: unknown) => err instanceof PermissionDeniedError && err.code === 'HKW_ERR_PERMISSION_DENIED' && /403/.test(err.message),
+    (err: unknown) =>
+      err instanceof PermissionDeniedError && err.code === 'HKW_ERR_PERMISSION_DENIED' && err.message.includes('permission denied by handler:policy') && !err.message.includes(receiver.url),
   );
   assert.deepEqual(stored, ['/in/ok.txt'], 'the denied upload did not run');
   assert.equal(receiver.requests.length, 2);
