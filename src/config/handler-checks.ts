@@ -11,6 +11,7 @@ import { ENGINE_EVENT_DEFINITIONS } from '../events/engine-events.js';
 import { secretPlaceholders, templateProblems, type ConfigCheck } from './checks.js';
 import type { HookworkConfig } from './schema.js';
 import type { MagpieWebhookConfig } from '../webhooks/config-schema.js';
+import type { EmailHandlerConfig } from '../email/config-schema.js';
 
 /** Where a webhook entry came from (a `webhooks_path` file, or the config). */
 export interface WebhookOrigin {
@@ -90,6 +91,19 @@ function webhookTemplates(value: unknown): Array<[string, unknown]> {
   return out;
 }
 
+/** The templates of an e-mail handler, by key under it. */
+function emailTemplates(handler: EmailHandlerConfig): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [['from', handler.from], ['subject', handler.subject]];
+  for (const field of ['to', 'cc', 'bcc'] as const) handler[field]?.forEach((address, j) => out.push([`${field}.${j}`, address]));
+  if (handler.text !== undefined) out.push(['text', handler.text]);
+  if (handler.html !== undefined) out.push(['html', handler.html]);
+  handler.attachments.forEach((a, j) => {
+    out.push([`attachments.${j}.path`, a.path]);
+    if (a.filename !== undefined) out.push([`attachments.${j}.filename`, a.filename]);
+  });
+  return out;
+}
+
 /**
  * The checks of Magpie webhook entries a schema cannot express: an unknown
  * action, a name used twice. They run on every entry as written, also on
@@ -160,7 +174,7 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
 
   const handlerNames = new Set([...config.handlers.map((h) => h.name), ...(options.handlerNames ?? [])]);
   config.handlers.forEach((handler, i) => {
-    if (handler.type !== 'command' && handler.type !== 'webhook') return;
+    if (handler.type !== 'command' && handler.type !== 'webhook' && handler.type !== 'email') return;
     const where = `handlers.${i}`;
     for (const [j, action] of (handler.actions ?? []).entries()) {
       const base = action.startsWith('pre-') && !known.has(action) ? action.slice(4) : action;
@@ -182,6 +196,8 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       handler.then.forEach((next, j) => {
         if (!handlerNames.has(next)) problems.push({ key: `${where}.then.${j}`, message: `no handler is named "${next}"` });
       });
+    } else if (handler.type === 'email') {
+      for (const [sub, source] of emailTemplates(handler)) check(source, `${where}.${sub}`);
     } else {
       for (const [sub, source] of webhookTemplates(handler)) check(source, `${where}.${sub}`);
     }

@@ -31,6 +31,9 @@ import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget, TemplateExtras } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
 import { WebhookTarget } from '../webhooks/sender.js';
+import type { EmailHandlerConfig } from '../email/config-schema.js';
+import { EmailTarget } from '../email/target.js';
+import { smtpTransport, type MailTransport } from '../email/transport.js';
 
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
@@ -51,7 +54,7 @@ declare module './types.js' {
   }
 }
 
-type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig;
+type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig | EmailHandlerConfig;
 
 export const handlerTargetName = (name: string): string => `handler:${name}`;
 export const webhookTargetName = (name: string): string => `webhook:${name}`;
@@ -69,7 +72,7 @@ export function resolveEventIds(host: Host, nameOrId: string, declareIfMissing: 
 }
 
 function isOutbound(handler: Runtime['config']['handlers'][number]): handler is OutboundHandler {
-  return handler.type === 'command' || handler.type === 'webhook';
+  return handler.type === 'command' || handler.type === 'webhook' || handler.type === 'email';
 }
 
 /** What one config builds: swapped whole on reload. */
@@ -157,6 +160,8 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   };
 
   const targets = new Map<string, OutboundTarget>();
+  // Each e-mail handler's SMTP pool: closed when its generation is swapped out.
+  const transports: MailTransport[] = [];
   const chains = new Map<string, readonly string[]>();
   for (const handler of handlers) {
     const name = handlerTargetName(handler.name);
@@ -183,6 +188,32 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
         metrics: runtime.host.metrics,
       });
       if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
+    } else if (handler.type === 'email') {
+      const transport = smtpTransport(handler.smtp, {
+        where: `handlers.${config.handlers.indexOf(handler)}`,
+        timeoutMs: handler.timeout * 1000,
+        env: process.env,
+        resolvePath: (path) => runtime.resolvePath(path),
+      });
+      transports.push(transport);
+      target = new EmailTarget(
+        {
+          name,
+          from: handler.from,
+          to: handler.to,
+          ...(handler.cc === undefined ? {} : { cc: handler.cc }),
+          ...(handler.bcc === undefined ? {} : { bcc: handler.bcc }),
+          subject: handler.subject,
+          ...(handler.text === undefined ? {} : { text: handler.text }),
+          ...(handler.html === undefined ? {} : { html: handler.html }),
+          attachments: handler.attachments.map((a) => ({ path: a.path, maxBytes: a.max_bytes, ...(a.filename === undefined ? {} : { filename: a.filename }) })),
+          attachmentsFrom: handler.attachments_from,
+          grants: handler.grants,
+          concurrency: handler.concurrency,
+          extras: extrasFor(name, handler.name, false),
+        },
+        transport,
+      );
     } else {
       target = new WebhookTarget(
         {
@@ -337,6 +368,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       ];
       return () => {
         for (const remove of removers) remove();
+        for (const transport of transports) transport.close();
         scope.dispose().catch((err: unknown) => log.warn({ err }, 'Could not dispose the targets scope'));
       };
     },
