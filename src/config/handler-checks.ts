@@ -22,6 +22,9 @@ export interface WebhookOrigin {
 /** Variables templates of command and webhook handlers may use besides the event's. */
 export const TARGET_TEMPLATE_EXTRAS: readonly string[] = ['callback_url', 'handler', 'handler.name'];
 const TEMPLATE_PREFIXES: readonly string[] = ['data', 'output'];
+/** What the templates of a digest handler see instead of one event (docs/delivery.md#digests). */
+const DIGEST_TEMPLATE_EXTRAS: readonly string[] = [...TARGET_TEMPLATE_EXTRAS, 'events', 'count', 'events_list'];
+const DIGEST_TEMPLATE_PREFIXES: readonly string[] = [...TEMPLATE_PREFIXES, 'events'];
 
 /** Event ids and names, plus declared actions: what `action:` and `actions:` may name. */
 export function knownActions(config: Pick<HookworkConfig, 'events' | 'actions'>, extra: Iterable<string> = []): Set<string> {
@@ -186,8 +189,12 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       }
     }
     const granted = new Set<string>(handler.grants);
+    if (handler.digest !== undefined && handler.sync) {
+      problems.push({ key: `${where}.digest`, message: 'a digest collects events for the delivery queue; it cannot run "sync: true" (remove one of them)' });
+    }
+    const digest = handler.digest !== undefined;
     const check = (source: unknown, key: string): void => {
-      problems.push(...templateProblems(source, key, { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
+      problems.push(...templateProblems(source, key, digest ? { extra: DIGEST_TEMPLATE_EXTRAS, prefixes: DIGEST_TEMPLATE_PREFIXES } : { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
       problems.push(...ungrantedSecrets(source, key, granted, `handler "${handler.name}"`));
     };
     if (handler.type === 'command') {

@@ -14,6 +14,7 @@ import { instrumentStore } from './store-metrics.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
+import { DigestCollector } from './digests.js';
 import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
 import {
@@ -25,6 +26,7 @@ import {
   type ReplayableState,
   type StoredDeliveryInput,
   type TargetDepth,
+  type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 
@@ -124,6 +126,7 @@ export class DeliveryService implements DeliveryQueue {
   #closing: Promise<void> | undefined;
   readonly #metrics: DeliveryMetrics;
   #uncollect: (() => void) | undefined;
+  readonly #digests: DigestCollector;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
@@ -154,6 +157,13 @@ export class DeliveryService implements DeliveryQueue {
       ...(options.onFailed === undefined ? {} : { onFailed: options.onFailed }),
       ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
     });
+    this.#digests = new DigestCollector({
+      store: this.store,
+      logger: options.logger,
+      maxTickMs: c.poll_interval * 1000,
+      firstDelayMs: this.#policy.firstDelayMs,
+      onEnqueued: () => this.#dispatcher.wake(),
+    });
   }
 
   /**
@@ -176,6 +186,7 @@ export class DeliveryService implements DeliveryQueue {
     if (this.#metrics.enabled) this.#uncollect ??= this.#metrics.metrics.onCollect(async () => this.#metrics.report(await this.depth()));
     if (this.#o.dispatch === false) return;
     await this.#dispatcher.start();
+    this.#digests.start();
     this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
     const interval = this.#o.config.retention.interval * 1000;
     this.#purgeTimer = setInterval(() => {
@@ -193,7 +204,14 @@ export class DeliveryService implements DeliveryQueue {
     if (typeof target?.name !== 'string' || target.name === '' || typeof target.attempt !== 'function') {
       throw new InvalidArgumentError('registerTarget() needs a target with a non-empty "name" and an "attempt(delivery, context)" function.');
     }
-    return this.#dispatcher.registerTarget(target);
+    const removeDigest = target.digest === undefined ? undefined : this.#digests.register(target.name, target.digest);
+    const remove = this.#dispatcher.registerTarget(target);
+    return removeDigest === undefined
+      ? remove
+      : () => {
+          removeDigest();
+          remove();
+        };
   }
 
   /** Resolves once every delivery is written (durably, with a durable store). */
@@ -214,6 +232,8 @@ export class DeliveryService implements DeliveryQueue {
     let bytesOf: string | undefined;
     let bytes: Buffer | undefined;
     let claim: StoredDeliveryInput['claim'];
+    let members: DigestMemberInput[] | undefined;
+    const digests = this.#digests.size === 0 ? undefined : this.#digests;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         this.#release(adopt);
@@ -232,6 +252,11 @@ export class DeliveryService implements DeliveryQueue {
         bytes = jsonBytes(json);
       }
       const id = newDeliveryId(now);
+      // A digest target's events wait in the store as members (digests.ts): no delivery yet.
+      if (digests !== undefined && digests.has(d.target)) {
+        (members ??= []).push({ id, target: d.target, eventJson: json, createdAt: now });
+        continue;
+      }
       const webhookId = d.webhookId ?? newWebhookId();
       const dueAt = d.dueAt ?? firstDue;
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
@@ -246,6 +271,15 @@ export class DeliveryService implements DeliveryQueue {
       records.push(record);
       if (claimed) (adopt ??= []).push(record);
     }
+    if (members !== undefined) {
+      const collected = this.#digests.collect(members);
+      if (rows.length === 0) return collected.then(() => records);
+      return Promise.all([collected, this.#writeRows(rows, adopt, leaseUntil, records)]).then(() => records);
+    }
+    return this.#writeRows(rows, adopt, leaseUntil, records);
+  }
+
+  #writeRows(rows: StoredDeliveryInput[], adopt: DeliveryRecord[] | undefined, leaseUntil: number, records: readonly DeliveryRecord[]): Promise<readonly DeliveryRecord[]> {
     // Memory has no commit for concurrent enqueues to share: written and run at once.
     const store = this.store;
     if (store.enqueueNow !== undefined) return this.#writeNow(store as ImmediateStore, rows, adopt, leaseUntil, records);
@@ -493,6 +527,7 @@ export class DeliveryService implements DeliveryQueue {
         await new Promise((resolve) => setImmediate(resolve));
       }
       this.#closed = true;
+      await this.#digests.stop();
       this.#uncollect?.();
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
       this.#unwake?.();

@@ -12,7 +12,7 @@ import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { eventToJSON, type AccountInput, type HookworkEvent } from '../events/envelope.js';
-import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import type { AttemptContext, DeliveryQueue, DeliveryRecord, DeliveryTarget } from '../delivery/types.js';
 import { compileFilters } from '../events/filters.js';
 import type { Host } from '../host.js';
 import type { Installer, Runtime } from './types.js';
@@ -27,6 +27,7 @@ import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
 import { TargetRouter } from '../handlers/router.js';
+import { digestRecord } from '../handlers/digest.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget, TemplateExtras } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
@@ -163,8 +164,15 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   // Each e-mail handler's SMTP pool: closed when its generation is swapped out.
   const transports: MailTransport[] = [];
   const chains = new Map<string, readonly string[]>();
+  const digests = new Map<string, NonNullable<DeliveryTarget['digest']>>();
   for (const handler of handlers) {
     const name = handlerTargetName(handler.name);
+    if (handler.digest !== undefined) {
+      digests.set(name, {
+        ...(handler.digest.max_events === undefined ? {} : { maxEvents: handler.digest.max_events }),
+        ...(handler.digest.within === undefined ? {} : { withinMs: handler.digest.within * 1000 }),
+      });
+    }
     if (targets.has(name)) throw new ConfigError([{ key: 'handlers', message: `two handlers are named "${handler.name}"; names must be unique` }]);
     let target: OutboundTarget;
     if (handler.type === 'command') {
@@ -267,14 +275,21 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   // The queue runs chains too: a success enqueues the targets after it, with `output`.
   const deliverables: DeliveryTarget[] = [...targets.values()].map((target) => {
     const next = chains.get(target.name);
-    if (next === undefined) return target;
+    const digest = digests.get(target.name);
+    if (next === undefined && digest === undefined) return target;
+    // A digest delivery's event is the JSON array of its events: a webhook sends it as its body; commands and e-mail render it.
+    const attemptOnce =
+      digest === undefined || target.kind === 'webhook'
+        ? (delivery: DeliveryRecord, context: AttemptContext) => target.attempt(delivery, context)
+        : (delivery: DeliveryRecord, context: AttemptContext) => target.run(digestRecord(delivery.event as unknown as unknown[]), context);
     return {
       name: target.name,
       kind: target.kind,
       concurrency: target.concurrency,
+      ...(digest === undefined ? {} : { digest }),
       async attempt(delivery, context) {
-        const result = await target.attempt(delivery, context);
-        if (result.ok) {
+        const result = await attemptOnce(delivery, context);
+        if (result.ok && next !== undefined) {
           await (queue as DeliveryQueue).enqueue(next.map((n) => ({ target: n, event: { ...delivery.event, output: result.output ?? null } })));
         }
         return result;
