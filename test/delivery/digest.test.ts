@@ -99,3 +99,20 @@ test('digest config: no bound, or with sync, is a problem; {{count}} is known on
   assert.deepEqual(others.map((p) => p.key).sort(), ['handlers.0.digest', 'handlers.1.args.0'], JSON.stringify(others));
   assert.deepEqual(problemsOf([{ type: 'email', name: 'e', smtp: { host: 'mail.example.com' }, from: 'a@example.com', to: 'b@example.com', text: 'x', digest: { max_events: 2, within: 5 } }]), []);
 });
+
+test('digest: a granted account.token reaches the batch but the operator tools show it redacted', async (t) => {
+  const runtime = await testRuntime(t, {
+    events: [{ id: '100', name: 'upload' }],
+    ssrf: { allow: ['127.0.0.1/32'] },
+    handlers: [{ type: 'webhook', name: 'batch', url: `${receiver.url}/batch`, actions: ['upload'], grants: ['account.token'], digest: { max_events: 2 } }],
+  });
+  await runtime.host.emit('100', { account: { name: 'a', token: 'tok-secret-1' }, data: {} });
+  await runtime.host.emit('100', { account: { name: 'b', token: 'tok-secret-2' }, data: {} });
+  const [request] = await receiver.waitFor(1);
+  assert.deepEqual((JSON.parse(request?.body ?? '[]') as Array<{ account: { token: string } }>).map((e) => e.account.token), ['tok-secret-1', 'tok-secret-2']);
+  const queue = runtime.services.delivery!;
+  const [listed] = await queue.list({ target: 'handler:batch' });
+  const shown = JSON.stringify([listed, (await queue.get(listed!.id)).delivery]);
+  assert.ok(!shown.includes('tok-secret'), shown);
+  assert.ok(shown.includes('[redacted]'));
+});
