@@ -122,7 +122,8 @@ test('postgres store: a version 2 database is upgraded to version 3: each event 
   try {
     assert.equal(await store.version(), 2);
     await store.migrate();
-    assert.equal(await store.version(), 3);
+    // Upgraded through version 3 to the latest (4 adds the digest members).
+    assert.equal(await store.version(), POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version);
     const a = await store.get('dlv_a');
     assert.deepEqual(a?.delivery.event, { id: 'shared' });
     assert.deepEqual(a?.attempts.map((x) => [x.attempt, x.httpStatus, x.response]), [[1, 200, 'ok']]);
