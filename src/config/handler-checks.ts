@@ -193,6 +193,9 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       problems.push({ key: `${where}.digest`, message: 'a digest collects events for the delivery queue; it cannot run "sync: true" (remove one of them)' });
     }
     const digest = handler.digest !== undefined;
+    if (digest && handler.type === 'webhook' && (handler.payload !== undefined || handler.format !== 'json')) {
+      problems.push({ key: `${where}.digest`, message: 'a digest webhook sends the JSON array of its events as the body; remove "payload" and use "format: json"' });
+    }
     const check = (source: unknown, key: string): void => {
       problems.push(...templateProblems(source, key, digest ? { extra: DIGEST_TEMPLATE_EXTRAS, prefixes: DIGEST_TEMPLATE_PREFIXES } : { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
       problems.push(...ungrantedSecrets(source, key, granted, `handler "${handler.name}"`));

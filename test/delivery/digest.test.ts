@@ -95,8 +95,9 @@ test('digest config: no bound, or with sync, is a problem; {{count}} is known on
     { type: 'webhook', name: 'b', url: 'https://e.example/b', digest: { within: 60 }, sync: true },
     { type: 'command', name: 'c', command: '/bin/true', args: ['{{count}}'] },
     { type: 'command', name: 'd', command: '/bin/true', args: ['{{count}}', '{{events_list}}'], digest: { max_events: 5 } },
+    { type: 'webhook', name: 'f', url: 'https://e.example/f', payload: { n: '{{count}}' }, digest: { within: 60 } },
   ]);
-  assert.deepEqual(others.map((p) => p.key).sort(), ['handlers.0.digest', 'handlers.1.args.0'], JSON.stringify(others));
+  assert.deepEqual(others.map((p) => p.key).sort(), ['handlers.0.digest', 'handlers.1.args.0', 'handlers.3.digest'], JSON.stringify(others));
   assert.deepEqual(problemsOf([{ type: 'email', name: 'e', smtp: { host: 'mail.example.com' }, from: 'a@example.com', to: 'b@example.com', text: 'x', digest: { max_events: 2, within: 5 } }]), []);
 });
 
