@@ -396,4 +396,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(events.sort((a, b) => a.length - b.length), [[4, 5], [1, 2, 3]]);
       assert.equal(claimed.find((d) => d.id === first.id)?.webhookId, first.webhookId);
     }));
+
+  test(`${name}: digest members: a batch whose delivery cannot be written leaves every member in place`, () =>
+    withStore(async (store) => {
+      if (store.kind === 'memory') return; // nothing to fail part-way: the memory store writes at once
+      const taken = row('d');
+      await store.enqueue([taken]);
+      await store.collectDigest!([1, 2, 3].map((n) => ({ id: `dlv_${randomUUID()}`, target: 'd', eventJson: JSON.stringify({ n }), createdAt: T0 + n })));
+      // The delivery id is taken already: the insert fails, so the whole batch must roll back.
+      await assert.rejects(store.flushDigest!({ id: taken.id, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 }, 10));
+      assert.deepEqual(await store.digestHeads!(), [{ target: 'd', count: 3, oldestAt: T0 + 1 }]);
+      assert.equal(await store.flushDigest!({ id: `dlv_${randomUUID()}`, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 }, 10), 3);
+    }));
 }
