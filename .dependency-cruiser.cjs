@@ -14,7 +14,7 @@ const LAYERS = [
   ['delivery', '^src/delivery/'],
   ['handlers', '^src/handlers/'],
   ['http', '^src/http/'],
-  ['features', '^src/(plugins|extensions|commands|webhooks|actions|schedules)/'],
+  ['features', '^src/(plugins|extensions|commands|webhooks|actions|schedules|email)/'],
   ['config', '^src/config/'],
   ['runtime', '^src/runtime/'],
   ['server', '^src/server/'],
@@ -23,7 +23,7 @@ const LAYERS = [
   ['index', '^src/(index\\.ts$|entry/)'],
 ];
 
-const FEATURES = ['plugins', 'extensions', 'commands', 'webhooks', 'actions', 'schedules'];
+const FEATURES = ['plugins', 'extensions', 'commands', 'webhooks', 'actions', 'schedules', 'email'];
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `layer-${name}`,

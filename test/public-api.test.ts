@@ -240,6 +240,21 @@ const API: Readonly<Record<string, Recorded>> = {
       'TemplateExtras',
     ],
   },
+  'hookwork/email': {
+    values: [
+      'EmailTarget',
+      'addressProblem',
+      'smtpTransport',
+    ],
+    types: [
+      'EmailAttachmentOptions',
+      'EmailTargetOptions',
+      'MailAttachment',
+      'MailMessage',
+      'MailTransport',
+      'SmtpTransportOptions',
+    ],
+  },
   'hookwork/webhooks': {
     values: [
       'Callbacks',

@@ -11,6 +11,7 @@ import { ENGINE_EVENT_DEFINITIONS } from '../events/engine-events.js';
 import { secretPlaceholders, templateProblems, type ConfigCheck } from './checks.js';
 import type { HookworkConfig } from './schema.js';
 import type { MagpieWebhookConfig } from '../webhooks/config-schema.js';
+import type { EmailHandlerConfig } from '../email/config-schema.js';
 
 /** Where a webhook entry came from (a `webhooks_path` file, or the config). */
 export interface WebhookOrigin {
@@ -21,6 +22,9 @@ export interface WebhookOrigin {
 /** Variables templates of command and webhook handlers may use besides the event's. */
 export const TARGET_TEMPLATE_EXTRAS: readonly string[] = ['callback_url', 'handler', 'handler.name'];
 const TEMPLATE_PREFIXES: readonly string[] = ['data', 'output'];
+/** What the templates of a digest handler see instead of one event (docs/delivery.md#digests). */
+const DIGEST_TEMPLATE_EXTRAS: readonly string[] = [...TARGET_TEMPLATE_EXTRAS, 'events', 'count', 'events_list'];
+const DIGEST_TEMPLATE_PREFIXES: readonly string[] = [...TEMPLATE_PREFIXES, 'events'];
 
 /** Event ids and names, plus declared actions: what `action:` and `actions:` may name. */
 export function knownActions(config: Pick<HookworkConfig, 'events' | 'actions'>, extra: Iterable<string> = []): Set<string> {
@@ -87,6 +91,19 @@ function webhookTemplates(value: unknown): Array<[string, unknown]> {
     for (const [name, header] of Object.entries(headers)) if (typeof header === 'string') out.push([`headers.${name}`, header]);
   }
   if (entry['payload'] !== undefined) out.push(['payload', entry['payload']]);
+  return out;
+}
+
+/** The templates of an e-mail handler, by key under it. */
+function emailTemplates(handler: EmailHandlerConfig): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [['from', handler.from], ['subject', handler.subject]];
+  for (const field of ['to', 'cc', 'bcc'] as const) handler[field]?.forEach((address, j) => out.push([`${field}.${j}`, address]));
+  if (handler.text !== undefined) out.push(['text', handler.text]);
+  if (handler.html !== undefined) out.push(['html', handler.html]);
+  handler.attachments.forEach((a, j) => {
+    out.push([`attachments.${j}.path`, a.path]);
+    if (a.filename !== undefined) out.push([`attachments.${j}.filename`, a.filename]);
+  });
   return out;
 }
 
@@ -162,7 +179,7 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
   const extensionNames = new Set(config.handlers.filter((h) => h.type === 'extension').map((h) => h.name));
   problems.push(...actionCycleProblems(config));
   config.handlers.forEach((handler, i) => {
-    if (handler.type !== 'command' && handler.type !== 'webhook') return;
+    if (handler.type !== 'command' && handler.type !== 'webhook' && handler.type !== 'email') return;
     const where = `handlers.${i}`;
     for (const [j, action] of (handler.actions ?? []).entries()) {
       const base = action.startsWith('pre-') && !known.has(action) ? action.slice(4) : action;
@@ -174,8 +191,15 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
       }
     }
     const granted = new Set<string>(handler.grants);
+    if (handler.digest !== undefined && handler.sync) {
+      problems.push({ key: `${where}.digest`, message: 'a digest collects events for the delivery queue; it cannot run "sync: true" (remove one of them)' });
+    }
+    const digest = handler.digest !== undefined;
+    if (digest && handler.type === 'webhook' && (handler.payload !== undefined || handler.format !== 'json')) {
+      problems.push({ key: `${where}.digest`, message: 'a digest webhook sends the JSON array of its events as the body; remove "payload" and use "format: json"' });
+    }
     const check = (source: unknown, key: string): void => {
-      problems.push(...templateProblems(source, key, { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
+      problems.push(...templateProblems(source, key, digest ? { extra: DIGEST_TEMPLATE_EXTRAS, prefixes: DIGEST_TEMPLATE_PREFIXES } : { extra: TARGET_TEMPLATE_EXTRAS, prefixes: TEMPLATE_PREFIXES }));
       problems.push(...ungrantedSecrets(source, key, granted, `handler "${handler.name}"`));
     };
     for (const list of ['then', 'on_failure'] as const) {
@@ -189,6 +213,8 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
     if (handler.type === 'command') {
       handler.args?.forEach((arg, j) => check(arg, `${where}.args.${j}`));
       for (const [name, value] of Object.entries(handler.env)) check(value, `${where}.env.${name}`);
+    } else if (handler.type === 'email') {
+      for (const [sub, source] of emailTemplates(handler)) check(source, `${where}.${sub}`);
     } else {
       for (const [sub, source] of webhookTemplates(handler)) check(source, `${where}.${sub}`);
     }

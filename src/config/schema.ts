@@ -9,6 +9,7 @@ import { extensionHandlerSchema, extensionsConfigSchema } from '../extensions/co
 import { pluginsConfigSchema } from '../plugins/config-schema.js';
 import { actionsConfigSchema } from '../actions/config-schema.js';
 import { commandHandlerSchema } from '../commands/config-schema.js';
+import { emailHandlerSchema } from '../email/config-schema.js';
 import { ssrfConfigSchema } from '../http/config-schema.js';
 import { metricsConfigSchema } from '../metrics/config-schema.js';
 import { schedulesConfigSchema } from '../schedules/config-schema.js';
@@ -78,6 +79,7 @@ export const handlerSchema = z.discriminatedUnion('type', [
   extensionHandlerSchema,
   commandHandlerSchema,
   webhookHandlerSchema,
+  emailHandlerSchema,
 ]);
 
 export const configSchema = z.strictObject({

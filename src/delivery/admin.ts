@@ -58,11 +58,20 @@ export const REDACTED = '[redacted]';
  */
 export function redactDelivery(delivery: DeliveryRecord): DeliveryRecord {
   const event = delivery.event;
+  // A digest's event is the array of its members' events (digests.ts): each is redacted.
+  if (Array.isArray(event)) return withEvent(delivery, (event as unknown[]).map(redactEvent) as unknown as Record<string, unknown>);
   const account = event['account'];
   if (account === null || typeof account !== 'object' || (account as Record<string, unknown>)['token'] === undefined) {
     return delivery.eventJson === undefined ? delivery : withEvent(delivery, event);
   }
   return withEvent(delivery, { ...event, account: { ...(account as Record<string, unknown>), token: REDACTED } });
+}
+
+function redactEvent(event: unknown): unknown {
+  if (event === null || typeof event !== 'object') return event;
+  const account = (event as Record<string, unknown>)['account'];
+  if (account === null || typeof account !== 'object' || (account as Record<string, unknown>)['token'] === undefined) return event;
+  return { ...(event as Record<string, unknown>), account: { ...(account as Record<string, unknown>), token: REDACTED } };
 }
 
 /** The record with another event, as plain data (no `eventJson`: it would hold the secret). */

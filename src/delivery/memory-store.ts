@@ -19,6 +19,10 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  digestEventJson,
+  type DigestDeliveryInput,
+  type DigestHead,
+  type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 import { DueHeap } from './due-heap.js';
@@ -104,6 +108,8 @@ export class MemoryStore implements DeliveryStore {
   readonly #disabled = new Map<string, DisabledTarget>();
   /** Each schedule's state: paused, newest claimed tick, newest fired one. */
   readonly #schedules = new Map<string, { paused: boolean; changedAt?: number; lastTick?: number; lastFired?: ScheduleRecord['lastFired'] }>();
+  /** Digest members per target, oldest first. */
+  readonly #digests = new Map<string, DigestMemberInput[]>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#keepDone = Math.max(0, options.keepDone ?? 10_000);
@@ -386,6 +392,26 @@ export class MemoryStore implements DeliveryStore {
           ...(disabled === undefined ? {} : { disabled: { at: disabled.at, reason: disabled.reason } }),
         };
       });
+  }
+
+  async collectDigest(rows: readonly DigestMemberInput[]): Promise<void> {
+    for (const r of rows) {
+      let members = this.#digests.get(r.target);
+      if (members === undefined) this.#digests.set(r.target, (members = []));
+      members.push(r);
+    }
+  }
+
+  async digestHeads(): Promise<DigestHead[]> {
+    return [...this.#digests].filter(([, m]) => m.length > 0).map(([target, m]) => ({ target, count: m.length, oldestAt: (m[0] as DigestMemberInput).createdAt }));
+  }
+
+  async flushDigest(delivery: DigestDeliveryInput, limit: number): Promise<number> {
+    const members = this.#digests.get(delivery.target);
+    if (members === undefined || members.length === 0) return 0;
+    const taken = members.splice(0, limit);
+    this.enqueueNow([{ ...delivery, eventJson: digestEventJson(taken.map((m) => m.eventJson)) }]);
+    return taken.length;
   }
 
   async disableTarget(target: string, reason: string, at: number): Promise<void> {

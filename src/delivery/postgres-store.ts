@@ -26,6 +26,9 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type DigestDeliveryInput,
+  type DigestHead,
+  type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -136,6 +139,43 @@ export class PostgresStore implements DeliveryStore {
     if (exists.rows[0]?.t == null) return 0;
     const { rows } = await this.#query<{ version: number | null }>('SELECT max(version) AS version FROM hookwork_schema');
     return rows[0]?.version ?? 0;
+  }
+
+  async collectDigest(rows: readonly DigestMemberInput[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#query(
+      `INSERT INTO hookwork_digest_members (id, target, event, created_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])`,
+      [rows.map((r) => r.id), rows.map((r) => r.target), rows.map((r) => r.eventJson), rows.map((r) => r.createdAt)],
+    );
+  }
+
+  async digestHeads(): Promise<DigestHead[]> {
+    const { rows } = await this.#query<{ target: string; count: number; oldest_at: string }>(
+      `SELECT target, count(*)::int AS count, min(created_at) AS oldest_at FROM hookwork_digest_members GROUP BY target`,
+    );
+    return rows.map((r) => ({ target: r.target, count: r.count, oldestAt: Number(r.oldest_at) }));
+  }
+
+  /** One statement: members another node is taking are skipped (SKIP LOCKED), so no event goes into two batches. */
+  async flushDigest(delivery: DigestDeliveryInput, limit: number): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(
+      `WITH taken AS (
+         DELETE FROM hookwork_digest_members WHERE seq IN (
+           SELECT seq FROM hookwork_digest_members WHERE target = $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING seq, event),
+       ev AS (
+         INSERT INTO hookwork_events (refs, live, event)
+         SELECT 1, 1, '[' || string_agg(event, ',' ORDER BY seq) || ']' FROM taken HAVING count(*) > 0
+         RETURNING seq),
+       ins AS (
+         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until)
+         SELECT $3, $1, ev.seq, $4, 0, 'pending', $5, $6, $6, NULL, 0 FROM ev
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM taken)::int AS n, (SELECT pg_notify('${WAKE_CHANNEL}', '') FROM ins) AS woke`,
+      [delivery.target, limit, delivery.id, delivery.webhookId, delivery.dueAt, delivery.createdAt],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {

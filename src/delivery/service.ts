@@ -16,9 +16,10 @@ import type { Logger } from '../logger.js';
 import { DeliveryAdmin, type ReplayOptions, type TargetReport } from './admin.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
+import { DigestCollector } from './digests.js';
 import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
-import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput } from './store.js';
+import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput, type DigestMemberInput } from './store.js';
 import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 import { activeTraceContext, tracingOn } from '../tracing.js';
 
@@ -73,6 +74,7 @@ export class DeliveryService implements DeliveryQueue {
   #closing: Promise<void> | undefined;
   readonly #metrics: DeliveryMetrics;
   #uncollect: (() => void) | undefined;
+  readonly #digests: DigestCollector;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
@@ -104,6 +106,13 @@ export class DeliveryService implements DeliveryQueue {
       ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
     });
     this.admin = new DeliveryAdmin({ store: this.store, dispatch: this.#dispatcher, retention: c.retention });
+    this.#digests = new DigestCollector({
+      store: this.store,
+      logger: options.logger,
+      maxTickMs: c.poll_interval * 1000,
+      firstDelayMs: this.#policy.firstDelayMs,
+      onEnqueued: () => this.#dispatcher.wake(),
+    });
   }
 
   /**
@@ -126,6 +135,7 @@ export class DeliveryService implements DeliveryQueue {
     if (this.#metrics.enabled) this.#uncollect ??= this.#metrics.metrics.onCollect(async () => this.#metrics.report(await this.depth()));
     if (this.#o.dispatch === false) return;
     await this.#dispatcher.start();
+    this.#digests.start();
     this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
     const interval = this.#o.config.retention.interval * 1000;
     this.#purgeTimer = setInterval(() => {
@@ -143,7 +153,14 @@ export class DeliveryService implements DeliveryQueue {
     if (typeof target?.name !== 'string' || target.name === '' || typeof target.attempt !== 'function') {
       throw new InvalidArgumentError('registerTarget() needs a target with a non-empty "name" and an "attempt(delivery, context)" function.');
     }
-    return this.#dispatcher.registerTarget(target);
+    const removeDigest = target.digest === undefined ? undefined : this.#digests.register(target.name, target.digest);
+    const remove = this.#dispatcher.registerTarget(target);
+    return removeDigest === undefined
+      ? remove
+      : () => {
+          removeDigest();
+          remove();
+        };
   }
 
   /** Resolves once every delivery is written (durably, with a durable store). */
@@ -166,6 +183,8 @@ export class DeliveryService implements DeliveryQueue {
     let claim: StoredDeliveryInput['claim'];
     // The enqueueing span's context, kept with each delivery: its attempts join that trace.
     const activeTrace = tracingOn() ? activeTraceContext() : undefined;
+    let members: DigestMemberInput[] | undefined;
+    const digests = this.#digests.size === 0 ? undefined : this.#digests;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         this.#release(adopt);
@@ -184,6 +203,11 @@ export class DeliveryService implements DeliveryQueue {
         bytes = jsonBytes(json);
       }
       const id = newDeliveryId(now);
+      // A digest target's events wait in the store as members (digests.ts): no delivery yet.
+      if (digests !== undefined && digests.has(d.target)) {
+        (members ??= []).push({ id, target: d.target, eventJson: json, createdAt: now });
+        continue;
+      }
       const webhookId = d.webhookId ?? newWebhookId();
       const dueAt = d.dueAt ?? firstDue;
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
@@ -199,6 +223,15 @@ export class DeliveryService implements DeliveryQueue {
       records.push(record);
       if (claimed) (adopt ??= []).push(record);
     }
+    if (members !== undefined) {
+      const collected = this.#digests.collect(members);
+      if (rows.length === 0) return collected.then(() => records);
+      return Promise.all([collected, this.#writeRows(rows, adopt, leaseUntil, records)]).then(() => records);
+    }
+    return this.#writeRows(rows, adopt, leaseUntil, records);
+  }
+
+  #writeRows(rows: StoredDeliveryInput[], adopt: DeliveryRecord[] | undefined, leaseUntil: number, records: readonly DeliveryRecord[]): Promise<readonly DeliveryRecord[]> {
     // Memory has no commit for concurrent enqueues to share: written and run at once.
     const store = this.store;
     if (store.enqueueNow !== undefined) return this.#writeNow(store as ImmediateStore, rows, adopt, leaseUntil, records);
@@ -344,6 +377,7 @@ export class DeliveryService implements DeliveryQueue {
         await new Promise((resolve) => setImmediate(resolve));
       }
       this.#closed = true;
+      await this.#digests.stop();
       this.#uncollect?.();
       const purged = this.admin.close();
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);

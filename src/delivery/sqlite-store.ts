@@ -30,6 +30,10 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  digestEventJson,
+  type DigestDeliveryInput,
+  type DigestHead,
+  type DigestMemberInput,
 } from './store.js';
 import type { DeliveryRecord, DeliveryState } from './types.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, type AttemptRow, type DeliveryRow } from './row-mappers.js';
@@ -51,6 +55,10 @@ type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
 function prepareStatements(db: Db) {
   return {
     insertEvent: db.prepare(`INSERT INTO delivery_events (refs, live, event) VALUES (?, ?, ?)`),
+    insertMember: db.prepare(`INSERT INTO digest_members (id, target, event, created_at) VALUES (?, ?, ?, ?)`),
+    digestHeads: db.prepare(`SELECT target, count(*) AS count, min(created_at) AS oldestAt FROM digest_members GROUP BY target`),
+    digestBatch: db.prepare(`SELECT seq, event FROM digest_members WHERE target = ? ORDER BY seq LIMIT ?`),
+    deleteMembers: db.prepare(`DELETE FROM digest_members WHERE target = ? AND seq <= ?`),
     insert: db.prepare(
       `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context)
        VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?, ?)`,
@@ -202,6 +210,31 @@ export class SqliteStore implements DeliveryStore {
           else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, r.claim.nodeId, r.claim.leaseUntil);
         }
       }
+    }).immediate();
+  }
+
+  async collectDigest(rows: readonly DigestMemberInput[]): Promise<void> {
+    const s = this.#stmts;
+    this.#db.transaction(() => {
+      for (const r of rows) s.insertMember.run(r.id, r.target, r.eventJson, r.createdAt);
+    }).immediate();
+  }
+
+  async digestHeads(): Promise<DigestHead[]> {
+    return this.#stmts.digestHeads.all() as DigestHead[];
+  }
+
+  async flushDigest(delivery: DigestDeliveryInput, limit: number): Promise<number> {
+    const s = this.#stmts;
+    return this.#db.transaction(() => {
+      const members = s.digestBatch.all(delivery.target, limit) as Array<{ seq: number; event: string }>;
+      const last = members[members.length - 1];
+      if (last === undefined) return 0;
+      const eventSeq = s.insertEvent.run(1, 1, digestEventJson(members.map((m) => m.event))).lastInsertRowid;
+      s.insert.run(delivery.id, delivery.target, eventSeq, delivery.webhookId, delivery.dueAt, delivery.createdAt, delivery.createdAt);
+      // The oldest first, in one immediate transaction: exactly the rows read above.
+      s.deleteMembers.run(delivery.target, last.seq);
+      return members.length;
     }).immediate();
   }
 

@@ -21,6 +21,9 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type DigestDeliveryInput,
+  type DigestHead,
+  type DigestMemberInput,
 } from './store.js';
 import type { DeliveryRecord } from './types.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
@@ -98,6 +101,18 @@ export class SqliteThreadStore implements DeliveryStore {
 
   enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
     return this.#call('enqueue', packRows(rows));
+  }
+
+  collectDigest(rows: readonly DigestMemberInput[]): Promise<void> {
+    return this.#call('collectDigest', rows);
+  }
+
+  digestHeads(): Promise<DigestHead[]> {
+    return this.#call('digestHeads');
+  }
+
+  flushDigest(delivery: DigestDeliveryInput, limit: number): Promise<number> {
+    return this.#call('flushDigest', delivery, limit);
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {

@@ -122,6 +122,30 @@ export interface DisabledTarget {
   readonly reason: string;
 }
 
+/** One event collected for a digest target (`digest:`), kept until its batch is sent. */
+export interface DigestMemberInput {
+  readonly id: string;
+  readonly target: string;
+  readonly eventJson: string;
+  readonly createdAt: number;
+}
+
+/** A digest target's members so far. */
+export interface DigestHead {
+  readonly target: string;
+  readonly count: number;
+  /** When the oldest member was collected (ms). */
+  readonly oldestAt: number;
+}
+
+/** The delivery a batch becomes; its event is the members' events (see digestEventJson). */
+export type DigestDeliveryInput = Pick<StoredDeliveryInput, 'id' | 'target' | 'webhookId' | 'dueAt' | 'createdAt'>;
+
+/** A digest delivery's event: its members' events as one JSON array, oldest first. */
+export function digestEventJson(events: readonly string[]): string {
+  return `[${events.join(',')}]`;
+}
+
 /** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
 export interface DeliveryStore extends ScheduleStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -164,6 +188,18 @@ export interface DeliveryStore extends ScheduleStore {
   /** False when the target was not disabled. */
   enableTarget(target: string): Promise<boolean>;
   disabledTargets(): Promise<DisabledTarget[]>;
+  /** Keeps digest members; resolves once they are durable. */
+  collectDigest?(rows: readonly DigestMemberInput[]): Promise<void>;
+  /** Every digest target with members: how many, and the oldest's time. */
+  digestHeads?(): Promise<DigestHead[]>;
+  /**
+   * In one transaction: takes up to `limit` oldest members of
+   * `delivery.target`, deletes them and enqueues `delivery` with their events
+   * as its event (digestEventJson). A crash before the commit leaves the
+   * members; after it, the one delivery. Returns how many members it took
+   * (0: nothing was enqueued).
+   */
+  flushDigest?(delivery: DigestDeliveryInput, limit: number): Promise<number>;
   /** Calls `listener` when another process adds or frees work (PostgreSQL's NOTIFY); others poll. */
   onWake?(listener: () => void): () => void;
   /** A bus that reaches every node sharing this store (PostgreSQL only). */

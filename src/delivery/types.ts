@@ -97,6 +97,12 @@ export interface DeliveryTarget {
   readonly kind: 'webhook' | 'command' | (string & {});
   /** Attempts running at once for this target (default 2 for commands, 16 for webhooks). */
   readonly concurrency?: number;
+  /**
+   * Its deliveries are collected and sent as one, whose event is the JSON
+   * array of theirs, when `maxEvents` are collected or the oldest is
+   * `withinMs` old (at least one is set).
+   */
+  readonly digest?: { readonly maxEvents?: number; readonly withinMs?: number };
   attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<AttemptResult>;
 }
 

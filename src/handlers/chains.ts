@@ -4,18 +4,49 @@
 // before the target sees the event). The first step that fails for good stops
 // the chain, as SFTPGo's "stop on failure" does.
 
-import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import type { AttemptContext, DeliveryQueue, DeliveryRecord, DeliveryTarget } from '../delivery/types.js';
+import { digestRecord } from './digest.js';
 import { THEN_PENDING } from './router.js';
 import type { OutboundTarget } from './target.js';
 
-/** What the queue registers for `targets`: each as it is, or wrapped when it is in a chain. */
+type Digest = NonNullable<DeliveryTarget['digest']>;
+
+/**
+ * What the queue registers for `targets`: each as it is, or wrapped when it
+ * is in a chain or collects a digest. A digest delivery's event is the JSON
+ * array of its events: a webhook sends it as its body; commands and e-mail
+ * render their templates over it (`events`, `count`, `events_list`).
+ */
 export function chainedDeliverables(
   targets: Iterable<OutboundTarget>,
   chains: ReadonlyMap<string, readonly string[]>,
   queue: DeliveryQueue,
+  digests: ReadonlyMap<string, Digest> = new Map(),
 ): DeliveryTarget[] {
   const chained = new Set<string>([...chains.keys(), ...[...chains.values()].flat()]);
-  return [...targets].map((target) => (chained.has(target.name) ? chainStep(target, chains, queue) : target));
+  return [...targets].map((target) => {
+    const digest = digests.get(target.name);
+    if (digest === undefined) return chained.has(target.name) ? chainStep(target, chains, queue) : target;
+    const base: OutboundTarget =
+      target.kind === 'webhook'
+        ? target
+        : {
+            name: target.name,
+            kind: target.kind,
+            grants: target.grants,
+            ...(target.concurrency === undefined ? {} : { concurrency: target.concurrency }),
+            run: (record, context) => target.run(record, context),
+            attempt: (delivery, context) => target.run(digestRecord(delivery.event as unknown as unknown[]), context),
+          };
+    const step: DeliveryTarget = chained.has(target.name) ? chainStep(base, chains, queue) : base;
+    return {
+      name: step.name,
+      kind: step.kind,
+      ...(step.concurrency === undefined ? {} : { concurrency: step.concurrency }),
+      digest,
+      attempt: (delivery: DeliveryRecord, context: AttemptContext) => step.attempt(delivery, context),
+    };
+  });
 }
 
 function chainStep(target: OutboundTarget, chains: ReadonlyMap<string, readonly string[]>, queue: DeliveryQueue): DeliveryTarget {

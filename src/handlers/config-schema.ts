@@ -28,6 +28,20 @@ export const gateBehaviourSchema = z.strictObject({
   on_failure: z.enum(['deny', 'allow']).default('deny'),
 });
 
+/**
+ * One delivery for many events: sent when `max_events` are collected or the
+ * oldest has waited `within` seconds, whichever comes first.
+ */
+export const digestSchema = z
+  .strictObject({
+    max_events: z.number().int().min(1).optional(),
+    /** Seconds. */
+    within: z.number().positive().optional(),
+  })
+  .refine((d) => d.max_events !== undefined || d.within !== undefined, {
+    message: 'a digest needs a bound: give "max_events", "within" (seconds) or both',
+  });
+
 /** Fields command and webhook handlers share. */
 export const outboundShape = {
   ...handlerBaseShape,
@@ -51,4 +65,6 @@ export const outboundShape = {
   then: z.array(z.string().min(1)).default([]),
   /** Handlers to run when this one fails for good (dead-lettered, or a failed sync run), with the failure as the event. */
   on_failure: z.array(z.string().min(1)).default([]),
+  /** Collect events and send them as one delivery (queued handlers only). */
+  digest: digestSchema.optional(),
 };

@@ -14,7 +14,7 @@ export interface RunResult extends AttemptResult {
 }
 
 export interface OutboundTarget extends DeliveryTarget {
-  readonly kind: 'webhook' | 'command';
+  readonly kind: 'webhook' | 'command' | 'email';
   /** Secret context paths this target may read (`account.token`). */
   readonly grants: ReadonlySet<string>;
   run(event: EventRecord, context: AttemptContext): Promise<RunResult>;

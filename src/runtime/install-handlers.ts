@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import type { DeliveryQueue } from '../delivery/types.js';
+import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
 import { emitEngineEvent } from '../host.js';
 import type { Installer, Runtime } from './types.js';
 import { Actions } from '../actions/actions.js';
@@ -42,6 +42,9 @@ import type { TargetRouter } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget } from '../handlers/target.js';
 import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
+import type { EmailHandlerConfig } from '../email/config-schema.js';
+import { emailTargetFromConfig } from '../email/from-config.js';
+import type { MailTransport } from '../email/transport.js';
 
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
@@ -62,10 +65,11 @@ declare module './types.js' {
   }
 }
 
-type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig;
+type OutboundHandler = CommandHandlerConfig | WebhookHandlerConfig | EmailHandlerConfig;
+type Digest = NonNullable<DeliveryTarget['digest']>;
 
 function isOutbound(handler: Runtime['config']['handlers'][number]): handler is OutboundHandler {
-  return handler.type === 'command' || handler.type === 'webhook';
+  return handler.type === 'command' || handler.type === 'webhook' || handler.type === 'email';
 }
 
 /** What one config builds: swapped whole on reload. */
@@ -129,12 +133,21 @@ function buildTargets(
   webhookList: readonly MagpieWebhookConfig[],
   shared: Shared,
   ssrf: SsrfGuard,
-): { targets: Map<string, OutboundTarget>; chains: Map<string, readonly string[]> } {
+): { targets: Map<string, OutboundTarget>; chains: Map<string, readonly string[]>; digests: Map<string, Digest>; transports: MailTransport[] } {
   const { runtime, log, http, callbacks } = shared;
   const targets = new Map<string, OutboundTarget>();
+  // Each e-mail handler's SMTP pool: closed when its generation is swapped out.
+  const transports: MailTransport[] = [];
   const chains = new Map<string, readonly string[]>();
+  const digests = new Map<string, Digest>();
   for (const handler of handlers) {
     const name = handlerTargetName(handler.name);
+    if (handler.digest !== undefined) {
+      digests.set(name, {
+        ...(handler.digest.max_events === undefined ? {} : { maxEvents: handler.digest.max_events }),
+        ...(handler.digest.within === undefined ? {} : { withinMs: handler.digest.within * 1000 }),
+      });
+    }
     if (targets.has(name)) throw new ConfigError([{ key: 'handlers', message: `two handlers are named "${handler.name}"; names must be unique` }]);
     if (handler.type === 'command') {
       const handlerField = Object.freeze({ name: handler.name });
@@ -148,6 +161,17 @@ function buildTargets(
           metrics: runtime.host.metrics,
         }),
       );
+    } else if (handler.type === 'email') {
+      const handlerField = Object.freeze({ name: handler.name });
+      const { target, transport } = emailTargetFromConfig(handler, {
+        name,
+        where: `handlers.${config.handlers.indexOf(handler)}`,
+        resolvePath: (path) => runtime.resolvePath(path),
+        extras: () => ({ handler: handlerField }),
+        env: process.env,
+      });
+      transports.push(transport);
+      targets.set(name, target);
     } else {
       targets.set(name, webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }));
     }
@@ -160,7 +184,7 @@ function buildTargets(
   if (shared.queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');
   }
-  return { targets, chains };
+  return { targets, chains, digests, transports };
 }
 
 async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
@@ -170,8 +194,8 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
   const declared = declareActions(runtime, config);
   const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
-  const { targets, chains } = buildTargets(config, handlers, webhookList, shared, ssrf);
-  const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue);
+  const { targets, chains, digests, transports } = buildTargets(config, handlers, webhookList, shared, ssrf);
+  const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue, digests);
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,
@@ -225,6 +249,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       ];
       return () => {
         for (const remove of removers) remove();
+        for (const transport of transports) transport.close();
         scope.dispose().catch((err: unknown) => log.warn({ err }, 'Could not dispose the targets scope'));
       };
     },

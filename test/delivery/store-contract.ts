@@ -398,4 +398,37 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(nightly.lastFired?.at, T0 + 120_005);
       assert.deepEqual((await store.scheduleStates()).map((r) => [r.name, r.paused]), [['nightly', true], ['other', false]]);
     }));
+
+  test(`${name}: digest members: a batch takes the oldest up to its limit, removes them and enqueues one delivery of their events`, () =>
+    withStore(async (store) => {
+      assert.ok(store.collectDigest !== undefined && store.digestHeads !== undefined && store.flushDigest !== undefined);
+      const member = (target: string, n: number) => ({ id: `dlv_${randomUUID()}`, target, eventJson: JSON.stringify({ id: '1001', data: { n } }), createdAt: T0 + n });
+      await store.collectDigest([member('d', 1), member('d', 2), member('other', 9)]);
+      await store.collectDigest([member('d', 3), member('d', 4), member('d', 5)]);
+      const heads = (await store.digestHeads()).sort((a, b) => a.target.localeCompare(b.target));
+      assert.deepEqual(heads, [{ target: 'd', count: 5, oldestAt: T0 + 1 }, { target: 'other', count: 1, oldestAt: T0 + 9 }]);
+      const batch = (id: string) => ({ id, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 + 100 });
+      const first = batch(`dlv_${randomUUID()}`);
+      assert.equal(await store.flushDigest(first, 3), 3);
+      assert.equal(await store.flushDigest(batch(`dlv_${randomUUID()}`), 3), 2);
+      assert.equal(await store.flushDigest(batch(`dlv_${randomUUID()}`), 3), 0, 'nothing left: no delivery');
+      assert.deepEqual((await store.digestHeads()).map((h) => h.target), ['other']);
+      const claimed = await store.claim({ nodeId: 'n1', now: T0 + 200, leaseMs: 1000, capacity: cap({ d: 10 }) });
+      assert.equal(claimed.length, 2);
+      const events = claimed.map((d) => (JSON.parse(d.eventJson ?? JSON.stringify(d.event)) as Array<{ data: { n: number } }>).map((e) => e.data.n));
+      assert.deepEqual(events.sort((a, b) => a.length - b.length), [[4, 5], [1, 2, 3]]);
+      assert.equal(claimed.find((d) => d.id === first.id)?.webhookId, first.webhookId);
+    }));
+
+  test(`${name}: digest members: a batch whose delivery cannot be written leaves every member in place`, () =>
+    withStore(async (store) => {
+      if (store.kind === 'memory') return; // nothing to fail part-way: the memory store writes at once
+      const taken = row('d');
+      await store.enqueue([taken]);
+      await store.collectDigest!([1, 2, 3].map((n) => ({ id: `dlv_${randomUUID()}`, target: 'd', eventJson: JSON.stringify({ n }), createdAt: T0 + n })));
+      // The delivery id is taken already: the insert fails, so the whole batch must roll back.
+      await assert.rejects(store.flushDigest!({ id: taken.id, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 }, 10));
+      assert.deepEqual(await store.digestHeads!(), [{ target: 'd', count: 3, oldestAt: T0 + 1 }]);
+      assert.equal(await store.flushDigest!({ id: `dlv_${randomUUID()}`, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 }, 10), 3);
+    }));
 }

@@ -116,4 +116,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // One row per event collected for a digest target (digest:); a batch
+    // deletes its rows and inserts its one delivery in one statement.
+    version: 6,
+    description: 'digest members (digest:), kept until their batch is enqueued',
+    sql: `
+      CREATE TABLE hookwork_digest_members (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        target text NOT NULL,
+        event text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX hookwork_digest_members_target ON hookwork_digest_members (target, seq);
+    `,
+  },
 ];

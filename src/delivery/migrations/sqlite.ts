@@ -164,4 +164,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    description: 'digest members (digest:), kept until their batch is enqueued',
+    // One row per event collected for a digest target; a batch deletes its
+    // rows and inserts its one delivery in the same transaction.
+    sql: `
+      CREATE TABLE digest_members (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        target TEXT NOT NULL,
+        event TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX digest_members_target ON digest_members (target, seq);
+    `,
+  },
 ];
