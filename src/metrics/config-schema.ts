@@ -14,4 +14,3 @@ export const metricsConfigSchema = z.strictObject({
     .optional(),
 });
 
-export type MetricsConfig = z.output<typeof metricsConfigSchema>;
