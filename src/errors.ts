@@ -60,6 +60,7 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_DELIVERY_INFLIGHT: { status: 409, summary: 'The delivery is being attempted right now.' },
   HKW_ERR_DELIVERY_STORE: { status: 503, summary: 'The delivery store cannot serve now; retry after Retry-After.' },
   HKW_ERR_TARGET_NOT_FOUND: { status: 404, summary: 'No delivery target has that name.' },
+  HKW_ERR_EXTENSION_PROCESS: { status: 500, summary: 'An extension handler process could not start, or broke the protocol.' },
   HKW_ERR_HANDLER_NOT_FOUND: { status: 404, summary: 'No extension handler has that name or uuid.' },
   HKW_ERR_DELIVERY_BODY_NOT_KEPT: { status: 409, summary: 'The delivery succeeded and its body was not kept, so it cannot be sent again.' },
   // Schedules.
@@ -487,12 +488,11 @@ export class ExtensionWorkerCrashError extends CataloguedError {
 }
 
 /** An extension process (a Python handler's main process or pool worker) could not start, broke the protocol, or exited. */
-export class ExtensionProcessError extends HookworkError {
+export class ExtensionProcessError extends CataloguedError {
   constructor(what: string, detail: string, options?: ErrorOptions) {
     super(
       'HKW_ERR_EXTENSION_PROCESS',
       `${what}: ${detail}. Check the interpreter (extensions.python, python3 on the PATH) and the handler's log lines; docs/extension-protocol.md describes what the process must say.`,
-      500,
       options,
     );
   }

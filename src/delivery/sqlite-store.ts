@@ -231,7 +231,7 @@ export class SqliteStore implements DeliveryStore {
       const last = members[members.length - 1];
       if (last === undefined) return 0;
       const eventSeq = s.insertEvent.run(1, 1, digestEventJson(members.map((m) => m.event))).lastInsertRowid;
-      s.insert.run(delivery.id, delivery.target, eventSeq, delivery.webhookId, delivery.dueAt, delivery.createdAt, delivery.createdAt);
+      s.insert.run(delivery.id, delivery.target, eventSeq, delivery.webhookId, delivery.dueAt, delivery.createdAt, delivery.createdAt, null);
       // The oldest first, in one immediate transaction: exactly the rows read above.
       s.deleteMembers.run(delivery.target, last.seq);
       return members.length;
