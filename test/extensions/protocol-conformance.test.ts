@@ -48,7 +48,7 @@ const RUNTIMES: readonly RuntimeUnderTest[] = [
         readPaths: [],
         writePaths: [],
       }),
-    module: 'conformance_handler.mjs',
+    module: 'js-conformance-handler.mjs',
     roles: ['worker'],
     outOfMemory: { stderr: NODE_OUT_OF_MEMORY_LINE },
   },
