@@ -33,6 +33,16 @@ export const extensionHandlerSchema = z.strictObject({
     .default(600),
   /** Secrets the worker's copy of the event keeps, e.g. `account.token`. */
   grants: z.array(z.enum(HANDLER_GRANTS)).default([]),
+  /**
+   * Where a JavaScript handler's handle() runs: `thread` (the shared worker
+   * thread pool) or `process` (Node child processes under the permission
+   * model, see docs/extensions.md). Python handlers always run in processes.
+   */
+  isolation: z.enum(['thread', 'process']).default('thread'),
+  /** With `isolation: process`: files or folders handle() may read besides the extensions folder (relative to the config file's folder). */
+  read_paths: z.array(z.string().min(1)).default([]),
+  /** With `isolation: process`: files or folders handle() may write (relative to the config file's folder). */
+  write_paths: z.array(z.string().min(1)).default([]),
 });
 
 export const extensionPoolLimitsSchema = z.strictObject({

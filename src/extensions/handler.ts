@@ -12,6 +12,8 @@
 // its own for Python (main-side.ts); the rules here are the same for both.
 
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ExtensionLoadError, ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import type { AccountInput, HookworkEvent } from '../events/envelope.js';
@@ -24,6 +26,7 @@ import { LocalMainSide } from './local-main-side.js';
 import { resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
 import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
 import type { PythonExtensions } from './python.js';
+import type { NodeProcesses } from './node-processes.js';
 import { TaskSignal } from './task-signal.js';
 import { HandlerSeries } from './handler-metrics.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
@@ -78,6 +81,10 @@ export interface ExtensionHandlerOptions {
   pool: TaskRunner;
   /** Python handlers' processes; without it a `.py` entry point fails to start. */
   python?: PythonExtensions;
+  /** Locked-down Node processes for `isolation: process`; without it such a handler fails to start. */
+  nodeProcesses?: NodeProcesses;
+  /** Resolves read_paths/write_paths (relative to the config file's folder); default: against the extensions folder. */
+  resolvePath?: (path: string) => string;
   /** Absolute extensions folder, entry points resolve against it. */
   folder: string;
   logger?: Logger;
@@ -116,6 +123,8 @@ export class ExtensionHandler {
   readonly #host: Host;
   readonly #pool: TaskRunner;
   readonly #python: PythonExtensions | undefined;
+  readonly #nodeProcesses: NodeProcesses | undefined;
+  readonly #resolvePath: (path: string) => string;
   readonly #folder: string;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
@@ -162,7 +171,9 @@ export class ExtensionHandler {
     this.#host = options.host;
     this.#pool = options.pool;
     this.#python = options.python;
+    this.#nodeProcesses = options.nodeProcesses;
     this.#folder = options.folder;
+    this.#resolvePath = options.resolvePath ?? ((path) => resolve(options.folder, path));
     this.#logger = options.logger ?? options.host.logger;
     this.#timeoutMs = options.config.timeout * 1000;
     this.#grantToken = options.config.grants.includes('account.token');
@@ -301,7 +312,7 @@ export class ExtensionHandler {
   }
 
   #makeMain(entry: ResolvedEntryPoint): MainSide {
-    if (entry.language === 'node') return new LocalMainSide(this.name, this.config.entry_point, entry, this.#pool);
+    if (entry.language === 'node') return this.config.isolation === 'process' ? this.#isolatedMain(entry) : new LocalMainSide(this.name, this.config.entry_point, entry, this.#pool);
     if (this.#python === undefined) {
       throw new ExtensionLoadError(this.name, this.config.entry_point, `${entry.file} is a Python module and this runtime has no Python support`);
     }
@@ -315,6 +326,25 @@ export class ExtensionHandler {
       // Its process died on its own: the handler stops, failed; a start builds a new one.
       onCrash: (error) => void this.#serialise(() => this.#stop('failed', error)),
     });
+  }
+
+  /** A JavaScript handler whose handle() runs in locked-down Node processes (node-processes.ts). */
+  #isolatedMain(entry: ResolvedEntryPoint): MainSide {
+    if (/\.[mc]?ts$/.test(entry.file)) {
+      throw new ExtensionLoadError(
+        this.name,
+        this.config.entry_point,
+        `${entry.file} is TypeScript, and isolation: process runs JavaScript only (tsx cannot load under Node's permission model: it needs a worker thread and a child process, both refused there); compile it to .js or .mjs, or use isolation: thread`,
+      );
+    }
+    if (this.#nodeProcesses === undefined) {
+      throw new ExtensionLoadError(this.name, this.config.entry_point, 'isolation: process is not available in this runtime');
+    }
+    const pool = this.#nodeProcesses.pool({
+      readPaths: this.config.read_paths.map(this.#resolvePath),
+      writePaths: this.config.write_paths.map(this.#resolvePath),
+    });
+    return new LocalMainSide(this.name, this.config.entry_point, entry, pool, pathToFileURL(entry.file).href);
   }
 
   #subscribe(fromClass: readonly string[] | undefined): void {

@@ -1,5 +1,7 @@
 // The main side of a TypeScript/JavaScript handler: its class imported in
-// this process, one instance built on the first start and kept.
+// this process, one instance built on the first start and kept. Its handle()
+// goes to the thread pool, or to locked-down Node processes (`isolation:
+// process`), which import the module by its plain file URL.
 
 import type { HookworkEvent } from '../events/envelope.js';
 import type { ExtensionHandlerClass, ExtensionHandlerInstance, ExtensionParent } from './contract.js';
@@ -16,11 +18,11 @@ export class LocalMainSide implements MainSide {
   #class: ExtensionHandlerClass | undefined;
   #instance: ExtensionHandlerInstance | undefined;
 
-  constructor(handler: string, entryPoint: string, entry: ResolvedEntryPoint, runner: TaskRunner) {
+  constructor(handler: string, entryPoint: string, entry: ResolvedEntryPoint, runner: TaskRunner, taskModule: string = entry.url) {
     this.#handler = handler;
     this.#entryPoint = entryPoint;
     this.#entry = entry;
-    this.module = entry.url;
+    this.module = taskModule;
     this.exportName = entry.exportName;
     this.runner = runner;
   }

@@ -5,14 +5,14 @@
 // process (SIGKILL), and a new one is started in its place; a process that
 // exits while handling (sys.exit, a crash, out of memory) fails that event
 // and is replaced. Generic over the command that starts a process: the
-// Python runtime today, a locked-down Node runtime next.
+// Python runtime, or a locked-down Node runtime (node-processes.ts).
 
 import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, ExtensionWorkerCrashError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type ProcessCommand, type ProcessExit } from './protocol-process.js';
-import { EXIT_CODES, fromRemoteError } from './protocol.js';
+import { EXIT_CODES, fromRemoteError, type RemoteError } from './protocol.js';
 
 export interface ProcessPoolOptions {
   /** Processes, i.e. events handled at once. */
@@ -26,6 +26,8 @@ export interface ProcessPoolOptions {
   readonly logger: Logger;
   /** The memory cap each process has, MB, for the out-of-memory message. */
   readonly memoryLimitMb?: number;
+  /** A stderr line that means a process ran out of memory (see ProtocolProcessOptions). */
+  readonly outOfMemoryLine?: RegExp;
 }
 
 interface Entry {
@@ -107,6 +109,7 @@ export class ProcessPool {
       tag: `${name} worker`,
       exitError: (exit) => this.#exitError(exit),
       onExit: (exit) => this.#onExit(slot, exit),
+      ...(this.#options.outOfMemoryLine === undefined ? {} : { outOfMemoryLine: this.#options.outOfMemoryLine }),
     });
     const slot: Slot = { process, ready: false, running: undefined };
     this.#slots.add(slot);
@@ -121,7 +124,7 @@ export class ProcessPool {
 
   #exitError(exit: ProcessExit): Error {
     if (exit.problem !== undefined) return new ExtensionProcessError(`A ${this.#options.name} extension worker`, exit.problem);
-    if (exit.code === EXIT_CODES.outOfMemory) {
+    if (exit.code === EXIT_CODES.outOfMemory || exit.outOfMemory === true) {
       const limit = this.#options.memoryLimitMb === undefined ? 'its memory limit' : `limit ${this.#options.memoryLimitMb} MB`;
       return new ExtensionWorkerCrashError('oom', limit);
     }
@@ -200,7 +203,7 @@ export class ProcessPool {
 }
 
 /** The runtime's ResultError (a result JSON cannot carry) is the engine's result error; anything else is the handler's own. */
-function resultError(remote: { type: string; message: string; traceback: string }): Error {
+function resultError(remote: RemoteError): Error {
   if (remote.type === 'ResultError') return new ExtensionResultError(remote.message);
   return fromRemoteError(remote);
 }

@@ -26,6 +26,8 @@ export interface ProtocolProcessOptions {
   readonly exitError: (exit: ProcessExit) => Error;
   /** Called once when the process has ended, for whatever reason. */
   readonly onExit?: (exit: ProcessExit) => void;
+  /** A stderr line that means it ran out of memory (a runtime that cannot exit with code 3 itself: V8 aborts). */
+  readonly outOfMemoryLine?: RegExp;
 }
 
 export interface ProcessExit {
@@ -35,6 +37,8 @@ export interface ProcessExit {
   readonly problem?: string;
   /** The host ended it (kill, shutdown). */
   readonly byHost: boolean;
+  /** Its stderr said it ran out of memory (`outOfMemoryLine`). */
+  readonly outOfMemory?: boolean;
 }
 
 interface Pending {
@@ -79,7 +83,7 @@ export class ProtocolProcess {
     // Writes to a process that just died fail with EPIPE: its exit reports it.
     this.#child.stdin.on('error', () => undefined);
     this.#child.on('error', (err) => this.#ended(null, null, `it could not be started (${err.message})`));
-    this.#child.on('exit', (code, signal) => this.#ended(code, signal));
+    this.#child.on('exit', (code, signal) => this.#afterStderr(() => this.#ended(code, signal)));
   }
 
   /** Renames the process in its log lines (a pool worker takes the name of the handler it runs). */
@@ -164,6 +168,25 @@ export class ProtocolProcess {
   }
 
   #problem: string | undefined;
+  #outOfMemory = false;
+
+  /** Runs `then` once stderr has been read to its end (its last lines may say why it died), or shortly after. */
+  #afterStderr(then: () => void): void {
+    const stderr = this.#child.stderr;
+    if (stderr.readableEnded || stderr.destroyed) {
+      then();
+      return;
+    }
+    const timer = setTimeout(done, 250);
+    function done(): void {
+      clearTimeout(timer);
+      stderr.off('end', done);
+      stderr.off('close', done);
+      then();
+    }
+    stderr.once('end', done);
+    stderr.once('close', done);
+  }
 
   #onStderr(text: string): void {
     const lines = (this.#stderrTail + text).split('\n');
@@ -173,6 +196,7 @@ export class ProtocolProcess {
 
   #logLine(line: string): void {
     if (line.length === 0) return;
+    if (this.#options.outOfMemoryLine?.test(line) === true) this.#outOfMemory = true;
     this.#options.logger.info({ extension: this.#tag, pid: this.pid, stream: 'stderr' }, line);
   }
 
@@ -181,7 +205,7 @@ export class ProtocolProcess {
     if (this.#stderrTail !== '') this.#logLine(this.#stderrTail);
     this.#stderrTail = '';
     const why = problem ?? this.#problem;
-    this.#exit = { code, signal, byHost: this.#byHost, ...(why === undefined ? {} : { problem: why }) };
+    this.#exit = { code, signal, byHost: this.#byHost, ...(why === undefined ? {} : { problem: why }), ...(this.#outOfMemory ? { outOfMemory: true } : {}) };
     const error = this.#options.exitError(this.#exit);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();

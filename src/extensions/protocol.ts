@@ -90,6 +90,8 @@ export interface RemoteError {
   readonly message: string;
   /** The full traceback (or stack) as text. */
   readonly traceback: string;
+  /** Optional: a machine-readable code the error carried (Node: `ERR_ACCESS_DENIED`). */
+  readonly code?: string;
 }
 
 export type Response =
@@ -144,5 +146,6 @@ export function fromRemoteError(remote: RemoteError): Error {
   const error = new Error(remote.message);
   error.name = remote.type;
   error.stack = remote.traceback || `${remote.type}: ${remote.message}`;
+  if (typeof remote.code === 'string') (error as Error & { code?: string }).code = remote.code;
   return error;
 }

@@ -11,11 +11,14 @@ import type { Installer, Runtime } from './types.js';
 import { ExtensionHandler, type ExtensionHandlerInfo } from '../extensions/handler.js';
 import { ExtensionPool, type PoolStats } from '../extensions/pool.js';
 import { PythonExtensions } from '../extensions/python.js';
+import { NodeProcesses } from '../extensions/node-processes.js';
 
 export interface ExtensionsService {
   readonly pool: ExtensionPool;
   /** Python handlers' processes (main processes and their worker pool). */
   readonly python: PythonExtensions;
+  /** Locked-down Node processes of JavaScript handlers with `isolation: process`. */
+  readonly nodeProcesses: NodeProcesses;
   /** Every configured extension handler, with state, last error and counters. */
   list(): ExtensionHandlerInfo[];
   /** One handler by uuid or name. */
@@ -75,6 +78,15 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     logger: runtime.logger,
   });
 
+  // Processes of `isolation: process` handlers start only when such a handler handles an event.
+  const nodeProcesses = new NodeProcesses({
+    folder,
+    poolSize: config.extensions.pool.size,
+    ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    ...(limits.max_old_generation_mb === undefined ? {} : { memoryLimitMb: limits.max_old_generation_mb }),
+    logger: runtime.logger,
+  });
+
   /** Builds the handlers of these entries, reusing `keep` (by identity) where the entry is unchanged; refuses the lot on any problem. */
   const build = (entries: ReturnType<typeof extensionEntries>, keep: readonly ExtensionHandler[] = []): ExtensionHandler[] => {
     const built: ExtensionHandler[] = [];
@@ -86,7 +98,8 @@ async function installExtensions(runtime: Runtime): Promise<void> {
         continue;
       }
       try {
-        built.push(new ExtensionHandler({ config: handler, host, pool, python, folder, logger: runtime.logger, where: `handlers.${index}` }));
+        const resolvePath = (path: string): string => runtime.resolvePath(path);
+        built.push(new ExtensionHandler({ config: handler, host, pool, python, nodeProcesses, resolvePath, folder, logger: runtime.logger, where: `handlers.${index}` }));
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.problems);
         else throw err;
@@ -116,6 +129,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
   const service: ExtensionsService = {
     pool,
     python,
+    nodeProcesses,
     list: () => handlers.map((h) => h.info()),
     get: (idOrName) => {
       try {
@@ -159,7 +173,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
   runtime.onClose(async () => {
     await Promise.all(handlers.map((h) => h.stop()));
     for (const handler of handlers) handler.abortAll('closing');
-    await Promise.all([pool.close(), python.close()]);
+    await Promise.all([pool.close(), python.close(), nodeProcesses.close()]);
   });
 
   runtime.onReload({

@@ -10,16 +10,20 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { encodeFrame, FrameDecoder, PROTOCOL_VERSION, type ProcessRole } from '../../src/extensions/protocol.js';
 import { PythonExtensions } from '../../src/extensions/python.js';
+import { NODE_OUT_OF_MEMORY_LINE, NodeProcesses } from '../../src/extensions/node-processes.js';
 import type { ProcessCommand } from '../../src/extensions/protocol-process.js';
 import { silentLogger } from '../../src/logger.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
 
-/** A runtime under test: how to start it, and how its `module` field names the conformance handler. */
+/** A runtime under test: how to start it, how its `module` field names the conformance handler, the roles it serves. */
 interface RuntimeUnderTest {
   readonly name: string;
   command(role: ProcessRole, memoryLimitMb?: number): ProcessCommand;
   readonly module: string;
+  readonly roles: readonly ProcessRole[];
+  /** How it reports running out of memory: exit code 3, or (Node: V8 aborts) a stderr line. */
+  readonly outOfMemory: { readonly code: 3 } | { readonly stderr: RegExp };
 }
 
 const RUNTIMES: readonly RuntimeUnderTest[] = [
@@ -33,6 +37,20 @@ const RUNTIMES: readonly RuntimeUnderTest[] = [
         ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
       }).command(role),
     module: 'conformance_handler',
+    roles: ['main', 'worker'],
+    outOfMemory: { code: 3 },
+  },
+  {
+    // Worker role only: a JavaScript handler's main side stays in the engine's process.
+    name: 'node',
+    command: (_role, memoryLimitMb) =>
+      new NodeProcesses({ folder: FOLDER, poolSize: 1, logger: silentLogger(), ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) }).command({
+        readPaths: [],
+        writePaths: [],
+      }),
+    module: 'js-conformance-handler.mjs',
+    roles: ['worker'],
+    outOfMemory: { stderr: NODE_OUT_OF_MEMORY_LINE },
   },
 ];
 
@@ -204,7 +222,7 @@ const TABLE: readonly Row[] = [
       message: 'echo',
       timestamp: 1510742418.234,
       path: '/in/a.csv',
-      data_json: /^\{"path": "\/in\/a.csv", "size": 3\}$/,
+      data_json: /^\{"path": ?"\/in\/a.csv", ?"size": ?3\}$/,
       data: { path: '/in/a.csv', size: 3 },
       event_keys: ['account', 'component', 'data', 'data_json', 'groups', 'id', 'message', 'name', 'server', 'timestamp', 'uuid'],
       token: null,
@@ -212,7 +230,7 @@ const TABLE: readonly Row[] = [
     [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('echo', { account: { name: 'echo', token: 'tk' } }), configuration: '' }, { type: 'result', result: { token: 'tk' } }],
   ] },
   { title: 'worker: an exception is an error answer with the traceback; the next task runs', role: 'worker', exchange: [
-    [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('raise'), configuration: 'x' }, { type: 'error', error: { type: 'ValueError', message: 'bad value x', traceback: /in handle[\s\S]*ValueError: bad value x/ } }],
+    [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('raise'), configuration: 'x' }, { type: 'error', error: { type: 'ValueError', message: 'bad value x', traceback: /(?=[\s\S]*\bhandle\b)[\s\S]*ValueError: bad value x/ } }],
     [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('text'), configuration: 'c2' }, { type: 'result', result: 'handled c2' }],
   ] },
   { title: 'worker: a result JSON cannot carry is a ResultError', role: 'worker', exchange: [
@@ -237,7 +255,7 @@ function expectedFor(value: unknown, runtime: RuntimeUnderTest): unknown {
 
 for (const runtime of RUNTIMES) {
   describe(`protocol conformance: ${runtime.name} runtime`, () => {
-    for (const role of ['main', 'worker'] as const) {
+    for (const role of runtime.roles) {
       test(`${role}: the first frame is hello with the protocol version, role and capabilities`, async () => {
         const talk = new Conversation(runtime.command(role));
         try {
@@ -253,6 +271,7 @@ for (const runtime of RUNTIMES) {
     }
 
     for (const row of TABLE) {
+      if (!runtime.roles.includes(row.role)) continue;
       test(row.title, async () => {
         const talk = new Conversation(runtime.command(row.role));
         try {
@@ -272,7 +291,7 @@ for (const runtime of RUNTIMES) {
       await first.next();
       await first.ask({ type: 'shutdown' });
       assert.equal(await first.exited, 0);
-      const second = new Conversation(runtime.command('main'));
+      const second = new Conversation(runtime.command(runtime.roles[0] ?? 'worker'));
       await second.next();
       second.child.stdin.end();
       assert.equal(await second.exited, 0);
@@ -288,18 +307,23 @@ for (const runtime of RUNTIMES) {
       assert.equal(await talk.exited, 2);
     });
 
-    test('handle calling sys.exit(7) ends the process with code 7', async () => {
+    test('handle calling sys.exit(7) (process.exit(7)) ends the process with code 7', async () => {
       const talk = new Conversation(runtime.command('worker'));
       await talk.next();
       talk.child.stdin.write(encodeFrame({ type: 'handle', id: 1, module: runtime.module, class: 'ConformanceHandler', event: event('exit'), configuration: '' }));
       assert.equal(await talk.exited, 7);
     });
 
-    test('a worker past its memory cap exits with code 3', async () => {
+    test('a worker past its memory cap exits with code 3 (Node: says so on stderr as V8 aborts)', async () => {
       const talk = new Conversation(runtime.command('worker', 64));
+      let stderr = '';
+      talk.child.stderr.setEncoding('utf8');
+      talk.child.stderr.on('data', (text: string) => (stderr += text));
       await talk.next();
       talk.child.stdin.write(encodeFrame({ type: 'handle', id: 1, module: runtime.module, class: 'ConformanceHandler', event: event('hog'), configuration: '' }));
-      assert.equal(await talk.exited, 3);
+      const code = await talk.exited;
+      if ('code' in runtime.outOfMemory) assert.equal(code, runtime.outOfMemory.code);
+      else assert.match(stderr, runtime.outOfMemory.stderr);
     });
   });
 }

@@ -1,0 +1,193 @@
+// Extension handlers in processes (issue 18, point 5).
+//
+// 1. Python handle() through Hookwork (emit's event dispatched, getConfiguration
+//    in the handler's main process, handle() in the worker pool, the result
+//    event emitted) against a bare pool of the same number of python3
+//    processes answering the same handle frames over pipes with a minimal
+//    loop (read a frame, json.loads, call the same handle(), json.dumps):
+//    the limit. Target: at least 0.8x.
+// 2. A JavaScript handler with isolation: process against the same handler
+//    with isolation: thread (reported, no target).
+// Pool size min(2, availableParallelism()) everywhere; batches of queued
+// events, ours and the peer's interleaved, medians reported.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { HookworkEvent } from '../src/events/envelope.js';
+import { toWorkerCopy, type ExtensionHandler } from '../src/extensions/handler.js';
+import { encodeFrame, FrameDecoder } from '../src/extensions/protocol.js';
+import { silentLogger } from '../src/logger.js';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
+import type { BenchResult } from './lib.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const EVENT_ID = '5000';
+const BATCH = 1000;
+const ROUNDS = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+// The bare worker: the smallest loop that answers a handle frame.
+const BARE_WORKER = `
+import json, struct, sys
+sys.path.insert(0, ${JSON.stringify(FIXTURES)})
+from trivial_extension import TrivialExtension
+read, write = sys.stdin.buffer.read, sys.stdout.buffer.write
+class Event(dict):
+    __getattr__ = dict.get
+while True:
+    header = read(4)
+    if len(header) < 4:
+        break
+    request = json.loads(read(struct.unpack('>I', header)[0]))
+    result = TrivialExtension.handle(Event(request['event']), request['configuration'])
+    body = json.dumps({'type': 'result', 'id': request['id'], 'result': result}).encode()
+    write(struct.pack('>I', len(body)) + body)
+    sys.stdout.buffer.flush()
+`;
+
+/** N python3 processes, one frame in flight each, the rest queued. */
+class BarePool {
+  readonly #children: ChildProcessWithoutNullStreams[] = [];
+  readonly #idle: ChildProcessWithoutNullStreams[] = [];
+  #queue: Buffer[] = [];
+  #left = 0;
+  #done: (() => void) | undefined;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const child = spawn('python3', ['-u', '-c', BARE_WORKER], { stdio: 'pipe' });
+      const decoder = new FrameDecoder();
+      child.stdout.on('data', (chunk: Buffer) => {
+        for (const _answer of decoder.push(chunk)) {
+          if (--this.#left === 0) this.#done?.();
+          const next = this.#queue.pop();
+          if (next === undefined) this.#idle.push(child);
+          else child.stdin.write(next);
+        }
+      });
+      this.#children.push(child);
+      this.#idle.push(child);
+    }
+  }
+
+  /** Sends every frame; resolves when every answer came back. */
+  runAll(frames: readonly Buffer[]): Promise<void> {
+    this.#left = frames.length;
+    this.#queue = [...frames].reverse();
+    const finished = new Promise<void>((resolve) => (this.#done = resolve));
+    while (this.#idle.length > 0 && this.#queue.length > 0) (this.#idle.pop() as ChildProcessWithoutNullStreams).stdin.write(this.#queue.pop() as Buffer);
+    return finished;
+  }
+
+  close(): void {
+    for (const child of this.#children) child.stdin.end();
+  }
+}
+
+/** Times batches of already emitted events dispatched to one handler, until each produced its 20200. */
+function batchRunner(runtime: Runtime, handler: ExtensionHandler, sources: readonly HookworkEvent[]): () => Promise<number> {
+  let pending = 0;
+  let done: (() => void) | undefined;
+  runtime.host.on('20200', (event) => {
+    if (event.component.uuid === handler.uuid && --pending === 0) done?.();
+  });
+  return async () => {
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    pending = sources.length;
+    const start = process.hrtime.bigint();
+    for (const source of sources) handler.dispatch(source);
+    await finished;
+    return (sources.length * 1e9) / Number(process.hrtime.bigint() - start);
+  };
+}
+
+async function interleaved(ours: () => Promise<number>, peer: () => Promise<number>): Promise<{ ours: number; peer: number }> {
+  await ours();
+  await peer();
+  const oursRates: number[] = [];
+  const peerRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      oursRates.push(await ours());
+      peerRates.push(await peer());
+    } else {
+      peerRates.push(await peer());
+      oursRates.push(await ours());
+    }
+  }
+  return { ours: median(oursRates), peer: median(peerRates) };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const size = Math.max(1, Math.min(2, availableParallelism()));
+  const runtime = await createRuntime({
+    config: {
+      server: { data_dir: fileURLToPath(new URL('../.data/bench-extension-processes', import.meta.url)) },
+      events: [{ id: EVENT_ID, name: 'bench-event' }],
+      extensions: { folder: FIXTURES, pool: { size } },
+      handlers: [
+        { type: 'extension', name: 'python', entry_point: 'python:extensions.trivial_extension.TrivialExtension', target_events: [EVENT_ID], enabled: false },
+        { type: 'extension', name: 'thread', entry_point: 'trivial-extension.mjs#TrivialExtension', target_events: [EVENT_ID], enabled: false },
+        { type: 'extension', name: 'process', entry_point: 'trivial-extension.mjs#TrivialExtension', target_events: [EVENT_ID], isolation: 'process', enabled: false },
+      ],
+    },
+    baseDir: FIXTURES,
+    logger: silentLogger(),
+  });
+  const service = runtime.services.extensions;
+  if (service === undefined) throw new Error('no extensions service');
+  // The events exist before the clock starts; handlers get them as routing would.
+  const input = { account: { name: 'bench' }, data: { path: '/in/file.txt', size: 1024 } };
+  const sources: HookworkEvent[] = [];
+  for (let i = 0; i < BATCH; i++) sources.push(await runtime.host.emit(EVENT_ID, input));
+  for (const name of ['python', 'thread', 'process']) {
+    const info = await service.start(name);
+    if (info.state !== 'started') throw new Error(`handler ${name} did not start: ${info.lastError?.message ?? ''}`);
+  }
+
+  // 1. Python through Hookwork against the bare pool, same frames.
+  const bare = new BarePool(size);
+  let id = 0;
+  const frames = sources.map((source) =>
+    encodeFrame({ type: 'handle', id: ++id, module: 'trivial_extension', class: 'TrivialExtension', event: toWorkerCopy(source, false), configuration: source.id }),
+  );
+  const barePool = async (): Promise<number> => {
+    const start = process.hrtime.bigint();
+    await bare.runAll(frames);
+    return (frames.length * 1e9) / Number(process.hrtime.bigint() - start);
+  };
+  const python = await interleaved(batchRunner(runtime, service.handler('python') as ExtensionHandler, sources), barePool);
+  bare.close();
+
+  // 2. isolation: process against isolation: thread, same handler.
+  const node = await interleaved(
+    batchRunner(runtime, service.handler('process') as ExtensionHandler, sources),
+    batchRunner(runtime, service.handler('thread') as ExtensionHandler, sources),
+  );
+  await runtime.close();
+
+  return [
+    {
+      name: `Python handle() through Hookwork (main process + ${size} workers), ${BATCH} queued`,
+      unit: 'events/s',
+      ours: python.ours,
+      peer: python.peer,
+      peerName: `bare pool of ${size} python3 processes, same frames`,
+      higherIsBetter: true,
+      target: 'at least 0.8x',
+    },
+    {
+      name: `JavaScript handle() with isolation: process (${size} Node processes), ${BATCH} queued`,
+      unit: 'events/s',
+      ours: node.ours,
+      peer: node.peer,
+      peerName: `isolation: thread (${size} worker threads)`,
+      higherIsBetter: true,
+    },
+  ];
+}
