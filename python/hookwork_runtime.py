@@ -227,7 +227,10 @@ class Main(object):
     def init(self, message):
         self.handler_class = load_class(message.get('module'), message.get('class'))
         self.instance = self.handler_class()
-        return {'type': 'ready', 'target_events': target_events(self.handler_class)}
+        # Without getConfiguration every event takes the configured text: the
+        # host then answers itself instead of asking once per event.
+        has_get_configuration = callable(getattr(self.instance, 'getConfiguration', None))
+        return {'type': 'ready', 'target_events': target_events(self.handler_class), 'get_configuration': has_get_configuration}
 
     def _instance(self):
         if self.instance is None:

@@ -95,7 +95,13 @@ export interface RemoteError {
 }
 
 export type Response =
-  | { readonly type: 'ready'; readonly id: number; readonly target_events: readonly string[] | null }
+  | {
+      readonly type: 'ready';
+      readonly id: number;
+      readonly target_events: readonly string[] | null;
+      /** False when the class has no getConfiguration: the host decides alone (absent: ask). */
+      readonly get_configuration?: boolean;
+    }
   | { readonly type: 'ok'; readonly id: number }
   | { readonly type: 'pong'; readonly id: number }
   | { readonly type: 'decision'; readonly id: number; readonly decision: Decision }

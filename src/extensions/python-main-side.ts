@@ -38,6 +38,8 @@ export class PythonMainSide implements MainSide {
   #process: ProtocolProcess | undefined;
   #loaded: Promise<readonly string[] | undefined> | undefined;
   #closed = false;
+  /** The class has getConfiguration (the main process is asked per event); without it, the configured text. */
+  #asks = true;
 
   constructor(options: PythonMainSideOptions) {
     this.#options = options;
@@ -82,6 +84,7 @@ export class PythonMainSide implements MainSide {
       throw new ExtensionLoadError(handler, entryPoint, `importing ${this.module}.${this.exportName} failed: ${answer.error.type}: ${answer.error.message}`, { cause: error });
     }
     if (answer.type !== 'ready') throw this.#unexpected('init', answer);
+    this.#asks = answer.get_configuration !== false;
     return answer.target_events ?? undefined;
   }
 
@@ -98,6 +101,8 @@ export class PythonMainSide implements MainSide {
   }
 
   getConfiguration(event: HookworkEvent, parent: ExtensionParent, configuration: string): unknown {
+    // No getConfiguration: what its answer would be (the default), without a round trip per event.
+    if (!this.#asks) return configuration;
     const asked = this.#ask({ type: 'getConfiguration', event: this.#options.toEvent(event) }).then((answer) =>
       this.#decision(answer, parent, configuration),
     );

@@ -148,7 +148,7 @@ const TABLE: readonly Row[] = [
     [{ type: 'frobnicate' }, ERROR('ProtocolError', /unknown message type 'frobnicate'/)],
     [{ type: 'ping' }, { type: 'pong' }],
   ] },
-  { title: 'main: init builds the class and gives TARGET_EVENTS as texts', role: 'main', exchange: [[INIT, { type: 'ready', target_events: ['100', '200'] }]] },
+  { title: 'main: init builds the class and gives TARGET_EVENTS as texts', role: 'main', exchange: [[INIT, { type: 'ready', target_events: ['100', '200'], get_configuration: true }]] },
   { title: 'main: init of a missing module is an error naming it', role: 'main', exchange: [
     [{ type: 'init', module: 'no_such_module', class: 'X' }, ERROR('ModuleNotFoundError', /no_such_module/)],
   ] },
@@ -205,7 +205,7 @@ const TABLE: readonly Row[] = [
     [{ type: 'getConfiguration', event: event('bad') }, { type: 'decision', decision: { action: 'invalid', returned: 'int' } }],
   ] },
   { title: 'main: a class without getConfiguration answers "default"', role: 'main', exchange: [
-    [{ type: 'init', module: '{module}', class: 'PlainHandler' }, { type: 'ready', target_events: null }],
+    [{ type: 'init', module: '{module}', class: 'PlainHandler' }, { type: 'ready', target_events: null, get_configuration: false }],
     [START, { type: 'ok' }],
     [{ type: 'getConfiguration', event: event('text') }, { type: 'decision', decision: { action: 'default' } }],
     [{ type: 'stop' }, { type: 'ok' }],
