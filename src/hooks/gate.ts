@@ -81,6 +81,20 @@ interface GatePoint {
   entries: readonly GateEntry[];
   /** This point's series, bound when it is declared (nothing is looked up per run). */
   readonly series: GateSeries;
+  /** Chains run, for timing one in TIME_EVERY (see chainStart). */
+  runs: number;
+}
+
+/**
+ * One chain in 8 per gate point is timed for the latency histogram: two clock
+ * reads cost about a tenth of a chain of five quick gates on this kind of
+ * machine, more than metrics may cost (5 %). Decisions are still counted in
+ * full; the histogram's sample keeps its quantiles.
+ */
+const TIME_EVERY_MASK = 7;
+
+function chainStart(point: GatePoint, metricsOn: boolean): number {
+  return metricsOn && (point.runs++ & TIME_EVERY_MASK) === 0 ? performance.now() : 0;
 }
 
 interface GateSeries {
@@ -143,6 +157,7 @@ export class Gates {
         timeoutMs: options.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
         entries: [],
         series: this.#metrics.bind(name),
+        runs: 0,
       });
       return;
     }
@@ -197,7 +212,7 @@ export class Gates {
     if (tracingOn()) return this.#runTraced(point, entries, context);
     return new Promise((resolve) => {
       const monitor = this.#monitor?.enabled === true ? this.#monitor : undefined;
-      const start = this.#metrics.enabled ? performance.now() : 0;
+      const start = chainStart(point, this.#metrics.enabled);
       GateStep.runFrom({ point, entries, context, resolve, logger: this.#logger, monitor, deadlines: this.#deadlines, start, traced: false }, 0);
     });
   }
@@ -216,7 +231,7 @@ export class Gates {
             endSpan(span);
             resolve(decision);
           };
-          const start = this.#metrics.enabled ? performance.now() : 0;
+          const start = chainStart(point, this.#metrics.enabled);
           GateStep.runFrom({ point, entries, context, resolve: done, logger: this.#logger, monitor, deadlines: this.#deadlines, start, traced: true }, 0);
         }),
     );
@@ -232,7 +247,7 @@ interface ChainRun {
   readonly logger: Logger;
   readonly monitor: Monitor | undefined;
   readonly deadlines: Deadlines;
-  /** performance.now() at the start, when metrics are on (else 0). */
+  /** performance.now() at the start, when this chain is timed (else 0). */
   readonly start: number;
   /** Each gate call gets a span (a tracer provider is registered). */
   readonly traced: boolean;
