@@ -96,7 +96,8 @@ export interface ExtensionHandlerOptions {
 class Job extends TaskSignal {
   readonly event: HookworkEvent;
   readonly startedAt: number;
-  readonly startedPerf: number;
+  /** performance.now() when timed (the latency histogram samples it, or the monitor records it), else 0. */
+  startedPerf = 0;
   /** Its place in the handler's deadline queue (delay, queue and run time). */
   deadline: Deadline | undefined;
   /** Handed to the pool (getConfiguration has decided to handle it). */
@@ -107,7 +108,6 @@ class Job extends TaskSignal {
     super();
     this.event = event;
     this.startedAt = Date.now();
-    this.startedPerf = performance.now();
   }
 }
 
@@ -420,6 +420,8 @@ export class ExtensionHandler {
     if (!this.filter.matches(event)) return;
     this.counters.received++;
     const job = new Job(event);
+    // Timed when the latency histogram samples this event, or the monitor records durations.
+    job.startedPerf = this.#host.monitor.enabled ? performance.now() : this.#series.start();
     this.#track(job);
     let decision: unknown;
     try {
@@ -689,7 +691,7 @@ export class ExtensionHandler {
     job.finished = true;
     if (job.deadline !== undefined) this.#deadlines.settle(job.deadline);
     this.#jobs.delete(job);
-    if (this.#series.enabled) this.#series.finished(outcome, performance.now() - job.startedPerf);
+    if (this.#series.enabled) this.#series.finished(outcome, job.startedPerf);
     const monitor = this.#host.monitor;
     if (monitor.enabled) {
       monitor.record({
@@ -697,7 +699,7 @@ export class ExtensionHandler {
         name: job.event.id,
         by: this.name,
         outcome,
-        durationMs: performance.now() - job.startedPerf,
+        durationMs: job.startedPerf === 0 ? 0 : performance.now() - job.startedPerf,
         at: job.startedAt,
         detail: { handler_uuid: this.uuid, event_uuid: job.event.uuid },
       });
