@@ -59,14 +59,12 @@ export const REDACTED = '[redacted]';
 export function redactDelivery(delivery: DeliveryRecord): DeliveryRecord {
   const event = delivery.event;
   // A digest's event is the array of its members' events (digests.ts): each is redacted.
-  if (Array.isArray(event)) return withEvent(delivery, (event as unknown[]).map(redactEvent) as unknown as Record<string, unknown>);
-  const account = event['account'];
-  if (account === null || typeof account !== 'object' || (account as Record<string, unknown>)['token'] === undefined) {
-    return delivery.eventJson === undefined ? delivery : withEvent(delivery, event);
-  }
-  return withEvent(delivery, { ...event, account: { ...(account as Record<string, unknown>), token: REDACTED } });
+  const shown = Array.isArray(event) ? (event as unknown[]).map(redactEvent) : redactEvent(event);
+  if (shown === event && delivery.eventJson === undefined) return delivery;
+  return withEvent(delivery, shown as Readonly<Record<string, unknown>>);
 }
 
+/** One event with a granted `account.token` replaced, or the event itself when it has none. */
 function redactEvent(event: unknown): unknown {
   if (event === null || typeof event !== 'object') return event;
   const account = (event as Record<string, unknown>)['account'];

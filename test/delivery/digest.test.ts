@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { validateConfigSources } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
 import { useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { CA_FILE, startSmtp } from '../helpers/smtp.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { handlerProblems } from '../config/helpers.js';
 
 const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
 const receiver = useReceiver();
@@ -78,26 +77,17 @@ test('digest for a command: {{events}} renders the JSON array of the batch', asy
 });
 
 test('digest config: no bound, or with sync, is a problem; {{count}} is known only to digest handlers', () => {
-  const problemsOf = (handlers: unknown[]): Array<{ key: string; message: string }> => {
-    try {
-      validateConfigSources([{ value: { handlers } } as never]);
-      return [];
-    } catch (err) {
-      assert.ok(err instanceof ConfigError);
-      return err.problems.map((p) => ({ key: p.key ?? '', message: p.message }));
-    }
-  };
-  const none = problemsOf([{ type: 'webhook', name: 'a', url: 'https://e.example/a', digest: {} }]);
+  const none = handlerProblems([{ type: 'webhook', name: 'a', url: 'https://e.example/a', digest: {} }]);
   assert.deepEqual(none.map((p) => p.key), ['handlers.0.digest']);
   assert.match(none[0]?.message ?? '', /needs a bound/);
-  const others = problemsOf([
+  const others = handlerProblems([
     { type: 'webhook', name: 'b', url: 'https://e.example/b', digest: { within: 60 }, sync: true },
     { type: 'command', name: 'c', command: '/bin/true', args: ['{{count}}'] },
     { type: 'command', name: 'd', command: '/bin/true', args: ['{{count}}', '{{events_list}}'], digest: { max_events: 5 } },
     { type: 'webhook', name: 'f', url: 'https://e.example/f', payload: { n: '{{count}}' }, digest: { within: 60 } },
   ]);
   assert.deepEqual(others.map((p) => p.key).sort(), ['handlers.0.digest', 'handlers.1.args.0', 'handlers.3.digest'], JSON.stringify(others));
-  assert.deepEqual(problemsOf([{ type: 'email', name: 'e', smtp: { host: 'mail.example.com' }, from: 'a@example.com', to: 'b@example.com', text: 'x', digest: { max_events: 2, within: 5 } }]), []);
+  assert.deepEqual(handlerProblems([{ type: 'email', name: 'e', smtp: { host: 'mail.example.com' }, from: 'a@example.com', to: 'b@example.com', text: 'x', digest: { max_events: 2, within: 5 } }]), []);
 });
 
 test('digest: a granted account.token reaches the batch but the operator tools show it redacted', async (t) => {

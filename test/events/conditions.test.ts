@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { validateConfigSources } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { buildEnvelope, type AccountInput, type HookworkEvent } from '../../src/events/envelope.js';
 import { compileFilters } from '../../src/events/filters.js';
+import { handlerProblems } from '../config/helpers.js';
 
 function event(data: Record<string, unknown>, account?: AccountInput, id = '100'): HookworkEvent {
   return buildEnvelope({
@@ -87,15 +87,7 @@ describe('conditions', () => {
   });
 
   test('bad conditions are config problems naming the key: unknown operator, gt "abc", empty in, bad combinators', () => {
-    const problemsOf = (conditions: unknown): Array<{ key: string; message: string }> => {
-      try {
-        validateConfigSources([{ value: { handlers: [{ type: 'webhook', name: 'w', url: 'https://e.example/x', conditions }] } } as never]);
-        return [];
-      } catch (err) {
-        assert.ok(err instanceof ConfigError);
-        return err.problems.map((p) => ({ key: p.key, message: p.message }));
-      }
-    };
+    const problemsOf = (conditions: unknown) => handlerProblems([{ type: 'webhook', name: 'w', url: 'https://e.example/x', conditions }]);
     const unknownOp = problemsOf({ file_size: { bigger: 5 } });
     assert.deepEqual(unknownOp.map((p) => p.key), ['handlers.0.conditions.file_size.bigger']);
     assert.match(unknownOp[0]?.message ?? '', /unknown operator "bigger" on "file_size"; use one of gt, gte, lt, lte, eq, ne, in, not_in, exists/);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { validateConfigSources } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
 import { useReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { handlerProblems } from '../config/helpers.js';
 
 const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
 const receiver = useReceiver();
@@ -121,34 +120,24 @@ test('then inline (sync) stops at the first failure and reports the failing step
   assert.deepEqual(reports, ['handler:broken']);
 });
 
-function problemsOf(handlers: unknown[]): Array<{ key: string; message: string }> {
-  try {
-    validateConfigSources([{ value: { handlers } } as never]);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.map((p) => ({ key: p.key, message: p.message }));
-  }
-}
-
 const hook = (name: string, extra: Record<string, unknown> = {}) => ({ type: 'webhook', name, url: 'https://e.example/x', ...extra });
 
 test('validate refuses then/on_failure cycles, naming the cycle', () => {
-  const thenCycle = problemsOf([hook('a', { then: ['b'] }), hook('b', { then: ['a'] })]);
+  const thenCycle = handlerProblems([hook('a', { then: ['b'] }), hook('b', { then: ['a'] })]);
   assert.deepEqual(thenCycle, [{ key: 'handlers.0.then.0', message: 'then/on_failure form a cycle: a → b → a; a handler may not (even indirectly) start itself' }]);
-  const mixed = problemsOf([hook('a', { on_failure: ['b'] }), hook('b', { then: ['c'] }), hook('c', { on_failure: ['a'] })]);
+  const mixed = handlerProblems([hook('a', { on_failure: ['b'] }), hook('b', { then: ['c'] }), hook('c', { on_failure: ['a'] })]);
   assert.equal(mixed.length, 1);
   assert.equal(mixed[0]?.key, 'handlers.0.on_failure.0');
   assert.match(mixed[0]?.message ?? '', /cycle: a → b → c → a/);
-  const self = problemsOf([hook('a', { on_failure: ['a'] })]);
+  const self = handlerProblems([hook('a', { on_failure: ['a'] })]);
   assert.deepEqual(self.map((p) => p.key), ['handlers.0.on_failure.0']);
   assert.match(self[0]?.message ?? '', /cycle: a → a/);
   // A diamond is no cycle.
-  assert.deepEqual(problemsOf([hook('a', { then: ['b', 'c'] }), hook('b', { then: ['d'] }), hook('c', { on_failure: ['d'] }), hook('d')]), []);
+  assert.deepEqual(handlerProblems([hook('a', { then: ['b', 'c'] }), hook('b', { then: ['d'] }), hook('c', { on_failure: ['d'] }), hook('d')]), []);
 });
 
 test('validate refuses an on_failure or then naming no handler, or an extension handler', () => {
-  const problems = problemsOf([
+  const problems = handlerProblems([
     hook('a', { on_failure: ['ghost'], then: ['ext'] }),
     { type: 'extension', name: 'ext', entry_point: 'python:x.Y' },
   ]);

@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import { useReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { handlerProblems } from '../config/helpers.js';
 
 const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
 const receiver = useReceiver();
@@ -107,16 +108,7 @@ test('config checks: relative command, unknown placeholder, unknown then/action,
 });
 
 test('config checks: a handler template reading {{account.token}} without the grant is a problem (it would go out literally)', () => {
-  const problemsOf = (handlers: unknown[]): Array<{ key: string; message: string }> => {
-    try {
-      validateConfigSources([{ value: { handlers } } as never]);
-      return [];
-    } catch (err) {
-      assert.ok(err instanceof ConfigError);
-      return err.problems.map((p) => ({ key: p.key, message: p.message }));
-    }
-  };
-  const problems = problemsOf([
+  const problems = handlerProblems([
     { type: 'webhook', name: 'hook', url: 'https://e.example/x', headers: { Authorization: 'Bearer {{Account.Token}}' }, payload: { t: '{{account.token}}' } },
     { type: 'command', name: 'cmd', command: '/bin/echo', args: ['{{account.token}}'], env: { TOKEN: '{{account.token}}' } },
   ]);
@@ -124,7 +116,7 @@ test('config checks: a handler template reading {{account.token}} without the gr
   assert.match(problems[0]?.message ?? '', /secret and renders only where it is granted; add "grants: \[account\.token\]" to handler "hook"/);
   // Granted: accepted.
   assert.deepEqual(
-    problemsOf([
+    handlerProblems([
       { type: 'webhook', name: 'hook', url: 'https://e.example/x', grants: ['account.token'], headers: { Authorization: 'Bearer {{account.token}}' } },
       { type: 'command', name: 'cmd', command: '/bin/echo', grants: ['account.token'], args: ['{{account.token}}'] },
     ]),
