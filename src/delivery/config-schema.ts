@@ -157,7 +157,6 @@ export const deliveryConfigSchema = z.strictObject({
   retention: retentionSchema.default(retentionSchema.parse({})),
 });
 
-export type CircuitBreakerConfig = z.output<typeof circuitBreakerSchema>;
 export type TargetDeliveryConfig = { readonly [K in keyof typeof targetDeliveryShape]?: z.output<(typeof targetDeliveryShape)[K]> };
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 export type DeliveryConfig = z.output<typeof deliveryConfigSchema>;

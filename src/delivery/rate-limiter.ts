@@ -12,14 +12,14 @@
 import type { RateLimit } from './types.js';
 
 /** How long tokens taken from the store stay usable on this node. */
-export const TOKEN_TTL_MS = 250;
+const TOKEN_TTL_MS = 250;
 /** A batch of tokens is at most this much time's worth. */
 const BATCH_MS = 100;
 /** A local bucket is looked at again when this much time's worth is there (few claims for a busy target). */
 const LOCAL_CHUNK_MS = 50;
 
 /** Takes up to `want` tokens from the shared bucket; resolves with how many it got. */
-export type TokenSource = (want: number, limit: RateLimit) => Promise<number>;
+type TokenSource = (want: number, limit: RateLimit) => Promise<number>;
 
 export interface RateLimiter {
   readonly limit: RateLimit;
