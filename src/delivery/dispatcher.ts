@@ -259,9 +259,26 @@ export class Dispatcher {
   }
 
   setDisabled(targets: Iterable<string>): void {
-    this.#disabled = new Set(targets);
+    this.#replaceDisabled(new Set(targets));
     this.#disabledHere.clear();
     this.wake();
+  }
+
+  /**
+   * A target enabled again starts afresh: its failing time ends (else the
+   * next failure would disable it again at once, its failing time being
+   * older than endpoint_failure_disable_after).
+   */
+  #replaceDisabled(next: Set<string>): void {
+    const now = Date.now();
+    for (const target of this.#disabled) {
+      if (next.has(target)) continue;
+      const slot = this.#slots.get(target);
+      if (slot === undefined || slot.failingSince === undefined) continue;
+      slot.failingSince = undefined;
+      this.#saveHealth(slot, (store) => store.clearFailing(target, now));
+    }
+    this.#disabled = next;
   }
 
   async start(): Promise<void> {
@@ -542,7 +559,7 @@ export class Dispatcher {
         if (recordedAt >= started) disabled.add(target);
         else this.#disabledHere.delete(target);
       }
-      this.#disabled = disabled;
+      this.#replaceDisabled(disabled);
     } catch (err) {
       // A read still on its way when the node stops may meet a closed store.
       if (!this.#stopping) this.#o.logger.warn({ err }, 'Could not read the disabled targets');
@@ -790,7 +807,8 @@ export class Dispatcher {
       const health = byTarget.get(name);
       const circuit = health?.circuit;
       if (circuit !== undefined && circuit.nodeId !== this.#o.nodeId) {
-        if (circuit.state === 'open' && slot.breaker.adopt(circuit.openUntil)) {
+        // A circuit whose cool-down ended long ago (nobody probed since) is not news.
+        if (circuit.state === 'open' && circuit.openUntil > Date.now() && slot.breaker.adopt(circuit.openUntil)) {
           slot.circuitOpen = true;
           slot.openedAt = circuit.at;
           this.#o.logger.warn({ target: name, by: circuit.nodeId, until: new Date(circuit.openUntil).toISOString() }, 'Circuit opened by another node: its deliveries wait for the cool-down here too');

@@ -177,6 +177,14 @@ test('endpoint_failure_disable_after on a SQLite file: a webhook failing without
   assert.equal(row?.state, 'pending', 'its delivery waits for the target to be enabled');
   const health = (await delivery.store.targetHealth()).find((h) => h.target === 'handler:dying');
   assert.ok(health?.failingSince !== undefined, 'the failing time is in the store');
+  // Enabled again, it starts afresh: its failing time ends, so the next failure does not disable it at once.
+  const enabledAt = Date.now();
+  assert.equal(await delivery.admin.enableTarget('handler:dying'), true);
+  await receiver.waitFor(receiver.requests.filter((r) => r.url === '/dying').length + 1);
+  await waitFor(async () => {
+    const since = (await delivery.store.targetHealth()).find((h) => h.target === 'handler:dying')?.failingSince;
+    return since === undefined || since >= enabledAt;
+  }, { what: 'failing time restarted after enable' });
   // A failing time ends with a success: the store forgets it.
   await delivery.enqueue([{ target: 'handler:flaky', event: { id: '8', data: {} } }]);
   await waitFor(async () => (await delivery.store.targetHealth()).some((h) => h.target === 'handler:flaky' && h.failingSince !== undefined), { what: 'flaky failing' });
