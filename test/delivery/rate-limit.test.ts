@@ -70,6 +70,32 @@ test('one node on a SQLite file: a webhook with rate_limit gets at most its rate
   assert.equal((await delivery.list({ state: 'failed' })).length, 0);
 });
 
+test('a command handler with rate_limit starts at most its rate per second (each run reports to a real receiver)', async (t) => {
+  const receiver = await testReceiver(t);
+  const perSecond = countArrivals(receiver);
+  const runtime = await testRuntime(t, {
+    events: [{ id: '7', name: 'demo' }],
+    delivery: { poll_interval: 0.05 },
+    handlers: [
+      {
+        type: 'command',
+        name: 'report',
+        command: process.execPath,
+        args: ['-e', `fetch(${JSON.stringify(`${receiver.url}/run`)}, { method: 'POST' }).then((r) => r.text())`],
+        actions: ['demo'],
+        concurrency: 4,
+        rate_limit: { per_second: 1, burst: 1 },
+      },
+    ],
+  });
+  const total = 6;
+  await Promise.all(Array.from({ length: total }, (_, i) => runtime.host.emit('7', { data: { i } })));
+  await receiver.waitFor(total, 30_000);
+  // At most 1 + 1 in any wall-clock second; unlimited, 4 runs at a time report within the same second.
+  assert.ok(busiest(perSecond) <= 2, `runs per second: ${JSON.stringify([...perSecond.values()])}`);
+  assert.ok(perSecond.size >= 3, `6 runs at 1 a second span at least 3 seconds: ${JSON.stringify([...perSecond.values()])}`);
+});
+
 let pg: ThrowawayPostgres;
 before(async () => {
   pg = await startPostgres();
