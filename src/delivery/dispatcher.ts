@@ -187,14 +187,15 @@ export class Dispatcher {
     const controls = target.controls;
     const schedule = controls?.retrySchedule;
     const policy = schedule === undefined || this.#o.policyFor === undefined ? this.#o.policy : this.#o.policyFor(schedule);
-    const store = this.#o.store;
+    const take = this.#o.store.takeRateTokens?.bind(this.#o.store);
     const rate = controls?.rateLimit;
     const limiter =
       rate === undefined
         ? undefined
         : createRateLimiter(
             rate,
-            store.takeRateTokens === undefined ? undefined : (want, l) => (store.takeRateTokens as NonNullable<DeliveryStore['takeRateTokens']>).call(store, target.name, want, l),
+            // A store shared by nodes keeps the bucket; the others leave it in memory here.
+            take === undefined ? undefined : (want, l) => take(target.name, want, l),
             () => {
               const s = this.#slots.get(target.name);
               if (s !== undefined && s.ready.length > 0) this.#drain(s, Date.now());
