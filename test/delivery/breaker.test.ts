@@ -86,10 +86,11 @@ test('target controls from the config: rate in per second, burst defaulting to a
   });
 });
 
-for (const kind of ['memory', 'sqlite'] as const) {
+for (const kind of ['memory', 'sqlite', 'postgres'] as const) {
   test(`the ${kind} store keeps target health: a circuit per target, a failing time kept from its first failure and ended by a later success only`, async (t) => {
     let store: DeliveryStore;
     if (kind === 'memory') store = new MemoryStore();
+    else if (kind === 'postgres') store = new PostgresStore({ url: await pg.createDatabase('health_contract'), logger: silentLogger() });
     else {
       const dir = mkdtempSync(join(tmpdir(), 'hookwork-health-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
