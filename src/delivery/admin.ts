@@ -22,7 +22,13 @@ export interface ReplayOptions {
 /** A target's circuit as this node sees it. */
 export interface CircuitReport {
   readonly state: string;
+  /** The breaker's mode (`consecutive` or `failure_rate`). */
+  readonly mode?: string;
   readonly consecutiveFailures: number;
+  /** While open or half-open: until when the cool-down runs (ms). */
+  readonly openUntil?: number;
+  /** Failing without a success since then (ms), as this node knows. */
+  readonly failingSince?: number;
   readonly running: number;
   readonly limit: number;
 }

@@ -28,12 +28,70 @@ export const storeConfigSchema = z.strictObject({
   pool_size: z.number().int().positive().default(10),
 });
 
+/**
+ * A circuit breaker's fields without defaults: a target's own
+ * `circuit_breaker` sets some of them, the rest come from
+ * `delivery.circuit_breaker`.
+ */
+const circuitBreakerShape = {
+  /**
+   * `consecutive`: opens after `failures` failed attempts in a row.
+   * `failure_rate`: opens when at least `min_requests` attempts ended within
+   * the last `window` seconds and `failure_ratio` of them failed.
+   */
+  mode: z.enum(['consecutive', 'failure_rate']),
+  /** Consecutive failed attempts that open a target's circuit (pauses it). 0 turns the breaker off (consecutive mode). */
+  failures: z.number().int().nonnegative(),
+  /** Seconds a circuit stays open before probe attempts are let through. */
+  cooldown: z.number().positive(),
+  /** failure_rate mode: the share of failed attempts (0 < r <= 1) that opens the circuit. */
+  failure_ratio: z.number().gt(0).max(1),
+  /** failure_rate mode: the sliding window, seconds. */
+  window: z.number().positive(),
+  /** failure_rate mode: attempts the window must hold before the ratio counts. */
+  min_requests: z.number().int().positive(),
+  /** Attempts let through once the cool-down is over; all must succeed to close the circuit. */
+  half_open_probes: z.number().int().positive(),
+};
+
 export const circuitBreakerSchema = z.strictObject({
-  /** Consecutive failed attempts that open a target's circuit (pauses it). 0 turns the breaker off. */
-  failures: z.number().int().nonnegative().default(10),
-  /** Seconds a circuit stays open before one probe attempt is let through. */
-  cooldown: z.number().positive().default(30),
+  mode: circuitBreakerShape.mode.default('consecutive'),
+  failures: circuitBreakerShape.failures.default(10),
+  cooldown: circuitBreakerShape.cooldown.default(30),
+  failure_ratio: circuitBreakerShape.failure_ratio.default(0.5),
+  window: circuitBreakerShape.window.default(60),
+  min_requests: circuitBreakerShape.min_requests.default(20),
+  half_open_probes: circuitBreakerShape.half_open_probes.default(1),
 });
+
+/** `rate_limit:` of a target: attempts started per second or per minute (one of them), cluster-wide. */
+export const rateLimitSchema = z
+  .strictObject({
+    per_second: z.number().positive().optional(),
+    per_minute: z.number().positive().optional(),
+    /** Attempts that may start at once after a quiet spell (default: one second's worth, at least 1). */
+    burst: z.number().int().positive().optional(),
+  })
+  .refine((r) => (r.per_second === undefined) !== (r.per_minute === undefined), {
+    message: 'a rate limit needs exactly one of "per_second" and "per_minute"',
+  });
+
+const retryScheduleSchema = z.array(z.number().nonnegative()).min(1, 'the retry schedule needs at least one entry (the first attempt)');
+
+/**
+ * The delivery controls every queued target (command, webhook, e-mail) may
+ * set for itself; unset, `delivery:` decides.
+ */
+export const targetDeliveryShape = {
+  /** Attempts started per second or minute, across every node (see docs/delivery.md#rate-limits). */
+  rate_limit: rateLimitSchema.optional(),
+  /** This target's own retry schedule (seconds), instead of `delivery.retry_schedule`. */
+  retry_schedule: retryScheduleSchema.optional(),
+  /** This target's breaker settings, over `delivery.circuit_breaker`. */
+  circuit_breaker: z.strictObject(circuitBreakerShape).partial().optional(),
+  /** Seconds of failing without a single success before the target is disabled (0: never), instead of the global one. */
+  endpoint_failure_disable_after: z.number().nonnegative().optional(),
+};
 
 export const retentionSchema = z.strictObject({
   /** Seconds a completed delivery is kept (default 7 days). */
@@ -54,10 +112,7 @@ export const deliveryConfigSchema = z.strictObject({
    * dead-lettered. Default (Standard Webhooks): immediately, 5 s, 5 min,
    * 30 min, 2 h, 5 h, 10 h, 10 h.
    */
-  retry_schedule: z
-    .array(z.number().nonnegative())
-    .min(1, 'the retry schedule needs at least one entry (the first attempt)')
-    .default([0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
+  retry_schedule: retryScheduleSchema.default([0, 5, 300, 1800, 7200, 18000, 36000, 36000]),
   /** Each retry delay varies by ± this fraction (0.2 = ±20 %). */
   jitter: z.number().min(0).max(1).default(0.2),
   /** Longest wait a receiver's `Retry-After` may impose, seconds. */
@@ -94,9 +149,15 @@ export const deliveryConfigSchema = z.strictObject({
    */
   keep_done_body: z.enum(['full', 'compressed', 'none']).default('full'),
   circuit_breaker: circuitBreakerSchema.default(circuitBreakerSchema.parse({})),
+  /**
+   * Seconds a target may fail without a single success before it is disabled
+   * (Svix's endpoint_failure_disable_after; default 5 days; 0 turns it off).
+   */
+  endpoint_failure_disable_after: z.number().nonnegative().default(5 * 24 * 3600),
   retention: retentionSchema.default(retentionSchema.parse({})),
 });
 
+export type TargetDeliveryConfig = { readonly [K in keyof typeof targetDeliveryShape]?: z.output<(typeof targetDeliveryShape)[K]> };
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 export type DeliveryConfig = z.output<typeof deliveryConfigSchema>;
 export type DeliveryConfigInput = z.input<typeof deliveryConfigSchema>;

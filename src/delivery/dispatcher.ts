@@ -9,13 +9,19 @@ import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { contextFromStored, endSpan, SpanKind, startSpan, tracingOn, withSpan, type Span } from '../tracing.js';
+import type { CircuitReport } from './admin.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { statusClass, type DeliveryMetrics, type TargetSeries } from './delivery-metrics.js';
 import { stripUrlCredentials } from './redact-url.js';
 import type { StoreHealth } from './store-health.js';
-import type { RetryPolicy } from './retry-policy.js';
+import { RetryPolicy } from './retry-policy.js';
+import type { TargetHealth } from './target-health.js';
 import { clipResponse, type ClaimRequest, type DeliveryStore, type KeepDoneBody, type Settlement, type SettleRequest } from './store.js';
-import type { AttemptRecord, AttemptResult, DeliveryRecord, DeliveryTarget } from './types.js';
+import type { AttemptRecord, AttemptResult, BreakerSettings, DeliveryRecord, DeliveryTarget } from './types.js';
+
+/** Why a target was disabled: its receiver answered 410, or it failed without a success for endpoint_failure_disable_after. */
+export type TargetDisabledCause = { readonly cause: 'gone' } | { readonly cause: 'failing'; readonly failingSince: number; readonly disableAfterMs: number };
 
 export interface DispatcherOptions {
   readonly store: DeliveryStore;
@@ -33,6 +39,12 @@ export interface DispatcherOptions {
   readonly pollMs: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
+  /** The breaker's full settings (over breakerFailures and breakerCooldownMs); a target's own override them. */
+  readonly breaker?: Partial<BreakerSettings>;
+  /** Failing without a single success this long (ms) disables a target (0 or unset: never); a target may say otherwise. */
+  readonly disableAfterMs?: number;
+  /** A retry policy for a target's own schedule (seconds), with the queue's jitter and Retry-After cap. */
+  readonly policyFor?: (schedule: readonly number[]) => RetryPolicy;
   /** What a done delivery keeps of its event (default full). */
   readonly keepDoneBody?: KeepDoneBody;
   readonly logger: Logger;
@@ -43,8 +55,8 @@ export interface DispatcherOptions {
   readonly metrics?: DeliveryMetrics;
   /** A delivery was dead-lettered (after the store recorded it). */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
-  /** A target answered 410 and was disabled (after the store recorded it). */
-  readonly onTargetDisabled?: (target: string, reason: string) => void;
+  /** A target was disabled, on a 410 or after failing too long (after the store recorded it). */
+  readonly onTargetDisabled?: (target: string, reason: string, cause: TargetDisabledCause) => void;
 }
 
 interface Slot {
@@ -57,6 +69,19 @@ interface Slot {
    */
   window: number;
   readonly breaker: CircuitBreaker;
+  /** Its own retry schedule's policy, else the queue's. */
+  readonly policy: RetryPolicy;
+  /** Its rate limit (undefined: none). */
+  readonly limiter: RateLimiter | undefined;
+  /** The limiter said no: look again at its nextAt(). */
+  rateWait: boolean;
+  /** Failing without a success since then (ms), as this node knows (its own and the store's). */
+  failingSince: number | undefined;
+  lastSuccessAt: number;
+  /** When this node's last health write (failing / circuit) was recorded (Infinity: on its way); a refresh that began before keeps ours. */
+  healthWriteAt: number;
+  /** 0 or less: never disabled for failing. */
+  readonly disableAfterMs: number;
   /** The target's metric series, bound at registration (undefined: metrics off). */
   readonly series: TargetSeries | undefined;
   running: number;
@@ -66,6 +91,8 @@ interface Slot {
   reserved: number;
   /** The breaker opened and its closing is not logged yet. */
   circuitOpen: boolean;
+  /** When the circuit last opened here, or was seen opened by another node (ms). */
+  openedAt: number;
 }
 
 /** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
@@ -131,6 +158,8 @@ export class Dispatcher {
   readonly #disabledHere = new Map<string, number>();
   #started = false;
   #stopping = false;
+  /** Targets registered with a retry schedule of their own. */
+  #ownSchedules = 0;
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
@@ -142,37 +171,87 @@ export class Dispatcher {
     return this.#running;
   }
 
+  /** Whether some target has a retry schedule of its own (enqueue then asks firstDelayMs()). */
+  get ownSchedules(): boolean {
+    return this.#ownSchedules > 0;
+  }
+
+  /** The first attempt's delay of a target registered here with its own schedule, else undefined. */
+  firstDelayMs(target: string): number | undefined {
+    const slot = this.#slots.get(target);
+    return slot === undefined || slot.policy === this.#o.policy ? undefined : slot.policy.firstDelayMs;
+  }
+
   registerTarget(target: DeliveryTarget): () => void {
     const limit = Math.max(1, target.concurrency ?? this.#o.defaultConcurrency);
+    const controls = target.controls;
+    const schedule = controls?.retrySchedule;
+    const policy = schedule === undefined || this.#o.policyFor === undefined ? this.#o.policy : this.#o.policyFor(schedule);
+    const take = this.#o.store.takeRateTokens?.bind(this.#o.store);
+    const rate = controls?.rateLimit;
+    const limiter =
+      rate === undefined
+        ? undefined
+        : createRateLimiter(
+            rate,
+            // A store shared by nodes keeps the bucket; the others leave it in memory here.
+            take === undefined ? undefined : (want, l) => take(target.name, want, l),
+            () => {
+              const s = this.#slots.get(target.name);
+              if (s !== undefined && s.ready.length > 0) this.#drain(s, Date.now());
+              this.wake();
+            },
+            (err) => this.#o.logger.warn({ err, target: target.name }, 'Could not take rate-limit tokens from the store; retrying in 1 s'),
+          );
     const slot: Slot = {
       target,
       limit,
       window: limit,
-      breaker: new CircuitBreaker(this.#o.breakerFailures, this.#o.breakerCooldownMs),
+      breaker: new CircuitBreaker({
+        failures: this.#o.breakerFailures,
+        cooldownMs: this.#o.breakerCooldownMs,
+        ...this.#o.breaker,
+        ...controls?.breaker,
+      }),
+      policy,
+      limiter,
+      rateWait: false,
+      failingSince: undefined,
+      lastSuccessAt: 0,
+      healthWriteAt: 0,
+      disableAfterMs: controls?.disableAfterMs ?? this.#o.disableAfterMs ?? 0,
       series: this.#o.metrics?.enabled === true ? this.#o.metrics.bind(target.name) : undefined,
       running: 0,
       ready: [],
       reserved: 0,
       circuitOpen: false,
+      openedAt: 0,
     };
     const previous = this.#slots.get(target.name);
+    if (previous !== undefined && previous.policy !== this.#o.policy) this.#ownSchedules -= 1;
+    if (policy !== this.#o.policy) this.#ownSchedules += 1;
     this.#slots.set(target.name, slot);
     if (previous !== undefined) this.#handBackReady(previous, 'target replaced on this node');
     this.wake();
     return () => {
       if (this.#slots.get(target.name) !== slot) return;
       this.#slots.delete(target.name);
+      if (slot.policy !== this.#o.policy) this.#ownSchedules -= 1;
       this.#handBackReady(slot, 'target unregistered on this node');
     };
   }
 
   /** Circuit state of each registered target, for depth reports. */
-  circuits(now = Date.now()): Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }> {
-    const out = new Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }>();
+  circuits(now = Date.now()): Map<string, CircuitReport> {
+    const out = new Map<string, CircuitReport>();
     for (const [name, slot] of this.#slots) {
+      const openUntil = slot.breaker.openUntil;
       out.set(name, {
         state: slot.breaker.state(now),
+        mode: slot.breaker.settings.mode,
         consecutiveFailures: slot.breaker.consecutiveFailures,
+        ...(openUntil === undefined ? {} : { openUntil }),
+        ...(slot.failingSince === undefined ? {} : { failingSince: slot.failingSince }),
         running: slot.running,
         limit: slot.limit,
       });
@@ -181,9 +260,26 @@ export class Dispatcher {
   }
 
   setDisabled(targets: Iterable<string>): void {
-    this.#disabled = new Set(targets);
+    this.#replaceDisabled(new Set(targets));
     this.#disabledHere.clear();
     this.wake();
+  }
+
+  /**
+   * A target enabled again starts afresh: its failing time ends (else the
+   * next failure would disable it again at once, its failing time being
+   * older than endpoint_failure_disable_after).
+   */
+  #replaceDisabled(next: Set<string>): void {
+    const now = Date.now();
+    for (const target of this.#disabled) {
+      if (next.has(target)) continue;
+      const slot = this.#slots.get(target);
+      if (slot === undefined || slot.failingSince === undefined) continue;
+      slot.failingSince = undefined;
+      this.#saveHealth(slot, (store) => store.clearFailing(target, now));
+    }
+    this.#disabled = next;
   }
 
   async start(): Promise<void> {
@@ -201,7 +297,8 @@ export class Dispatcher {
     if (!this.#started || this.#stopping || this.#disabled.has(target)) return 0;
     const slot = this.#slots.get(target);
     if (slot === undefined || slot.breaker.state(now) !== 'closed') return 0;
-    const n = Math.max(0, Math.min(wanted, slot.window - slot.running - slot.ready.length - slot.reserved));
+    let n = Math.max(0, Math.min(wanted, slot.window - slot.running - slot.ready.length - slot.reserved));
+    if (slot.limiter !== undefined && n > 0) n = Math.min(n, slot.limiter.claimable(now, slot.ready.length + slot.reserved));
     slot.reserved += n;
     return n;
   }
@@ -365,8 +462,16 @@ export class Dispatcher {
     for (const [name, slot] of this.#slots) {
       if (this.#disabled.has(name)) continue;
       const room = slot.window - slot.running - slot.ready.length - slot.reserved;
-      const free = Math.min(slot.breaker.allowance(now, room), this.#o.claimBatch);
-      if (free > 0 && (free >= Math.ceil(slot.window / 4) || slot.running + slot.ready.length === 0)) {
+      let free = Math.min(slot.breaker.allowance(now, room), this.#o.claimBatch);
+      let chunk = Math.ceil(slot.window / 4);
+      if (slot.limiter !== undefined && free > 0) {
+        // Only what the rate limit lets start soon: the rest waits in the store, pending and not counted.
+        const rate = slot.limiter.claimable(now, slot.ready.length + slot.reserved);
+        slot.rateWait = rate < free;
+        if (rate < free) free = rate;
+        chunk = 1;
+      }
+      if (free > 0 && (free >= chunk || slot.running + slot.ready.length === 0)) {
         (capacity ??= new Map()).set(name, free);
       }
     }
@@ -406,13 +511,21 @@ export class Dispatcher {
         this.#handBackReady(slot, 'not attempted: the target is paused (circuit open or disabled)');
         return;
       }
-      const ready = slot.ready.shift() as Ready;
+      const first = slot.ready[0] as Ready;
       // Too little of the lease left: another node may take it soon. Let the store hand it out again.
-      if (ready.lease.until - now < this.#o.leaseMs / 2) {
-        this.#handBack(ready, 'not attempted: its lease was running out');
+      if (first.lease.until - now < this.#o.leaseMs / 2) {
+        slot.ready.shift();
+        this.#handBack(first, 'not attempted: its lease was running out');
         continue;
       }
-      this.#start(slot, ready);
+      if (slot.limiter !== undefined && !slot.limiter.take(now, slot.ready.length)) {
+        // Over the rate: it waits, claimed, for a token (the limiter or the timer wakes it).
+        slot.rateWait = true;
+        this.#scheduleTick();
+        return;
+      }
+      slot.ready.shift();
+      this.#start(slot, first);
     }
   }
 
@@ -430,6 +543,15 @@ export class Dispatcher {
   async #refreshDisabled(): Promise<void> {
     const started = Date.now();
     this.#lastDisabledRefresh = started;
+    // The health read goes beside the disabled one: one poll, two small reads, never one per delivery.
+    const health = this.#o.store.targetHealth().then(
+      (list) => {
+        if (!this.#stopping) this.#applyHealth(list, started);
+      },
+      (err: unknown) => {
+        if (!this.#stopping) this.#o.logger.warn({ err }, 'Could not read the target health');
+      },
+    );
     try {
       const list = await this.#o.store.disabledTargets();
       const disabled = new Set(list.map((d) => d.target));
@@ -438,11 +560,12 @@ export class Dispatcher {
         if (recordedAt >= started) disabled.add(target);
         else this.#disabledHere.delete(target);
       }
-      this.#disabled = disabled;
+      this.#replaceDisabled(disabled);
     } catch (err) {
       // A read still on its way when the node stops may meet a closed store.
       if (!this.#stopping) this.#o.logger.warn({ err }, 'Could not read the disabled targets');
     }
+    await health;
   }
 
   /** Sets the one timer to the next moment something may be due: a retry, a breaker probe, or the poll. */
@@ -454,6 +577,10 @@ export class Dispatcher {
     for (const slot of this.#slots.values()) {
       const reopens = slot.breaker.reopensAt;
       if (reopens !== undefined && reopens < at) at = Math.max(reopens, now);
+      if (slot.rateWait && slot.limiter !== undefined) {
+        const next = slot.limiter.nextAt(now);
+        if (next < at) at = Math.max(next, now + 1);
+      }
     }
     if (this.#timer !== undefined) {
       if (this.#timerAt <= at) return;
@@ -463,7 +590,14 @@ export class Dispatcher {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      if (this.#localDueAt <= Date.now()) this.#localDueAt = Infinity;
+      const fired = Date.now();
+      if (this.#localDueAt <= fired) this.#localDueAt = Infinity;
+      // Claimed deliveries waiting for a rate-limit token start now if one came.
+      for (const slot of this.#slots.values()) {
+        if (!slot.rateWait) continue;
+        slot.rateWait = false;
+        if (slot.ready.length > 0) this.#drain(slot, fired);
+      }
       this.wake();
     }, at - now);
     this.#timer.unref();
@@ -581,7 +715,13 @@ export class Dispatcher {
         slot.circuitOpen = false;
         this.#o.logger.warn({ target: slot.target.name, failures: slot.breaker.consecutiveFailures }, 'Circuit closed: the target answers again');
       }
-      slot.breaker.success();
+      // Other nodes see the circuit closed at their next poll.
+      if (slot.breaker.success(now)) this.#saveHealth(slot, (store) => store.saveCircuit(slot.target.name, 'closed', 0, now, this.#o.nodeId));
+      slot.lastSuccessAt = now;
+      if (slot.failingSince !== undefined) {
+        slot.failingSince = undefined;
+        this.#saveHealth(slot, (store) => store.clearFailing(slot.target.name, now));
+      }
       return DONE[this.#o.keepDoneBody ?? 'full'];
     }
     const error = result.error ?? (result.httpStatus === undefined ? 'attempt failed' : `HTTP ${result.httpStatus}`);
@@ -595,34 +735,104 @@ export class Dispatcher {
       return { state: 'pending', dueAt: now, error, resetAttempts: true };
     }
     if (result.disableTarget === true) {
-      const reason = `${error} (delivery ${delivery.id})`;
-      this.#disabled.add(delivery.target);
-      this.#disabledHere.set(delivery.target, Infinity);
-      void this.#o.store
-        .disableTarget(delivery.target, reason, now)
-        .then(() => {
-          if (this.#disabledHere.get(delivery.target) === Infinity) this.#disabledHere.set(delivery.target, Date.now());
-          this.#o.onTargetDisabled?.(delivery.target, reason);
-        })
-        .catch((err: unknown) => this.#o.logger.error({ err, target: delivery.target }, 'Could not record a disabled target'));
+      this.#disableTarget(delivery.target, `${error} (delivery ${delivery.id})`, now, { cause: 'gone' });
       // The delivery waits, with the others, until the target is enabled again.
       return { state: 'pending', dueAt: now, error, resetAttempts: true };
     }
-    // Logged when it opens (not again at each failed probe) and when it closes, with the failures meanwhile.
-    if (slot.breaker.failure(now) && !slot.circuitOpen) {
-      slot.circuitOpen = true;
-      this.#o.logger.warn(
-        { target: slot.target.name, failures: slot.breaker.consecutiveFailures, error },
-        'Circuit opened: the target keeps failing; its deliveries wait for the cool-down',
-      );
+    if (slot.failingSince === undefined) {
+      slot.failingSince = now;
+      this.#saveHealth(slot, (store) => store.markFailing(slot.target.name, now));
+    } else if (slot.disableAfterMs > 0 && now - slot.failingSince >= slot.disableAfterMs && !this.#disabled.has(delivery.target)) {
+      const since = slot.failingSince;
+      const reason = `no successful attempt since ${new Date(since).toISOString()} (endpoint_failure_disable_after: ${slot.disableAfterMs / 1000} s); last error: ${error} (delivery ${delivery.id})`;
+      this.#disableTarget(delivery.target, reason, now, { cause: 'failing', failingSince: since, disableAfterMs: slot.disableAfterMs });
+      return { state: 'pending', dueAt: now, error, resetAttempts: true };
     }
-    const delay = result.retryable === false ? undefined : this.#o.policy.nextDelayMs(attempt, result.retryAfterMs);
+    // Logged when it opens (not again at each failed probe) and when it closes, with the failures meanwhile.
+    if (slot.breaker.failure(now)) {
+      slot.openedAt = now;
+      const until = slot.breaker.openUntil ?? now;
+      this.#saveHealth(slot, (store) => store.saveCircuit(slot.target.name, 'open', until, now, this.#o.nodeId));
+      if (!slot.circuitOpen) {
+        slot.circuitOpen = true;
+        this.#o.logger.warn(
+          { target: slot.target.name, failures: slot.breaker.consecutiveFailures, mode: slot.breaker.settings.mode, error },
+          'Circuit opened: the target keeps failing; its deliveries wait for the cool-down',
+        );
+      }
+    }
+    const delay = result.retryable === false ? undefined : slot.policy.nextDelayMs(attempt, result.retryAfterMs);
     if (delay === undefined) return { state: 'failed', error };
     const dueAt = now + delay;
     if (dueAt < this.#localDueAt) this.#localDueAt = dueAt;
     return { state: 'pending', dueAt, error };
   }
 
+
+  /** Disables a target (a 410, or failing too long): every node stops sending at its next poll. */
+  #disableTarget(target: string, reason: string, now: number, cause: TargetDisabledCause): void {
+    this.#disabled.add(target);
+    this.#disabledHere.set(target, Infinity);
+    void this.#o.store
+      .disableTarget(target, reason, now)
+      .then(() => {
+        if (this.#disabledHere.get(target) === Infinity) this.#disabledHere.set(target, Date.now());
+        this.#o.onTargetDisabled?.(target, reason, cause);
+      })
+      .catch((err: unknown) => this.#o.logger.error({ err, target }, 'Could not record a disabled target'));
+  }
+
+  /** Records a health transition (circuit, failing) in the store, off the attempt's path. */
+  #saveHealth(slot: Slot, write: (store: DeliveryStore) => Promise<void>): void {
+    slot.healthWriteAt = Infinity;
+    write(this.#o.store).then(
+      () => {
+        slot.healthWriteAt = Date.now();
+      },
+      (err: unknown) => {
+        slot.healthWriteAt = Date.now();
+        this.#o.logger.warn({ err, target: slot.target.name }, 'Could not record the target health in the store; other nodes learn it later');
+      },
+    );
+  }
+
+  /**
+   * What other nodes recorded: a circuit they opened opens here (until the
+   * same time), one they closed closes here, and the failing time is the
+   * store's, unless this node wrote since the read began or succeeded since.
+   */
+  #applyHealth(list: readonly TargetHealth[], readStarted: number): void {
+    const byTarget = new Map(list.map((h) => [h.target, h]));
+    for (const [name, slot] of this.#slots) {
+      if (slot.healthWriteAt >= readStarted) continue;
+      const health = byTarget.get(name);
+      const circuit = health?.circuit;
+      if (circuit !== undefined && circuit.nodeId !== this.#o.nodeId) {
+        // A circuit whose cool-down ended long ago (nobody probed since) is not news.
+        if (circuit.state === 'open' && circuit.openUntil > Date.now() && slot.breaker.adopt(circuit.openUntil)) {
+          slot.circuitOpen = true;
+          slot.openedAt = circuit.at;
+          this.#o.logger.warn({ target: name, by: circuit.nodeId, until: new Date(circuit.openUntil).toISOString() }, 'Circuit opened by another node: its deliveries wait for the cool-down here too');
+        } else if (circuit.state === 'closed' && slot.breaker.openUntil !== undefined && circuit.at >= slot.openedAt) {
+          slot.breaker.close();
+          slot.circuitOpen = false;
+          this.#o.logger.warn({ target: name, by: circuit.nodeId }, 'Circuit closed by another node: the target answers again');
+          this.wake();
+        }
+      }
+      const since = health?.failingSince;
+      if (since === undefined) {
+        slot.failingSince = undefined;
+      } else if (slot.lastSuccessAt >= since) {
+        // We succeeded after the failing time another node began: end it.
+        slot.failingSince = undefined;
+        const at = slot.lastSuccessAt;
+        this.#saveHealth(slot, (store) => store.clearFailing(name, at));
+      } else {
+        slot.failingSince = slot.failingSince === undefined ? since : Math.min(slot.failingSince, since);
+      }
+    }
+  }
 
   #pushSettle(
     delivery: DeliveryRecord,

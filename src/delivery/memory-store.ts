@@ -27,6 +27,7 @@ import {
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 import { DueHeap } from './due-heap.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
+import type { TargetHealth } from './target-health.js';
 
 interface Row {
   id: string;
@@ -108,6 +109,8 @@ export class MemoryStore implements DeliveryStore {
   readonly #disabled = new Map<string, DisabledTarget>();
   /** Each schedule's state: paused, newest claimed tick, newest fired one. */
   readonly #schedules = new Map<string, { paused: boolean; changedAt?: number; lastTick?: number; lastFired?: ScheduleRecord['lastFired'] }>();
+  /** Circuit state and failing time per target (target-health.ts). */
+  readonly #health = new Map<string, { -readonly [K in keyof TargetHealth]: TargetHealth[K] }>();
   /** Digest members per target, oldest first. */
   readonly #digests = new Map<string, DigestMemberInput[]>();
 
@@ -424,6 +427,30 @@ export class MemoryStore implements DeliveryStore {
 
   async disabledTargets(): Promise<DisabledTarget[]> {
     return [...this.#disabled.values()];
+  }
+
+  #healthOf(target: string): { -readonly [K in keyof TargetHealth]: TargetHealth[K] } {
+    let h = this.#health.get(target);
+    if (h === undefined) this.#health.set(target, (h = { target }));
+    return h;
+  }
+
+  async saveCircuit(target: string, state: 'open' | 'closed', openUntil: number, at: number, nodeId: string): Promise<void> {
+    this.#healthOf(target).circuit = { state, openUntil, at, nodeId };
+  }
+
+  async markFailing(target: string, at: number): Promise<void> {
+    const h = this.#healthOf(target);
+    h.failingSince ??= at;
+  }
+
+  async clearFailing(target: string, at: number): Promise<void> {
+    const h = this.#health.get(target);
+    if (h?.failingSince !== undefined && h.failingSince <= at) delete h.failingSince;
+  }
+
+  async targetHealth(): Promise<TargetHealth[]> {
+    return [...this.#health.values()].map((h) => ({ ...h })).sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
   }
 
   #scheduleOf(name: string) {

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
+import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './row-mappers.js';
 import {
@@ -30,7 +31,7 @@ import {
   type DigestHead,
   type DigestMemberInput,
 } from './store.js';
-import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState, RateLimit } from './types.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -484,6 +485,54 @@ export class PostgresStore implements DeliveryStore {
       'SELECT target, at, reason FROM hookwork_disabled_targets ORDER BY target',
     );
     return rows.map((r) => ({ target: r.target, at: Number(r.at), reason: r.reason }));
+  }
+
+  async saveCircuit(target: string, state: 'open' | 'closed', openUntil: number, at: number, nodeId: string): Promise<void> {
+    await this.#query(
+      `INSERT INTO hookwork_target_health (target, circuit_state, open_until, circuit_at, circuit_node) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (target) DO UPDATE SET circuit_state = excluded.circuit_state, open_until = excluded.open_until,
+         circuit_at = excluded.circuit_at, circuit_node = excluded.circuit_node`,
+      [target, state, openUntil, at, nodeId],
+    );
+  }
+
+  async markFailing(target: string, at: number): Promise<void> {
+    await this.#query(
+      `INSERT INTO hookwork_target_health (target, failing_since) VALUES ($1, $2)
+       ON CONFLICT (target) DO UPDATE SET failing_since = coalesce(hookwork_target_health.failing_since, excluded.failing_since)`,
+      [target, at],
+    );
+  }
+
+  async clearFailing(target: string, at: number): Promise<void> {
+    await this.#query('UPDATE hookwork_target_health SET failing_since = NULL WHERE target = $1 AND failing_since <= $2', [target, at]);
+  }
+
+  async targetHealth(): Promise<TargetHealth[]> {
+    const { rows } = await this.#query<TargetHealthRow>(
+      'SELECT target, circuit_state, open_until, circuit_at, circuit_node, failing_since FROM hookwork_target_health ORDER BY target',
+    );
+    return rows.map(targetHealthFromRow);
+  }
+
+  /**
+   * The shared token bucket (see rate-limiter.ts): refilled by the time since
+   * its last take on the database's clock (nodes' clocks may differ), capped
+   * at the burst, then up to `want` whole tokens taken; one statement, the
+   * row lock serialising nodes. A new bucket starts full.
+   */
+  async takeRateTokens(target: string, want: number, limit: RateLimit): Promise<number> {
+    const now = '(extract(epoch FROM statement_timestamp()) * 1000)';
+    const avail = `LEAST($3::float8, b.tokens + GREATEST(0, ${now} - b.updated_at) * $2::float8)`;
+    const granted = `LEAST($4::int, floor(${avail})::int)`;
+    const { rows } = await this.#query<{ granted: number }>(
+      `INSERT INTO hookwork_rate_buckets AS b (target, tokens, updated_at, granted)
+       VALUES ($1, $3::float8 - LEAST($4::int, floor($3::float8)::int), ${now}, LEAST($4::int, floor($3::float8)::int))
+       ON CONFLICT (target) DO UPDATE SET granted = ${granted}, tokens = ${avail} - ${granted}, updated_at = GREATEST(b.updated_at, ${now})
+       RETURNING granted`,
+      [target, limit.perSecond / 1000, limit.burst, want],
+    );
+    return rows[0]?.granted ?? 0;
   }
 
   /**

@@ -15,12 +15,12 @@ import { instrumentStore } from './store-metrics.js';
 import type { Logger } from '../logger.js';
 import { DeliveryAdmin, type ReplayOptions, type TargetReport } from './admin.js';
 import type { DeliveryConfig } from './config-schema.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type TargetDisabledCause } from './dispatcher.js';
 import { DigestCollector } from './digests.js';
 import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
 import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput, type DigestMemberInput } from './store.js';
-import type { AttemptRecord, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
+import type { AttemptRecord, BreakerSettings, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 import { activeTraceContext, tracingOn } from '../tracing.js';
 
 export interface DeliveryServiceOptions {
@@ -33,13 +33,14 @@ export interface DeliveryServiceOptions {
   readonly metrics?: Metrics;
   /** A delivery was dead-lettered. */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
-  /** A target was disabled (410). */
-  readonly onTargetDisabled?: (target: string, reason: string) => void;
+  /** A target was disabled: it answered 410, or failed without a success for endpoint_failure_disable_after. */
+  readonly onTargetDisabled?: (target: string, reason: string, cause: TargetDisabledCause) => void;
   /** Pass false to only use the admin side (the CLI): nothing is dispatched or purged. */
   readonly dispatch?: boolean;
 }
 
 export type { ReplayOptions, TargetReport } from './admin.js';
+export type { TargetDisabledCause } from './dispatcher.js';
 
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
@@ -98,6 +99,10 @@ export class DeliveryService implements DeliveryQueue {
       pollMs: c.poll_interval * 1000,
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,
+      breaker: breakerSettings(c.circuit_breaker),
+      // Parsed configs have it; a hand-made one (tests, embedders) without it keeps the old behaviour.
+      disableAfterMs: (c.endpoint_failure_disable_after ?? 0) * 1000,
+      policyFor: (schedule) => new RetryPolicy({ schedule, jitter: c.jitter, retryAfterMax: c.retry_after_max }),
       keepDoneBody: c.keep_done_body,
       logger: options.logger,
       storeHealth: this.#health,
@@ -185,6 +190,7 @@ export class DeliveryService implements DeliveryQueue {
     const activeTrace = tracingOn() ? activeTraceContext() : undefined;
     let members: DigestMemberInput[] | undefined;
     const digests = this.#digests.size === 0 ? undefined : this.#digests;
+    const ownSchedules = this.#dispatcher.ownSchedules;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         this.#release(adopt);
@@ -209,7 +215,8 @@ export class DeliveryService implements DeliveryQueue {
         continue;
       }
       const webhookId = d.webhookId ?? newWebhookId();
-      const dueAt = d.dueAt ?? firstDue;
+      // A target with a retry schedule of its own starts with its own first delay.
+      const dueAt = d.dueAt ?? (ownSchedules ? this.#firstDue(d.target, now, firstDue) : firstDue);
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
       const traceContext = d.traceContext ?? activeTrace;
@@ -229,6 +236,11 @@ export class DeliveryService implements DeliveryQueue {
       return Promise.all([collected, this.#writeRows(rows, adopt, leaseUntil, records)]).then(() => records);
     }
     return this.#writeRows(rows, adopt, leaseUntil, records);
+  }
+
+  #firstDue(target: string, now: number, otherwise: number): number {
+    const delay = this.#dispatcher.firstDelayMs(target);
+    return delay === undefined ? otherwise : now + delay;
   }
 
   #writeRows(rows: StoredDeliveryInput[], adopt: DeliveryRecord[] | undefined, leaseUntil: number, records: readonly DeliveryRecord[]): Promise<readonly DeliveryRecord[]> {
@@ -400,4 +412,17 @@ function forEachTarget(records: DeliveryRecord[], fn: (target: string, list: Del
     fn(target, from === 0 && i === records.length ? records : records.slice(from, i));
     from = i;
   }
+}
+
+/** The breaker settings of `delivery.circuit_breaker` (seconds in the config, ms here). */
+function breakerSettings(c: DeliveryConfig['circuit_breaker']): Partial<BreakerSettings> {
+  return {
+    ...(c.mode === undefined ? {} : { mode: c.mode }),
+    failures: c.failures,
+    cooldownMs: c.cooldown * 1000,
+    ...(c.failure_ratio === undefined ? {} : { failureRatio: c.failure_ratio }),
+    ...(c.window === undefined ? {} : { windowMs: c.window * 1000 }),
+    ...(c.min_requests === undefined ? {} : { minRequests: c.min_requests }),
+    ...(c.half_open_probes === undefined ? {} : { halfOpenProbes: c.half_open_probes }),
+  };
 }

@@ -13,6 +13,7 @@ import Database, { type Database as Db } from 'better-sqlite3';
 import { DeliveryStoreError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
+import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import {
   DROPPED_EVENT_JSON,
   eventJsonOf,
@@ -143,12 +144,30 @@ function prepareStatements(db: Db) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** The target health statements (see target-health.ts), prepared on first use. */
+function prepareHealth(db: Db) {
+  return {
+    saveCircuit: db.prepare(
+      `INSERT INTO target_health (target, circuit_state, open_until, circuit_at, circuit_node) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (target) DO UPDATE SET circuit_state = excluded.circuit_state, open_until = excluded.open_until,
+         circuit_at = excluded.circuit_at, circuit_node = excluded.circuit_node`,
+    ),
+    markFailing: db.prepare(
+      `INSERT INTO target_health (target, failing_since) VALUES (?, ?)
+       ON CONFLICT (target) DO UPDATE SET failing_since = coalesce(failing_since, excluded.failing_since)`,
+    ),
+    clearFailing: db.prepare(`UPDATE target_health SET failing_since = NULL WHERE target = ? AND failing_since <= ?`),
+    all: db.prepare(`SELECT target, circuit_state, open_until, circuit_at, circuit_node, failing_since FROM target_health ORDER BY target`),
+  };
+}
+
 export class SqliteStore implements DeliveryStore {
   readonly kind = 'sqlite' as const;
   readonly file: string;
   readonly #db: Db;
   readonly #full: boolean;
   #s: Statements | undefined;
+  #h: ReturnType<typeof prepareHealth> | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -472,6 +491,27 @@ export class SqliteStore implements DeliveryStore {
       at: Number(r.at),
       reason: r.reason,
     }));
+  }
+
+  get #health(): ReturnType<typeof prepareHealth> {
+    void this.#stmts; // throws before migrate()
+    return (this.#h ??= prepareHealth(this.#db));
+  }
+
+  async saveCircuit(target: string, state: 'open' | 'closed', openUntil: number, at: number, nodeId: string): Promise<void> {
+    this.#health.saveCircuit.run(target, state, openUntil, at, nodeId);
+  }
+
+  async markFailing(target: string, at: number): Promise<void> {
+    this.#health.markFailing.run(target, at);
+  }
+
+  async clearFailing(target: string, at: number): Promise<void> {
+    this.#health.clearFailing.run(target, at);
+  }
+
+  async targetHealth(): Promise<TargetHealth[]> {
+    return (this.#health.all.all() as TargetHealthRow[]).map(targetHealthFromRow);
   }
 
   async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

@@ -27,6 +27,7 @@ import {
 } from './store.js';
 import type { DeliveryRecord } from './types.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
+import type { TargetHealth } from './target-health.js';
 
 interface Waiting {
   readonly resolve: (value: unknown) => void;
@@ -165,6 +166,22 @@ export class SqliteThreadStore implements DeliveryStore {
 
   disabledTargets(): Promise<DisabledTarget[]> {
     return this.#call('disabledTargets');
+  }
+
+  saveCircuit(target: string, state: 'open' | 'closed', openUntil: number, at: number, nodeId: string): Promise<void> {
+    return this.#call('saveCircuit', target, state, openUntil, at, nodeId);
+  }
+
+  markFailing(target: string, at: number): Promise<void> {
+    return this.#call('markFailing', target, at);
+  }
+
+  clearFailing(target: string, at: number): Promise<void> {
+    return this.#call('clearFailing', target, at);
+  }
+
+  targetHealth(): Promise<TargetHealth[]> {
+    return this.#call('targetHealth');
   }
 
   claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

@@ -5,7 +5,8 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ClusterBus } from '../cluster/bus.js';
 import type { ScheduleStore } from './schedule-store.js';
-import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import type { TargetHealthStore } from './target-health.js';
+import type { AttemptRecord, DeliveryRecord, DeliveryState, RateLimit } from './types.js';
 
 /** A delivery ready to be written: every field decided by the service. */
 export interface StoredDeliveryInput {
@@ -147,7 +148,7 @@ export function digestEventJson(events: readonly string[]): string {
 }
 
 /** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
-export interface DeliveryStore extends ScheduleStore {
+export interface DeliveryStore extends ScheduleStore, TargetHealthStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
@@ -200,6 +201,12 @@ export interface DeliveryStore extends ScheduleStore {
    * (0: nothing was enqueued).
    */
   flushDigest?(delivery: DigestDeliveryInput, limit: number): Promise<number>;
+  /**
+   * Takes up to `want` tokens from `target`'s shared token bucket (created
+   * full), in one statement; resolves with how many it got. Stores shared by
+   * several nodes only (PostgreSQL): the others keep the bucket in memory.
+   */
+  takeRateTokens?(target: string, want: number, limit: RateLimit): Promise<number>;
   /** Calls `listener` when another process adds or frees work (PostgreSQL's NOTIFY); others poll. */
   onWake?(listener: () => void): () => void;
   /** A bus that reaches every node sharing this store (PostgreSQL only). */

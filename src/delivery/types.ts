@@ -103,7 +103,41 @@ export interface DeliveryTarget {
    * `withinMs` old (at least one is set).
    */
   readonly digest?: { readonly maxEvents?: number; readonly withinMs?: number };
+  /** Its own rate limit, retry schedule, breaker and disabling (unset: the queue's). */
+  readonly controls?: DeliveryControls;
   attempt(delivery: DeliveryRecord, context: AttemptContext): Promise<AttemptResult>;
+}
+
+/** A target's circuit breaker (see docs/delivery.md#circuit-breakers). */
+export interface BreakerSettings {
+  readonly mode: 'consecutive' | 'failure_rate';
+  /** consecutive: failed attempts in a row that open it (0: off). */
+  readonly failures: number;
+  readonly cooldownMs: number;
+  /** failure_rate: the failed share of the window's attempts that opens it. */
+  readonly failureRatio: number;
+  readonly windowMs: number;
+  /** failure_rate: attempts the window must hold before the ratio counts. */
+  readonly minRequests: number;
+  /** Attempts let through once the cool-down is over; all must succeed to close it. */
+  readonly halfOpenProbes: number;
+}
+
+/** Attempts a target may start, cluster-wide: `perSecond` on average, up to `burst` at once. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** What a target may set for itself of how the queue delivers to it. */
+export interface DeliveryControls {
+  readonly rateLimit?: RateLimit;
+  /** Delay (seconds) before each attempt, as delivery.retry_schedule. */
+  readonly retrySchedule?: readonly number[];
+  /** Over the queue's breaker settings. */
+  readonly breaker?: Partial<BreakerSettings>;
+  /** Failing without a single success this long (ms) disables the target; 0: never. */
+  readonly disableAfterMs?: number;
 }
 
 /** What targets and the emit pipeline need from the delivery layer. */

@@ -4,7 +4,7 @@
 // (docs/delivery.md). Re-exports only.
 
 export { DeliveryService } from '../delivery/service.js';
-export type { DeliveryServiceOptions, ReplayOptions, TargetReport } from '../delivery/service.js';
+export type { DeliveryServiceOptions, ReplayOptions, TargetDisabledCause, TargetReport } from '../delivery/service.js';
 export { openStore, sqlitePath } from '../delivery/open-store.js';
 export { MemoryStore } from '../delivery/memory-store.js';
 export type { MemoryStoreOptions } from '../delivery/memory-store.js';
@@ -16,12 +16,16 @@ export type {
   AttemptContext,
   AttemptRecord,
   AttemptResult,
+  BreakerSettings,
+  DeliveryControls,
   DeliveryQueue,
   DeliveryRecord,
   DeliveryState,
   DeliveryTarget,
   NewDelivery,
+  RateLimit,
 } from '../delivery/types.js';
+export type { TargetHealth, TargetHealthStore } from '../delivery/target-health.js';
 export { CLUSTER_TOPICS, LocalClusterBus } from '../cluster/bus.js';
 export type { ClusterBus, ClusterListener, ClusterMessage } from '../cluster/bus.js';
 export type { ClusterControl } from '../cluster/control.js';

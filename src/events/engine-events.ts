@@ -25,6 +25,8 @@ export const ENGINE_EVENTS = {
   deliveryFailed: '20520',
   /** A delivery target was disabled (its receiver answered 410 Gone); its deliveries wait until it is enabled. */
   deliveryTargetDisabled: '20521',
+  /** A delivery target was disabled for failing without a single success for endpoint_failure_disable_after. */
+  deliveryTargetFailingDisabled: '20522',
 } as const;
 
 export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
@@ -67,5 +69,19 @@ export const ENGINE_EVENT_DEFINITIONS: readonly EventDefinition[] = [
     name: 'delivery-target-disabled',
     groups: ['failure', 'delivery', 'engine'],
     message: 'Delivery target "{{data.target}}" was disabled: {{data.reason}}',
+    example: { target: 'webhook:billing', reason: 'HTTP 410 (delivery dlv_019ad5c4-7c2e-7a41-9f3b-2d8e61c0a7f5)' },
+  },
+  {
+    id: ENGINE_EVENTS.deliveryTargetFailingDisabled,
+    name: 'delivery-target-failing-disabled',
+    groups: ['failure', 'delivery', 'engine'],
+    message: 'Delivery target "{{data.target}}" was disabled: it failed without a success since {{data.failing_since}}',
+    example: {
+      target: 'webhook:billing',
+      reason:
+        'no successful attempt since 2025-01-26T12:00:00.000Z (endpoint_failure_disable_after: 432000 s); last error: HTTP 503 (delivery dlv_019ad5c4-7c2e-7a41-9f3b-2d8e61c0a7f5)',
+      failing_since: '2025-01-26T12:00:00.000Z',
+      disable_after: 432000,
+    },
   },
 ];

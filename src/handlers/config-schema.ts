@@ -3,6 +3,7 @@
 // handlers share (how they follow actions and gates, sync or queued).
 
 import { z } from 'zod';
+import { targetDeliveryShape } from '../delivery/config-schema.js';
 import { filtersShape } from '../events/filters.js';
 
 /** Fields every handler has, whatever its type (the filters included). */
@@ -67,4 +68,6 @@ export const outboundShape = {
   on_failure: z.array(z.string().min(1)).default([]),
   /** Collect events and send them as one delivery (queued handlers only). */
   digest: digestSchema.optional(),
+  /** Its own rate limit, retry schedule, breaker and failing time (queued handlers; see docs/delivery.md). */
+  ...targetDeliveryShape,
 };

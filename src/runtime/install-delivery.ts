@@ -48,7 +48,17 @@ async function installDelivery(runtime: Runtime): Promise<void> {
         event: failedEventRecord(delivery.event),
       });
     },
-    onTargetDisabled(target, reason) {
+    onTargetDisabled(target, reason, cause) {
+      if (cause.cause === 'failing') {
+        log.warn({ target, reason }, 'Delivery target disabled (failing without a success for endpoint_failure_disable_after); enable it with "hookwork deliveries enable"');
+        emit(ENGINE_EVENTS.deliveryTargetFailingDisabled, {
+          target,
+          reason,
+          failing_since: new Date(cause.failingSince).toISOString(),
+          disable_after: cause.disableAfterMs / 1000,
+        });
+        return;
+      }
       log.warn({ target, reason }, 'Delivery target disabled (410 Gone); enable it with "hookwork deliveries enable"');
       emit(ENGINE_EVENTS.deliveryTargetDisabled, { target, reason });
     },

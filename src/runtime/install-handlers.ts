@@ -13,7 +13,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { HookworkConfig } from '../config/schema.js';
 import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import type { DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import type { DeliveryControls, DeliveryQueue, DeliveryTarget } from '../delivery/types.js';
+import { deliveryControlsOf, withControls } from '../delivery/controls.js';
 import { emitEngineEvent } from '../host.js';
 import type { Installer, Runtime } from './types.js';
 import { Actions } from '../actions/actions.js';
@@ -133,15 +134,25 @@ function buildTargets(
   webhookList: readonly MagpieWebhookConfig[],
   shared: Shared,
   ssrf: SsrfGuard,
-): { targets: Map<string, OutboundTarget>; chains: Map<string, readonly string[]>; digests: Map<string, Digest>; transports: MailTransport[] } {
+): {
+  targets: Map<string, OutboundTarget>;
+  chains: Map<string, readonly string[]>;
+  digests: Map<string, Digest>;
+  controls: Map<string, DeliveryControls>;
+  transports: MailTransport[];
+} {
   const { runtime, log, http, callbacks } = shared;
   const targets = new Map<string, OutboundTarget>();
   // Each e-mail handler's SMTP pool: closed when its generation is swapped out.
   const transports: MailTransport[] = [];
   const chains = new Map<string, readonly string[]>();
   const digests = new Map<string, Digest>();
+  // Each target's own rate limit, retry schedule, breaker, failing time.
+  const controls = new Map<string, DeliveryControls>();
   for (const handler of handlers) {
     const name = handlerTargetName(handler.name);
+    const own = deliveryControlsOf(handler);
+    if (own !== undefined) controls.set(name, own);
     if (handler.digest !== undefined) {
       digests.set(name, {
         ...(handler.digest.max_events === undefined ? {} : { maxEvents: handler.digest.max_events }),
@@ -179,12 +190,14 @@ function buildTargets(
   }
   for (const hook of webhookList) {
     const name = webhookTargetName(hook.name);
+    const own = deliveryControlsOf(hook);
+    if (own !== undefined) controls.set(name, own);
     targets.set(name, webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }));
   }
   if (shared.queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');
   }
-  return { targets, chains, digests, transports };
+  return { targets, chains, digests, controls, transports };
 }
 
 async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<Generation> {
@@ -194,8 +207,8 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   const handlers = config.handlers.filter(isOutbound).filter((h) => h.enabled);
   const declared = declareActions(runtime, config);
   const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
-  const { targets, chains, digests, transports } = buildTargets(config, handlers, webhookList, shared, ssrf);
-  const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue, digests);
+  const { targets, chains, digests, controls, transports } = buildTargets(config, handlers, webhookList, shared, ssrf);
+  const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue, digests).map((d) => withControls(d, controls.get(d.name)));
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,

@@ -3,6 +3,7 @@
 // template placeholders) are in config/handler-checks.ts.
 
 import { z } from 'zod';
+import { targetDeliveryShape } from '../delivery/config-schema.js';
 import { HANDLER_GRANTS, outboundShape } from '../handlers/config-schema.js';
 import { HTTP_METHODS } from '../http/methods.js';
 import { BODY_FORMATS } from './body-format.js';
@@ -97,6 +98,7 @@ export const magpieWebhookSchema = z.strictObject({
   success_status: successStatus,
   fallback_urls: z.array(urlTemplate).optional(),
   grants: z.array(z.enum(HANDLER_GRANTS)).optional(),
+  ...targetDeliveryShape,
 });
 
 /** A file or folder of files (YAML or JSON) whose `webhooks:` entries are appended to the config's. */

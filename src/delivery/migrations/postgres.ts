@@ -132,4 +132,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX hookwork_digest_members_target ON hookwork_digest_members (target, seq);
     `,
   },
+  {
+    // Target health shared by the nodes (circuit state, failing since), written
+    // on transitions only; and each rate-limited target's token bucket, from
+    // which nodes take tokens in small batches (see delivery/rate-limiter.ts).
+    version: 7,
+    description: 'target health (circuit state, failing since) and rate-limit buckets',
+    sql: `
+      CREATE TABLE hookwork_target_health (
+        target text PRIMARY KEY,
+        circuit_state text,
+        open_until bigint,
+        circuit_at bigint,
+        circuit_node text,
+        failing_since bigint
+      );
+      CREATE TABLE hookwork_rate_buckets (
+        target text PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        granted integer NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];

@@ -180,4 +180,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX digest_members_target ON digest_members (target, seq);
     `,
   },
+  {
+    version: 8,
+    description: 'target health shared by nodes: circuit state, failing since',
+    // One row per target with a recorded circuit or failing time: written on
+    // transitions only (circuit opened or closed, first failure after a
+    // success, first success after failures).
+    sql: `
+      CREATE TABLE target_health (
+        target TEXT PRIMARY KEY,
+        circuit_state TEXT,
+        open_until INTEGER,
+        circuit_at INTEGER,
+        circuit_node TEXT,
+        failing_since INTEGER
+      );
+    `,
+  },
 ];
