@@ -12,6 +12,7 @@
 // events, ours and the peer's interleaved, medians reported.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { HookworkEvent } from '../src/events/envelope.js';
@@ -24,12 +25,7 @@ import type { BenchResult } from './lib.js';
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
 const BATCH = 1000;
-const ROUNDS = 5;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] as number;
-}
+const ROUNDS = Number(process.env.HOOKWORK_BENCH_ROUNDS ?? 5);
 
 // The bare worker: the smallest loop that answers a handle frame.
 const BARE_WORKER = `
@@ -106,21 +102,91 @@ function batchRunner(runtime: Runtime, handler: ExtensionHandler, sources: reado
   };
 }
 
-async function interleaved(ours: () => Promise<number>, peer: () => Promise<number>): Promise<{ ours: number; peer: number }> {
-  await ours();
-  await peer();
-  const oursRates: number[] = [];
-  const peerRates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      oursRates.push(await ours());
-      peerRates.push(await peer());
-    } else {
-      peerRates.push(await peer());
-      oursRates.push(await ours());
+/** CPU time (ms) of this process's child processes so far, from /proc (0 where there is none). Counts work, which a busy machine does not skew as it does throughput. */
+function childrenCpuMs(): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // ppid, then utime and stime in clock ticks (100 per second on Linux).
+      if (Number(fields[1]) === process.pid) total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // it ended meanwhile
     }
   }
-  return { ours: median(oursRates), peer: median(peerRates) };
+  return total;
+}
+
+interface CpuTally {
+  events: number;
+  ownMs: number;
+  childrenMs: number;
+}
+
+/** Wraps a timed batch: adds the CPU it used (this process, and the child processes) to `tally`. */
+function counted(run: () => Promise<number>, events: number, tally: CpuTally): () => Promise<number> {
+  return async () => {
+    const own = process.cpuUsage();
+    const children = childrenCpuMs();
+    const rate = await run();
+    const used = process.cpuUsage(own);
+    tally.ownMs += (used.user + used.system) / 1000;
+    tally.childrenMs += childrenCpuMs() - children;
+    tally.events += events;
+    return rate;
+  };
+}
+
+function perEvent(tally: CpuTally): string {
+  const us = (ms: number): string => ((ms * 1000) / tally.events).toFixed(0);
+  return `${us(tally.ownMs + tally.childrenMs)} µs CPU/event (node ${us(tally.ownMs)}, processes ${us(tally.childrenMs)})`;
+}
+
+/**
+ * Ours and the peer alternately, `rounds` times after one warm-up each (the
+ * order flips every round, so drift favours neither); each round gives one
+ * ratio. Kept local and self-contained so it can be swapped for the shared
+ * alternation/median helper bench/lib.ts is getting (wp-bench).
+ */
+async function interleaved(ours: () => Promise<number>, peer: () => Promise<number>, rounds = ROUNDS): Promise<Alternated> {
+  await ours();
+  await peer();
+  const pairs: Array<{ ours: number; peer: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      const o = await ours();
+      pairs.push({ ours: o, peer: await peer() });
+    } else {
+      const p = await peer();
+      pairs.push({ ours: await ours(), peer: p });
+    }
+  }
+  // Higher is better here: the ratio is ours / peer.
+  pairs.sort((a, b) => a.ours / a.peer - b.ours / b.peer);
+  const middle = pairs[pairs.length >> 1] as { ours: number; peer: number };
+  const ratios = pairs.map((pair) => pair.ours / pair.peer);
+  return { ours: middle.ours, peer: middle.peer, min: ratios[0] as number, max: ratios[ratios.length - 1] as number, rounds };
+}
+
+interface Alternated {
+  /** The round whose ratio is the median: its two figures. */
+  readonly ours: number;
+  readonly peer: number;
+  readonly min: number;
+  readonly max: number;
+  readonly rounds: number;
+}
+
+function spread(result: Alternated): string {
+  return `median of ${result.rounds} alternated rounds, ratio ${result.min.toFixed(2)}–${result.max.toFixed(2)}x`;
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -161,7 +227,13 @@ export async function run(): Promise<BenchResult[]> {
     await bare.runAll(frames);
     return (frames.length * 1e9) / Number(process.hrtime.bigint() - start);
   };
-  const python = await interleaved(batchRunner(runtime, service.handler('python') as ExtensionHandler, sources), barePool);
+  const oursCpu: CpuTally = { events: 0, ownMs: 0, childrenMs: 0 };
+  const peerCpu: CpuTally = { events: 0, ownMs: 0, childrenMs: 0 };
+  const python = await interleaved(
+    counted(batchRunner(runtime, service.handler('python') as ExtensionHandler, sources), BATCH, oursCpu),
+    counted(barePool, BATCH, peerCpu),
+  );
+  process.stdout.write(`Python handle(): ours ${perEvent(oursCpu)}; bare pool ${perEvent(peerCpu)}\n`);
   bare.close();
 
   // 2. isolation: process against isolation: thread, same handler.
@@ -173,7 +245,7 @@ export async function run(): Promise<BenchResult[]> {
 
   return [
     {
-      name: `Python handle() through Hookwork (main process + ${size} workers), ${BATCH} queued`,
+      name: `Python handle() through Hookwork (main process + ${size} workers), ${BATCH} queued (${spread(python)})`,
       unit: 'events/s',
       ours: python.ours,
       peer: python.peer,
@@ -182,7 +254,7 @@ export async function run(): Promise<BenchResult[]> {
       target: 'at least 0.8x',
     },
     {
-      name: `JavaScript handle() with isolation: process (${size} Node processes), ${BATCH} queued`,
+      name: `JavaScript handle() with isolation: process (${size} Node processes), ${BATCH} queued (${spread(node)})`,
       unit: 'events/s',
       ours: node.ours,
       peer: node.peer,

@@ -63,6 +63,12 @@ export const extensionPoolSchema = z.strictObject({
   size: z.number().int().positive().default(() => availableParallelism()),
   /** Events waiting for a worker before new ones are refused; default unbounded. */
   max_queue: z.number().int().positive().optional(),
+  /**
+   * Process pools (Python handlers, isolation: process): handle frames sent
+   * to one process before the first is answered (docs/extensions.md). 1
+   * sends one at a time. The thread pool ignores it.
+   */
+  pipeline: z.number().int().min(1).max(64).default(4),
   resource_limits: extensionPoolLimitsSchema.default({}),
 });
 

@@ -33,6 +33,8 @@ export interface NodeProcessesOptions {
   readonly folder: string;
   readonly poolSize: number;
   readonly maxQueue?: number;
+  /** Handle frames in flight per process (ProcessPoolOptions.pipeline). */
+  readonly pipeline?: number;
   /** Heap cap of each process, MB (--max-old-space-size). */
   readonly memoryLimitMb?: number;
   readonly logger: Logger;
@@ -80,6 +82,7 @@ export class NodeProcesses {
       pool = new ProcessPool({
         size: this.#options.poolSize,
         ...(this.#options.maxQueue === undefined ? {} : { maxQueue: this.#options.maxQueue }),
+        ...(this.#options.pipeline === undefined ? {} : { pipeline: this.#options.pipeline }),
         ...(this.#options.memoryLimitMb === undefined ? {} : { memoryLimitMb: this.#options.memoryLimitMb }),
         command: this.command(grants),
         name: 'node',

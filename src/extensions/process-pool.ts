@@ -6,6 +6,15 @@
 // exits while handling (sys.exit, a crash, out of memory) fails that event
 // and is replaced. Generic over the command that starts a process: the
 // Python runtime, or a locked-down Node runtime (node-processes.ts).
+//
+// Frames are pipelined: up to `pipeline` handle frames are written to one
+// process before the first is answered (it serves them in order), so a
+// process never waits for the host between two events, and one wake-up
+// serves several frames. The oldest unanswered frame is the one running:
+// a crash or a kill fails that one, and the frames behind it go back to the
+// front of the queue. An event aborted while its frame waits in a process
+// fails at once; the process still reaches that frame, and its answer is
+// dropped.
 
 import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, ExtensionWorkerCrashError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -28,6 +37,8 @@ export interface ProcessPoolOptions {
   readonly memoryLimitMb?: number;
   /** A stderr line that means a process ran out of memory (see ProtocolProcessOptions). */
   readonly outOfMemoryLine?: RegExp;
+  /** Handle frames in flight per process (default 1: one at a time). */
+  readonly pipeline?: number;
 }
 
 interface Entry {
@@ -40,12 +51,16 @@ interface Entry {
 interface Slot {
   readonly process: ProtocolProcess;
   ready: boolean;
-  running: Entry | undefined;
+  /** Frames sent and not yet answered, oldest (the one running) first. */
+  readonly inFlight: Entry[];
+  /** Killed by the host (its running event was aborted): nothing it holds is running any more. */
+  killed: boolean;
 }
 
 export class ProcessPool {
   readonly size: number;
   readonly maxQueue: number | undefined;
+  readonly pipeline: number;
   readonly #options: ProcessPoolOptions;
   readonly #slots = new Set<Slot>();
   #queue: Entry[] = [];
@@ -56,6 +71,7 @@ export class ProcessPool {
     this.#options = options;
     this.size = options.size;
     this.maxQueue = options.maxQueue;
+    this.pipeline = Math.max(1, Math.floor(options.pipeline ?? 1));
   }
 
   /** Runs `handle` in a process; rejects with the handler's error, a crash, an abort or a full queue. */
@@ -111,7 +127,7 @@ export class ProcessPool {
       onExit: (exit) => this.#onExit(slot, exit),
       ...(this.#options.outOfMemoryLine === undefined ? {} : { outOfMemoryLine: this.#options.outOfMemoryLine }),
     });
-    const slot: Slot = { process, ready: false, running: undefined };
+    const slot: Slot = { process, ready: false, inFlight: [], killed: false };
     this.#slots.add(slot);
     process.ready.then(
       () => {
@@ -133,10 +149,15 @@ export class ProcessPool {
 
   #onExit(slot: Slot, exit: ProcessExit): void {
     this.#slots.delete(slot);
-    const running = slot.running;
-    slot.running = undefined;
+    const behind = slot.inFlight.splice(0);
+    const running = slot.killed ? undefined : behind.shift();
     if (running !== undefined) running.reject(this.#exitError(exit));
-    if (this.#closed) return;
+    if (this.#closed) {
+      for (const entry of behind) entry.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
+      return;
+    }
+    // Never read by the process that ended: they wait again, first in line.
+    this.#queue.unshift(...behind);
     if (!slot.ready) {
       // It died before saying hello (no interpreter, a broken install):
       // starting another at once would loop. The waiting events fail; the
@@ -149,15 +170,27 @@ export class ProcessPool {
     this.#fill();
   }
 
+  /** A process with nothing in flight. */
   #idle(): Slot | undefined {
-    for (const slot of this.#slots) if (slot.ready && slot.running === undefined && slot.process.exited === undefined) return slot;
+    for (const slot of this.#slots) if (slot.ready && !slot.killed && slot.inFlight.length === 0 && slot.process.exited === undefined) return slot;
     return undefined;
+  }
+
+  /** The process with the fewest frames in flight, below `pipeline`: idle ones first, so events spread before they stack. */
+  #leastBusy(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.killed || slot.process.exited !== undefined || slot.inFlight.length >= this.pipeline) continue;
+      if (best === undefined || slot.inFlight.length < best.inFlight.length) best = slot;
+      if (slot.inFlight.length === 0) break;
+    }
+    return best;
   }
 
   #pump(): void {
     for (;;) {
       if (this.#queue.length === 0) return;
-      const slot = this.#idle();
+      const slot = this.#leastBusy();
       if (slot === undefined) return;
       const entry = this.#queue.shift() as Entry;
       this.#runOn(slot, entry);
@@ -165,22 +198,28 @@ export class ProcessPool {
   }
 
   #runOn(slot: Slot, entry: Entry): void {
-    slot.running = entry;
+    slot.inFlight.push(entry);
     const { task } = entry;
     slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
     slot.process
       .request({ type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration })
       .then(
         (response) => {
-          if (slot.running !== entry) return;
-          slot.running = undefined;
+          // Answers come in order: this one is the oldest in flight, unless it was aborted or its process ended.
+          const at = slot.inFlight.indexOf(entry);
+          if (at === -1) return;
+          slot.inFlight.splice(at, 1);
           this.#completed++;
+          // The next frame goes out before this result is processed: the process is not idle meanwhile.
+          this.#pump();
           if (response.type === 'result') entry.resolve(response.result as HandleResult);
           else if (response.type === 'error') entry.reject(resultError(response.error));
           else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
-          this.#pump();
         },
-        (err: unknown) => entry.reject(toError(err)),
+        (err: unknown) => {
+          // The process ended: onExit has failed or re-queued what it held.
+          if (slot.inFlight.includes(entry)) entry.reject(toError(err));
+        },
       );
   }
 
@@ -192,11 +231,17 @@ export class ProcessPool {
       return;
     }
     for (const slot of this.#slots) {
-      if (slot.running !== entry) continue;
-      // A stuck handler cannot be interrupted: its process goes, a new one comes.
-      slot.running = undefined;
-      slot.process.kill();
+      const at = slot.inFlight.indexOf(entry);
+      if (at === -1) continue;
+      slot.inFlight.splice(at, 1);
       entry.reject(abortError(entry.signal?.reason));
+      // A stuck handler cannot be interrupted: its process goes, a new one
+      // comes (the frames behind it are re-queued by onExit). A frame still
+      // waiting in the process is not running: its answer will be dropped.
+      if (at === 0) {
+        slot.killed = true;
+        slot.process.kill();
+      }
       return;
     }
   }

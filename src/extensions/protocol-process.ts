@@ -105,9 +105,28 @@ export class ProtocolProcess {
     const id = this.#nextId++;
     return new Promise<Response>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#child.stdin.write(encodeFrame({ ...message, id }));
+      this.#write(encodeFrame({ ...message, id }));
     });
   }
+
+  /**
+   * Frames written in one tick leave as one buffer on the next: one write
+   * for a burst instead of one per frame (corking would hand libuv one iovec
+   * per frame, which it walks again on every partial write to a full pipe).
+   */
+  #write(frame: Buffer): void {
+    if (this.#outbox.length === 0) process.nextTick(this.#flush);
+    this.#outbox.push(frame);
+  }
+
+  #outbox: Buffer[] = [];
+  readonly #flush = (): void => {
+    const frames = this.#outbox;
+    if (frames.length === 0) return;
+    this.#outbox = [];
+    if (this.#exit !== undefined || this.#child.stdin.writableEnded) return;
+    this.#child.stdin.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+  };
 
   /** Ends it now (SIGKILL): a stuck handler does not get to clean up. */
   kill(): void {
@@ -123,6 +142,8 @@ export class ProtocolProcess {
     const ended = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
     const timer = setTimeout(() => this.kill(), graceMs);
     this.request({ type: 'shutdown' }).catch(() => undefined);
+    // The frames of this tick (the shutdown last) go before the end of stdin.
+    if (this.#outbox.length > 0) this.#flush();
     this.#child.stdin.end();
     await ended;
     clearTimeout(timer);

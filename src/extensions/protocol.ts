@@ -110,11 +110,13 @@ export type Response =
 
 /** One frame for a message. */
 export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  if (body.length > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${body.length} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
+  const json = JSON.stringify(message);
+  // One buffer, written once: no intermediate copy of the body.
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
+  const frame = Buffer.allocUnsafe(4 + size);
+  frame.writeUInt32BE(size, 0);
+  frame.write(json, 4, 'utf8');
   return frame;
 }
 

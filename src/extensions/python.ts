@@ -20,6 +20,8 @@ export interface PythonExtensionsOptions {
   readonly folder: string;
   readonly poolSize: number;
   readonly maxQueue?: number;
+  /** Handle frames in flight per process (ProcessPoolOptions.pipeline). */
+  readonly pipeline?: number;
   /** Address-space cap of each worker process, MB (RLIMIT_AS). */
   readonly memoryLimitMb?: number;
   readonly logger: Logger;
@@ -53,6 +55,7 @@ export class PythonExtensions {
     this.#pool ??= new ProcessPool({
       size: this.#options.poolSize,
       ...(this.#options.maxQueue === undefined ? {} : { maxQueue: this.#options.maxQueue }),
+      ...(this.#options.pipeline === undefined ? {} : { pipeline: this.#options.pipeline }),
       ...(this.#options.memoryLimitMb === undefined ? {} : { memoryLimitMb: this.#options.memoryLimitMb }),
       command: this.command('worker'),
       name: 'python',

@@ -74,6 +74,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     folder,
     poolSize: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    pipeline: config.extensions.pool.pipeline,
     ...(limits.max_process_memory_mb === undefined ? {} : { memoryLimitMb: limits.max_process_memory_mb }),
     logger: runtime.logger,
   });
@@ -83,6 +84,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     folder,
     poolSize: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    pipeline: config.extensions.pool.pipeline,
     ...(limits.max_old_generation_mb === undefined ? {} : { memoryLimitMb: limits.max_old_generation_mb }),
     logger: runtime.logger,
   });
