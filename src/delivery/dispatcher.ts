@@ -43,6 +43,8 @@ export interface DispatcherOptions {
   readonly metrics?: DeliveryMetrics;
   /** A delivery was dead-lettered (after the store recorded it). */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
+  /** A delivery of `target` finished here (done or dead-lettered): the back-pressure count. */
+  readonly onFinished?: (target: string) => void;
   /** A target answered 410 and was disabled (after the store recorded it). */
   readonly onTargetDisabled?: (target: string, reason: string) => void;
 }
@@ -646,6 +648,7 @@ export class Dispatcher {
       ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
       : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };
     this.#settles.push(request);
+    if (outcome.state !== 'pending') this.#o.onFinished?.(delivery.target);
     if (outcome.state === 'failed') {
       this.#failed.push({
         delivery: {

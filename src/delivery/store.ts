@@ -5,6 +5,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ClusterBus } from '../cluster/bus.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { IdempotencyKeeper } from '../events/idempotency.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 /** A delivery ready to be written: every field decided by the service. */
@@ -146,8 +147,11 @@ export function digestEventJson(events: readonly string[]): string {
   return `[${events.join(',')}]`;
 }
 
-/** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
-export interface DeliveryStore extends ScheduleStore {
+/**
+ * Also the schedules' tick claims and paused state (schedule-store.ts) and
+ * the idempotency keys of emits (events/idempotency.ts): one database for all.
+ */
+export interface DeliveryStore extends ScheduleStore, IdempotencyKeeper {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;

@@ -67,4 +67,10 @@ export const outboundShape = {
   on_failure: z.array(z.string().min(1)).default([]),
   /** Collect events and send them as one delivery (queued handlers only). */
   digest: digestSchema.optional(),
+  /**
+   * Back-pressure for this target: while it has this many unfinished
+   * deliveries, events it follows are refused (503, HKW_ERR_BACKPRESSURE)
+   * before anything is accepted. Default: only delivery.max_pending applies.
+   */
+  max_pending: z.number().int().positive().optional(),
 };
