@@ -43,7 +43,7 @@ async function measure(send: (client: Pool) => Promise<void>, connections: numbe
   });
   runtime.host.addEmitStage(async (e) => {
     // The JSON text, as the targets' router hands it over.
-    await runtime.services.delivery.enqueue([{ target: 'elsewhere', eventJson: eventJsonText(e) }]);
+    await runtime.services.delivery!.enqueue([{ target: 'elsewhere', eventJson: eventJsonText(e) }]);
   });
   const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
   const client = new Pool(await gateway.listen(), { connections });

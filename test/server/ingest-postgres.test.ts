@@ -10,6 +10,14 @@ import { send, startGateway, type TestGateway } from './gateway-helpers.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
+import type { DeliveryService } from '../../src/delivery/service.js';
+
+/** The runtime's delivery service (every runtime here has one). */
+function deliveryOf(g: { runtime: { services: { delivery?: DeliveryService | undefined } } }): DeliveryService {
+  const d = g.runtime.services.delivery;
+  assert.ok(d, 'the runtime has a delivery service');
+  return d;
+}
 
 let pg: ThrowawayPostgres;
 before(async () => {
@@ -56,7 +64,7 @@ test('the same Idempotency-Key sent to two nodes at once creates one event and o
     assert.equal([fromA, fromB].filter((r) => r.headers['idempotent-replayed'] === 'true').length, 1);
   }
   await receiver.waitFor(KEYS);
-  assert.equal((await a.runtime.services.delivery.list({ limit: 1000 })).length, KEYS, 'one delivery per key');
+  assert.equal((await deliveryOf(a).list({ limit: 1000 })).length, KEYS, 'one delivery per key');
   const conflict = await send(b.url, 'POST', '/v1/events', { json: { id: '100', data: { path: '/changed' } }, headers: { 'idempotency-key': 'key-0' } });
   assert.equal(conflict.status, 409);
   assert.equal(conflict.body['code'], 'HKW_ERR_IDEMPOTENCY_CONFLICT');
@@ -68,14 +76,14 @@ test("back-pressure on PostgreSQL: a node's count takes in what the other node e
   const receiver = await testReceiver(t);
   // poll_interval 0.2: the counts are read again from the store every second.
   const [a, b] = await twoNodes(t, await pg.createDatabase('bp_nodes'), receiver.url, { poll_interval: 0.2, max_pending: 2 });
-  await a.runtime.services.delivery.disableTarget('handler:hook', 'test');
+  await deliveryOf(a).disableTarget('handler:hook', 'test');
   for (let i = 0; i < 2; i++) assert.equal((await send(a.url, 'POST', '/v1/events', { json: { id: '100' } })).status, 202);
-  await waitFor(() => b.runtime.services.delivery.pendingCount() === 2, 'node b counted node a\'s deliveries');
+  await waitFor(() => deliveryOf(b).pendingCount() === 2, 'node b counted node a\'s deliveries');
   const refused = await send(b.url, 'POST', '/v1/events', { json: { id: '100' } });
   assert.equal(refused.status, 503);
   assert.equal(refused.body['code'], 'HKW_ERR_BACKPRESSURE');
-  await a.runtime.services.delivery.enableTarget('handler:hook');
+  await deliveryOf(a).enableTarget('handler:hook');
   await receiver.waitFor(2);
-  await waitFor(() => b.runtime.services.delivery.pendingCount() === 0, 'node b saw the drain');
+  await waitFor(() => deliveryOf(b).pendingCount() === 0, 'node b saw the drain');
   assert.equal((await send(b.url, 'POST', '/v1/events', { json: { id: '100' } })).status, 202);
 });

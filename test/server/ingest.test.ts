@@ -12,9 +12,17 @@ import { silentLogger } from '../../src/logger.js';
 import { send, startGateway } from './gateway-helpers.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
+import type { DeliveryService } from '../../src/delivery/service.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+
+/** The runtime's delivery service (every runtime here has one). */
+function deliveryOf(g: { runtime: { services: { delivery?: DeliveryService | undefined } } }): DeliveryService {
+  const d = g.runtime.services.delivery;
+  assert.ok(d, 'the runtime has a delivery service');
+  return d;
+}
 
 function config(receiverUrl: string, over: Partial<HookworkConfigInput> = {}): HookworkConfigInput {
   return {
@@ -53,7 +61,7 @@ test('POST /v1/events with an Idempotency-Key: a repeat answers the same uuid wi
     const bad = await send(gw.url, 'POST', '/v1/events', { json: { id: '100' }, headers: { 'idempotency-key': 'x'.repeat(300) } });
     assert.equal(bad.status, 400);
     await receiver.waitFor(2);
-    const deliveries = await gw.runtime.services.delivery.list();
+    const deliveries = await deliveryOf(gw).list();
     assert.equal(deliveries.length, 2, 'one delivery per key, none for the repeats');
 
     await gw.close();
@@ -62,7 +70,7 @@ test('POST /v1/events with an Idempotency-Key: a repeat answers the same uuid wi
     assert.equal(afterRestart.status, 202);
     assert.equal(afterRestart.body['uuid'], first.body['uuid']);
     assert.equal(afterRestart.headers['idempotent-replayed'], 'true');
-    assert.equal((await gw.runtime.services.delivery.list()).length, 2);
+    assert.equal((await deliveryOf(gw).list()).length, 2);
     assert.equal(receiver.requests.length, 2);
   } finally {
     await gw.close();
@@ -82,10 +90,10 @@ test('host.emit with idempotencyKey: two identical emits at once give one event;
     assert.equal(a.timestamp.timestamp, b.timestamp.timestamp);
     await assert.rejects(host.emit('100', { data: { path: '/y' } }, { idempotencyKey: 'same' }), IdempotencyConflictError);
     await receiver.waitFor(1);
-    assert.equal((await gw.runtime.services.delivery.list()).length, 1);
-    const store = gw.runtime.services.delivery.store;
+    assert.equal((await deliveryOf(gw).list()).length, 1);
+    const store = deliveryOf(gw).store;
     // Past the window (1 s), the retention job removes the key: the same key emits anew.
-    await gw.runtime.services.delivery.purge(Date.now() + 2000);
+    await deliveryOf(gw).purge(Date.now() + 2000);
     const reserved = await store.reserveIdempotencyKey({ key: 'same', fingerprint: 'f', eventUuid: 'u', eventTime: 1, now: Date.now(), expiresAt: Date.now() + 1000, staleBefore: 0 });
     assert.equal(reserved?.reserved, true, 'the purged key is free again');
   } finally {
@@ -124,11 +132,11 @@ test('POST /v1/events/batch: per-item results, one bad item does not refuse the 
     const atomic = await send(gw.url, 'POST', '/v1/events/batch', { json: { atomic: true, events: [{ id: '100', data: { path: '/ok' } }, { id: 'nope' }] } });
     assert.equal(atomic.status, 400);
     assert.equal(atomic.body['accepted'], 0);
-    const before = (await gw.runtime.services.delivery.list()).length;
+    const before = (await deliveryOf(gw).list()).length;
     assert.equal(before, 3, 'the atomic batch emitted nothing');
 
     // Five events with enqueue_batch 2 still go to the store in one write.
-    const store = gw.runtime.services.delivery.store;
+    const store = deliveryOf(gw).store;
     const writes: number[] = [];
     const enqueue = store.enqueue.bind(store);
     store.enqueue = (rows) => {
@@ -150,7 +158,7 @@ test('back-pressure: with the target disabled its deliveries stay pending; at de
   const receiver = await testReceiver(t);
   const gw = await startGateway(config(receiver.url, { delivery: { poll_interval: 0.05, max_pending: 3 } }));
   try {
-    const delivery = gw.runtime.services.delivery;
+    const delivery = deliveryOf(gw);
     await delivery.disableTarget('handler:hook', 'test: keep deliveries pending');
     for (let i = 0; i < 3; i++) {
       const ok = await send(gw.url, 'POST', '/v1/events', { json: { id: '100', data: { path: `/${i}` } } });
@@ -197,7 +205,7 @@ test("back-pressure per target: a target's max_pending refuses only the events t
     },
   });
   t.after(() => runtime.close());
-  const delivery = runtime.services.delivery;
+  const delivery = deliveryOf({ runtime });
   await delivery.disableTarget('handler:small', 'test');
   await runtime.host.emit('100', { data: {} });
   await runtime.host.emit('100', { data: {} });
