@@ -62,6 +62,8 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_TARGET_NOT_FOUND: { status: 404, summary: 'No delivery target has that name.' },
   HKW_ERR_EXTENSION_PROCESS: { status: 500, summary: 'An extension handler process could not start, or broke the protocol.' },
   HKW_ERR_HANDLER_NOT_FOUND: { status: 404, summary: 'No extension handler has that name or uuid.' },
+  HKW_ERR_IDEMPOTENCY_CONFLICT: { status: 409, summary: 'The idempotency key was used before with a different event or input.' },
+  HKW_ERR_BACKPRESSURE: { status: 503, summary: 'The delivery queue holds delivery.max_pending (or the target its max_pending) deliveries; retry after Retry-After.' },
   HKW_ERR_DELIVERY_BODY_NOT_KEPT: { status: 409, summary: 'The delivery succeeded and its body was not kept, so it cannot be sent again.' },
   // Schedules.
   HKW_ERR_SCHEDULE_NOT_FOUND: { status: 404, summary: 'No schedule of the config has that name.' },
@@ -404,6 +406,39 @@ export class DeliveryStoreError extends CataloguedError {
     super('HKW_ERR_DELIVERY_STORE', message, options);
     this.fault = options?.fault;
     this.retryAfter = options?.fault === 'disk-full' ? 30 : 2;
+  }
+}
+
+/** An idempotency key came back with another event id or input than the emit that first used it. */
+export class IdempotencyConflictError extends CataloguedError {
+  readonly key: string;
+  constructor(key: string) {
+    super(
+      'HKW_ERR_IDEMPOTENCY_CONFLICT',
+      `The idempotency key "${key}" was already used for a different event or input within the idempotency window; use a new key for a new event, or send the first request's body unchanged to get its answer again.`,
+    );
+    this.key = key;
+  }
+}
+
+/**
+ * The delivery queue is full (delivery.max_pending in all, or a target's
+ * max_pending): nothing of the emit was accepted; send it again later.
+ */
+export class BackpressureError extends CataloguedError {
+  /** The target whose bound was reached, or undefined for delivery.max_pending. */
+  readonly target: string | undefined;
+  /** Seconds the gateway asks a caller to wait (its Retry-After header). */
+  readonly retryAfter: number;
+  constructor(target: string | undefined, limit: number, retryAfter: number) {
+    super(
+      'HKW_ERR_BACKPRESSURE',
+      target === undefined
+        ? `The delivery queue holds its limit of ${limit} pending deliveries (delivery.max_pending); nothing was accepted. Send the event again after ${retryAfter} s, or raise delivery.max_pending.`
+        : `The target "${target}" has its limit of ${limit} pending deliveries (its max_pending); nothing was accepted. Send the event again after ${retryAfter} s, check the target is up and enabled, or raise its max_pending.`,
+    );
+    this.target = target;
+    this.retryAfter = retryAfter;
   }
 }
 

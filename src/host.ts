@@ -6,11 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClosedError, InvalidEventDataError, UnknownEventError } from './errors.js';
+import { ClosedError, InvalidArgumentError, InvalidEventDataError, UnknownEventError } from './errors.js';
 import { EventCatalogue, type EventDefinition } from './events/catalogue.js';
 import { ENGINE_EVENTS, ENGINE_EVENT_DEFINITIONS } from './events/engine-events.js';
 import { buildEnvelope, type EmitInput, type EventData, type EventServer, type HookworkEvent } from './events/envelope.js';
 import { freezeData } from './events/freeze-data.js';
+import { newEventUuid } from './events/event-uuid.js';
+import { emitFingerprint, MemoryIdempotencyKeys, runIdempotent, type IdempotencyOptions } from './events/idempotency.js';
 import { ChangePoints, type ChangeHookFn, type ChangeOutcome, type ChangePointOptions } from './hooks/change.js';
 import { Gates, type GateDecision, type GateFn, type GatePointOptions, type GateRegistration } from './hooks/gate.js';
 import { Methods, type ArgsOf, type MethodFn, type MiddlewareFn, type Next } from './hooks/middleware.js';
@@ -56,6 +58,27 @@ export interface SubscribeOptions {
   name?: string;
 }
 
+/** How one emit runs. */
+export interface EmitOptions {
+  /**
+   * Emits once per key: a repeat within the idempotency window (default
+   * 24 h) with the same id and input resolves to the first emit's event (same
+   * uuid and time) and runs nothing; with other input it rejects with
+   * HKW_ERR_IDEMPOTENCY_CONFLICT. Keys are kept in the delivery store when
+   * the runtime has one (across restarts, and across nodes on PostgreSQL).
+   */
+  idempotencyKey?: string;
+}
+
+/** What emitIdempotent() resolves to: the event, and whether it is an earlier emit's, replayed. */
+export interface IdempotentEmit {
+  readonly event: HookworkEvent;
+  readonly replayed: boolean;
+}
+
+/** Longest idempotency key accepted (characters). */
+export const IDEMPOTENCY_KEY_MAX = 255;
+
 /** Runs inside emit(), before it returns: handler routing, durable enqueueing. */
 export type EmitStage = (event: HookworkEvent) => void | Promise<void>;
 
@@ -72,7 +95,7 @@ export interface HostScope<M extends HookMap = HookMap> {
   onChange<K extends Extract<keyof ChangesOf<M>, string>>(name: K, fn: ChangeHookFn<ChangesOf<M>[K]>): Disposer;
   use<K extends Extract<keyof MethodsOf<M>, string>>(method: K, middleware: MiddlewareFn<MethodsOf<M>[K]>): Disposer;
   define<K extends Extract<keyof MethodsOf<M>, string>>(method: K, impl: MethodsOf<M>[K]): Disposer;
-  emit<K extends EventIdOf<M> | (string & {})>(id: K, input?: EmitInput<DataOf<M, K>>): Promise<HookworkEvent>;
+  emit<K extends EventIdOf<M> | (string & {})>(id: K, input?: EmitInput<DataOf<M, K>>, options?: EmitOptions): Promise<HookworkEvent>;
   /** Takes ownership of any other disposable (routes, tasks, schedules). */
   track(kind: RegistrationKind, dispose: () => void | Promise<void>): Disposer;
   /** Live registrations by kind. */
@@ -129,6 +152,15 @@ export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'd
   readonly notifier: Notifier<HookworkEvent>;
   /** A new scope whose dispose() removes everything registered through it. */
   scope(name: string): HostScope<M>;
+  /** Throws what emit() would for this id and input (unknown id, invalid data), and emits nothing: a batch checks all its events first. */
+  check(id: string, input?: EmitInput): void;
+  /** emit() under an idempotency key, saying whether the event is a replay of an earlier emit's (the gateway's Idempotent-Replayed). */
+  emitIdempotent(id: string, input: EmitInput | undefined, key: string): Promise<IdempotentEmit>;
+  /**
+   * Where idempotency keys are kept and for how long (the delivery installer
+   * passes its store). Until called, keys live in this process for 24 h.
+   */
+  useIdempotency(options: IdempotencyOptions): void;
   /** Adds a stage that every emit() runs (and awaits) before returning. */
   addEmitStage(stage: EmitStage): Disposer;
   /** Runs on close(), newest first. */
@@ -264,6 +296,24 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     });
   }
 
+  // Made on the first keyed emit: a host that never uses keys keeps nothing.
+  let idempotency: IdempotencyOptions | undefined;
+  const idempotencyOptions = (): IdempotencyOptions =>
+    (idempotency ??= { keeper: new MemoryIdempotencyKeys(), windowMs: 24 * 3600_000, staleMs: 120_000 });
+
+  function emitIdempotent(id: string, input: EmitInput | undefined, key: string): Promise<IdempotentEmit> {
+    if (typeof key !== 'string' || key === '' || key.length > IDEMPOTENCY_KEY_MAX) {
+      return Promise.reject(new InvalidArgumentError(`emit(): the idempotency key must be a non-empty string of at most ${IDEMPOTENCY_KEY_MAX} characters.`));
+    }
+    if (closed) return Promise.reject(new ClosedError('The host'));
+    return runIdempotent(idempotencyOptions(), key, emitFingerprint(id, input), {
+      newUuid: () => input?.uuid ?? newEventUuid(),
+      // The reserved uuid and time: a takeover of an abandoned reservation emits the same event.
+      emit: (uuid, timeMs) => emitEvent(id, { ...input, uuid, timestampMs: input?.timestampMs ?? timeMs }),
+      replay: (uuid, timeMs) => buildEvent(id, { ...input, uuid, timestampMs: input?.timestampMs ?? timeMs }),
+    });
+  }
+
   function emitEvent(id: string, input?: EmitInput): Promise<HookworkEvent> {
     if (!tracingOn()) return emitNow(id, input);
     // A span per emit, parent of the routing and enqueueing spans its stages start.
@@ -331,7 +381,10 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
         scope.assertOpen();
         return scope.track('method', methods.define(method, impl));
       },
-      emit(id, input) {
+      emit(id, input, emitOptions) {
+        if (emitOptions?.idempotencyKey !== undefined) {
+          return emitIdempotent(id, input as EmitInput | undefined, emitOptions.idempotencyKey).then((r) => r.event);
+        }
         return emitEvent(id, input as EmitInput | undefined);
       },
       track(kind, dispose) {
@@ -390,6 +443,13 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     declareGate: (name, gateOptions) => gates.declare(name, gateOptions),
     declareChange: (name, changeOptions) => changes.declare(name, changeOptions),
     scope: makeScope,
+    emitIdempotent,
+    check(id, input) {
+      buildEvent(id, input);
+    },
+    useIdempotency(next) {
+      idempotency = next;
+    },
     addEmitStage(stage) {
       stages.push(stage);
       return () => {

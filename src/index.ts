@@ -12,6 +12,7 @@ export * from './errors.js';
 // the host: events, gates, change hooks, middleware
 export { createHost } from './host.js';
 export type {
+  EmitOptions,
   EmitStage,
   EventFor,
   EventsOf,
@@ -21,10 +22,12 @@ export type {
   Host,
   HostOptions,
   HostScope,
+  IdempotentEmit,
   MethodsOf,
   SubscribeOptions,
   SubscriptionTarget,
 } from './host.js';
+export type { IdempotencyKeeper, IdempotencyOptions } from './events/idempotency.js';
 export { allow, deny, handled } from './hooks/gate.js';
 export type { GateCallInfo, GateDecision, GateFn, GatePointOptions, GateRegistration, GateResult } from './hooks/gate.js';
 export { block } from './hooks/change.js';

@@ -246,6 +246,10 @@ export class DeliveryAdmin {
       // close() may have come during the yield: the store is about to close.
       if (this.#closed) break;
     }
+    // Idempotency keys past their window go with the same job, in batches of the same size.
+    while (!this.#closed && (await this.#store.purgeIdempotencyKeys(now, r.batch)) === r.batch) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return total;
   }
 

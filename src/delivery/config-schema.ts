@@ -129,6 +129,18 @@ export const deliveryConfigSchema = z.strictObject({
   claim_batch: z.number().int().positive().default(128),
   /** Largest enqueue batch written in one transaction (concurrent enqueues are group-committed). */
   enqueue_batch: z.number().int().positive().default(500),
+  /**
+   * Back-pressure: while this many deliveries are unfinished (pending or in
+   * flight) in all, new events are refused (POST /v1/events answers 503 with
+   * Retry-After, host.emit rejects with HKW_ERR_BACKPRESSURE) before anything
+   * is accepted. Default 1,000,000 (so neither memory nor disk fills without
+   * end while a receiver is down); 0: no bound. A target's own `max_pending` bounds
+   * that target alone. See docs/delivery.md#back-pressure for its accuracy
+   * across nodes.
+   */
+  max_pending: z.number().int().nonnegative().default(1_000_000),
+  /** Seconds an emit's idempotency key (Idempotency-Key, host.emit's idempotencyKey) is remembered (default 24 h). */
+  idempotency_window: z.number().positive().default(24 * 3600),
   /** Seconds between store polls for work from other processes (CLI retries, other nodes). */
   poll_interval: z.number().positive().default(1),
   /** Seconds close() waits for attempts in flight before aborting them. */

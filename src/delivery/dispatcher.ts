@@ -55,6 +55,8 @@ export interface DispatcherOptions {
   readonly metrics?: DeliveryMetrics;
   /** A delivery was dead-lettered (after the store recorded it). */
   readonly onFailed?: (delivery: DeliveryRecord, attempt: AttemptRecord) => void;
+  /** A delivery of `target` finished here (done or dead-lettered): the back-pressure count. */
+  readonly onFinished?: (target: string) => void;
   /** A target was disabled, on a 410 or after failing too long (after the store recorded it). */
   readonly onTargetDisabled?: (target: string, reason: string, cause: TargetDisabledCause) => void;
 }
@@ -856,6 +858,7 @@ export class Dispatcher {
       ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
       : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };
     this.#settles.push(request);
+    if (outcome.state !== 'pending') this.#o.onFinished?.(delivery.target);
     if (outcome.state === 'failed') {
       this.#failed.push({
         delivery: {

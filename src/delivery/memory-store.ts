@@ -26,6 +26,7 @@ import {
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 import { DueHeap } from './due-heap.js';
+import { MemoryIdempotencyKeys, type IdempotencyClaim, type IdempotencyReservation } from '../events/idempotency.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 import type { TargetHealth } from './target-health.js';
 
@@ -95,6 +96,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
+  readonly #keys = new MemoryIdempotencyKeys();
   /**
    * Completed rows, oldest completion first, each with the `generation` it
    * completed at (a row reopened since is skipped). An array with a head
@@ -484,6 +486,24 @@ export class MemoryStore implements DeliveryStore {
     return [...this.#schedules]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, s]) => ({ name, ...s }));
+  }
+
+  // Idempotency keys of emits (idempotency-keys.ts): a table of their own.
+
+  reserveIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyReservation | undefined> {
+    return this.#keys.reserveIdempotencyKey(claim);
+  }
+
+  completeIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.completeIdempotencyKey(key, fingerprint);
+  }
+
+  releaseIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.releaseIdempotencyKey(key, fingerprint);
+  }
+
+  purgeIdempotencyKeys(now: number, limit: number): Promise<number> {
+    return this.#keys.purgeIdempotencyKeys(now, limit);
   }
 
   async close(): Promise<void> {}

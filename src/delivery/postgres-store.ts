@@ -10,6 +10,8 @@ import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMessage } from '../cluster/bus.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { PostgresIdempotencyKeys } from './idempotency-keys.js';
+import type { IdempotencyClaim, IdempotencyReservation } from '../events/idempotency.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import { asStoreError, storeFault } from './store-faults.js';
@@ -78,6 +80,7 @@ export class PostgresStore implements DeliveryStore {
   /** The highest cluster log entry seen, and the recent ones (a replay must not deliver one twice). */
   #lastSeq = 0;
   readonly #seen = new Set<number>();
+  readonly #keys = new PostgresIdempotencyKeys((sql, params) => this.#query(sql, params));
   /** Cluster messages that came while a replay ran, delivered after it. */
   #held: string[] | undefined;
 
@@ -762,6 +765,24 @@ export class PostgresStore implements DeliveryStore {
       });
     }, delay);
     this.#reconnectTimer.unref();
+  }
+
+  // Idempotency keys of emits (idempotency-keys.ts): a table of their own.
+
+  reserveIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyReservation | undefined> {
+    return this.#keys.reserveIdempotencyKey(claim);
+  }
+
+  completeIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.completeIdempotencyKey(key, fingerprint);
+  }
+
+  releaseIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.releaseIdempotencyKey(key, fingerprint);
+  }
+
+  purgeIdempotencyKeys(now: number, limit: number): Promise<number> {
+    return this.#keys.purgeIdempotencyKeys(now, limit);
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import { Dispatcher, type TargetDisabledCause } from './dispatcher.js';
 import { DigestCollector } from './digests.js';
 import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
+import { PendingBounds } from './pending-bounds.js';
 import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput, type DigestMemberInput } from './store.js';
 import type { AttemptRecord, BreakerSettings, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 import { activeTraceContext, tracingOn } from '../tracing.js';
@@ -68,6 +69,7 @@ export class DeliveryService implements DeliveryQueue {
   #writes: PendingWrite[] = [];
   #writing = false;
   #writeScheduled = false;
+  #holds = 0;
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<void> | undefined;
   #closed = false;
@@ -76,6 +78,11 @@ export class DeliveryService implements DeliveryQueue {
   readonly #metrics: DeliveryMetrics;
   #uncollect: (() => void) | undefined;
   readonly #digests: DigestCollector;
+  readonly #bounds: PendingBounds;
+  /** How often the back-pressure counts are set again from the store (ms). */
+  readonly #boundsRefreshMs: number;
+  #boundsTimer: NodeJS.Timeout | undefined;
+  #boundsRefreshing: Promise<void> | undefined;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
@@ -86,6 +93,9 @@ export class DeliveryService implements DeliveryQueue {
     const c = options.config;
     this.#policy = new RetryPolicy({ schedule: c.retry_schedule, jitter: c.jitter, retryAfterMax: c.retry_after_max });
     this.#health = new StoreHealth(options.logger, options.store.kind);
+    this.#boundsRefreshMs = Math.max(1000, c.poll_interval * 5000);
+    this.#bounds = new PendingBounds(c.max_pending, Math.ceil(this.#boundsRefreshMs / 1000));
+    const bounds = this.#bounds;
     this.#dispatcher = new Dispatcher({
       store: this.store,
       metrics: this.#metrics,
@@ -108,6 +118,9 @@ export class DeliveryService implements DeliveryQueue {
       storeHealth: this.#health,
       ...(options.monitor === undefined ? {} : { monitor: options.monitor }),
       ...(options.onFailed === undefined ? {} : { onFailed: options.onFailed }),
+      onFinished: (target) => {
+        if (bounds.active) bounds.finished(target);
+      },
       ...(options.onTargetDisabled === undefined ? {} : { onTargetDisabled: options.onTargetDisabled }),
     });
     this.admin = new DeliveryAdmin({ store: this.store, dispatch: this.#dispatcher, retention: c.retention });
@@ -139,6 +152,7 @@ export class DeliveryService implements DeliveryQueue {
     // Queue depth is read from the store at each scrape: on several nodes that is the shared store.
     if (this.#metrics.enabled) this.#uncollect ??= this.#metrics.metrics.onCollect(async () => this.#metrics.report(await this.depth()));
     if (this.#o.dispatch === false) return;
+    if (this.#bounds.active) await this.#refreshBounds();
     await this.#dispatcher.start();
     this.#digests.start();
     this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
@@ -152,6 +166,51 @@ export class DeliveryService implements DeliveryQueue {
         });
     }, interval);
     this.#purgeTimer.unref();
+    this.#boundsTimer = setInterval(() => {
+      if (this.#bounds.active) void this.#refreshBounds();
+    }, this.#boundsRefreshMs);
+    this.#boundsTimer.unref();
+  }
+
+  /**
+   * Back-pressure (delivery.max_pending, a target's max_pending): throws
+   * BackpressureError, before anything is written, when a bound is reached.
+   * Cheap: counts kept in memory (see pending-bounds.ts), no store query.
+   */
+  admit(deliveries: readonly NewDelivery[]): void {
+    if (this.#bounds.active) this.#bounds.admit(deliveries);
+  }
+
+  /** A target's own max_pending; returns the remover. */
+  boundTarget(target: string, maxPending: number): () => void {
+    const wasActive = this.#bounds.active;
+    const remove = this.#bounds.bound(target, maxPending);
+    // Nothing was counted while no bound was set: start from the store's counts.
+    if (!wasActive && !this.#closed) void this.#refreshBounds();
+    return remove;
+  }
+
+  /** Unfinished deliveries as this node counts them for back-pressure (in all, or of one target). */
+  pendingCount(target?: string): number {
+    return target === undefined ? this.#bounds.total : this.#bounds.pendingOf(target);
+  }
+
+  /** Sets the back-pressure counts from the store (what other nodes, retries and replays changed). */
+  #refreshBounds(): Promise<void> {
+    this.#boundsRefreshing ??= this.store
+      .depthByTarget()
+      .then((depths) => this.#bounds.reset(depths))
+      .catch((err: unknown) => this.#o.logger.warn({ err }, 'Could not read the queue depth for back-pressure; keeping the counts kept so far'))
+      .finally(() => {
+        this.#boundsRefreshing = undefined;
+      });
+    return this.#boundsRefreshing;
+  }
+
+  /** Counts what a write added (only while a back-pressure bound is set). */
+  #counted(rows: readonly StoredDeliveryInput[]): void {
+    if (!this.#bounds.active) return;
+    for (const row of rows) this.#bounds.added(row.target);
   }
 
   registerTarget(target: DeliveryTarget): () => void {
@@ -275,6 +334,7 @@ export class DeliveryService implements DeliveryQueue {
       return Promise.reject(err);
     }
     this.#health.succeeded();
+    this.#counted(rows);
     this.#handOver(rows.length, adopt, leaseUntil);
     return Promise.resolve(records);
   }
@@ -292,8 +352,38 @@ export class DeliveryService implements DeliveryQueue {
     if (adopt !== undefined) forEachTarget(adopt, (target, list) => this.#dispatcher.release(target, list.length));
   }
 
+  /**
+   * Until the returned release() is called, enqueues wait; then everything
+   * enqueued meanwhile is written as one group (one transaction, whatever
+   * enqueue_batch says). A batch of emits (POST /v1/events/batch) holds the
+   * queue while it emits its events, and releases it in the same tick.
+   */
+  holdWrites(): () => void {
+    const from = this.#writes.length;
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      const held = this.#writes.splice(from);
+      if (held.length > 1) {
+        const rows = held.flatMap((w) => w.rows);
+        const adopt = held.flatMap((w) => w.adopt ?? []);
+        this.#writes.push({
+          rows,
+          adopt: adopt.length === 0 ? undefined : adopt,
+          leaseUntil: Math.min(...held.map((w) => w.leaseUntil)),
+          resolve: () => held.forEach((w) => w.resolve()),
+          reject: (err) => held.forEach((w) => w.reject(err)),
+        });
+      } else this.#writes.push(...held);
+      if (this.#writes.length > 0) this.#scheduleWrite();
+    };
+  }
+
   #scheduleWrite(): void {
-    if (this.#writing || this.#writeScheduled) return;
+    if (this.#writing || this.#writeScheduled || this.#holds > 0) return;
     this.#writeScheduled = true;
     // One macrotask lets concurrent enqueues (parallel requests) share a transaction.
     setImmediate(() => {
@@ -306,7 +396,8 @@ export class DeliveryService implements DeliveryQueue {
     this.#writing = true;
     const max = this.#o.config.enqueue_batch;
     try {
-      while (this.#writes.length > 0) {
+      // A hold (holdWrites) keeps what came meanwhile for its release to write as one.
+      while (this.#writes.length > 0 && this.#holds === 0) {
         const group: PendingWrite[] = [];
         let count = 0;
         while (this.#writes.length > 0 && (count === 0 || count + (this.#writes[0] as PendingWrite).rows.length <= max)) {
@@ -320,6 +411,7 @@ export class DeliveryService implements DeliveryQueue {
           await this.store.enqueue(rows);
           written = true;
           this.#health.succeeded();
+          this.#counted(rows);
         } catch (err) {
           this.#health.failed(err);
           for (const g of group) g.reject(err);
@@ -332,6 +424,7 @@ export class DeliveryService implements DeliveryQueue {
       }
     } finally {
       this.#writing = false;
+      if (this.#writes.length > 0) this.#scheduleWrite();
     }
   }
 
@@ -393,6 +486,8 @@ export class DeliveryService implements DeliveryQueue {
       this.#uncollect?.();
       const purged = this.admin.close();
       if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+      if (this.#boundsTimer !== undefined) clearInterval(this.#boundsTimer);
+      await this.#boundsRefreshing;
       this.#unwake?.();
       await this.stopDispatching();
       await this.#purging;

@@ -12,6 +12,8 @@
 import Database, { type Database as Db } from 'better-sqlite3';
 import { DeliveryStoreError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import { SqliteIdempotencyKeys } from './idempotency-keys.js';
+import type { IdempotencyClaim, IdempotencyReservation } from '../events/idempotency.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import {
@@ -168,6 +170,7 @@ export class SqliteStore implements DeliveryStore {
   readonly #full: boolean;
   #s: Statements | undefined;
   #h: ReturnType<typeof prepareHealth> | undefined;
+  #k: SqliteIdempotencyKeys | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -535,6 +538,29 @@ export class SqliteStore implements DeliveryStore {
   async scheduleStates(): Promise<ScheduleRecord[]> {
     const s = this.#stmts;
     return scheduleRecords(s.scheduleStates.all() as ScheduleStateRow[], s.scheduleTicks.all() as { name: string; tick: number }[]);
+  }
+
+  get #keys(): SqliteIdempotencyKeys {
+    this.#stmts; // throws before migrate()
+    return (this.#k ??= new SqliteIdempotencyKeys(this.#db));
+  }
+
+  // Idempotency keys of emits (idempotency-keys.ts): a table of their own.
+
+  reserveIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyReservation | undefined> {
+    return this.#keys.reserveIdempotencyKey(claim);
+  }
+
+  completeIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.completeIdempotencyKey(key, fingerprint);
+  }
+
+  releaseIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#keys.releaseIdempotencyKey(key, fingerprint);
+  }
+
+  purgeIdempotencyKeys(now: number, limit: number): Promise<number> {
+    return this.#keys.purgeIdempotencyKeys(now, limit);
   }
 
   async close(): Promise<void> {

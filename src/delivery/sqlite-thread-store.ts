@@ -4,6 +4,7 @@
 // its HTTP traffic rather than on the main thread. What `hookwork serve`
 // opens for `sqlite:` URLs; SqliteStore itself stays for in-thread use.
 
+import type { IdempotencyClaim, IdempotencyReservation } from '../events/idempotency.js';
 import { Worker } from 'node:worker_threads';
 import { DeliveryStoreError, HookworkError } from '../errors.js';
 import { storeFault } from './store-faults.js';
@@ -198,6 +199,22 @@ export class SqliteThreadStore implements DeliveryStore {
 
   scheduleStates(): Promise<ScheduleRecord[]> {
     return this.#call('scheduleStates');
+  }
+
+  reserveIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyReservation | undefined> {
+    return this.#call('reserveIdempotencyKey', claim);
+  }
+
+  completeIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#call('completeIdempotencyKey', key, fingerprint);
+  }
+
+  releaseIdempotencyKey(key: string, fingerprint: string): Promise<void> {
+    return this.#call('releaseIdempotencyKey', key, fingerprint);
+  }
+
+  purgeIdempotencyKeys(now: number, limit: number): Promise<number> {
+    return this.#call('purgeIdempotencyKeys', now, limit);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ClusterBus } from '../cluster/bus.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { IdempotencyKeeper } from '../events/idempotency.js';
 import type { TargetHealthStore } from './target-health.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, RateLimit } from './types.js';
 
@@ -147,8 +148,12 @@ export function digestEventJson(events: readonly string[]): string {
   return `[${events.join(',')}]`;
 }
 
-/** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
-export interface DeliveryStore extends ScheduleStore, TargetHealthStore {
+/**
+ * Also the schedules' tick claims and paused state (schedule-store.ts), the
+ * targets' shared health (target-health.ts) and the idempotency keys of
+ * emits (events/idempotency.ts): one database for all.
+ */
+export interface DeliveryStore extends ScheduleStore, TargetHealthStore, IdempotencyKeeper {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;

@@ -146,4 +146,13 @@ export interface DeliveryQueue {
   registerTarget(target: DeliveryTarget): () => void;
   /** Accepts deliveries: when this resolves they are kept (durably, with a durable store). */
   enqueue(deliveries: readonly NewDelivery[]): Promise<readonly DeliveryRecord[]>;
+  /**
+   * Back-pressure: throws BackpressureError when the queue holds
+   * `delivery.max_pending`, or a target of these deliveries its own bound.
+   * The emit pipeline asks before it enqueues a new event's deliveries (the
+   * follow-ups of accepted work, chains and failure handlers, never ask).
+   */
+  admit?(deliveries: readonly NewDelivery[]): void;
+  /** Bounds a target's unfinished deliveries (its `max_pending`); returns the remover. */
+  boundTarget?(target: string, maxPending: number): () => void;
 }

@@ -70,4 +70,10 @@ export const outboundShape = {
   digest: digestSchema.optional(),
   /** Its own rate limit, retry schedule, breaker and failing time (queued handlers; see docs/delivery.md). */
   ...targetDeliveryShape,
+  /**
+   * Back-pressure for this target: while it has this many unfinished
+   * deliveries, events it follows are refused (503, HKW_ERR_BACKPRESSURE)
+   * before anything is accepted. Default: only delivery.max_pending applies.
+   */
+  max_pending: z.number().int().positive().optional(),
 };

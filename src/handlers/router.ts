@@ -114,27 +114,31 @@ export class TargetRouter {
     let granted: EventRecord | undefined;
     const allSync = this.#o.syncEventNames.has(event.name);
     const deliveries: NewDelivery[] = [];
-    const inline: Promise<void>[] = [];
+    // Started only once the queue admitted the deliveries: a refused emit runs nothing.
+    let inlineRuns: Array<[OutboundTarget, EventRecord]> | undefined;
     for (const route of routes) {
       if (route.matches !== undefined && !route.matches(event)) continue;
       // A command never receives the report of its own run (no loops).
       if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
       if (route.target.grants.has('account.token')) {
         granted ??= eventToJSON(event, { grantToken: true });
-        if (route.sync || allSync) inline.push(this.#runInline(route.target, granted, event));
+        if (route.sync || allSync) (inlineRuns ??= []).push([route.target, granted]);
         else deliveries.push({ target: route.target.name, event: granted });
         continue;
       }
       plainJson ??= eventJsonText(event);
-      if (route.sync || allSync) inline.push(this.#runInline(route.target, (plain ??= plainRecord(plainJson)), event));
+      if (route.sync || allSync) (inlineRuns ??= []).push([route.target, (plain ??= plainRecord(plainJson))]);
       // The queue stores the JSON as it is, and parses it only for a target that reads the event.
       else deliveries.push({ target: route.target.name, eventJson: plainJson });
     }
+    // Back-pressure (delivery.max_pending): throws before anything of the event is accepted or run.
+    if (deliveries.length > 0) this.#o.queue.admit?.(deliveries);
+    const inline = inlineRuns === undefined ? undefined : inlineRuns.map(([target, record]) => this.#runInline(target, record, event));
     if (deliveries.length > 0) {
       if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': deliveries.length }, () => this.#o.queue.enqueue(deliveries));
       else await this.#o.queue.enqueue(deliveries);
     }
-    if (inline.length > 0) await Promise.all(inline);
+    if (inline !== undefined) await Promise.all(inline);
   }
 
   async #runInline(target: OutboundTarget, record: EventRecord, event: HookworkEvent): Promise<void> {

@@ -78,6 +78,9 @@ async function installDelivery(runtime: Runtime): Promise<void> {
   }
   runtime.services.delivery = service;
   runtime.services.cluster = cluster;
+  // Emits' idempotency keys live in the store: they hold across restarts, and across nodes on PostgreSQL.
+  // A reservation older than the lease was abandoned by an emitter that died (an emit never takes that long).
+  host.useIdempotency({ keeper: service.store, windowMs: runtime.config.delivery.idempotency_window * 1000, staleMs: runtime.config.delivery.lease * 1000 });
   host.onClose(() => service.stopDispatching());
   runtime.onClose(() => service.close());
 }

@@ -209,6 +209,8 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
   const ssrf = new SsrfGuard({ allow: config.ssrf.allow });
   const { targets, chains, digests, controls, transports } = buildTargets(config, handlers, webhookList, shared, ssrf);
   const deliverables = queue === undefined ? [] : chainedDeliverables(targets.values(), chains, queue, digests).map((d) => withControls(d, controls.get(d.name)));
+  // Back-pressure per target (max_pending), set on activation like the deliverables.
+  const bounds = handlers.flatMap((h) => (h.max_pending === undefined ? [] : [[handlerTargetName(h.name), h.max_pending] as const]));
 
   const syncEventNames = new Set<string>([
     ...config.actions.execute_sync,
@@ -257,6 +259,7 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
       const scope = host.scope('targets');
       const removers = [
         ...(queue === undefined ? [] : deliverables.map((d) => queue.registerTarget(d))),
+        ...(queue === undefined ? [] : bounds.map(([name, max]) => queue.boundTarget?.(name, max) ?? (() => undefined))),
         ...gates.map((g) => scope.onGate(g.name, g.fn, { name: g.target, timeoutMs: g.timeoutMs })),
         callbacks.onFailure(onCallbackFailure),
       ];

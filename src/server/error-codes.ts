@@ -50,8 +50,10 @@ const ANSWERED: ReadonlyArray<Omit<GatewayErrorCode, 'status'>> = [
   { code: 'HKW_ERR_NOT_FOUND', when: 'no such route (or method); a plugin route that does not exist', on: 'connection' },
   { code: 'HKW_ERR_UNAUTHENTICATED', when: 'no or a malformed `Authorization: Bearer` header, or an unknown token', on: 'guarded' },
   { code: 'HKW_ERR_FORBIDDEN', when: "the token's role is below the one the endpoint needs", on: 'guarded' },
-  { code: 'HKW_ERR_UNKNOWN_EVENT', when: 'the event id is not in the catalogue', on: ['POST /v1/events'] },
-  { code: 'HKW_ERR_INVALID_EVENT_DATA', when: "the event's data does not match its `data_schema`", on: ['POST /v1/events'] },
+  { code: 'HKW_ERR_UNKNOWN_EVENT', when: 'the event id is not in the catalogue (a batch: an atomic batch with such an item)', on: ['POST /v1/events', 'POST /v1/events/batch'] },
+  { code: 'HKW_ERR_INVALID_EVENT_DATA', when: "the event's data does not match its `data_schema` (a batch: an atomic batch with such an item)", on: ['POST /v1/events', 'POST /v1/events/batch'] },
+  { code: 'HKW_ERR_IDEMPOTENCY_CONFLICT', when: 'the `Idempotency-Key` (or `event_id`) was used within `delivery.idempotency_window` for another event or input', on: ['POST /v1/events'] },
+  { code: 'HKW_ERR_BACKPRESSURE', when: 'the delivery queue holds `delivery.max_pending`, or a target of the event its `max_pending`; `Retry-After` says when to send again', on: ['POST /v1/events'] },
   { code: 'HKW_ERR_UNKNOWN_HOOK_POINT', when: 'an undeclared gate or change point', on: ['POST /v1/gates/:name', 'POST /v1/changes/:name', ...ACTIONS] },
   { code: 'HKW_ERR_UNKNOWN_ACTION', when: 'an undeclared action', on: ACTIONS },
   { code: 'HKW_ERR_ACTION_LIMIT', when: '`actions.auto_declare_max` reached', on: ACTIONS },
@@ -73,7 +75,7 @@ const ANSWERED: ReadonlyArray<Omit<GatewayErrorCode, 'status'>> = [
   { code: 'HKW_ERR_HANDLER_NOT_FOUND', when: 'no extension handler has that name or uuid', on: HANDLER_ACTIONS },
   { code: 'HKW_ERR_INTERNAL', when: "an unexpected failure; the message is generic and the details are in the gateway's log", on: 'every' },
   { code: 'HKW_ERR_CLOSED', when: 'the host is shutting down', on: 'every' },
-  { code: 'HKW_ERR_DELIVERY_STORE', when: 'the delivery store cannot serve now; `Retry-After` says when to send again', on: ['POST /v1/events', ...DELIVERY_ADMIN] },
+  { code: 'HKW_ERR_DELIVERY_STORE', when: 'the delivery store cannot serve now; `Retry-After` says when to send again', on: ['POST /v1/events', 'POST /v1/events/batch', ...DELIVERY_ADMIN] },
 ];
 
 export const GATEWAY_ERRORS: readonly GatewayErrorCode[] = ANSWERED.map((e) => ({ ...e, status: ERROR_CODES[e.code].status }));

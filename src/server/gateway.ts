@@ -4,7 +4,7 @@
 
 import fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
 import type { Role } from '../roles.js';
-import { DeliveryStoreError, RouteNotFoundError } from '../errors.js';
+import { BackpressureError, DeliveryStoreError, RouteNotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime/types.js';
 import { guardNeeds, TokenAuth } from './auth.js';
 import { onClientError } from './client-errors.js';
@@ -118,8 +118,8 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   app.setErrorHandler((raw, request, reply) => {
     const { error, unexpected } = errorReply(raw);
     if (unexpected) runtime.logger.error({ err: raw, url: request.url }, 'Gateway request failed');
-    // The store is unavailable for now (restarting, disk full): tell the caller when to try again.
-    if (error instanceof DeliveryStoreError) void reply.header('retry-after', String(error.retryAfter));
+    // The store is unavailable for now (restarting, disk full), or the queue is full: tell the caller when to try again.
+    if (error instanceof DeliveryStoreError || error instanceof BackpressureError) void reply.header('retry-after', String(error.retryAfter));
     void reply.code(error.statusCode).send(error.toJSON());
   });
 

@@ -431,4 +431,50 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(await store.digestHeads!(), [{ target: 'd', count: 3, oldestAt: T0 + 1 }]);
       assert.equal(await store.flushDigest!({ id: `dlv_${randomUUID()}`, target: 'd', webhookId: `msg_${randomUUID()}`, dueAt: T0, createdAt: T0 }, 10), 3);
     }));
+
+  test(`${name}: idempotency keys: one reservation wins, a done key is held with its event, a released key is free, an abandoned one is taken over with its uuid, expired ones are purged`, () =>
+    withStore(async (store) => {
+      const claim = (key: string, fingerprint: string, now: number, uuid = `u-${now}`) =>
+        store.reserveIdempotencyKey({ key, fingerprint, eventUuid: uuid, eventTime: now, now, expiresAt: now + 60_000, staleBefore: now - 10_000 });
+      // Two reservations at once: one wins, the other sees the holder's row.
+      const both = await Promise.all([claim('k1', 'fp', T0, 'ua'), claim('k1', 'fp', T0, 'ub')]);
+      assert.equal(both.filter((r) => r?.reserved === true).length, 1);
+      const winner = both.find((r) => r?.reserved === true)?.record;
+      const loser = both.find((r) => r?.reserved !== true)?.record;
+      assert.equal(loser?.eventUuid, winner?.eventUuid);
+      assert.equal(loser?.state, 'pending');
+      await store.completeIdempotencyKey('k1', 'fp');
+      const held = await claim('k1', 'other', T0 + 1);
+      assert.equal(held?.reserved, false);
+      assert.deepEqual(
+        { uuid: held?.record.eventUuid, time: held?.record.eventTime, state: held?.record.state, fp: held?.record.fingerprint },
+        { uuid: winner?.eventUuid, time: T0, state: 'done', fp: 'fp' },
+      );
+      // A failed emit releases its key: the next one reserves it.
+      assert.equal((await claim('k2', 'fp', T0))?.reserved, true);
+      await store.releaseIdempotencyKey('k2', 'fp');
+      assert.equal((await claim('k2', 'fp', T0 + 1, 'again'))?.record.eventUuid, 'again');
+      // A pending reservation older than staleBefore was abandoned: taken over, keeping its uuid and time.
+      const takeover = await claim('k2', 'fp', T0 + 20_000, 'new');
+      assert.equal(takeover?.reserved, true);
+      assert.equal(takeover?.record.eventUuid, 'again');
+      assert.equal(takeover?.record.eventTime, T0 + 1);
+      // ...but not with another fingerprint, and release() leaves a done key alone.
+      assert.equal((await claim('k2', 'fp2', T0 + 40_000))?.reserved, false);
+      await store.releaseIdempotencyKey('k1', 'fp');
+      assert.equal((await claim('k1', 'fp', T0 + 2))?.reserved, false);
+      // Past its window a key is free (reserved anew, with the new claim's uuid) and purged.
+      const expired = await claim('k1', 'fp3', T0 + 61_000, 'fresh');
+      assert.equal(expired?.reserved, true);
+      assert.equal(expired?.record.eventUuid, 'fresh');
+      assert.equal(await store.purgeIdempotencyKeys(T0 + 59_000, 10), 0);
+      await store.purgeIdempotencyKeys(T0 + 200_000, 10);
+      assert.equal((await claim('k2', 'fp2', T0 + 200_000))?.reserved, true);
+      // The purge deletes at most `limit` expired keys per call.
+      for (const key of ['k3', 'k4', 'k5']) await claim(key, 'fp', T0 + 300_000);
+      assert.equal(await store.purgeIdempotencyKeys(T0 + 400_000, 2), 2);
+      // The last of k3-k5 (and k2, unless the store dropped it on its own when it expired).
+      assert.ok((await store.purgeIdempotencyKeys(T0 + 400_000, 10)) >= 1);
+      assert.equal(await store.purgeIdempotencyKeys(T0 + 400_000, 10), 0);
+    }));
 }

@@ -155,4 +155,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // One row per idempotency key of an emit (Idempotency-Key): the primary
+    // key decides between two nodes emitting with one key at once.
+    version: 8,
+    description: 'idempotency keys of emits (Idempotency-Key), kept for delivery.idempotency_window',
+    sql: `
+      CREATE TABLE hookwork_idempotency_keys (
+        key text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        event_uuid text NOT NULL,
+        event_time bigint NOT NULL,
+        state text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX hookwork_idempotency_keys_expiry ON hookwork_idempotency_keys (expires_at);
+    `,
+  },
 ];

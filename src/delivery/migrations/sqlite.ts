@@ -197,4 +197,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    description: 'idempotency keys of emits (Idempotency-Key), kept for delivery.idempotency_window',
+    // The primary key decides between two emits with one key at once: the
+    // first insert reserves it, the other reads the holder's row.
+    sql: `
+      CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        event_uuid TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+    `,
+  },
 ];

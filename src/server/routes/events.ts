@@ -1,9 +1,14 @@
 // POST /v1/events: a server in any language emits an event. The reply (202)
 // comes after the emit stages ran (handler routing, durable enqueueing), so
-// "accepted" means the event will reach its targets.
+// "accepted" means the event will reach its targets. An Idempotency-Key (or
+// the body's event_id) makes a retried request answer what the first one
+// did. POST /v1/events/batch emits up to 1,000 at once, with a result each.
 
 import { z } from 'zod';
-import type { EmitInput } from '../../events/envelope.js';
+import type { EmitInput, HookworkEvent } from '../../events/envelope.js';
+import { InvalidInputError } from '../../errors.js';
+import { IDEMPOTENCY_KEY_MAX, type Host } from '../../host.js';
+import { errorReply } from '../error-reply.js';
 import type { RouteModule } from '../route-module.js';
 import { requireJson } from '../json-only.js';
 import { zodValidatorCompiler } from '../zod-validation.js';
@@ -33,7 +38,7 @@ export const componentInputSchema = z.strictObject({
   type: z.string().optional(),
 });
 
-const emitBodySchema = z.strictObject({
+const emitShape = {
   id: z.custom<string | number>(
     (v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0),
     { error: (issue) => (issue.input === undefined ? 'is required' : 'must be a non-empty string or an integer') },
@@ -42,7 +47,71 @@ const emitBodySchema = z.strictObject({
   account: accountInputSchema.optional(),
   component: componentInputSchema.optional(),
   message: z.string().optional(),
+};
+
+const idempotencyKeySchema = z.string().min(1).max(IDEMPOTENCY_KEY_MAX);
+
+const emitBodySchema = z.strictObject({
+  ...emitShape,
+  /** The client's id of this event: its idempotency key when no Idempotency-Key header is sent. */
+  event_id: idempotencyKeySchema.optional(),
 });
+
+/** One event of a batch: an emit body, with its own idempotency key if it wants one. */
+const batchItemSchema = z.strictObject({
+  ...emitShape,
+  event_id: idempotencyKeySchema.optional(),
+  idempotency_key: idempotencyKeySchema.optional(),
+});
+
+export const BATCH_MAX = 1000;
+
+const batchBodySchema = z.strictObject({
+  events: z.array(z.unknown()).min(1).max(BATCH_MAX, { error: `at most ${BATCH_MAX} events per batch` }),
+  /** True: one bad event refuses the whole batch and nothing is emitted. */
+  atomic: z.boolean().optional(),
+});
+
+type EmitBody = z.output<typeof batchItemSchema>;
+
+function inputOf(body: EmitBody): EmitInput {
+  const input: EmitInput = {};
+  if (body.data !== undefined) input.data = body.data;
+  if (body.account !== undefined) input.account = body.account;
+  if (body.component !== undefined) input.component = body.component;
+  if (body.message !== undefined) input.message = body.message;
+  return input;
+}
+
+/** The Idempotency-Key header (one, non-empty, at most 255 characters), else undefined. */
+function headerKey(raw: string | string[] | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKeySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidInputError({ 'Idempotency-Key': `must be one header of 1 to ${IDEMPOTENCY_KEY_MAX} characters` });
+  }
+  return parsed.data;
+}
+
+/** Emits one event, under its idempotency key when it has one. */
+async function emitOne(host: Host, body: EmitBody, key: string | undefined): Promise<{ event: HookworkEvent; replayed: boolean }> {
+  const input = inputOf(body);
+  if (key === undefined) return { event: await host.emit(String(body.id), input), replayed: false };
+  return host.emitIdempotent(String(body.id), input, key);
+}
+
+/** A batch item's error, as the item's result says it. */
+function itemError(err: unknown): { code: string; message: string; status: number; fields?: Readonly<Record<string, string>> } {
+  const { error } = errorReply(err);
+  const json = error.toJSON();
+  return { code: error.code, message: error.message, status: error.statusCode, ...(json['fields'] === undefined ? {} : { fields: json['fields'] as Record<string, string> }) };
+}
+
+function zodFields(error: z.ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[issue.path.map(String).join('.') || '(event)'] = issue.message;
+  return fields;
+}
 
 export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
   app.post<{ Body: z.output<typeof emitBodySchema> }>(
@@ -53,14 +122,77 @@ export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
       onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
     },
     async (request, reply) => {
-      const { id, data, account, component, message } = request.body;
-      const input: EmitInput = {};
-      if (data !== undefined) input.data = data;
-      if (account !== undefined) input.account = account;
-      if (component !== undefined) input.component = component;
-      if (message !== undefined) input.message = message;
-      const event = await runtime.host.emit(String(id), input);
+      const key = headerKey(request.headers['idempotency-key']) ?? request.body.event_id;
+      const { event, replayed } = await emitOne(runtime.host, request.body, key);
+      if (replayed) void reply.header('idempotent-replayed', 'true');
       return reply.code(202).send({ uuid: event.uuid, id: event.id });
     },
   );
+
+  app.post<{ Body: z.output<typeof batchBodySchema> }>(
+    '/v1/events/batch',
+    {
+      schema: { summary: 'Emit up to 1,000 events at once', tags: ['host'], body: batchBodySchema, response: { 200: batchReply } },
+      validatorCompiler: zodValidatorCompiler,
+      onRequest: [auth.require('operator', { hostFacing: true }), requireJson],
+    },
+    async (request, reply) => {
+      const { events, atomic = false } = request.body;
+      const results: BatchItemResult[] = new Array(events.length);
+      const bodies: (EmitBody | undefined)[] = events.map((raw, index) => {
+        const parsed = batchItemSchema.safeParse(raw);
+        if (parsed.success) return parsed.data;
+        results[index] = { index, error: itemError(new InvalidInputError(zodFields(parsed.error))) };
+        return undefined;
+      });
+      if (atomic) {
+        // Every event is checked before any is emitted: a bad one refuses the batch.
+        bodies.forEach((body, index) => {
+          if (body === undefined) return;
+          try {
+            runtime.host.check(String(body.id), inputOf(body));
+          } catch (err) {
+            results[index] = { index, error: itemError(err) };
+          }
+        });
+        const refused = results.find((r) => r !== undefined);
+        if (refused !== undefined) {
+          return reply.code(400).send({ accepted: 0, failed: events.length, atomic: true, results: results.filter((r) => r !== undefined) });
+        }
+      }
+      // The events' deliveries are written as one transaction (see DeliveryService.holdWrites).
+      const release = runtime.services.delivery?.holdWrites();
+      let emits: Promise<void>[];
+      try {
+        emits = bodies.map((body, index) =>
+          body === undefined
+            ? Promise.resolve()
+            : emitOne(runtime.host, body, body.idempotency_key ?? body.event_id).then(
+                ({ event, replayed }) => {
+                  results[index] = replayed ? { index, uuid: event.uuid, id: event.id, replayed: true } : { index, uuid: event.uuid, id: event.id };
+                },
+                (err: unknown) => {
+                  results[index] = { index, error: itemError(err) };
+                },
+              ),
+        );
+      } finally {
+        release?.();
+      }
+      await Promise.all(emits);
+      const failed = results.filter((r) => 'error' in r).length;
+      return reply.code(200).send({ accepted: events.length - failed, failed, atomic, results });
+    },
+  );
 };
+
+type BatchItemResult =
+  | { index: number; uuid: string; id: string; replayed?: true }
+  | { index: number; error: ReturnType<typeof itemError> };
+
+const batchReply = z.looseObject({
+  accepted: z.number().int(),
+  failed: z.number().int(),
+  atomic: z.boolean(),
+  results: z.array(z.looseObject({ index: z.number().int() })),
+});
