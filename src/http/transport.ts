@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { ExchangeResult } from './exchange.js';
 import { WebhookSigner } from './signing.js';
 import type { CheckedTarget } from './ssrf-guard.js';
+import type { TransportProfile } from './transport-profile.js';
 
 export interface RequestFormOptions {
   readonly method: Dispatcher.HttpMethod;
@@ -15,7 +16,7 @@ export interface RequestFormOptions {
   readonly headers: readonly string[];
   /** Per request (undici's headers and body timeouts). */
   readonly timeoutMs: number;
-  /** `whsec_…` secrets; none: requests carry webhook-id and webhook-timestamp unsigned. */
+  /** `whsec_…` (HMAC, `v1`) and `whsk_…` (ed25519, `v1a`) secrets; none: requests carry webhook-id and webhook-timestamp unsigned. */
   readonly secrets: readonly string[];
 }
 
@@ -81,8 +82,8 @@ export interface HttpLane {
 }
 
 export interface HttpTransport {
-  /** The lane whose sockets go to `origin` at the address the SSRF guard checked. */
-  lane(origin: string, target: CheckedTarget): HttpLane;
+  /** The lane whose sockets go to `origin` at the address the SSRF guard checked, made as `profile` says (mTLS, CAs, proxy). */
+  lane(origin: string, target: CheckedTarget, profile?: TransportProfile): HttpLane;
   readonly closed: boolean;
   /** Lets the requests in flight end, then closes every socket. */
   close(): Promise<void>;

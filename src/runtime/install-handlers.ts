@@ -173,13 +173,27 @@ function buildTargets(
       transports.push(transport);
       targets.set(name, target);
     } else {
-      targets.set(name, webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }));
+      targets.set(
+        name,
+        webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }, {
+          where: `handlers.${config.handlers.indexOf(handler)}`,
+          env: process.env,
+          resolvePath: (path) => runtime.resolvePath(path),
+        }),
+      );
     }
     if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
   }
   for (const hook of webhookList) {
     const name = webhookTargetName(hook.name);
-    targets.set(name, webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }));
+    targets.set(
+      name,
+      webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }, {
+        where: `webhooks.${webhookList.indexOf(hook)}`,
+        env: process.env,
+        resolvePath: (path) => runtime.resolvePath(path),
+      }),
+    );
   }
   if (shared.queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');

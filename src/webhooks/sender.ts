@@ -15,6 +15,8 @@ import { RESPONSE_HEAD } from '../http/exchange.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
 import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
+import { transportProfile, type TransportProfile, type TransportProfileOptions } from '../http/transport-profile.js';
+import type { OAuth2Token } from './oauth2.js';
 import { endSpan, SpanKind, startSpan, traceHeaders, tracingOn } from '../tracing.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
 
@@ -46,6 +48,12 @@ export interface WebhookTargetOptions {
   extras?: TemplateExtras;
   /** Magpie style: the event's data members are top-level template variables (`{{user.name}}`). */
   dataAsRoot?: boolean;
+  /** Client certificate and key (mTLS), trusted CAs, an outbound proxy. */
+  transport?: TransportProfileOptions;
+  /** An `authorization` header value every request carries (basic or bearer auth), over a configured one. */
+  authorization?: string;
+  /** OAuth2 client credentials: each request carries `authorization: Bearer <token>`; a 401 fetches a new token and resends once. */
+  oauth2?: OAuth2Token;
 }
 
 export interface WebhookDeps {
@@ -110,10 +118,10 @@ class UrlTemplate {
    * keeps answering with the same check (a lane whose pool was evicted, or
    * whose thread started again, is stale and asked for again).
    */
-  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget): HttpLane {
+  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget, profile: TransportProfile | undefined): HttpLane {
     const last = this.#lastLane;
     if (checked === this.#lastChecked && last !== undefined && !last.stale && parsed === this.#last) return last;
-    const lane = http.lane(parsed.origin, checked);
+    const lane = http.lane(parsed.origin, checked, profile);
     this.#lastChecked = checked;
     this.#lastLane = lane;
     return lane;
@@ -154,6 +162,8 @@ export class WebhookTarget implements OutboundTarget {
   readonly #hasBody: boolean;
   /** Whether a URL or header template has placeholders: only they read the event and the extras when the body is the stored JSON. */
   readonly #templatesReadEvent: boolean;
+  readonly #profile: TransportProfile | undefined;
+  readonly #oauth2: OAuth2Token | undefined;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -166,6 +176,8 @@ export class WebhookTarget implements OutboundTarget {
     // Later entries won over earlier ones when headers were an object: the
     // signature headers over configured ones, configured ones over defaults.
     const signed = new Set(['webhook-id', 'webhook-timestamp', ...(secrets.length > 0 ? ['webhook-signature'] : [])]);
+    // The target's own authentication wins over a configured authorization header.
+    if (options.authorization !== undefined || options.oauth2 !== undefined) signed.add('authorization');
     const configured = new Map<string, Template<string>>();
     for (const [k, v] of Object.entries(options.headers ?? {})) if (!signed.has(k.toLowerCase())) configured.set(k.toLowerCase(), compileStringTemplate(v));
     const fixed = new Map<string, string>([['user-agent', USER_AGENT]]);
@@ -178,6 +190,7 @@ export class WebhookTarget implements OutboundTarget {
         dynamic.push([k, template]);
       }
     }
+    if (options.authorization !== undefined) fixed.set('authorization', options.authorization);
     this.#headers = dynamic;
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
@@ -187,6 +200,8 @@ export class WebhookTarget implements OutboundTarget {
     this.#deps = deps;
     this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
     this.#templatesReadEvent = this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
+    this.#profile = options.transport === undefined ? undefined : transportProfile(options.transport);
+    this.#oauth2 = options.oauth2;
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -223,6 +238,37 @@ export class WebhookTarget implements OutboundTarget {
     const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
     const headers = this.#headerValues(roots);
     const timestamp = timestampNow();
+    const oauth2 = this.#oauth2;
+    if (oauth2 === undefined) return this.#sendUrls(roots, context, body, headers, timestamp, started);
+    let token = await this.#oauthToken(oauth2);
+    if (typeof token !== 'string') return token;
+    const first = await this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+    if (first.httpStatus !== 401 || context.signal.aborted) return first;
+    // The receiver refused the token (revoked, expired early): one new token, one resend.
+    oauth2.invalidate(token);
+    token = await this.#oauthToken(oauth2);
+    if (typeof token !== 'string') return token;
+    return this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+  }
+
+  /** The OAuth2 token, or the failed attempt when the token endpoint could not give one (retryable). */
+  async #oauthToken(oauth2: OAuth2Token): Promise<string | RunResult> {
+    try {
+      return await oauth2.token();
+    } catch (err) {
+      const refused = err instanceof SsrfRefusedError;
+      return { ok: false, retryable: !refused, error: `Webhook "${this.name}": no OAuth2 token: ${toError(err).message}` };
+    }
+  }
+
+  async #sendUrls(
+    roots: readonly unknown[],
+    context: AttemptContext,
+    body: string | Buffer | null,
+    headers: readonly string[],
+    timestamp: string,
+    started: number,
+  ): Promise<RunResult> {
 
     let last: RunResult | undefined;
     let anyRetryable = false;
@@ -316,7 +362,7 @@ export class WebhookTarget implements OutboundTarget {
   async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await template.lane(this.#deps.http, parsed, checked).send(this.#form, {
+      const response = await template.lane(this.#deps.http, parsed, checked, this.#profile).send(this.#form, {
         path: parsed.path,
         headers: request.headers,
         webhookId: request.webhookId,
