@@ -328,6 +328,7 @@ export class MemoryStore implements DeliveryStore {
       if (
         row.target === request.target &&
         row.createdAt >= request.since &&
+        row.createdAt < (request.until ?? Number.MAX_SAFE_INTEGER) &&
         row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
         (states as readonly DeliveryState[]).includes(row.state) &&
         row.state !== 'inflight' &&

@@ -381,9 +381,9 @@ export class PostgresStore implements DeliveryStore {
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4
+      `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4 AND d.created_at < $5
          AND ${request.withoutBody === true ? `d.state = 'done' AND NOT ${HAS_BODY}` : `(d.state <> 'done' OR ${HAS_BODY})`}`,
-      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER],
+      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -392,7 +392,7 @@ export class PostgresStore implements DeliveryStore {
     const { rows } = await this.#query<{ n: string }>(
       `WITH picked AS (
          SELECT d.id, d.state, d.event_seq FROM hookwork_deliveries d
-         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6
+         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6 AND d.created_at < $7
            AND (d.state <> 'done' OR ${HAS_BODY})
          LIMIT $5 FOR UPDATE SKIP LOCKED),
        upd AS (
@@ -405,7 +405,7 @@ export class PostgresStore implements DeliveryStore {
          FROM (SELECT event_seq, count(*) AS n FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
          WHERE e.seq = c.event_seq)
        SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
-      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER],
+      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }

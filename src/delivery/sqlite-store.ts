@@ -403,7 +403,7 @@ export class SqliteStore implements DeliveryStore {
   #replayWhere(states: readonly string[], withoutBody = false): string {
     const body = `EXISTS (SELECT 1 FROM delivery_events e WHERE e.seq = deliveries.event_seq AND length(e.event) > 0)`;
     return (
-      `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
+      `target = ? AND created_at >= ? AND created_at < ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
       (withoutBody ? ` AND state = 'done' AND NOT ${body}` : ` AND (state != 'done' OR ${body})`)
     );
   }
@@ -412,7 +412,7 @@ export class SqliteStore implements DeliveryStore {
     const states = request.states ?? ['failed'];
     const row = this.#db
       .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states, request.withoutBody === true)}`)
-      .get(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
+      .get(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
     return row.n;
   }
 
@@ -421,7 +421,7 @@ export class SqliteStore implements DeliveryStore {
     const s = this.#stmts;
     const pick = this.#db.prepare(`SELECT seq, state, event_seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?`);
     return this.#db.transaction(() => {
-      const rows = pick.all(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
+      const rows = pick.all(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
         seq: number;
         state: DeliveryState;
         event_seq: number;

@@ -85,6 +85,8 @@ export interface ReplayRequest {
   readonly target: string;
   /** Deliveries created at or after this time (ms). */
   readonly since: number;
+  /** And created before this time (ms; default: no bound). */
+  readonly until?: number;
   /** Which finished states are replayed (default: failed only). */
   readonly states?: readonly ReplayableState[];
   /**
