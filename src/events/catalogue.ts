@@ -23,6 +23,8 @@ export interface EventDefinition<D = unknown> {
   /** Validates (and may normalise) the event's `data`. */
   readonly schema?: DataSchema<D>;
   readonly description?: string;
+  /** Sample `data` (test sends use it: POST /v1/targets/:name/test). */
+  readonly example?: D;
 }
 
 /** A catalogue entry with its message template compiled. */
@@ -33,6 +35,7 @@ export interface CatalogueEntry {
   readonly message: Template<string> | undefined;
   readonly schema: DataSchema | undefined;
   readonly description: string | undefined;
+  readonly example: unknown;
 }
 
 export class EventCatalogue {
@@ -55,6 +58,7 @@ export class EventCatalogue {
         message: def.message === undefined ? undefined : compileStringTemplate(def.message),
         schema: def.schema as DataSchema | undefined,
         description: def.description,
+        example: def.example,
       });
     }
     this.#version++;
