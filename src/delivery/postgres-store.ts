@@ -20,6 +20,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -484,6 +485,21 @@ export class PostgresStore implements DeliveryStore {
       'SELECT target, at, reason FROM hookwork_disabled_targets ORDER BY target',
     );
     return rows.map((r) => ({ target: r.target, at: Number(r.at), reason: r.reason }));
+  }
+
+  async targetSecrets(): Promise<TargetSecretsRecord[]> {
+    const { rows } = await this.#query<{ target: string; secrets: string[]; previous: string[]; previous_until: string; rotated_at: string }>(
+      'SELECT target, secrets, previous, previous_until, rotated_at FROM hookwork_target_secrets ORDER BY target',
+    );
+    return rows.map((r) => ({ target: r.target, secrets: r.secrets, previous: r.previous, previousUntil: Number(r.previous_until), rotatedAt: Number(r.rotated_at) }));
+  }
+
+  async setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    await this.#query(
+      `INSERT INTO hookwork_target_secrets (target, secrets, previous, previous_until, rotated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (target) DO UPDATE SET secrets = EXCLUDED.secrets, previous = EXCLUDED.previous, previous_until = EXCLUDED.previous_until, rotated_at = EXCLUDED.rotated_at`,
+      [record.target, record.secrets, record.previous, record.previousUntil, record.rotatedAt],
+    );
   }
 
   /**

@@ -24,6 +24,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -472,6 +473,32 @@ export class SqliteStore implements DeliveryStore {
       at: Number(r.at),
       reason: r.reason,
     }));
+  }
+
+  async targetSecrets(): Promise<TargetSecretsRecord[]> {
+    const rows = this.#db.prepare('SELECT target, secrets, previous, previous_until, rotated_at FROM target_secrets ORDER BY target').all() as {
+      target: string;
+      secrets: string;
+      previous: string;
+      previous_until: number;
+      rotated_at: number;
+    }[];
+    return rows.map((r) => ({
+      target: r.target,
+      secrets: JSON.parse(r.secrets) as string[],
+      previous: JSON.parse(r.previous) as string[],
+      previousUntil: Number(r.previous_until),
+      rotatedAt: Number(r.rotated_at),
+    }));
+  }
+
+  async setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO target_secrets (target, secrets, previous, previous_until, rotated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (target) DO UPDATE SET secrets = excluded.secrets, previous = excluded.previous, previous_until = excluded.previous_until, rotated_at = excluded.rotated_at`,
+      )
+      .run(record.target, JSON.stringify(record.secrets), JSON.stringify(record.previous), record.previousUntil, record.rotatedAt);
   }
 
   async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

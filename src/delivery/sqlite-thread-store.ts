@@ -15,6 +15,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -165,6 +166,14 @@ export class SqliteThreadStore implements DeliveryStore {
 
   disabledTargets(): Promise<DisabledTarget[]> {
     return this.#call('disabledTargets');
+  }
+
+  targetSecrets(): Promise<TargetSecretsRecord[]> {
+    return this.#call('targetSecrets');
+  }
+
+  setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    return this.#call('setTargetSecrets', record);
   }
 
   claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

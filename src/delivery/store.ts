@@ -148,6 +148,21 @@ export function digestEventJson(events: readonly string[]): string {
   return `[${events.join(',')}]`;
 }
 
+/**
+ * A webhook target's signing secrets after a rotation from the API: what it
+ * signs with from now on, and what it signed with before, still signing
+ * until `previousUntil` (the overlap). Kept in the store so a rotation
+ * survives restarts and reaches every node.
+ */
+export interface TargetSecretsRecord {
+  readonly target: string;
+  readonly secrets: readonly string[];
+  readonly previous: readonly string[];
+  /** ms since the epoch. */
+  readonly previousUntil: number;
+  readonly rotatedAt: number;
+}
+
 /** Also the schedules' tick claims and paused state (schedule-store.ts): one database for both. */
 export interface DeliveryStore extends ScheduleStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -190,6 +205,10 @@ export interface DeliveryStore extends ScheduleStore {
   /** False when the target was not disabled. */
   enableTarget(target: string): Promise<boolean>;
   disabledTargets(): Promise<DisabledTarget[]>;
+  /** Every target's rotated signing secrets (optional: a store without them cannot rotate). */
+  targetSecrets?(): Promise<TargetSecretsRecord[]>;
+  /** Replaces a target's rotated signing secrets; resolves once durable. */
+  setTargetSecrets?(record: TargetSecretsRecord): Promise<void>;
   /** Keeps digest members; resolves once they are durable. */
   collectDigest?(rows: readonly DigestMemberInput[]): Promise<void>;
   /** Every digest target with members: how many, and the oldest's time. */

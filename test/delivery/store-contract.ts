@@ -178,6 +178,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.replayBatch({ target: 'a', since: 0, states: ['done'], now: T0 + 4000, limit: 10 }), 3);
     }));
 
+  test(`${name}: a target's rotated signing secrets are kept and replaced`, () =>
+    withStore(async (store) => {
+      assert.ok(store.targetSecrets !== undefined && store.setTargetSecrets !== undefined);
+      assert.deepEqual(await store.targetSecrets(), []);
+      const first = { target: 'webhook:a', secrets: ['whsec_new'], previous: ['whsec_old1', 'whsec_old2'], previousUntil: T0 + 1000, rotatedAt: T0 };
+      await store.setTargetSecrets(first);
+      await store.setTargetSecrets({ ...first, target: 'handler:b' });
+      const second = { target: 'webhook:a', secrets: ['whsec_newer'], previous: ['whsec_new'], previousUntil: T0 + 5000, rotatedAt: T0 + 10 };
+      await store.setTargetSecrets(second);
+      assert.deepEqual(await store.targetSecrets(), [{ ...first, target: 'handler:b' }, second]);
+    }));
+
   test(`${name}: a replay window: "until" leaves deliveries created at or after it alone`, () =>
     withStore(async (store) => {
       await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 + 100 }), row('a', { createdAt: T0 + 200 })]);

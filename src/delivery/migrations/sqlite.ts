@@ -180,4 +180,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX digest_members_target ON digest_members (target, seq);
     `,
   },
+  {
+    version: 8,
+    description: "webhook targets' signing secrets rotated from the API",
+    // One row per rotated target: the secrets it signs with (JSON array),
+    // the ones it signed with before (still signing until previous_until).
+    sql: `
+      CREATE TABLE target_secrets (
+        target TEXT PRIMARY KEY,
+        secrets TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        previous_until INTEGER NOT NULL,
+        rotated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
