@@ -45,6 +45,7 @@ import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
 import type { EmailHandlerConfig } from '../email/config-schema.js';
 import { emailTargetFromConfig } from '../email/from-config.js';
 import type { MailTransport } from '../email/transport.js';
+import { SecretRotation } from './secret-rotation.js';
 
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
@@ -55,6 +56,8 @@ export interface TargetsService {
   readonly http: HttpTransport;
   /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
   runNow(name: string, record: EventRecord): Promise<string[]>;
+  /** Signing secret rotations (undefined without a delivery store). */
+  readonly rotation: SecretRotation | undefined;
 }
 
 declare module './types.js' {
@@ -287,6 +290,10 @@ async function installTargets(runtime: Runtime): Promise<void> {
   let current = await buildGeneration(config, shared);
   // With webhooks configured, the sender thread starts with the runtime, not under the first deliveries.
   if (shared.http instanceof SenderThread && [...current.targets.values()].some((t) => t.kind === 'webhook')) await shared.http.start();
+  const store = runtime.services.delivery?.store;
+  const rotation = store === undefined ? undefined : new SecretRotation(store, () => current.targets, log);
+  // Rotated secrets sign from the first delivery on, not from the first poll.
+  await rotation?.start();
   let deactivate = current.activate();
   const removeStage = host.addEmitStage((event) => current.router.stage(event));
 
@@ -301,6 +308,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
       return current.ssrf;
     },
     http: shared.http,
+    rotation,
     runNow(name, record) {
       const target = current.targets.get(name);
       if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...current.targets.keys()].join(', ') || 'none'}.`));
@@ -325,6 +333,8 @@ async function installTargets(runtime: Runtime): Promise<void> {
           deactivate();
           deactivate = undo;
           current = built;
+          // The new generation's webhooks sign with the rotated secrets, not their config's.
+          rotation?.apply();
           runtime.services.actions = built.actions;
           log.info({ targets: built.targets.size }, 'Targets reloaded');
         },
@@ -332,6 +342,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
     },
   });
   runtime.onClose(async () => {
+    rotation?.stop();
     deactivate();
     removeStage();
     await shared.http.close();

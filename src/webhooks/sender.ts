@@ -152,7 +152,10 @@ export class WebhookTarget implements OutboundTarget {
   /** Header templates with placeholders, rendered per request. */
   readonly #headers: ReadonlyArray<readonly [string, Template<string>]>;
   /** Method, user-agent, content-type and the static header templates, timeout and secrets: what every request shares. */
-  readonly #form: RequestForm;
+  /** Replaced (never changed) when the signing secrets change: the sender thread registers a new form. */
+  #form: RequestForm;
+  /** The `secrets` of the config, before any rotation from the API. */
+  readonly configSecrets: readonly string[];
   readonly #body: BodyRenderer;
   readonly #success: ReadonlySet<number> | undefined;
   readonly #extras: TemplateExtras | undefined;
@@ -193,6 +196,7 @@ export class WebhookTarget implements OutboundTarget {
     if (options.authorization !== undefined) fixed.set('authorization', options.authorization);
     this.#headers = dynamic;
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
+    this.configSecrets = secrets;
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
     this.#extras = options.extras;
     this.#dataAsRoot = options.dataAsRoot ?? false;
@@ -202,6 +206,23 @@ export class WebhookTarget implements OutboundTarget {
     this.#templatesReadEvent = this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
     this.#profile = options.transport === undefined ? undefined : transportProfile(options.transport);
     this.#oauth2 = options.oauth2;
+  }
+
+  /** The secrets requests are signed with now. */
+  get secrets(): readonly string[] {
+    return this.#form.secrets;
+  }
+
+  /**
+   * Signs the next requests with `secrets` (a rotation from the API, or its
+   * overlap ending). Only the signature changes; an empty list is refused by
+   * the caller (the webhook-signature header stays the target's own).
+   */
+  useSecrets(secrets: readonly string[]): void {
+    const now = this.#form.secrets;
+    if (now.length === secrets.length && now.every((s, i) => s === secrets[i])) return;
+    const form = this.#form;
+    this.#form = new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets });
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */

@@ -97,6 +97,12 @@ export const testSendReply = z.looseObject({
   duration_ms: z.number(),
   error: z.string().optional(),
 });
+export const rotateReply = z.looseObject({
+  target: z.string(),
+  secret: z.string().optional().describe('the new whsec_ secret (shown this once)'),
+  public_key: z.string().optional().describe('the whpk_ public key of a new whsk_ secret key'),
+  previous_until: z.string().describe('ISO 8601: when the secrets before it stop signing'),
+});
 export const enableReply = z.looseObject({ target: z.string(), was_disabled: z.boolean() });
 export const disableReply = z.looseObject({ target: z.string(), disabled: z.literal(true) });
 
