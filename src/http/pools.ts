@@ -88,6 +88,7 @@ class PoolLane implements HttpLane {
       headers: form.headerList(request, body),
       body,
       timeoutMs: form.timeoutMs,
+      captureHeaders: form.captureHeaders,
       signal: request.signal,
     });
   }

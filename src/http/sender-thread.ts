@@ -33,14 +33,14 @@ export interface SenderThreadOptions {
  * by its op:
  * - RESET: forget every lane and form;
  * - LANE id origin hostname address family profileId cert key ca proxy (null: no profile, or not set);
- * - FORM id method timeoutMs headerCount header… secretCount secret…;
+ * - FORM id method timeoutMs headerCount header… secretCount secret… captureHeaders (1/0);
  * - REQUEST id lane form path webhookId timestamp body headerCount header…;
  * - CANCEL id (aborted here; already rejected);
  * - CLOSE: let what is in flight end, close the sockets, answer CLOSED.
  */
 export const OP = { reset: 0, lane: 1, form: 2, request: 3, cancel: 4, close: 5 } as const;
 
-/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after and head, or the error's name, message and code. */
+/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after, head and the response headers as JSON (null unless the form captures them), or the error's name, message and code. */
 export const ANSWER_FIELDS = 5;
 /** The thread's last message after CLOSE. */
 export const CLOSED = 'closed';
@@ -203,6 +203,7 @@ export class SenderThread implements HttpTransport {
     for (const header of form.headers) out.push(header);
     out.push(form.secrets.length);
     for (const secret of form.secrets) out.push(secret);
+    out.push(form.captureHeaders ? 1 : 0);
     return id;
   }
 
@@ -300,7 +301,11 @@ export class SenderThread implements HttpTransport {
       this.#pending.delete(id);
       untrackAbort(pending.signal, pending);
       const status = message[i + 1] as number;
-      if (status > 0) pending.resolve({ status, retryAfter: (message[i + 2] as string | null) ?? undefined, head: message[i + 3] as string });
+      if (status > 0) {
+        const headers = message[i + 4] as string | null;
+        const retryAfter = (message[i + 2] as string | null) ?? undefined;
+        pending.resolve(headers === null ? { status, retryAfter, head: message[i + 3] as string } : { status, retryAfter, head: message[i + 3] as string, headers: JSON.parse(headers) as string[] });
+      }
       else pending.reject(errorFrom(message[i + 2] as string, message[i + 3] as string, message[i + 4] as string | null));
     }
     this.#idleCheck();

@@ -70,8 +70,8 @@ function send(id: number, lane: Lane | undefined, form: RequestForm | undefined,
   const body = typeof text === 'string' ? Buffer.from(text) : text === null ? null : Buffer.from((text as Uint8Array).buffer, (text as Uint8Array).byteOffset, (text as Uint8Array).byteLength);
   const request = startExchange(
     lane.pool,
-    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs },
-    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, null),
+    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs, captureHeaders: form.captureHeaders },
+    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, result.headers === undefined ? null : JSON.stringify(result.headers)),
     (err: Error) => failed(id, err),
   );
   // Answered already (refused as built): nothing left to cancel.
@@ -117,7 +117,8 @@ function run(m: Packed[]): void {
         const secretCount = m[i] as number;
         const secrets = m.slice(i + 1, i + 1 + secretCount) as string[];
         i += 1 + secretCount;
-        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets }));
+        const captureHeaders = m[i++] === 1;
+        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets, captureHeaders }));
         break;
       }
       case OP.request: {

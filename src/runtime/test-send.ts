@@ -30,6 +30,8 @@ export interface TestSendResult {
   readonly exit_code?: number;
   /** The first 4 KiB of the response body (webhook) or output (command). */
   readonly response?: string;
+  /** A webhook's response headers. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly duration_ms: number;
   readonly error?: string;
 }
@@ -71,7 +73,7 @@ export async function testSend(host: Host, config: HookworkConfig, target: Outbo
   const data = request.data ?? (example !== null && typeof example === 'object' ? (example as Record<string, unknown>) : {});
   const event = host.build(id, { data });
   const started = performance.now();
-  const result = await target.run(eventRecord(event), { webhookId: newWebhookId(), attempt: 1, signal: new AbortController().signal });
+  const result = await target.run(eventRecord(event), { webhookId: newWebhookId(), attempt: 1, signal: new AbortController().signal, captureHeaders: true });
   return {
     target: target.name,
     kind: target.kind,
@@ -81,6 +83,7 @@ export async function testSend(host: Host, config: HookworkConfig, target: Outbo
     ...(result.httpStatus === undefined ? {} : { http_status: result.httpStatus }),
     ...(result.exitCode === undefined ? {} : { exit_code: result.exitCode }),
     ...(result.response === undefined ? {} : { response: result.response }),
+    ...(result.responseHeaders === undefined ? {} : { headers: result.responseHeaders }),
     duration_ms: Math.round((result.durationMs ?? performance.now() - started) * 1000) / 1000,
     ...(result.error === undefined ? {} : { error: result.error }),
   };

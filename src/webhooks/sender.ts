@@ -138,6 +138,16 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, at - now);
 }
 
+/** Flat header pairs as an object; a repeated header's values joined with ", ". */
+function headerRecord(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i] as string;
+    out[name] = out[name] === undefined ? (flat[i + 1] as string) : `${out[name]}, ${flat[i + 1] as string}`;
+  }
+  return out;
+}
+
 function isTimeout(error: Error): boolean {
   return error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '') || /timeout/i.test(error.name);
 }
@@ -154,6 +164,8 @@ export class WebhookTarget implements OutboundTarget {
   /** Method, user-agent, content-type and the static header templates, timeout and secrets: what every request shares. */
   /** Replaced (never changed) when the signing secrets change: the sender thread registers a new form. */
   #form: RequestForm;
+  /** #form keeping the response headers, for test sends (made on the first). */
+  #captureForm: RequestForm | undefined;
   /** The `secrets` of the config, before any rotation from the API. */
   readonly configSecrets: readonly string[];
   readonly #body: BodyRenderer;
@@ -223,6 +235,12 @@ export class WebhookTarget implements OutboundTarget {
     if (now.length === secrets.length && now.every((s, i) => s === secrets[i])) return;
     const form = this.#form;
     this.#form = new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets });
+    this.#captureForm = undefined;
+  }
+
+  #withCapture(): RequestForm {
+    const form = this.#form;
+    return new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets: form.secrets, captureHeaders: true });
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -291,11 +309,13 @@ export class WebhookTarget implements OutboundTarget {
     started: number,
   ): Promise<RunResult> {
 
+    // Test sends keep the response headers, on a form of their own (the delivery path copies none).
+    const form = context.captureHeaders === true ? (this.#captureForm ??= this.#withCapture()) : this.#form;
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started);
+      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form);
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -330,6 +350,7 @@ export class WebhookTarget implements OutboundTarget {
     request: Omit<FormRequest, 'path' | 'signal'>,
     signal: AbortSignal,
     started: number,
+    form: RequestForm,
   ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
@@ -351,8 +372,8 @@ export class WebhookTarget implements OutboundTarget {
         };
       }
     }
-    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started);
-    return this.#exchange(template, parsed, checked, request, signal, started);
+    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form);
+    return this.#exchange(template, parsed, checked, request, signal, started, form);
   }
 
   /**
@@ -360,7 +381,7 @@ export class WebhookTarget implements OutboundTarget {
    * credentials or query), whose `traceparent` and `tracestate` go with the
    * request: computed here, on the main thread, they cross to the sender thread as headers.
    */
-  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
+  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
     const url = parsed.url;
     const span = startSpan(
       this.method,
@@ -373,17 +394,17 @@ export class WebhookTarget implements OutboundTarget {
       },
       SpanKind.CLIENT,
     );
-    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started);
+    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started, form);
     if (result.httpStatus !== undefined) span.setAttribute('http.response.status_code', result.httpStatus);
     if (!result.ok && result.httpStatus === undefined) span.setAttribute('error.type', 'request');
     endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
     return result;
   }
 
-  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
+  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await template.lane(this.#deps.http, parsed, checked, this.#profile).send(this.#form, {
+      const response = await template.lane(this.#deps.http, parsed, checked, this.#profile).send(form, {
         path: parsed.path,
         headers: request.headers,
         webhookId: request.webhookId,
@@ -391,7 +412,8 @@ export class WebhookTarget implements OutboundTarget {
         body: request.body,
         signal,
       });
-      return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      const result = this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      return response.headers === undefined ? result : { ...result, responseHeaders: headerRecord(response.headers) };
     } catch (err) {
       const error = toError(err);
       // undici refused the request as built (a templated header rendered to a

@@ -38,7 +38,7 @@ after(async () => {
 const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 test('a test send of a webhook: the catalogue example of the event it follows, sent now, the attempt answered; nothing queued', async () => {
-  receiver.respond((_r, res) => res.writeHead(201, { 'content-type': 'text/plain' }).end('x'.repeat(5000)));
+  receiver.respond((_r, res) => res.writeHead(201, { 'content-type': 'text/plain', 'X-Receiver': 'billing-1' }).end('x'.repeat(5000)));
   const reply = await send(gw.url, 'POST', '/v1/targets/handler:billing/test', { headers: auth(OPERATOR) });
   assert.equal(reply.status, 200, JSON.stringify(reply.body));
   assert.equal(reply.body['ok'], true);
@@ -46,6 +46,9 @@ test('a test send of a webhook: the catalogue example of the event it follows, s
   assert.equal(reply.body['http_status'], 201);
   assert.equal((reply.body['response'] as string).length, 4096, 'the first 4 KiB of the body');
   assert.equal(typeof reply.body['duration_ms'], 'number');
+  const headers = reply.body['headers'] as Record<string, string>;
+  assert.equal(headers['x-receiver'], 'billing-1', 'the response headers (through the sender thread)');
+  assert.equal(headers['content-type'], 'text/plain');
   assert.deepEqual((reply.body['event'] as Record<string, unknown>)['id'], '9001');
   const [req] = await receiver.waitFor(1);
   assert.deepEqual((JSON.parse(req?.body ?? '{}') as { data: unknown }).data, { invoice: 'INV-1', amount: 12 });

@@ -94,6 +94,7 @@ export const testSendReply = z.looseObject({
   http_status: z.number().int().optional(),
   exit_code: z.number().int().optional(),
   response: z.string().optional().describe('the first 4 KiB of the response body or command output'),
+  headers: z.record(z.string(), z.string()).optional().describe("a webhook's response headers"),
   duration_ms: z.number(),
   error: z.string().optional(),
 });
