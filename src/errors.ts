@@ -52,6 +52,8 @@ export const ERROR_CODES = Object.freeze({
   // Webhooks, callbacks and outbound HTTP.
   HKW_ERR_SSRF_REFUSED: { status: 403, summary: 'The webhook URL resolved to an address the SSRF guard refuses.' },
   HKW_ERR_SENDER_THREAD: { status: 503, summary: 'The webhook sender thread stopped with the request in flight.' },
+  HKW_ERR_TEST_SEND_EVENT: { status: 400, summary: 'A test send names no event and its target follows none the catalogue knows.' },
+  HKW_ERR_SECRET_ROTATION: { status: 409, summary: 'A signing secret cannot be rotated: the target is not a webhook, or it signs with no secret.' },
   HKW_ERR_CALLBACK_UNKNOWN: { status: 404, summary: 'The callback URL is not known.' },
   HKW_ERR_CALLBACK_USED: { status: 410, summary: 'The callback URL was already used.' },
   HKW_ERR_CALLBACK_EXPIRED: { status: 410, summary: 'The callback URL has expired.' },
@@ -637,6 +639,20 @@ export class ActionAutoDeclareLimitError extends CataloguedError {
 }
 
 /** A delivery target admin call named a target no configuration, registration or stored delivery knows. */
+/** A test send with no event named, for a target whose config follows no catalogued event. */
+export class TestSendEventError extends CataloguedError {
+  constructor(target: string, why: string) {
+    super('HKW_ERR_TEST_SEND_EVENT', `Cannot test "${target}": ${why}. Name the event in the body: {"event": "<id or name>", "data": {…}}.`);
+  }
+}
+
+/** A signing secret rotation the target cannot take. */
+export class SecretRotationError extends CataloguedError {
+  constructor(target: string, why: string) {
+    super('HKW_ERR_SECRET_ROTATION', `Cannot rotate the signing secret of "${target}": ${why}.`);
+  }
+}
+
 export class TargetNotFoundError extends CataloguedError {
   readonly target: string;
   constructor(target: string) {

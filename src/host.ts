@@ -144,6 +144,8 @@ export interface Host<M extends HookMap = HookMap> extends Omit<HostScope<M>, 'd
   call<K extends Extract<keyof MethodsOf<M>, string>>(method: K, ...args: ArgsOf<MethodsOf<M>[K]>): ReturnType<MethodsOf<M>[K]>;
   /** The method as a callable that goes through its middleware. */
   method<K extends Extract<keyof MethodsOf<M>, string>>(method: K): Next<MethodsOf<M>[K]>;
+  /** The event `emit` would build (validated, frozen), without emitting it: test sends. */
+  build(id: string, input?: EmitInput): HookworkEvent;
   declareGate(name: string, options?: GatePointOptions): void;
   declareChange(name: string, options?: ChangePointOptions): void;
   readonly gates: Gates;
@@ -423,6 +425,7 @@ export function createHost<M extends HookMap = HookMap>(options: HostOptions = {
     use: root.use,
     define: root.define,
     emit: root.emit,
+    build: buildEvent,
     track: root.track,
     registrations: root.registrations,
     get size() {

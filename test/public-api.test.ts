@@ -274,10 +274,13 @@ const API: Readonly<Record<string, Recorded>> = {
       'WebhookSigner',
       'WebhookTarget',
       'decodeSecret',
+      'decodeSecretKey',
       'generateSecret',
+      'generateSigningKeyPair',
       'hashToken',
       'parseCidr',
       'parseRetryAfter',
+      'publicKeyOf',
     ],
     types: [
       'BodyFormat',

@@ -64,6 +64,8 @@ export const eventDefinitionSchema = z.strictObject({
   description: z.string().optional(),
   /** JSON Schema for the event's data. */
   data_schema: z.record(z.string(), z.unknown()).optional(),
+  /** Sample data: what a test send (POST /v1/targets/:name/test) sends when given none. */
+  example: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const gatePointSchema = z.strictObject({

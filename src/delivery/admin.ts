@@ -13,6 +13,8 @@ export interface ReplayOptions {
   readonly target: string;
   /** Deliveries created at or after this time (ms since the epoch). */
   readonly since: number;
+  /** And created before this time (ms since the epoch; default: no bound). */
+  readonly until?: number;
   /** Default: failed only. */
   readonly states?: readonly ReplayableState[];
   /** Called after each batch with (done, total). */
@@ -153,19 +155,24 @@ export class DeliveryAdmin {
       throw new InvalidArgumentError('replay needs a target name.');
     }
     if (!Number.isFinite(options.since)) throw new InvalidArgumentError('replay needs a "since" time.');
+    const until = options.until;
+    if (until !== undefined && (!Number.isFinite(until) || until <= options.since)) {
+      throw new InvalidArgumentError(`replay's "until" (${String(until)}) must be a time after "since" (${options.since}).`);
+    }
+    const window = until === undefined ? { since: options.since } : { since: options.since, until };
     const states = options.states ?? ['failed'];
     // What was there when the replay began: a delivery it replays and that finishes meanwhile is not picked again.
     const before = Date.now();
-    const total = await this.#store.countReplay({ target: options.target, since: options.since, states, before });
+    const total = await this.#store.countReplay({ target: options.target, ...window, states, before });
     const skipped = states.includes('done')
-      ? await this.#store.countReplay({ target: options.target, since: options.since, states: ['done'], before, withoutBody: true })
+      ? await this.#store.countReplay({ target: options.target, ...window, states: ['done'], before, withoutBody: true })
       : 0;
     let replayed = 0;
     options.onProgress?.(0, total);
     for (;;) {
       const n = await this.#store.replayBatch({
         target: options.target,
-        since: options.since,
+        ...window,
         states,
         before,
         now: Date.now(),

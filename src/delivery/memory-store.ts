@@ -13,6 +13,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -333,6 +334,7 @@ export class MemoryStore implements DeliveryStore {
       if (
         row.target === request.target &&
         row.createdAt >= request.since &&
+        row.createdAt < (request.until ?? Number.MAX_SAFE_INTEGER) &&
         row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
         (states as readonly DeliveryState[]).includes(row.state) &&
         row.state !== 'inflight' &&
@@ -425,6 +427,16 @@ export class MemoryStore implements DeliveryStore {
 
   async enableTarget(target: string): Promise<boolean> {
     return this.#disabled.delete(target);
+  }
+
+  readonly #secrets = new Map<string, TargetSecretsRecord>();
+
+  async targetSecrets(): Promise<TargetSecretsRecord[]> {
+    return [...this.#secrets.values()].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  }
+
+  async setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    this.#secrets.set(record.target, { ...record, secrets: [...record.secrets], previous: [...record.previous] });
   }
 
   async disabledTargets(): Promise<DisabledTarget[]> {

@@ -23,6 +23,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -385,9 +386,9 @@ export class PostgresStore implements DeliveryStore {
 
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4
+      `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4 AND d.created_at < $5
          AND ${request.withoutBody === true ? `d.state = 'done' AND NOT ${HAS_BODY}` : `(d.state <> 'done' OR ${HAS_BODY})`}`,
-      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER],
+      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -396,7 +397,7 @@ export class PostgresStore implements DeliveryStore {
     const { rows } = await this.#query<{ n: string }>(
       `WITH picked AS (
          SELECT d.id, d.state, d.event_seq FROM hookwork_deliveries d
-         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6
+         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6 AND d.created_at < $7
            AND (d.state <> 'done' OR ${HAS_BODY})
          LIMIT $5 FOR UPDATE SKIP LOCKED),
        upd AS (
@@ -409,7 +410,7 @@ export class PostgresStore implements DeliveryStore {
          FROM (SELECT event_seq, count(*) AS n FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
          WHERE e.seq = c.event_seq)
        SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
-      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER],
+      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -536,6 +537,21 @@ export class PostgresStore implements DeliveryStore {
       [target, limit.perSecond / 1000, limit.burst, want],
     );
     return rows[0]?.granted ?? 0;
+  }
+
+  async targetSecrets(): Promise<TargetSecretsRecord[]> {
+    const { rows } = await this.#query<{ target: string; secrets: string[]; previous: string[]; previous_until: string; rotated_at: string }>(
+      'SELECT target, secrets, previous, previous_until, rotated_at FROM hookwork_target_secrets ORDER BY target',
+    );
+    return rows.map((r) => ({ target: r.target, secrets: r.secrets, previous: r.previous, previousUntil: Number(r.previous_until), rotatedAt: Number(r.rotated_at) }));
+  }
+
+  async setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    await this.#query(
+      `INSERT INTO hookwork_target_secrets (target, secrets, previous, previous_until, rotated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (target) DO UPDATE SET secrets = EXCLUDED.secrets, previous = EXCLUDED.previous, previous_until = EXCLUDED.previous_until, rotated_at = EXCLUDED.rotated_at`,
+      [record.target, record.secrets, record.previous, record.previousUntil, record.rotatedAt],
+    );
   }
 
   /**

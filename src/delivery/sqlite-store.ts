@@ -27,6 +27,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -425,7 +426,7 @@ export class SqliteStore implements DeliveryStore {
   #replayWhere(states: readonly string[], withoutBody = false): string {
     const body = `EXISTS (SELECT 1 FROM delivery_events e WHERE e.seq = deliveries.event_seq AND length(e.event) > 0)`;
     return (
-      `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
+      `target = ? AND created_at >= ? AND created_at < ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
       (withoutBody ? ` AND state = 'done' AND NOT ${body}` : ` AND (state != 'done' OR ${body})`)
     );
   }
@@ -434,7 +435,7 @@ export class SqliteStore implements DeliveryStore {
     const states = request.states ?? ['failed'];
     const row = this.#db
       .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states, request.withoutBody === true)}`)
-      .get(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
+      .get(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
     return row.n;
   }
 
@@ -443,7 +444,7 @@ export class SqliteStore implements DeliveryStore {
     const s = this.#stmts;
     const pick = this.#db.prepare(`SELECT seq, state, event_seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?`);
     return this.#db.transaction(() => {
-      const rows = pick.all(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
+      const rows = pick.all(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
         seq: number;
         state: DeliveryState;
         event_seq: number;
@@ -515,6 +516,32 @@ export class SqliteStore implements DeliveryStore {
 
   async targetHealth(): Promise<TargetHealth[]> {
     return (this.#health.all.all() as TargetHealthRow[]).map(targetHealthFromRow);
+  }
+
+  async targetSecrets(): Promise<TargetSecretsRecord[]> {
+    const rows = this.#db.prepare('SELECT target, secrets, previous, previous_until, rotated_at FROM target_secrets ORDER BY target').all() as {
+      target: string;
+      secrets: string;
+      previous: string;
+      previous_until: number;
+      rotated_at: number;
+    }[];
+    return rows.map((r) => ({
+      target: r.target,
+      secrets: JSON.parse(r.secrets) as string[],
+      previous: JSON.parse(r.previous) as string[],
+      previousUntil: Number(r.previous_until),
+      rotatedAt: Number(r.rotated_at),
+    }));
+  }
+
+  async setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO target_secrets (target, secrets, previous, previous_until, rotated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (target) DO UPDATE SET secrets = excluded.secrets, previous = excluded.previous, previous_until = excluded.previous_until, rotated_at = excluded.rotated_at`,
+      )
+      .run(record.target, JSON.stringify(record.secrets), JSON.stringify(record.previous), record.previousUntil, record.rotatedAt);
   }
 
   async claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

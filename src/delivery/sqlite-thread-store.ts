@@ -16,6 +16,7 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type TargetSecretsRecord,
   type ListFilter,
   type PurgeRequest,
   type ReplayRequest,
@@ -183,6 +184,14 @@ export class SqliteThreadStore implements DeliveryStore {
 
   targetHealth(): Promise<TargetHealth[]> {
     return this.#call('targetHealth');
+  }
+
+  targetSecrets(): Promise<TargetSecretsRecord[]> {
+    return this.#call('targetSecrets');
+  }
+
+  setTargetSecrets(record: TargetSecretsRecord): Promise<void> {
+    return this.#call('setTargetSecrets', record);
   }
 
   claimScheduleTick(claim: ScheduleTickClaim): Promise<boolean> {

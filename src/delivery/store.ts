@@ -87,6 +87,8 @@ export interface ReplayRequest {
   readonly target: string;
   /** Deliveries created at or after this time (ms). */
   readonly since: number;
+  /** And created before this time (ms; default: no bound). */
+  readonly until?: number;
   /** Which finished states are replayed (default: failed only). */
   readonly states?: readonly ReplayableState[];
   /**
@@ -149,9 +151,24 @@ export function digestEventJson(events: readonly string[]): string {
 }
 
 /**
+ * A webhook target's signing secrets after a rotation from the API: what it
+ * signs with from now on, and what it signed with before, still signing
+ * until `previousUntil` (the overlap). Kept in the store so a rotation
+ * survives restarts and reaches every node.
+ */
+export interface TargetSecretsRecord {
+  readonly target: string;
+  readonly secrets: readonly string[];
+  readonly previous: readonly string[];
+  /** ms since the epoch. */
+  readonly previousUntil: number;
+  readonly rotatedAt: number;
+}
+
+/**
  * Also the schedules' tick claims and paused state (schedule-store.ts), the
- * targets' shared health (target-health.ts) and the idempotency keys of
- * emits (events/idempotency.ts): one database for all.
+ * targets' shared health (target-health.ts), their rotated signing secrets
+ * and the idempotency keys of emits (events/idempotency.ts): one database for all.
  */
 export interface DeliveryStore extends ScheduleStore, TargetHealthStore, IdempotencyKeeper {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -194,6 +211,10 @@ export interface DeliveryStore extends ScheduleStore, TargetHealthStore, Idempot
   /** False when the target was not disabled. */
   enableTarget(target: string): Promise<boolean>;
   disabledTargets(): Promise<DisabledTarget[]>;
+  /** Every target's rotated signing secrets (optional: a store without them cannot rotate). */
+  targetSecrets?(): Promise<TargetSecretsRecord[]>;
+  /** Replaces a target's rotated signing secrets; resolves once durable. */
+  setTargetSecrets?(record: TargetSecretsRecord): Promise<void>;
   /** Keeps digest members; resolves once they are durable. */
   collectDigest?(rows: readonly DigestMemberInput[]): Promise<void>;
   /** Every digest target with members: how many, and the oldest's time. */

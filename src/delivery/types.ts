@@ -89,6 +89,8 @@ export interface AttemptContext {
   readonly attempt: number;
   /** Aborted when the queue shuts down or the attempt's lease ends. */
   readonly signal: AbortSignal;
+  /** Keep the response headers in the result (test sends; a webhook's responseHeaders). */
+  readonly captureHeaders?: boolean;
 }
 
 /** Something the queue can deliver to. */

@@ -12,7 +12,7 @@ export type { HttpPoolsOptions } from '../http/pools.js';
 export type { FormRequest, HttpLane, HttpTransport } from '../http/transport.js';
 export { HTTP_METHODS } from '../http/methods.js';
 export type { HttpMethod } from '../http/methods.js';
-export { WebhookSigner, decodeSecret, generateSecret } from '../http/signing.js';
+export { WebhookSigner, decodeSecret, decodeSecretKey, generateSecret, generateSigningKeyPair, publicKeyOf } from '../http/signing.js';
 export type { SignatureHeaders } from '../http/signing.js';
 export { SsrfGuard, parseCidr } from '../http/ssrf-guard.js';
 export type { CheckedTarget, Resolver, SsrfGuardOptions } from '../http/ssrf-guard.js';

@@ -23,8 +23,8 @@ export interface EventDefinition<D = unknown> {
   /** Validates (and may normalise) the event's `data`. */
   readonly schema?: DataSchema<D>;
   readonly description?: string;
-  /** Sample `data`, as the event carries it (documentation, test sends). */
-  readonly example?: Readonly<Record<string, unknown>>;
+  /** Sample `data`, as the event carries it (documentation, test sends: POST /v1/targets/:name/test). */
+  readonly example?: D;
 }
 
 /** A catalogue entry with its message template compiled. */
@@ -35,7 +35,7 @@ export interface CatalogueEntry {
   readonly message: Template<string> | undefined;
   readonly schema: DataSchema | undefined;
   readonly description: string | undefined;
-  readonly example: Readonly<Record<string, unknown>> | undefined;
+  readonly example: unknown;
 }
 
 export class EventCatalogue {

@@ -11,6 +11,8 @@ export interface RunResult extends AttemptResult {
   /** A command's stdout parsed as JSON (`output_format: json`). */
   readonly output?: unknown;
   readonly durationMs?: number;
+  /** A webhook's response headers, when the attempt asked for them (test sends). */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface OutboundTarget extends DeliveryTarget {

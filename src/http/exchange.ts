@@ -16,6 +16,8 @@ export interface ExchangeResult {
   readonly retryAfter: string | undefined;
   /** The first RESPONSE_HEAD bytes of the body, as UTF-8. */
   readonly head: string;
+  /** The response headers as flat lower-case name/value pairs, when the request asked (test sends). */
+  readonly headers?: readonly string[];
 }
 
 export interface RequestOptions {
@@ -25,6 +27,8 @@ export interface RequestOptions {
   readonly headers: string[];
   readonly body: string | Buffer | null;
   readonly timeoutMs: number;
+  /** Keep the response headers (test sends; not on the delivery path). */
+  readonly captureHeaders?: boolean;
 }
 
 export interface ExchangeOptions extends RequestOptions {
@@ -86,8 +90,11 @@ class Exchange implements Cancellable {
   #kept = 0;
   #seen = 0;
   #done = false;
+  /** Undefined unless asked for: no copy of the headers on the delivery path. */
+  #headers: string[] | undefined;
 
-  constructor(signal: AbortSignal | undefined, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
+  constructor(signal: AbortSignal | undefined, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void, captureHeaders = false) {
+    if (captureHeaders) this.#headers = [];
     this.#signal = signal;
     this.#resolve = resolve;
     this.#reject = reject;
@@ -112,6 +119,9 @@ class Exchange implements Cancellable {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // 1xx: the final response follows
     this.#status = statusCode;
+    if (this.#headers !== undefined) {
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) this.#headers.push(String(rawHeaders[i]).toLowerCase(), String(rawHeaders[i + 1]));
+    }
     // Retry-After only matters when the receiver refuses for now.
     if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -158,7 +168,7 @@ class Exchange implements Cancellable {
     }
     const chunks = this.#chunks;
     const head = chunks === undefined ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head });
+    this.#resolve(this.#headers === undefined ? { status: this.#status, retryAfter: this.#retryAfter, head } : { status: this.#status, retryAfter: this.#retryAfter, head, headers: this.#headers });
   }
 }
 
@@ -184,7 +194,7 @@ export function exchange(dispatcher: Pick<Dispatcher, 'dispatch'>, options: Exch
       reject(abortReason(signal));
       return;
     }
-    const handler = new Exchange(signal, resolve, reject);
+    const handler = new Exchange(signal, resolve, reject, options.captureHeaders === true);
     trackAbort(signal, handler);
     dispatchRequest(dispatcher, options, handler);
   });
@@ -197,7 +207,7 @@ export function startExchange(
   resolve: (result: ExchangeResult) => void,
   reject: (error: Error) => void,
 ): Cancellable & { readonly settled: boolean } {
-  const handler = new Exchange(undefined, resolve, reject);
+  const handler = new Exchange(undefined, resolve, reject, options.captureHeaders === true);
   dispatchRequest(dispatcher, options, handler);
   return handler;
 }

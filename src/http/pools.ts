@@ -1,12 +1,62 @@
 // Keep-alive client pools (client-pool.ts), one per (origin, checked
 // address). The address is part of the key because each pool's sockets are
 // pinned to the address the SSRF guard checked; a DNS change yields a new
-// pool instead of reusing one that connects somewhere unchecked.
+// pool instead of reusing one that connects somewhere unchecked. A target's
+// transport profile (client certificate, CAs, proxy) is part of the key too.
+// Through a proxy the pool is undici's ProxyAgent: the proxy connects to the
+// host name (CONNECT host:port) and resolves it itself, so the pinned address
+// does not apply there (docs/webhooks.md, "Through a proxy").
 
+import { ProxyAgent, type Dispatcher } from 'undici';
 import { ClientPool } from './client-pool.js';
 import { exchange, type ExchangeResult } from './exchange.js';
 import type { FormRequest, HttpLane, HttpTransport, RequestForm } from './transport.js';
 import { pinnedLookup, type CheckedTarget } from './ssrf-guard.js';
+import { tlsOptions, type TransportProfile } from './transport-profile.js';
+
+/** What a lane sends on: a ClientPool, or a proxy's agent bound to one origin. */
+export interface LanePool extends Pick<Dispatcher, 'dispatch'> {
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+  close(): Promise<void>;
+  destroy(err?: Error): Promise<void>;
+}
+
+/** A ProxyAgent for one origin: undici's agents want the origin on every request, pools know it. */
+class ProxyPool implements LanePool {
+  readonly #agent: ProxyAgent;
+  readonly #origin: string;
+  #closed = false;
+  #destroyed = false;
+
+  constructor(origin: string, profile: TransportProfile, connections: number) {
+    this.#origin = origin;
+    const tls = tlsOptions(profile);
+    this.#agent = new ProxyAgent({ uri: profile.proxy as string, connections, requestTls: tls, ...(profile.ca === undefined ? {} : { proxyTls: { ca: profile.ca } }) });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#agent.dispatch({ ...options, origin: this.#origin }, handler);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#agent.close();
+  }
+
+  destroy(err?: Error): Promise<void> {
+    this.#destroyed = true;
+    return this.#agent.destroy(err ?? null);
+  }
+}
 
 export interface HttpPoolsOptions {
   /** Sockets per pool (default 16). */
@@ -19,9 +69,9 @@ export interface HttpPoolsOptions {
 
 /** A pool as a lane of this thread's transport. */
 class PoolLane implements HttpLane {
-  readonly pool: ClientPool;
+  readonly pool: LanePool;
 
-  constructor(pool: ClientPool) {
+  constructor(pool: LanePool) {
     this.pool = pool;
   }
 
@@ -38,13 +88,14 @@ class PoolLane implements HttpLane {
       headers: form.headerList(request, body),
       body,
       timeoutMs: form.timeoutMs,
+      captureHeaders: form.captureHeaders,
       signal: request.signal,
     });
   }
 }
 
 interface Entry {
-  readonly pool: ClientPool;
+  readonly pool: LanePool;
   readonly lane: PoolLane;
   /** Recency, for evicting the least recently used pool. */
   used: number;
@@ -64,27 +115,30 @@ export class HttpPools implements HttpTransport {
     this.#keepAlive = options.keepAliveTimeoutMs ?? 30_000;
   }
 
-  /** The pool for `origin` whose sockets go to the checked address. */
-  get(origin: string, target: CheckedTarget): ClientPool {
-    return this.#entry(origin, target).pool;
+  /** The pool for `origin` whose sockets go to the checked address (made as `profile` says). */
+  get(origin: string, target: CheckedTarget, profile?: TransportProfile): LanePool {
+    return this.#entry(origin, target, profile).pool;
   }
 
-  lane(origin: string, target: CheckedTarget): HttpLane {
-    return this.#entry(origin, target).lane;
+  lane(origin: string, target: CheckedTarget, profile?: TransportProfile): HttpLane {
+    return this.#entry(origin, target, profile).lane;
   }
 
-  #entry(origin: string, target: CheckedTarget): Entry {
-    const key = `${origin}|${target.address}`;
+  #entry(origin: string, target: CheckedTarget, profile: TransportProfile | undefined): Entry {
+    const key = profile === undefined ? `${origin}|${target.address}` : `${origin}|${target.address}|${profile.id}`;
     const found = this.#pools.get(key);
     if (found !== undefined) {
       found.used = ++this.#tick;
       return found;
     }
-    const pool = new ClientPool(origin, {
-      connections: this.#connections,
-      keepAliveTimeout: this.#keepAlive,
-      connect: { lookup: pinnedLookup(target) as never },
-    });
+    const pool: LanePool =
+      profile?.proxy !== undefined
+        ? new ProxyPool(origin, profile, this.#connections)
+        : new ClientPool(origin, {
+            connections: this.#connections,
+            keepAliveTimeout: this.#keepAlive,
+            connect: { lookup: pinnedLookup(target) as never, ...tlsOptions(profile) },
+          });
     if (this.#pools.size >= this.#maxPools) this.#evictOldest();
     const entry: Entry = { pool, lane: new PoolLane(pool), used: ++this.#tick };
     this.#pools.set(key, entry);

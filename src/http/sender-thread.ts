@@ -14,6 +14,7 @@ import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js'
 import { abortReason, trackAbort, untrackAbort, type Cancellable, type ExchangeResult } from './exchange.js';
 import type { FormRequest, HttpLane, HttpTransport, RequestForm } from './transport.js';
 import type { CheckedTarget } from './ssrf-guard.js';
+import type { TransportProfile } from './transport-profile.js';
 
 /** One value of a message. */
 export type Packed = string | number | null | Buffer;
@@ -31,15 +32,15 @@ export interface SenderThreadOptions {
  * What a message to the thread holds, one record after another, each opened
  * by its op:
  * - RESET: forget every lane and form;
- * - LANE id origin hostname address family;
- * - FORM id method timeoutMs headerCount header… secretCount secret…;
+ * - LANE id origin hostname address family profileId cert key ca proxy (null: no profile, or not set);
+ * - FORM id method timeoutMs headerCount header… secretCount secret… captureHeaders (1/0);
  * - REQUEST id lane form path webhookId timestamp body headerCount header…;
  * - CANCEL id (aborted here; already rejected);
  * - CLOSE: let what is in flight end, close the sockets, answer CLOSED.
  */
 export const OP = { reset: 0, lane: 1, form: 2, request: 3, cancel: 4, close: 5 } as const;
 
-/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after and head, or the error's name, message and code. */
+/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after, head and the response headers as JSON (null unless the form captures them), or the error's name, message and code. */
 export const ANSWER_FIELDS = 5;
 /** The thread's last message after CLOSE. */
 export const CLOSED = 'closed';
@@ -56,15 +57,17 @@ class ThreadLane implements HttpLane {
   readonly id: number;
   readonly origin: string;
   readonly target: CheckedTarget;
+  readonly profile: TransportProfile | undefined;
   /** The registration this lane belongs to: older ones are stale. */
   readonly epoch: number;
   readonly #thread: SenderThread;
 
-  constructor(thread: SenderThread, id: number, origin: string, target: CheckedTarget, epoch: number) {
+  constructor(thread: SenderThread, id: number, origin: string, target: CheckedTarget, profile: TransportProfile | undefined, epoch: number) {
     this.#thread = thread;
     this.id = id;
     this.origin = origin;
     this.target = target;
+    this.profile = profile;
     this.epoch = epoch;
   }
 
@@ -167,8 +170,8 @@ export class SenderThread implements HttpTransport {
     return this.#ready as Promise<void>;
   }
 
-  lane(origin: string, target: CheckedTarget): HttpLane {
-    return this.#lane(origin, target);
+  lane(origin: string, target: CheckedTarget, profile?: TransportProfile): HttpLane {
+    return this.#lane(origin, target, profile);
   }
 
   /** Whether a lane of this thread must be asked for again (what ThreadLane.stale reads). */
@@ -176,14 +179,16 @@ export class SenderThread implements HttpTransport {
     return lane.epoch !== this.#epoch || this.#closed;
   }
 
-  #lane(origin: string, target: CheckedTarget): ThreadLane {
-    const key = `${origin}|${target.address}`;
+  #lane(origin: string, target: CheckedTarget, profile: TransportProfile | undefined): ThreadLane {
+    const key = profile === undefined ? `${origin}|${target.address}` : `${origin}|${target.address}|${profile.id}`;
     const known = this.#lanes.get(key);
     if (known !== undefined && known.epoch === this.#epoch) return known;
     this.#countRegistration();
-    const lane = new ThreadLane(this, this.#nextId++, origin, target, this.#epoch);
+    const lane = new ThreadLane(this, this.#nextId++, origin, target, profile, this.#epoch);
     this.#lanes.set(key, lane);
     this.#out.push(OP.lane, lane.id, origin, target.hostname, target.address, target.family);
+    if (profile === undefined) this.#out.push(null, null, null, null, null);
+    else this.#out.push(profile.id, profile.cert ?? null, profile.key ?? null, profile.ca ?? null, profile.proxy ?? null);
     return lane;
   }
 
@@ -198,6 +203,7 @@ export class SenderThread implements HttpTransport {
     for (const header of form.headers) out.push(header);
     out.push(form.secrets.length);
     for (const secret of form.secrets) out.push(secret);
+    out.push(form.captureHeaders ? 1 : 0);
     return id;
   }
 
@@ -222,10 +228,10 @@ export class SenderThread implements HttpTransport {
     if (signal.aborted) return Promise.reject(abortReason(signal));
     const worker = this.#worker ?? this.#start();
     // Asked for before the thread or the registrations started again.
-    let current = lane.epoch === this.#epoch ? lane : this.#lane(lane.origin, lane.target);
+    let current = lane.epoch === this.#epoch ? lane : this.#lane(lane.origin, lane.target, lane.profile);
     const formId = this.#form(form);
     // Registering the form started the registrations again (past MAX_REGISTERED): the lane is registered again too.
-    if (current.epoch !== this.#epoch) current = this.#lane(lane.origin, lane.target);
+    if (current.epoch !== this.#epoch) current = this.#lane(lane.origin, lane.target, lane.profile);
     return new Promise<ExchangeResult>((resolve, reject) => {
       const id = this.#nextId++;
       const pending = new PendingRequest(id, signal, resolve, reject, this.#cancelOne);
@@ -295,7 +301,11 @@ export class SenderThread implements HttpTransport {
       this.#pending.delete(id);
       untrackAbort(pending.signal, pending);
       const status = message[i + 1] as number;
-      if (status > 0) pending.resolve({ status, retryAfter: (message[i + 2] as string | null) ?? undefined, head: message[i + 3] as string });
+      if (status > 0) {
+        const headers = message[i + 4] as string | null;
+        const retryAfter = (message[i + 2] as string | null) ?? undefined;
+        pending.resolve(headers === null ? { status, retryAfter, head: message[i + 3] as string } : { status, retryAfter, head: message[i + 3] as string, headers: JSON.parse(headers) as string[] });
+      }
       else pending.reject(errorFrom(message[i + 2] as string, message[i + 3] as string, message[i + 4] as string | null));
     }
     this.#idleCheck();

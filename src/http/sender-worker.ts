@@ -5,12 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../errors.js';
-import type { ClientPool } from './client-pool.js';
 import { startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
-import { HttpPools } from './pools.js';
+import { HttpPools, type LanePool } from './pools.js';
 import { RequestForm } from './transport.js';
 import { CLOSED, OP, READY, type Packed, type SenderThreadOptions } from './sender-thread.js';
 import type { CheckedTarget } from './ssrf-guard.js';
+import type { TransportProfile } from './transport-profile.js';
 
 const port = parentPort;
 if (port === null) throw new Error('sender-worker.ts runs as the worker thread of SenderThread.');
@@ -25,8 +25,9 @@ const pools = new HttpPools({
 interface Lane {
   readonly origin: string;
   readonly target: CheckedTarget;
+  readonly profile: TransportProfile | undefined;
   /** Asked of `pools` again once closed (evicted). */
-  pool: ClientPool;
+  pool: LanePool;
 }
 
 /** The rendered headers of a request whose target templates none (most): one array for all of them. */
@@ -64,17 +65,29 @@ function send(id: number, lane: Lane | undefined, form: RequestForm | undefined,
     failed(id, new Error('The sender thread does not know the lane or form of this request.'));
     return;
   }
-  if (lane.pool.closed || lane.pool.destroyed) lane.pool = pools.get(lane.origin, lane.target);
+  if (lane.pool.closed || lane.pool.destroyed) lane.pool = pools.get(lane.origin, lane.target, lane.profile);
   // A Buffer arrives as a plain Uint8Array: viewed as a Buffer again, not copied.
   const body = typeof text === 'string' ? Buffer.from(text) : text === null ? null : Buffer.from((text as Uint8Array).buffer, (text as Uint8Array).byteOffset, (text as Uint8Array).byteLength);
   const request = startExchange(
     lane.pool,
-    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs },
-    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, null),
+    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs, captureHeaders: form.captureHeaders },
+    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, result.headers === undefined ? null : JSON.stringify(result.headers)),
     (err: Error) => failed(id, err),
   );
   // Answered already (refused as built): nothing left to cancel.
   if (!request.settled) inFlight.set(id, request);
+}
+
+/** The five profile fields of a LANE record (sender-thread.ts), or undefined when it has none. */
+function profileAt(m: Packed[], i: number): TransportProfile | undefined {
+  const id = m[i] as string | null;
+  if (id === null) return undefined;
+  const field = (k: number): string | undefined => (m[i + k] as string | null) ?? undefined;
+  const cert = field(1);
+  const key = field(2);
+  const ca = field(3);
+  const proxy = field(4);
+  return { id, ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }), ...(proxy === undefined ? {} : { proxy }) };
 }
 
 function run(m: Packed[]): void {
@@ -89,8 +102,9 @@ function run(m: Packed[]): void {
         const id = m[i] as number;
         const origin = m[i + 1] as string;
         const target: CheckedTarget = { hostname: m[i + 2] as string, address: m[i + 3] as string, family: m[i + 4] as 4 | 6 };
-        lanes.set(id, { origin, target, pool: pools.get(origin, target) });
-        i += 5;
+        const profile = profileAt(m, i + 5);
+        lanes.set(id, { origin, target, profile, pool: pools.get(origin, target, profile) });
+        i += 10;
         break;
       }
       case OP.form: {
@@ -103,7 +117,8 @@ function run(m: Packed[]): void {
         const secretCount = m[i] as number;
         const secrets = m.slice(i + 1, i + 1 + secretCount) as string[];
         i += 1 + secretCount;
-        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets }));
+        const captureHeaders = m[i++] === 1;
+        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets, captureHeaders }));
         break;
       }
       case OP.request: {

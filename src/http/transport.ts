@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { ExchangeResult } from './exchange.js';
 import { WebhookSigner } from './signing.js';
 import type { CheckedTarget } from './ssrf-guard.js';
+import type { TransportProfile } from './transport-profile.js';
 
 export interface RequestFormOptions {
   readonly method: Dispatcher.HttpMethod;
@@ -15,8 +16,10 @@ export interface RequestFormOptions {
   readonly headers: readonly string[];
   /** Per request (undici's headers and body timeouts). */
   readonly timeoutMs: number;
-  /** `whsec_…` secrets; none: requests carry webhook-id and webhook-timestamp unsigned. */
+  /** `whsec_…` (HMAC, `v1`) and `whsk_…` (ed25519, `v1a`) secrets; none: requests carry webhook-id and webhook-timestamp unsigned. */
   readonly secrets: readonly string[];
+  /** Keep the response headers (test sends: a form of their own). */
+  readonly captureHeaders?: boolean;
 }
 
 /** What every request of one webhook target shares. */
@@ -26,8 +29,10 @@ export class RequestForm {
   readonly timeoutMs: number;
   readonly secrets: readonly string[];
   readonly signer: WebhookSigner;
+  readonly captureHeaders: boolean;
 
   constructor(options: RequestFormOptions) {
+    this.captureHeaders = options.captureHeaders === true;
     this.method = options.method;
     this.headers = options.headers;
     this.timeoutMs = options.timeoutMs;
@@ -81,8 +86,8 @@ export interface HttpLane {
 }
 
 export interface HttpTransport {
-  /** The lane whose sockets go to `origin` at the address the SSRF guard checked. */
-  lane(origin: string, target: CheckedTarget): HttpLane;
+  /** The lane whose sockets go to `origin` at the address the SSRF guard checked, made as `profile` says (mTLS, CAs, proxy). */
+  lane(origin: string, target: CheckedTarget, profile?: TransportProfile): HttpLane;
   readonly closed: boolean;
   /** Lets the requests in flight end, then closes every socket. */
   close(): Promise<void>;

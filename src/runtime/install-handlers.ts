@@ -46,6 +46,7 @@ import { loadWebhookFiles, webhookEntries } from '../config/webhook-files.js';
 import type { EmailHandlerConfig } from '../email/config-schema.js';
 import { emailTargetFromConfig } from '../email/from-config.js';
 import type { MailTransport } from '../email/transport.js';
+import { SecretRotation } from './secret-rotation.js';
 
 export interface TargetsService {
   /** Targets by name (`handler:<name>`, `webhook:<name>`). */
@@ -56,6 +57,8 @@ export interface TargetsService {
   readonly http: HttpTransport;
   /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
   runNow(name: string, record: EventRecord): Promise<string[]>;
+  /** Signing secret rotations (undefined without a delivery store). */
+  readonly rotation: SecretRotation | undefined;
 }
 
 declare module './types.js' {
@@ -184,7 +187,14 @@ function buildTargets(
       transports.push(transport);
       targets.set(name, target);
     } else {
-      targets.set(name, webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }));
+      targets.set(
+        name,
+        webhookTargetFromHandler(handler, name, callbackExtras(callbacks, name, handler.name), { http, ssrf }, {
+          where: `handlers.${config.handlers.indexOf(handler)}`,
+          env: process.env,
+          resolvePath: (path) => runtime.resolvePath(path),
+        }),
+      );
     }
     if (handler.then.length > 0) chains.set(name, handler.then.map(handlerTargetName));
   }
@@ -192,7 +202,14 @@ function buildTargets(
     const name = webhookTargetName(hook.name);
     const own = deliveryControlsOf(hook);
     if (own !== undefined) controls.set(name, own);
-    targets.set(name, webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }));
+    targets.set(
+      name,
+      webhookTargetFromMagpie(hook, name, callbackExtras(callbacks, name, hook.name), { http, ssrf }, {
+        where: `webhooks.${webhookList.indexOf(hook)}`,
+        env: process.env,
+        resolvePath: (path) => runtime.resolvePath(path),
+      }),
+    );
   }
   if (shared.queue === undefined && targets.size > 0) {
     throw new InvalidArgumentError('Command and webhook targets need the delivery queue: installDelivery must run before installTargets (see INSTALLERS in src/runtime/runtime.ts).');
@@ -289,6 +306,10 @@ async function installTargets(runtime: Runtime): Promise<void> {
   let current = await buildGeneration(config, shared);
   // With webhooks configured, the sender thread starts with the runtime, not under the first deliveries.
   if (shared.http instanceof SenderThread && [...current.targets.values()].some((t) => t.kind === 'webhook')) await shared.http.start();
+  const store = runtime.services.delivery?.store;
+  const rotation = store === undefined ? undefined : new SecretRotation(store, () => current.targets, log);
+  // Rotated secrets sign from the first delivery on, not from the first poll.
+  await rotation?.start();
   let deactivate = current.activate();
   const removeStage = host.addEmitStage((event) => current.router.stage(event));
 
@@ -303,6 +324,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
       return current.ssrf;
     },
     http: shared.http,
+    rotation,
     runNow(name, record) {
       const target = current.targets.get(name);
       if (target === undefined) return Promise.reject(new InvalidArgumentError(`No target is named "${name}". Known: ${[...current.targets.keys()].join(', ') || 'none'}.`));
@@ -327,6 +349,8 @@ async function installTargets(runtime: Runtime): Promise<void> {
           deactivate();
           deactivate = undo;
           current = built;
+          // The new generation's webhooks sign with the rotated secrets, not their config's.
+          rotation?.apply();
           runtime.services.actions = built.actions;
           log.info({ targets: built.targets.size }, 'Targets reloaded');
         },
@@ -334,6 +358,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
     },
   });
   runtime.onClose(async () => {
+    rotation?.stop();
     deactivate();
     removeStage();
     await shared.http.close();

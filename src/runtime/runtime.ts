@@ -59,6 +59,7 @@ function catalogueFromConfig(config: HookworkConfig): EventDefinition[] {
     groups: e.groups,
     ...(e.message === undefined ? {} : { message: e.message }),
     ...(e.description === undefined ? {} : { description: e.description }),
+    ...(e.example === undefined ? {} : { example: e.example }),
     ...(e.data_schema === undefined ? {} : { schema: z.fromJSONSchema(e.data_schema as never) }),
   }));
 }

@@ -28,6 +28,7 @@ import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { readyRoutes } from './routes/ready.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { targetRoutes } from './routes/targets.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
@@ -45,6 +46,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   callbackRoutes,
   metricsRoutes,
   scheduleRoutes,
+  targetRoutes,
 ];
 
 export interface GatewayOptions {

@@ -7,7 +7,7 @@ import { targetDeliveryShape } from '../delivery/config-schema.js';
 import { HANDLER_GRANTS, outboundShape } from '../handlers/config-schema.js';
 import { HTTP_METHODS } from '../http/methods.js';
 import { BODY_FORMATS } from './body-format.js';
-import { decodeSecret } from '../http/signing.js';
+import { checkSigningSecret } from '../http/signing.js';
 
 const PLACEHOLDER = /\{\{[^}]*\}\}/g;
 
@@ -42,7 +42,7 @@ const method = z
 
 const secret = z.string().superRefine((value, ctx) => {
   try {
-    decodeSecret(value);
+    checkSigningSecret(value);
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
@@ -54,6 +54,49 @@ const successStatus = z
   .transform((value) => (Array.isArray(value) ? value : [value]))
   .optional();
 
+
+/** The name of an environment variable: the value itself is never in the config. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** mTLS and trusted CAs: each PEM from a file or an environment variable. */
+const tlsSchema = z
+  .strictObject({
+    cert_file: z.string().min(1).optional(),
+    cert_env: envName.optional(),
+    key_file: z.string().min(1).optional(),
+    key_env: envName.optional(),
+    /** CAs trusted instead of Node's defaults (a private CA). */
+    ca_file: z.string().min(1).optional(),
+    ca_env: envName.optional(),
+  })
+  .superRefine((tls, ctx) => {
+    for (const part of ['cert', 'key', 'ca'] as const) {
+      if (tls[`${part}_file`] !== undefined && tls[`${part}_env`] !== undefined) ctx.addIssue({ code: 'custom', message: `set ${part}_file or ${part}_env, not both` });
+    }
+    const cert = tls.cert_file !== undefined || tls.cert_env !== undefined;
+    const key = tls.key_file !== undefined || tls.key_env !== undefined;
+    if (cert !== key) ctx.addIssue({ code: 'custom', message: 'a client certificate needs its key and a key its certificate (cert_file/cert_env with key_file/key_env)' });
+  });
+
+const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password_env: envName }),
+  z.strictObject({ type: z.literal('bearer'), token_env: envName }),
+  z.strictObject({
+    type: z.literal('oauth2'),
+    token_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    client_id: z.string().min(1),
+    client_secret_env: envName,
+    scope: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+  }),
+]);
+
+/** `http://host:port`; credentials only through proxy_env. */
+const proxyUrl = z
+  .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://proxy.internal:3128' })
+  .refine((url) => new URL(url).username === '' && new URL(url).password === '', {
+    message: 'must not carry credentials (the config is shown by the admin API): put the whole URL in an environment variable and name it in proxy_env',
+  });
 
 const webhookShape = {
   /** URL template. */
@@ -75,6 +118,14 @@ const webhookShape = {
   /** `whsec_…` secrets; several at once while rotating. */
   secrets: z.array(secret).default([]),
   concurrency: z.number().int().positive().default(16),
+  /** Client certificate (mTLS) and trusted CAs. */
+  tls: tlsSchema.optional(),
+  /** Basic, bearer (from the environment) or OAuth2 client credentials. */
+  auth: authSchema.optional(),
+  /** An outbound HTTP proxy (CONNECT). */
+  proxy: proxyUrl.optional(),
+  /** The environment variable holding the proxy URL (when it carries credentials). */
+  proxy_env: envName.optional(),
 };
 
 export const webhookHandlerSchema = z.strictObject({
@@ -99,6 +150,10 @@ export const magpieWebhookSchema = z.strictObject({
   fallback_urls: z.array(urlTemplate).optional(),
   grants: z.array(z.enum(HANDLER_GRANTS)).optional(),
   ...targetDeliveryShape,
+  tls: webhookShape.tls,
+  auth: webhookShape.auth,
+  proxy: webhookShape.proxy,
+  proxy_env: webhookShape.proxy_env,
 });
 
 /** A file or folder of files (YAML or JSON) whose `webhooks:` entries are appended to the config's. */
@@ -110,6 +165,14 @@ export const callbacksConfigSchema = z.strictObject({
   /** Handlers (by name) run when a receiver reports failure through its callback URL. */
   on_failure: z.array(z.string().min(1)).default([]),
 });
+
+/** What a webhook's authentication and transport are configured as (both kinds of webhook share it). */
+export interface WebhookAuthConfig {
+  readonly tls?: z.output<typeof tlsSchema> | undefined;
+  readonly auth?: z.output<typeof authSchema> | undefined;
+  readonly proxy?: string | undefined;
+  readonly proxy_env?: string | undefined;
+}
 
 export type WebhookHandlerConfig = z.output<typeof webhookHandlerSchema>;
 export type MagpieWebhookConfig = z.output<typeof magpieWebhookSchema>;

@@ -5,6 +5,12 @@ import type { TemplateExtras } from '../handlers/target.js';
 import type { Callbacks } from './callbacks.js';
 import type { MagpieWebhookConfig, WebhookHandlerConfig } from './config-schema.js';
 import { WebhookTarget, type WebhookDeps } from './sender.js';
+import { webhookAuthFromConfig, type WebhookAuthContext } from './auth-from-config.js';
+
+/** Where a webhook's secrets (tls, auth, proxy_env) are read from, and where it is in the config. */
+export type WebhookSecretsContext = Omit<WebhookAuthContext, 'ssrf' | 'timeoutMs'>;
+
+const NO_SECRETS: WebhookSecretsContext = { where: 'webhook', env: {}, resolvePath: (path) => path };
 
 /** `handler` for the templates, and `callback_url`, issued only when a template reads it. */
 export function callbackExtras(callbacks: Callbacks, targetName: string, handlerName: string): TemplateExtras {
@@ -26,9 +32,11 @@ export function callbackExtras(callbacks: Callbacks, targetName: string, handler
   });
 }
 
-export function webhookTargetFromHandler(handler: WebhookHandlerConfig, name: string, extras: TemplateExtras, deps: WebhookDeps): WebhookTarget {
+export function webhookTargetFromHandler(handler: WebhookHandlerConfig, name: string, extras: TemplateExtras, deps: WebhookDeps, secrets: WebhookSecretsContext = NO_SECRETS): WebhookTarget {
+  const auth = webhookAuthFromConfig(handler, { ...secrets, ssrf: deps.ssrf, timeoutMs: handler.timeout * 1000 });
   return new WebhookTarget(
     {
+      ...auth,
       name,
       url: handler.url,
       fallbackUrls: handler.fallback_urls,
@@ -48,9 +56,11 @@ export function webhookTargetFromHandler(handler: WebhookHandlerConfig, name: st
 }
 
 /** A Magpie webhook: sends the event's `data` as the root of the body. */
-export function webhookTargetFromMagpie(hook: MagpieWebhookConfig, name: string, extras: TemplateExtras, deps: WebhookDeps): WebhookTarget {
+export function webhookTargetFromMagpie(hook: MagpieWebhookConfig, name: string, extras: TemplateExtras, deps: WebhookDeps, secrets: WebhookSecretsContext = NO_SECRETS): WebhookTarget {
+  const auth = webhookAuthFromConfig(hook, { ...secrets, ssrf: deps.ssrf, timeoutMs: (hook.timeout ?? 30) * 1000 });
   return new WebhookTarget(
     {
+      ...auth,
       name,
       url: hook.url,
       ...(hook.fallback_urls === undefined ? {} : { fallbackUrls: hook.fallback_urls }),

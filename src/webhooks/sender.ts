@@ -15,6 +15,8 @@ import { RESPONSE_HEAD } from '../http/exchange.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
 import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
+import { transportProfile, type TransportProfile, type TransportProfileOptions } from '../http/transport-profile.js';
+import type { OAuth2Token } from './oauth2.js';
 import { endSpan, SpanKind, startSpan, traceHeaders, tracingOn } from '../tracing.js';
 import { headBytes, type EventRecord, type OutboundTarget, type RunResult, type TemplateExtras } from '../handlers/target.js';
 
@@ -46,6 +48,12 @@ export interface WebhookTargetOptions {
   extras?: TemplateExtras;
   /** Magpie style: the event's data members are top-level template variables (`{{user.name}}`). */
   dataAsRoot?: boolean;
+  /** Client certificate and key (mTLS), trusted CAs, an outbound proxy. */
+  transport?: TransportProfileOptions;
+  /** An `authorization` header value every request carries (basic or bearer auth), over a configured one. */
+  authorization?: string;
+  /** OAuth2 client credentials: each request carries `authorization: Bearer <token>`; a 401 fetches a new token and resends once. */
+  oauth2?: OAuth2Token;
 }
 
 export interface WebhookDeps {
@@ -110,10 +118,10 @@ class UrlTemplate {
    * keeps answering with the same check (a lane whose pool was evicted, or
    * whose thread started again, is stale and asked for again).
    */
-  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget): HttpLane {
+  lane(http: HttpTransport, parsed: ParsedUrl, checked: CheckedTarget, profile: TransportProfile | undefined): HttpLane {
     const last = this.#lastLane;
     if (checked === this.#lastChecked && last !== undefined && !last.stale && parsed === this.#last) return last;
-    const lane = http.lane(parsed.origin, checked);
+    const lane = http.lane(parsed.origin, checked, profile);
     this.#lastChecked = checked;
     this.#lastLane = lane;
     return lane;
@@ -130,6 +138,16 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, at - now);
 }
 
+/** Flat header pairs as an object; a repeated header's values joined with ", ". */
+function headerRecord(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i] as string;
+    out[name] = out[name] === undefined ? (flat[i + 1] as string) : `${out[name]}, ${flat[i + 1] as string}`;
+  }
+  return out;
+}
+
 function isTimeout(error: Error): boolean {
   return error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '') || /timeout/i.test(error.name);
 }
@@ -144,7 +162,12 @@ export class WebhookTarget implements OutboundTarget {
   /** Header templates with placeholders, rendered per request. */
   readonly #headers: ReadonlyArray<readonly [string, Template<string>]>;
   /** Method, user-agent, content-type and the static header templates, timeout and secrets: what every request shares. */
-  readonly #form: RequestForm;
+  /** Replaced (never changed) when the signing secrets change: the sender thread registers a new form. */
+  #form: RequestForm;
+  /** #form keeping the response headers, for test sends (made on the first). */
+  #captureForm: RequestForm | undefined;
+  /** The `secrets` of the config, before any rotation from the API. */
+  readonly configSecrets: readonly string[];
   readonly #body: BodyRenderer;
   readonly #success: ReadonlySet<number> | undefined;
   readonly #extras: TemplateExtras | undefined;
@@ -154,6 +177,8 @@ export class WebhookTarget implements OutboundTarget {
   readonly #hasBody: boolean;
   /** Whether a URL or header template has placeholders: only they read the event and the extras when the body is the stored JSON. */
   readonly #templatesReadEvent: boolean;
+  readonly #profile: TransportProfile | undefined;
+  readonly #oauth2: OAuth2Token | undefined;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -166,6 +191,8 @@ export class WebhookTarget implements OutboundTarget {
     // Later entries won over earlier ones when headers were an object: the
     // signature headers over configured ones, configured ones over defaults.
     const signed = new Set(['webhook-id', 'webhook-timestamp', ...(secrets.length > 0 ? ['webhook-signature'] : [])]);
+    // The target's own authentication wins over a configured authorization header.
+    if (options.authorization !== undefined || options.oauth2 !== undefined) signed.add('authorization');
     const configured = new Map<string, Template<string>>();
     for (const [k, v] of Object.entries(options.headers ?? {})) if (!signed.has(k.toLowerCase())) configured.set(k.toLowerCase(), compileStringTemplate(v));
     const fixed = new Map<string, string>([['user-agent', USER_AGENT]]);
@@ -178,8 +205,10 @@ export class WebhookTarget implements OutboundTarget {
         dynamic.push([k, template]);
       }
     }
+    if (options.authorization !== undefined) fixed.set('authorization', options.authorization);
     this.#headers = dynamic;
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
+    this.configSecrets = secrets;
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
     this.#extras = options.extras;
     this.#dataAsRoot = options.dataAsRoot ?? false;
@@ -187,6 +216,31 @@ export class WebhookTarget implements OutboundTarget {
     this.#deps = deps;
     this.#hasBody = this.method !== 'GET' && this.method !== 'HEAD';
     this.#templatesReadEvent = this.#headers.length > 0 || this.#urls.some((u) => u.fixed === undefined);
+    this.#profile = options.transport === undefined ? undefined : transportProfile(options.transport);
+    this.#oauth2 = options.oauth2;
+  }
+
+  /** The secrets requests are signed with now. */
+  get secrets(): readonly string[] {
+    return this.#form.secrets;
+  }
+
+  /**
+   * Signs the next requests with `secrets` (a rotation from the API, or its
+   * overlap ending). Only the signature changes; an empty list is refused by
+   * the caller (the webhook-signature header stays the target's own).
+   */
+  useSecrets(secrets: readonly string[]): void {
+    const now = this.#form.secrets;
+    if (now.length === secrets.length && now.every((s, i) => s === secrets[i])) return;
+    const form = this.#form;
+    this.#form = new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets });
+    this.#captureForm = undefined;
+  }
+
+  #withCapture(): RequestForm {
+    const form = this.#form;
+    return new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets: form.secrets, captureHeaders: true });
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -223,12 +277,45 @@ export class WebhookTarget implements OutboundTarget {
     const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
     const headers = this.#headerValues(roots);
     const timestamp = timestampNow();
+    const oauth2 = this.#oauth2;
+    if (oauth2 === undefined) return this.#sendUrls(roots, context, body, headers, timestamp, started);
+    let token = await this.#oauthToken(oauth2);
+    if (typeof token !== 'string') return token;
+    const first = await this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+    if (first.httpStatus !== 401 || context.signal.aborted) return first;
+    // The receiver refused the token (revoked, expired early): one new token, one resend.
+    oauth2.invalidate(token);
+    token = await this.#oauthToken(oauth2);
+    if (typeof token !== 'string') return token;
+    return this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+  }
 
+  /** The OAuth2 token, or the failed attempt when the token endpoint could not give one (retryable). */
+  async #oauthToken(oauth2: OAuth2Token): Promise<string | RunResult> {
+    try {
+      return await oauth2.token();
+    } catch (err) {
+      const refused = err instanceof SsrfRefusedError;
+      return { ok: false, retryable: !refused, error: `Webhook "${this.name}": no OAuth2 token: ${toError(err).message}` };
+    }
+  }
+
+  async #sendUrls(
+    roots: readonly unknown[],
+    context: AttemptContext,
+    body: string | Buffer | null,
+    headers: readonly string[],
+    timestamp: string,
+    started: number,
+  ): Promise<RunResult> {
+
+    // Test sends keep the response headers, on a form of their own (the delivery path copies none).
+    const form = context.captureHeaders === true ? (this.#captureForm ??= this.#withCapture()) : this.#form;
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started);
+      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form);
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -263,6 +350,7 @@ export class WebhookTarget implements OutboundTarget {
     request: Omit<FormRequest, 'path' | 'signal'>,
     signal: AbortSignal,
     started: number,
+    form: RequestForm,
   ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
@@ -284,8 +372,8 @@ export class WebhookTarget implements OutboundTarget {
         };
       }
     }
-    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started);
-    return this.#exchange(template, parsed, checked, request, signal, started);
+    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form);
+    return this.#exchange(template, parsed, checked, request, signal, started, form);
   }
 
   /**
@@ -293,7 +381,7 @@ export class WebhookTarget implements OutboundTarget {
    * credentials or query), whose `traceparent` and `tracestate` go with the
    * request: computed here, on the main thread, they cross to the sender thread as headers.
    */
-  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
+  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
     const url = parsed.url;
     const span = startSpan(
       this.method,
@@ -306,17 +394,17 @@ export class WebhookTarget implements OutboundTarget {
       },
       SpanKind.CLIENT,
     );
-    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started);
+    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started, form);
     if (result.httpStatus !== undefined) span.setAttribute('http.response.status_code', result.httpStatus);
     if (!result.ok && result.httpStatus === undefined) span.setAttribute('error.type', 'request');
     endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
     return result;
   }
 
-  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number): Promise<RunResult> {
+  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await template.lane(this.#deps.http, parsed, checked).send(this.#form, {
+      const response = await template.lane(this.#deps.http, parsed, checked, this.#profile).send(form, {
         path: parsed.path,
         headers: request.headers,
         webhookId: request.webhookId,
@@ -324,7 +412,8 @@ export class WebhookTarget implements OutboundTarget {
         body: request.body,
         signal,
       });
-      return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      const result = this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      return response.headers === undefined ? result : { ...result, responseHeaders: headerRecord(response.headers) };
     } catch (err) {
       const error = toError(err);
       // undici refused the request as built (a templated header rendered to a

@@ -278,6 +278,24 @@ test('hookwork deliveries replay --target --since: on a terminal, a bar redrawn 
   }
 });
 
+test('hookwork deliveries replay --since --until: only deliveries created in the window', async () => {
+  const s = await setUpReplay();
+  try {
+    const io = capture();
+    // dlv_r1..r7 were created at since + 1..7: until since + 4 takes r1..r3.
+    const until = new Date(Date.parse(s.since) + 4).toISOString();
+    assert.equal(await runReplay({ config: s.config, target: 'handler:a', since: s.since, until }, io), 0);
+    assert.equal(io.lines.at(-1), `Replayed 3 deliveries to "handler:a" created since ${s.since} and before ${until}.`);
+    const states = await statesOf(s.file);
+    for (let i = 1; i <= 7; i++) assert.equal(states[`dlv_r${i}`], i <= 3 ? 'pending' : 'failed', `dlv_r${i}`);
+    assert.equal(states['dlv_old'], 'failed');
+    // until before since is refused, naming both.
+    await assert.rejects(runReplay({ config: s.config, target: 'handler:a', since: s.since, until: s.since }, capture()), /until.*after "since"/);
+  } finally {
+    s.cleanup();
+  }
+});
+
 test('hookwork deliveries replay --target --since: not a terminal (or no stream), plain "replayed done/total" lines, no bar', async () => {
   for (const progress of [fakeTty(false), undefined]) {
     const s = await setUpReplay();

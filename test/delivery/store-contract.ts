@@ -178,6 +178,31 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.replayBatch({ target: 'a', since: 0, states: ['done'], now: T0 + 4000, limit: 10 }), 3);
     }));
 
+  test(`${name}: a target's rotated signing secrets are kept and replaced`, () =>
+    withStore(async (store) => {
+      assert.ok(store.targetSecrets !== undefined && store.setTargetSecrets !== undefined);
+      assert.deepEqual(await store.targetSecrets(), []);
+      const first = { target: 'webhook:a', secrets: ['whsec_new'], previous: ['whsec_old1', 'whsec_old2'], previousUntil: T0 + 1000, rotatedAt: T0 };
+      await store.setTargetSecrets(first);
+      await store.setTargetSecrets({ ...first, target: 'handler:b' });
+      const second = { target: 'webhook:a', secrets: ['whsec_newer'], previous: ['whsec_new'], previousUntil: T0 + 5000, rotatedAt: T0 + 10 };
+      await store.setTargetSecrets(second);
+      assert.deepEqual(await store.targetSecrets(), [{ ...first, target: 'handler:b' }, second]);
+    }));
+
+  test(`${name}: a replay window: "until" leaves deliveries created at or after it alone`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 + 100 }), row('a', { createdAt: T0 + 200 })]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      await store.settle(claimed.map((d) => settleReq(d, 'n', { state: 'failed', error: 'dead' })));
+      const window = { target: 'a', since: T0, until: T0 + 200 };
+      assert.equal(await store.countReplay(window), 2);
+      assert.equal(await store.replayBatch({ ...window, now: T0 + 2000, limit: 10 }), 2);
+      assert.equal(await store.replayBatch({ ...window, now: T0 + 2001, limit: 10 }), 0);
+      const failed = await store.list({ target: 'a', state: 'failed' });
+      assert.deepEqual(failed.map((d) => d.createdAt), [T0 + 200], 'the one created at "until" is not replayed');
+    }));
+
   test(`${name}: a replay bounded by "before" (its start) never picks a delivery it replayed that finished again`, () =>
     withStore(async (store) => {
       await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 })]);

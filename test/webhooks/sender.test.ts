@@ -237,7 +237,7 @@ test('the default timeout of a webhook is 30 s: the config default and the reque
   const seen: Array<{ headersTimeout?: number | null; bodyTimeout?: number | null }> = [];
   class SpyPools extends HttpPools {
     override lane(origin: string, checked: CheckedTarget): HttpLane {
-      const pool: ClientPool = super.get(origin, checked);
+      const pool = super.get(origin, checked) as ClientPool;
       const dispatch = pool.dispatch.bind(pool);
       pool.dispatch = (options, handler) => {
         seen.push({ headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout });

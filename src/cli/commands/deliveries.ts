@@ -149,22 +149,26 @@ export interface ReplayCliOptions {
   config?: string;
   target: string;
   since: string;
+  /** Created before this time (same forms as since). */
+  until?: string;
   includeDone?: boolean;
 }
 
 export async function runReplay(options: ReplayCliOptions, io: CliIo = STDIO): Promise<number> {
   const since = parseSince(options.since);
+  const until = options.until === undefined ? undefined : parseSince(options.until);
   const service = await openDeliveryAdmin(options.config);
   try {
     const result = await service.replay({
       target: options.target,
       since,
+      ...(until === undefined ? {} : { until }),
       states: options.includeDone === true ? ['failed', 'done'] : ['failed'],
       onProgress: progressBar(io.progress, io.out),
     });
     // Fewer than counted (some were retried meanwhile): the bar stopped short of its closing newline.
     if (io.progress?.isTTY === true && result.replayed < result.total) io.progress.write('\n');
-    io.out(`Replayed ${result.replayed} deliveries to "${options.target}" created since ${iso(since)}.`);
+    io.out(`Replayed ${result.replayed} deliveries to "${options.target}" created since ${iso(since)}${until === undefined ? '' : ` and before ${iso(until)}`}.`);
     if (result.skipped > 0) {
       io.out(`Skipped ${result.skipped} done deliveries whose event body was not kept (delivery.keep_done_body: none): nothing to send.`);
     }
@@ -260,12 +264,13 @@ export function deliveriesCommand(program: Command): void {
 
   cmd
     .command('replay')
-    .description("Deliver a target's dead letters (failed deliveries) created since a time again")
+    .description("Deliver a target's dead letters (failed deliveries) created since a time (and before another) again")
     .requiredOption('--target <name>', 'the target')
     .requiredOption(
       '--since <time>',
       'ISO date/time (2025-01-31T12:00:00Z), milliseconds since the epoch (digits only, always ms: 1738324800000), or a duration ago (30m, 2h, 7d)',
     )
+    .option('--until <time>', 'only deliveries created before this time (same forms as --since; default: no bound)')
     .option('--include-done', 'also re-send deliveries that succeeded')
     .action(async (options: Omit<ReplayCliOptions, 'config'>, c: Command) => exitWith(runReplay({ ...options, config: cfg(c) })));
 

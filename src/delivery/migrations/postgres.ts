@@ -173,4 +173,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX hookwork_idempotency_keys_expiry ON hookwork_idempotency_keys (expires_at);
     `,
   },
+  {
+    // One row per rotated target: the secrets it signs with, the ones it
+    // signed with before (still signing until previous_until).
+    version: 9,
+    description: "webhook targets' signing secrets rotated from the API",
+    sql: `
+      CREATE TABLE hookwork_target_secrets (
+        target text PRIMARY KEY,
+        secrets text[] NOT NULL,
+        previous text[] NOT NULL,
+        previous_until bigint NOT NULL,
+        rotated_at bigint NOT NULL
+      );
+    `,
+  },
 ];

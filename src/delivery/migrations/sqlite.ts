@@ -215,4 +215,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
     `,
   },
+  {
+    version: 10,
+    description: "webhook targets' signing secrets rotated from the API",
+    // One row per rotated target: the secrets it signs with (JSON array),
+    // the ones it signed with before (still signing until previous_until).
+    sql: `
+      CREATE TABLE target_secrets (
+        target TEXT PRIMARY KEY,
+        secrets TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        previous_until INTEGER NOT NULL,
+        rotated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

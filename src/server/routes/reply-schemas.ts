@@ -85,6 +85,25 @@ export const deliveryDetailReply = z.looseObject({ delivery: deliverySchema, att
 export const deliveryReply = z.looseObject({ delivery: deliverySchema });
 export const depthReply = z.looseObject({ targets: z.array(targetDepthSchema) });
 export const replayReply = z.looseObject({ target: z.string(), since: z.string().describe('ISO 8601'), replayed: z.number().int(), total: z.number().int() });
+export const testSendReply = z.looseObject({
+  target: z.string(),
+  kind: z.string(),
+  event: z.looseObject({ id: z.string(), uuid: z.string(), name: z.string() }),
+  ok: z.boolean(),
+  retryable: z.boolean().optional(),
+  http_status: z.number().int().optional(),
+  exit_code: z.number().int().optional(),
+  response: z.string().optional().describe('the first 4 KiB of the response body or command output'),
+  headers: z.record(z.string(), z.string()).optional().describe("a webhook's response headers"),
+  duration_ms: z.number(),
+  error: z.string().optional(),
+});
+export const rotateReply = z.looseObject({
+  target: z.string(),
+  secret: z.string().optional().describe('the new whsec_ secret (shown this once)'),
+  public_key: z.string().optional().describe('the whpk_ public key of a new whsk_ secret key'),
+  previous_until: z.string().describe('ISO 8601: when the secrets before it stop signing'),
+});
 export const enableReply = z.looseObject({ target: z.string(), was_disabled: z.boolean() });
 export const disableReply = z.looseObject({ target: z.string(), disabled: z.literal(true) });
 
