@@ -33,6 +33,7 @@ import { SsrfGuard } from '../src/http/ssrf-guard.js';
 import type { DeliveryRecord } from '../src/delivery/types.js';
 import type { EventRecord } from '../src/handlers/target.js';
 import { WebhookTarget } from '../src/webhooks/sender.js';
+import { useSenderThread } from '../src/http/sender-choice.js';
 import { benchPasses, benchRounds, busyCore, countingReceiver, median, type BenchResult } from './lib.js';
 
 const CONCURRENCY = 64;
@@ -227,7 +228,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   const [cDefault, cThread, cInline, , , , cSigned] = allRates as [number[], number[], number[], number[], number[], number[], number[], number[]];
 
-  const defaultMode = defaultRuntime.config.delivery.sender_thread ? 'sender thread' : 'main thread';
+  const defaultMode = useSenderThread(defaultRuntime.config.delivery.sender_thread) ? 'sender thread' : 'main thread';
   await raw.close();
   await pools.close();
   await defaultRuntime.close();
