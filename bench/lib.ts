@@ -2,7 +2,15 @@
 // `run(): Promise<BenchResult[]>`, and run-all.ts prints each figure beside
 // its peer's as a ratio. Machines drift up to 2x over half an hour, so a
 // comparison is measured in one run with ours and the peer's samples
-// interleaved, and only the ratio is meaningful.
+// interleaved, and only the ratio is meaningful. A targeted comparison runs
+// several passes (benchPasses(): 5, or 1 with --quick), alternating who goes
+// first; the table shows the min, median and max of the per-pass ratios and
+// a target is met when the median meets it, so one lucky (or unlucky) pass
+// decides nothing.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface BenchResult {
   /** What was measured, e.g. `sync notify, 10 subscribers`. */
@@ -16,6 +24,12 @@ export interface BenchResult {
   /** True for throughput (ops/s), false for latency (ns/op). */
   higherIsBetter: boolean;
   /**
+   * Ours' advantage over the peer in each pass (as advantage() computes it:
+   * above 1 is better). When present, the median of these decides the
+   * target and the table shows their min and max too.
+   */
+  ratios?: readonly number[];
+  /**
    * The issue's target, in words the printer understands: `within 1.5x`
    * (ours may be up to 1.5 times worse), `faster` (ours must be better), or
    * `at least 2x` (ours must be at least twice as good). Absent: informational.
@@ -23,8 +37,9 @@ export interface BenchResult {
   target?: string;
 }
 
-/** How much better ours is than the peer: above 1 is better, below 1 worse. */
+/** How much better ours is than the peer: above 1 is better, below 1 worse (the median pass when there are several). */
 export function advantage(result: BenchResult): number {
+  if (result.ratios !== undefined && result.ratios.length > 0) return median(result.ratios);
   if (result.ours === 0 || result.peer === 0) return 0;
   return result.higherIsBetter ? result.ours / result.peer : result.peer / result.ours;
 }
@@ -60,10 +75,104 @@ export interface MeasureOptions {
   sampleMs?: number;
 }
 
-function median(values: number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** True under `npm run bench -- --quick` (run-all.ts passes it on to each file's process). */
+export function quickMode(): boolean {
+  return process.env['HOOKWORK_BENCH_QUICK'] === '1';
+}
+
+/**
+ * Passes of each targeted comparison: 5 (BENCH_PASSES overrides, never
+ * fewer than 5), or 1 with --quick.
+ */
+export function benchPasses(): number {
+  if (quickMode()) return 1;
+  return Math.max(5, Number(process.env['BENCH_PASSES'] ?? 5) || 5);
+}
+
+/** Rounds for a comparison that needs more than the usual passes to be steady: `atLeast`, or 1 with --quick. */
+export function benchRounds(atLeast: number): number {
+  return quickMode() ? 1 : Math.max(atLeast, benchPasses());
+}
+
+/**
+ * Runs `passes` passes of ours and the peer, alternating who goes first
+ * (so neither always meets a warmer or a busier machine), after one
+ * discarded warm-up pass. Each side returns its figure for the pass; the
+ * result has both medians and each pass's ratio (advantage of ours).
+ */
+export async function alternate(
+  passes: number,
+  ours: () => Promise<number>,
+  peer: () => Promise<number>,
+  higherIsBetter = true,
+): Promise<{ ours: number; peer: number; ratios: number[] }> {
+  const oursFigures: number[] = [];
+  const peerFigures: number[] = [];
+  const ratios: number[] = [];
+  for (let pass = -1; pass < passes; pass++) {
+    let o: number;
+    let p: number;
+    if (pass % 2 === 0) {
+      p = await peer();
+      o = await ours();
+    } else {
+      o = await ours();
+      p = await peer();
+    }
+    if (pass < 0) continue;
+    oursFigures.push(o);
+    peerFigures.push(p);
+    ratios.push(higherIsBetter ? o / p : p / o);
+  }
+  return { ours: median(oursFigures), peer: median(peerFigures), ratios };
+}
+
+/** A loopback HTTP receiver answering 200 "ok" to everything, counting the requests it answered. */
+export async function countingReceiver(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    count: () => received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A process spinning on one core until stopped: the contended variants run
+ * with it, as a host whose other work (or a neighbour) takes a core.
+ */
+export async function busyCore(): Promise<{ stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', 'process.send("ready"); for (;;) {}'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('error', reject);
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
 }
 
 function loopSync(op: SyncOp, n: number): number {
@@ -100,9 +209,10 @@ export async function compare(
   ours: SyncOp | AsyncOp,
   peer: SyncOp | AsyncOp,
   options: MeasureOptions & { async?: boolean } = {},
-): Promise<{ ours: number; peer: number }> {
+): Promise<{ ours: number; peer: number; ratios: number[] }> {
   const isAsync = options.async ?? false;
-  const samples = options.samples ?? 15;
+  // --quick: one short pass of 5 samples instead of 15.
+  const samples = quickMode() ? 5 : (options.samples ?? 15);
   const sampleMs = options.sampleMs ?? 20;
   // Warm both up (JIT) before calibrating, then calibrate each.
   await loop(ours, 2000, isAsync);
@@ -121,7 +231,9 @@ export async function compare(
       oursRates.push((nOurs * 1e9) / (await loop(ours, nOurs, isAsync)));
     }
   }
-  return { ours: median(oursRates), peer: median(peerRates) };
+  // Each sample pair (taken back to back) is one ratio: their spread shows how steady the comparison was.
+  const ratios = oursRates.map((o, i) => o / (peerRates[i] as number));
+  return { ours: median(oursRates), peer: median(peerRates), ratios };
 }
 
 /**
@@ -158,7 +270,14 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
-/** A table: each figure beside its peer's, the ratio, and whether the target is met. */
+/** The min–max of the per-pass ratios and how many passes, or '' for a single figure. */
+function ratioSpread(result: BenchResult): string {
+  const ratios = result.ratios;
+  if (ratios === undefined || ratios.length < 2) return '';
+  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} (${ratios.length})`;
+}
+
+/** A table: each figure beside its peer's, the median ratio with its min–max over the passes, and whether the target is met at the median. */
 export function formatResults(results: readonly BenchResult[]): string {
   const rows = results.map((r) => {
     const status = targetStatus(r);
@@ -168,12 +287,13 @@ export function formatResults(results: readonly BenchResult[]): string {
       `${formatNumber(r.peer)} ${r.unit}`,
       r.peerName,
       `${advantage(r).toFixed(2)}x`,
+      ratioSpread(r),
       r.target === undefined ? '' : `${r.target}: ${status === 'met' ? 'MET' : status === 'missed' ? 'MISSED' : '?'}`,
     ];
   });
-  const header = ['benchmark', 'ours', 'peer', 'peer is', 'ours vs peer', 'target'];
+  const header = ['benchmark', 'ours', 'peer', 'peer is', 'ours vs peer (median)', 'min–max (passes)', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => pad(cell, widths[i] as number, i === 1 || i === 2 || i === 4)).join('  ').trimEnd();
+    cells.map((cell, i) => pad(cell, widths[i] as number, i === 1 || i === 2 || i === 4 || i === 5)).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -3,9 +3,7 @@
 // run. The issue's target: at most 5 % slower with metrics on ("within
 // 1.05x"). "ours" is the run with metrics, "peer" the same run without.
 
-import { createServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHost } from '../src/host.js';
@@ -14,7 +12,7 @@ import { silentLogger } from '../src/logger.js';
 import { NO_METRICS } from '../src/metrics/metrics.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { compare, distinctFunctions, type BenchResult } from './lib.js';
+import { benchRounds, compare, countingReceiver, distinctFunctions, median, type BenchResult } from './lib.js';
 
 const TARGET = 'within 1.05x';
 
@@ -72,24 +70,11 @@ async function gateChain(): Promise<BenchResult> {
 
 const CONCURRENCY = 64;
 const PER_ROUND = 2000;
-const ROUNDS = 11;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] as number;
-}
+const ROUNDS = benchRounds(11);
 
 async function engineDelivery(): Promise<BenchResult> {
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const receiver = await countingReceiver();
+  const url = `${receiver.url}/hook`;
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-metrics-'));
   const engine = (metrics: boolean) =>
     createRuntime({
@@ -108,7 +93,7 @@ async function engineDelivery(): Promise<BenchResult> {
   const off = await engine(false);
   const data = { path: '/in/report.csv', size: 1024 };
   const round = async (runtime: typeof on): Promise<number> => {
-    const base = received;
+    const base = receiver.count();
     const start = performance.now();
     let next = 0;
     await Promise.all(
@@ -116,7 +101,7 @@ async function engineDelivery(): Promise<BenchResult> {
         for (let i = next++; i < PER_ROUND; i = next++) await runtime.host.emit('100', { data });
       }),
     );
-    while (received < base + PER_ROUND) await new Promise((r) => setImmediate(r));
+    while (receiver.count() < base + PER_ROUND) await new Promise((r) => setImmediate(r));
     return PER_ROUND / ((performance.now() - start) / 1000);
   };
   await round(on);
@@ -134,12 +119,13 @@ async function engineDelivery(): Promise<BenchResult> {
   }
   await on.close();
   await off.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await receiver.close();
   return {
     name: `webhook delivery through the engine with metrics vs without, ${CONCURRENCY} in flight`,
     unit: 'ops/s',
     ours: median(onRates),
     peer: median(offRates),
+    ratios: onRates.map((o, i) => o / (offRates[i] as number)),
     peerName: 'metrics off',
     higherIsBetter: true,
     target: TARGET,

@@ -1,7 +1,13 @@
-// `npm run bench [-- NAME...] [-- --strict]`: runs every bench/*.bench.ts (or
-// those whose file name starts with one of the NAMEs) one after the other and
-// prints each figure beside its peer's, with the ratio and whether the
-// issue's target is met. --strict exits 1 when a target is missed.
+// `npm run bench [-- NAME...] [-- --quick] [-- --strict]`: runs every
+// bench/*.bench.ts (or those whose file name starts with one of the NAMEs)
+// one after the other and prints each figure beside its peer's, with the
+// median ratio over the passes, its min–max, and whether the issue's target
+// is met at the median. --quick runs a single pass of each comparison (for
+// development; its figures decide nothing). --strict exits 1 when a target is
+// missed.
+// Modes: files named `<mode>.*.bench.ts` for a mode in MODES (e.g.
+// `scale.backlog.bench.ts`) are long runs of their own: the default run skips
+// them and `npm run bench -- scale` runs them (scale curves).
 // Each file runs in its own child process, so one benchmark's JIT state and
 // garbage never skew the next one's figures.
 
@@ -30,11 +36,15 @@ if (only !== undefined) {
 }
 
 const strict = args.includes('--strict');
+const quick = args.includes('--quick');
 const filters = args.filter((a) => !a.startsWith('--'));
+/** Long runs kept out of the default run: `npm run bench -- <mode>` selects them by their file name's prefix. */
+const MODES = ['scale'];
+const inMode = (f: string): boolean => MODES.some((mode) => f.startsWith(`${mode}.`));
 
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts') || f.endsWith('.bench.js'))
-  .filter((f) => filters.length === 0 || filters.some((name) => f.startsWith(name)))
+  .filter((f) => (filters.length === 0 ? !inMode(f) : filters.some((name) => f.startsWith(name))))
   .sort();
 
 if (files.length === 0) {
@@ -46,6 +56,8 @@ function runFile(file: string): Promise<BenchResult[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--only=${file}`], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      // lib.ts's quickMode() and benchPasses() read it.
+      env: quick ? { ...process.env, HOOKWORK_BENCH_QUICK: '1' } : process.env,
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -66,12 +78,14 @@ function runFile(file: string): Promise<BenchResult[]> {
 
 const all: BenchResult[] = [];
 let failed = false;
+const started = performance.now();
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);
+  const fileStarted = performance.now();
   try {
     const results = await runFile(file);
     all.push(...results);
-    process.stdout.write(`${formatResults(results)}\n`);
+    process.stdout.write(`${formatResults(results)}\n(${file}: ${((performance.now() - fileStarted) / 1000).toFixed(0)} s)\n`);
   } catch (err) {
     failed = true;
     process.stderr.write(`${file} failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -81,7 +95,8 @@ for (const file of files) {
 const missed = all.filter((r) => targetStatus(r) === 'missed');
 const met = all.filter((r) => targetStatus(r) === 'met');
 process.stdout.write(
-  `\nTargets: ${met.length} met, ${missed.length} missed${missed.length > 0 ? ` (${missed.map((r) => r.name).join('; ')})` : ''}.\n` +
+  `\nTargets: ${met.length} met, ${missed.length} missed${missed.length > 0 ? ` (${missed.map((r) => r.name).join('; ')})` : ''}` +
+    ` (at the median pass${quick ? '; --quick: one pass, indicative only' : ''}; ${((performance.now() - started) / 1000).toFixed(0)} s in all).\n` +
     'Ratios compare figures taken in this run only ("ours vs peer" above 1 means ours is better).\n',
 );
 if (failed || (strict && missed.length > 0)) process.exitCode = 1;

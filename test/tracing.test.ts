@@ -46,6 +46,8 @@ test('emit → route → enqueue → delivery attempt → HTTP request: one trac
   const runtime = await testRuntime(t, {
     events: [{ id: '100', name: 'upload' }],
     ssrf: { allow: ['127.0.0.1/32'] },
+    // The sender thread whatever the machine's cores (the default, auto, uses it on 3 or more): the header must cross with the request.
+    delivery: { sender_thread: true },
     handlers: [{ type: 'webhook', name: 'uploads', url: `${receiver.url}/hook?secret=s3cr3t`, target_events: ['100'] }],
   });
   await runtime.host.emit('100', { data: { path: '/a' } });
@@ -69,7 +71,7 @@ test('emit → route → enqueue → delivery attempt → HTTP request: one trac
   assert.equal(http.attributes['http.response.status_code'], 200);
   assert.equal(attempt.attributes['hookwork.delivery.attempt'], 1);
 
-  // The request went through the sender thread (the default): the header crossed with it.
+  // The request went through the sender thread: the header crossed with it.
   assert.equal(runtime.config.delivery.sender_thread, true);
   const remote = parseTraceparent(request?.headers['traceparent']);
   assert.ok(remote !== undefined, `a valid traceparent: ${String(request?.headers['traceparent'])}`);

@@ -146,11 +146,12 @@ export const deliveryConfigSchema = z.strictObject({
   /** Seconds close() waits for attempts in flight before aborting them. */
   shutdown_grace: z.number().nonnegative().default(10),
   /**
-   * Webhook requests go out from a thread of their own (default), so the
-   * HTTP client's work leaves the thread that runs the host; false sends them
-   * from the main thread.
+   * Webhook requests go out from a thread of their own (true), so the HTTP
+   * client's work leaves the thread that runs the host; false sends them from
+   * the main thread; `auto` (default) uses the thread on 3 cores or more
+   * (availableParallelism()), the main thread below (src/http/sender-choice.ts).
    */
-  sender_thread: z.boolean().default(true),
+  sender_thread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   /**
    * What a delivery keeps of its event once it (and every delivery sharing
    * the event) succeeded: `full` (default) the JSON as it was; `compressed`

@@ -55,6 +55,37 @@ const SEEN_KEEP = 256;
 const WITH_EVENT = `SELECT d.*, e.event, e.packed FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq`;
 /** The delivery `d` still has its event body (a done one whose body was not kept has neither column). */
 const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_seq AND (e.event IS NOT NULL OR e.packed IS NOT NULL))`;
+/**
+ * The claim: per target, the oldest due pending deliveries and the oldest
+ * ones in flight whose lease ended, each an index scan on (target, state,
+ * due_at) that stops after `cap` rows; then the oldest `cap` of both, updated
+ * by primary key (an array, so the planner cannot pick a hash join over the
+ * whole table) with their events read by key. One condition with OR and a
+ * join (as before) made PostgreSQL read and sort every pending delivery of
+ * the target, and hash both tables, on each claim: O(table) per claim (see
+ * docs/performance.md). Exported for the plan test.
+ */
+export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[]) AS t(name, cap)),
+  due AS (
+    SELECT d.id, d.event_seq, d.due_at, t.name, t.cap FROM t CROSS JOIN LATERAL (
+      SELECT id, event_seq, due_at FROM hookwork_deliveries
+      WHERE target = t.name AND state = 'pending' AND due_at <= $3
+      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d),
+  expired AS (
+    SELECT d.id, d.event_seq, d.due_at, t.name, t.cap FROM t CROSS JOIN LATERAL (
+      SELECT id, event_seq, due_at FROM hookwork_deliveries
+      WHERE target = t.name AND state = 'inflight' AND lease_until <= $3
+      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d),
+  picked AS (
+    SELECT id, event_seq FROM (
+      SELECT id, event_seq, cap, row_number() OVER (PARTITION BY name ORDER BY due_at) AS n
+      FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) AS both_states) AS ranked
+    WHERE n <= cap)
+  UPDATE hookwork_deliveries AS d
+  SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
+  WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+  RETURNING d.*, (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
+    (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 
@@ -240,23 +271,7 @@ export class PostgresStore implements DeliveryStore {
       caps.push(capacity);
     }
     if (names.length === 0) return [];
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
-      `WITH picked AS (
-         SELECT d.id, d.event_seq FROM unnest($1::text[], $2::int[]) AS t(name, cap)
-         CROSS JOIN LATERAL (
-           SELECT id, event_seq FROM hookwork_deliveries
-           WHERE target = t.name
-             AND ((state = 'pending' AND due_at <= $3) OR (state = 'inflight' AND lease_until <= $3))
-           ORDER BY due_at
-           LIMIT t.cap
-           FOR UPDATE SKIP LOCKED
-         ) d)
-       UPDATE hookwork_deliveries AS d
-       SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
-       FROM picked JOIN hookwork_events e ON e.seq = picked.event_seq WHERE d.id = picked.id
-       RETURNING d.*, e.event, e.packed`,
-      [names, caps, request.now, request.nodeId, request.now + request.leaseMs],
-    );
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
     return rows.map((row) => deliveryFromRow(row, true));
   }
 
@@ -275,7 +290,8 @@ export class PostgresStore implements DeliveryStore {
              last_error = coalesce(u.err, d.last_error), claimed_by = NULL, updated_at = u.updated_at
          FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[], $19::text[])
            AS u(id, state, due_at, reset, err, updated_at, node, attempt, keep)
-         WHERE d.id = u.id AND d.state = 'inflight' AND d.claimed_by = u.node AND d.attempts = u.attempt
+         -- = ANY of the ids lets PostgreSQL find them by primary key (O(batch)), whatever its statistics say of the rows in flight.
+         WHERE d.id = ANY ($11::text[]) AND d.id = u.id AND d.state = 'inflight' AND d.claimed_by = u.node AND d.attempts = u.attempt
          RETURNING d.event_seq, u.state, u.keep),
        ev AS (
          -- The last delivery of an event to be done applies keep_done_body (none here; compressed below, in JS).

@@ -39,6 +39,7 @@ import {
 import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
+import { useSenderThread } from '../http/sender-choice.js';
 import type { TargetRouter } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget } from '../handlers/target.js';
@@ -53,7 +54,7 @@ export interface TargetsService {
   readonly targets: ReadonlyMap<string, OutboundTarget>;
   readonly router: TargetRouter;
   readonly ssrf: SsrfGuard;
-  /** Where webhook requests go out (a SenderThread unless delivery.sender_thread is false). */
+  /** Where webhook requests go out (a SenderThread or HttpPools, as delivery.sender_thread says: see http/sender-choice.ts). */
   readonly http: HttpTransport;
   /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
   runNow(name: string, record: EventRecord): Promise<string[]>;
@@ -297,7 +298,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
     runtime,
     log,
     queue: runtime.services.delivery as DeliveryQueue | undefined,
-    http: config.delivery.sender_thread ? new SenderThread({ connections: busiest }) : new HttpPools({ connections: busiest }),
+    http: useSenderThread(config.delivery.sender_thread) ? new SenderThread({ connections: busiest }) : new HttpPools({ connections: busiest }),
     callbacks: new Callbacks({
       ttlSeconds: config.callbacks.ttl,
       ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { PostgresStore } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
 
 const { Client } = pgDriver;
 import { silentLogger } from '../../src/logger.js';
@@ -29,6 +29,41 @@ storeContract('postgres store', async () => {
   const store = await freshStore();
   return { store, cleanup: () => store.close() };
 });
+
+test('postgres store: a claim reads about as many deliveries as it takes, not the whole backlog (no sort of every pending one)', async () => {
+  const url = await pg.createDatabase(`claim_plan_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const backlog = 3000;
+    await store.enqueue(Array.from({ length: backlog }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: i, createdAt: 0 })));
+    await client.connect();
+    await client.query('ANALYZE');
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [['a'], [10], backlog, 'n', backlog + 1000]);
+    await client.query('ROLLBACK');
+    // Rows each plan node produced from the deliveries table (a scan's rows, times its loops).
+    const read: number[] = [];
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'hookwork_deliveries') read.push(node['Actual Rows'] * node['Actual Loops']);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
+    assert.ok(read.length > 0);
+    assert.ok(Math.max(...read) <= 30, `a claim of 10 among ${backlog} due read ${Math.max(...read)} rows in one plan node`);
+  } finally {
+    await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
 
 test('postgres store: migrations run once even when several nodes start together', async () => {
   const url = await pg.createDatabase(`migrate_${process.pid}`);

@@ -107,6 +107,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(detail?.attempts.length, 2, 'both attempts are recorded');
     }));
 
+  test(`${name}: one claim takes expired leases and due pending deliveries together, oldest due first, within each target's capacity`, () =>
+    withStore(async (store) => {
+      // a: two claimed long ago (due T0, T0+2) whose lease ends at T0+1000, and pending ones due T0+1, T0+3, T0+4, and one not due.
+      const leased = [row('a', { dueAt: T0 }), row('a', { dueAt: T0 + 2 })];
+      const pending = [row('a', { dueAt: T0 + 1 }), row('a', { dueAt: T0 + 3 }), row('a', { dueAt: T0 + 4 })];
+      const later = row('a', { dueAt: T0 + 60_000 });
+      await store.enqueue(leased);
+      assert.equal((await store.claim({ nodeId: 'old', now: T0 + 2, leaseMs: 998, capacity: cap({ a: 2 }) })).length, 2);
+      await store.enqueue([...pending, later, row('b', { dueAt: T0 + 5 })]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 4, b: 1 }) });
+      const a = claimed.filter((d) => d.target === 'a').sort((x, y) => x.dueAt - y.dueAt);
+      assert.deepEqual(a.map((d) => d.dueAt), [T0, T0 + 1, T0 + 2, T0 + 3], 'the 4 oldest due, whether their lease ended or they were pending');
+      assert.deepEqual(a.map((d) => d.attempts), [1, 0, 1, 0], 'an expired lease counts its lost attempt');
+      assert.equal(claimed.filter((d) => d.target === 'b').length, 1);
+      const rest = await store.claim({ nodeId: 'n', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      assert.deepEqual(rest.map((d) => d.dueAt), [T0 + 4], 'what is left and due; the one due later stays');
+    }));
+
   test(`${name}: reschedule, reset on 410-style give-back, dead letter`, () =>
     withStore(async (store) => {
       const r = row('a');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
@@ -9,6 +9,7 @@ import { SenderThreadError } from '../../src/errors.js';
 import { HttpPools } from '../../src/http/pools.js';
 import { RequestForm, type FormRequest } from '../../src/http/transport.js';
 import { kWorker, SenderThread } from '../../src/http/sender-thread.js';
+import { SENDER_THREAD_MIN_CORES, useSenderThread } from '../../src/http/sender-choice.js';
 import { generateSecret } from '../../src/http/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
@@ -185,8 +186,8 @@ test('an idle sender thread does not keep the process alive', async () => {
   }
 });
 
-test('the runtime sends webhooks from a sender thread by default, started with it; delivery.sender_thread: false keeps them on the main thread', async (t) => {
-  for (const senderThread of [undefined, false]) {
+test('the runtime sends webhooks from a sender thread with delivery.sender_thread: true, started with it; false keeps them on the main thread; the default (auto) follows the cores', async (t) => {
+  for (const senderThread of [undefined, true, false] as const) {
     const runtime = await testRuntime(t, {
       events: [{ id: '100', name: 'uploaded' }],
       store: { url: 'memory' },
@@ -194,8 +195,10 @@ test('the runtime sends webhooks from a sender thread by default, started with i
       ...(senderThread === undefined ? {} : { delivery: { sender_thread: senderThread } }),
       handlers: [{ type: 'webhook', name: 'h', url: `${receiver.url}/rt`, actions: ['uploaded'] }],
     });
+    assert.equal(runtime.config.delivery.sender_thread, senderThread ?? 'auto');
     const http = runtime.services.targets?.http;
-    assert.ok(senderThread === false ? http instanceof HttpPools : http instanceof SenderThread);
+    const threaded = senderThread ?? availableParallelism() >= SENDER_THREAD_MIN_CORES;
+    assert.ok(threaded ? http instanceof SenderThread : http instanceof HttpPools);
     // With a webhook configured the thread started with the runtime, before the first delivery.
     if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
     receiver.requests.length = 0;
@@ -203,4 +206,13 @@ test('the runtime sends webhooks from a sender thread by default, started with i
     const [received] = await receiver.waitFor(1);
     assert.equal(received?.url, '/rt');
   }
+});
+
+test('delivery.sender_thread auto: the sender thread from 3 cores, the main thread below; true and false are kept', () => {
+  assert.equal(useSenderThread('auto', 1), false);
+  assert.equal(useSenderThread('auto', 2), false);
+  assert.equal(useSenderThread('auto', 3), true);
+  assert.equal(useSenderThread('auto', 16), true);
+  assert.equal(useSenderThread(true, 2), true);
+  assert.equal(useSenderThread(false, 16), false);
 });
