@@ -25,7 +25,8 @@ after(() => receiver.close());
 async function gateway(senderThread: boolean): Promise<TestGateway> {
   return startGateway({
     auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role: role as 'viewer', token })) },
-    delivery: { retry_schedule: [0], poll_interval: 0.05, sender_thread: senderThread },
+    // No circuit breaker: every failure here is meant to become a dead letter at once.
+    delivery: { retry_schedule: [0], poll_interval: 0.05, sender_thread: senderThread, circuit_breaker: { failures: 0 } },
     ssrf: { allow: ['127.0.0.1/32'] },
     events: [{ id: '100', name: 'upload' }],
     handlers: [
