@@ -62,3 +62,17 @@ export function newDeliveryId(now = Date.now()): string {
   for (let i = 2; i < 8; i++) hex(p[r + i] as number, 24 + 2 * i);
   return text.toString('latin1');
 }
+
+/**
+ * The top-level uuid of an event's JSON as the envelope writes it
+ * (`{"id":"…","uuid":"…"`), or null (a digest's array, other JSON). No
+ * parse: the id is escaped JSON, so the first `","uuid":"` ends it.
+ */
+export function eventUuidOf(json: string): string | null {
+  if (!json.startsWith('{"id":"')) return null;
+  const at = json.indexOf('","uuid":"', 7);
+  if (at < 0) return null;
+  const start = at + 10;
+  const end = json.indexOf('"', start);
+  return end > start && end - start <= 64 ? json.slice(start, end) : null;
+}

@@ -10,6 +10,8 @@ import {
   type KeepDoneBody,
   StoredRecord,
   type ClaimRequest,
+  type CountRequest,
+  type StateCounts,
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
@@ -26,6 +28,7 @@ import {
   type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import { eventUuidOf } from './delivery-id.js';
 import { DueHeap } from './due-heap.js';
 import { MemoryIdempotencyKeys, type IdempotencyClaim, type IdempotencyReservation } from '../events/idempotency.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
@@ -98,6 +101,15 @@ export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
   readonly #keys = new MemoryIdempotencyKeys();
+  /**
+   * Every row in list order (creation time, then id; almost always
+   * appended), as two parallel arrays: a search pages from its cursor by
+   * binary search instead of sorting all rows. Ids only (the row's own
+   * string), so a row let go of is freed at once; entries of deleted rows
+   * stay until the next compaction (a search skips them).
+   */
+  #orderAt: number[] = [];
+  #orderId: string[] = [];
   /**
    * Completed rows, oldest completion first, each with the `generation` it
    * completed at (a row reopened since is skipped). An array with a head
@@ -173,6 +185,7 @@ export class MemoryStore implements DeliveryStore {
         generation: 0,
       };
       this.#rows.set(row.id, row);
+      this.#index(row);
       if (row.state === 'pending') this.#schedule(row);
       else this.#markInflight(row);
     }
@@ -285,17 +298,72 @@ export class MemoryStore implements DeliveryStore {
     row.kept = keep;
   }
 
+  /** Adds a row to the list order. */
+  #index(row: Row): void {
+    const at = this.#orderAt;
+    const ids = this.#orderId;
+    const n = at.length;
+    if (n === 0 || (at[n - 1] as number) < row.createdAt || ((at[n - 1] as number) === row.createdAt && (ids[n - 1] as string) < row.id)) {
+      at.push(row.createdAt);
+      ids.push(row.id);
+    } else {
+      const i = this.#firstAtOrAfter(row.createdAt, row.id);
+      at.splice(i, 0, row.createdAt);
+      ids.splice(i, 0, row.id);
+    }
+    // Drop deleted rows' entries once they are half of the order (amortised: rare).
+    if (ids.length > 1024 && ids.length > 2 * this.#rows.size) {
+      const keep = ids.map((id) => this.#rows.has(id));
+      this.#orderAt = at.filter((_a, i) => keep[i]);
+      this.#orderId = ids.filter((_id, i) => keep[i]);
+    }
+  }
+
+  /** Index of the first entry at or after (createdAt, id) in list order. */
+  #firstAtOrAfter(createdAt: number, id: string): number {
+    const at = this.#orderAt;
+    const ids = this.#orderId;
+    let lo = 0;
+    let hi = at.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const a = at[mid] as number;
+      if (a < createdAt || (a === createdAt && (ids[mid] as string) < id)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
     const limit = filter.limit ?? 100;
-    const out: Row[] = [];
-    for (const row of this.#rows.values()) {
+    const out: DeliveryRecord[] = [];
+    // Newest first from the upper bound: the cursor, or the end of the window.
+    let start = this.#orderAt.length;
+    if (filter.after !== undefined) start = this.#firstAtOrAfter(filter.after.createdAt, filter.after.id);
+    if (filter.until !== undefined) start = Math.min(start, this.#firstAtOrAfter(filter.until, ''));
+    if (filter.before !== undefined) start = Math.min(start, this.#firstAtOrAfter(filter.before, ''));
+    for (let i = start - 1; i >= 0 && out.length < limit; i--) {
+      if (filter.since !== undefined && (this.#orderAt[i] as number) < filter.since) break;
+      const row = this.#rows.get(this.#orderId[i] as string);
+      if (row === undefined) continue;
       if (filter.state !== undefined && row.state !== filter.state) continue;
       if (filter.target !== undefined && row.target !== filter.target) continue;
-      if (filter.before !== undefined && row.createdAt >= filter.before) continue;
-      out.push(row);
+      if (filter.eventId !== undefined && eventUuidOf(toRecord(row).eventJson ?? '') !== filter.eventId) continue;
+      out.push(toRecord(row));
     }
-    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-    return out.slice(0, limit).map((row) => toRecord(row));
+    return out;
+  }
+
+  async countStates(request: CountRequest): Promise<StateCounts> {
+    const counts = { pending: 0, inflight: 0, done: 0, failed: 0 };
+    const until = request.until ?? Number.MAX_SAFE_INTEGER;
+    for (let i = this.#firstAtOrAfter(request.since, ''); i < this.#orderAt.length && (this.#orderAt[i] as number) < until; i++) {
+      const row = this.#rows.get(this.#orderId[i] as string);
+      if (row === undefined || row.target !== request.target) continue;
+      if (request.changedSince !== undefined && row.updatedAt < request.changedSince) continue;
+      counts[row.state] += 1;
+    }
+    return counts;
   }
 
   async get(id: string): Promise<DeliveryDetail | undefined> {

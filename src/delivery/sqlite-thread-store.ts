@@ -17,7 +17,9 @@ import {
   type DeliveryStore,
   type DisabledTarget,
   type TargetSecretsRecord,
+  type CountRequest,
   type ListFilter,
+  type StateCounts,
   type PurgeRequest,
   type ReplayRequest,
   type SettleRequest,
@@ -148,6 +150,10 @@ export class SqliteThreadStore implements DeliveryStore {
 
   replayBatch(request: ReplayRequest): Promise<number> {
     return this.#call('replayBatch', request);
+  }
+
+  countStates(request: CountRequest): Promise<StateCounts> {
+    return this.#call('countStates', request);
   }
 
   purge(request: PurgeRequest): Promise<number> {

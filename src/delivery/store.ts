@@ -68,10 +68,39 @@ export interface SettleRequest {
 export interface ListFilter {
   readonly state?: DeliveryState;
   readonly target?: string;
-  /** Newest first; at most this many (default 100). */
+  /** The event's uuid. */
+  readonly eventId?: string;
+  /** Created at or after this (ms). */
+  readonly since?: number;
+  /** Created before this (ms): windows are [since, until). */
+  readonly until?: number;
+  /** Newest first (by creation time, then id); at most this many (default 100). */
   readonly limit?: number;
   /** Only deliveries created before this (ms), for paging. */
   readonly before?: number;
+  /** Keyset paging: only deliveries that sort after this one (the last of the previous page) in that order. */
+  readonly after?: ListPosition;
+}
+
+/** A delivery's place in list order (creation time, then id). */
+export interface ListPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** A target's deliveries created in a window, optionally only those changed since a time. */
+export interface CountRequest {
+  readonly target: string;
+  readonly since: number;
+  readonly until?: number;
+  readonly changedSince?: number;
+}
+
+export interface StateCounts {
+  readonly pending: number;
+  readonly inflight: number;
+  readonly done: number;
+  readonly failed: number;
 }
 
 export interface DeliveryDetail {
@@ -202,6 +231,8 @@ export interface DeliveryStore extends ScheduleStore, TargetHealthStore, Idempot
   retry(id: string, now: number): Promise<boolean>;
   /** How many deliveries a replay would change. */
   countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number>;
+  /** A target's deliveries per state in a creation window (reads that window's rows, through the target's id index). */
+  countStates(request: CountRequest): Promise<StateCounts>;
   /** Makes up to `limit` matching deliveries pending again; returns how many. Call until 0. */
   replayBatch(request: ReplayRequest): Promise<number>;
   /** Deletes up to `limit` old finished deliveries (and their attempts); returns how many. */

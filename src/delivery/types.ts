@@ -73,6 +73,18 @@ export interface AttemptResult {
   /** The first 4 KiB of the response body or command output. */
   readonly response?: string;
   readonly error?: string;
+  /**
+   * The request headers as sent (HTTP targets), names lower-case, with
+   * authorization, proxy-authorization, cookie and every header carrying a
+   * configured secret already replaced by "[redacted]": a secret is never stored.
+   */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
+  /** The request body as sent, first 64 KiB, when it is not the stored event itself. */
+  readonly requestBody?: string;
+  /** The body sent was the delivery's stored event as is (so `requestBody` is not kept again). */
+  readonly requestBodyIsEvent?: boolean;
+  /** The response headers, names lower-case. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 /** One recorded attempt. */
@@ -89,14 +101,14 @@ export interface AttemptContext {
   readonly attempt: number;
   /** Aborted when the queue shuts down or the attempt's lease ends. */
   readonly signal: AbortSignal;
-  /** Keep the response headers in the result (test sends; a webhook's responseHeaders). */
-  readonly captureHeaders?: boolean;
 }
 
 /** Something the queue can deliver to. */
 export interface DeliveryTarget {
   readonly name: string;
   readonly kind: 'webhook' | 'command' | (string & {});
+  /** Where it sends, as operators may see it (credentials and query values redacted): the console's targets page. */
+  readonly shownUrl?: string;
   /** Attempts running at once for this target (default 2 for commands, 16 for webhooks). */
   readonly concurrency?: number;
   /**

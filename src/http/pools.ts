@@ -88,7 +88,6 @@ class PoolLane implements HttpLane {
       headers: form.headerList(request, body),
       body,
       timeoutMs: form.timeoutMs,
-      captureHeaders: form.captureHeaders,
       signal: request.signal,
     });
   }

@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { ClosedError, SenderThreadError } from '../errors.js';
 import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
-import { abortReason, trackAbort, untrackAbort, type Cancellable, type ExchangeResult } from './exchange.js';
+import { abortReason, headersFromText, trackAbort, untrackAbort, type Cancellable, type ExchangeResult } from './exchange.js';
 import type { FormRequest, HttpLane, HttpTransport, RequestForm } from './transport.js';
 import type { CheckedTarget } from './ssrf-guard.js';
 import type { TransportProfile } from './transport-profile.js';
@@ -33,15 +33,19 @@ export interface SenderThreadOptions {
  * by its op:
  * - RESET: forget every lane and form;
  * - LANE id origin hostname address family profileId cert key ca proxy (null: no profile, or not set);
- * - FORM id method timeoutMs headerCount header… secretCount secret… captureHeaders (1/0);
+ * - FORM id method timeoutMs headerCount header… secretCount secret…;
  * - REQUEST id lane form path webhookId timestamp body headerCount header…;
  * - CANCEL id (aborted here; already rejected);
  * - CLOSE: let what is in flight end, close the sockets, answer CLOSED.
  */
 export const OP = { reset: 0, lane: 1, form: 2, request: 3, cancel: 4, close: 5 } as const;
 
-/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after, head and the response headers as JSON (null unless the form captures them), or the error's name, message and code. */
-export const ANSWER_FIELDS = 5;
+/**
+ * The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then
+ * retry-after, head, null, the request's and the response's headers (as
+ * headersToText), or the error's name, message and code and two nulls.
+ */
+export const ANSWER_FIELDS = 7;
 /** The thread's last message after CLOSE. */
 export const CLOSED = 'closed';
 /** The thread's first message, once it can send. */
@@ -203,7 +207,6 @@ export class SenderThread implements HttpTransport {
     for (const header of form.headers) out.push(header);
     out.push(form.secrets.length);
     for (const secret of form.secrets) out.push(secret);
-    out.push(form.captureHeaders ? 1 : 0);
     return id;
   }
 
@@ -302,9 +305,13 @@ export class SenderThread implements HttpTransport {
       untrackAbort(pending.signal, pending);
       const status = message[i + 1] as number;
       if (status > 0) {
-        const headers = message[i + 4] as string | null;
-        const retryAfter = (message[i + 2] as string | null) ?? undefined;
-        pending.resolve(headers === null ? { status, retryAfter, head: message[i + 3] as string } : { status, retryAfter, head: message[i + 3] as string, headers: JSON.parse(headers) as string[] });
+        pending.resolve({
+          status,
+          retryAfter: (message[i + 2] as string | null) ?? undefined,
+          head: message[i + 3] as string,
+          requestHeaders: headersFromText(message[i + 5] as string | null),
+          responseHeaders: headersFromText(message[i + 6] as string | null),
+        });
       }
       else pending.reject(errorFrom(message[i + 2] as string, message[i + 3] as string, message[i + 4] as string | null));
     }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../errors.js';
-import { startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
+import { headersToText, startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
 import { HttpPools, type LanePool } from './pools.js';
 import { RequestForm } from './transport.js';
 import { CLOSED, OP, READY, type Packed, type SenderThreadOptions } from './sender-thread.js';
@@ -46,9 +46,9 @@ function flush(): void {
   port?.postMessage(out);
 }
 
-function answer(id: number, status: number, a: string | null, b: string, c: string | null): void {
+function answer(id: number, status: number, a: string | null, b: string, c: string | null, requestHeaders: string | null = null, responseHeaders: string | null = null): void {
   inFlight.delete(id);
-  answers.push(id, status, a, b, c);
+  answers.push(id, status, a, b, c, requestHeaders, responseHeaders);
   if (scheduled) return;
   scheduled = true;
   // The answers of one turn of the loop (a poll phase's responses) go in one message.
@@ -70,8 +70,9 @@ function send(id: number, lane: Lane | undefined, form: RequestForm | undefined,
   const body = typeof text === 'string' ? Buffer.from(text) : text === null ? null : Buffer.from((text as Uint8Array).buffer, (text as Uint8Array).byteOffset, (text as Uint8Array).byteLength);
   const request = startExchange(
     lane.pool,
-    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs, captureHeaders: form.captureHeaders },
-    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, result.headers === undefined ? null : JSON.stringify(result.headers)),
+    { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs },
+    (result: ExchangeResult) =>
+      answer(id, result.status, result.retryAfter ?? null, result.head, null, headersToText(result.requestHeaders), headersToText(result.responseHeaders)),
     (err: Error) => failed(id, err),
   );
   // Answered already (refused as built): nothing left to cancel.
@@ -117,8 +118,7 @@ function run(m: Packed[]): void {
         const secretCount = m[i] as number;
         const secrets = m.slice(i + 1, i + 1 + secretCount) as string[];
         i += 1 + secretCount;
-        const captureHeaders = m[i++] === 1;
-        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets, captureHeaders }));
+        forms.set(id, new RequestForm({ method, headers, timeoutMs, secrets }));
         break;
       }
       case OP.request: {

@@ -18,8 +18,6 @@ export interface RequestFormOptions {
   readonly timeoutMs: number;
   /** `whsec_…` (HMAC, `v1`) and `whsk_…` (ed25519, `v1a`) secrets; none: requests carry webhook-id and webhook-timestamp unsigned. */
   readonly secrets: readonly string[];
-  /** Keep the response headers (test sends: a form of their own). */
-  readonly captureHeaders?: boolean;
 }
 
 /** What every request of one webhook target shares. */
@@ -29,10 +27,8 @@ export class RequestForm {
   readonly timeoutMs: number;
   readonly secrets: readonly string[];
   readonly signer: WebhookSigner;
-  readonly captureHeaders: boolean;
 
   constructor(options: RequestFormOptions) {
-    this.captureHeaders = options.captureHeaders === true;
     this.method = options.method;
     this.headers = options.headers;
     this.timeoutMs = options.timeoutMs;

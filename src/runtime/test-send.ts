@@ -73,7 +73,7 @@ export async function testSend(host: Host, config: HookworkConfig, target: Outbo
   const data = request.data ?? (example !== null && typeof example === 'object' ? (example as Record<string, unknown>) : {});
   const event = host.build(id, { data });
   const started = performance.now();
-  const result = await target.run(eventRecord(event), { webhookId: newWebhookId(), attempt: 1, signal: new AbortController().signal, captureHeaders: true });
+  const result = await target.run(eventRecord(event), { webhookId: newWebhookId(), attempt: 1, signal: new AbortController().signal });
   return {
     target: target.name,
     kind: target.kind,

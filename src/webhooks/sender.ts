@@ -12,6 +12,8 @@ import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
 import type { HttpMethod } from '../http/methods.js';
 import { RESPONSE_HEAD } from '../http/exchange.js';
+import { redactHeaders, redactionList } from '../http/redact-headers.js';
+import { redactUrl } from '../delivery/redact-url.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
 import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
@@ -54,7 +56,16 @@ export interface WebhookTargetOptions {
   authorization?: string;
   /** OAuth2 client credentials: each request carries `authorization: Bearer <token>`; a 401 fetches a new token and resends once. */
   oauth2?: OAuth2Token;
+  /**
+   * More header names whose values the attempt's record shows as
+   * "[redacted]" (headers an auth scheme fills with a secret);
+   * authorization, proxy-authorization and cookie always are.
+   */
+  redactHeaders?: readonly string[];
 }
+
+/** What an attempt's record keeps of a body sent (the console shows it). */
+const REQUEST_BODY_KEPT = 64 * 1024;
 
 export interface WebhookDeps {
   /** Where the requests go out: HttpPools (this thread) or a SenderThread. */
@@ -138,16 +149,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, at - now);
 }
 
-/** Flat header pairs as an object; a repeated header's values joined with ", ". */
-function headerRecord(flat: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i] as string;
-    out[name] = out[name] === undefined ? (flat[i + 1] as string) : `${out[name]}, ${flat[i + 1] as string}`;
-  }
-  return out;
-}
-
 function isTimeout(error: Error): boolean {
   return error.name === 'TimeoutError' || /timeout/i.test((error as { code?: string }).code ?? '') || /timeout/i.test(error.name);
 }
@@ -155,6 +156,9 @@ function isTimeout(error: Error): boolean {
 export class WebhookTarget implements OutboundTarget {
   readonly kind = 'webhook' as const;
   readonly name: string;
+  readonly shownUrl: string;
+  /** Header names (lower-case) whose values the attempt's record redacts. */
+  readonly #redact: ReadonlySet<string>;
   readonly concurrency: number;
   readonly grants: ReadonlySet<string>;
   readonly method: HttpMethod;
@@ -165,7 +169,6 @@ export class WebhookTarget implements OutboundTarget {
   /** Replaced (never changed) when the signing secrets change: the sender thread registers a new form. */
   #form: RequestForm;
   /** #form keeping the response headers, for test sends (made on the first). */
-  #captureForm: RequestForm | undefined;
   /** The `secrets` of the config, before any rotation from the API. */
   readonly configSecrets: readonly string[];
   readonly #body: BodyRenderer;
@@ -207,6 +210,10 @@ export class WebhookTarget implements OutboundTarget {
     }
     if (options.authorization !== undefined) fixed.set('authorization', options.authorization);
     this.#headers = dynamic;
+    // Redacted in the record: credential-like names, and any header whose template reads a granted secret.
+    const readsSecret = dynamic.filter(([, t]) => t.placeholders.some((p) => this.grants.has(p.toLowerCase()))).map(([k]) => k);
+    this.#redact = redactionList(configured.keys(), [...readsSecret, ...(options.redactHeaders ?? [])]);
+    this.shownUrl = redactUrl(options.url);
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
     this.configSecrets = secrets;
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
@@ -235,12 +242,6 @@ export class WebhookTarget implements OutboundTarget {
     if (now.length === secrets.length && now.every((s, i) => s === secrets[i])) return;
     const form = this.#form;
     this.#form = new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets });
-    this.#captureForm = undefined;
-  }
-
-  #withCapture(): RequestForm {
-    const form = this.#form;
-    return new RequestForm({ method: form.method, headers: form.headers, timeoutMs: form.timeoutMs, secrets: form.secrets, captureHeaders: true });
   }
 
   /** Every placeholder the URL, header and body templates use (for config checks). */
@@ -278,16 +279,16 @@ export class WebhookTarget implements OutboundTarget {
     const headers = this.#headerValues(roots);
     const timestamp = timestampNow();
     const oauth2 = this.#oauth2;
-    if (oauth2 === undefined) return this.#sendUrls(roots, context, body, headers, timestamp, started);
+    if (oauth2 === undefined) return this.#sendUrls(roots, context, body, eventJson, headers, timestamp, started);
     let token = await this.#oauthToken(oauth2);
     if (typeof token !== 'string') return token;
-    const first = await this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+    const first = await this.#sendUrls(roots, context, body, eventJson, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
     if (first.httpStatus !== 401 || context.signal.aborted) return first;
     // The receiver refused the token (revoked, expired early): one new token, one resend.
     oauth2.invalidate(token);
     token = await this.#oauthToken(oauth2);
     if (typeof token !== 'string') return token;
-    return this.#sendUrls(roots, context, body, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
+    return this.#sendUrls(roots, context, body, eventJson, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
   }
 
   /** The OAuth2 token, or the failed attempt when the token endpoint could not give one (retryable). */
@@ -304,18 +305,20 @@ export class WebhookTarget implements OutboundTarget {
     roots: readonly unknown[],
     context: AttemptContext,
     body: string | Buffer | null,
+    eventJson: string | Buffer | undefined,
     headers: readonly string[],
     timestamp: string,
     started: number,
   ): Promise<RunResult> {
-
-    // Test sends keep the response headers, on a form of their own (the delivery path copies none).
-    const form = context.captureHeaders === true ? (this.#captureForm ??= this.#withCapture()) : this.#form;
+    const form = this.#form;
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
+    // What the record keeps of the body: nothing more when it is the stored event as is.
+    const sent: Pick<RunResult, 'requestBody' | 'requestBodyIsEvent'> =
+      body === null ? {} : eventJson !== undefined && body === eventJson ? { requestBodyIsEvent: true } : { requestBody: this.#hideGranted(headBytes(String(body), REQUEST_BODY_KEPT), roots) };
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form);
+      const result = { ...(await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form)), ...sent };
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -329,6 +332,19 @@ export class WebhookTarget implements OutboundTarget {
       disableTarget: allDisable && failure.disableTarget === true,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** The body as the record keeps it: a granted secret (`account.token`) a template put in it shows as "[redacted]". */
+  #hideGranted(text: string, roots: readonly unknown[]): string {
+    if (this.grants.size === 0) return text;
+    let out = text;
+    const event = roots[roots.length - 1];
+    for (const path of this.grants) {
+      let node: unknown = event;
+      for (const part of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+      if (typeof node === 'string' && node.length >= 4) out = out.replaceAll(node, '[redacted]');
+    }
+    return out;
   }
 
   /** The templated headers, rendered, as flat name/value pairs (the form has the rest). */
@@ -413,7 +429,11 @@ export class WebhookTarget implements OutboundTarget {
         signal,
       });
       const result = this.#classify(response.status, response.retryAfter, response.head, parsed, started);
-      return response.headers === undefined ? result : { ...result, responseHeaders: headerRecord(response.headers) };
+      return {
+        ...result,
+        requestHeaders: redactHeaders(response.requestHeaders, this.#redact),
+        responseHeaders: redactHeaders(response.responseHeaders, this.#redact),
+      };
     } catch (err) {
       const error = toError(err);
       // undici refused the request as built (a templated header rendered to a

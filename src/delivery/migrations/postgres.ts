@@ -188,4 +188,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Console: attempts keep the request and response as sent; deliveries
+    // searchable by event uuid, target, state and time. Lists walk
+    // (created_at, id) newest first: one index per filter gives a page
+    // without reading the rest (keyset paging).
+    version: 10,
+    description: 'attempt request/response as sent; search indexes for the console',
+    sql: `
+      ALTER TABLE hookwork_attempts ADD COLUMN IF NOT EXISTS request_headers text;
+      ALTER TABLE hookwork_attempts ADD COLUMN IF NOT EXISTS request_body text;
+      ALTER TABLE hookwork_attempts ADD COLUMN IF NOT EXISTS response_headers text;
+      ALTER TABLE hookwork_deliveries ADD COLUMN IF NOT EXISTS event_uuid text;
+      DROP INDEX IF EXISTS hookwork_deliveries_created;
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_created_id ON hookwork_deliveries (created_at, id);
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_target_created ON hookwork_deliveries (target, created_at, id);
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_state_created ON hookwork_deliveries (state, created_at, id);
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_event_uuid ON hookwork_deliveries (event_uuid) WHERE event_uuid IS NOT NULL;
+    `,
+  },
 ];
