@@ -19,7 +19,8 @@ interface Part {
 const failing = (body: Record<string, unknown>): Part[] => (body['parts'] as Part[]).filter((p) => !p.ok);
 
 test('ready: 200 with every part named when the store, the sender thread and the plugins are up; open without a token', async (t) => {
-  const gw = await startGateway({ auth: { tokens: [{ name: 'op', token: 'op-token-1234567890', role: 'operator' }] } });
+  // The sender thread asked for: its default (auto) depends on the machine's cores.
+  const gw = await startGateway({ auth: { tokens: [{ name: 'op', token: 'op-token-1234567890', role: 'operator' }] }, delivery: { sender_thread: true } });
   t.after(() => gw.close());
   const reply = await send(gw.url, 'GET', '/v1/ready');
   assert.equal(reply.status, 200, JSON.stringify(reply.body));
