@@ -1,0 +1,182 @@
+// The console in a real Chromium against a real gateway (`hookwork serve`'s
+// code path, a SQLite store, real receivers): every page loads with live
+// data, breaks no CSP rule and has no serious or critical axe violation; the
+// live stream shows an emitted event; a failing delivery shows its attempts
+// and is retried and replayed from the page; a plugin is unloaded and loaded
+// again; handlers and targets are stopped/started and disabled/enabled.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../helpers/wait-for.js';
+import { axeViolations, startConsole, type Console, type Watched } from './harness.js';
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+let hw: Console;
+let su: Watched;
+
+async function deliveriesOf(target: string, state?: string): Promise<{ id: string; state: string; attempts: number }[]> {
+  const delivery = hw.server.runtime.services.delivery;
+  assert.ok(delivery);
+  const all = await delivery.list({ target, ...(state === undefined ? {} : { state: state as 'failed' }) });
+  return all.map((d) => ({ id: d.id, state: d.state, attempts: d.attempts }));
+}
+
+async function visit(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+}
+
+describe('the console, signed in as a superuser', () => {
+  before(async () => {
+    hw = await startConsole();
+    await hw.emit({ id: '30001', account: { uuid: 'u-1', name: 'alice' }, data: { path: '/reports/q3.pdf' } });
+    await waitFor(async () => (await deliveriesOf('crm', 'failed')).length === 1, { what: 'the crm delivery to fail', timeoutMs: 20_000 });
+    await waitFor(async () => (await deliveriesOf('orders', 'done')).length === 1, { what: 'the orders delivery', timeoutMs: 20_000 });
+    su = await hw.open('superuser');
+  });
+  after(async () => {
+    await hw?.close();
+  });
+
+  test('/ui/ answers with the CSP and the other security headers; an asset is cached for good', async () => {
+    const res = await fetch(`${hw.url}/ui/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-security-policy'), CSP);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const html = await res.text();
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script);
+    const asset = await fetch(`${hw.url}${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
+    assert.equal(asset.headers.get('content-security-policy'), CSP);
+  });
+
+  const PAGES: { path: string; title: string; shows: string }[] = [
+    { path: '/ui/', title: 'Overview', shows: 'crm' },
+    { path: '/ui/live', title: 'Live events', shows: 'Waiting for events' },
+    { path: '/ui/plugins', title: 'Plugins', shows: 'audit-trail' },
+    { path: '/ui/handlers', title: 'Extension handlers', shows: 'tagger' },
+    { path: '/ui/targets', title: 'Targets', shows: 'orders' },
+    { path: '/ui/deliveries', title: 'Deliveries', shows: 'crm' },
+    { path: '/ui/config', title: 'Config', shows: 'console-test' },
+  ];
+
+  test('every page loads with live data, shows times with their UTC value, breaks no CSP rule and has no serious or critical axe violation', async () => {
+    const { page } = su;
+    for (const { path, title, shows } of PAGES) {
+      await visit(page, path);
+      assert.equal(await page.getByRole('heading', { level: 1 }).first().textContent(), title, path);
+      await page.getByRole('main').getByText(shows).first().waitFor();
+      assert.deepEqual(await axeViolations(page), [], `axe on ${path}`);
+    }
+    // One delivery, from the list.
+    await visit(page, '/ui/deliveries?target=crm');
+    await page.getByRole('row', { name: /crm/ }).getByRole('link').first().click();
+    await page.getByRole('heading', { name: /Attempt 1/ }).waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'axe on a delivery');
+    const title = await page.locator('main time').first().getAttribute('title');
+    assert.match(title ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(UTC\)$/, 'the exact UTC time is in the title');
+    assert.deepEqual(su.violations, [], 'no CSP violation on any page');
+    assert.deepEqual(su.errors, [], 'no page error');
+  });
+
+  test('an event emitted over HTTP appears in the live stream, and the filters narrow it', async () => {
+    const { page } = su;
+    await visit(page, '/ui/live');
+    await page.getByText('connected', { exact: true }).waitFor();
+    await hw.emit({ id: '30001', account: { uuid: 'u-2', name: 'bob', token: 'bob-secret-token' }, data: { path: '/live/one.txt' } });
+    const row = page.getByRole('row', { name: /bob/ });
+    await row.waitFor();
+    await row.getByText(/bob uploaded \/live\/one.txt/).click();
+    const envelope = await row.locator('pre').textContent();
+    assert.match(envelope ?? '', /"\/live\/one.txt"/);
+    assert.doesNotMatch(envelope ?? '', /bob-secret-token/, 'secrets are redacted in the stream');
+
+    await page.getByLabel('Account').fill('carol');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('connected', { exact: true }).waitFor();
+    await hw.emit({ id: '30001', account: { uuid: 'u-3', name: 'dave' }, data: { path: '/live/dave.txt' } });
+    await hw.emit({ id: '30001', account: { uuid: 'carol', name: 'carol' }, data: { path: '/live/carol.txt' } });
+    await page.getByRole('row', { name: /carol/ }).waitFor();
+    assert.equal(await page.getByRole('row', { name: /dave/ }).count(), 0, 'the account filter keeps dave out');
+    assert.deepEqual(su.violations, []);
+  });
+
+  test("a failing receiver's delivery shows its attempts; retry and replay work from the page", async () => {
+    const { page } = su;
+    const [failed] = await deliveriesOf('crm', 'failed');
+    assert.ok(failed);
+    await visit(page, `/ui/deliveries/${failed.id}`);
+    const first = page.getByRole('article').filter({ has: page.getByRole('heading', { name: /Attempt 1/ }) });
+    await first.waitFor();
+    const text = (await first.textContent()) ?? '';
+    assert.match(text, /HTTP 500/);
+    assert.match(text, /the CRM is down/, 'the response body');
+    assert.match(text, /x-receiver/, 'the response headers');
+    assert.match(text, /content-type/i, 'the request headers');
+    assert.match(text, /q3\.pdf/, 'the request body');
+
+    const before = failed.attempts;
+    await page.getByRole('button', { name: 'Retry now' }).click();
+    await waitFor(async () => (await deliveriesOf('crm')).find((d) => d.id === failed.id && d.attempts > before && d.state === 'failed'), {
+      what: 'the retried delivery to fail again',
+    });
+    await page.getByRole('heading', { name: new RegExp(`Attempt ${before + 1}`) }).waitFor();
+
+    // The receiver is fixed: the dead letters are replayed from the deliveries page.
+    hw.setFailing(false);
+    const received = hw.failing.requests.length;
+    await visit(page, '/ui/deliveries?target=crm&state=failed');
+    await page.getByText('Replay dead letters').click();
+    await page.getByLabel('Failed since').fill('2000-01-01T00:00:00');
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    const progress = page.getByRole('progressbar');
+    await progress.waitFor();
+    await waitFor(async () => {
+      const [value, max] = await Promise.all([progress.getAttribute('value'), progress.getAttribute('max')]);
+      return max !== null && value === max;
+    }, { what: 'the replay progress bar to be full', timeoutMs: 20_000 });
+    assert.equal((await deliveriesOf('crm', 'failed')).length, 0, 'no dead letter left');
+    assert.ok(hw.failing.requests.length > received, 'the receiver got the replayed delivery');
+    assert.deepEqual(su.violations, []);
+  });
+
+  test('a plugin is unloaded and loaded again from the page', async () => {
+    const { page } = su;
+    const plugins = hw.server.runtime.services.plugins;
+    assert.ok(plugins);
+    await visit(page, '/ui/plugins');
+    const row = page.getByRole('row', { name: /audit-trail/ });
+    await row.getByRole('button', { name: 'Unload' }).click();
+    await row.getByRole('button', { name: 'Load' }).waitFor();
+    assert.notEqual(plugins.list().find((p) => p.name === 'audit-trail')?.state, 'running');
+    await row.getByRole('button', { name: 'Load' }).click();
+    await row.getByRole('button', { name: 'Unload' }).waitFor();
+    assert.equal(plugins.list().find((p) => p.name === 'audit-trail')?.state, 'running');
+  });
+
+  test('an extension handler is stopped and started, and a target disabled and enabled, from the pages', async () => {
+    const { page } = su;
+    await visit(page, '/ui/handlers');
+    const handler = page.getByRole('row', { name: /tagger/ });
+    await handler.getByRole('button', { name: 'Stop' }).click();
+    await handler.getByRole('button', { name: 'Start' }).click();
+    await handler.getByRole('button', { name: 'Stop' }).waitFor();
+
+    await visit(page, '/ui/targets');
+    const target = page.getByRole('row', { name: /orders/ });
+    await target.getByRole('button', { name: 'Disable' }).click();
+    await target.getByText('disabled', { exact: true }).waitFor();
+    await target.getByRole('button', { name: 'Enable' }).click();
+    await target.getByRole('button', { name: 'Disable' }).waitFor();
+    assert.deepEqual(su.violations, []);
+    assert.deepEqual(su.errors, []);
+  });
+});
