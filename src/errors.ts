@@ -17,6 +17,8 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_NOT_FOUND: { status: 404, summary: 'No route serves this method and path.' },
   HKW_ERR_UNAUTHENTICATED: { status: 401, summary: 'No bearer token, or one the config does not know.' },
   HKW_ERR_FORBIDDEN: { status: 403, summary: "The token's role is below the one the endpoint needs." },
+  HKW_ERR_UI_NOT_BUILT: { status: 503, summary: 'The console is served but its files (dist/ui) were not built.' },
+  HKW_ERR_CSRF: { status: 403, summary: 'A state-changing request made with a console session cookie lacks its X-CSRF-Token.' },
   HKW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'A host-facing endpoint got a body that is not JSON.' },
   HKW_ERR_JSON_TOO_DEEP: { status: 400, summary: 'The JSON body nests deeper than server.json_max_depth.' },
   HKW_ERR_PROTO_POISONING: { status: 400, summary: 'The JSON body has a key that could change a prototype.' },
@@ -641,15 +643,34 @@ export class CallbacksUnavailableError extends CataloguedError {
 
 /** A gateway endpoint needs a bearer token: none (or a malformed header) was sent, or the token is not known. */
 export class UnauthenticatedError extends CataloguedError {
-  readonly reason: 'missing' | 'unknown';
-  constructor(reason: 'missing' | 'unknown') {
+  readonly reason: 'missing' | 'unknown' | 'session';
+  constructor(reason: 'missing' | 'unknown' | 'session') {
     super(
       'HKW_ERR_UNAUTHENTICATED',
       reason === 'missing'
         ? 'This endpoint needs "Authorization: Bearer <token>" with a token from the config\'s auth.tokens.'
-        : 'The bearer token is not known.',
+        : reason === 'unknown'
+          ? 'The bearer token is not known.'
+          : 'The console session has expired or was ended (signed out, or its token was rotated); sign in again.',
     );
     this.reason = reason;
+  }
+}
+
+/** The console's built files are missing (a checkout where `npm run build` did not run). */
+export class UiNotBuiltError extends CataloguedError {
+  constructor(index: string) {
+    super('HKW_ERR_UI_NOT_BUILT', `The console is not built: ${index} is missing. Run "npm run build" in the Hookwork checkout (the npm package ships it built).`);
+  }
+}
+
+/** A state-changing request authenticated by the session cookie came without the session's CSRF token. */
+export class CsrfError extends CataloguedError {
+  constructor(method: string, url: string) {
+    super(
+      'HKW_ERR_CSRF',
+      `${method} ${url} was made with a console session cookie but without its CSRF token: send the csrf_token from POST or GET /v1/session in the X-CSRF-Token header.`,
+    );
   }
 }
 

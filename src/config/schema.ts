@@ -56,6 +56,25 @@ export const authConfigSchema = z.strictObject({
   protect_host_endpoints: z.boolean().default(true),
 });
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds, or a duration written with a unit (`90s`, `30m`, `8h`, `1d`), as seconds. */
+const durationSeconds = z.union([
+  z.number().positive(),
+  z
+    .string()
+    .regex(/^\d+(?:\.\d+)?\s*[smhd]$/, 'must be a number of seconds or a duration such as 30m, 8h or 1d')
+    .transform((text) => Number.parseFloat(text) * (DURATION_UNITS[text.trim().slice(-1)] as number)),
+]);
+
+/** The web console served at /ui/ and its sign-in sessions (server/sessions.ts). */
+export const uiConfigSchema = z.strictObject({
+  /** Serve the console at /ui/ and the session endpoints (default true); false removes those routes. */
+  enabled: z.boolean().default(true),
+  /** How long a console session lasts after sign-in: seconds, or a duration (`8h`, the default). */
+  session_ttl: durationSeconds.default(8 * 3600),
+});
+
 export const eventDefinitionSchema = z.strictObject({
   id: z.union([z.string().min(1), z.number().int().transform(String)]),
   name: z.string().min(1),
@@ -107,6 +126,7 @@ export const configSchema = z.strictObject({
   metrics: metricsConfigSchema.default(metricsConfigSchema.parse({})),
   /** Operator schedules: an event on a cron expression. */
   schedules: schedulesConfigSchema.default([]),
+  ui: uiConfigSchema.default(uiConfigSchema.parse({})),
 });
 
 /** The config as written (defaults optional). */

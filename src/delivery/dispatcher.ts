@@ -106,6 +106,8 @@ const SETTLE_WAIT_MS = 10;
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #slots = new Map<string, Slot>();
+  /** Attempts settled on this node since it started (the console's stats sample them): two field bumps, nothing allocated. */
+  readonly outcomes = { done: 0, failed: 0 };
   #disabled = new Set<string>();
   /** Attempts running on this node, and who waits for none to be. */
   #running = 0;
@@ -167,6 +169,11 @@ export class Dispatcher {
   }
 
   /** Circuit state of each registered target, for depth reports. */
+  /** The kind (webhook, command, …) of a target registered on this node. */
+  kindOf(target: string): string | undefined {
+    return this.#slots.get(target)?.target.kind;
+  }
+
   circuits(now = Date.now()): Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }> {
     const out = new Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }>();
     for (const [name, slot] of this.#slots) {
@@ -542,6 +549,8 @@ export class Dispatcher {
     slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * PREFETCH : slot.limit;
     const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
     this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
+    if (result.ok) this.outcomes.done++;
+    else this.outcomes.failed++;
     const series = slot.series;
     if (series !== undefined) {
       (result.ok ? series.done : result.disableTarget === true ? series.disabled : outcome.state === 'failed' ? series.dead : series.retried).inc();

@@ -123,6 +123,16 @@ export class DeliveryService implements DeliveryQueue {
     return this.#health.report();
   }
 
+  /** Attempts settled on this node since it started: `done` succeeded, `failed` did not (retried or dead-lettered). */
+  get outcomes(): Readonly<{ done: number; failed: number }> {
+    return this.#dispatcher.outcomes;
+  }
+
+  /** The kind (webhook, command, …) of a target registered on this node; undefined for one that is not. */
+  targetKind(target: string): string | undefined {
+    return this.#dispatcher.kindOf(target);
+  }
+
   /** Attempts a delivery gets before it is dead-lettered. */
   get maxAttempts(): number {
     return this.#policy.maxAttempts;

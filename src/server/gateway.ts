@@ -12,7 +12,7 @@ import { errorReply } from './error-reply.js';
 import { useJsonBodyParser } from './json-body.js';
 import { useOpenApi } from './openapi.js';
 import { observeRequests, requestIdOf } from './request-observer.js';
-import type { RouteContext, RouteModule } from './route-module.js';
+import type { ConsoleSettings, RouteContext, RouteModule } from './route-module.js';
 import { actionRoutes } from './routes/actions.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { changeRoutes } from './routes/changes.js';
@@ -28,6 +28,10 @@ import { openApiRoutes } from './routes/openapi.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { readyRoutes } from './routes/ready.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { consoleLiveRoutes } from './routes/console-live.js';
+import { sessionRoutes } from './routes/session.js';
+import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.js';
+import { SessionStore } from './sessions.js';
 
 // Each concern adds its route module here.
 const ROUTE_MODULES: readonly RouteModule[] = [
@@ -45,12 +49,17 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   callbackRoutes,
   metricsRoutes,
   scheduleRoutes,
+  sessionRoutes,
+  uiRoutes,
+  consoleLiveRoutes,
 ];
 
 export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */
   port?: number;
   host?: string;
+  /** The console's internals; tests point at a fixture UI and shorten the timings. */
+  console?: Partial<ConsoleSettings>;
 }
 
 /** One route the gateway serves, as routes() lists it. */
@@ -138,7 +147,17 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
   });
   app.addHook('onClose', async () => removeReload());
 
-  const context: RouteContext = { runtime, auth };
+  // The console's sessions exist only with the console on; the guards then accept their cookie too.
+  const ui = runtime.config.ui;
+  const sessions = ui.enabled ? new SessionStore(ui.session_ttl) : undefined;
+  if (sessions !== undefined) auth.useSessions(sessions);
+  const consoleSettings: ConsoleSettings = {
+    uiDir: options.console?.uiDir ?? DEFAULT_UI_DIR,
+    pingMs: options.console?.pingMs ?? 15_000,
+    streamQueue: options.console?.streamQueue ?? 256,
+    statsIntervalMs: options.console?.statsIntervalMs ?? 10_000,
+  };
+  const context: RouteContext = { runtime, auth, console: consoleSettings, ...(sessions === undefined ? {} : { sessions }) };
   for (const register of ROUTE_MODULES) await register(app, context);
 
   let url = '';

@@ -5,10 +5,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime/types.js';
 import type { TokenAuth } from './auth.js';
+import type { SessionStore } from './sessions.js';
+
+/** The console's settings the gateway was built with (tests shorten the timings and point at a fixture UI). */
+export interface ConsoleSettings {
+  /** Where the built UI is (default: dist/ui of the installed package). */
+  readonly uiDir: string;
+  /** Between two `: ping` comments on an event stream (default 15 s). */
+  readonly pingMs: number;
+  /** Events queued per stream client that cannot keep up before more are dropped (default 256). */
+  readonly streamQueue: number;
+  /** The stats' interval (default 10 s). */
+  readonly statsIntervalMs: number;
+}
 
 export interface RouteContext {
   readonly runtime: Runtime;
   readonly auth: TokenAuth;
+  /** The console's sessions; undefined when `ui.enabled` is false (no session routes, no cookie accepted). */
+  readonly sessions?: SessionStore;
+  readonly console: ConsoleSettings;
 }
 
 /** One concern's routes. */
