@@ -8,7 +8,7 @@ import { request } from 'undici';
 import type { HookworkConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
-import { createGateway, type Gateway } from '../../src/server/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/server/gateway.js';
 
 export interface TestGateway {
   readonly runtime: Runtime;
@@ -20,6 +20,7 @@ export interface TestGateway {
 export async function startGateway(
   config: HookworkConfigInput = {},
   beforeListen?: (gateway: Gateway) => void | Promise<void>,
+  options: Pick<GatewayOptions, 'console'> = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'hookwork-gateway-'));
   const runtime = await createRuntime({
@@ -27,7 +28,7 @@ export async function startGateway(
     baseDir: dir,
     logger: silentLogger(),
   });
-  const gateway = await createGateway(runtime, { port: 0, host: '127.0.0.1' });
+  const gateway = await createGateway(runtime, { ...options, port: 0, host: '127.0.0.1' });
   if (beforeListen !== undefined) await beforeListen(gateway);
   const url = await gateway.listen();
   return {

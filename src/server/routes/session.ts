@@ -54,7 +54,7 @@ export const sessionRoutes: RouteModule = (app, { auth, sessions }) => {
       if (entry === undefined) throw new UnauthenticatedError('unknown');
       const session = sessions.create(entry.principal, entry.digest);
       return reply
-        .header('set-cookie', cookie(request, session.id, Math.floor(sessions.ttlSeconds)))
+        .header('set-cookie', cookie(request, session.id, Math.max(1, Math.ceil(sessions.ttlSeconds))))
         .header('cache-control', 'no-store')
         .send(describe(session));
     },
