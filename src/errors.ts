@@ -46,6 +46,8 @@ export const ERROR_CODES = Object.freeze({
   HKW_ERR_INVALID_ARGUMENT: { status: 400, summary: 'A public API got an argument of the wrong shape.' },
   // Config.
   HKW_ERR_CONFIG_INVALID: { status: 400, summary: 'The config was refused; `problems` lists every problem.' },
+  HKW_ERR_CONFIG_DRAFT_INVALID: { status: 422, summary: 'A config draft sent to apply was refused; `problems` lists every problem with its key.' },
+  HKW_ERR_CONFIG_NOT_WRITABLE: { status: 409, summary: 'The config did not come from one file the gateway can rewrite (a folder, the embedded default, or a config object).' },
   // Actions.
   HKW_ERR_UNKNOWN_ACTION: { status: 404, summary: 'No action of that name is declared.' },
   HKW_ERR_ACTION_LIMIT: { status: 409, summary: 'actions.auto_declare_max actions were already declared on first use.' },
@@ -235,6 +237,32 @@ export interface ConfigProblem {
   /** Dotted path of the key, e.g. `handlers.2.url`. */
   key: string;
   message: string;
+}
+
+/** POST /v1/config/apply got a draft that does not load; nothing was written. */
+export class ConfigDraftError extends CataloguedError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      'HKW_ERR_CONFIG_DRAFT_INVALID',
+      `The config draft was refused (${problems.length} problem${problems.length === 1 ? '' : 's'}); the file in force was not changed. Fix each problem (POST /v1/config/validate lists them) and apply again.`,
+    );
+    this.problems = problems;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, problems: this.problems };
+  }
+}
+
+/** The config cannot be edited over the API: it did not come from one file. */
+export class ConfigNotWritableError extends CataloguedError {
+  constructor(why: string) {
+    super(
+      'HKW_ERR_CONFIG_NOT_WRITABLE',
+      `The config cannot be applied from a draft: ${why}. Start the gateway with "hookwork serve --config <file>" (one .yaml or .json file) to edit it here, or edit the files and reload.`,
+    );
+  }
 }
 
 /** A config was refused as a whole; `problems` lists every problem found. */

@@ -14,7 +14,7 @@ import { markChecked } from './checks.js';
 import { conditionWarnings } from './condition-warnings.js';
 import { applyEnv } from './env.js';
 import { runConfigChecks } from './run-checks.js';
-import { listConfigFiles, parseConfigFile } from './load-files.js';
+import { listConfigFiles, parseConfigFile, parseConfigText } from './load-files.js';
 import { localPathOf, mergeSources, originOf, placeOf, type ConfigSource, type MergedConfig } from './load-merge.js';
 import { allowedKeys, schemaAt } from './load-schema-walk.js';
 import { configSchema, type HookworkConfig } from './schema.js';
@@ -31,6 +31,10 @@ export interface LoadedConfig {
   webhooks: readonly MagpieWebhookConfig[];
   /** What is accepted but most likely wrong (a condition on a field the event's data_schema lacks), with file and key. */
   warnings: readonly ConfigProblem[];
+  /** Dotted key -> the file (or `environment variable X`) that set it; a key with no entry up its path is a default. */
+  origins: ReadonlyMap<string, string>;
+  /** Dotted key of a moved list entry -> its key in its own file (see load-merge.ts). */
+  localPaths: ReadonlyMap<string, string>;
 }
 
 export interface ValidateSourcesOptions {
@@ -197,9 +201,29 @@ export async function loadConfig(path?: string, options: LoadOptions = {}): Prom
   return {
     config,
     warnings,
+    origins: merged.origins,
+    localPaths: merged.localPaths,
     baseDir,
     files: listed.files,
     webhookFiles: webhookFiles?.files ?? [],
     webhooks: [...config.webhooks, ...(webhookFiles?.webhooks ?? [])],
   };
+}
+
+/**
+ * Every problem of a draft of the config file `file` (its text in place of
+ * the file's), as loadConfig would find them: parse errors, the schema, the
+ * checks, with `env`'s HOOKWORK_* variables over it. Empty when it loads.
+ */
+export function draftProblems(file: string, text: string, env?: NodeJS.ProcessEnv): ConfigProblem[] {
+  const parsed = parseConfigText(file, text);
+  if (parsed.value === undefined) return [...parsed.problems];
+  const files = mergeSources([{ file, value: parsed.value }]);
+  try {
+    validateMerged(env === undefined ? files : applyEnv(files, env), parsed.problems, undefined);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
 }

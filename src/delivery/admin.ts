@@ -6,17 +6,28 @@
 
 import { ClosedError, DeliveryBodyNotKeptError, DeliveryInflightError, DeliveryNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { DeliveryConfig } from './config-schema.js';
-import type { DeliveryDetail, DeliveryStore, ListFilter, ReplayableState, TargetDepth } from './store.js';
-import type { DeliveryRecord } from './types.js';
+import type { CountRequest, DeliveryDetail, DeliveryStore, ListFilter, ReplayableState, StateCounts, TargetDepth } from './store.js';
+import type { AttemptRecord, DeliveryRecord } from './types.js';
 
 export interface ReplayOptions {
   readonly target: string;
   /** Deliveries created at or after this time (ms since the epoch). */
   readonly since: number;
+  /** ...and at or before this one (default: no bound). */
+  readonly until?: number;
   /** Default: failed only. */
   readonly states?: readonly ReplayableState[];
   /** Called after each batch with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ReplayResult {
+  readonly replayed: number;
+  readonly total: number;
+  /** Done deliveries skipped: their body was not kept. */
+  readonly skipped: number;
+  /** When the replay began (ms): every delivery it replayed changed at or after it. */
+  readonly startedAt: number;
 }
 
 /** A target's circuit as this node sees it. */
@@ -25,7 +36,30 @@ export interface CircuitReport {
   readonly consecutiveFailures: number;
   readonly running: number;
   readonly limit: number;
+  /** The registered target's kind (webhook, command, email, handler…). */
+  readonly kind?: string;
+  /** Where it sends, redacted (webhooks). */
+  readonly url?: string;
 }
+
+/** A target as GET /v1/targets shows it. */
+export interface TargetView {
+  readonly name: string;
+  readonly kind: string;
+  readonly url?: string;
+  readonly pending: number;
+  readonly inflight: number;
+  readonly failed: number;
+  readonly done: number;
+  readonly oldest_pending_at: string | null;
+  readonly circuit: string;
+  readonly disabled: boolean;
+  readonly disabled_reason?: string;
+  readonly last_attempts: readonly (AttemptRecord & { readonly target: string })[];
+}
+
+/** How many attempts GET /v1/targets shows per target. */
+const LAST_ATTEMPTS = 5;
 
 export interface TargetReport extends TargetDepth {
   /** This node's view: circuit state and attempts running, when the target is registered here. */
@@ -89,6 +123,11 @@ function withEvent(d: DeliveryRecord, event: Readonly<Record<string, unknown>>):
   };
 }
 
+/** The kind of a target not registered on this node: a webhook by its name (`webhook:x`), else unknown here. */
+function kindOfName(name: string): string {
+  return name.startsWith('webhook:') ? 'webhook' : 'unknown';
+}
+
 export class DeliveryAdmin {
   readonly #store: DeliveryStore;
   readonly #dispatch: AdminDispatch;
@@ -142,24 +181,25 @@ export class DeliveryAdmin {
    * again; returns how many, and how many done ones it skipped because their
    * body was not kept (keep_done_body: none).
    */
-  async replay(options: ReplayOptions): Promise<{ replayed: number; total: number; skipped: number }> {
+  async replay(options: ReplayOptions): Promise<ReplayResult> {
     if (typeof options.target !== 'string' || options.target === '') {
       throw new InvalidArgumentError('replay needs a target name.');
     }
     if (!Number.isFinite(options.since)) throw new InvalidArgumentError('replay needs a "since" time.');
+    if (options.until !== undefined && !(Number.isFinite(options.until) && options.until >= options.since)) {
+      throw new InvalidArgumentError('replay\'s "until" must be a time at or after "since".');
+    }
     const states = options.states ?? ['failed'];
+    const window = { target: options.target, since: options.since, ...(options.until === undefined ? {} : { until: options.until }) };
     // What was there when the replay began: a delivery it replays and that finishes meanwhile is not picked again.
     const before = Date.now();
-    const total = await this.#store.countReplay({ target: options.target, since: options.since, states, before });
-    const skipped = states.includes('done')
-      ? await this.#store.countReplay({ target: options.target, since: options.since, states: ['done'], before, withoutBody: true })
-      : 0;
+    const total = await this.#store.countReplay({ ...window, states, before });
+    const skipped = states.includes('done') ? await this.#store.countReplay({ ...window, states: ['done'], before, withoutBody: true }) : 0;
     let replayed = 0;
     options.onProgress?.(0, total);
     for (;;) {
       const n = await this.#store.replayBatch({
-        target: options.target,
-        since: options.since,
+        ...window,
         states,
         before,
         now: Date.now(),
@@ -170,7 +210,18 @@ export class DeliveryAdmin {
       options.onProgress?.(Math.min(replayed, total), total);
       this.#dispatch.wake();
     }
-    return { replayed, total, skipped };
+    return { replayed, total, skipped, startedAt: before };
+  }
+
+  /**
+   * A target's deliveries per state in a creation window; with
+   * `changedSince` (a replay's `startedAt`), only those changed since: every
+   * delivery a replay made pending is, so done + failed over the replay's
+   * total is its progress (exact when no other delivery of the window
+   * changed meanwhile, as in a window of past dead letters).
+   */
+  counts(request: CountRequest): Promise<StateCounts> {
+    return this.#store.countStates(request);
   }
 
   /** Queue depth per target, with this node's circuit states. */
@@ -185,6 +236,43 @@ export class DeliveryAdmin {
     });
     for (const [target, circuit] of circuits) {
       if (!seen.has(target)) out.push({ target, pending: 0, inflight: 0, failed: 0, done: 0, circuit });
+    }
+    return out;
+  }
+
+  /**
+   * Every target (registered here, or with deliveries or a disabled state in
+   * the store) with its depth, circuit, disabled state and its last attempts,
+   * newest first: those of its newest attempted deliveries (read through the
+   * target's id index, a few deliveries per target).
+   */
+  async targets(): Promise<TargetView[]> {
+    const reports = await this.depth();
+    const out: TargetView[] = [];
+    for (const r of reports) {
+      const attempts: (AttemptRecord & { target: string })[] = [];
+      const recent = await this.#store.list({ target: r.target, limit: LAST_ATTEMPTS * 4 });
+      for (const d of recent) {
+        if (attempts.length >= LAST_ATTEMPTS) break;
+        if (d.attempts === 0) continue;
+        const detail = await this.#store.get(d.id);
+        for (const a of [...(detail?.attempts ?? [])].reverse()) if (attempts.length < LAST_ATTEMPTS) attempts.push({ ...a, target: r.target });
+      }
+      attempts.sort((a, b) => b.startedAt - a.startedAt);
+      out.push({
+        name: r.target,
+        kind: r.circuit?.kind ?? kindOfName(r.target),
+        ...(r.circuit?.url === undefined ? {} : { url: r.circuit.url }),
+        pending: r.pending,
+        inflight: r.inflight,
+        failed: r.failed,
+        done: r.done,
+        oldest_pending_at: r.oldestDueAt === undefined ? null : new Date(r.oldestDueAt).toISOString(),
+        circuit: r.circuit?.state ?? 'closed',
+        disabled: r.disabled !== undefined,
+        ...(r.disabled === undefined ? {} : { disabled_reason: r.disabled.reason }),
+        last_attempts: attempts,
+      });
     }
     return out;
   }

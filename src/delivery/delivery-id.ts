@@ -62,3 +62,30 @@ export function newDeliveryId(now = Date.now()): string {
   for (let i = 2; i < 8; i++) hex(p[r + i] as number, 24 + 2 * i);
   return text.toString('latin1');
 }
+
+/**
+ * The smallest id made at `ms` (`dlv_tttttttt-tttt`, a prefix of them all):
+ * a bound on ids for a time window. Searches add a minute of slack and
+ * filter on created_at as well, for ids of a counter that ran ahead.
+ */
+export function deliveryIdAt(ms: number): string {
+  const hex = Math.max(0, Math.min(ms, 0xffffffffffff)).toString(16).padStart(12, '0');
+  return `dlv_${hex.slice(0, 8)}-${hex.slice(8)}`;
+}
+
+/** The slack (ms) a time window's id bounds get. */
+export const ID_TIME_SLACK_MS = 60_000;
+
+/**
+ * The top-level uuid of an event's JSON as the envelope writes it
+ * (`{"id":"…","uuid":"…"`), or null (a digest's array, other JSON). No
+ * parse: the id is escaped JSON, so the first `","uuid":"` ends it.
+ */
+export function eventUuidOf(json: string): string | null {
+  if (!json.startsWith('{"id":"')) return null;
+  const at = json.indexOf('","uuid":"', 7);
+  if (at < 0) return null;
+  const start = at + 10;
+  const end = json.indexOf('"', start);
+  return end > start && end - start <= 64 ? json.slice(start, end) : null;
+}

@@ -9,6 +9,7 @@ import { toError } from '../errors.js';
 import type { Monitor } from '../hooks/monitor.js';
 import type { Logger } from '../logger.js';
 import { contextFromStored, endSpan, SpanKind, startSpan, tracingOn, withSpan, type Span } from '../tracing.js';
+import type { CircuitReport } from './admin.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { statusClass, type DeliveryMetrics, type TargetSeries } from './delivery-metrics.js';
 import { stripUrlCredentials } from './redact-url.js';
@@ -168,20 +169,22 @@ export class Dispatcher {
     };
   }
 
-  /** Circuit state of each registered target, for depth reports. */
   /** The kind (webhook, command, …) of a target registered on this node. */
   kindOf(target: string): string | undefined {
     return this.#slots.get(target)?.target.kind;
   }
 
-  circuits(now = Date.now()): Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }> {
-    const out = new Map<string, { state: string; consecutiveFailures: number; running: number; limit: number }>();
+  /** Circuit state of each registered target, for depth reports. */
+  circuits(now = Date.now()): Map<string, CircuitReport> {
+    const out = new Map<string, CircuitReport>();
     for (const [name, slot] of this.#slots) {
       out.set(name, {
         state: slot.breaker.state(now),
         consecutiveFailures: slot.breaker.consecutiveFailures,
         running: slot.running,
         limit: slot.limit,
+        kind: slot.target.kind,
+        ...(slot.target.shownUrl === undefined ? {} : { url: slot.target.shownUrl }),
       });
     }
     return out;

@@ -10,6 +10,8 @@ import {
   type KeepDoneBody,
   StoredRecord,
   type ClaimRequest,
+  type CountRequest,
+  type StateCounts,
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
@@ -25,6 +27,7 @@ import {
   type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
+import { deliveryIdAt, eventUuidOf, ID_TIME_SLACK_MS } from './delivery-id.js';
 import { DueHeap } from './due-heap.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 
@@ -94,6 +97,13 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
+  /**
+   * Every row in id order (ids sort by creation, so almost always appended):
+   * a search pages from its cursor by binary search instead of sorting all
+   * rows. Rows deleted from #rows stay until the next compaction (a search
+   * skips them).
+   */
+  #byId: Row[] = [];
   /**
    * Completed rows, oldest completion first, each with the `generation` it
    * completed at (a row reopened since is skipped). An array with a head
@@ -167,6 +177,7 @@ export class MemoryStore implements DeliveryStore {
         generation: 0,
       };
       this.#rows.set(row.id, row);
+      this.#index(row);
       if (row.state === 'pending') this.#schedule(row);
       else this.#markInflight(row);
     }
@@ -279,17 +290,70 @@ export class MemoryStore implements DeliveryStore {
     row.kept = keep;
   }
 
+  /** Adds a row to the id order: appended, unless an id from another clock sorts before the last. */
+  #index(row: Row): void {
+    const ids = this.#byId;
+    const last = ids[ids.length - 1];
+    if (last === undefined || last.id < row.id) ids.push(row);
+    else ids.splice(this.#firstAtOrAfter(row.id), 0, row);
+    // Drop deleted rows once they are half of the order (amortised: rare).
+    if (ids.length > 1024 && ids.length > 2 * this.#rows.size) this.#byId = ids.filter((r) => this.#rows.get(r.id) === r);
+  }
+
+  /** Index of the first row of #byId whose id is at or after `id`. */
+  #firstAtOrAfter(id: string): number {
+    const ids = this.#byId;
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((ids[mid] as Row).id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
     const limit = filter.limit ?? 100;
-    const out: Row[] = [];
-    for (const row of this.#rows.values()) {
+    const out: DeliveryRecord[] = [];
+    // Newest first from the upper bound (the cursor, or the window's end).
+    let upper = filter.afterId;
+    if (filter.until !== undefined) {
+      const bound = deliveryIdAt(filter.until + ID_TIME_SLACK_MS);
+      if (upper === undefined || bound < upper) upper = bound;
+    }
+    const lower = filter.since === undefined ? undefined : deliveryIdAt(filter.since - ID_TIME_SLACK_MS);
+    const ids = this.#byId;
+    for (let i = (upper === undefined ? ids.length : this.#firstAtOrAfter(upper)) - 1; i >= 0 && out.length < limit; i--) {
+      const row = ids[i] as Row;
+      if (lower !== undefined && row.id < lower) break;
+      if (this.#rows.get(row.id) !== row) continue;
       if (filter.state !== undefined && row.state !== filter.state) continue;
       if (filter.target !== undefined && row.target !== filter.target) continue;
+      if (filter.since !== undefined && row.createdAt < filter.since) continue;
+      if (filter.until !== undefined && row.createdAt > filter.until) continue;
       if (filter.before !== undefined && row.createdAt >= filter.before) continue;
-      out.push(row);
+      if (filter.eventId !== undefined && eventUuidOf(toRecord(row).eventJson ?? '') !== filter.eventId) continue;
+      out.push(toRecord(row));
     }
-    out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-    return out.slice(0, limit).map((row) => toRecord(row));
+    return out;
+  }
+
+  async countStates(request: CountRequest): Promise<StateCounts> {
+    const counts = { pending: 0, inflight: 0, done: 0, failed: 0 };
+    const until = request.until ?? Number.MAX_SAFE_INTEGER;
+    const lower = deliveryIdAt(request.since - ID_TIME_SLACK_MS);
+    const upper = request.until === undefined ? undefined : deliveryIdAt(request.until + ID_TIME_SLACK_MS);
+    const ids = this.#byId;
+    for (let i = this.#firstAtOrAfter(lower); i < ids.length; i++) {
+      const row = ids[i] as Row;
+      if (upper !== undefined && row.id >= upper) break;
+      if (this.#rows.get(row.id) !== row || row.target !== request.target) continue;
+      if (row.createdAt < request.since || row.createdAt > until) continue;
+      if (request.changedSince !== undefined && row.updatedAt < request.changedSince) continue;
+      counts[row.state] += 1;
+    }
+    return counts;
   }
 
   async get(id: string): Promise<DeliveryDetail | undefined> {
@@ -328,6 +392,7 @@ export class MemoryStore implements DeliveryStore {
       if (
         row.target === request.target &&
         row.createdAt >= request.since &&
+        row.createdAt <= (request.until ?? Number.MAX_SAFE_INTEGER) &&
         row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
         (states as readonly DeliveryState[]).includes(row.state) &&
         row.state !== 'inflight' &&

@@ -12,7 +12,8 @@ import { ClusterListeners, type ClusterBus, type ClusterListener, type ClusterMe
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import { asStoreError, storeFault } from './store-faults.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow } from './row-mappers.js';
+import { eventUuidOf } from './delivery-id.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, listWhere, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,
@@ -20,7 +21,9 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type CountRequest,
   type ListFilter,
+  type StateCounts,
   type PurgeRequest,
   type ReplayRequest,
   type SettleRequest,
@@ -49,6 +52,8 @@ const CLUSTER_LOG_KEEP_MS = 10 * 60_000;
 const SEEN_KEEP = 256;
 /** A delivery row with its event: what get() and list() read. */
 const WITH_EVENT = `SELECT d.*, e.event, e.packed FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq`;
+/** A delivery id compared in byte order, as its search indexes keep it (ids sort by creation in bytes). */
+const ID_C = 'd.id COLLATE "C"';
 /** The delivery `d` still has its event body (a done one whose body was not kept has neither column). */
 const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_seq AND (e.event IS NOT NULL OR e.packed IS NOT NULL))`;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
@@ -184,16 +189,20 @@ export class PostgresStore implements DeliveryStore {
     const events: string[] = [];
     const refs: number[] = [];
     const eventOf: number[] = [];
+    const uuids: (string | null)[] = [];
     let last: string | undefined;
+    let uuid: string | null = null;
     for (const r of rows) {
       const json = eventJsonOf(r);
       if (json !== last) {
         events.push(json);
         refs.push(0);
         last = json;
+        uuid = eventUuidOf(json);
       }
       refs[events.length - 1] = (refs[events.length - 1] as number) + 1;
       eventOf.push(events.length);
+      uuids.push(uuid);
     }
     // nextval() makes `ev` materialize once: both inserts see the same numbers.
     await this.#query(
@@ -202,11 +211,11 @@ export class PostgresStore implements DeliveryStore {
          FROM unnest($9::text[], $10::int[]) WITH ORDINALITY AS t(event, refs, i)),
        ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
        ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context)
+         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
          SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
-                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context
-         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[])
-           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context)
+                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context, t.event_uuid
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
+           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid)
          JOIN ev ON ev.i = t.ev_i
          RETURNING claimed_by)
        SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
@@ -222,6 +231,7 @@ export class PostgresStore implements DeliveryStore {
         events,
         refs,
         rows.map((r) => r.traceContext ?? null),
+        uuids,
       ],
     );
   }
@@ -261,8 +271,8 @@ export class PostgresStore implements DeliveryStore {
     for (const r of requests) if (r.unattempted !== true) a.push(r.record);
     const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(
       `WITH att AS (
-         INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[])
+         INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail, request_headers, request_body, response_headers)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], $20::text[], $21::text[], $22::text[])
          RETURNING 1),
        upd AS (
          UPDATE hookwork_deliveries AS d
@@ -302,6 +312,9 @@ export class PostgresStore implements DeliveryStore {
         requests.map((r) => r.nodeId),
         requests.map((r) => r.attempt),
         requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
+        a.map((x) => headersText(x.requestHeaders)),
+        a.map((x) => x.requestBody ?? null),
+        a.map((x) => headersText(x.responseHeaders)),
       ],
     );
     const row = rows[0];
@@ -328,24 +341,11 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.state !== undefined) {
-      params.push(filter.state);
-      where.push(`d.state = $${params.length}`);
-    }
-    if (filter.target !== undefined) {
-      params.push(filter.target);
-      where.push(`d.target = $${params.length}`);
-    }
-    if (filter.before !== undefined) {
-      params.push(filter.before);
-      where.push(`d.created_at < $${params.length}`);
-    }
+    const { where, params } = listWhere(filter, (n) => `$${n}`, ID_C);
     params.push(filter.limit ?? 100);
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
       `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY d.created_at DESC, d.id DESC LIMIT $${params.length}`,
+       ORDER BY ${ID_C} DESC LIMIT $${params.length}`,
       params,
     );
     return rows.map((row) => deliveryFromRow(row));
@@ -382,17 +382,31 @@ export class PostgresStore implements DeliveryStore {
   async countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
       `SELECT count(*) AS n FROM hookwork_deliveries d WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $4
-         AND ${request.withoutBody === true ? `d.state = 'done' AND NOT ${HAS_BODY}` : `(d.state <> 'done' OR ${HAS_BODY})`}`,
-      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER],
+         AND d.created_at <= $5 AND ${request.withoutBody === true ? `d.state = 'done' AND NOT ${HAS_BODY}` : `(d.state <> 'done' OR ${HAS_BODY})`}`,
+      [request.target, request.since, request.states ?? ['failed'], request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async countStates(request: CountRequest): Promise<StateCounts> {
+    const window = { target: request.target, since: request.since, ...(request.until === undefined ? {} : { until: request.until }) };
+    const { where, params } = listWhere(window, (n) => `$${n}`, ID_C);
+    if (request.changedSince !== undefined) {
+      params.push(request.changedSince);
+      where.push(`d.updated_at >= $${params.length}`);
+    }
+    const { rows } = await this.#query<{ state: DeliveryState; n: string }>(
+      `SELECT d.state, count(*) AS n FROM hookwork_deliveries d WHERE ${where.join(' AND ')} GROUP BY d.state`,
+      params,
+    );
+    return stateCounts(rows);
   }
 
   async replayBatch(request: ReplayRequest): Promise<number> {
     const { rows } = await this.#query<{ n: string }>(
       `WITH picked AS (
          SELECT d.id, d.state, d.event_seq FROM hookwork_deliveries d
-         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6
+         WHERE d.target = $1 AND d.created_at >= $2 AND d.state = ANY($3::text[]) AND d.updated_at < $6 AND d.created_at <= $7
            AND (d.state <> 'done' OR ${HAS_BODY})
          LIMIT $5 FOR UPDATE SKIP LOCKED),
        upd AS (
@@ -405,7 +419,7 @@ export class PostgresStore implements DeliveryStore {
          FROM (SELECT event_seq, count(*) AS n FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
          WHERE e.seq = c.event_seq)
        SELECT count(*) AS n, pg_notify('${WAKE_CHANNEL}', '') IS NULL AS w FROM upd`,
-      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER],
+      [request.target, request.since, request.states ?? ['failed'], request.now, request.limit, request.before ?? Number.MAX_SAFE_INTEGER, request.until ?? Number.MAX_SAFE_INTEGER],
     );
     return Number(rows[0]?.n ?? 0);
   }

@@ -1,7 +1,8 @@
 // Rows of the SQL stores (SQLite and PostgreSQL share the columns) turned
 // into records, and records into rows: one mapping for both stores.
 
-import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type TargetDepth } from './store.js';
+import { deliveryIdAt, ID_TIME_SLACK_MS } from './delivery-id.js';
+import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type ListFilter, type StateCounts, type TargetDepth } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 export interface DeliveryRow {
@@ -32,6 +33,9 @@ export interface AttemptRow {
   response: string | null;
   error: string | null;
   detail: string | null;
+  request_headers?: string | null;
+  request_body?: string | null;
+  response_headers?: string | null;
 }
 
 /** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
@@ -82,7 +86,51 @@ export function attemptFromRow(row: AttemptRow): AttemptRecord {
     ...(row.exit_code === null ? {} : { exitCode: row.exit_code }),
     ...(row.response === null ? {} : { response: row.response }),
     ...(row.error === null ? {} : { error: row.error }),
+    ...(typeof row.request_headers === 'string' ? { requestHeaders: JSON.parse(row.request_headers) as Record<string, string> } : {}),
+    ...(typeof row.request_body === 'string' ? { requestBody: row.request_body } : {}),
+    ...(typeof row.response_headers === 'string' ? { responseHeaders: JSON.parse(row.response_headers) as Record<string, string> } : {}),
   };
+}
+
+/** Headers as the attempt columns keep them (JSON), or null. */
+export function headersText(headers: Readonly<Record<string, string>> | undefined): string | null {
+  return headers === undefined ? null : JSON.stringify(headers);
+}
+
+/**
+ * The WHERE terms of a delivery search (alias `d`), with `mark(n)` making
+ * the n-th placeholder (`?` or `$n`) and `id` the id as compared (PostgreSQL
+ * compares it in byte order). A time window bounds the id too (ids sort by
+ * creation), so the search walks only the window's part of an id index.
+ */
+export function listWhere(filter: ListFilter, mark: (n: number) => string, id = 'd.id'): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (term: (p: string) => string, value: unknown): void => {
+    params.push(value);
+    where.push(term(mark(params.length)));
+  };
+  if (filter.state !== undefined) add((p) => `d.state = ${p}`, filter.state);
+  if (filter.target !== undefined) add((p) => `d.target = ${p}`, filter.target);
+  if (filter.eventId !== undefined) add((p) => `d.event_uuid = ${p}`, filter.eventId);
+  if (filter.since !== undefined) {
+    add((p) => `${id} >= ${p}`, deliveryIdAt(filter.since - ID_TIME_SLACK_MS));
+    add((p) => `d.created_at >= ${p}`, filter.since);
+  }
+  if (filter.until !== undefined) {
+    add((p) => `${id} < ${p}`, deliveryIdAt(filter.until + ID_TIME_SLACK_MS));
+    add((p) => `d.created_at <= ${p}`, filter.until);
+  }
+  if (filter.before !== undefined) add((p) => `d.created_at < ${p}`, filter.before);
+  if (filter.afterId !== undefined) add((p) => `${id} < ${p}`, filter.afterId);
+  return { where, params };
+}
+
+/** (state, count) rows as the four counts. */
+export function stateCounts(rows: readonly { state: DeliveryState; n: number | string }[]): StateCounts {
+  const out = { pending: 0, inflight: 0, done: 0, failed: 0 };
+  for (const r of rows) out[r.state] = Number(r.n);
+  return out;
 }
 
 /** The attempt fields without their own column, as JSON (or null). */
@@ -91,6 +139,7 @@ export function attemptDetail(record: AttemptRecord): string | null {
   if (record.retryable !== undefined) detail['retryable'] = record.retryable;
   if (record.retryAfterMs !== undefined) detail['retryAfterMs'] = record.retryAfterMs;
   if (record.disableTarget !== undefined) detail['disableTarget'] = record.disableTarget;
+  if (record.requestBodyIsEvent === true) detail['requestBodyIsEvent'] = true;
   return Object.keys(detail).length === 0 ? null : JSON.stringify(detail);
 }
 

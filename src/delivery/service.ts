@@ -13,7 +13,7 @@ import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { instrumentStore } from './store-metrics.js';
 import type { Logger } from '../logger.js';
-import { DeliveryAdmin, type ReplayOptions, type TargetReport } from './admin.js';
+import { DeliveryAdmin, type ReplayOptions, type ReplayResult, type TargetReport } from './admin.js';
 import type { DeliveryConfig } from './config-schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { DigestCollector } from './digests.js';
@@ -39,7 +39,7 @@ export interface DeliveryServiceOptions {
   readonly dispatch?: boolean;
 }
 
-export type { ReplayOptions, TargetReport } from './admin.js';
+export type { ReplayOptions, ReplayResult, TargetReport } from './admin.js';
 
 interface PendingWrite {
   readonly rows: StoredDeliveryInput[];
@@ -347,7 +347,7 @@ export class DeliveryService implements DeliveryQueue {
     return this.admin.retry(id);
   }
 
-  replay(options: ReplayOptions): Promise<{ replayed: number; total: number; skipped: number }> {
+  replay(options: ReplayOptions): Promise<ReplayResult> {
     return this.admin.replay(options);
   }
 

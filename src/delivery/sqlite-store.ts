@@ -21,6 +21,8 @@ import {
   unpackEvent,
   type KeepDoneBody,
   type ClaimRequest,
+  type CountRequest,
+  type StateCounts,
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
@@ -36,7 +38,18 @@ import {
   type DigestMemberInput,
 } from './store.js';
 import type { DeliveryRecord, DeliveryState } from './types.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, type AttemptRow, type DeliveryRow } from './row-mappers.js';
+import { eventUuidOf } from './delivery-id.js';
+import {
+  attemptDetail,
+  attemptFromRow,
+  buildDepth,
+  deliveryFromRow,
+  headersText,
+  listWhere,
+  stateCounts,
+  type AttemptRow,
+  type DeliveryRow,
+} from './row-mappers.js';
 
 export interface SqliteStoreOptions {
   readonly file: string;
@@ -60,12 +73,12 @@ function prepareStatements(db: Db) {
     digestBatch: db.prepare(`SELECT seq, event FROM digest_members WHERE target = ? ORDER BY seq LIMIT ?`),
     deleteMembers: db.prepare(`DELETE FROM digest_members WHERE target = ? AND seq <= ?`),
     insert: db.prepare(
-      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context)
-       VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?, ?)`,
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context, event_uuid)
+       VALUES (?, ?, ?, ?, 0, 'pending', ?, ?, ?, ?, ?)`,
     ),
     insertClaimed: db.prepare(
-      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context, claimed_by, lease_until)
-       VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context, claimed_by, lease_until, event_uuid)
+       VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?, ?, ?)`,
     ),
     claimExpired: db.prepare(
       `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
@@ -79,8 +92,8 @@ function prepareStatements(db: Db) {
     ),
     eventOf: db.prepare(`SELECT event FROM delivery_events WHERE seq = ?`).pluck(),
     insertAttempt: db.prepare(
-      `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail, request_headers, request_body, response_headers)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     settle: db.prepare(
       `UPDATE deliveries SET state = ?, due_at = coalesce(?, due_at), attempts = attempts - ?, last_error = coalesce(?, last_error),
@@ -203,11 +216,12 @@ export class SqliteStore implements DeliveryStore {
         let end = i + 1;
         while (end < rows.length && eventJsonOf(rows[end] as StoredDeliveryInput) === json) end++;
         const eventSeq = s.insertEvent.run(end - i, end - i, json).lastInsertRowid;
+        const uuid = eventUuidOf(json);
         for (; i < end; i++) {
           const r = rows[i] as StoredDeliveryInput;
           const trace = r.traceContext ?? null;
-          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace);
-          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, r.claim.nodeId, r.claim.leaseUntil);
+          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, uuid);
+          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, r.claim.nodeId, r.claim.leaseUntil, uuid);
         }
       }
     }).immediate();
@@ -231,7 +245,7 @@ export class SqliteStore implements DeliveryStore {
       const last = members[members.length - 1];
       if (last === undefined) return 0;
       const eventSeq = s.insertEvent.run(1, 1, digestEventJson(members.map((m) => m.event))).lastInsertRowid;
-      s.insert.run(delivery.id, delivery.target, eventSeq, delivery.webhookId, delivery.dueAt, delivery.createdAt, delivery.createdAt, null);
+      s.insert.run(delivery.id, delivery.target, eventSeq, delivery.webhookId, delivery.dueAt, delivery.createdAt, delivery.createdAt, null, null);
       // The oldest first, in one immediate transaction: exactly the rows read above.
       s.deleteMembers.run(delivery.target, last.seq);
       return members.length;
@@ -324,6 +338,9 @@ export class SqliteStore implements DeliveryStore {
           a.response ?? null,
           a.error ?? null,
           attemptDetail(a),
+          headersText(a.requestHeaders),
+          a.requestBody ?? null,
+          headersText(a.responseHeaders),
         );
         const o = r.outcome;
         const eventSeq = s.settle.get(
@@ -358,23 +375,23 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.state !== undefined) {
-      where.push('d.state = ?');
-      params.push(filter.state);
-    }
-    if (filter.target !== undefined) {
-      where.push('d.target = ?');
-      params.push(filter.target);
-    }
-    if (filter.before !== undefined) {
-      where.push('d.created_at < ?');
-      params.push(filter.before);
-    }
+    const { where, params } = listWhere(filter, () => '?');
     params.push(filter.limit ?? 100);
-    const sql = `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at DESC, d.id DESC LIMIT ?`;
+    const sql = `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...params) as DeliveryRow[]).map((row) => deliveryFromRow(row));
+  }
+
+  async countStates(request: CountRequest): Promise<StateCounts> {
+    const { where, params } = listWhere({ target: request.target, since: request.since, ...(request.until === undefined ? {} : { until: request.until }) }, () => '?');
+    if (request.changedSince !== undefined) {
+      where.push('d.updated_at >= ?');
+      params.push(request.changedSince);
+    }
+    const rows = this.#db.prepare(`SELECT d.state, count(*) AS n FROM deliveries d WHERE ${where.join(' AND ')} GROUP BY d.state`).all(...params) as {
+      state: DeliveryState;
+      n: number;
+    }[];
+    return stateCounts(rows);
   }
 
   async get(id: string): Promise<DeliveryDetail | undefined> {
@@ -403,7 +420,7 @@ export class SqliteStore implements DeliveryStore {
   #replayWhere(states: readonly string[], withoutBody = false): string {
     const body = `EXISTS (SELECT 1 FROM delivery_events e WHERE e.seq = deliveries.event_seq AND length(e.event) > 0)`;
     return (
-      `target = ? AND created_at >= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
+      `target = ? AND created_at >= ? AND created_at <= ? AND updated_at < ? AND state IN (${states.map(() => '?').join(', ')})` +
       (withoutBody ? ` AND state = 'done' AND NOT ${body}` : ` AND (state != 'done' OR ${body})`)
     );
   }
@@ -412,7 +429,7 @@ export class SqliteStore implements DeliveryStore {
     const states = request.states ?? ['failed'];
     const row = this.#db
       .prepare(`SELECT count(*) AS n FROM deliveries WHERE ${this.#replayWhere(states, request.withoutBody === true)}`)
-      .get(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
+      .get(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states) as { n: number };
     return row.n;
   }
 
@@ -421,7 +438,7 @@ export class SqliteStore implements DeliveryStore {
     const s = this.#stmts;
     const pick = this.#db.prepare(`SELECT seq, state, event_seq FROM deliveries WHERE ${this.#replayWhere(states)} LIMIT ?`);
     return this.#db.transaction(() => {
-      const rows = pick.all(request.target, request.since, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
+      const rows = pick.all(request.target, request.since, request.until ?? Number.MAX_SAFE_INTEGER, request.before ?? Number.MAX_SAFE_INTEGER, ...states, request.limit) as {
         seq: number;
         state: DeliveryState;
         event_seq: number;

@@ -15,7 +15,9 @@ import {
   type DeliveryDetail,
   type DeliveryStore,
   type DisabledTarget,
+  type CountRequest,
   type ListFilter,
+  type StateCounts,
   type PurgeRequest,
   type ReplayRequest,
   type SettleRequest,
@@ -145,6 +147,10 @@ export class SqliteThreadStore implements DeliveryStore {
 
   replayBatch(request: ReplayRequest): Promise<number> {
     return this.#call('replayBatch', request);
+  }
+
+  countStates(request: CountRequest): Promise<StateCounts> {
+    return this.#call('countStates', request);
   }
 
   purge(request: PurgeRequest): Promise<number> {

@@ -82,10 +82,17 @@ const ATTEMPT_FIELDS = [
   'exitCode',
   'response',
   'error',
+  'requestHeaders',
+  'requestBody',
+  'requestBodyIsEvent',
+  'responseHeaders',
 ] as const satisfies readonly (keyof AttemptRecord)[];
 type Unlisted = Exclude<keyof AttemptRecord, (typeof ATTEMPT_FIELDS)[number]>;
 const everyAttemptField: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyAttemptField;
+
+/** The attempt fields that are objects: they cross as JSON text (the packed arrays hold primitives). */
+const OBJECT_FIELDS: ReadonlySet<string> = new Set(['requestHeaders', 'responseHeaders']);
 
 /** deliveryId, nodeId, attempt, unattempted, outcome (state, dueAt, error, resetAttempts), then the record's fields. */
 const SETTLE_FIELDS = 8 + ATTEMPT_FIELDS.length;
@@ -105,7 +112,10 @@ export function packSettles(requests: readonly SettleRequest[]): Packed[] {
     out[i++] = o.state === 'done' ? (o.keepBody ?? null) : (o.error ?? null);
     out[i++] = o.state === 'pending' ? (o.resetAttempts ?? null) : null;
     const record = r.record as unknown as Record<string, Packed | undefined>;
-    for (const field of ATTEMPT_FIELDS) out[i++] = record[field] ?? null;
+    for (const field of ATTEMPT_FIELDS) {
+      const value = record[field] ?? null;
+      out[i++] = value !== null && OBJECT_FIELDS.has(field) ? JSON.stringify(value) : value;
+    }
   }
   return out;
 }
@@ -126,7 +136,7 @@ export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
     let k = i + 8;
     for (const field of ATTEMPT_FIELDS) {
       const value = packed[k++] as Packed;
-      if (value !== null) record[field] = value;
+      if (value !== null) record[field] = OBJECT_FIELDS.has(field) ? (JSON.parse(value as string) as Packed) : value;
     }
     const unattempted = packed[i + 3];
     const request = {

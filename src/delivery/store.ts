@@ -66,10 +66,33 @@ export interface SettleRequest {
 export interface ListFilter {
   readonly state?: DeliveryState;
   readonly target?: string;
-  /** Newest first; at most this many (default 100). */
+  /** The event's uuid. */
+  readonly eventId?: string;
+  /** Created at or after this (ms). */
+  readonly since?: number;
+  /** Created at or before this (ms). */
+  readonly until?: number;
+  /** Newest first (by id: ids sort by creation); at most this many (default 100). */
   readonly limit?: number;
   /** Only deliveries created before this (ms), for paging. */
   readonly before?: number;
+  /** Keyset paging: only deliveries whose id sorts before this one (the last of the previous page). */
+  readonly afterId?: string;
+}
+
+/** A target's deliveries created in a window, optionally only those changed since a time. */
+export interface CountRequest {
+  readonly target: string;
+  readonly since: number;
+  readonly until?: number;
+  readonly changedSince?: number;
+}
+
+export interface StateCounts {
+  readonly pending: number;
+  readonly inflight: number;
+  readonly done: number;
+  readonly failed: number;
 }
 
 export interface DeliveryDetail {
@@ -85,6 +108,8 @@ export interface ReplayRequest {
   readonly target: string;
   /** Deliveries created at or after this time (ms). */
   readonly since: number;
+  /** ...and at or before this one (ms; default: no bound). */
+  readonly until?: number;
   /** Which finished states are replayed (default: failed only). */
   readonly states?: readonly ReplayableState[];
   /**
@@ -179,6 +204,8 @@ export interface DeliveryStore extends ScheduleStore {
   retry(id: string, now: number): Promise<boolean>;
   /** How many deliveries a replay would change. */
   countReplay(request: Omit<ReplayRequest, 'now' | 'limit'>): Promise<number>;
+  /** A target's deliveries per state in a creation window (reads that window's rows, through the target's id index). */
+  countStates(request: CountRequest): Promise<StateCounts>;
   /** Makes up to `limit` matching deliveries pending again; returns how many. Call until 0. */
   replayBatch(request: ReplayRequest): Promise<number>;
   /** Deletes up to `limit` old finished deliveries (and their attempts); returns how many. */

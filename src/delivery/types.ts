@@ -73,6 +73,18 @@ export interface AttemptResult {
   /** The first 4 KiB of the response body or command output. */
   readonly response?: string;
   readonly error?: string;
+  /**
+   * The request headers as sent (HTTP targets), names lower-case, with
+   * authorization, proxy-authorization, cookie and every header carrying a
+   * configured secret already replaced by "[redacted]": a secret is never stored.
+   */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
+  /** The request body as sent, first 64 KiB, when it is not the stored event itself. */
+  readonly requestBody?: string;
+  /** The body sent was the delivery's stored event as is (so `requestBody` is not kept again). */
+  readonly requestBodyIsEvent?: boolean;
+  /** The response headers, names lower-case. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 /** One recorded attempt. */
@@ -95,6 +107,8 @@ export interface AttemptContext {
 export interface DeliveryTarget {
   readonly name: string;
   readonly kind: 'webhook' | 'command' | (string & {});
+  /** Where it sends, as operators may see it (credentials and query values redacted): the console's targets page. */
+  readonly shownUrl?: string;
   /** Attempts running at once for this target (default 2 for commands, 16 for webhooks). */
   readonly concurrency?: number;
   /**

@@ -44,7 +44,8 @@ export interface PluginInfo {
   /** Live registrations by kind (subscriber, gate, change, middleware, method, route, task, schedule). */
   readonly registrations: Readonly<Record<string, number>>;
   readonly routes: ReadonlyArray<{ method: string; path: string; access: string }>;
-  readonly lastError: { readonly code: string; readonly message: string } | undefined;
+  /** Why it last failed: its catalogue code, message and stack (the console shows the stack to every viewer: it names files, never secrets). */
+  readonly lastError: { readonly code: string; readonly message: string; readonly stack: string } | undefined;
   /**
    * Timers the plugin started with the global setTimeout/setInterval (during
    * its setup, start or stop) that were still active when it last unloaded or
@@ -117,7 +118,7 @@ function errorSummary(error: Error | undefined): PluginInfo['lastError'] {
   if (error === undefined) return undefined;
   // A plugin's own codes are its business: the list shows codes of Hookwork's catalogue only.
   const code = (error as { code?: unknown }).code;
-  return { code: isErrorCode(code) ? code : 'HKW_ERR_PLUGIN', message: error.message };
+  return { code: isErrorCode(code) ? code : 'HKW_ERR_PLUGIN', message: error.message, stack: error.stack ?? '' };
 }
 
 export class PluginManager<M extends HookMap = HookMap> {

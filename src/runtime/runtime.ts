@@ -125,6 +125,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       return config;
     },
     baseDir,
+    configFile: options.configFile,
     dataDir,
     nodeId: options.nodeId ?? `${process.env['HOSTNAME'] ?? 'node'}-${process.pid}`,
     clock: options.clock ?? systemClock,

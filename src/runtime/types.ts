@@ -18,6 +18,14 @@ import type { Reloadable, ReloadReport } from './reload.js';
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface RuntimeServices {}
 
+/** Where a runtime's config was loaded from. */
+export interface ConfigFileSource {
+  /** The file or folder, absolute. */
+  readonly path: string;
+  /** The environment whose HOOKWORK_* variables were applied over it. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 export interface RuntimeOptions {
   /** A validated config, or raw input that is validated here. */
   config?: HookworkConfig | HookworkConfigInput;
@@ -31,6 +39,12 @@ export interface RuntimeOptions {
    * argument), e.g. `() => loadConfig(path).then((l) => l.config)`.
    */
   readConfig?: () => Promise<HookworkConfig | HookworkConfigInput>;
+  /**
+   * The config file or folder the config was loaded from, and the
+   * environment applied over it: the admin API shows where each value came
+   * from, and edits a single file (`hookwork serve` sets it).
+   */
+  configFile?: ConfigFileSource;
   /** What schedules read the time from and wait with (default: the system clock); tests pass a fake one. */
   clock?: Clock;
 }
@@ -39,6 +53,8 @@ export interface Runtime {
   /** The config in force (replaced by a successful reload()). */
   readonly config: HookworkConfig;
   readonly baseDir: string;
+  /** Where the config was loaded from (RuntimeOptions.configFile), if from files. */
+  readonly configFile: ConfigFileSource | undefined;
   /** `server.data_dir`, resolved. */
   readonly dataDir: string;
   readonly nodeId: string;

@@ -42,7 +42,7 @@ test('the runtime installs delivery on a SQLite file under the data folder by de
     await waitFor(() => failedEvents.length === 2, { what: 'delivery-failed events' });
 
     assert.equal((await call(gw.url, 'GET', '/v1/deliveries')).status, 401);
-    assert.equal((await call(gw.url, 'GET', '/v1/deliveries', VIEWER)).status, 403);
+    assert.equal((await call(gw.url, 'GET', '/v1/deliveries', VIEWER)).status, 200, 'a viewer reads deliveries');
     const list = await call(gw.url, 'GET', '/v1/deliveries?state=failed&target=hook', OPERATOR);
     assert.equal(list.status, 200);
     assert.equal((list.body['deliveries'] as unknown[]).length, 2);

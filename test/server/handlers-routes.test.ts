@@ -1,5 +1,5 @@
 // /v1/handlers over the gateway: list the extension handlers, stop and start
-// one by name or uuid; an operator token (a viewer gets 403); an unknown name
+// one by name or uuid; the list for a viewer, the actions for an operator (a viewer gets 403); an unknown name
 // is a 404 naming the known ones.
 
 import assert from 'node:assert/strict';
@@ -20,14 +20,15 @@ before(async () => {
 });
 after(() => g.close());
 
-test('GET /v1/handlers lists the extension handlers with state and counters (operator token; viewer 403, none 401)', async () => {
+test('GET /v1/handlers lists the extension handlers with state, counters and queue depth (viewer token and up; none 401)', async () => {
   assert.equal((await send(g.url, 'GET', '/v1/handlers')).status, 401);
-  assert.equal((await send(g.url, 'GET', '/v1/handlers', auth('viewer'))).status, 403);
-  const reply = await send(g.url, 'GET', '/v1/handlers', auth('operator'));
+  assert.equal((await send(g.url, 'GET', '/v1/handlers', auth('operator'))).status, 200);
+  const reply = await send(g.url, 'GET', '/v1/handlers', auth('viewer'));
   assert.equal(reply.status, 200);
-  const handlers = reply.body['handlers'] as Array<{ name: string; state: string; counters: Record<string, number> }>;
+  const handlers = reply.body['handlers'] as Array<{ name: string; state: string; counters: Record<string, number>; queue_depth: number }>;
   assert.deepEqual(handlers.map((h) => [h.name, h.state]), [['plain', 'started']]);
   assert.equal(typeof handlers[0]?.counters['handled'], 'number');
+  assert.equal(handlers[0]?.queue_depth, 0);
 });
 
 test('POST /v1/handlers/:name/stop and /start change its state on this node', async () => {

@@ -137,7 +137,7 @@ test('the gateway lists its routes: core, HEAD and plugin routes, with the acces
   const has = (method: string, url: string): boolean => routes.some((r) => r.method === method && r.url === url);
   assert.ok(has('POST', '/v1/events') && has('POST', '/v1/changes/:name') && has('GET', '/v1/health') && has('HEAD', '/v1/health'));
   assert.ok(has('PUT', '/plugins/hostile/items/:id') && has('POST', '/plugins/*'));
-  assert.equal(routes.find((r) => r.url === '/v1/plugins' && r.method === 'GET')?.access, 'superuser');
+  assert.equal(routes.find((r) => r.url === '/v1/plugins' && r.method === 'GET')?.access, 'viewer');
   assert.equal(routes.find((r) => r.url === '/v1/events')?.hostFacing, true);
   assert.equal(routes.find((r) => r.url === '/plugins/hostile/items/:id' && r.method === 'DELETE')?.access, 'superuser');
 });

@@ -75,9 +75,9 @@ test("each operation names the role its route's guard needs, and the bearer sche
     else if (route.hostFacing) assert.deepEqual(op.security, [{}, { bearerAuth: [] }], `${route.method} ${route.url}`);
     else assert.deepEqual(op.security, [{ bearerAuth: [] }], `${route.method} ${route.url}`);
   }
-  assert.equal(doc.paths['/v1/plugins']?.['get']?.['x-hookwork-role'], 'superuser');
+  assert.equal(doc.paths['/v1/plugins']?.['get']?.['x-hookwork-role'], 'viewer');
   assert.equal(doc.paths['/v1/handlers/{name}/start']?.['post']?.['x-hookwork-role'], 'operator');
-  assert.equal(doc.paths['/v1/deliveries']?.['get']?.['x-hookwork-role'], 'operator');
+  assert.equal(doc.paths['/v1/deliveries']?.['get']?.['x-hookwork-role'], 'viewer');
   assert.equal(doc.paths['/v1/openapi.json']?.['get']?.['x-hookwork-role'], 'public');
 });
 
@@ -89,7 +89,7 @@ test('request bodies and parameters come from the routes’ zod schemas', () => 
   assert.ok(Array.isArray(((body['properties'] as Json)['id'] as Json)['anyOf']));
   const list = doc.paths['/v1/deliveries']?.['get'] as Operation;
   const names = (list['parameters'] as Array<{ name: string; in: string }>).map((p) => `${p.in}:${p.name}`).sort();
-  assert.deepEqual(names, ['query:before', 'query:limit', 'query:state', 'query:target']);
+  assert.deepEqual(names, ['query:before', 'query:cursor', 'query:event_id', 'query:limit', 'query:since', 'query:state', 'query:target', 'query:until']);
 });
 
 test('the main routes describe their success replies; every error reply is the shared Error schema', () => {

@@ -5,6 +5,7 @@
 // problem and exits 2. SIGHUP reloads the config (here and on every other
 // node); a refused reload is logged and the running config stays.
 
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { loadConfig } from '../../config/load.js';
@@ -45,6 +46,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     config: loaded.config,
     baseDir: loaded.baseDir,
     readConfig: async () => (await loadConfig(options.config, { env })).config,
+    ...(options.config === undefined ? {} : { configFile: { path: resolve(options.config), env } }),
   });
   let gateway: Gateway;
   try {

@@ -1,5 +1,6 @@
-// Extension handlers over the gateway (operator role): list them with their
-// state and counters, start or stop one by name or uuid, on this node (as the
+// Extension handlers over the gateway: list them with their state, counters,
+// last error and queue depth (viewer role); start or stop one by name or
+// uuid (operator role), on this node (as the
 // `extensions` service does; a config reload is what changes them on every
 // node). A name the config does not have is a 404.
 
@@ -24,8 +25,9 @@ export const handlerRoutes: RouteModule = (app, { runtime, auth }) => {
 
   app.get(
     '/v1/handlers',
-    { onRequest: operator, schema: { summary: 'List the extension handlers', tags: ['handlers'], response: { 200: handlerListReply } } },
-    async () => ({ handlers: runtime.services.extensions?.list() ?? [] }),
+    { onRequest: auth.require('viewer'), schema: { summary: 'List the extension handlers', tags: ['handlers'], response: { 200: handlerListReply } } },
+    // queue_depth: its events delayed, queued or running on this node (inFlight, under the console's name).
+    async () => ({ handlers: (runtime.services.extensions?.list() ?? []).map((h) => ({ ...h, queue_depth: h.inFlight })) }),
   );
 
   for (const action of ['start', 'stop'] as const) {

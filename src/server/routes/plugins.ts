@@ -1,5 +1,6 @@
-// Plugins over the gateway: run-time management for superusers only, as
-// UCS's plugins API (GET /v1/plugins; POST /v1/plugins/:name/load|unload|reload,
+// Plugins over the gateway: the list for every role (viewer: it shows no
+// secret), run-time management for superusers, as UCS's plugins API
+// (GET /v1/plugins; POST /v1/plugins/:name/load|unload|reload,
 // done on this node and then on every other node of the cluster) and the
 // plugins' own routes. fastify cannot remove
 // routes, so one catch-all under /plugins/* dispatches to the manager's live
@@ -31,7 +32,7 @@ export const pluginRoutes: RouteModule = (app, { runtime, auth }) => {
   const manager = (): PluginManager | undefined => runtime.services.plugins;
 
   const listSchema = { summary: 'List the plugins with their state', tags: ['plugins'], response: { 200: pluginListReply } };
-  app.get('/v1/plugins', { onRequest: auth.require('superuser'), schema: listSchema }, async () => ({ plugins: manager()?.list() ?? [] }));
+  app.get('/v1/plugins', { onRequest: auth.require('viewer'), schema: listSchema }, async () => ({ plugins: manager()?.list() ?? [] }));
   const method = { load: 'loadPlugin', unload: 'unloadPlugin', reload: 'reloadPlugin' } as const;
 
   for (const action of ACTIONS) {
