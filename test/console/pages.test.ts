@@ -120,16 +120,18 @@ describe('the console, signed in as a superuser', () => {
     const text = (await first.textContent()) ?? '';
     assert.match(text, /HTTP 500/);
     assert.match(text, /the CRM is down/, 'the response body');
-    assert.match(text, /x-receiver/, 'the response headers');
-    assert.match(text, /content-type/i, 'the request headers');
-    assert.match(text, /q3\.pdf/, 'the request body');
+    assert.match(text, /took \d+ ms/, 'the duration');
+    assert.match(text, /answered 500/, 'the error');
 
-    const before = failed.attempts;
+    const delivery = hw.server.runtime.services.delivery;
+    assert.ok(delivery);
+    const tried = (await delivery.get(failed.id)).attempts.length;
     await page.getByRole('button', { name: 'Retry now' }).click();
-    await waitFor(async () => (await deliveriesOf('handler:crm')).find((d) => d.id === failed.id && d.attempts > before && d.state === 'failed'), {
-      what: 'the retried delivery to fail again',
-    });
-    await page.getByRole('heading', { name: new RegExp(`Attempt ${before + 1}`) }).waitFor();
+    await waitFor(async () => {
+      const detail = await delivery.get(failed.id);
+      return detail.attempts.length > tried && detail.delivery.state === 'failed';
+    }, { what: 'the retried delivery to fail again' });
+    await page.getByRole('heading', { name: new RegExp(`Attempt ${tried + 1}:`) }).waitFor();
 
     // The receiver is fixed: the dead letters are replayed from the deliveries page.
     hw.setFailing(false);
@@ -149,17 +151,32 @@ describe('the console, signed in as a superuser', () => {
     assert.deepEqual(su.violations, []);
   });
 
+  test("a delivery's attempt shows the request as sent (headers and body) and the response's headers", async () => {
+    const { page } = su;
+    const [failed] = await deliveriesOf('handler:crm');
+    assert.ok(failed);
+    await visit(page, `/ui/deliveries/${failed.id}`);
+    const first = page.getByRole('article').filter({ has: page.getByRole('heading', { name: /Attempt 1:/ }) });
+    await first.waitFor();
+    const request = (await first.locator('.request').textContent()) ?? '';
+    const response = (await first.locator('.response').textContent()) ?? '';
+    assert.match(request, /content-type/i, 'the request headers');
+    assert.match(request, /webhook-id/i, 'the webhook-id header as sent');
+    assert.match(request, /q3\.pdf/, 'the request body');
+    assert.match(response, /x-receiver/, 'the response headers');
+  });
+
   test('a plugin is unloaded and loaded again from the page', async () => {
     const { page } = su;
     const plugins = hw.server.runtime.services.plugins;
     assert.ok(plugins);
     await visit(page, '/ui/plugins');
     const row = page.locator('tr', { hasText: 'audit-trail' });
-    await row.getByRole('button', { name: 'Unload' }).click();
-    await row.getByRole('button', { name: 'Load' }).waitFor();
+    await row.getByRole('button', { name: 'Unload', exact: true }).click();
+    await row.getByRole('button', { name: 'Load', exact: true }).waitFor();
     assert.notEqual(plugins.list().find((p) => p.name === 'audit-trail')?.state, 'running');
-    await row.getByRole('button', { name: 'Load' }).click();
-    await row.getByRole('button', { name: 'Unload' }).waitFor();
+    await row.getByRole('button', { name: 'Load', exact: true }).click();
+    await row.getByRole('button', { name: 'Unload', exact: true }).waitFor();
     assert.equal(plugins.list().find((p) => p.name === 'audit-trail')?.state, 'running');
   });
 
@@ -167,16 +184,16 @@ describe('the console, signed in as a superuser', () => {
     const { page } = su;
     await visit(page, '/ui/handlers');
     const handler = page.locator('tr', { hasText: 'tagger' });
-    await handler.getByRole('button', { name: 'Stop' }).click();
-    await handler.getByRole('button', { name: 'Start' }).click();
-    await handler.getByRole('button', { name: 'Stop' }).waitFor();
+    await handler.getByRole('button', { name: 'Stop', exact: true }).click();
+    await handler.getByRole('button', { name: 'Start', exact: true }).click();
+    await handler.getByRole('button', { name: 'Stop', exact: true }).waitFor();
 
     await visit(page, '/ui/targets');
     const target = page.locator('tr', { hasText: 'orders' });
-    await target.getByRole('button', { name: 'Disable' }).click();
+    await target.getByRole('button', { name: 'Disable', exact: true }).click();
     await target.getByText('disabled', { exact: true }).waitFor();
-    await target.getByRole('button', { name: 'Enable' }).click();
-    await target.getByRole('button', { name: 'Disable' }).waitFor();
+    await target.getByRole('button', { name: 'Enable', exact: true }).click();
+    await target.getByRole('button', { name: 'Disable', exact: true }).waitFor();
     assert.deepEqual(su.violations, []);
     assert.deepEqual(su.errors, []);
   });

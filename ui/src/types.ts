@@ -65,17 +65,17 @@ export interface Attempt {
   duration_ms?: number;
   durationMs?: number;
   ok?: boolean;
-  http_status?: number;
+  http_status?: number | null;
   httpStatus?: number;
   exitCode?: number;
   exit_code?: number;
-  request_headers?: Record<string, string | string[]>;
-  request_body?: string;
+  request_headers?: Record<string, string | string[]> | null;
+  request_body?: string | null;
   request_body_is_event?: boolean;
-  response_headers?: Record<string, string | string[]>;
-  response_body?: string;
+  response_headers?: Record<string, string | string[]> | null;
+  response_body?: string | null;
   response?: string;
-  error?: string;
+  error?: string | null;
 }
 
 export interface Target {

@@ -16,7 +16,7 @@ export function LastError({ error }: { error: ErrorInfo | undefined }) {
       {error.stack === undefined ? null : (
         <details>
           <summary>Stack</summary>
-          <pre>{error.stack}</pre>
+          <pre tabIndex={0}>{error.stack}</pre>
         </details>
       )}
     </div>

@@ -122,7 +122,7 @@ export function Config() {
               <div>
                 <h2>Effective config</h2>
                 <p class="muted small">Every secret is shown as [redacted].</p>
-                <pre class="config">{json(reply.config)}</pre>
+                <pre class="config" tabIndex={0}>{json(reply.config)}</pre>
               </div>
               <div>
                 <h2>Where each value came from</h2>

@@ -168,8 +168,10 @@ interface Counts {
 
 /**
  * Replays a target's dead letters in a window, then follows the set's
- * progress: the replayed deliveries are pending again; they are done when
- * none of them is pending or in flight.
+ * progress exactly: the replay answers how many it made pending again and
+ * when it started; GET /v1/deliveries/counts with the same window and
+ * changed_since = that start counts only the deliveries the replay touched,
+ * so finished = done + failed among them, out of the number replayed.
  */
 function Replay({ initialTarget, since, until, done }: { initialTarget: string; since: string; until: string; done: () => void }) {
   const operator = useCan('operator');
@@ -188,7 +190,7 @@ function Replay({ initialTarget, since, until, done }: { initialTarget: string; 
         const counts = await get<Counts>(`/v1/deliveries/counts${query(run.params)}`);
         if (stop) return;
         setRun((r) => (r === undefined ? r : { ...r, counts }));
-        if (counts.pending + counts.inflight === 0) {
+        if (counts.done + counts.failed >= run.total) {
           done();
           return;
         }
@@ -211,21 +213,19 @@ function Replay({ initialTarget, since, until, done }: { initialTarget: string; 
     const sinceIso = toIso(from) ?? new Date(Date.now() - 24 * 3600_000).toISOString();
     const untilIso = toIso(to);
     try {
-      const reply = await post<{ replayed: number; total: number; replay_id?: string }>('/v1/deliveries/replay', {
+      const reply = await post<{ replayed: number; total: number; started_at: string }>('/v1/deliveries/replay', {
         target,
         since: sinceIso,
         ...(untilIso === undefined ? {} : { until: untilIso }),
       });
-      const params: Record<string, string | undefined> =
-        reply.replay_id === undefined ? { target, since: sinceIso, until: untilIso } : { replay_id: reply.replay_id };
+      const params: Record<string, string | undefined> = { target, since: sinceIso, until: untilIso, changed_since: reply.started_at };
       setRun({ total: reply.replayed, params });
       done();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
   };
-  const left = run?.counts === undefined ? undefined : run.counts.pending + run.counts.inflight;
-  const finished = run === undefined ? 0 : left === undefined ? 0 : Math.max(0, run.total - left);
+  const finished = run?.counts === undefined ? 0 : Math.min(run.total, run.counts.done + run.counts.failed);
   return (
     <details class="replay">
       <summary>Replay dead letters</summary>

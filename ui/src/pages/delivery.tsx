@@ -8,8 +8,8 @@ import { useCan } from '../session.js';
 import type { Attempt, Delivery } from '../types.js';
 import { useResource } from '../use-resource.js';
 
-function Headers({ headers, label }: { headers: Record<string, string | string[]> | undefined; label: string }) {
-  if (headers === undefined) return <p class="muted">{label}: not recorded.</p>;
+function Headers({ headers, label }: { headers: Record<string, string | string[]> | null | undefined; label: string }) {
+  if (headers === undefined || headers === null) return <p class="muted">{label}: not recorded.</p>;
   return (
     <table class="headers">
       <caption>{label}</caption>
@@ -27,38 +27,40 @@ function Headers({ headers, label }: { headers: Record<string, string | string[]
   );
 }
 
-function AttemptView({ attempt, delivery }: { attempt: Attempt; delivery: Delivery }) {
+/** `n` counts every attempt in order: a retry starts the delivery's own attempt counter again. */
+function AttemptView({ attempt, n, delivery }: { attempt: Attempt; n: number; delivery: Delivery }) {
   const status = attempt.http_status ?? attempt.httpStatus;
   const exit = attempt.exit_code ?? attempt.exitCode;
-  const ok = attempt.ok ?? (attempt.error === undefined && (status === undefined || (status >= 200 && status < 300)));
+  const ok = attempt.ok ?? (attempt.error == null && (status == null || (status >= 200 && status < 300)));
   const response = attempt.response_body ?? attempt.response;
+  const body = attempt.request_body ?? (attempt.request_body_is_event === true ? json(delivery.event) : undefined);
   return (
-    <article class={`attempt ${ok ? 'ok' : 'failed'}`} aria-labelledby={`attempt-${attempt.attempt}`}>
-      <h3 id={`attempt-${attempt.attempt}`}>
-        Attempt {attempt.attempt}: <span class={`badge ${ok ? 'good' : 'bad'}`}>{ok ? 'succeeded' : 'failed'}</span>{' '}
-        {status === undefined ? null : <span class="badge">HTTP {status}</span>} {exit === undefined ? null : <span class="badge">exit {exit}</span>}
+    <article class={`attempt ${ok ? 'ok' : 'failed'}`} aria-labelledby={`attempt-${n}`}>
+      <h3 id={`attempt-${n}`}>
+        Attempt {n}: <span class={`badge ${ok ? 'good' : 'bad'}`}>{ok ? 'succeeded' : 'failed'}</span>{' '}
+        {status == null ? null : <span class="badge">HTTP {status}</span>} {exit === undefined ? null : <span class="badge">exit {exit}</span>}
       </h3>
       <p>
         Started <Time value={attempt.started_at ?? attempt.startedAt} />, took {duration(attempt.duration_ms ?? attempt.durationMs)}.
       </p>
-      {attempt.error === undefined ? null : (
+      {attempt.error == null ? null : (
         <p class="state error">
           <strong>Error:</strong> {attempt.error}
         </p>
       )}
       <div class="two">
-        <div>
+        <div class="request">
           <h4>Request</h4>
           <Headers headers={attempt.request_headers} label="Request headers" />
           <h5>Body</h5>
-          <pre>{attempt.request_body ?? (attempt.request_body_is_event === true ? json(delivery.event) : 'not recorded')}</pre>
-          {attempt.request_body_is_event === true ? <p class="muted small">The body sent is the delivery's event, shown above.</p> : null}
+          {body === undefined ? <p class="muted">Not recorded.</p> : <pre tabIndex={0}>{body}</pre>}
+          {attempt.request_body_is_event === true ? <p class="muted small">The body sent is the delivery's event (as stored, secrets redacted).</p> : null}
         </div>
-        <div>
+        <div class="response">
           <h4>Response</h4>
           <Headers headers={attempt.response_headers} label="Response headers" />
           <h5>Body (first 4 KiB)</h5>
-          <pre>{response === undefined || response === '' ? '(empty)' : response}</pre>
+          <pre tabIndex={0}>{response == null || response === '' ? '(empty)' : response}</pre>
         </div>
       </div>
     </article>
@@ -108,13 +110,13 @@ export function DeliveryDetail({ id }: { id: string }) {
             ) : null}
             <details>
               <summary>Event (secrets redacted)</summary>
-              <pre>{json(delivery.event)}</pre>
+              <pre tabIndex={0}>{json(delivery.event)}</pre>
             </details>
-            <h2>Attempts</h2>
+            <h2>Attempts, newest first</h2>
             {attempts.length === 0 ? <Empty>No attempt yet: the delivery is waiting for its first try.</Empty> : null}
-            {[...attempts].reverse().map((a) => (
-              <AttemptView key={a.attempt} attempt={a} delivery={delivery} />
-            ))}
+            {attempts
+              .map((a, i) => <AttemptView key={i} n={i + 1} attempt={a} delivery={delivery} />)
+              .reverse()}
           </>
         )}
       </Loaded>

@@ -47,7 +47,7 @@ function Row({ row }: { row: LiveRow }) {
         <details onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
           <summary>{field(event, 'message') || field(event, 'uuid') || 'envelope'}</summary>
           {/* Pretty-printed only once opened: 100 rows re-rendered 5 times a second stay cheap. */}
-          {open ? <pre>{event === null ? row.raw : json(event)}</pre> : null}
+          {open ? <pre tabIndex={0}>{event === null ? row.raw : json(event)}</pre> : null}
         </details>
       </td>
     </tr>

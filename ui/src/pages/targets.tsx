@@ -15,8 +15,8 @@ function LastAttempts({ attempts }: { attempts: Target['last_attempts'] }) {
       {attempts.map((a, i) => {
         const id = a.delivery_id ?? a.deliveryId;
         const status = a.http_status ?? a.httpStatus ?? a.exit_code ?? a.exitCode;
-        const ok = a.ok ?? (a.error === undefined && (status === undefined || (status >= 200 && status < 300)));
-        const text = `${ok ? 'ok' : 'failed'}${status === undefined ? '' : ` ${status}`} in ${duration(a.duration_ms ?? a.durationMs)}`;
+        const ok = a.ok ?? (a.error == null && (status == null || (status >= 200 && status < 300)));
+        const text = `${ok ? 'ok' : 'failed'}${status == null ? '' : ` ${status}`} in ${duration(a.duration_ms ?? a.durationMs)}`;
         return (
           <li key={i}>
             <Time value={a.started_at ?? a.startedAt} />{' '}
