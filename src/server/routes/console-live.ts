@@ -106,6 +106,8 @@ export const consoleLiveRoutes: RouteModule = (app, { runtime, auth, console: se
         'x-content-type-options': 'nosniff',
         // Proxies (nginx) must pass each event on as it comes.
         'x-accel-buffering': 'no',
+        // The socket goes with the stream: ended at close, it must not linger as keep-alive and hold close() up.
+        connection: 'close',
       });
       res.write(': connected\n\n');
       hub.add(res, request.query);
