@@ -64,19 +64,6 @@ export function newDeliveryId(now = Date.now()): string {
 }
 
 /**
- * The smallest id made at `ms` (`dlv_tttttttt-tttt`, a prefix of them all):
- * a bound on ids for a time window. Searches add a minute of slack and
- * filter on created_at as well, for ids of a counter that ran ahead.
- */
-export function deliveryIdAt(ms: number): string {
-  const hex = Math.max(0, Math.min(ms, 0xffffffffffff)).toString(16).padStart(12, '0');
-  return `dlv_${hex.slice(0, 8)}-${hex.slice(8)}`;
-}
-
-/** The slack (ms) a time window's id bounds get. */
-export const ID_TIME_SLACK_MS = 60_000;
-
-/**
  * The top-level uuid of an event's JSON as the envelope writes it
  * (`{"id":"…","uuid":"…"`), or null (a digest's array, other JSON). No
  * parse: the id is escaped JSON, so the first `","uuid":"` ends it.

@@ -654,6 +654,11 @@ export class Dispatcher {
     const response = clipResponse(result.response);
     if (response !== undefined) record.response = response;
     if (result.error !== undefined) record.error = result.error;
+    // The request and response as sent (HTTP targets; redacted by the target): the console's attempt view.
+    if (result.requestHeaders !== undefined) record.requestHeaders = result.requestHeaders;
+    if (result.requestBody !== undefined) record.requestBody = result.requestBody;
+    if (result.requestBodyIsEvent === true) record.requestBodyIsEvent = true;
+    if (result.responseHeaders !== undefined) record.responseHeaders = result.responseHeaders;
     const request: SettleRequest = unattempted
       ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
       : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };

@@ -27,7 +27,7 @@ import {
   type DigestMemberInput,
 } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
-import { deliveryIdAt, eventUuidOf, ID_TIME_SLACK_MS } from './delivery-id.js';
+import { eventUuidOf } from './delivery-id.js';
 import { DueHeap } from './due-heap.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 
@@ -98,12 +98,14 @@ export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
   /**
-   * Every row in id order (ids sort by creation, so almost always appended):
-   * a search pages from its cursor by binary search instead of sorting all
-   * rows. Rows deleted from #rows stay until the next compaction (a search
-   * skips them).
+   * Every row in list order (creation time, then id; almost always
+   * appended), as two parallel arrays: a search pages from its cursor by
+   * binary search instead of sorting all rows. Ids only (the row's own
+   * string), so a row let go of is freed at once; entries of deleted rows
+   * stay until the next compaction (a search skips them).
    */
-  #byId: Row[] = [];
+  #orderAt: number[] = [];
+  #orderId: string[] = [];
   /**
    * Completed rows, oldest completion first, each with the `generation` it
    * completed at (a row reopened since is skipped). An array with a head
@@ -290,24 +292,37 @@ export class MemoryStore implements DeliveryStore {
     row.kept = keep;
   }
 
-  /** Adds a row to the id order: appended, unless an id from another clock sorts before the last. */
+  /** Adds a row to the list order. */
   #index(row: Row): void {
-    const ids = this.#byId;
-    const last = ids[ids.length - 1];
-    if (last === undefined || last.id < row.id) ids.push(row);
-    else ids.splice(this.#firstAtOrAfter(row.id), 0, row);
-    // Drop deleted rows once they are half of the order (amortised: rare).
-    if (ids.length > 1024 && ids.length > 2 * this.#rows.size) this.#byId = ids.filter((r) => this.#rows.get(r.id) === r);
+    const at = this.#orderAt;
+    const ids = this.#orderId;
+    const n = at.length;
+    if (n === 0 || (at[n - 1] as number) < row.createdAt || ((at[n - 1] as number) === row.createdAt && (ids[n - 1] as string) < row.id)) {
+      at.push(row.createdAt);
+      ids.push(row.id);
+    } else {
+      const i = this.#firstAtOrAfter(row.createdAt, row.id);
+      at.splice(i, 0, row.createdAt);
+      ids.splice(i, 0, row.id);
+    }
+    // Drop deleted rows' entries once they are half of the order (amortised: rare).
+    if (ids.length > 1024 && ids.length > 2 * this.#rows.size) {
+      const keep = ids.map((id) => this.#rows.has(id));
+      this.#orderAt = at.filter((_a, i) => keep[i]);
+      this.#orderId = ids.filter((_id, i) => keep[i]);
+    }
   }
 
-  /** Index of the first row of #byId whose id is at or after `id`. */
-  #firstAtOrAfter(id: string): number {
-    const ids = this.#byId;
+  /** Index of the first entry at or after (createdAt, id) in list order. */
+  #firstAtOrAfter(createdAt: number, id: string): number {
+    const at = this.#orderAt;
+    const ids = this.#orderId;
     let lo = 0;
-    let hi = ids.length;
+    let hi = at.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((ids[mid] as Row).id < id) lo = mid + 1;
+      const a = at[mid] as number;
+      if (a < createdAt || (a === createdAt && (ids[mid] as string) < id)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -316,23 +331,17 @@ export class MemoryStore implements DeliveryStore {
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
     const limit = filter.limit ?? 100;
     const out: DeliveryRecord[] = [];
-    // Newest first from the upper bound (the cursor, or the window's end).
-    let upper = filter.afterId;
-    if (filter.until !== undefined) {
-      const bound = deliveryIdAt(filter.until + ID_TIME_SLACK_MS);
-      if (upper === undefined || bound < upper) upper = bound;
-    }
-    const lower = filter.since === undefined ? undefined : deliveryIdAt(filter.since - ID_TIME_SLACK_MS);
-    const ids = this.#byId;
-    for (let i = (upper === undefined ? ids.length : this.#firstAtOrAfter(upper)) - 1; i >= 0 && out.length < limit; i--) {
-      const row = ids[i] as Row;
-      if (lower !== undefined && row.id < lower) break;
-      if (this.#rows.get(row.id) !== row) continue;
+    // Newest first from the upper bound: the cursor, or the end of the window.
+    let start = this.#orderAt.length;
+    if (filter.after !== undefined) start = this.#firstAtOrAfter(filter.after.createdAt, filter.after.id);
+    if (filter.until !== undefined) start = Math.min(start, this.#firstAtOrAfter(filter.until + 1, ''));
+    if (filter.before !== undefined) start = Math.min(start, this.#firstAtOrAfter(filter.before, ''));
+    for (let i = start - 1; i >= 0 && out.length < limit; i--) {
+      if (filter.since !== undefined && (this.#orderAt[i] as number) < filter.since) break;
+      const row = this.#rows.get(this.#orderId[i] as string);
+      if (row === undefined) continue;
       if (filter.state !== undefined && row.state !== filter.state) continue;
       if (filter.target !== undefined && row.target !== filter.target) continue;
-      if (filter.since !== undefined && row.createdAt < filter.since) continue;
-      if (filter.until !== undefined && row.createdAt > filter.until) continue;
-      if (filter.before !== undefined && row.createdAt >= filter.before) continue;
       if (filter.eventId !== undefined && eventUuidOf(toRecord(row).eventJson ?? '') !== filter.eventId) continue;
       out.push(toRecord(row));
     }
@@ -342,14 +351,9 @@ export class MemoryStore implements DeliveryStore {
   async countStates(request: CountRequest): Promise<StateCounts> {
     const counts = { pending: 0, inflight: 0, done: 0, failed: 0 };
     const until = request.until ?? Number.MAX_SAFE_INTEGER;
-    const lower = deliveryIdAt(request.since - ID_TIME_SLACK_MS);
-    const upper = request.until === undefined ? undefined : deliveryIdAt(request.until + ID_TIME_SLACK_MS);
-    const ids = this.#byId;
-    for (let i = this.#firstAtOrAfter(lower); i < ids.length; i++) {
-      const row = ids[i] as Row;
-      if (upper !== undefined && row.id >= upper) break;
-      if (this.#rows.get(row.id) !== row || row.target !== request.target) continue;
-      if (row.createdAt < request.since || row.createdAt > until) continue;
+    for (let i = this.#firstAtOrAfter(request.since, ''); i < this.#orderAt.length && (this.#orderAt[i] as number) <= until; i++) {
+      const row = this.#rows.get(this.#orderId[i] as string);
+      if (row === undefined || row.target !== request.target) continue;
       if (request.changedSince !== undefined && row.updatedAt < request.changedSince) continue;
       counts[row.state] += 1;
     }

@@ -13,7 +13,7 @@ import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type ScheduleTickClaim } from './schedule-store.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, listWhere, stateCounts } from './row-mappers.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,
@@ -52,8 +52,6 @@ const CLUSTER_LOG_KEEP_MS = 10 * 60_000;
 const SEEN_KEEP = 256;
 /** A delivery row with its event: what get() and list() read. */
 const WITH_EVENT = `SELECT d.*, e.event, e.packed FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq`;
-/** A delivery id compared in byte order, as its search indexes keep it (ids sort by creation in bytes). */
-const ID_C = 'd.id COLLATE "C"';
 /** The delivery `d` still has its event body (a done one whose body was not kept has neither column). */
 const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_seq AND (e.event IS NOT NULL OR e.packed IS NOT NULL))`;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
@@ -341,11 +339,11 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
-    const { where, params } = listWhere(filter, (n) => `$${n}`, ID_C);
+    const { where, params } = listWhere(filter, (n) => `$${n}`);
     params.push(filter.limit ?? 100);
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
       `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${ID_C} DESC LIMIT $${params.length}`,
+       ORDER BY ${LIST_ORDER} LIMIT $${params.length}`,
       params,
     );
     return rows.map((row) => deliveryFromRow(row));
@@ -390,7 +388,7 @@ export class PostgresStore implements DeliveryStore {
 
   async countStates(request: CountRequest): Promise<StateCounts> {
     const window = { target: request.target, since: request.since, ...(request.until === undefined ? {} : { until: request.until }) };
-    const { where, params } = listWhere(window, (n) => `$${n}`, ID_C);
+    const { where, params } = listWhere(window, (n) => `$${n}`);
     if (request.changedSince !== undefined) {
       params.push(request.changedSince);
       where.push(`d.updated_at >= $${params.length}`);

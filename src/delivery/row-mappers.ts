@@ -1,7 +1,6 @@
 // Rows of the SQL stores (SQLite and PostgreSQL share the columns) turned
 // into records, and records into rows: one mapping for both stores.
 
-import { deliveryIdAt, ID_TIME_SLACK_MS } from './delivery-id.js';
 import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type ListFilter, type StateCounts, type TargetDepth } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -99,11 +98,12 @@ export function headersText(headers: Readonly<Record<string, string>> | undefine
 
 /**
  * The WHERE terms of a delivery search (alias `d`), with `mark(n)` making
- * the n-th placeholder (`?` or `$n`) and `id` the id as compared (PostgreSQL
- * compares it in byte order). A time window bounds the id too (ids sort by
- * creation), so the search walks only the window's part of an id index.
+ * the n-th placeholder (`?` or `$n`). Lists walk (created_at, id) newest
+ * first: the search indexes (target, created_at, id), (state, created_at,
+ * id) and (created_at, id) give a page without reading the rest, and the
+ * keyset position is a row-value comparison on them.
  */
-export function listWhere(filter: ListFilter, mark: (n: number) => string, id = 'd.id'): { where: string[]; params: unknown[] } {
+export function listWhere(filter: ListFilter, mark: (n: number) => string): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (term: (p: string) => string, value: unknown): void => {
@@ -113,18 +113,18 @@ export function listWhere(filter: ListFilter, mark: (n: number) => string, id = 
   if (filter.state !== undefined) add((p) => `d.state = ${p}`, filter.state);
   if (filter.target !== undefined) add((p) => `d.target = ${p}`, filter.target);
   if (filter.eventId !== undefined) add((p) => `d.event_uuid = ${p}`, filter.eventId);
-  if (filter.since !== undefined) {
-    add((p) => `${id} >= ${p}`, deliveryIdAt(filter.since - ID_TIME_SLACK_MS));
-    add((p) => `d.created_at >= ${p}`, filter.since);
-  }
-  if (filter.until !== undefined) {
-    add((p) => `${id} < ${p}`, deliveryIdAt(filter.until + ID_TIME_SLACK_MS));
-    add((p) => `d.created_at <= ${p}`, filter.until);
-  }
+  if (filter.since !== undefined) add((p) => `d.created_at >= ${p}`, filter.since);
+  if (filter.until !== undefined) add((p) => `d.created_at <= ${p}`, filter.until);
   if (filter.before !== undefined) add((p) => `d.created_at < ${p}`, filter.before);
-  if (filter.afterId !== undefined) add((p) => `${id} < ${p}`, filter.afterId);
+  if (filter.after !== undefined) {
+    params.push(filter.after.createdAt, filter.after.id);
+    where.push(`(d.created_at, d.id) < (${mark(params.length - 1)}, ${mark(params.length)})`);
+  }
   return { where, params };
 }
+
+/** The ORDER BY of a delivery search (see listWhere). */
+export const LIST_ORDER = 'd.created_at DESC, d.id DESC';
 
 /** (state, count) rows as the four counts. */
 export function stateCounts(rows: readonly { state: DeliveryState; n: number | string }[]): StateCounts {

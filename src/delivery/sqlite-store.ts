@@ -45,6 +45,7 @@ import {
   buildDepth,
   deliveryFromRow,
   headersText,
+  LIST_ORDER,
   listWhere,
   stateCounts,
   type AttemptRow,
@@ -377,7 +378,7 @@ export class SqliteStore implements DeliveryStore {
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
     const { where, params } = listWhere(filter, () => '?');
     params.push(filter.limit ?? 100);
-    const sql = `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id DESC LIMIT ?`;
+    const sql = `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${LIST_ORDER} LIMIT ?`;
     return (this.#db.prepare(sql).all(...params) as DeliveryRow[]).map((row) => deliveryFromRow(row));
   }
 

@@ -72,12 +72,18 @@ export interface ListFilter {
   readonly since?: number;
   /** Created at or before this (ms). */
   readonly until?: number;
-  /** Newest first (by id: ids sort by creation); at most this many (default 100). */
+  /** Newest first (by creation time, then id); at most this many (default 100). */
   readonly limit?: number;
   /** Only deliveries created before this (ms), for paging. */
   readonly before?: number;
-  /** Keyset paging: only deliveries whose id sorts before this one (the last of the previous page). */
-  readonly afterId?: string;
+  /** Keyset paging: only deliveries that sort after this one (the last of the previous page) in that order. */
+  readonly after?: ListPosition;
+}
+
+/** A delivery's place in list order (creation time, then id). */
+export interface ListPosition {
+  readonly createdAt: number;
+  readonly id: string;
 }
 
 /** A target's deliveries created in a window, optionally only those changed since a time. */

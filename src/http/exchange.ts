@@ -16,6 +16,23 @@ export interface ExchangeResult {
   readonly retryAfter: string | undefined;
   /** The first RESPONSE_HEAD bytes of the body, as UTF-8. */
   readonly head: string;
+  /** The request's headers as sent (what the caller gave undici), flat name/value pairs. */
+  readonly requestHeaders: readonly string[];
+  /** The response's headers, flat name/value pairs, as received (latin1). */
+  readonly responseHeaders: readonly string[];
+}
+
+/**
+ * Flat header pairs as one text (`name\nvalue\n…`), to cross to another
+ * thread as one string: header names and values hold no line break (HTTP
+ * forbids them; undici refuses them in a request).
+ */
+export function headersToText(flat: readonly string[]): string {
+  return flat.join('\n');
+}
+
+export function headersFromText(text: string | null | undefined): readonly string[] {
+  return text === null || text === undefined || text === '' ? [] : text.split('\n');
 }
 
 export interface RequestOptions {
@@ -82,13 +99,16 @@ class Exchange implements Cancellable {
   #abort: Abort | undefined;
   #status = 0;
   #retryAfter: string | undefined;
+  readonly #requestHeaders: readonly string[];
+  #responseHeaders: readonly string[] = [];
   #chunks: Buffer[] | undefined;
   #kept = 0;
   #seen = 0;
   #done = false;
 
-  constructor(signal: AbortSignal | undefined, resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
+  constructor(signal: AbortSignal | undefined, requestHeaders: readonly string[], resolve: (result: ExchangeResult) => void, reject: (error: Error) => void) {
     this.#signal = signal;
+    this.#requestHeaders = requestHeaders;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -112,6 +132,10 @@ class Exchange implements Cancellable {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // 1xx: the final response follows
     this.#status = statusCode;
+    // Kept for the attempt's record (the console shows them): a few short strings per response.
+    const names = new Array<string>(rawHeaders.length);
+    for (let i = 0; i < rawHeaders.length; i++) names[i] = (rawHeaders[i] as Buffer).toString('latin1');
+    this.#responseHeaders = names;
     // Retry-After only matters when the receiver refuses for now.
     if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -158,7 +182,7 @@ class Exchange implements Cancellable {
     }
     const chunks = this.#chunks;
     const head = chunks === undefined ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head });
+    this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head, requestHeaders: this.#requestHeaders, responseHeaders: this.#responseHeaders });
   }
 }
 
@@ -184,7 +208,7 @@ export function exchange(dispatcher: Pick<Dispatcher, 'dispatch'>, options: Exch
       reject(abortReason(signal));
       return;
     }
-    const handler = new Exchange(signal, resolve, reject);
+    const handler = new Exchange(signal, options.headers, resolve, reject);
     trackAbort(signal, handler);
     dispatchRequest(dispatcher, options, handler);
   });
@@ -197,7 +221,7 @@ export function startExchange(
   resolve: (result: ExchangeResult) => void,
   reject: (error: Error) => void,
 ): Cancellable & { readonly settled: boolean } {
-  const handler = new Exchange(undefined, resolve, reject);
+  const handler = new Exchange(undefined, options.headers, resolve, reject);
   dispatchRequest(dispatcher, options, handler);
   return handler;
 }

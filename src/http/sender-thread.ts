@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { ClosedError, SenderThreadError } from '../errors.js';
 import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
-import { abortReason, trackAbort, untrackAbort, type Cancellable, type ExchangeResult } from './exchange.js';
+import { abortReason, headersFromText, trackAbort, untrackAbort, type Cancellable, type ExchangeResult } from './exchange.js';
 import type { FormRequest, HttpLane, HttpTransport, RequestForm } from './transport.js';
 import type { CheckedTarget } from './ssrf-guard.js';
 
@@ -39,8 +39,12 @@ export interface SenderThreadOptions {
  */
 export const OP = { reset: 0, lane: 1, form: 2, request: 3, cancel: 4, close: 5 } as const;
 
-/** The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then retry-after and head, or the error's name, message and code. */
-export const ANSWER_FIELDS = 5;
+/**
+ * The thread's answers, ANSWER_FIELDS each: id, status (0: failed), then
+ * retry-after, head, null, the request's and the response's headers (as
+ * headersToText), or the error's name, message and code and two nulls.
+ */
+export const ANSWER_FIELDS = 7;
 /** The thread's last message after CLOSE. */
 export const CLOSED = 'closed';
 /** The thread's first message, once it can send. */
@@ -295,7 +299,15 @@ export class SenderThread implements HttpTransport {
       this.#pending.delete(id);
       untrackAbort(pending.signal, pending);
       const status = message[i + 1] as number;
-      if (status > 0) pending.resolve({ status, retryAfter: (message[i + 2] as string | null) ?? undefined, head: message[i + 3] as string });
+      if (status > 0) {
+        pending.resolve({
+          status,
+          retryAfter: (message[i + 2] as string | null) ?? undefined,
+          head: message[i + 3] as string,
+          requestHeaders: headersFromText(message[i + 5] as string | null),
+          responseHeaders: headersFromText(message[i + 6] as string | null),
+        });
+      }
       else pending.reject(errorFrom(message[i + 2] as string, message[i + 3] as string, message[i + 4] as string | null));
     }
     this.#idleCheck();

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../errors.js';
 import type { ClientPool } from './client-pool.js';
-import { startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
+import { headersToText, startExchange, type Cancellable, type ExchangeResult } from './exchange.js';
 import { HttpPools } from './pools.js';
 import { RequestForm } from './transport.js';
 import { CLOSED, OP, READY, type Packed, type SenderThreadOptions } from './sender-thread.js';
@@ -45,9 +45,9 @@ function flush(): void {
   port?.postMessage(out);
 }
 
-function answer(id: number, status: number, a: string | null, b: string, c: string | null): void {
+function answer(id: number, status: number, a: string | null, b: string, c: string | null, requestHeaders: string | null = null, responseHeaders: string | null = null): void {
   inFlight.delete(id);
-  answers.push(id, status, a, b, c);
+  answers.push(id, status, a, b, c, requestHeaders, responseHeaders);
   if (scheduled) return;
   scheduled = true;
   // The answers of one turn of the loop (a poll phase's responses) go in one message.
@@ -70,7 +70,8 @@ function send(id: number, lane: Lane | undefined, form: RequestForm | undefined,
   const request = startExchange(
     lane.pool,
     { path, method: form.method, headers: form.headerList({ headers, webhookId, timestamp }, body), body, timeoutMs: form.timeoutMs },
-    (result: ExchangeResult) => answer(id, result.status, result.retryAfter ?? null, result.head, null),
+    (result: ExchangeResult) =>
+      answer(id, result.status, result.retryAfter ?? null, result.head, null, headersToText(result.requestHeaders), headersToText(result.responseHeaders)),
     (err: Error) => failed(id, err),
   );
   // Answered already (refused as built): nothing left to cancel.

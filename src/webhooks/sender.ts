@@ -12,6 +12,8 @@ import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
 import type { HttpMethod } from '../http/methods.js';
 import { RESPONSE_HEAD } from '../http/exchange.js';
+import { redactHeaders, redactionList } from '../http/redact-headers.js';
+import { redactUrl } from '../delivery/redact-url.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
 import type { CheckedTarget, SsrfGuard } from '../http/ssrf-guard.js';
@@ -46,7 +48,16 @@ export interface WebhookTargetOptions {
   extras?: TemplateExtras;
   /** Magpie style: the event's data members are top-level template variables (`{{user.name}}`). */
   dataAsRoot?: boolean;
+  /**
+   * More header names whose values the attempt's record shows as
+   * "[redacted]" (headers an auth scheme fills with a secret);
+   * authorization, proxy-authorization and cookie always are.
+   */
+  redactHeaders?: readonly string[];
 }
+
+/** What an attempt's record keeps of a body sent (the console shows it). */
+const REQUEST_BODY_KEPT = 64 * 1024;
 
 export interface WebhookDeps {
   /** Where the requests go out: HttpPools (this thread) or a SenderThread. */
@@ -137,6 +148,9 @@ function isTimeout(error: Error): boolean {
 export class WebhookTarget implements OutboundTarget {
   readonly kind = 'webhook' as const;
   readonly name: string;
+  readonly shownUrl: string;
+  /** Header names (lower-case) whose values the attempt's record redacts. */
+  readonly #redact: ReadonlySet<string>;
   readonly concurrency: number;
   readonly grants: ReadonlySet<string>;
   readonly method: HttpMethod;
@@ -179,6 +193,10 @@ export class WebhookTarget implements OutboundTarget {
       }
     }
     this.#headers = dynamic;
+    // Redacted in the record: credential-like names, and any header whose template reads a granted secret.
+    const readsSecret = dynamic.filter(([, t]) => t.placeholders.some((p) => this.grants.has(p.toLowerCase()))).map(([k]) => k);
+    this.#redact = redactionList(configured.keys(), [...readsSecret, ...(options.redactHeaders ?? [])]);
+    this.shownUrl = redactUrl(options.url);
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
     this.#success = options.successStatus === undefined || options.successStatus.length === 0 ? undefined : new Set(options.successStatus);
     this.#extras = options.extras;
@@ -227,8 +245,11 @@ export class WebhookTarget implements OutboundTarget {
     let last: RunResult | undefined;
     let anyRetryable = false;
     let allDisable = true;
+    // What the record keeps of the body: nothing more when it is the stored event as is.
+    const sent: Pick<RunResult, 'requestBody' | 'requestBodyIsEvent'> =
+      body === null ? {} : eventJson !== undefined && body === eventJson ? { requestBodyIsEvent: true } : { requestBody: this.#hideGranted(headBytes(String(body), REQUEST_BODY_KEPT), roots) };
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started);
+      const result = { ...(await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started)), ...sent };
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -242,6 +263,19 @@ export class WebhookTarget implements OutboundTarget {
       disableTarget: allDisable && failure.disableTarget === true,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** The body as the record keeps it: a granted secret (`account.token`) a template put in it shows as "[redacted]". */
+  #hideGranted(text: string, roots: readonly unknown[]): string {
+    if (this.grants.size === 0) return text;
+    let out = text;
+    const event = roots[roots.length - 1];
+    for (const path of this.grants) {
+      let node: unknown = event;
+      for (const part of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+      if (typeof node === 'string' && node.length >= 4) out = out.replaceAll(node, '[redacted]');
+    }
+    return out;
   }
 
   /** The templated headers, rendered, as flat name/value pairs (the form has the rest). */
@@ -324,7 +358,12 @@ export class WebhookTarget implements OutboundTarget {
         body: request.body,
         signal,
       });
-      return this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      const result = this.#classify(response.status, response.retryAfter, response.head, parsed, started);
+      return {
+        ...result,
+        requestHeaders: redactHeaders(response.requestHeaders, this.#redact),
+        responseHeaders: redactHeaders(response.responseHeaders, this.#redact),
+      };
     } catch (err) {
       const error = toError(err);
       // undici refused the request as built (a templated header rendered to a

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { newDeliveryId } from '../../src/delivery/delivery-id.js';
 import type { DeliveryStore, SettleRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { AttemptRecord, DeliveryRecord } from '../../src/delivery/types.js';
 
@@ -13,7 +14,8 @@ const T0 = 1_700_000_000_000;
 
 function row(target: string, over: Partial<StoredDeliveryInput> = {}): StoredDeliveryInput {
   return {
-    id: `dlv_${randomUUID()}`,
+    // The real id form (UUIDv7): ids sort by creation, and lists walk them newest first.
+    id: newDeliveryId(),
     target,
     event: { id: '1001', data: { n: 1, nested: { list: [1, 'two'] } } },
     webhookId: `msg_${randomUUID()}`,
@@ -147,6 +149,87 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal((await store.list({ target: 'a', limit: 1 }))[0]?.createdAt, T0 + 1);
       assert.equal((await store.list({ before: T0 + 1 })).length, 1);
       assert.equal(await store.get('dlv_nope'), undefined);
+    }));
+
+  test(`${name}: list pages newest first by keyset position (after), filtered by target, state, event uuid and creation window`, () =>
+    withStore(async (store) => {
+      // As the service makes them: created now, each id made at its creation time.
+      const base = Date.now() - 10 * 60_000;
+      const rows: StoredDeliveryInput[] = [];
+      for (let i = 0; i < 30; i++) {
+        const createdAt = base + i * 10_000;
+        const uuid = `00000000-0000-4000-8000-${String(i % 3).padStart(12, '0')}`;
+        const eventJson = JSON.stringify({ id: '1001', uuid, name: 'upload', data: { i } });
+        rows.push({ id: newDeliveryId(createdAt), target: i % 2 === 0 ? 'even' : 'odd', eventJson, webhookId: `msg_${randomUUID()}`, dueAt: createdAt, createdAt });
+      }
+      await store.enqueue(rows);
+      const expected = [...rows].reverse().map((r) => r.id);
+      const seen: string[] = [];
+      let after: DeliveryRecord | undefined;
+      for (;;) {
+        const page = await store.list({ limit: 7, ...(after === undefined ? {} : { after }) });
+        seen.push(...page.map((d) => d.id));
+        if (page.length < 7) break;
+        after = page.at(-1);
+      }
+      assert.deepEqual(seen, expected, 'every delivery once, newest first');
+      const odd = await store.list({ target: 'odd', limit: 4 });
+      assert.deepEqual(odd.map((d) => d.id), expected.filter((_id, k) => k % 2 === 0).slice(0, 4));
+      const oddNext = await store.list({ target: 'odd', limit: 4, after: odd.at(-1) as DeliveryRecord });
+      assert.deepEqual(oddNext.map((d) => d.id), expected.filter((_id, k) => k % 2 === 0).slice(4, 8));
+      const byEvent = await store.list({ eventId: '00000000-0000-4000-8000-000000000001' });
+      assert.deepEqual(byEvent.map((d) => (d.event['data'] as { i: number }).i), [28, 25, 22, 19, 16, 13, 10, 7, 4, 1]);
+      const window = await store.list({ since: base + 50_000, until: base + 100_000 });
+      assert.deepEqual(window.map((d) => d.createdAt), [100, 90, 80, 70, 60, 50].map((s) => base + s * 1000));
+      const [claimed] = await store.claim({ nodeId: 'n', now: base + 400_000, leaseMs: 1000, capacity: cap({ even: 1 }) });
+      assert.ok(claimed);
+      await store.settle([settleReq(claimed, 'n', { state: 'failed', error: 'x' })]);
+      const failed = await store.list({ state: 'failed' });
+      assert.deepEqual(failed.map((d) => d.id), [claimed.id]);
+      assert.deepEqual((await store.list({ state: 'failed', target: 'odd' })).length, 0);
+      assert.equal((await store.list({ state: 'pending', target: 'even', since: base + 280_000 })).length, 1, 'only the newest even one (the oldest was claimed)');
+    }));
+
+  test(`${name}: countStates counts a target's deliveries per state in a creation window, and only those changed since a time`, () =>
+    withStore(async (store) => {
+      const base = Date.now() - 60_000;
+      const make = (target: string, at: number): StoredDeliveryInput => row(target, { id: newDeliveryId(at), createdAt: at, dueAt: at });
+      await store.enqueue([make('t', base), make('t', base + 1000), make('t', base + 2000), make('u', base + 1500), make('t', base + 30_000)]);
+      const claimed = await store.claim({ nodeId: 'n', now: base + 40_000, leaseMs: 60_000, capacity: cap({ t: 2 }) });
+      assert.equal(claimed.length, 2);
+      await store.settle([settleReq(claimed[0] as DeliveryRecord, 'n', { state: 'failed', error: 'x' }, { startedAt: base + 41_000, durationMs: 1 })]);
+      assert.deepEqual(await store.countStates({ target: 't', since: base, until: base + 2000 }), { pending: 1, inflight: 1, done: 0, failed: 1 });
+      assert.deepEqual(await store.countStates({ target: 't', since: base }), { pending: 2, inflight: 1, done: 0, failed: 1 });
+      assert.deepEqual(await store.countStates({ target: 't', since: base, changedSince: base + 41_000 }), { pending: 0, inflight: 0, done: 0, failed: 1 });
+      assert.deepEqual(await store.countStates({ target: 'nobody', since: base }), { pending: 0, inflight: 0, done: 0, failed: 0 });
+    }));
+
+  test(`${name}: a replay bounded by "until" leaves the deliveries created after it`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a', { createdAt: T0 }), row('a', { createdAt: T0 + 100 })]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0 + 200, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      await store.settle(claimed.map((d) => settleReq(d, 'n', { state: 'failed', error: 'dead' })));
+      const request = { target: 'a', since: T0, until: T0 + 50, states: ['failed'] as const, before: T0 + 10_000 };
+      assert.equal(await store.countReplay(request), 1);
+      assert.equal(await store.replayBatch({ ...request, now: T0 + 300, limit: 10 }), 1);
+      assert.deepEqual((await store.list({ target: 'a' })).map((d) => [d.createdAt, d.state]), [[T0 + 100, 'failed'], [T0, 'pending']]);
+    }));
+
+  test(`${name}: an attempt keeps the request and response headers and body as recorded (the console's attempt view)`, () =>
+    withStore(async (store) => {
+      await store.enqueue([row('a'), row('a')]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 10 }) });
+      const [one, two] = claimed as [DeliveryRecord, DeliveryRecord];
+      const requestHeaders = { 'user-agent': 'Hookwork-Webhook/0.1', authorization: '[redacted]', 'webhook-id': 'msg_1' };
+      const responseHeaders = { 'content-type': 'text/plain', 'x-multi': 'a, b' };
+      await store.settle([
+        settleReq(one, 'n', { state: 'done' }, { httpStatus: 200, response: 'ok', requestHeaders, responseHeaders, requestBodyIsEvent: true }),
+        settleReq(two, 'n', { state: 'done' }, { httpStatus: 201, requestHeaders, requestBody: 'name=é&x=1', responseHeaders: {} }),
+      ]);
+      const a = (await store.get(one.id))?.attempts[0];
+      assert.deepEqual([a?.requestHeaders, a?.responseHeaders, a?.requestBodyIsEvent, a?.requestBody], [requestHeaders, responseHeaders, true, undefined]);
+      const b = (await store.get(two.id))?.attempts[0];
+      assert.deepEqual([b?.requestBody, b?.requestBodyIsEvent, b?.responseHeaders], ['name=é&x=1', undefined, {}]);
     }));
 
   test(`${name}: retry and replay make deliveries pending again with a fresh schedule`, () =>

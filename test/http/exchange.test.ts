@@ -88,7 +88,9 @@ test('Retry-After is read from refusing answers', async () => {
   const pool = new Pool(receiver.url);
   try {
     const result = await exchange(pool, options());
-    assert.deepEqual(result, { status: 503, retryAfter: '12', head: 'busy' });
+    assert.deepEqual({ ...result, requestHeaders: undefined, responseHeaders: undefined }, { status: 503, retryAfter: '12', head: 'busy', requestHeaders: undefined, responseHeaders: undefined });
+    assert.deepEqual(result.requestHeaders, ['content-type', 'text/plain'], 'the request headers as given');
+    assert.equal(result.responseHeaders[result.responseHeaders.indexOf('Retry-After') + 1], '12', 'the response headers as received');
   } finally {
     await pool.close();
   }

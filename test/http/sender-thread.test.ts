@@ -58,7 +58,10 @@ test('answers keep what a webhook outcome needs: status, Retry-After, the head o
   const lane = thread.lane(receiver.url, loopback);
   receiver.respond((_r, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
   const busy = await lane.send(form, request());
-  assert.deepEqual(busy, { status: 503, retryAfter: '7', head: 'busy' });
+  assert.deepEqual({ ...busy, requestHeaders: undefined, responseHeaders: undefined }, { status: 503, retryAfter: '7', head: 'busy', requestHeaders: undefined, responseHeaders: undefined });
+  // Both header lists cross from the thread: as sent (signed) and as received.
+  assert.ok(busy.requestHeaders.includes('webhook-id') && busy.requestHeaders.includes('webhook-timestamp'), busy.requestHeaders.join(' '));
+  assert.equal(busy.responseHeaders[busy.responseHeaders.findIndex((h) => h.toLowerCase() === 'retry-after') + 1], '7');
 
   receiver.respond(() => undefined); // never answers
   const short = new RequestForm({ method: 'POST', headers: [], timeoutMs: 200, secrets: [] });
@@ -127,7 +130,7 @@ test('close() lets the requests in flight end, then refuses new ones', async () 
   await receiver.waitFor(1);
   const closing = thread.close();
   answer?.();
-  assert.deepEqual(await sent, { status: 200, retryAfter: undefined, head: 'late' });
+  assert.deepEqual({ ...(await sent), requestHeaders: undefined, responseHeaders: undefined }, { status: 200, retryAfter: undefined, head: 'late', requestHeaders: undefined, responseHeaders: undefined });
   await closing;
   assert.equal(thread.closed, true);
   await assert.rejects(thread.lane(receiver.url, loopback).send(form, request()), { code: 'HKW_ERR_CLOSED' });

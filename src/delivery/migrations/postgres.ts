@@ -134,9 +134,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   {
     // Console: attempts keep the request and response as sent; deliveries
-    // searchable by event uuid, target, state and time. Keyset paging walks
-    // ids (UUIDv7, sorting by creation) newest first in byte order (COLLATE
-    // "C": a language collation would not sort them by time).
+    // searchable by event uuid, target, state and time. Lists walk
+    // (created_at, id) newest first: one index per filter gives a page
+    // without reading the rest (keyset paging).
     version: 7,
     description: 'attempt request/response as sent; search indexes for the console',
     sql: `
@@ -144,9 +144,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE hookwork_attempts ADD COLUMN IF NOT EXISTS request_body text;
       ALTER TABLE hookwork_attempts ADD COLUMN IF NOT EXISTS response_headers text;
       ALTER TABLE hookwork_deliveries ADD COLUMN IF NOT EXISTS event_uuid text;
-      CREATE INDEX IF NOT EXISTS hookwork_deliveries_id_c ON hookwork_deliveries ((id COLLATE "C"));
-      CREATE INDEX IF NOT EXISTS hookwork_deliveries_target_id ON hookwork_deliveries (target, (id COLLATE "C"));
-      CREATE INDEX IF NOT EXISTS hookwork_deliveries_state_id ON hookwork_deliveries (state, (id COLLATE "C"));
+      DROP INDEX IF EXISTS hookwork_deliveries_created;
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_created_id ON hookwork_deliveries (created_at, id);
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_target_created ON hookwork_deliveries (target, created_at, id);
+      CREATE INDEX IF NOT EXISTS hookwork_deliveries_state_created ON hookwork_deliveries (state, created_at, id);
       CREATE INDEX IF NOT EXISTS hookwork_deliveries_event_uuid ON hookwork_deliveries (event_uuid) WHERE event_uuid IS NOT NULL;
     `,
   },

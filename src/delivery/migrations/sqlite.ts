@@ -183,17 +183,18 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 8,
     description: 'console: attempts keep the request and response as sent; deliveries searchable by event uuid, target, state and time',
-    // Keyset paging walks ids (UUIDv7: they sort by creation, see
-    // delivery-id.ts) newest first: the id index, and one per filter, give a
-    // page without reading the rest. event_uuid is the top-level uuid of the
-    // event (null for digests).
+    // Lists walk (created_at, id) newest first: one index per filter gives
+    // a page without reading the rest (keyset paging). event_uuid is the
+    // top-level uuid of the event (null for digests).
     sql: `
       ALTER TABLE attempts ADD COLUMN request_headers TEXT;
       ALTER TABLE attempts ADD COLUMN request_body TEXT;
       ALTER TABLE attempts ADD COLUMN response_headers TEXT;
       ALTER TABLE deliveries ADD COLUMN event_uuid TEXT;
-      CREATE INDEX deliveries_target_id ON deliveries (target, id);
-      CREATE INDEX deliveries_state_id ON deliveries (state, id);
+      DROP INDEX deliveries_created;
+      CREATE INDEX deliveries_created ON deliveries (created_at, id);
+      CREATE INDEX deliveries_target_created ON deliveries (target, created_at, id);
+      CREATE INDEX deliveries_state_created ON deliveries (state, created_at, id);
       CREATE INDEX deliveries_event_uuid ON deliveries (event_uuid) WHERE event_uuid IS NOT NULL;
     `,
   },

@@ -86,11 +86,11 @@ export const deliveryRoutes: RouteModule = (app, { runtime, auth }) => {
         ...(q.since === undefined ? {} : { since: parseSince(q.since, now) }),
         ...(q.until === undefined ? {} : { until: parseSince(q.until, now) }),
         ...(q.before === undefined ? {} : { before: q.before }),
-        ...(q.cursor === undefined ? {} : { afterId: decodeCursor(q.cursor) }),
+        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor) }),
         limit,
       });
       const last = page.at(-1);
-      return { deliveries: page, next_cursor: page.length === limit && last !== undefined ? encodeCursor(last.id) : null };
+      return { deliveries: page, next_cursor: page.length === limit && last !== undefined ? encodeCursor(last) : null };
     },
   );
 

@@ -1,0 +1,37 @@
+// Headers as an attempt's record keeps them: names lower-case, and the value
+// of every header named in a redaction list replaced by "[redacted]", so no
+// credential reaches the store, the admin API or the console. The list is
+// given by the sender: the headers that always carry credentials, plus those
+// its config fills with secrets (its auth, headers named like a secret).
+
+/** What a redacted header value is shown as. */
+export const REDACTED_HEADER = '[redacted]';
+
+/** Always redacted, whatever the config. */
+export const ALWAYS_REDACTED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** A configured header name that looks like it carries a credential (`x-api-key`, `x-auth-token`…). */
+const SECRET_NAME = /token|secret|key|password|passwd|auth|session|credential/i;
+
+/**
+ * The names to redact for a sender: the always-redacted ones, the names of
+ * its configured headers that look like credentials, and `extra` (headers
+ * another part fills with a secret, e.g. an auth scheme's).
+ */
+export function redactionList(configuredNames: Iterable<string>, extra: Iterable<string> = []): ReadonlySet<string> {
+  const out = new Set(ALWAYS_REDACTED_HEADERS);
+  for (const name of configuredNames) if (SECRET_NAME.test(name)) out.add(name.toLowerCase());
+  for (const name of extra) out.add(name.toLowerCase());
+  return out;
+}
+
+/** Flat name/value pairs as a record (names lower-case; repeated names joined with ", "), the listed ones redacted. */
+export function redactHeaders(flat: readonly string[], redact: ReadonlySet<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = (flat[i] as string).toLowerCase();
+    const value = redact.has(name) ? REDACTED_HEADER : (flat[i + 1] as string);
+    out[name] = Object.hasOwn(out, name) && !redact.has(name) ? `${out[name]}, ${value}` : value;
+  }
+  return out;
+}
