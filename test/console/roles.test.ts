@@ -84,7 +84,7 @@ describe('console roles and sessions', () => {
     assert.equal(hw.server.runtime.services.plugins?.list().find((p) => p.name === 'audit-trail')?.state, 'running', 'nothing was unloaded');
   });
 
-  test('signing out ends the session on the server: its cookie is refused afterwards', async () => {
+  test('a session survives a reload (CSRF token asked again, nothing in web storage); signing out ends it on the server: its cookie is refused afterwards', async () => {
     const { context, page } = await hw.open('operator');
     const cookie = (await context.cookies()).find((c) => c.name === 'hkw_session');
     assert.ok(cookie, 'the session cookie is set');
@@ -92,6 +92,14 @@ describe('console roles and sessions', () => {
     assert.equal(cookie.sameSite, 'Strict');
     const asCookie = { cookie: `hkw_session=${cookie.value}` };
     assert.equal((await fetch(`${hw.url}/v1/session`, { headers: asCookie })).status, 200);
+    // A reload keeps the session (the page asks GET /v1/session for its CSRF token again) and can still act.
+    await page.goto('/ui/targets');
+    await page.reload();
+    const orders = page.locator('tr', { hasText: 'orders' });
+    await orders.getByRole('button', { name: 'Disable', exact: true }).click();
+    await orders.getByRole('button', { name: 'Enable', exact: true }).click();
+    await orders.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+    assert.equal(await page.evaluate('localStorage.length + sessionStorage.length'), 0, 'nothing kept in web storage');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Token').waitFor();
     await page.getByText('You signed out.').waitFor();

@@ -44,8 +44,14 @@ function Row({ row }: { row: LiveRow }) {
       <td>{field(event, 'groups')}</td>
       <td>{field(event, 'account', 'name') || field(event, 'account', 'uuid')}</td>
       <td>
-        <details onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
-          <summary>{field(event, 'message') || field(event, 'uuid') || 'envelope'}</summary>
+        {/* Controlled: the rows re-render several times a second, the open state must not depend on a toggle event's timing. */}
+        <details open={open}>
+          <summary
+            onClick={(e) => {
+              e.preventDefault();
+              setOpen(!open);
+            }}
+          >{field(event, 'message') || field(event, 'uuid') || 'envelope'}</summary>
           {/* Pretty-printed only once opened: 100 rows re-rendered 5 times a second stay cheap. */}
           {open ? <pre tabIndex={0}>{event === null ? row.raw : json(event)}</pre> : null}
         </details>
