@@ -26,7 +26,7 @@ describe('console roles and sessions', () => {
     await hw?.close();
   });
 
-  test('a viewer sees every page with its data and no action button; the sign-in page passes axe', async () => {
+  test('a viewer sees every page with its data and no action button; errors and empty results are shown as such; the sign-in page passes axe', async () => {
     const anonymous = await hw.open();
     await anonymous.page.goto('/ui/');
     await anonymous.page.getByLabel('Token').waitFor();
@@ -56,6 +56,13 @@ describe('console roles and sessions', () => {
       );
     }
     assert.equal(await page.getByText('Replay dead letters').count(), 0, 'no replay form');
+    // Error and empty states say what happened.
+    await page.goto('/ui/deliveries/dlv_nope');
+    await page.getByRole('alert').getByText('HKW_ERR_DELIVERY_NOT_FOUND').waitFor();
+    await page.goto('/ui/deliveries?target=nobody');
+    await page.getByText('No delivery matches this search.').waitFor();
+    await page.goto('/ui/nowhere');
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     assert.equal(await page.getByText('vera').count(), 1, "the viewer's name is shown");
     assert.deepEqual(violations, []);
   });

@@ -29,8 +29,7 @@ export function Handlers() {
                   <th scope="col">Handler</th>
                   <th scope="col">State</th>
                   <th scope="col">Follows</th>
-                  <th scope="col" class="num">Queue</th>
-                  <th scope="col" class="num">In flight</th>
+                  <th scope="col" class="num">Queue depth</th>
                   <th scope="col">Counters</th>
                   <th scope="col">Last error</th>
                   {operator ? <th scope="col">Actions</th> : null}
@@ -48,8 +47,7 @@ export function Handlers() {
                       {h.consecutiveFailures > 0 ? <div class="small">{h.consecutiveFailures} failures in a row</div> : null}
                     </td>
                     <td>{h.targets.join(', ')}</td>
-                    <td class="num">{h.queue_depth ?? h.queueDepth ?? '—'}</td>
-                    <td class="num">{h.inFlight}</td>
+                    <td class="num">{h.queue_depth ?? h.queueDepth ?? h.inFlight}</td>
                     <td class="small">{counters(h.counters)}</td>
                     <td>
                       <LastError error={h.lastError} />
