@@ -41,7 +41,7 @@ describe('the console, signed in as a superuser', () => {
     await hw?.close();
   });
 
-  test('/ui/ answers with the CSP and the other security headers; an asset is cached for good', async () => {
+  test('/ui/ answers with the CSP and the other security headers; an asset is cached for good; Chromium blocks and reports an inline script', async () => {
     const res = await fetch(`${hw.url}/ui/`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-security-policy'), CSP);
@@ -56,6 +56,16 @@ describe('the console, signed in as a superuser', () => {
     assert.equal(asset.status, 200);
     assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
     assert.equal(asset.headers.get('content-security-policy'), CSP);
+
+    // The browser enforces it, and the tests see a violation when there is one: an inline script is blocked and reported.
+    const probe = await hw.open();
+    await probe.page.goto('/ui/');
+    await probe.page.getByLabel('Token').waitFor();
+    await probe.page.evaluate("const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.body.append(s);");
+    await waitFor(() => probe.violations.length > 0, { what: 'the inline script to be reported' });
+    assert.match(probe.violations.join('\n'), /script-src/);
+    assert.equal(await probe.page.evaluate('window.__inline'), undefined, 'the inline script did not run');
+    await probe.context.close();
   });
 
   const PAGES: { path: string; title: string; shows: string }[] = [
