@@ -82,6 +82,7 @@ auth:
     - { name: vera, role: viewer, token: ${TOKENS.viewer} }
 events:
   - { id: '30001', name: upload, groups: [file, transfer], message: '{{account.name}} uploaded {{data.path}}' }
+  - { id: '30099', name: heartbeat, groups: [metrics], message: 'beat {{data.n}}' }
 ssrf:
   allow: ['127.0.0.1/32']
 delivery:
@@ -96,7 +97,7 @@ extensions:
 handlers:
   - { type: webhook, name: orders, url: '${ok.url}/orders', actions: [upload] }
   - { type: webhook, name: crm, url: '${failing.url}/crm', actions: [upload] }
-  - { type: extension, name: tagger, entry_point: 'tagger.mjs#Tagger' }
+  - { type: extension, name: tagger, entry_point: 'tagger.mjs#Tagger', target_events: ['30001'] }
 `;
 }
 

@@ -123,12 +123,13 @@ export function Deliveries({ search }: { search: URLSearchParams }) {
                     <tr key={d.id}>
                       <th scope="row">
                         <a href={`/ui/deliveries/${encodeURIComponent(d.id)}`} onClick={linkHandler(`/deliveries/${encodeURIComponent(d.id)}`)}>
-                          <code>{d.id.slice(0, 12)}</code>
+                          {/* Ids start with their creation time (UUIDv7): the tail tells rows apart. */}
+                          <code title={d.id}>…{d.id.slice(-12)}</code>
                         </a>
                       </th>
                       <td>{d.target}</td>
                       <td>
-                        <code>{eventIdOf(d)}</code>
+                        <code title={typeof d.event['uuid'] === 'string' ? `event uuid ${d.event['uuid']}` : undefined}>{eventIdOf(d)}</code>
                       </td>
                       <td>
                         <span class={`badge delivery-${d.state}`}>{d.state}</span>
