@@ -212,6 +212,23 @@ describe('the console, signed in as a superuser', () => {
     assert.match(response, /x-receiver/, 'the response headers');
   });
 
+  test('the config draft is validated from the page, each problem listed with its key', async () => {
+    const { page } = su;
+    await visit(page, '/ui/config');
+    const draft = page.getByLabel(/^Draft/);
+    const text = await draft.inputValue();
+    assert.match(text, /token: \[redacted\]|"\[redacted\]"|\[redacted\]/, 'the file text has its secrets redacted');
+    assert.doesNotMatch(text, /console-superuser-token/);
+    await draft.fill(text.replace('log_level: silent', 'log_level: loud'));
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByText('The draft has problems.').waitFor();
+    await page.locator('table.problems tr', { hasText: 'log_level' }).waitFor();
+    await draft.fill(text);
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByText('The draft is valid.').waitFor();
+    assert.deepEqual(await axeViolations(page), []);
+  });
+
   test('a plugin is unloaded and loaded again from the page', async () => {
     const { page } = su;
     const plugins = hw.server.runtime.services.plugins;
