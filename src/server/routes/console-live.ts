@@ -109,6 +109,11 @@ export const consoleLiveRoutes: RouteModule = (app, { runtime, auth, console: se
         // The socket goes with the stream: ended at close, it must not linger as keep-alive and hold close() up.
         connection: 'close',
       });
+      // HEAD: the headers a stream would have, and no stream.
+      if (request.method === 'HEAD') {
+        res.end();
+        return;
+      }
       res.write(': connected\n\n');
       hub.add(res, request.query);
     },

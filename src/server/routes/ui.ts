@@ -75,7 +75,9 @@ export const uiRoutes: RouteModule = (app, { sessions, console: settings }) => {
 
   const schema = { summary: 'The web console (its built files; unknown paths get index.html)', tags: ['console'] };
 
-  app.get('/ui', { schema }, async (_request, reply) => secure(reply).code(301).header('location', '/ui/').send());
+  app.get('/ui', { schema }, async (_request, reply) =>
+    secure(reply).code(301).header('location', '/ui/').header('content-type', 'text/plain; charset=utf-8').send('Moved to /ui/'),
+  );
   app.get('/ui/', { schema }, async (_request, reply) => sendIndex(reply));
   app.get<{ Params: { '*': string } }>('/ui/*', { schema }, async (request, reply) => {
     const wanted = resolve(root, `.${sep}${request.params['*']}`);
