@@ -6,13 +6,13 @@
 
 import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Scalar } from 'yaml';
 import { ConfigDraftError, ConfigNotWritableError, type ConfigProblem } from '../errors.js';
 import { envOrigin, ENV_SETTINGS } from './env.js';
 import { draftProblems, loadConfig } from './load.js';
 import { formatOf, parseConfigText, type ConfigFormat } from './load-files.js';
 import { localPathOf, originOf } from './load-merge.js';
-import { redactConfig, redactText, restoreRedacted } from './redact-config.js';
+import { redactAt, redactConfig, REDACTED, restoreRedacted } from './redact-config.js';
 import type { HookworkConfig } from './schema.js';
 
 /** Where one value of the effective config came from. */
@@ -52,8 +52,7 @@ const ENV_BY_ORIGIN = new Map(ENV_SETTINGS.map((s) => [envOrigin(s.variable), s.
  * file and none is marked default.
  */
 export async function configView(config: HookworkConfig, location: ConfigLocation | undefined): Promise<ConfigView> {
-  const secrets: string[] = [];
-  const shown = redactConfig(config, secrets);
+  const shown = redactConfig(config);
   const keys: string[][] = [];
   leaves(config, [], keys);
   const sources: Record<string, ValueSource> = {};
@@ -73,12 +72,40 @@ export async function configView(config: HookworkConfig, location: ConfigLocatio
           : { file: origin, key: localPathOf(loaded.localPaths, key), env: null, default: false };
   }
   const single = loaded.files.length === 1 ? (loaded.files[0] as string) : undefined;
-  if (single === undefined) return { config: shown, sources, text: null, format: null };
-  const text = await readFile(single, 'utf8');
-  // The file's own secrets too: a value the environment overrides is still in the file.
-  const parsed = parseConfigText(single, text);
-  if (parsed.value !== undefined) redactConfig(parsed.value, secrets);
-  return { config: shown, sources, text: redactText(text, secrets), format: formatOf(single) ?? null };
+  const format = single === undefined ? undefined : formatOf(single);
+  if (single === undefined || (format !== 'yaml' && format !== 'json')) return { config: shown, sources, text: null, format: format ?? null };
+  return { config: shown, sources, text: redactFileText(single, await readFile(single, 'utf8')), format };
+}
+
+/** Every scalar of a YAML node with its key path. */
+function eachScalar(node: unknown, path: string[], fn: (scalar: Scalar, path: string[]) => void): void {
+  if (isMap(node)) {
+    for (const pair of node.items) eachScalar(pair.value, [...path, String(isScalar(pair.key) ? pair.key.value : pair.key)], fn);
+  } else if (isSeq(node)) node.items.forEach((item, i) => eachScalar(item, [...path, String(i)], fn));
+  else if (isScalar(node)) fn(node, path);
+}
+
+/**
+ * A YAML or JSON config file's text with its secrets redacted: YAML through
+ * its document (comments and layout stay), JSON as data (it has neither).
+ */
+function redactFileText(file: string, text: string): string {
+  if (formatOf(file) === 'json') {
+    const parsed = parseConfigText(file, text).value;
+    return parsed === undefined ? '' : `${JSON.stringify(redactConfig(parsed), null, 2)}\n`;
+  }
+  const doc = parseDocument(text);
+  eachScalar(doc.contents, [], (scalar, path) => {
+    const shown = redactAt(scalar.value, path);
+    if (shown !== scalar.value) scalar.value = shown;
+  });
+  return doc.toString();
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const key of path) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  return node;
 }
 
 /** The one YAML or JSON file a draft replaces; ConfigNotWritableError otherwise. */
@@ -92,27 +119,24 @@ export async function editableFile(location: ConfigLocation | undefined): Promis
 }
 
 /**
- * The draft's text with each "[redacted]" standing for a secret of the file
- * in force replaced by that secret (see restoreRedacted), so validation and
- * the written file see the real values.
+ * The draft's text with each value showing "[redacted]" where the file in
+ * force has a secret put back to that secret (see restoreRedacted), so
+ * validation and the written file see the real values. YAML keeps its
+ * comments and layout; JSON is written as data.
  */
 export async function resolveDraft(file: string, draft: string): Promise<string> {
+  if (!draft.includes(REDACTED)) return draft;
   const parsedDraft = parseConfigText(file, draft);
-  if (parsedDraft.value === undefined || !draft.includes('[redacted]')) return draft;
+  if (parsedDraft.value === undefined) return draft;
   const current = parseConfigText(file, await readFile(file, 'utf8')).value;
-  const kept: string[] = [];
-  const restored = restoreRedacted(parsedDraft.value, current, kept);
-  // Put each secret back where its placeholder is, in order; if the text then
-  // does not parse to the restored values (an unusual layout), write them as data.
-  let i = 0;
-  const text = draft.replaceAll('[redacted]', (placeholder) => {
-    const secret = kept[i++];
-    if (secret === undefined) return placeholder;
-    return formatOf(file) === 'json' ? JSON.stringify(secret).slice(1, -1) : secret;
+  if (formatOf(file) === 'json') return `${JSON.stringify(restoreRedacted(parsedDraft.value, current), null, 2)}\n`;
+  const doc = parseDocument(draft);
+  eachScalar(doc.contents, [], (scalar, path) => {
+    if (typeof scalar.value !== 'string' || !scalar.value.includes(REDACTED)) return;
+    const restored = restoreRedacted(scalar.value, valueAt(current, path));
+    if (restored !== scalar.value) scalar.value = restored;
   });
-  const check = parseConfigText(file, text).value;
-  if (i === kept.length && JSON.stringify(check) === JSON.stringify(restored)) return text;
-  return formatOf(file) === 'json' ? `${JSON.stringify(restored, null, 2)}\n` : stringifyYaml(restored);
+  return doc.toString();
 }
 
 /** Every problem of a draft of `file` (with the "[redacted]" secrets kept), each with its key. */

@@ -48,17 +48,13 @@ function walk(value: unknown, key: string | undefined, parent: string | undefine
   return value;
 }
 
-/** Config text with every occurrence of each secret (as is, and JSON-escaped) replaced by REDACTED. */
-export function redactText(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Longest first: a secret that contains another is replaced whole.
-  for (const secret of [...new Set(secrets)].sort((a, b) => b.length - a.length)) {
-    if (secret.length < 4) continue;
-    out = out.replaceAll(secret, REDACTED);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) out = out.replaceAll(escaped, REDACTED);
-  }
-  return out;
+/**
+ * One value at a key (`key` its name, `parent` the name of the section or
+ * list holding it; list indexes do not count), redacted as redactConfig would.
+ */
+export function redactAt(value: unknown, path: readonly string[]): unknown {
+  const names = path.filter((p) => !/^\d+$/.test(p));
+  return walk(value, names.at(-1), names.at(-2), []);
 }
 
 /**
@@ -73,9 +69,20 @@ export function restoreRedacted(draft: unknown, current: unknown, kept: string[]
     if (!draft.includes(REDACTED) || current === undefined) return draft;
     const secrets: string[] = [];
     const shown = typeof current === 'string' || typeof current === 'number' ? walkOne(current, secrets) : undefined;
-    if (shown !== draft) return draft;
-    kept.push(...secrets);
-    return current;
+    if (shown === draft) {
+      kept.push(...secrets);
+      return current;
+    }
+    // An edited URL (another host or path) keeps the password its user had.
+    if (typeof current !== 'string') return draft;
+    const passwords = new Map<string, string>();
+    for (const m of current.matchAll(URL_PASSWORD)) passwords.set((m[1] as string).replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''), m[2] as string);
+    return draft.replace(URL_PASSWORD, (all, head: string, password: string) => {
+      const secret = password === REDACTED ? passwords.get(head.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')) : undefined;
+      if (secret === undefined) return all;
+      kept.push(secret);
+      return `${head}${secret}@`;
+    });
   }
   if (Array.isArray(draft)) return draft.map((item, i) => restoreRedacted(item, Array.isArray(current) ? current[i] : undefined, kept));
   if (draft !== null && typeof draft === 'object') {

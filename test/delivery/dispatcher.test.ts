@@ -440,7 +440,8 @@ test('retry and replay through the service deliver dead letters again', async ()
     await waitFor(async () => (await h.service.get(recs[0]?.id as string)).delivery.state === 'done');
     const progress: Array<[number, number]> = [];
     const result = await h.service.replay({ target: 'a', since: 0, onProgress: (d, t) => progress.push([d, t]) });
-    assert.deepEqual(result, { replayed: 4, total: 4, skipped: 0 });
+    assert.deepEqual({ ...result, startedAt: 0 }, { replayed: 4, total: 4, skipped: 0, startedAt: 0 });
+    assert.ok(result.startedAt > 0 && result.startedAt <= Date.now(), 'when it began (for its progress)');
     assert.deepEqual(progress[0], [0, 4]);
     assert.deepEqual(progress[progress.length - 1], [4, 4]);
     await waitFor(async () => (await h.store.list({ state: 'done' })).length === 5);
