@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../helpers/wait-for.js';
-import { axeViolations, startConsole, type Console } from './harness.js';
+import { axeViolations, startConsole, TOKENS, type Console } from './harness.js';
 
 let hw: Console;
 
@@ -26,11 +26,25 @@ describe('console roles and sessions', () => {
     await hw?.close();
   });
 
-  test('a viewer sees every page with its data and no action button; errors and empty results are shown as such; the sign-in page passes axe', async () => {
+  test('a viewer sees every page with its data and no action button; errors and empty results are shown as such; the sign-in page passes axe; signing in and moving around works from the keyboard', async () => {
     const anonymous = await hw.open();
     await anonymous.page.goto('/ui/');
     await anonymous.page.getByLabel('Token').waitFor();
     assert.deepEqual(await axeViolations(anonymous.page), [], 'axe on the sign-in page');
+    // Keyboard only: sign in, skip to the content, move through the navigation.
+    const keys = anonymous.page.keyboard;
+    await anonymous.page.getByLabel('Token').focus();
+    await keys.type(TOKENS.viewer);
+    await keys.press('Enter');
+    await anonymous.page.getByRole('navigation', { name: 'Console pages' }).waitFor();
+    await anonymous.page.locator('body').focus();
+    await keys.press('Tab');
+    assert.equal(await anonymous.page.evaluate('document.activeElement.textContent.trim()'), 'Skip to content');
+    await keys.press('Enter');
+    assert.equal(await anonymous.page.evaluate('document.activeElement.id'), 'main', 'focus moves to the content');
+    await anonymous.page.getByRole('link', { name: 'Plugins' }).focus();
+    await keys.press('Enter');
+    await anonymous.page.getByRole('heading', { name: 'Plugins', level: 1 }).waitFor();
 
     const { page, violations } = await hw.open('viewer');
     const [failed] = (await hw.server.runtime.services.delivery?.list({ target: 'handler:crm' })) ?? [];
