@@ -105,9 +105,9 @@ async function health(url: string): Promise<{ status: number; body: Record<strin
 }
 
 describe('the packed package, installed into a project outside the repo', () => {
-  test('the tarball ships dist/ (built on prepack) with its declarations, and the hookwork bin', () => {
+  test('the tarball ships dist/ (built on prepack) with its declarations, the built console (dist/ui) and the hookwork bin', () => {
     const installed = join(project, 'node_modules/hookwork');
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'config/default.yaml', 'examples/extensions/config.yaml']) {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/ui/index.html', 'config/default.yaml', 'examples/extensions/config.yaml']) {
       assert.ok(existsSync(join(installed, file)), `${file} is in the installed package`);
     }
     assert.ok(existsSync(join(project, 'node_modules/.bin/hookwork')), 'npm linked the bin');
@@ -149,13 +149,19 @@ describe('the packed package, installed into a project outside the repo', () => 
     }
   });
 
-  test('npx hookwork serve with the embedded default config listens and answers GET /v1/health', async () => {
+  test('npx hookwork serve with the embedded default config listens, answers GET /v1/health and serves the console from the package', async () => {
     const server = serve([]);
     const url = await listeningUrl(server);
     const answer = await health(url);
     assert.equal(answer.status, 200);
     assert.equal(answer.body['status'], 'ok');
     assert.equal((answer.body['server'] as { name?: string }).name, 'hookwork', 'the embedded default config');
+    const ui = await fetch(`${url}/ui/`);
+    assert.equal(ui.status, 200, 'the installed package has its built console');
+    assert.match(ui.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(await ui.text())?.[1];
+    assert.ok(script, 'index.html loads its script from /ui/assets/');
+    assert.equal((await fetch(`${url}${script}`)).status, 200);
     stop(server);
     await server.exited;
   });

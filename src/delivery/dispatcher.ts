@@ -245,12 +245,12 @@ export class Dispatcher {
     };
   }
 
-  /** Circuit state of each registered target, for depth reports. */
   /** The kind (webhook, command, …) of a target registered on this node. */
   kindOf(target: string): string | undefined {
     return this.#slots.get(target)?.target.kind;
   }
 
+  /** Circuit state of each registered target, for depth reports. */
   circuits(now = Date.now()): Map<string, CircuitReport> {
     const out = new Map<string, CircuitReport>();
     for (const [name, slot] of this.#slots) {
