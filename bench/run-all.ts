@@ -1,4 +1,5 @@
-// `npm run bench [-- NAME...] [-- --strict]`: runs every bench/*.bench.ts (or
+// `npm run bench [-- NAME...] [-- --strict]` (and `npm run bench -- scale`, the
+// cost curves: bench/scale/run-scale.ts): runs every bench/*.bench.ts (or
 // those whose file name starts with one of the NAMEs) one after the other and
 // prints each figure beside its peer's, with the ratio and whether the
 // issue's target is met. --strict exits 1 when a target is missed.
@@ -27,6 +28,12 @@ if (only !== undefined) {
   const results = await module.run();
   process.stdout.write(`\n${RESULTS_MARK}${JSON.stringify(results)}\n`);
   process.exit(0);
+}
+
+if (args[0] === 'scale') {
+  // The cost curves (docs/performance.md): a run of their own, not part of the default set.
+  const { runScale } = await import('./scale/run-scale.js');
+  process.exit((await runScale(args.slice(1))) ? 0 : 1);
 }
 
 const strict = args.includes('--strict');
