@@ -5,9 +5,8 @@
 // is met at the median. --quick runs a single pass of each comparison (for
 // development; its figures decide nothing). --strict exits 1 when a target is
 // missed.
-// Modes: files named `<mode>.*.bench.ts` for a mode in MODES (e.g.
-// `scale.backlog.bench.ts`) are long runs of their own: the default run skips
-// them and `npm run bench -- scale` runs them (scale curves).
+// `npm run bench -- scale [NAME...] [--quick]` runs the cost curves instead
+// (bench/scale/run-scale.ts: docs/performance.md and its charts).
 // Each file runs in its own child process, so one benchmark's JIT state and
 // garbage never skew the next one's figures.
 
@@ -35,16 +34,19 @@ if (only !== undefined) {
   process.exit(0);
 }
 
+if (args[0] === 'scale') {
+  // The cost curves (docs/performance.md): a run of their own, not part of the default set.
+  const { runScale } = await import('./scale/run-scale.js');
+  process.exit((await runScale(args.slice(1))) ? 0 : 1);
+}
+
 const strict = args.includes('--strict');
 const quick = args.includes('--quick');
 const filters = args.filter((a) => !a.startsWith('--'));
-/** Long runs kept out of the default run: `npm run bench -- <mode>` selects them by their file name's prefix. */
-const MODES = ['scale'];
-const inMode = (f: string): boolean => MODES.some((mode) => f.startsWith(`${mode}.`));
 
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts') || f.endsWith('.bench.js'))
-  .filter((f) => (filters.length === 0 ? !inMode(f) : filters.some((name) => f.startsWith(name))))
+  .filter((f) => filters.length === 0 || filters.some((name) => f.startsWith(name)))
   .sort();
 
 if (files.length === 0) {
