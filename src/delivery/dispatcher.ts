@@ -95,6 +95,15 @@ interface Slot {
   circuitOpen: boolean;
   /** When the circuit last opened here, or was seen opened by another node (ms). */
   openedAt: number;
+  /**
+   * Its last claim found nothing more due: claims leave it out until then (a
+   * poll later) unless new work for it is written here, a retry of its falls
+   * due, or a wake says any target may have some. With thousands of idle
+   * targets a claim would otherwise ask the store about each of them.
+   */
+  idleUntil: number;
+  /** The earliest retry this node settled for it (ms; Infinity: none): claims ask for it from then, idle or not. */
+  retryAt: number;
 }
 
 /** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
@@ -153,6 +162,8 @@ export class Dispatcher {
   #settleNow = false;
   #tickScheduled = false;
   #again = false;
+  /** A wake() came: any target may have work (another node's, an operator's); the next claim asks every one. */
+  #anyDue = true;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #localDueAt = Infinity;
@@ -203,7 +214,7 @@ export class Dispatcher {
             () => {
               const s = this.#slots.get(target.name);
               if (s !== undefined && s.ready.length > 0) this.#drain(s, Date.now());
-              this.wake();
+              this.due(target.name);
             },
             (err) => this.#o.logger.warn({ err, target: target.name }, 'Could not take rate-limit tokens from the store; retrying in 1 s'),
           );
@@ -230,6 +241,8 @@ export class Dispatcher {
       reserved: 0,
       circuitOpen: false,
       openedAt: 0,
+      idleUntil: 0,
+      retryAt: Number.POSITIVE_INFINITY,
     };
     const previous = this.#slots.get(target.name);
     if (previous !== undefined && previous.policy !== this.#o.policy) this.#ownSchedules -= 1;
@@ -333,8 +346,21 @@ export class Dispatcher {
     if (slot !== undefined && !this.#stopping) this.#drain(slot, Date.now());
   }
 
-  /** Looks for work soon (coalesced: many wakes in one tick make one store call). */
+  /** Looks for work soon, for every target (coalesced: many wakes in one tick make one store call). */
   wake(): void {
+    this.#anyDue = true;
+    this.#look();
+  }
+
+  /** New work for `target` was written here: its next claim asks for it (coalesced, like wake()). */
+  due(target: string): void {
+    const slot = this.#slots.get(target);
+    if (slot !== undefined) slot.idleUntil = 0;
+    this.#look();
+  }
+
+  /** Claims again soon, for the targets not known idle. */
+  #look(): void {
     if (!this.#started || this.#stopping) return;
     this.#again = true;
     this.#scheduleTick();
@@ -398,6 +424,7 @@ export class Dispatcher {
       if (claim === undefined) continue;
       if (claimed.length === 0) {
         if (!settled) return; // the store is failing: the next poll tries again
+        this.#markIdle(claim, claimed);
         continue;
       }
       const lease = this.#lease(claim.now + claim.leaseMs, claimed.length);
@@ -416,6 +443,24 @@ export class Dispatcher {
       let asked = 0;
       for (const n of claim.capacity.values()) asked += n;
       if (claimed.length === asked) this.#again = true;
+      else this.#markIdle(claim, claimed);
+    }
+  }
+
+  /**
+   * The targets a claim got fewer deliveries for than it asked have nothing
+   * more due now: they sit out the claims until the next poll (or new work).
+   */
+  #markIdle(claim: ClaimRequest, claimed: readonly DeliveryRecord[]): void {
+    const got = new Map<string, number>();
+    for (const record of claimed) got.set(record.target, (got.get(record.target) ?? 0) + 1);
+    const until = claim.now + this.#o.pollMs;
+    for (const [name, asked] of claim.capacity) {
+      const slot = this.#slots.get(name);
+      if (slot === undefined) continue;
+      // A retry settled beside a claim may not be visible to it yet; a poll later it is, claimed or not.
+      if (slot.retryAt <= claim.now - this.#o.pollMs) slot.retryAt = Number.POSITIVE_INFINITY;
+      if ((got.get(name) ?? 0) < asked) slot.idleUntil = until;
     }
   }
 
@@ -470,7 +515,11 @@ export class Dispatcher {
   /** What to claim now: room in each target's window, in chunks so one store call serves many attempts. */
   #claimRequest(now: number): ClaimRequest | undefined {
     let capacity: Map<string, number> | undefined;
+    const anyDue = this.#anyDue;
+    this.#anyDue = false;
     for (const [name, slot] of this.#slots) {
+      if (anyDue) slot.idleUntil = 0;
+      else if (slot.idleUntil > now && slot.retryAt > now) continue;
       if (this.#disabled.has(name)) continue;
       const room = slot.window - slot.running - slot.ready.length - slot.reserved;
       let free = Math.min(slot.breaker.allowance(now, room), this.#o.claimBatch);
@@ -609,7 +658,8 @@ export class Dispatcher {
         slot.rateWait = false;
         if (slot.ready.length > 0) this.#drain(slot, fired);
       }
-      this.wake();
+      // Idle targets sit out until their own time (a poll later, a retry's due time): no sweep of them all here.
+      this.#look();
     }, at - now);
     this.#timer.unref();
   }
@@ -830,7 +880,7 @@ export class Dispatcher {
           slot.breaker.close();
           slot.circuitOpen = false;
           this.#o.logger.warn({ target: name, by: circuit.nodeId }, 'Circuit closed by another node: the target answers again');
-          this.wake();
+          this.due(name);
         }
       }
       const since = health?.failingSince;
@@ -892,7 +942,11 @@ export class Dispatcher {
         record,
       });
     }
-    if (outcome.state === 'pending' && outcome.dueAt <= Date.now()) this.#again = true;
+    if (outcome.state === 'pending') {
+      const slot = this.#slots.get(delivery.target);
+      if (slot !== undefined && outcome.dueAt < slot.retryAt) slot.retryAt = outcome.dueAt;
+      if (outcome.dueAt <= Date.now()) this.#again = true;
+    }
     this.#scheduleTick();
   }
 

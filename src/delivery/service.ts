@@ -345,16 +345,15 @@ export class DeliveryService implements DeliveryQueue {
     }
     this.#health.succeeded();
     this.#counted(rows);
-    this.#handOver(rows.length, adopt, leaseUntil);
+    this.#handOver(rows, adopt, leaseUntil);
     return Promise.resolve(records);
   }
 
   /** After a write: runs what was written already claimed, and wakes the dispatcher for the rest. */
-  #handOver(written: number, adopt: DeliveryRecord[] | undefined, leaseUntil: number): void {
-    const adopted = adopt === undefined ? 0 : adopt.length;
+  #handOver(rows: readonly StoredDeliveryInput[], adopt: DeliveryRecord[] | undefined, leaseUntil: number): void {
     if (adopt !== undefined) forEachTarget(adopt, (target, list) => this.#dispatcher.adopt(target, list, leaseUntil, list.length));
-    // Rows written unclaimed (no room here, or due later) wait for a claim.
-    if (written > adopted) this.#dispatcher.wake();
+    // Rows written unclaimed (no room here, or due later) wait for a claim of their target.
+    if (rows.length > (adopt === undefined ? 0 : adopt.length)) for (const row of rows) if (row.claim === undefined) this.#dispatcher.due(row.target);
   }
 
   /** Gives back the reservations of deliveries claimed at enqueue whose write failed. */
@@ -427,7 +426,7 @@ export class DeliveryService implements DeliveryQueue {
           for (const g of group) g.reject(err);
         }
         for (const g of group) {
-          if (written) this.#handOver(g.rows.length, g.adopt, g.leaseUntil);
+          if (written) this.#handOver(g.rows, g.adopt, g.leaseUntil);
           else this.#release(g.adopt);
         }
         if (written) for (const g of group) g.resolve();

@@ -685,3 +685,39 @@ test('one enqueue for several targets, interleaved: each delivery claimed at enq
     }
   }
 });
+
+test('idle targets sit out the claims: with 200 targets registered, the claims after each delivery ask the store about no idle target', async () => {
+  const store = new MemoryStore();
+  const asked: number[] = [];
+  const claim = store.claim.bind(store);
+  store.claim = (request) => {
+    asked.push(request.capacity.size);
+    return claim(request);
+  };
+  let settled = 0;
+  const settle = store.settle.bind(store);
+  store.settle = (requests) => {
+    settled += requests.length;
+    return settle(requests);
+  };
+  // A long poll, so the sweep of idle targets is not what the assertions see.
+  const h = await harness({ poll_interval: 30, enqueue_batch: 1 }, store);
+  try {
+    const delivered: string[] = [];
+    for (let i = 0; i < 200; i++) h.service.registerTarget(target(`t${i}`, async (d) => (delivered.push(d.target), { ok: true })));
+    // The first claim asks every target (none is known idle yet): each has nothing due.
+    await waitFor(() => asked.includes(200), 'a claim asking all 200 targets');
+    await h.service.enqueue([{ target: 't7', event: event(0) }]);
+    await waitFor(() => delivered.length === 1, 'the first delivery');
+    asked.length = 0;
+    for (let n = 1; n <= 5; n++) {
+      await h.service.enqueue([{ target: 't42', event: event(n) }]);
+      await waitFor(() => delivered.length === n + 1, `delivery ${n}`);
+    }
+    // Each completion looks for more work (beside recording the attempt): only targets not known idle are asked about.
+    await waitFor(() => settled === 6, 'the six attempts recorded');
+    assert.ok(asked.every((size) => size <= 1), `no claim asked about the idle targets: ${asked.join(',')}`);
+  } finally {
+    await h.service.close();
+  }
+});
