@@ -27,7 +27,7 @@ import { resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
 import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
 import type { PythonExtensions } from './python.js';
 import type { NodeProcesses } from './node-processes.js';
-import { TaskSignal } from './task-signal.js';
+import { TaskExpiredError, TaskSignal } from './task-signal.js';
 import { HandlerSeries } from './handler-metrics.js';
 import { toResultEmissions, type ResultEmission } from './results.js';
 import { compileFilters, type EventFilter } from '../events/filters.js';
@@ -555,7 +555,9 @@ export class ExtensionHandler {
       (err: unknown) => {
         if (span !== undefined) endSpan(span, err);
         if (job.finished) return; // timed out: already reported
-        this.#onHandleFailure(job, main.runner.describeFailure(err), 'error');
+        // Its runtime reached it past the deadline (before the timer here fired): the timeout it is.
+        if (err instanceof TaskExpiredError) this.#expire(job);
+        else this.#onHandleFailure(job, main.runner.describeFailure(err), 'error');
       },
     );
   }
@@ -671,6 +673,8 @@ export class ExtensionHandler {
     this.#jobs.add(job);
     // A timeout past the longest Node timer (a config that skipped the schema) is re-armed until it is reached.
     job.deadline = this.#deadlines.track(this.#timeoutMs, this.#onTimeout, job);
+    // The same limit on the wall clock, for a runtime to skip the frame once it has passed.
+    job.expiresAt = job.startedAt + this.#timeoutMs;
   }
 
   /** An event past its deadline (delay, queue and run time). */
