@@ -16,6 +16,9 @@ import { ProcessPool } from '../../src/extensions/process-pool.js';
 import { PythonExtensions } from '../../src/extensions/python.js';
 import { TaskSignal } from '../../src/extensions/task-signal.js';
 import { silentLogger } from '../../src/logger.js';
+import { ENGINE_EVENTS } from '../../src/events/engine-events.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startRuntime } from './helpers.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/pipeline/', import.meta.url));
 const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
@@ -135,5 +138,47 @@ describe('process pool: killing a running event with answered frames behind it',
     assert.equal(await slow, 'ran slow');
     assert.equal(await pipelined.run(task(file, 'after')), 'ran after');
     assert.deepEqual(runs(file), ['warm', 'slow', 'after']);
+  });
+});
+
+describe('a Python handler with a short limit, pipelined behind a slow event', () => {
+  test('the slow event times out; the events its process served or was serving when the limit fired run once each', async () => {
+    const file = join(dir, 'handler.txt');
+    const rt = await startRuntime(
+      {
+        events: [{ id: '100', name: 'work' }],
+        extensions: { folder: FOLDER, pool: { size: 1, pipeline: 4 } },
+        handlers: [{ type: 'extension', name: 'counted', entry_point: 'python:counted_handler.CountedHandler', configuration: file, target_events: ['100'], timeout: 2, fail_after_errors: 0 }],
+      },
+      FOLDER,
+    );
+    try {
+      const handled = (tag: string) =>
+        waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.info && e.message === `ran ${tag}`), { what: `the result of "${tag}"`, timeoutMs: 30_000 });
+      const emit = (tag: string, sleep = 0) => rt.runtime.host.emit('100', { data: { tag, sleep } });
+      await emit('warm');
+      await handled('warm');
+      const slow = await emit('slow', 2.5);
+      await waitFor(() => runs(file).includes('slow'), { what: '"slow" running', timeoutMs: 30_000 });
+      const slowStarted = Date.now();
+      // Sent late in the slow event's run, so their own limit is far: they wait behind it in the process.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await emit('b');
+      await emit('c', 0.5);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The limit of "slow" passes while the loop is held: when it fires,
+      // "slow" and "b" are answered (unread) and "c" is running.
+      blockUntil(() => runs(file).includes('c'));
+      assert.ok(Date.now() - slowStarted > 2000);
+      const failure = await waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === slow.uuid), { what: 'the timeout of "slow"', timeoutMs: 30_000 });
+      assert.equal(failure.data['reason'], 'timeout');
+      await handled('b');
+      await handled('c');
+      await emit('after');
+      await handled('after');
+      assert.deepEqual(runs(file), ['warm', 'slow', 'b', 'c', 'after']);
+    } finally {
+      await rt.close();
+    }
   });
 });
