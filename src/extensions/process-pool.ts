@@ -63,6 +63,8 @@ interface Slot {
   readonly inFlight: Entry[];
   /** Killed by the host (its running event was aborted): nothing it holds is running any more. */
   killed: boolean;
+  /** The running event, aborted (its limit): until it is answered, the process is still on it, not on inFlight[0]. */
+  abortedRunning: Entry | undefined;
 }
 
 export class ProcessPool {
@@ -135,7 +137,7 @@ export class ProcessPool {
       onExit: (exit) => this.#onExit(slot, exit),
       ...(this.#options.outOfMemoryLine === undefined ? {} : { outOfMemoryLine: this.#options.outOfMemoryLine }),
     });
-    const slot: Slot = { process, ready: false, inFlight: [], killed: false };
+    const slot: Slot = { process, ready: false, inFlight: [], killed: false, abortedRunning: undefined };
     this.#slots.add(slot);
     process.ready.then(
       () => {
@@ -158,7 +160,9 @@ export class ProcessPool {
   #onExit(slot: Slot, exit: ProcessExit): void {
     this.#slots.delete(slot);
     const behind = slot.inFlight.splice(0);
-    const running = slot.killed ? undefined : behind.shift();
+    // Ended while on an aborted event (before the kill came): that event has already failed, and the next one never started.
+    const onAborted = slot.abortedRunning !== undefined && !slot.abortedRunning.answered;
+    const running = slot.killed || onAborted ? undefined : behind.shift();
     if (running !== undefined) running.reject(this.#exitError(exit));
     if (this.#closed) {
       for (const entry of behind) entry.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
@@ -268,6 +272,7 @@ export class ProcessPool {
    * the aborted one run once, there.
    */
   #killUnlessAnswered(slot: Slot, entry: Entry): void {
+    slot.abortedRunning = entry;
     setImmediate(() =>
       setImmediate(() => {
         if (entry.answered || slot.killed || slot.process.exited !== undefined) return;

@@ -37,13 +37,24 @@ function pool(): ProcessPool {
   return made;
 }
 
-function task(file: string, tag: string, sleep = 0): ExtensionTask {
+function task(file: string, tag: string, sleep = 0, exit = 0): ExtensionTask {
   return {
     module: 'counted_handler',
     exportName: 'CountedHandler',
     configuration: file,
-    event: { id: '100', account: { name: 'a' }, data: { tag, sleep } } as unknown as ExtensionTask['event'],
+    event: { id: '100', account: { name: 'a' }, data: { tag, sleep, exit } } as unknown as ExtensionTask['event'],
   };
+}
+
+/** The process has ended (a zombie: not yet reaped, as the event loop is held). Linux. */
+function ended(pidFile: string): boolean {
+  try {
+    const pid = readFileSync(pidFile, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
 }
 
 function runs(file: string): string[] {
@@ -100,6 +111,22 @@ describe('process pool: killing a running event with answered frames behind it',
     assert.equal(await c, 'ran c');
     assert.deepEqual(runs(file), ['warm', 'slow', 'b', 'c']);
     assert.equal(pipelined.stats.threads, 1);
+  });
+
+  test('a process that ends by itself on an event just aborted for its limit fails no other event: the next one runs in the replacement', async () => {
+    const file = join(dir, 'ended-on-aborted.txt');
+    const pipelined = pool();
+    assert.equal(await pipelined.run(task(file, 'warm')), 'ran warm');
+    const signal = new TaskSignal();
+    const dying = pipelined.run(task(file, 'dying', 0.1, 9), signal);
+    const next = pipelined.run(task(file, 'next'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Its exit is waiting to be seen when the limit fires: it is seen before the kill would come.
+    blockUntil(() => ended(`${file}.pid`));
+    signal.abort('timeout');
+    await assert.rejects(dying, { name: 'AbortError' });
+    assert.equal(await next, 'ran next');
+    assert.deepEqual(runs(file), ['warm', 'dying', 'next']);
   });
 
   test('a frame whose deadline passed while it waited behind a slow handle is not run; the event fails as expired', async () => {
