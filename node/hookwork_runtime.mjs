@@ -136,6 +136,9 @@ async function serve(request) {
       return { type: 'ready', id, target_events: Array.isArray(targets) ? targets.map(String) : null };
     }
     case 'handle': {
+      // The event's limit passed while its frame waited here: the host has
+      // already failed it as timed out; running it would be work nobody waits for.
+      if (typeof request.deadline === 'number' && Date.now() >= request.deadline) return { type: 'expired', id };
       const { handlerClass } = await load(request.module, request.class);
       const event = Object.setPrototypeOf(request.event, EVENT_PROTO);
       let result = await handlerClass.handle(event, request.configuration);

@@ -11,15 +11,21 @@
 // process before the first is answered (it serves them in order), so a
 // process never waits for the host between two events, and one wake-up
 // serves several frames. The oldest unanswered frame is the one running:
-// a crash or a kill fails that one, and the frames behind it go back to the
-// front of the queue. An event aborted while its frame waits in a process
-// fails at once; the process still reaches that frame, and its answer is
-// dropped.
+// a crash fails that one. Before the frames behind it go back to the front
+// of the queue, the answers the process wrote before it ended are read to
+// the end of its stdout and delivered: an answered event never runs twice.
+// Aborting the running event (its limit) kills the process only once what
+// the pipe held has been read and its answer is still missing: a process
+// that had already finished it and moved on is left alone. An event aborted
+// while its frame waits in a process fails at once; the frame carries the
+// event's deadline, and a runtime that reaches it later answers `expired`
+// without calling handle (an abort for another reason than the limit still
+// lets it run, and its answer is dropped).
 
 import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, ExtensionWorkerCrashError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
-import type { TaskSignal } from './task-signal.js';
+import { TaskExpiredError, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type ProcessCommand, type ProcessExit } from './protocol-process.js';
 import { EXIT_CODES, fromRemoteError, type RemoteError } from './protocol.js';
 
@@ -44,6 +50,8 @@ export interface ProcessPoolOptions {
 interface Entry {
   readonly task: ExtensionTask;
   readonly signal: TaskSignal | undefined;
+  /** Its process answered it (even if it was aborted meanwhile). */
+  answered: boolean;
   resolve(result: HandleResult): void;
   reject(error: Error): void;
 }
@@ -55,6 +63,8 @@ interface Slot {
   readonly inFlight: Entry[];
   /** Killed by the host (its running event was aborted): nothing it holds is running any more. */
   killed: boolean;
+  /** The running event, aborted (its limit): until it is answered, the process is still on it, not on inFlight[0]. */
+  abortedRunning: Entry | undefined;
 }
 
 export class ProcessPool {
@@ -82,7 +92,7 @@ export class ProcessPool {
       return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
     }
     return new Promise<HandleResult>((resolve, reject) => {
-      const entry: Entry = { task, signal, resolve, reject };
+      const entry: Entry = { task, signal, answered: false, resolve, reject };
       this.#queue.push(entry);
       signal?.addEventListener('abort', () => this.#abort(entry));
       this.#fill();
@@ -127,7 +137,7 @@ export class ProcessPool {
       onExit: (exit) => this.#onExit(slot, exit),
       ...(this.#options.outOfMemoryLine === undefined ? {} : { outOfMemoryLine: this.#options.outOfMemoryLine }),
     });
-    const slot: Slot = { process, ready: false, inFlight: [], killed: false };
+    const slot: Slot = { process, ready: false, inFlight: [], killed: false, abortedRunning: undefined };
     this.#slots.add(slot);
     process.ready.then(
       () => {
@@ -150,7 +160,9 @@ export class ProcessPool {
   #onExit(slot: Slot, exit: ProcessExit): void {
     this.#slots.delete(slot);
     const behind = slot.inFlight.splice(0);
-    const running = slot.killed ? undefined : behind.shift();
+    // Ended while on an aborted event (before the kill came): that event has already failed, and the next one never started.
+    const onAborted = slot.abortedRunning !== undefined && !slot.abortedRunning.answered;
+    const running = slot.killed || onAborted ? undefined : behind.shift();
     if (running !== undefined) running.reject(this.#exitError(exit));
     if (this.#closed) {
       for (const entry of behind) entry.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
@@ -201,10 +213,16 @@ export class ProcessPool {
     slot.inFlight.push(entry);
     const { task } = entry;
     slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
+    const expiresAt = entry.signal?.expiresAt ?? 0;
     slot.process
-      .request({ type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration })
+      .request(
+        expiresAt > 0
+          ? { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
+          : { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration },
+      )
       .then(
         (response) => {
+          entry.answered = true;
           // Answers come in order: this one is the oldest in flight, unless it was aborted or its process ended.
           const at = slot.inFlight.indexOf(entry);
           if (at === -1) return;
@@ -214,6 +232,8 @@ export class ProcessPool {
           this.#pump();
           if (response.type === 'result') entry.resolve(response.result as HandleResult);
           else if (response.type === 'error') entry.reject(resultError(response.error));
+          // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
+          else if (response.type === 'expired') entry.reject(new TaskExpiredError());
           else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
         },
         (err: unknown) => {
@@ -238,12 +258,28 @@ export class ProcessPool {
       // A stuck handler cannot be interrupted: its process goes, a new one
       // comes (the frames behind it are re-queued by onExit). A frame still
       // waiting in the process is not running: its answer will be dropped.
-      if (at === 0) {
-        slot.killed = true;
-        slot.process.kill();
-      }
+      if (at === 0) this.#killUnlessAnswered(slot, entry);
       return;
     }
+  }
+
+  /**
+   * Kills the process running `entry` unless its answer was already on the
+   * way: the process may have finished it, and be on the next frame, with
+   * the answer unread in the pipe. Two turns of the loop give at least one
+   * full read of the pipe (whatever phase the abort came from) before the
+   * choice: a process that moved on keeps serving, and the frames behind
+   * the aborted one run once, there.
+   */
+  #killUnlessAnswered(slot: Slot, entry: Entry): void {
+    slot.abortedRunning = entry;
+    setImmediate(() =>
+      setImmediate(() => {
+        if (entry.answered || slot.killed || slot.process.exited !== undefined) return;
+        slot.killed = true;
+        slot.process.kill();
+      }),
+    );
   }
 }
 

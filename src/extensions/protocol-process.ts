@@ -41,6 +41,9 @@ export interface ProcessExit {
   readonly outOfMemory?: boolean;
 }
 
+/** How long after a process's exit its stdout and stderr may take to reach their end (a grandchild holding them open). */
+const OUTPUT_GRACE_MS = 1000;
+
 interface Pending {
   resolve(response: Response): void;
   reject(error: Error): void;
@@ -83,7 +86,7 @@ export class ProtocolProcess {
     // Writes to a process that just died fail with EPIPE: its exit reports it.
     this.#child.stdin.on('error', () => undefined);
     this.#child.on('error', (err) => this.#ended(null, null, `it could not be started (${err.message})`));
-    this.#child.on('exit', (code, signal) => this.#afterStderr(() => this.#ended(code, signal)));
+    this.#child.on('exit', (code, signal) => this.#afterOutput(() => this.#ended(code, signal)));
   }
 
   /** Renames the process in its log lines (a pool worker takes the name of the handler it runs). */
@@ -191,22 +194,40 @@ export class ProtocolProcess {
   #problem: string | undefined;
   #outOfMemory = false;
 
-  /** Runs `then` once stderr has been read to its end (its last lines may say why it died), or shortly after. */
-  #afterStderr(then: () => void): void {
-    const stderr = this.#child.stderr;
-    if (stderr.readableEnded || stderr.destroyed) {
-      then();
+  /**
+   * Runs `then` once stdout and stderr have been read to their end, or at
+   * most OUTPUT_GRACE_MS after the exit (a grandchild may hold a pipe open),
+   * and after the callbacks of the last answers have run. Answers the process
+   * wrote before it ended are still in the pipe when its exit is seen: read
+   * and matched to their requests first, they are never failed (nor re-run
+   * by a pool) for want of being read. Its last stderr lines may say why it died.
+   */
+  #afterOutput(then: () => void): void {
+    const streams = [this.#child.stdout, this.#child.stderr].filter((stream) => !stream.readableEnded && !stream.destroyed);
+    let open = streams.length;
+    // setImmediate: the promise callbacks of answers read with the end run first.
+    const finish = (): void => {
+      clearTimeout(timer);
+      for (const stream of streams) {
+        stream.off('end', one);
+        stream.off('close', one);
+      }
+      setImmediate(then);
+    };
+    const timer = open === 0 ? undefined : setTimeout(finish, OUTPUT_GRACE_MS);
+    function one(this: NodeJS.ReadableStream): void {
+      this.off('end', one);
+      this.off('close', one);
+      if (--open === 0) finish();
+    }
+    if (open === 0) {
+      finish();
       return;
     }
-    const timer = setTimeout(done, 250);
-    function done(): void {
-      clearTimeout(timer);
-      stderr.off('end', done);
-      stderr.off('close', done);
-      then();
+    for (const stream of streams) {
+      stream.once('end', one);
+      stream.once('close', one);
     }
-    stderr.once('end', done);
-    stderr.once('close', done);
   }
 
   #onStderr(text: string): void {

@@ -58,6 +58,12 @@ export interface HandleRequest {
   readonly class: string;
   readonly event: unknown;
   readonly configuration: string;
+  /**
+   * Optional: when the event's limit passes, in milliseconds since the Unix
+   * epoch (wall clock). A runtime that reaches the frame at or after it
+   * answers `expired` without calling handle.
+   */
+  readonly deadline?: number;
 }
 export interface PingRequest {
   readonly type: 'ping';
@@ -106,6 +112,8 @@ export type Response =
   | { readonly type: 'pong'; readonly id: number }
   | { readonly type: 'decision'; readonly id: number; readonly decision: Decision }
   | { readonly type: 'result'; readonly id: number; readonly result: unknown }
+  /** A handle frame reached at or after its `deadline`: handle was not called. */
+  | { readonly type: 'expired'; readonly id: number }
   | { readonly type: 'error'; readonly id: number | null; readonly error: RemoteError };
 
 /** One frame for a message. */

@@ -9,6 +9,12 @@
 export class TaskSignal {
   aborted = false;
   reason: unknown = undefined;
+  /**
+   * When the task's limit passes, ms since the Unix epoch (0: none). A
+   * process pool sends it with the frame, so a runtime that reaches the
+   * frame later skips it (answers `expired`) instead of running it.
+   */
+  expiresAt = 0;
   #listener: (() => void) | undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
@@ -26,5 +32,13 @@ export class TaskSignal {
     const listener = this.#listener;
     this.#listener = undefined;
     listener?.();
+  }
+}
+
+/** A task its runtime did not run: it reached the frame past the task's deadline (`expiresAt`). The handler reports it as its timeout. */
+export class TaskExpiredError extends Error {
+  constructor() {
+    super('The task was not run: its deadline had passed when its worker reached it.');
+    this.name = 'AbortError';
   }
 }

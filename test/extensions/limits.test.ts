@@ -11,6 +11,7 @@ import type { HookworkEvent } from '../../src/events/envelope.js';
 import { MAX_TIMEOUT_SECONDS, extensionHandlerSchema, extensionsConfigSchema, type ExtensionHandlerConfig } from '../../src/extensions/config-schema.js';
 import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.js';
 import { ExtensionHandler } from '../../src/extensions/handler.js';
+import { TaskExpiredError, type TaskSignal } from '../../src/extensions/task-signal.js';
 import type { ExtensionPool } from '../../src/extensions/pool.js';
 import { createHost, type Host } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
@@ -20,6 +21,7 @@ import { FIXTURES, startRuntime } from './helpers.js';
 
 interface StubRun {
   readonly task: ExtensionTask;
+  readonly signal: TaskSignal | undefined;
   resolve(result: HandleResult): void;
   reject(error: Error): void;
 }
@@ -35,7 +37,7 @@ async function setUp(input: Record<string, unknown>, override: Partial<Extension
   const host = createHost({ logger: silentLogger(), events: [{ id: '2000', name: 'work' }] });
   const runs: StubRun[] = [];
   const pool = {
-    run: (task: ExtensionTask) => new Promise<HandleResult>((resolve, reject) => runs.push({ task, resolve, reject })),
+    run: (task: ExtensionTask, signal?: TaskSignal) => new Promise<HandleResult>((resolve, reject) => runs.push({ task, signal, resolve, reject })),
     describeFailure: (err: unknown) => err as Error,
   } as unknown as ExtensionPool;
   const config = { ...extensionHandlerSchema.parse({ type: 'extension', target_events: ['2000'], ...input }), ...override };
@@ -135,6 +137,24 @@ describe('the hard limit (timeout)', () => {
     assert.deepEqual(warnings, []);
     assert.equal(handler.inFlight, 1);
     assert.equal(handler.counters.timeouts, 0);
+  });
+});
+
+describe('the limit carried to the worker (expiresAt)', () => {
+  test('the task signal carries the event\'s deadline on the wall clock; a runtime\'s "expired" is reported as the timeout', async () => {
+    const { host, handler, runs, failures } = await setUp({ name: 'expiring', entry_point: 'lifecycle.ts#Counting', timeout: 30 });
+    const before = Date.now();
+    const event = await emit(host);
+    await waitFor(() => runs.length === 1, { what: 'the run' });
+    const run = runs[0] as StubRun;
+    assert.ok(run.signal !== undefined);
+    assert.ok(run.signal.expiresAt >= before + 30_000 && run.signal.expiresAt <= Date.now() + 30_000, String(run.signal.expiresAt));
+    // The runtime reached the frame past the deadline before the timer here fired.
+    run.reject(new TaskExpiredError());
+    const failure = await waitFor(() => failures.find((f) => f.data['event_uuid'] === event.uuid), { what: 'the failure event' });
+    assert.equal(failure.data['reason'], 'timeout');
+    assert.equal(handler.counters.timeouts, 1);
+    assert.equal(handler.inFlight, 0);
   });
 });
 

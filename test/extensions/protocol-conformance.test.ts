@@ -239,6 +239,11 @@ const TABLE: readonly Row[] = [
   { title: 'worker: what handle prints goes to stderr, not into the protocol', role: 'worker', exchange: [
     [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('print'), configuration: '' }, { type: 'result', result: 'printed' }],
   ] },
+  // The "exit" event would end the process if handle ran: the next answer proves it did not.
+  { title: 'worker: a handle frame reached at or after its deadline answers expired without calling handle; one before it runs', role: 'worker', exchange: [
+    [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('exit'), configuration: '', deadline: 1 }, { type: 'expired' }],
+    [{ type: 'handle', module: '{module}', class: 'ConformanceHandler', event: event('text'), configuration: 'c3', deadline: 32503680000000 }, { type: 'result', result: 'handled c3' }],
+  ] },
   { title: 'shutdown answers ok', role: 'worker', exchange: [[{ type: 'shutdown' }, { type: 'ok' }]] },
 ];
 
