@@ -16,8 +16,8 @@ import { silentLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { createGateway } from '../../src/server/gateway.js';
-import { countingReceiver, type CountingReceiver } from './receiver.js';
-import { formatCount, formatFigure, median, quantile, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
+import { countingReceiver, median, type CountingReceiver } from '../lib.js';
+import { formatCount, formatFigure, quantile, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
 
 const SIZES = [0, 10_000, 100_000, 1_000_000];
 const CONCURRENCY = 64;
@@ -46,6 +46,8 @@ async function open(storeUrl: string, rx: CountingReceiver): Promise<Bench> {
       store: { url: storeUrl },
       ssrf: { allow: ['127.0.0.1/32'] },
       handlers: [{ type: 'webhook', name: 'live', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY, secrets: [SECRET] }],
+      // The backlog is the point: above the default bound (1 million) new events would be refused.
+      delivery: { max_pending: 0 },
     },
     baseDir: dir,
     logger: silentLogger(),

@@ -38,12 +38,6 @@ export function sizesUpTo(sizes: readonly number[], max: number): number[] {
   return sizes.filter((s, i) => i === 0 || s <= max);
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** The value at quantile q (0..1) of already sorted values. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;

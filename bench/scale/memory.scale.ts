@@ -18,7 +18,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Pool } from 'undici';
 import { silentLogger } from '../../src/logger.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { countingReceiver, type CountingReceiver } from './receiver.js';
+import { countingReceiver, type CountingReceiver } from '../lib.js';
 import { formatCount, formatFigure, mib, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -46,7 +46,7 @@ async function bytesPerPending(max: number): Promise<Curve> {
   const rows: { size: number; perDelivery: number; json: number }[] = [];
   for (const size of sizesUpTo([10_000, 100_000, 1_000_000], max)) {
     const runtime = await createRuntime({
-      config: { log_level: 'silent', store: { url: 'memory' }, events: [{ id: '1001', name: 'bench' }] },
+      config: { log_level: 'silent', store: { url: 'memory' }, events: [{ id: '1001', name: 'bench' }], delivery: { max_pending: 0 } },
       logger: silentLogger(),
     });
     const service = runtime.services.delivery!;
@@ -76,7 +76,7 @@ async function bytesPerPending(max: number): Promise<Curve> {
 async function prefillSqlite(dbFile: string, size: number): Promise<void> {
   if (size === 0) return;
   const runtime = await createRuntime({
-    config: { log_level: 'silent', store: { url: `sqlite:${dbFile}` }, events: [{ id: '1001', name: 'bench' }] },
+    config: { log_level: 'silent', store: { url: `sqlite:${dbFile}` }, events: [{ id: '1001', name: 'bench' }], delivery: { max_pending: 0 } },
     logger: silentLogger(),
   });
   const service = runtime.services.delivery!;
@@ -143,6 +143,8 @@ async function gatewayRss(max: number, rx: CountingReceiver): Promise<Curve> {
         `  data_dir: ${join(dir, 'data')}`,
         'store:',
         `  url: sqlite:${dbFile}`,
+        'delivery:',
+        '  max_pending: 0',
         'ssrf:',
         '  allow: [127.0.0.1/32]',
         'events:',

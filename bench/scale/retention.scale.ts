@@ -15,7 +15,7 @@ import pg from 'pg';
 import { silentLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { countingReceiver, type CountingReceiver } from './receiver.js';
+import { countingReceiver, type CountingReceiver } from '../lib.js';
 import { formatCount, formatFigure, quantile, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
 
 const PREFILL_BATCH = 5000;

@@ -15,8 +15,8 @@ import type { HookworkConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { countingReceiver, type CountingReceiver } from './receiver.js';
-import { formatCount, formatFigure, median, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
+import { countingReceiver, median, type CountingReceiver } from '../lib.js';
+import { formatCount, formatFigure, sizesUpTo, type Curve, type ScaleOptions } from './curve.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const ROUTED = '1001';

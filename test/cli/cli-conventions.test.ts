@@ -102,7 +102,8 @@ test('hookwork plugins list --json and reload against the running gateway, the t
 });
 
 test('the token is never printed: a refused token (403), a missing one (401) and an unreachable gateway exit 1', async () => {
-  const forbidden = await run(['plugins', 'list', '--url', url, '--token', VIEWER]);
+  // Reading the plugins is a viewer's right; reloading one is not.
+  const forbidden = await run(['plugins', 'reload', 'hello', '--url', url, '--token', VIEWER]);
   assert.equal(forbidden.code, 1);
   assert.match(forbidden.err, /403 HKW_ERR_FORBIDDEN/);
   assert.ok(!forbidden.err.includes(VIEWER) && !forbidden.out.includes(VIEWER));
