@@ -18,18 +18,13 @@ import { createHost } from '../src/host.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { extensionHandlerSchema } from '../src/extensions/config-schema.js';
-import type { BenchResult } from './lib.js';
+import { median, type BenchResult } from './lib.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
 const ENTRY_POINT = 'trivial-extension.ts#TrivialExtension';
 const BATCH = 2000;
 const ROUNDS = 7;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] as number;
-}
 
 export async function run(): Promise<BenchResult[]> {
   // Both sides: min(2, availableParallelism()) workers (piscina gains nothing past 2 in flight on 2 cores).

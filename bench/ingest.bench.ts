@@ -15,7 +15,7 @@ import { eventJsonText } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
-import type { BenchResult } from './lib.js';
+import { median, type BenchResult } from './lib.js';
 
 const EVENTS = 8000;
 const SINGLE_CLIENTS = 64;
@@ -23,8 +23,6 @@ const BATCH = 1000;
 const BATCH_CLIENTS = 2;
 // Rounds swing on a shared VM: the median needs several (BENCH_ROUNDS overrides).
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1] as number;
 
 const EVENT = { id: '1001', data: { file: '/a/b.txt', size: 1234 } };
 

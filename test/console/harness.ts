@@ -69,9 +69,8 @@ export class Tagger {
 }
 `;
 
-// The tokens are quoted: GET /v1/config's text replaces a secret by
-// [redacted] in place, which YAML reads back as a list when unquoted (a known
-// wc-api2 issue, reported), and the Config test validates the draft as is.
+// The Config test validates this file's text, as GET /v1/config shows it
+// (each secret as "[redacted]"), unchanged.
 function configYaml(ok: Receiver, failing: Receiver): string {
   return `# The console tests' gateway.
 server:
