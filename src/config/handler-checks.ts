@@ -13,6 +13,9 @@ import type { HookworkConfig } from './schema.js';
 import type { MagpieWebhookConfig } from '../webhooks/config-schema.js';
 import type { EmailHandlerConfig } from '../email/config-schema.js';
 
+/** A queued handler's delivery controls: a sync one never meets the queue. */
+const QUEUE_CONTROLS = ['rate_limit', 'retry_schedule', 'circuit_breaker', 'endpoint_failure_disable_after', 'max_pending'] as const;
+
 /** Where a webhook entry came from (a `webhooks_path` file, or the config). */
 export interface WebhookOrigin {
   readonly file?: string;
@@ -193,6 +196,14 @@ export function targetsConfigProblems(config: HookworkConfig, options: TargetsCh
     const granted = new Set<string>(handler.grants);
     if (handler.digest !== undefined && handler.sync) {
       problems.push({ key: `${where}.digest`, message: 'a digest collects events for the delivery queue; it cannot run "sync: true" (remove one of them)' });
+    }
+    if (handler.sync) {
+      // Inline runs skip the queue: its controls would be silently ignored.
+      for (const control of QUEUE_CONTROLS) {
+        if (handler[control] !== undefined) {
+          problems.push({ key: `${where}.${control}`, message: `"${control}" applies to queued deliveries; a "sync: true" handler runs inline, outside the queue (remove one of them)` });
+        }
+      }
     }
     const digest = handler.digest !== undefined;
     if (digest && handler.type === 'webhook' && (handler.payload !== undefined || handler.format !== 'json')) {

@@ -22,6 +22,7 @@ import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { handlerProblems } from '../config/helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -241,4 +242,13 @@ test('two dispatchers on one PostgreSQL: a circuit one opens is open on the othe
   await waitFor(async () => (await a.list({ state: 'done', target: 'shaky' })).length === 3, { what: 'all delivered', timeoutMs: 15_000 });
   await waitFor(async () => (await b.depth()).find((d) => d.target === 'shaky')?.circuit?.state === 'closed', { what: 'closed on node b' });
   await waitFor(async () => (await a.depth()).find((d) => d.target === 'shaky')?.circuit?.state === 'closed', { what: 'closed on node a' });
+});
+
+test('delivery controls on a "sync: true" handler are a config problem naming each (it runs inline, outside the queue)', () => {
+  const problems = handlerProblems([
+    { type: 'webhook', name: 'inline', url: 'https://e.example/a', sync: true, rate_limit: { per_second: 5 }, retry_schedule: [1, 2], max_pending: 10 },
+    { type: 'webhook', name: 'queued', url: 'https://e.example/b', rate_limit: { per_second: 5 }, retry_schedule: [1, 2], max_pending: 10 },
+  ]);
+  assert.deepEqual(problems.map((p) => p.key).sort(), ['handlers.0.max_pending', 'handlers.0.rate_limit', 'handlers.0.retry_schedule']);
+  assert.match(problems[0]?.message ?? '', /sync: true/);
 });
