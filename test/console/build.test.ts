@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DIST_UI, ensureUiBuilt, uiIsStale } from './build-ui.js';
+import { DIST_UI, ensureUiBuilt, uiIsStale } from '../../scripts/build-ui.js';
 
 before(ensureUiBuilt);
 

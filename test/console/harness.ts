@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/cli/commands/serve.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { ensureUiBuilt, ROOT } from './build-ui.js';
+import { ensureUiBuilt, ROOT } from '../../scripts/build-ui.js';
 
 export const TOKENS = {
   superuser: 'console-superuser-token-0123456789',

@@ -1,15 +1,17 @@
-// The console tests need dist/ui/ (what the gateway serves at /ui/). CI runs
-// on a clean clone (`npm ci && npm run typecheck && npm test`, no build), so
-// the first console test builds it with Vite when it is missing or older than
-// a file under ui/ (or package.json). Test files run in parallel processes: a
-// lock directory makes one of them build while the others wait.
+// Builds the console (dist/ui/, what the gateway serves at /ui/) with Vite
+// when it is missing or older than a file under ui/ (or package.json).
+// `npm start` runs this first (prestart), so the README's `npm ci && npm
+// start` serves a working console; the console tests call ensureUiBuilt()
+// because CI runs on a clean clone with no build. Test files run in parallel
+// processes: a lock directory makes one of them build while the others wait.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitFor } from '../helpers/wait-for.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..');
 export const DIST_UI = join(ROOT, 'dist', 'ui');
 const INDEX = join(DIST_UI, 'index.html');
 const LOCK = join(ROOT, 'dist', '.ui-build.lock');
@@ -49,7 +51,10 @@ export async function ensureUiBuilt(): Promise<void> {
       // Another test process builds: wait for its lock to go (a lock older than
       // two minutes is from a killed run, and is taken over).
       if (existsSync(LOCK) && Date.now() - statSync(LOCK).mtimeMs > 120_000) rmSync(LOCK, { recursive: true, force: true });
-      await waitFor(() => !existsSync(LOCK), { timeoutMs: 120_000, what: 'the UI build of another test process' });
+      for (let waited = 0; existsSync(LOCK); waited += 100) {
+        if (waited > 120_000) throw new Error(`the UI build of another process did not end in 2 minutes (remove ${LOCK} if none runs)`);
+        await sleep(100);
+      }
     }
   }
   try {
@@ -58,3 +63,5 @@ export async function ensureUiBuilt(): Promise<void> {
     rmSync(LOCK, { recursive: true, force: true });
   }
 }
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await ensureUiBuilt();
