@@ -97,13 +97,21 @@ interface Slot {
   openedAt: number;
   /**
    * Its last claim found nothing more due: claims leave it out until then (a
-   * poll later) unless new work for it is written here, a retry of its falls
-   * due, or a wake says any target may have some. With thousands of idle
-   * targets a claim would otherwise ask the store about each of them.
+   * poll later) unless new work for it is written here, a retry of its is due
+   * now, or a wake says any target may have some (a retry due later is found
+   * when its idle time ends: within a poll interval of its time). With
+   * thousands of idle targets every claim, and every tick's look at the
+   * targets, would otherwise visit each of them.
    */
   idleUntil: number;
-  /** The earliest retry this node settled for it (ms; Infinity: none): claims ask for it from then, idle or not. */
-  retryAt: number;
+  /** When this node last settled a delivery of it for a retry (ms): a claim beside that write may not see it yet. */
+  retriedAt: number;
+}
+
+interface Sleeper {
+  readonly slot: Slot;
+  /** Its idleUntil when it fell asleep: a later sleep or a rouse makes this entry stale. */
+  readonly until: number;
 }
 
 /** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
@@ -164,6 +172,11 @@ export class Dispatcher {
   #again = false;
   /** A wake() came: any target may have work (another node's, an operator's); the next claim asks every one. */
   #anyDue = true;
+  /** The targets claims ask about: every registered one but those known idle (a claim found nothing more due). */
+  readonly #awake = new Set<Slot>();
+  /** The idle ones, in the order they fell idle (so by the end of their idle time), from #sleepHead on. */
+  readonly #sleeping: Sleeper[] = [];
+  #sleepHead = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #localDueAt = Infinity;
@@ -242,17 +255,22 @@ export class Dispatcher {
       circuitOpen: false,
       openedAt: 0,
       idleUntil: 0,
-      retryAt: Number.POSITIVE_INFINITY,
+      retriedAt: 0,
     };
     const previous = this.#slots.get(target.name);
     if (previous !== undefined && previous.policy !== this.#o.policy) this.#ownSchedules -= 1;
     if (policy !== this.#o.policy) this.#ownSchedules += 1;
     this.#slots.set(target.name, slot);
-    if (previous !== undefined) this.#handBackReady(previous, 'target replaced on this node');
+    this.#awake.add(slot);
+    if (previous !== undefined) {
+      this.#awake.delete(previous);
+      this.#handBackReady(previous, 'target replaced on this node');
+    }
     this.wake();
     return () => {
       if (this.#slots.get(target.name) !== slot) return;
       this.#slots.delete(target.name);
+      this.#awake.delete(slot);
       if (slot.policy !== this.#o.policy) this.#ownSchedules -= 1;
       this.#handBackReady(slot, 'target unregistered on this node');
     };
@@ -355,7 +373,7 @@ export class Dispatcher {
   /** New work for `target` was written here: its next claim asks for it (coalesced, like wake()). */
   due(target: string): void {
     const slot = this.#slots.get(target);
-    if (slot !== undefined) slot.idleUntil = 0;
+    if (slot !== undefined) this.#rouse(slot);
     this.#look();
   }
 
@@ -457,11 +475,39 @@ export class Dispatcher {
     const until = claim.now + this.#o.pollMs;
     for (const [name, asked] of claim.capacity) {
       const slot = this.#slots.get(name);
-      if (slot === undefined) continue;
-      // A retry settled beside a claim may not be visible to it yet; a poll later it is, claimed or not.
-      if (slot.retryAt <= claim.now - this.#o.pollMs) slot.retryAt = Number.POSITIVE_INFINITY;
-      if ((got.get(name) ?? 0) < asked) slot.idleUntil = until;
+      if (slot === undefined || (got.get(name) ?? 0) >= asked) continue;
+      // Claimed deliveries waiting here, or a retry settled beside this claim (its write may not have been visible to it): not idle.
+      if (slot.ready.length > 0 || slot.rateWait || slot.retriedAt > claim.now - this.#o.pollMs) continue;
+      slot.idleUntil = until;
+      this.#awake.delete(slot);
+      this.#sleeping.push({ slot, until });
     }
+  }
+
+  /** A sleeping target may have work: claims ask for it again. */
+  #rouse(slot: Slot): void {
+    slot.idleUntil = 0;
+    if (this.#slots.get(slot.target.name) === slot) this.#awake.add(slot);
+  }
+
+  /** Wakes the targets whose idle time ended by `upTo` (in the order they fell idle: each sleeps one poll interval). */
+  #wakeSleepers(upTo: number): void {
+    const sleeping = this.#sleeping;
+    let head = this.#sleepHead;
+    while (head < sleeping.length && (sleeping[head] as Sleeper).until <= upTo) {
+      const { slot, until } = sleeping[head] as Sleeper;
+      head++;
+      // An entry of a sleep that was ended (new work) or replaced by a later one is stale.
+      if (slot.idleUntil === until) this.#rouse(slot);
+    }
+    if (head === sleeping.length) {
+      sleeping.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > sleeping.length) {
+      sleeping.splice(0, head);
+      head = 0;
+    }
+    this.#sleepHead = head;
   }
 
   /** Settles and claims in one store call when the store can, else both side by side. */
@@ -515,11 +561,10 @@ export class Dispatcher {
   /** What to claim now: room in each target's window, in chunks so one store call serves many attempts. */
   #claimRequest(now: number): ClaimRequest | undefined {
     let capacity: Map<string, number> | undefined;
-    const anyDue = this.#anyDue;
+    this.#wakeSleepers(this.#anyDue ? Number.POSITIVE_INFINITY : now);
     this.#anyDue = false;
-    for (const [name, slot] of this.#slots) {
-      if (anyDue) slot.idleUntil = 0;
-      else if (slot.idleUntil > now && slot.retryAt > now) continue;
+    for (const slot of this.#awake) {
+      const name = slot.target.name;
       if (this.#disabled.has(name)) continue;
       const room = slot.window - slot.running - slot.ready.length - slot.reserved;
       let free = Math.min(slot.breaker.allowance(now, room), this.#o.claimBatch);
@@ -634,7 +679,8 @@ export class Dispatcher {
     const now = Date.now();
     let at = now + this.#o.pollMs;
     if (this.#localDueAt < at) at = Math.max(this.#localDueAt, now);
-    for (const slot of this.#slots.values()) {
+    // Sleeping targets have nothing claimed or waiting: their own time is their idle end.
+    for (const slot of this.#awake) {
       const reopens = slot.breaker.reopensAt;
       if (reopens !== undefined && reopens < at) at = Math.max(reopens, now);
       if (slot.rateWait && slot.limiter !== undefined) {
@@ -653,7 +699,7 @@ export class Dispatcher {
       const fired = Date.now();
       if (this.#localDueAt <= fired) this.#localDueAt = Infinity;
       // Claimed deliveries waiting for a rate-limit token start now if one came.
-      for (const slot of this.#slots.values()) {
+      for (const slot of this.#awake) {
         if (!slot.rateWait) continue;
         slot.rateWait = false;
         if (slot.ready.length > 0) this.#drain(slot, fired);
@@ -944,8 +990,12 @@ export class Dispatcher {
     }
     if (outcome.state === 'pending') {
       const slot = this.#slots.get(delivery.target);
-      if (slot !== undefined && outcome.dueAt < slot.retryAt) slot.retryAt = outcome.dueAt;
-      if (outcome.dueAt <= Date.now()) this.#again = true;
+      const now = Date.now();
+      if (slot !== undefined) {
+        slot.retriedAt = now;
+        if (outcome.dueAt <= now) this.#rouse(slot);
+      }
+      if (outcome.dueAt <= now) this.#again = true;
     }
     this.#scheduleTick();
   }
