@@ -172,6 +172,8 @@ export class Dispatcher {
   #again = false;
   /** A wake() came: any target may have work (another node's, an operator's); the next claim asks every one. */
   #anyDue = true;
+  /** The last read of the targets' shared health: a target registered later starts from it (an open circuit elsewhere holds here at once). */
+  #health: { readonly byTarget: ReadonlyMap<string, TargetHealth>; readonly readStarted: number } | undefined;
   /** The targets claims ask about: every registered one but those known idle (a claim found nothing more due). */
   readonly #awake = new Set<Slot>();
   /** The idle ones, in the order they fell idle (so by the end of their idle time), from #sleepHead on. */
@@ -262,6 +264,8 @@ export class Dispatcher {
     if (policy !== this.#o.policy) this.#ownSchedules += 1;
     this.#slots.set(target.name, slot);
     this.#awake.add(slot);
+    const known = this.#health;
+    if (known !== undefined) this.#applyHealthTo(target.name, slot, known.byTarget.get(target.name), known.readStarted);
     if (previous !== undefined) {
       this.#awake.delete(previous);
       this.#handBackReady(previous, 'target replaced on this node');
@@ -912,34 +916,37 @@ export class Dispatcher {
    */
   #applyHealth(list: readonly TargetHealth[], readStarted: number): void {
     const byTarget = new Map(list.map((h) => [h.target, h]));
-    for (const [name, slot] of this.#slots) {
-      if (slot.healthWriteAt >= readStarted) continue;
-      const health = byTarget.get(name);
-      const circuit = health?.circuit;
-      if (circuit !== undefined && circuit.nodeId !== this.#o.nodeId) {
-        // A circuit whose cool-down ended long ago (nobody probed since) is not news.
-        if (circuit.state === 'open' && circuit.openUntil > Date.now() && slot.breaker.adopt(circuit.openUntil)) {
-          slot.circuitOpen = true;
-          slot.openedAt = circuit.at;
-          this.#o.logger.warn({ target: name, by: circuit.nodeId, until: new Date(circuit.openUntil).toISOString() }, 'Circuit opened by another node: its deliveries wait for the cool-down here too');
-        } else if (circuit.state === 'closed' && slot.breaker.openUntil !== undefined && circuit.at >= slot.openedAt) {
-          slot.breaker.close();
-          slot.circuitOpen = false;
-          this.#o.logger.warn({ target: name, by: circuit.nodeId }, 'Circuit closed by another node: the target answers again');
-          this.due(name);
-        }
+    this.#health = { byTarget, readStarted };
+    for (const [name, slot] of this.#slots) this.#applyHealthTo(name, slot, byTarget.get(name), readStarted);
+  }
+
+  /** What the store says of one target's circuit and failing time, as of a read begun at `readStarted`. */
+  #applyHealthTo(name: string, slot: Slot, health: TargetHealth | undefined, readStarted: number): void {
+    if (slot.healthWriteAt >= readStarted) return;
+    const circuit = health?.circuit;
+    if (circuit !== undefined && circuit.nodeId !== this.#o.nodeId) {
+      // A circuit whose cool-down ended long ago (nobody probed since) is not news.
+      if (circuit.state === 'open' && circuit.openUntil > Date.now() && slot.breaker.adopt(circuit.openUntil)) {
+        slot.circuitOpen = true;
+        slot.openedAt = circuit.at;
+        this.#o.logger.warn({ target: name, by: circuit.nodeId, until: new Date(circuit.openUntil).toISOString() }, 'Circuit opened by another node: its deliveries wait for the cool-down here too');
+      } else if (circuit.state === 'closed' && slot.breaker.openUntil !== undefined && circuit.at >= slot.openedAt) {
+        slot.breaker.close();
+        slot.circuitOpen = false;
+        this.#o.logger.warn({ target: name, by: circuit.nodeId }, 'Circuit closed by another node: the target answers again');
+        this.due(name);
       }
-      const since = health?.failingSince;
-      if (since === undefined) {
-        slot.failingSince = undefined;
-      } else if (slot.lastSuccessAt >= since) {
-        // We succeeded after the failing time another node began: end it.
-        slot.failingSince = undefined;
-        const at = slot.lastSuccessAt;
-        this.#saveHealth(slot, (store) => store.clearFailing(name, at));
-      } else {
-        slot.failingSince = slot.failingSince === undefined ? since : Math.min(slot.failingSince, since);
-      }
+    }
+    const since = health?.failingSince;
+    if (since === undefined) {
+      slot.failingSince = undefined;
+    } else if (slot.lastSuccessAt >= since) {
+      // We succeeded after the failing time another node began: end it.
+      slot.failingSince = undefined;
+      const at = slot.lastSuccessAt;
+      this.#saveHealth(slot, (store) => store.clearFailing(name, at));
+    } else {
+      slot.failingSince = slot.failingSince === undefined ? since : Math.min(slot.failingSince, since);
     }
   }
 

@@ -175,8 +175,8 @@ test('endpoint_failure_disable_after on a SQLite file: a webhook failing without
   assert.match(String(events[0]?.['reason']), /no successful attempt since .*endpoint_failure_disable_after: 0\.4 s.*503/);
   const disabled = await delivery.store.disabledTargets();
   assert.deepEqual(disabled.map((d) => d.target), ['handler:dying']);
-  const [row] = await delivery.list({ target: 'handler:dying' });
-  assert.equal(row?.state, 'pending', 'its delivery waits for the target to be enabled');
+  // The failed attempt's outcome is written at the dispatcher's next tick, maybe just after the event.
+  await waitFor(async () => (await delivery.list({ target: 'handler:dying' }))[0]?.state === 'pending', { what: 'its delivery waiting for the target to be enabled' });
   const health = (await delivery.store.targetHealth()).find((h) => h.target === 'handler:dying');
   assert.ok(health?.failingSince !== undefined, 'the failing time is in the store');
   // Enabled again, it starts afresh: its failing time ends, so the next failure does not disable it at once.
