@@ -23,7 +23,7 @@ import { ExtensionQueueFullError, ExtensionWorkerCrashError, HookworkError, toEr
 import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskSignal } from './task-signal.js';
-import { ANSWER, FENCE, FREE, MAX_SEQ, READY, type Answer, type ThreadWorkerData } from './thread-messages.js';
+import { ANSWER, FENCE, FREE, MAX_SEQ, READY, TASK_FIELDS, type Answer, type ThreadWorkerData } from './thread-messages.js';
 
 export interface ExtensionPoolOptions {
   /** Workers, i.e. events handled at once (default: available parallelism). */
@@ -281,7 +281,24 @@ export class ExtensionPool {
       if (thread.out.length === 0) continue;
       const out = thread.out;
       thread.out = [];
-      thread.port.postMessage(out);
+      try {
+        thread.port.postMessage(out);
+      } catch {
+        this.#postOneByOne(thread, out);
+      }
+    }
+  }
+
+  /** A batch that could not be cloned: each task goes alone, and the ones that cannot be cloned fail. */
+  #postOneByOne(thread: Thread, out: unknown[]): void {
+    for (let i = 0; i < out.length; i += TASK_FIELDS) {
+      const seq = out[i] as number;
+      const entry = thread.inFlight.find((each) => each.seq === seq);
+      try {
+        thread.port.postMessage(out.slice(i, i + TASK_FIELDS));
+      } catch (err) {
+        if (entry !== undefined && this.#takeBack(entry)) settleWith(entry, toError(err));
+      }
     }
   }
 
@@ -401,7 +418,6 @@ export class ExtensionPool {
       this.#head = 0;
       this.#queued += back.length;
     }
-    this.#options.onWorkerReplaced?.();
     if (!thread.ready && error !== undefined) {
       // It died before it loaded (a broken install): starting another at
       // once would loop. The waiting events fail; the next run tries again.
@@ -411,6 +427,7 @@ export class ExtensionPool {
       this.#queued = 0;
       return;
     }
+    this.#options.onWorkerReplaced?.();
     this.#fill();
     this.#pump();
   }

@@ -149,6 +149,18 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('a task that cannot be copied into a worker fails alone; the tasks posted with it run', async () => {
+    const pool = new ExtensionPool({ size: 1, pipeline: 4 });
+    try {
+      const good = [task({}), task({})];
+      const runs = [pool.run(good[0] as ExtensionTask), pool.run(task({ fn: () => 1 })), pool.run(good[1] as ExtensionTask)];
+      await assert.rejects(runs[1] as Promise<unknown>, { name: 'DataCloneError' });
+      assert.deepEqual(await Promise.all([runs[0], runs[2]]), good.map((t) => `done ${nOf(t)}`));
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('past max_queue (the workers\' free places counted) a run is refused with HKW_ERR_EXTENSION_QUEUE_FULL', async () => {
     const pool = new ExtensionPool({ size: 1, pipeline: 2, maxQueue: 1 });
     try {
