@@ -1,10 +1,11 @@
-// Counts what one extension event costs, ours against piscina.run (the
-// peer of bench/extensions.bench.ts, same tasks), in alternated rounds:
+// Counts what one extension event costs, ours against piscina.run and bare
+// worker_threads (the peers of bench/extensions.bench.ts, same tasks), in
+// alternated rounds:
 // per-thread CPU from /proc/self/task/*/schedstat (main thread, the two
 // busiest other threads = the workers, the rest), context switches of all
 // threads, and the main thread's postMessage calls, per event. Linux only.
-// `node --import tsx bench/extension-threads-count.ts` (ROUNDS=8; ONLY=ours
-// or ONLY=peer measures one side, e.g. under --cpu-prof; the WINDOW lines
+// `node --import tsx bench/extension-threads-count.ts` (ROUNDS=8; ONLY=ours,
+// peer or raw measures one side, e.g. under --cpu-prof; the WINDOW lines
 // give the measured rounds' start and end on the profiles' clock, in µs).
 import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { ExtensionHandler, toWorkerCopy } from '../src/extensions/handler.js';
 import { resolveEntryPoint } from '../src/extensions/loader.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import { rawThreads } from './extensions.bench.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
@@ -95,6 +97,10 @@ const peerRun = async () => {
   for (let i = 0; i < BATCH; i++) runs.push(peer.run(tasks[i] as ExtensionTask));
   await Promise.all(runs);
 };
+const raw = rawThreads(size);
+const rawRun = async () => {
+  await raw.batch(tasks);
+};
 async function measure(fn: () => Promise<void>) {
   const t0 = threadTimes(); const p0 = posts; const c0 = switches(); const w0 = process.hrtime.bigint();
   await fn();
@@ -105,19 +111,19 @@ async function measure(fn: () => Promise<void>) {
   others.sort((a, b) => b - a);
   return { wall: wall / BATCH, main: main / BATCH, top2: (others[0]! + others[1]!) / BATCH, rest: others.slice(2).reduce((a, b) => a + b, 0) / BATCH, posts: (posts - p0) / BATCH, cs: (c1 - c0) / BATCH };
 }
-for (let i = 0; i < 3; i++) { if (ONLY !== "peer") await ours(); if (ONLY !== "ours") await peerRun(); }
+for (let i = 0; i < 3; i++) { if (ONLY === undefined || ONLY === 'ours') await ours(); if (ONLY === undefined || ONLY === 'peer') await peerRun(); if (ONLY === undefined || ONLY === 'raw') await rawRun(); }
 console.log('WINDOW_START', process.hrtime.bigint() / 1000n);
-const rows: Record<string, ReturnType<typeof measure> extends Promise<infer R> ? R[] : never> = { ours: [], peer: [] };
+const rows: Record<string, ReturnType<typeof measure> extends Promise<infer R> ? R[] : never> = { ours: [], peer: [], raw: [] };
 for (let r = 0; r < ROUNDS; r++) {
-  const order = r % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
+  const order = r % 2 === 0 ? ['ours', 'peer', 'raw'] : ['raw', 'peer', 'ours'];
   for (const name of order) {
     if (ONLY !== undefined && ONLY !== name) continue;
-    rows[name]!.push(await measure(name === 'ours' ? ours : peerRun));
+    rows[name]!.push(await measure(name === 'ours' ? ours : name === 'peer' ? peerRun : rawRun));
   }
 }
 console.log('WINDOW_END', process.hrtime.bigint() / 1000n);
 const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1] ?? NaN; };
-for (const name of ['ours', 'peer']) {
+for (const name of ['ours', 'peer', 'raw']) {
   const rs = rows[name]!;
   if (rs.length === 0) continue;
   console.log(`${name.padEnd(5)} wall ${med(rs.map((r) => r.wall)).toFixed(1)} µs/ev (${(1e6 / med(rs.map((r) => r.wall))).toFixed(0)}/s)  main CPU ${med(rs.map((r) => r.main)).toFixed(1)} µs  workers(top2) ${med(rs.map((r) => r.top2)).toFixed(1)} µs  other threads ${med(rs.map((r) => r.rest)).toFixed(1)} µs  main postMessage/ev ${med(rs.map((r) => r.posts)).toFixed(2)}  ctx switches/ev ${med(rs.map((r) => r.cs)).toFixed(2)}`);
@@ -126,3 +132,4 @@ const ratios = rows.ours!.map((o, i) => rows.peer![i] ? rows.peer![i]!.wall / o.
 if (ratios.length) console.log('ratio (peer wall / ours wall) median', med(ratios).toFixed(2), 'all', ratios.map((x) => x.toFixed(2)).join(' '));
 await runtime.close();
 await peer.destroy();
+await raw.close();

@@ -198,7 +198,7 @@ async function engineOverheadMicros(): Promise<number> {
 }
 
 /** Bare worker_threads: `size` workers, two tasks in flight on each, one message per task and per answer. */
-function rawThreads(size: number): { batch: (tasks: readonly ExtensionTask[]) => Promise<number>; close: () => Promise<void> } {
+export function rawThreads(size: number): { batch: (tasks: readonly ExtensionTask[]) => Promise<number>; close: () => Promise<void> } {
   const { entry, eval: isEval } = workerEntry(new URL('./fixtures/raw-threads-worker.ts', import.meta.url));
   const execArgv = workerExecArgv();
   const workers = Array.from({ length: size }, () => new Worker(entry, { eval: isEval, ...(execArgv === undefined ? {} : { execArgv }) }));
