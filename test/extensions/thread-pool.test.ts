@@ -174,6 +174,21 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('a worker that dies before it loads fails the waiting events and is not restarted in a loop; the next run starts one again', async () => {
+    // A heap too small to boot a worker: it dies (out of memory) before it says it is ready.
+    let replaced = 0;
+    const pool = new ExtensionPool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 }, onWorkerReplaced: () => replaced++ });
+    try {
+      await assert.rejects(pool.run(task({})), { code: 'HKW_ERR_EXTENSION_WORKER_CRASH' });
+      assert.equal(pool.stats.threads, 0);
+      await assert.rejects(pool.run(task({})), { code: 'HKW_ERR_EXTENSION_WORKER_CRASH' });
+      assert.equal(pool.stats.threads, 0);
+      assert.equal(replaced, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('closing rejects what is queued and running', async () => {
     const pool = new ExtensionPool({ size: 1, pipeline: 2 });
     const release = join(dir, 'close.release');
