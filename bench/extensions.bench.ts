@@ -4,10 +4,13 @@
 // (min(2, availableParallelism()) on both sides), same run, same payload (the
 // engine's own worker copy of each event, the same module URL and export).
 // Plus the engine's own main-thread cost per event, with the pool replaced
-// by one that answers at once (so only Hookwork's work is timed).
+// by one that answers at once (so only Hookwork's work is timed), and the
+// issue's stretch peer: bare worker_threads (same pool size) with two tasks
+// in flight per worker, one message per task each way.
 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { HookworkEvent } from '../src/events/envelope.js';
 import type { ExtensionTask, HandleResult } from '../src/extensions/contract.js';
@@ -17,6 +20,7 @@ import type { ExtensionPool } from '../src/extensions/pool.js';
 import { createHost } from '../src/host.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import { workerEntry, workerExecArgv } from '../src/worker-threads.js';
 import { extensionHandlerSchema } from '../src/extensions/config-schema.js';
 import { median, type BenchResult } from './lib.js';
 
@@ -87,26 +91,40 @@ export async function run(): Promise<BenchResult[]> {
     return Number(process.hrtime.bigint() - start);
   };
 
+  // The stretch peer: bare worker_threads, two tasks in flight per worker.
+  const raw = rawThreads(size);
+  const rawBatch = (): Promise<number> => raw.batch(tasks);
+
   await oursBatch();
   await peerBatch();
+  await rawBatch();
   // Alternated rounds, the order flipped each time; one ratio per round, the
   // median round reported with the spread. Local: easy to swap for the
   // shared alternation/median helper bench/lib.ts is getting (wp-bench).
   const pairs: Array<{ ours: number; peer: number }> = [];
+  const rawPairs: Array<{ ours: number; peer: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     if (round % 2 === 0) {
       const ours = (BATCH * 1e9) / (await oursBatch());
       pairs.push({ ours, peer: (BATCH * 1e9) / (await peerBatch()) });
+      rawPairs.push({ ours, peer: (BATCH * 1e9) / (await rawBatch()) });
     } else {
+      const rawRate = (BATCH * 1e9) / (await rawBatch());
       const peerRate = (BATCH * 1e9) / (await peerBatch());
-      pairs.push({ ours: (BATCH * 1e9) / (await oursBatch()), peer: peerRate });
+      const ours = (BATCH * 1e9) / (await oursBatch());
+      pairs.push({ ours, peer: peerRate });
+      rawPairs.push({ ours, peer: rawRate });
     }
   }
   pairs.sort((a, b) => a.ours / a.peer - b.ours / b.peer);
   const middle = pairs[pairs.length >> 1] as { ours: number; peer: number };
   const spread = `median of ${ROUNDS} alternated rounds, ratio ${((pairs[0] as { ours: number; peer: number }).ours / (pairs[0] as { ours: number; peer: number }).peer).toFixed(2)}–${((pairs[ROUNDS - 1] as { ours: number; peer: number }).ours / (pairs[ROUNDS - 1] as { ours: number; peer: number }).peer).toFixed(2)}x`;
+  rawPairs.sort((a, b) => a.ours / a.peer - b.ours / b.peer);
+  const rawMiddle = rawPairs[rawPairs.length >> 1] as { ours: number; peer: number };
+  const rawSpread = `median of ${ROUNDS} alternated rounds, ratio ${((rawPairs[0] as { ours: number; peer: number }).ours / (rawPairs[0] as { ours: number; peer: number }).peer).toFixed(2)}–${((rawPairs[ROUNDS - 1] as { ours: number; peer: number }).ours / (rawPairs[ROUNDS - 1] as { ours: number; peer: number }).peer).toFixed(2)}x`;
   await runtime.close();
   await peer.destroy();
+  await raw.close();
 
   const overheadUs = await engineOverheadMicros();
   return [
@@ -118,6 +136,16 @@ export async function run(): Promise<BenchResult[]> {
       peerName: 'piscina.run (same function)',
       higherIsBetter: true,
       target: 'at least 0.9x',
+    },
+    {
+      name: `extension handle() end to end against bare worker_threads, two in flight per worker, pool of ${size} (${rawSpread})`,
+      unit: 'events/s',
+      ours: rawMiddle.ours,
+      peer: rawMiddle.peer,
+      peerName: 'worker_threads, 2 in flight',
+      higherIsBetter: true,
+      // The issue's stretch goal.
+      target: 'at least 0.9x (stretch)',
     },
     {
       name: 'engine overhead per event (main thread, pool answering at once)',
@@ -168,4 +196,39 @@ async function engineOverheadMicros(): Promise<number> {
   await handler.stop();
   await host.close();
   return median(samples);
+}
+
+/** Bare worker_threads: `size` workers, two tasks in flight on each, one message per task and per answer. */
+export function rawThreads(size: number): { batch: (tasks: readonly ExtensionTask[]) => Promise<number>; close: () => Promise<void> } {
+  const { entry, eval: isEval } = workerEntry(new URL('./fixtures/raw-threads-worker.ts', import.meta.url));
+  const execArgv = workerExecArgv();
+  const workers = Array.from({ length: size }, () => new Worker(entry, { eval: isEval, ...(execArgv === undefined ? {} : { execArgv }) }));
+  let next = 0;
+  let left = 0;
+  let list: readonly ExtensionTask[] = [];
+  let done: (() => void) | undefined;
+  const send = (worker: Worker): void => {
+    if (next < list.length) worker.postMessage(list[next++]);
+  };
+  for (const worker of workers) {
+    worker.on('message', () => {
+      send(worker);
+      if (--left === 0) done?.();
+    });
+  }
+  return {
+    async batch(tasks) {
+      const start = process.hrtime.bigint();
+      list = tasks;
+      next = 0;
+      left = tasks.length;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      for (const worker of workers) for (let i = 0; i < 2; i++) send(worker);
+      await finished;
+      return Number(process.hrtime.bigint() - start);
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    },
+  };
 }

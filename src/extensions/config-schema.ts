@@ -64,9 +64,9 @@ export const extensionPoolSchema = z.strictObject({
   /** Events waiting for a worker before new ones are refused; default unbounded. */
   max_queue: z.number().int().positive().optional(),
   /**
-   * Process pools (Python handlers, isolation: process): handle frames sent
-   * to one process before the first is answered (docs/extensions.md). 1
-   * sends one at a time. The thread pool ignores it.
+   * Events posted to one worker (a thread of the thread pool, or a process
+   * of a process pool: Python handlers, isolation: process) before the first
+   * is answered (docs/extensions.md). 1 sends one at a time.
    */
   pipeline: z.number().int().min(1).max(64).default(4),
   resource_limits: extensionPoolLimitsSchema.default({}),

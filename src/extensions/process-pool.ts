@@ -1,6 +1,6 @@
 // A pool of handler processes speaking the extension protocol: N processes
 // (N = extensions.pool.size), one event at a time each, the rest in a FIFO
-// queue. It is what piscina is for the thread pool, over child processes:
+// queue. It is what pool.ts is for worker threads, over child processes:
 // aborting a queued task removes it; aborting a running one kills its
 // process (SIGKILL), and a new one is started in its place; a process that
 // exits while handling (sys.exit, a crash, out of memory) fails that event

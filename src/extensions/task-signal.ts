@@ -1,8 +1,8 @@
 // The abort signal of one extension task, shared by the thread pool
-// (piscina) and the process pool.
+// (pool.ts) and the process pool.
 
 /**
- * A minimal abort signal for one task: piscina only needs `aborted`,
+ * A minimal abort signal for one task: the pools only need `aborted`,
  * `reason` and one listener, and this is cheaper than an AbortController
  * on the per-event path.
  */

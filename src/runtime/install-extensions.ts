@@ -60,6 +60,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     onWorkerReplaced: () => replaced.inc(),
     size: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
+    pipeline: config.extensions.pool.pipeline,
     resourceLimits: {
       ...(limits.max_old_generation_mb === undefined ? {} : { maxOldGenerationSizeMb: limits.max_old_generation_mb }),
       ...(limits.max_young_generation_mb === undefined ? {} : { maxYoungGenerationSizeMb: limits.max_young_generation_mb }),
