@@ -539,15 +539,15 @@ export class ExtensionLoadError extends CataloguedError {
   }
 }
 
-/** A pool worker died while handling an event (crash, exit, out of memory); it was replaced. */
+/** A pool worker died while handling an event (crash, exit, out of memory); a new worker takes the next event. */
 export class ExtensionWorkerCrashError extends CataloguedError {
   readonly reason: 'crash' | 'oom';
   constructor(reason: 'crash' | 'oom', detail: string, options?: ErrorOptions) {
     super(
       'HKW_ERR_EXTENSION_WORKER_CRASH',
       reason === 'oom'
-        ? `The worker ran out of memory (${detail}); it was replaced. Raise extensions.pool.resource_limits or make handle() use less memory.`
-        : `The worker died while handling the event (${detail}); it was replaced.`,
+        ? `The worker ran out of memory (${detail}); a new worker takes the next event. Raise extensions.pool.resource_limits or make handle() use less memory.`
+        : `The worker died while handling the event (${detail}); a new worker takes the next event.`,
       options,
     );
     this.reason = reason;
