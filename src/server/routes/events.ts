@@ -62,7 +62,7 @@ const emitBodySchema = z.strictObject({
 });
 
 /** One event of a batch: an emit body, with its own idempotency key if it wants one. */
-const batchItemSchema = z.strictObject({
+export const batchItemSchema = z.strictObject({
   ...emitShape,
   event_id: idempotencyKeySchema.optional(),
   idempotency_key: idempotencyKeySchema.optional(),
@@ -76,7 +76,7 @@ const batchBodySchema = z.strictObject({
   atomic: z.boolean().optional(),
 });
 
-type EmitBody = z.output<typeof batchItemSchema>;
+export type EmitBody = z.output<typeof batchItemSchema>;
 
 function inputOf(body: EmitBody): EmitInput {
   const input: EmitInput = {};
@@ -104,7 +104,7 @@ function headerKey(raw: string | string[] | undefined): string | undefined {
  * until its commit. Undefined for anything else (account, component, an
  * unknown key, a bad value), which zod parses, so its errors stay zod's.
  */
-function plainItem(raw: unknown): EmitBody | undefined {
+export function plainItem(raw: unknown): EmitBody | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const item = raw as Record<string, unknown>;
   let hasId = false;
