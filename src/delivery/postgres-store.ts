@@ -89,6 +89,25 @@ export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[])
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING d.*, (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
     (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
+/**
+ * The enqueue: a group's events and deliveries in one statement, arrays
+ * through unnest. nextval() makes `ev` materialize once: both inserts see the
+ * same numbers. Notifies the other nodes when a row is left unclaimed.
+ */
+const ENQUEUE_SQL = `WITH ev AS (
+     SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, t.refs, t.i
+     FROM unnest($9::text[], $10::int[]) WITH ORDINALITY AS t(event, refs, i)),
+   ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
+   ins AS (
+     INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
+     SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
+            t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context, t.event_uuid
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
+       AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid)
+     JOIN ev ON ev.i = t.ev_i
+     RETURNING claimed_by)
+   SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`;
+
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 
@@ -238,36 +257,29 @@ export class PostgresStore implements DeliveryStore {
       eventOf.push(events.length);
       uuids.push(uuid);
     }
-    // nextval() makes `ev` materialize once: both inserts see the same numbers.
-    await this.#query(
-      `WITH ev AS (
-         SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, t.refs, t.i
-         FROM unnest($9::text[], $10::int[]) WITH ORDINALITY AS t(event, refs, i)),
-       ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
-       ins AS (
-         INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
-         SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
-                t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context, t.event_uuid
-         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
-           AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid)
-         JOIN ev ON ev.i = t.ev_i
-         RETURNING claimed_by)
-       SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`,
-      [
-        rows.map((r) => r.id),
-        rows.map((r) => r.target),
-        eventOf,
-        rows.map((r) => r.webhookId),
-        rows.map((r) => r.dueAt),
-        rows.map((r) => r.createdAt),
-        rows.map((r) => r.claim?.nodeId ?? null),
-        rows.map((r) => r.claim?.leaseUntil ?? null),
-        events,
-        refs,
-        rows.map((r) => r.traceContext ?? null),
-        uuids,
-      ],
-    );
+    try {
+      // A named statement: each pool connection parses and plans it once, not per group.
+      await this.#pool.query({
+        name: 'hookwork_enqueue',
+        text: ENQUEUE_SQL,
+        values: [
+          rows.map((r) => r.id),
+          rows.map((r) => r.target),
+          eventOf,
+          rows.map((r) => r.webhookId),
+          rows.map((r) => r.dueAt),
+          rows.map((r) => r.createdAt),
+          rows.map((r) => r.claim?.nodeId ?? null),
+          rows.map((r) => r.claim?.leaseUntil ?? null),
+          events,
+          refs,
+          rows.map((r) => r.traceContext ?? null),
+          uuids,
+        ],
+      });
+    } catch (err) {
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
