@@ -116,7 +116,13 @@ test('postgres store: each enqueue group is one named statement, so a connection
     ]);
     await store.enqueue([{ id: 'dlv_3', target: 'a', eventJson: '{"n":3}', webhookId: 'msg_3', dueAt: 6, createdAt: 2, traceContext: '00-trace-01' }]);
     await store.enqueue([{ id: 'dlv_4', target: 'a', eventJson: '{"n":"x\\"y"}', webhookId: 'msg_4', dueAt: 7, createdAt: 3 }]);
-    assert.equal(sent.length, 3);
+    // Escapes, non-ASCII and a lone surrogate (written as U+FFFD, as a text parameter's UTF-8 makes it) come back as they went.
+    const odd = '{"s":"a\\\\b \\"q\\" \\u0001 é 😀 \ud800"}';
+    await store.enqueue([
+      { id: 'dlv_5', target: 'a', eventJson: odd, webhookId: 'msg_5', dueAt: 8, createdAt: 4 },
+      { id: 'dlv_6', target: 'a', eventJson: '{"n":6}', webhookId: 'msg_6', dueAt: 8, createdAt: 4 },
+    ]);
+    assert.equal(sent.length, 4);
     for (const config of sent) {
       assert.equal(typeof config, 'object', 'sent as a query config, not bare text');
       assert.equal((config as { name?: string }).name, 'hookwork_enqueue');
@@ -130,6 +136,8 @@ test('postgres store: each enqueue group is one named statement, so a connection
     assert.equal(byId.get('dlv_2')?.attempts, 1);
     assert.equal(byId.get('dlv_3')?.traceContext, '00-trace-01');
     assert.deepEqual(byId.get('dlv_4')?.event, { n: 'x"y' });
+    assert.deepEqual(byId.get('dlv_5')?.event, { s: 'a\\b "q" \u0001 é 😀 \ufffd' });
+    assert.deepEqual(byId.get('dlv_6')?.event, { n: 6 });
   } finally {
     Client.prototype.query = query;
     await store.close();
