@@ -89,6 +89,14 @@ export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[])
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING d.*, (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
     (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
+/** Arbitrary, fixed: serializes schema migrations across nodes. */
+const MIGRATION_LOCK = 7_201_006;
+
+/** Redacts the password of a connection URL for messages. */
+function safeUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
 /**
  * The enqueue: a group's events and deliveries in one statement, arrays
  * through unnest. nextval() makes `ev` materialize once: both inserts see the
@@ -115,14 +123,6 @@ const ENQUEUE_SQL = `WITH ev AS (
 
 /** ES2024's string methods (Node 20 has them; the project's lib is ES2023). */
 type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
-
-/** Arbitrary, fixed: serializes schema migrations across nodes. */
-const MIGRATION_LOCK = 7_201_006;
-
-/** Redacts the password of a connection URL for messages. */
-function safeUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
 
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
