@@ -52,6 +52,16 @@ interface PendingWrite {
   readonly reject: (err: unknown) => void;
 }
 
+/** The held enqueues' one write: it grows until the last hold is released. */
+interface HeldWrite {
+  readonly rows: StoredDeliveryInput[];
+  adopt: DeliveryRecord[] | undefined;
+  leaseUntil: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  readonly written: Promise<void>;
+}
+
 /** A store that writes an enqueue before it returns (see DeliveryStore.enqueueNow). */
 type ImmediateStore = DeliveryStore & Required<Pick<DeliveryStore, 'enqueueNow'>>;
 
@@ -70,6 +80,8 @@ export class DeliveryService implements DeliveryQueue {
   #writing = false;
   #writeScheduled = false;
   #holds = 0;
+  /** What enqueues made while writes are held, to be written as one group (see #heldWrite). */
+  #held: HeldWrite | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<void> | undefined;
   #closed = false;
@@ -316,10 +328,33 @@ export class DeliveryService implements DeliveryQueue {
     // Memory has no commit for concurrent enqueues to share: written and run at once.
     const store = this.store;
     if (store.enqueueNow !== undefined) return this.#writeNow(store as ImmediateStore, rows, adopt, leaseUntil, records);
+    if (this.#holds > 0) return this.#heldWrite(rows, adopt, leaseUntil).then(() => records);
     return new Promise<readonly DeliveryRecord[]>((resolve, reject) => {
       this.#writes.push({ rows, adopt, leaseUntil, resolve: () => resolve(records), reject });
       this.#scheduleWrite();
     });
+  }
+
+  /**
+   * While writes are held (holdWrites), every enqueue joins one group, written
+   * once the last hold is released: a batch of a thousand emits makes one
+   * pending write and one promise, not a thousand of each to merge after.
+   */
+  #heldWrite(rows: readonly StoredDeliveryInput[], adopt: DeliveryRecord[] | undefined, leaseUntil: number): Promise<void> {
+    let group = this.#held;
+    if (group === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const written = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      group = this.#held = { rows: [], adopt: undefined, leaseUntil, resolve, reject, written };
+    }
+    for (const row of rows) group.rows.push(row);
+    if (adopt !== undefined) for (const record of adopt) (group.adopt ??= []).push(record);
+    if (leaseUntil < group.leaseUntil) group.leaseUntil = leaseUntil;
+    return group.written;
   }
 
   /** A new delivery as enqueue() returns it: in flight when claimed at enqueue (the dispatcher runs this same record), else pending. */
@@ -368,25 +403,15 @@ export class DeliveryService implements DeliveryQueue {
    * queue while it emits its events, and releases it in the same tick.
    */
   holdWrites(): () => void {
-    const from = this.#writes.length;
     this.#holds++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#holds--;
-      const held = this.#writes.splice(from);
-      if (held.length > 1) {
-        const rows = held.flatMap((w) => w.rows);
-        const adopt = held.flatMap((w) => w.adopt ?? []);
-        this.#writes.push({
-          rows,
-          adopt: adopt.length === 0 ? undefined : adopt,
-          leaseUntil: Math.min(...held.map((w) => w.leaseUntil)),
-          resolve: () => held.forEach((w) => w.resolve()),
-          reject: (err) => held.forEach((w) => w.reject(err)),
-        });
-      } else this.#writes.push(...held);
+      if (--this.#holds > 0) return;
+      const held = this.#held;
+      this.#held = undefined;
+      if (held !== undefined) this.#writes.push(held);
       if (this.#writes.length > 0) this.#scheduleWrite();
     };
   }

@@ -97,6 +97,53 @@ test('postgres store: an enqueue on one node wakes the others (NOTIFY)', async (
   }
 });
 
+test('postgres store: each enqueue group is one named statement, so a connection parses and plans it once, not once per group', async () => {
+  const url = await pg.createDatabase(`named_enqueue_${process.pid}`);
+  const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
+  const sent: unknown[] = [];
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client>, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
+    if (text?.includes('INSERT INTO hookwork_deliveries') === true) sent.push(first);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await store.enqueue([
+      { id: 'dlv_1', target: 'a', eventJson: '{"n":1}', webhookId: 'msg_1', dueAt: 5, createdAt: 1 },
+      { id: 'dlv_2', target: 'b', eventJson: '{"n":1}', webhookId: 'msg_2', dueAt: 5, createdAt: 1, claim: { nodeId: 'n1', leaseUntil: 99 } },
+    ]);
+    await store.enqueue([{ id: 'dlv_3', target: 'a', eventJson: '{"n":3}', webhookId: 'msg_3', dueAt: 6, createdAt: 2, traceContext: '00-trace-01' }]);
+    await store.enqueue([{ id: 'dlv_4', target: 'a', eventJson: '{"n":"x\\"y"}', webhookId: 'msg_4', dueAt: 7, createdAt: 3 }]);
+    // Escapes, non-ASCII and a lone surrogate (written as U+FFFD, as a text parameter's UTF-8 makes it) come back as they went.
+    const odd = '{"s":"a\\\\b \\"q\\" \\u0001 é 😀 \ud800"}';
+    await store.enqueue([
+      { id: 'dlv_5', target: 'a', eventJson: odd, webhookId: 'msg_5', dueAt: 8, createdAt: 4 },
+      { id: 'dlv_6', target: 'a', eventJson: '{"n":6}', webhookId: 'msg_6', dueAt: 8, createdAt: 4 },
+    ]);
+    assert.equal(sent.length, 4);
+    for (const config of sent) {
+      assert.equal(typeof config, 'object', 'sent as a query config, not bare text');
+      assert.equal((config as { name?: string }).name, 'hookwork_enqueue');
+    }
+    // What the named statement wrote is what the bare one did.
+    const rows = await store.list({ limit: 10 });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    assert.deepEqual(byId.get('dlv_1')?.event, { n: 1 });
+    assert.equal(byId.get('dlv_1')?.state, 'pending');
+    assert.equal(byId.get('dlv_2')?.state, 'inflight');
+    assert.equal(byId.get('dlv_2')?.attempts, 1);
+    assert.equal(byId.get('dlv_3')?.traceContext, '00-trace-01');
+    assert.deepEqual(byId.get('dlv_4')?.event, { n: 'x"y' });
+    assert.deepEqual(byId.get('dlv_5')?.event, { s: 'a\\b "q" \u0001 é 😀 \ufffd' });
+    assert.deepEqual(byId.get('dlv_6')?.event, { n: 6 });
+  } finally {
+    Client.prototype.query = query;
+    await store.close();
+  }
+});
+
 test('postgres store: cluster messages published on one node reach every node, the publisher too', async () => {
   const url = await pg.createDatabase(`cluster_${process.pid}`);
   const stores = [0, 1, 2].map(() => new PostgresStore({ url, logger: silentLogger() }));

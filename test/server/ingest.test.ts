@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HookworkConfigInput } from '../../src/config/schema.js';
-import { BackpressureError, IdempotencyConflictError } from '../../src/errors.js';
+import { BackpressureError, DeliveryStoreError, IdempotencyConflictError } from '../../src/errors.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { silentLogger } from '../../src/logger.js';
 import { send, startGateway } from './gateway-helpers.js';
@@ -216,4 +216,37 @@ test("back-pressure per target: a target's max_pending refuses only the events t
   await receiver.waitFor(1);
   assert.equal(receiver.requests[0]?.url, '/big');
   assert.equal((await delivery.list({ target: 'handler:small' })).length, 2);
+});
+
+test('POST /v1/events/batch: when the batch\'s one write fails, every event of it answers the store error and none is accepted; the next batch is written', async (t) => {
+  const receiver = await testReceiver(t);
+  const gw = await startGateway(config(receiver.url));
+  try {
+    const store = deliveryOf(gw).store;
+    const enqueue = store.enqueue.bind(store);
+    const writes: number[] = [];
+    let fail = true;
+    store.enqueue = (rows) => {
+      writes.push(rows.length);
+      if (fail) return Promise.reject(new DeliveryStoreError('disk on fire (test)'));
+      return enqueue(rows);
+    };
+    const events = [1, 2, 3].map((n) => ({ id: '100', data: { path: `/${n}` } }));
+    const refused = await send(gw.url, 'POST', '/v1/events/batch', { json: { events } });
+    assert.equal(refused.status, 200, JSON.stringify(refused.body));
+    assert.equal(refused.body['accepted'], 0);
+    assert.equal(refused.body['failed'], 3);
+    for (const result of refused.body['results'] as Array<Record<string, Record<string, unknown>>>) {
+      assert.equal(result['error']?.['code'], 'HKW_ERR_DELIVERY_STORE');
+    }
+    assert.deepEqual(writes, [3], 'the three events were one write');
+    fail = false;
+    const accepted = await send(gw.url, 'POST', '/v1/events/batch', { json: { events } });
+    assert.equal(accepted.body['accepted'], 3);
+    assert.deepEqual(writes, [3, 3]);
+    await receiver.waitFor(3);
+    assert.equal((await deliveryOf(gw).list()).length, 3, 'only the second batch\'s deliveries exist');
+  } finally {
+    await gw.close();
+  }
 });

@@ -38,9 +38,13 @@ export const componentInputSchema = z.strictObject({
   type: z.string().optional(),
 });
 
+/** An event id as a body gives it: a non-empty string, or a non-negative integer. */
+function validId(v: unknown): boolean {
+  return (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
 const emitShape = {
-  id: z.custom<string | number>(
-    (v) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0),
+  id: z.custom<string | number>(validId,
     { error: (issue) => (issue.input === undefined ? 'is required' : 'must be a non-empty string or an integer') },
   ).meta({ description: 'The event id: a non-empty string, or a non-negative integer', anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }),
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
@@ -58,7 +62,7 @@ const emitBodySchema = z.strictObject({
 });
 
 /** One event of a batch: an emit body, with its own idempotency key if it wants one. */
-const batchItemSchema = z.strictObject({
+export const batchItemSchema = z.strictObject({
   ...emitShape,
   event_id: idempotencyKeySchema.optional(),
   idempotency_key: idempotencyKeySchema.optional(),
@@ -72,7 +76,7 @@ const batchBodySchema = z.strictObject({
   atomic: z.boolean().optional(),
 });
 
-type EmitBody = z.output<typeof batchItemSchema>;
+export type EmitBody = z.output<typeof batchItemSchema>;
 
 function inputOf(body: EmitBody): EmitInput {
   const input: EmitInput = {};
@@ -91,6 +95,68 @@ function headerKey(raw: string | string[] | undefined): string | undefined {
     throw new InvalidInputError({ 'Idempotency-Key': `must be one header of 1 to ${IDEMPOTENCY_KEY_MAX} characters` });
   }
   return parsed.data;
+}
+
+/**
+ * A batch item as batchItemSchema parses it, checked here when it is a plain
+ * one (only id, data, message, event_id and idempotency_key, each valid): zod
+ * copies every item it parses, and a batch keeps a thousand of them alive
+ * until its commit. Undefined for anything else (account, component, an
+ * unknown key, a bad value), which zod parses, so its errors stay zod's.
+ */
+export function plainItem(raw: unknown): EmitBody | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const item = raw as Record<string, unknown>;
+  let hasId = false;
+  for (const key in item) {
+    const value = item[key];
+    switch (key) {
+      case 'id':
+        if (!validId(value)) return undefined;
+        hasId = true;
+        break;
+      case 'data':
+        // zod's record drops an own "__proto__" member: such data goes through zod.
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.hasOwn(value, '__proto__')) return undefined;
+        break;
+      case 'message':
+        if (typeof value !== 'string') return undefined;
+        break;
+      case 'event_id':
+      case 'idempotency_key':
+        if (typeof value !== 'string' || value === '' || value.length > IDEMPOTENCY_KEY_MAX) return undefined;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return hasId ? (item as EmitBody) : undefined;
+}
+
+/** A batch being emitted: the results so far, and what resolves once every event has one. */
+interface BatchRun {
+  readonly host: Host;
+  readonly results: BatchItemResult[];
+  left: number;
+  done: () => void;
+}
+
+/** Emits a batch's event `index` and writes its result; the last to finish resolves the batch. */
+async function emitItem(run: BatchRun, body: EmitBody, index: number): Promise<void> {
+  try {
+    const key = body.idempotency_key ?? body.event_id;
+    if (key === undefined) {
+      const event = await run.host.emit(String(body.id), inputOf(body));
+      run.results[index] = { index, uuid: event.uuid, id: event.id };
+    } else {
+      const { event, replayed } = await run.host.emitIdempotent(String(body.id), inputOf(body), key);
+      run.results[index] = replayed ? { index, uuid: event.uuid, id: event.id, replayed: true } : { index, uuid: event.uuid, id: event.id };
+    }
+  } catch (err) {
+    run.results[index] = { index, error: itemError(err) };
+  } finally {
+    if (--run.left === 0) run.done();
+  }
 }
 
 /** Emits one event, under its idempotency key when it has one. */
@@ -140,6 +206,8 @@ export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
       const { events, atomic = false } = request.body;
       const results: BatchItemResult[] = new Array(events.length);
       const bodies: (EmitBody | undefined)[] = events.map((raw, index) => {
+        const plain = plainItem(raw);
+        if (plain !== undefined) return plain;
         const parsed = batchItemSchema.safeParse(raw);
         if (parsed.success) return parsed.data;
         results[index] = { index, error: itemError(new InvalidInputError(zodFields(parsed.error))) };
@@ -161,25 +229,24 @@ export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
         }
       }
       // The events' deliveries are written as one transaction (see DeliveryService.holdWrites).
+      const run: BatchRun = { host: runtime.host, results, left: 1, done: () => undefined };
+      const finished = new Promise<void>((resolve) => {
+        run.done = resolve;
+      });
       const release = runtime.services.delivery?.holdWrites();
-      let emits: Promise<void>[];
       try {
-        emits = bodies.map((body, index) =>
-          body === undefined
-            ? Promise.resolve()
-            : emitOne(runtime.host, body, body.idempotency_key ?? body.event_id).then(
-                ({ event, replayed }) => {
-                  results[index] = replayed ? { index, uuid: event.uuid, id: event.id, replayed: true } : { index, uuid: event.uuid, id: event.id };
-                },
-                (err: unknown) => {
-                  results[index] = { index, error: itemError(err) };
-                },
-              ),
-        );
+        for (let index = 0; index < bodies.length; index++) {
+          const body = bodies[index];
+          if (body === undefined) continue;
+          run.left++;
+          void emitItem(run, body, index);
+        }
       } finally {
         release?.();
       }
-      await Promise.all(emits);
+      // The one held back above: the batch resolves once every emit has (or now, if none was made).
+      if (--run.left === 0) run.done();
+      await finished;
       const failed = results.filter((r) => 'error' in r).length;
       return reply.code(200).send({ accepted: events.length - failed, failed, atomic, results });
     },
