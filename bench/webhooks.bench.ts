@@ -143,10 +143,23 @@ export async function run(): Promise<BenchResult[]> {
   const rawRates: number[] = [];
   const signedRates: number[] = [];
   const byHandRates: number[] = [];
+  // CPU per delivery (all threads of this process, the receiver's too: the same for every side), beside
+  // each rate: a count of work that a shared machine's swings disturb far less than the rates.
+  const cpuOf = new Map<number[], number[]>();
+  let lastCpu = 0;
   const timed = async (fn: () => Promise<void>): Promise<number> => {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     await fn();
+    const used = process.cpuUsage(cpu);
+    lastCpu = (used.user + used.system) / PER_ROUND;
     return PER_ROUND / ((performance.now() - start) / 1000);
+  };
+  const push = (rates: number[], rate: number): void => {
+    rates.push(rate);
+    let cpus = cpuOf.get(rates);
+    if (cpus === undefined) cpuOf.set(rates, (cpus = []));
+    cpus.push(lastCpu);
   };
   const waitReceived = async (count: number): Promise<void> => {
     while (receiver.count() < count) await new Promise((r) => setImmediate(r));
@@ -159,15 +172,14 @@ export async function run(): Promise<BenchResult[]> {
   };
   const sides: Array<() => Promise<void>> = [
     async () => {
-      rawRates.push(await timed(() => inParallel(PER_ROUND, rawRequest)));
+      push(rawRates, await timed(() => inParallel(PER_ROUND, rawRequest)));
     },
     async () => {
-      signedRates.push(await timed(() => inParallel(PER_ROUND, signedRequest)));
+      push(signedRates, await timed(() => inParallel(PER_ROUND, signedRequest)));
     },
     async () => {
       const batch = deliveries();
-      targetRates.push(
-        await timed(() =>
+      push(targetRates, await timed(() =>
           inParallel(PER_ROUND, (i) => {
             const delivery = batch[i] as DeliveryRecord;
             return target.attempt(delivery, { webhookId: delivery.webhookId, attempt: 1, signal });
@@ -177,20 +189,20 @@ export async function run(): Promise<BenchResult[]> {
     },
     async () => {
       const batch = records();
-      runRates.push(await timed(() => inParallel(PER_ROUND, (i) => target.run(batch[i] as EventRecord, { webhookId: 'msg_b', attempt: 1, signal }))));
+      push(runRates, await timed(() => inParallel(PER_ROUND, (i) => target.run(batch[i] as EventRecord, { webhookId: 'msg_b', attempt: 1, signal }))));
     },
     async () => {
       const batch = records();
-      byHandRates.push(await timed(() => inParallel(PER_ROUND, (i) => byHand(batch[i] as EventRecord))));
+      push(byHandRates, await timed(() => inParallel(PER_ROUND, (i) => byHand(batch[i] as EventRecord))));
     },
     async () => {
-      defaultEngineRates.push(await timed(() => throughEngine(defaultRuntime)));
+      push(defaultEngineRates, await timed(() => throughEngine(defaultRuntime)));
     },
     async () => {
-      engineRates.push(await timed(() => throughEngine(runtime)));
+      push(engineRates, await timed(() => throughEngine(runtime)));
     },
     async () => {
-      inlineEngineRates.push(await timed(() => throughEngine(inlineRuntime)));
+      push(inlineEngineRates, await timed(() => throughEngine(inlineRuntime)));
     },
   ];
   // Warm up every path, then rotate who goes first each round.
@@ -204,22 +216,30 @@ export async function run(): Promise<BenchResult[]> {
   // One whole round of every side, discarded: the engine's path (emit, queue) is cold until then.
   for (const side of sides) await side();
   const allRates = [defaultEngineRates, engineRates, inlineEngineRates, targetRates, runRates, rawRates, signedRates, byHandRates];
-  for (const rates of allRates) rates.length = 0;
+  const clear = (): void => {
+    for (const rates of allRates) {
+      rates.length = 0;
+      cpuOf.set(rates, []);
+    }
+  };
+  clear();
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < sides.length; k++) await (sides[(round + k) % sides.length] as () => Promise<void>)();
   }
   // Each round's figures were taken side by side: one ratio per round.
   const ratios = (ours: number[], peers: number[]): number[] => ours.map((o, i) => o / (peers[i] as number));
   const uncontended = allRates.map((rates) => [...rates]);
+  const cpu = (rates: number[]): number[] => [...(cpuOf.get(rates) ?? [])];
+  const [uDefaultCpu, uThreadCpu, uInlineCpu, , , , uSignedCpu] = allRates.map(cpu) as number[][];
   const [uDefault, uThread, uInline, uTarget, uRun, uRaw, uSigned, uByHand] = uncontended as [number[], number[], number[], number[], number[], number[], number[], number[]];
 
   // Contended: the three engines and the signed peer, rotating, with one core taken by a spinning process.
-  for (const rates of allRates) rates.length = 0;
+  clear();
   const contendedSides = [sides[1], sides[5], sides[6], sides[7]] as Array<() => Promise<void>>;
   const busy = await busyCore();
   try {
     for (const side of contendedSides) await side();
-    for (const rates of allRates) rates.length = 0;
+    clear();
     for (let round = 0; round < CONTENDED_ROUNDS; round++) {
       for (let k = 0; k < contendedSides.length; k++) await (contendedSides[(round + k) % contendedSides.length] as () => Promise<void>)();
     }
@@ -307,6 +327,21 @@ export async function run(): Promise<BenchResult[]> {
       peerName: `${signedPeer}, contended too`,
       higherIsBetter: true,
     },
+    ...(
+      [
+        ['default', uDefaultCpu],
+        ['sender_thread: true', uThreadCpu],
+        ['sender_thread: false', uInlineCpu],
+      ] as const
+    ).map(([mode, cpus]) => ({
+      name: `CPU per delivery (this process, all threads; receiver included on both sides), engine with ${mode} (informational)`,
+      unit: 'µs',
+      ours: median(cpus as number[]),
+      peer: median(uSignedCpu as number[]),
+      ratios: (cpus as number[]).map((c, i) => (uSignedCpu as number[])[i] as number / c),
+      peerName: signedPeer,
+      higherIsBetter: false,
+    })),
     {
       name: `webhook delivery through the engine (default) vs one request signed once, replayed (informational)`,
       unit: 'req/s',

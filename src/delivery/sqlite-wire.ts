@@ -22,6 +22,12 @@ export type StoreAnswer =
 // they carried. An event equal to the previous row's is sent once (null
 // after it): deliveries of one event to several targets, and bursts of the
 // same event, share one string on either side.
+//
+// The arrays are built by appending (`[]`), never `new Array(n)`: an array
+// made with a length is "holey" to V8 even once filled, and structured clone
+// sends a holey array as a sparse object, index by index as keys (twice the
+// bytes, and several times slower to read back), where a packed one goes as
+// a list of values.
 
 /** One value of a packed array. */
 export type Packed = string | number | boolean | null;
@@ -29,7 +35,7 @@ export type Packed = string | number | boolean | null;
 const ROW_FIELDS = 9;
 
 export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
-  const out: Packed[] = new Array<Packed>(rows.length * ROW_FIELDS);
+  const out: Packed[] = [];
   let last: string | undefined;
   let i = 0;
   for (const r of rows) {
@@ -94,16 +100,23 @@ void everyAttemptField;
 /** The attempt fields that are objects: they cross as JSON text (the packed arrays hold primitives). */
 const OBJECT_FIELDS: ReadonlySet<string> = new Set(['requestHeaders', 'responseHeaders']);
 
-/** deliveryId, nodeId, attempt, unattempted, outcome (state, dueAt, error, resetAttempts), then the record's fields. */
+/**
+ * deliveryId, nodeId, attempt, unattempted, outcome (state, dueAt, error,
+ * resetAttempts), then the record's fields. Strings the reader knows already
+ * cross as null: the nodeId of the settle before, the record's deliveryId
+ * (the settle's).
+ */
 const SETTLE_FIELDS = 8 + ATTEMPT_FIELDS.length;
 
 export function packSettles(requests: readonly SettleRequest[]): Packed[] {
-  const out: Packed[] = new Array<Packed>(requests.length * SETTLE_FIELDS);
+  const out: Packed[] = [];
   let i = 0;
+  let lastNode: string | undefined;
   for (const r of requests) {
     const o = r.outcome;
     out[i++] = r.deliveryId;
-    out[i++] = r.nodeId;
+    out[i++] = r.nodeId === lastNode ? null : r.nodeId;
+    lastNode = r.nodeId;
     out[i++] = r.attempt;
     out[i++] = r.unattempted ?? null;
     out[i++] = o.state;
@@ -114,7 +127,7 @@ export function packSettles(requests: readonly SettleRequest[]): Packed[] {
     const record = r.record as unknown as Record<string, Packed | undefined>;
     for (const field of ATTEMPT_FIELDS) {
       const value = record[field] ?? null;
-      out[i++] = value !== null && OBJECT_FIELDS.has(field) ? JSON.stringify(value) : value;
+      out[i++] = value === null ? null : OBJECT_FIELDS.has(field) ? JSON.stringify(value) : field === 'deliveryId' && value === r.deliveryId ? null : value;
     }
   }
   return out;
@@ -122,7 +135,9 @@ export function packSettles(requests: readonly SettleRequest[]): Packed[] {
 
 export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
   const out: SettleRequest[] = [];
+  let nodeId = '';
   for (let i = 0; i < packed.length; i += SETTLE_FIELDS) {
+    if (packed[i + 1] !== null) nodeId = packed[i + 1] as string;
     const state = packed[i + 4] as Settlement['state'];
     const error = packed[i + 6] as string | null;
     let outcome: Settlement;
@@ -135,13 +150,13 @@ export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
     const record: Record<string, Packed> = {};
     let k = i + 8;
     for (const field of ATTEMPT_FIELDS) {
-      const value = packed[k++] as Packed;
+      const value = (packed[k++] as Packed) ?? (field === 'deliveryId' ? (packed[i] as string) : null);
       if (value !== null) record[field] = OBJECT_FIELDS.has(field) ? (JSON.parse(value as string) as Packed) : value;
     }
     const unattempted = packed[i + 3];
     const request = {
       deliveryId: packed[i] as string,
-      nodeId: packed[i + 1] as string,
+      nodeId,
       attempt: packed[i + 2] as number,
       record: record as unknown as AttemptRecord,
       outcome,
@@ -155,7 +170,7 @@ const CLAIMED_FIELDS = 11;
 
 /** Claimed records (fresh from the store: their event is the stored JSON) as a flat array. */
 export function packClaimed(records: readonly DeliveryRecord[]): Packed[] {
-  const out: Packed[] = new Array<Packed>(records.length * CLAIMED_FIELDS);
+  const out: Packed[] = [];
   let last: string | undefined;
   let i = 0;
   for (const d of records) {

@@ -11,7 +11,7 @@ import { SsrfRefusedError, toError } from '../errors.js';
 import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
 import type { HttpMethod } from '../http/methods.js';
-import { RESPONSE_HEAD } from '../http/exchange.js';
+import { RESPONSE_HEAD, type ExchangeResult } from '../http/exchange.js';
 import { redactHeaders, redactionList } from '../http/redact-headers.js';
 import { redactUrl } from '../delivery/redact-url.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
@@ -66,6 +66,11 @@ export interface WebhookTargetOptions {
 
 /** What an attempt's record keeps of a body sent (the console shows it). */
 const REQUEST_BODY_KEPT = 64 * 1024;
+
+/** What the attempt's record keeps of the body: nothing, the body (its head), or a mark that it was the stored event. */
+type BodySent = Pick<RunResult, 'requestBody' | 'requestBodyIsEvent'>;
+const NOTHING_SENT: BodySent = Object.freeze({});
+const STORED_EVENT_SENT: BodySent = Object.freeze({ requestBodyIsEvent: true });
 
 export interface WebhookDeps {
   /** Where the requests go out: HttpPools (this thread) or a SenderThread. */
@@ -258,8 +263,28 @@ export class WebhookTarget implements OutboundTarget {
     const json = delivery.eventBytes ?? delivery.eventJson;
     if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
     // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
-    if (!this.#templatesReadEvent) return this.#sendAll(NO_ROOTS, context, json);
+    if (!this.#templatesReadEvent) return this.#sendStored(context, json);
     return this.#attempt(delivery.event, context, json);
+  }
+
+  /**
+   * The usual attempt: the stored JSON as body, one fixed URL whose address
+   * the guard has checked recently, no OAuth2, no tracing. The same request
+   * and the same result as #sendAll, with one promise: no async frame per
+   * step (render, check, exchange) and no copy of the result per step.
+   */
+  #sendStored(context: AttemptContext, json: string | Buffer): Promise<RunResult> {
+    const url = this.#oauth2 === undefined && this.#urls.length === 1 ? (this.#urls[0] as UrlTemplate) : undefined;
+    const fixed = url?.fixed;
+    const parsed = fixed === undefined ? undefined : (url as UrlTemplate).parse(fixed);
+    const checked = parsed?.web === true ? this.#deps.ssrf.cachedHost(parsed.hostname) : undefined;
+    if (checked === undefined || tracingOn()) return this.#sendAll(NO_ROOTS, context, json);
+    const started = performance.now();
+    const request = { headers: NO_HEADERS, webhookId: context.webhookId, timestamp: timestampNow(), body: json };
+    return this.#exchange(url as UrlTemplate, parsed as ParsedUrl, checked, request, context.signal, started, this.#form, STORED_EVENT_SENT).then((result) =>
+      // What #sendUrls makes of a failure when there is no other URL to try.
+      result.ok ? result : { ...result, retryable: result.retryable === true, disableTarget: result.disableTarget === true, durationMs: performance.now() - started },
+    );
   }
 
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
@@ -315,10 +340,10 @@ export class WebhookTarget implements OutboundTarget {
     let anyRetryable = false;
     let allDisable = true;
     // What the record keeps of the body: nothing more when it is the stored event as is.
-    const sent: Pick<RunResult, 'requestBody' | 'requestBodyIsEvent'> =
-      body === null ? {} : eventJson !== undefined && body === eventJson ? { requestBodyIsEvent: true } : { requestBody: this.#hideGranted(headBytes(String(body), REQUEST_BODY_KEPT), roots) };
+    const sent: BodySent =
+      body === null ? NOTHING_SENT : eventJson !== undefined && body === eventJson ? STORED_EVENT_SENT : { requestBody: this.#hideGranted(headBytes(String(body), REQUEST_BODY_KEPT), roots) };
     for (const url of this.#urls) {
-      const result = { ...(await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form)), ...sent };
+      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form, sent);
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
@@ -367,10 +392,11 @@ export class WebhookTarget implements OutboundTarget {
     signal: AbortSignal,
     started: number,
     form: RequestForm,
+    sent: BodySent,
   ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
-      return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).` };
+      return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).`, ...sent };
     }
     const ssrf = this.#deps.ssrf;
     // A checked IP literal or a recently checked name needs no await.
@@ -385,11 +411,12 @@ export class WebhookTarget implements OutboundTarget {
           ok: false,
           retryable: !(err instanceof SsrfRefusedError),
           error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${parsed.hostname}: ${error.message}`,
+          ...sent,
         };
       }
     }
-    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form);
-    return this.#exchange(template, parsed, checked, request, signal, started, form);
+    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form, sent);
+    return this.#exchange(template, parsed, checked, request, signal, started, form, sent);
   }
 
   /**
@@ -397,7 +424,7 @@ export class WebhookTarget implements OutboundTarget {
    * credentials or query), whose `traceparent` and `tracestate` go with the
    * request: computed here, on the main thread, they cross to the sender thread as headers.
    */
-  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
+  async #sendTraced(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm, sent: BodySent): Promise<RunResult> {
     const url = parsed.url;
     const span = startSpan(
       this.method,
@@ -410,17 +437,19 @@ export class WebhookTarget implements OutboundTarget {
       },
       SpanKind.CLIENT,
     );
-    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started, form);
+    const result = await this.#exchange(template, parsed, checked, { ...request, headers: [...request.headers, ...traceHeaders(span)] }, signal, started, form, sent);
     if (result.httpStatus !== undefined) span.setAttribute('http.response.status_code', result.httpStatus);
     if (!result.ok && result.httpStatus === undefined) span.setAttribute('error.type', 'request');
     endSpan(span, result.ok ? undefined : (result.error ?? 'failed'));
     return result;
   }
 
-  async #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm): Promise<RunResult> {
+  /** The request on its lane, and what its answer (or failure) means; `sent` goes into the result as it is. */
+  #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm, sent: BodySent): Promise<RunResult> {
+    let sending: Promise<ExchangeResult>;
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
-      const response = await template.lane(this.#deps.http, parsed, checked, this.#profile).send(form, {
+      sending = template.lane(this.#deps.http, parsed, checked, this.#profile).send(form, {
         path: parsed.path,
         headers: request.headers,
         webhookId: request.webhookId,
@@ -428,35 +457,52 @@ export class WebhookTarget implements OutboundTarget {
         body: request.body,
         signal,
       });
-      const result = this.#classify(response.status, response.retryAfter, response.head, parsed, started);
-      return {
-        ...result,
-        requestHeaders: redactHeaders(response.requestHeaders, this.#redact),
-        responseHeaders: redactHeaders(response.responseHeaders, this.#redact),
-      };
     } catch (err) {
-      const error = toError(err);
-      // undici refused the request as built (a templated header rendered to a
-      // line break, say): the same event would be refused on every retry.
-      if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
-        return { ok: false, retryable: false, error: `Webhook "${this.name}": the request to ${parsed.origin} could not be sent: ${error.message} (check the templates of its headers and URL).` };
-      }
-      const timedOut = isTimeout(error);
-      return {
-        ok: false,
-        retryable: true,
-        error: timedOut
-          ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#form.timeoutMs} ms.`
-          : `Webhook "${this.name}": request to ${parsed.origin} failed: ${error.message}`,
-      };
+      return Promise.resolve(this.#failed(err, parsed, sent));
     }
+    // One result object per attempt: the classification, the headers as sent and received (redacted) and what the record keeps of the body.
+    return sending.then(
+      (response) => this.#classify(response, parsed, started, sent),
+      (err: unknown) => this.#failed(err, parsed, sent),
+    );
   }
 
-  #classify(status: number, retryAfter: string | undefined, head: string, parsed: ParsedUrl, started: number): RunResult {
-    const response = headBytes(head, RESPONSE_HEAD);
-    const url = parsed.url;
+  #failed(err: unknown, parsed: ParsedUrl, sent: BodySent): RunResult {
+    const error = toError(err);
+    // undici refused the request as built (a templated header rendered to a
+    // line break, say): the same event would be refused on every retry.
+    if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+      return { ok: false, retryable: false, error: `Webhook "${this.name}": the request to ${parsed.origin} could not be sent: ${error.message} (check the templates of its headers and URL).`, ...sent };
+    }
+    const timedOut = isTimeout(error);
+    return {
+      ok: false,
+      retryable: true,
+      error: timedOut
+        ? `Webhook "${this.name}": ${parsed.origin} did not answer within ${this.#form.timeoutMs} ms.`
+        : `Webhook "${this.name}": request to ${parsed.origin} failed: ${error.message}`,
+      ...sent,
+    };
+  }
+
+  #classify(answer: ExchangeResult, parsed: ParsedUrl, started: number, sent: BodySent): RunResult {
+    const status = answer.status;
+    const response = headBytes(answer.head, RESPONSE_HEAD);
+    const requestHeaders = redactHeaders(answer.requestHeaders, this.#redact);
+    const responseHeaders = redactHeaders(answer.responseHeaders, this.#redact);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
-    if (ok) return { ok: true, httpStatus: status, response, durationMs: performance.now() - started };
+    if (ok) {
+      return sent === STORED_EVENT_SENT
+        ? { ok: true, httpStatus: status, response, durationMs: performance.now() - started, requestHeaders, responseHeaders, requestBodyIsEvent: true }
+        : { ok: true, httpStatus: status, response, durationMs: performance.now() - started, requestHeaders, responseHeaders, ...sent };
+    }
+    const result = this.#refused(status, answer.retryAfter, response, parsed);
+    return { ...result, requestHeaders, responseHeaders, ...sent };
+  }
+
+  /** What a status other than success means: retry (with Retry-After), give up, or disable the target. */
+  #refused(status: number, retryAfter: string | undefined, response: string, parsed: ParsedUrl): RunResult {
+    const url = parsed.url;
     const reason = `Webhook "${this.name}": ${url.origin}${url.pathname} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
     if (status === 410) {
       return { ok: false, retryable: false, disableTarget: true, httpStatus: status, response, error: `${reason}; the target is gone and will be disabled.` };

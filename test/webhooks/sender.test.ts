@@ -299,3 +299,35 @@ test('a header that renders to a value HTTP forbids (a newline in the data) fail
   assert.equal(receiver.requests.length, 3);
   assert.equal(receiver.requests[0]?.headers['x-path'], '/in/a.txt');
 });
+
+test('a queued delivery sent from its stored JSON gets the result the general path gives: success and every kind of failure', async () => {
+  const json = JSON.stringify(event);
+  const stored = (id: string) => ({ id, target: 'test', eventJson: json, event, webhookId: id, attempts: 0, state: 'inflight' as const, dueAt: 0, createdAt: 0, updatedAt: 0 });
+  // What may differ between two sends: the time taken, and the headers' values (id, timestamp, signature): their names must not.
+  const shape = (r: Record<string, unknown>) => {
+    const { durationMs, requestHeaders, responseHeaders, ...rest } = r;
+    return { ...rest, timed: typeof durationMs === 'number', requestHeaders: Object.keys(requestHeaders ?? {}).sort(), responseHeaders: Object.keys(responseHeaders ?? {}).filter((h) => h !== 'date').sort() };
+  };
+  const answers: Array<[string, (res: import('node:http').ServerResponse) => void]> = [
+    ['200', (res) => res.writeHead(200).end('fine')],
+    ['503', (res) => res.writeHead(503, { 'retry-after': '9' }).end('later')],
+    ['410', (res) => res.writeHead(410).end()],
+    ['400', (res) => res.writeHead(400).end('bad')],
+  ];
+  const hook = target({ secrets: [generateSecret()] });
+  for (const [name, answer] of answers) {
+    receiver.respond((_r, res) => answer(res));
+    // The general path first (it also checks the address, so the second send finds it checked).
+    const general = await hook.run(event, attemptContext(`g-${name}`));
+    const fromStored = await hook.attempt(stored(`s-${name}`), attemptContext(`s-${name}`));
+    const expected = { ...shape(general as unknown as Record<string, unknown>), requestBodyIsEvent: true };
+    delete (expected as { requestBody?: unknown }).requestBody;
+    assert.deepEqual(shape(fromStored as unknown as Record<string, unknown>), expected, name);
+  }
+  // Nobody listening: a retryable failure, the same on both paths.
+  const down = target({ url: 'http://127.0.0.1:1/' });
+  const general = await down.run(event, attemptContext());
+  const fromStored = await down.attempt(stored('s-down'), attemptContext('s-down'));
+  const { requestBody: _body, ...expected } = shape(general as unknown as Record<string, unknown>) as Record<string, unknown>;
+  assert.deepEqual(shape(fromStored as unknown as Record<string, unknown>), { ...expected, requestBodyIsEvent: true });
+});

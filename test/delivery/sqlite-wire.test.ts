@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { serialize } from 'node:v8';
+import { packClaimed, packRows, packSettles, unpackClaimed, unpackRows, unpackSettles } from '../../src/delivery/sqlite-wire.js';
+import type { SettleRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
+import type { DeliveryRecord } from '../../src/delivery/types.js';
+
+const settles: SettleRequest[] = [
+  { deliveryId: 'dlv_1', nodeId: 'node-a', attempt: 1, record: { deliveryId: 'dlv_1', attempt: 1, startedAt: 10, durationMs: 2, ok: true, httpStatus: 200, response: 'ok', requestHeaders: { 'webhook-id': 'msg_1' }, requestBodyIsEvent: true }, outcome: { state: 'done' } },
+  { deliveryId: 'dlv_2', nodeId: 'node-a', attempt: 2, record: { deliveryId: 'dlv_2', attempt: 2, startedAt: 11, durationMs: 3, ok: false, retryable: true, error: 'HTTP 503' }, outcome: { state: 'pending', dueAt: 99, error: 'HTTP 503' } },
+  { deliveryId: 'dlv_3', nodeId: 'node-b', attempt: 1, record: { deliveryId: 'dlv_3', attempt: 1, startedAt: 12, durationMs: 0, ok: false, error: 'not attempted' }, outcome: { state: 'pending', dueAt: 12, resetAttempts: true }, unattempted: true },
+  { deliveryId: 'dlv_4', nodeId: 'node-b', attempt: 8, record: { deliveryId: 'dlv_4', attempt: 8, startedAt: 13, durationMs: 1, ok: false, error: 'gone' }, outcome: { state: 'failed', error: 'gone' } },
+];
+
+/** The same values in an array made with a length: V8 keeps it "holey", and structured clone sends it as a sparse object. */
+function holeyCopy(values: readonly unknown[]): unknown[] {
+  const copy = new Array<unknown>(values.length);
+  for (let i = 0; i < values.length; i++) copy[i] = values[i];
+  return copy;
+}
+
+test('settles cross the SQLite thread unchanged (node ids and the record\'s delivery id sent once)', () => {
+  assert.deepEqual(unpackSettles(packSettles(settles)), settles);
+});
+
+test('enqueue rows and claimed records cross the SQLite thread unchanged', () => {
+  const rows: StoredDeliveryInput[] = [
+    { id: 'dlv_1', target: 'a', eventJson: '{"n":1}', webhookId: 'msg_1', dueAt: 5, createdAt: 5, traceContext: undefined },
+    { id: 'dlv_2', target: 'b', eventJson: '{"n":1}', webhookId: 'msg_2', dueAt: 5, createdAt: 5, traceContext: 'tp', claim: { nodeId: 'n', leaseUntil: 9 } },
+  ];
+  assert.deepEqual(unpackRows(packRows(rows)), rows);
+  const claimed = unpackClaimed(packClaimed(unpackClaimed(packClaimed([{ id: 'dlv_1', target: 'a', eventJson: '{"n":1}', webhookId: 'msg_1', attempts: 1, state: 'inflight', dueAt: 1, createdAt: 1, updatedAt: 2 } as DeliveryRecord]))));
+  assert.deepEqual([claimed[0]?.id, claimed[0]?.eventJson, claimed[0]?.attempts, claimed[0]?.state], ['dlv_1', '{"n":1}', 1, 'inflight']);
+});
+
+test('the packed arrays cross the thread as lists of values, not as sparse objects (index by index)', () => {
+  const rows: StoredDeliveryInput[] = [{ id: 'dlv_1', target: 'a', eventJson: '{}', webhookId: 'msg_1', dueAt: 1, createdAt: 1 }];
+  const claimed = [{ id: 'dlv_1', target: 'a', eventJson: '{}', webhookId: 'msg_1', attempts: 1, state: 'inflight', dueAt: 1, createdAt: 1, updatedAt: 1 } as DeliveryRecord];
+  for (const [name, packed] of [['settles', packSettles(settles)], ['rows', packRows(rows)], ['claimed', packClaimed(claimed)]] as const) {
+    assert.ok(serialize(packed).length < serialize(holeyCopy(packed)).length, `${name}: serialised as a sparse array`);
+  }
+});
