@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { CLAIM_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, DUE_TARGETS_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
 
 const { Client } = pgDriver;
 import { silentLogger } from '../../src/logger.js';
@@ -52,6 +52,39 @@ test('postgres store: a claim reads about as many deliveries as it takes, not th
     walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
     assert.ok(read.length > 0);
     assert.ok(Math.max(...read) <= 30, `a claim of 10 among ${backlog} due read ${Math.max(...read)} rows in one plan node`);
+  } finally {
+    await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
+test('postgres store: dueTargets reads a few index entries per target with deliveries, not the backlog', async () => {
+  const url = await pg.createDatabase(`due_plan_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const backlog = 3000;
+    // A backlog due now for one target, one due later for another, and 20 targets with one delivery each, done.
+    await store.enqueue([
+      ...Array.from({ length: backlog }, (_, i) => ({ id: `dlv_d${i}`, target: 'down', event: { n: i }, webhookId: `msg_d${i}`, dueAt: i, createdAt: 0 })),
+      ...Array.from({ length: backlog }, (_, i) => ({ id: `dlv_l${i}`, target: 'live', event: { n: i }, webhookId: `msg_l${i}`, dueAt: 10 * backlog + i, createdAt: 0 })),
+      ...Array.from({ length: 20 }, (_, i) => ({ id: `dlv_t${i}`, target: `t${i}`, event: { n: i }, webhookId: `msg_t${i}`, dueAt: 0, createdAt: 0 })),
+    ]);
+    const idle = await store.claim({ nodeId: 'n', now: backlog, leaseMs: 1000, capacity: new Map(Array.from({ length: 20 }, (_, i) => [`t${i}`, 1])) });
+    await store.settle(idle.map((d) => ({ deliveryId: d.id, nodeId: 'n', attempt: 1, record: { deliveryId: d.id, attempt: 1, startedAt: backlog, durationMs: 1, ok: true }, outcome: { state: 'done' } })));
+    assert.deepEqual(await store.dueTargets(backlog), ['down']);
+    await client.connect();
+    await client.query('ANALYZE');
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${DUE_TARGETS_SQL}`, [backlog]);
+    let read = 0;
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'hookwork_deliveries') read += node['Actual Rows'] * node['Actual Loops'];
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
+    // 22 targets: a handful of index entries each, against 6,020 rows.
+    assert.ok(read > 0 && read <= 150, `dueTargets read ${read} rows of ${2 * backlog + 20}`);
   } finally {
     await client.end().catch(() => undefined);
     await store.close();
