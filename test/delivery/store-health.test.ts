@@ -30,6 +30,11 @@ class FlakyStore extends MemoryStore {
     this.#check();
     return super.claim(request);
   }
+  /** An idle node's poll: which targets have due work. */
+  override async dueTargets(now: number): Promise<string[]> {
+    this.#check();
+    return super.dueTargets(now);
+  }
 }
 
 function service(store: MemoryStore, logger: CaptureLogger, config: DeliveryConfigInput = {}): DeliveryService {
