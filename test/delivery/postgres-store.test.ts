@@ -5,6 +5,8 @@ import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { CLAIM_SQL, DUE_TARGETS_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
 
 const { Client } = pgDriver;
+import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
+import { DeliveryService } from '../../src/delivery/service.js';
 import { silentLogger } from '../../src/logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -127,6 +129,41 @@ test('postgres store: an enqueue on one node wakes the others (NOTIFY)', async (
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('postgres store: a delivery another node enqueues for an idle target among 1,000 is claimed here on its NOTIFY (no poll), by a claim naming only that target', async () => {
+  const url = await pg.createDatabase(`idle_wake_${process.pid}`);
+  const ours = new PostgresStore({ url, logger: silentLogger() });
+  const other = new PostgresStore({ url, logger: silentLogger() });
+  const asked: number[] = [];
+  const claim = ours.claim.bind(ours);
+  ours.claim = (request) => {
+    asked.push(request.capacity.size);
+    return claim(request);
+  };
+  let scans = 0;
+  const dueTargets = ours.dueTargets.bind(ours);
+  ours.dueTargets = (now) => {
+    scans++;
+    return dueTargets(now);
+  };
+  // A poll far longer than the test: only the other node's NOTIFY can make this node look.
+  const service = new DeliveryService({ store: ours, config: deliveryConfigSchema.parse({ poll_interval: 600 }), nodeId: 'ours', logger: silentLogger() });
+  try {
+    await other.migrate();
+    await service.start();
+    const delivered: string[] = [];
+    for (let i = 0; i < 1000; i++) service.registerTarget({ name: `t${i}`, kind: 'webhook', attempt: async (d) => (delivered.push(d.target), { ok: true }) });
+    await ours.openClusterBus('ours'); // LISTEN is up
+    await waitFor(() => scans + asked.length > 0, 'a first look for work');
+    await other.enqueue([{ id: 'dlv_other', target: 't500', event: { n: 1 }, webhookId: 'msg_other', dueAt: Date.now(), createdAt: Date.now() }]);
+    await waitFor(() => delivered.includes('t500'), 'the other node’s delivery');
+    assert.ok(Math.max(...asked) <= 1, `no claim asked about the idle targets (largest: ${Math.max(...asked)} of 1,000)`);
+  } finally {
+    await service.close();
+    await ours.close();
+    await other.close();
   }
 });
 
