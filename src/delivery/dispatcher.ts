@@ -534,10 +534,12 @@ export class Dispatcher {
       },
       (err: unknown) => {
         this.#scanning = undefined;
+        // A scan still on its way when the node stops may meet a closed store: not the store being lost.
+        if (this.#stopping) return;
         // The next poll asks again; while the store is away, StoreHealth logs it once.
         const health = this.#o.storeHealth;
         health?.failed(err);
-        if (!this.#stopping && health?.report().ok !== false) this.#o.logger.warn({ err }, 'Could not ask the store which targets have due work; asking again at the next poll');
+        if (health?.report().ok !== false) this.#o.logger.warn({ err }, 'Could not ask the store which targets have due work; asking again at the next poll');
         if (this.#scanWanted) this.#look();
       },
     );
