@@ -89,15 +89,17 @@ export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[])
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING d.*, (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
     (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
+/** Arbitrary, fixed: serializes schema migrations across nodes. */
+const MIGRATION_LOCK = 7_201_006;
 /**
  * The targets with a delivery a claim would take now: each target in the
  * table once, by a skip scan of the (target, state, due_at) index (one seek
  * per distinct target, not per row), kept when an index probe finds a due
  * pending delivery or an in-flight one whose lease ended (scalar subqueries
- * with LIMIT: as EXISTS, PostgreSQL hashed every due row of the table). Its cost grows with
- * the distinct targets that have rows (finished ones included, until
- * retention purges them), not with the targets registered. Exported for the
- * plan test.
+ * with LIMIT: as EXISTS, PostgreSQL hashed every due row of the table). Its
+ * cost grows with the distinct targets that have rows (finished ones
+ * included, until retention purges them), not with the targets registered.
+ * Exported for the plan test.
  */
 export const DUE_TARGETS_SQL = `WITH RECURSIVE t(target) AS (
     (SELECT target FROM hookwork_deliveries ORDER BY target LIMIT 1)
@@ -107,8 +109,6 @@ export const DUE_TARGETS_SQL = `WITH RECURSIVE t(target) AS (
   SELECT target FROM t WHERE target IS NOT NULL AND (
     (SELECT d.due_at FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'pending' ORDER BY d.due_at LIMIT 1) <= $1
     OR (SELECT 1 FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'inflight' AND d.lease_until <= $1 LIMIT 1) IS NOT NULL)`;
-/** Arbitrary, fixed: serializes schema migrations across nodes. */
-const MIGRATION_LOCK = 7_201_006;
 
 /** Redacts the password of a connection URL for messages. */
 function safeUrl(url: string): string {

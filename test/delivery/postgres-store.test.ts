@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { CLAIM_SQL, DUE_TARGETS_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
 
 const { Client } = pgDriver;
 import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
+import { DUE_TARGETS_SQL } from '../../src/delivery/postgres-store.js';
 import { DeliveryService } from '../../src/delivery/service.js';
 import { silentLogger } from '../../src/logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
@@ -60,6 +61,13 @@ test('postgres store: a claim reads about as many deliveries as it takes, not th
   }
 });
 
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
+
 test('postgres store: dueTargets reads a few index entries per target with deliveries, not the backlog', async () => {
   const url = await pg.createDatabase(`due_plan_${process.pid}`);
   const store = new PostgresStore({ url, logger: silentLogger() });
@@ -92,13 +100,6 @@ test('postgres store: dueTargets reads a few index entries per target with deliv
     await store.close();
   }
 });
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  Plans?: PlanNode[];
-}
 
 test('postgres store: migrations run once even when several nodes start together', async () => {
   const url = await pg.createDatabase(`migrate_${process.pid}`);
