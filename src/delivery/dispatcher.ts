@@ -96,22 +96,13 @@ interface Slot {
   /** When the circuit last opened here, or was seen opened by another node (ms). */
   openedAt: number;
   /**
-   * Its last claim found nothing more due: claims leave it out until then (a
-   * poll later) unless new work for it is written here, a retry of its is due
-   * now, or a wake says any target may have some (a retry due later is found
-   * when its idle time ends: within a poll interval of its time). With
-   * thousands of idle targets every claim, and every tick's look at the
-   * targets, would otherwise visit each of them.
+   * The claims sent before it was last roused (see #claims): a claim sent
+   * after that, which found nothing, may have missed the work that roused it,
+   * so it does not put the target to sleep.
    */
-  idleUntil: number;
+  rousedAt: number;
   /** When this node last settled a delivery of it for a retry (ms): a claim beside that write may not see it yet. */
   retriedAt: number;
-}
-
-interface Sleeper {
-  readonly slot: Slot;
-  /** Its idleUntil when it fell asleep: a later sleep or a rouse makes this entry stale. */
-  readonly until: number;
 }
 
 /** The deliveries of one claim share a lease: one controller and one timer, not one per attempt. */
@@ -170,15 +161,28 @@ export class Dispatcher {
   #settleNow = false;
   #tickScheduled = false;
   #again = false;
-  /** A wake() came: any target may have work (another node's, an operator's); the next claim asks every one. */
-  #anyDue = true;
+  /**
+   * A wake() came (another node's work, an operator's retry, a target
+   * registered): the next tick asks the store which targets have due work.
+   */
+  #scanWanted = true;
+  /** The store's answer to which targets have due work, while on its way. */
+  #scanning: Promise<void> | undefined;
+  #lastScan = 0;
+  /** Claims sent so far: a rouse stamps it (Slot.rousedAt). */
+  #claims = 0;
   /** The last read of the targets' shared health: a target registered later starts from it (an open circuit elsewhere holds here at once). */
   #health: { readonly byTarget: ReadonlyMap<string, TargetHealth>; readonly readStarted: number } | undefined;
-  /** The targets claims ask about: every registered one but those known idle (a claim found nothing more due). */
+  /**
+   * The targets claims ask about. The others sleep: their last claim found
+   * nothing more due, or they were registered and the store named no work of
+   * theirs. A sleeping target is roused by new work written here for it, a
+   * retry of its due now, or the store's answer to which targets have due
+   * work (asked once a poll interval and on each wake, #scan): so neither the
+   * claims nor the tick's look at the targets visit the idle ones, and
+   * nothing asks the store about each of them.
+   */
   readonly #awake = new Set<Slot>();
-  /** The idle ones, in the order they fell idle (so by the end of their idle time), from #sleepHead on. */
-  readonly #sleeping: Sleeper[] = [];
-  #sleepHead = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #localDueAt = Infinity;
@@ -256,14 +260,14 @@ export class Dispatcher {
       reserved: 0,
       circuitOpen: false,
       openedAt: 0,
-      idleUntil: 0,
+      rousedAt: -1,
       retriedAt: 0,
     };
     const previous = this.#slots.get(target.name);
     if (previous !== undefined && previous.policy !== this.#o.policy) this.#ownSchedules -= 1;
     if (policy !== this.#o.policy) this.#ownSchedules += 1;
     this.#slots.set(target.name, slot);
-    this.#awake.add(slot);
+    // It starts asleep: the wake below asks the store whether it has work (one query, however many register).
     const known = this.#health;
     if (known !== undefined) this.#applyHealthTo(target.name, slot, known.byTarget.get(target.name), known.readStarted);
     if (previous !== undefined) {
@@ -368,9 +372,9 @@ export class Dispatcher {
     if (slot !== undefined && !this.#stopping) this.#drain(slot, Date.now());
   }
 
-  /** Looks for work soon, for every target (coalesced: many wakes in one tick make one store call). */
+  /** Looks for work soon, for every target: asks the store which have some (coalesced: many wakes make one store call). */
   wake(): void {
-    this.#anyDue = true;
+    this.#scanWanted = true;
     this.#look();
   }
 
@@ -429,7 +433,9 @@ export class Dispatcher {
           this.#refreshing = undefined;
         });
       }
+      if (!this.#stopping && claimAgain) this.#scan(now);
       const claim = this.#stopping || !claimAgain ? undefined : this.#claimRequest(now);
+      const claimSeq = claim === undefined ? this.#claims : ++this.#claims;
       const settles = this.#settles;
       const failed = this.#failed;
       if (settles.length === 0 && claim === undefined) return;
@@ -446,7 +452,7 @@ export class Dispatcher {
       if (claim === undefined) continue;
       if (claimed.length === 0) {
         if (!settled) return; // the store is failing: the next poll tries again
-        this.#markIdle(claim, claimed);
+        this.#markIdle(claim, claimed, claimSeq);
         continue;
       }
       const lease = this.#lease(claim.now + claim.leaseMs, claimed.length);
@@ -465,53 +471,78 @@ export class Dispatcher {
       let asked = 0;
       for (const n of claim.capacity.values()) asked += n;
       if (claimed.length === asked) this.#again = true;
-      else this.#markIdle(claim, claimed);
+      else this.#markIdle(claim, claimed, claimSeq);
     }
   }
 
   /**
    * The targets a claim got fewer deliveries for than it asked have nothing
-   * more due now: they sit out the claims until the next poll (or new work).
+   * more due now: they sleep, left out of the claims until roused (new work
+   * written here, a retry due, or the store naming them in a scan).
    */
-  #markIdle(claim: ClaimRequest, claimed: readonly DeliveryRecord[]): void {
+  #markIdle(claim: ClaimRequest, claimed: readonly DeliveryRecord[], claimSeq: number): void {
     const got = new Map<string, number>();
     for (const record of claimed) got.set(record.target, (got.get(record.target) ?? 0) + 1);
-    const until = claim.now + this.#o.pollMs;
     for (const [name, asked] of claim.capacity) {
       const slot = this.#slots.get(name);
       if (slot === undefined || (got.get(name) ?? 0) >= asked) continue;
-      // Claimed deliveries waiting here, or a retry settled beside this claim (its write may not have been visible to it): not idle.
-      if (slot.ready.length > 0 || slot.rateWait || slot.retriedAt > claim.now - this.#o.pollMs) continue;
-      slot.idleUntil = until;
+      // Claimed deliveries waiting here, a retry settled beside this claim (its write may not have been visible to it),
+      // or roused since this claim was sent (by work it may not have seen): not idle.
+      if (slot.ready.length > 0 || slot.rateWait || slot.retriedAt > claim.now - this.#o.pollMs || slot.rousedAt >= claimSeq) continue;
       this.#awake.delete(slot);
-      this.#sleeping.push({ slot, until });
     }
   }
 
   /** A sleeping target may have work: claims ask for it again. */
   #rouse(slot: Slot): void {
-    slot.idleUntil = 0;
+    slot.rousedAt = this.#claims;
     if (this.#slots.get(slot.target.name) === slot) this.#awake.add(slot);
   }
 
-  /** Wakes the targets whose idle time ended by `upTo` (in the order they fell idle: each sleeps one poll interval). */
-  #wakeSleepers(upTo: number): void {
-    const sleeping = this.#sleeping;
-    let head = this.#sleepHead;
-    while (head < sleeping.length && (sleeping[head] as Sleeper).until <= upTo) {
-      const { slot, until } = sleeping[head] as Sleeper;
-      head++;
-      // An entry of a sleep that was ended (new work) or replaced by a later one is stale.
-      if (slot.idleUntil === until) this.#rouse(slot);
+  /**
+   * Once a poll interval, and soon after a wake: asks the store which targets
+   * have due work and rouses those registered here, beside the tick (the
+   * claims go on meanwhile). One query, whose cost grows with the targets
+   * that have open deliveries, not with the idle ones: this is how work
+   * written by another node or process, a retry whose delay ended, or a lease
+   * that ran out is found (within about a poll interval).
+   */
+  #scan(now: number): void {
+    if (this.#scanning !== undefined || (!this.#scanWanted && now - this.#lastScan < this.#o.pollMs)) return;
+    this.#scanWanted = false;
+    this.#lastScan = now;
+    const store = this.#o.store;
+    if (store.dueTargets === undefined) {
+      // A store that cannot say: every target is asked again, as its claims would.
+      for (const slot of this.#slots.values()) this.#rouse(slot);
+      return;
     }
-    if (head === sleeping.length) {
-      sleeping.length = 0;
-      head = 0;
-    } else if (head > 1024 && head * 2 > sleeping.length) {
-      sleeping.splice(0, head);
-      head = 0;
-    }
-    this.#sleepHead = head;
+    this.#scanning = store.dueTargets(now).then(
+      (targets) => {
+        this.#scanning = undefined;
+        // The poll of an idle node: it tells when the store is lost or back, as claims do.
+        this.#o.storeHealth?.succeeded();
+        let roused = false;
+        for (const name of targets) {
+          const slot = this.#slots.get(name);
+          if (slot === undefined) continue;
+          // An awake one is stamped too: a claim of it on its way may have missed what this scan saw.
+          if (!this.#awake.has(slot)) roused = true;
+          this.#rouse(slot);
+        }
+        if (roused || this.#scanWanted) this.#look();
+      },
+      (err: unknown) => {
+        this.#scanning = undefined;
+        // A scan still on its way when the node stops may meet a closed store: not the store being lost.
+        if (this.#stopping) return;
+        // The next poll asks again; while the store is away, StoreHealth logs it once.
+        const health = this.#o.storeHealth;
+        health?.failed(err);
+        if (health?.report().ok !== false) this.#o.logger.warn({ err }, 'Could not ask the store which targets have due work; asking again at the next poll');
+        if (this.#scanWanted) this.#look();
+      },
+    );
   }
 
   /** Settles and claims in one store call when the store can, else both side by side. */
@@ -565,8 +596,6 @@ export class Dispatcher {
   /** What to claim now: room in each target's window, in chunks so one store call serves many attempts. */
   #claimRequest(now: number): ClaimRequest | undefined {
     let capacity: Map<string, number> | undefined;
-    this.#wakeSleepers(this.#anyDue ? Number.POSITIVE_INFINITY : now);
-    this.#anyDue = false;
     for (const slot of this.#awake) {
       const name = slot.target.name;
       if (this.#disabled.has(name)) continue;
@@ -683,7 +712,7 @@ export class Dispatcher {
     const now = Date.now();
     let at = now + this.#o.pollMs;
     if (this.#localDueAt < at) at = Math.max(this.#localDueAt, now);
-    // Sleeping targets have nothing claimed or waiting: their own time is their idle end.
+    // Sleeping targets have nothing claimed or waiting: the poll's scan is their time.
     for (const slot of this.#awake) {
       const reopens = slot.breaker.reopensAt;
       if (reopens !== undefined && reopens < at) at = Math.max(reopens, now);
@@ -708,7 +737,7 @@ export class Dispatcher {
         slot.rateWait = false;
         if (slot.ready.length > 0) this.#drain(slot, fired);
       }
-      // Idle targets sit out until their own time (a poll later, a retry's due time): no sweep of them all here.
+      // Idle targets sleep until roused: the poll's one scan (#scan, from the tick) looks for their work, no sweep of them all.
       this.#look();
     }, at - now);
     this.#timer.unref();

@@ -56,6 +56,11 @@ export class DueHeap<T> {
     return this.#generation[0] as number;
   }
 
+  /** The earliest entry's item (undefined when empty). */
+  peekItem(): T | undefined {
+    return this.#items[0];
+  }
+
   /** Removes the earliest entry and returns its item. */
   pop(): T | undefined {
     const items = this.#items;

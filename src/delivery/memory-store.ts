@@ -262,6 +262,27 @@ export class MemoryStore implements DeliveryStore {
     return claimed;
   }
 
+  async dueTargets(now: number): Promise<string[]> {
+    const due: string[] = [];
+    for (const [target, queue] of this.#queues) {
+      const pending = queue.pending;
+      // Entries of rows that left pending or were rescheduled are dropped here, as a claim would.
+      while (pending.size > 0) {
+        const row = pending.peekItem() as Row;
+        if (pending.peekGeneration() === row.generation && row.state === 'pending') break;
+        pending.pop();
+      }
+      if (pending.size === 0 && queue.inflight.size === 0) {
+        // A target with nothing open costs the next calls nothing (a write makes its queue again).
+        this.#queues.delete(target);
+        continue;
+      }
+      // earliestLease is a lower bound: a target it names may have nothing expired (its claim then finds nothing).
+      if (pending.peekAt() <= now || (queue.inflight.size > 0 && queue.earliestLease <= now)) due.push(target);
+    }
+    return due;
+  }
+
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     let applied = 0;
     for (const request of requests) {

@@ -91,6 +91,24 @@ export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[])
     (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
+/**
+ * The targets with a delivery a claim would take now: each target in the
+ * table once, by a skip scan of the (target, state, due_at) index (one seek
+ * per distinct target, not per row), kept when an index probe finds a due
+ * pending delivery or an in-flight one whose lease ended (scalar subqueries
+ * with LIMIT: as EXISTS, PostgreSQL hashed every due row of the table). Its
+ * cost grows with the distinct targets that have rows (finished ones
+ * included, until retention purges them), not with the targets registered.
+ * Exported for the plan test.
+ */
+export const DUE_TARGETS_SQL = `WITH RECURSIVE t(target) AS (
+    (SELECT target FROM hookwork_deliveries ORDER BY target LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.target FROM hookwork_deliveries d WHERE d.target > t.target ORDER BY d.target LIMIT 1)
+    FROM t WHERE t.target IS NOT NULL)
+  SELECT target FROM t WHERE target IS NOT NULL AND (
+    (SELECT d.due_at FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'pending' ORDER BY d.due_at LIMIT 1) <= $1
+    OR (SELECT 1 FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'inflight' AND d.lease_until <= $1 LIMIT 1) IS NOT NULL)`;
 
 /** Redacts the password of a connection URL for messages. */
 function safeUrl(url: string): string {
@@ -302,6 +320,11 @@ export class PostgresStore implements DeliveryStore {
     if (names.length === 0) return [];
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
     return rows.map((row) => deliveryFromRow(row, true));
+  }
+
+  async dueTargets(now: number): Promise<string[]> {
+    const { rows } = await this.#query<{ target: string }>(DUE_TARGETS_SQL, [now]);
+    return rows.map((r) => r.target);
   }
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {

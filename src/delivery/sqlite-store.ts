@@ -70,6 +70,31 @@ const CLAIMED = `id, target, event_seq, webhook_id, attempts, state, due_at, cre
 
 type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
 
+/**
+ * The targets with work a claim would take now: each target with pending (or
+ * in-flight) rows once, by a skip scan of the partial index (one seek per
+ * such target, not per row), kept when its earliest due time (or lease end),
+ * one more seek, has come. INDEXED BY: the planner took the (state,
+ * created_at) index instead and sorted every pending row. Exported for the
+ * plan test.
+ */
+export const DUE_TARGETS_SQL = `WITH RECURSIVE
+     p(target) AS (
+       SELECT (SELECT target FROM deliveries INDEXED BY deliveries_pending WHERE state = 'pending' ORDER BY target LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d.target FROM deliveries d INDEXED BY deliveries_pending WHERE d.state = 'pending' AND d.target > p.target ORDER BY d.target LIMIT 1)
+       FROM p WHERE p.target IS NOT NULL),
+     f(target) AS (
+       SELECT (SELECT target FROM deliveries INDEXED BY deliveries_inflight WHERE state = 'inflight' ORDER BY target LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d.target FROM deliveries d INDEXED BY deliveries_inflight WHERE d.state = 'inflight' AND d.target > f.target ORDER BY d.target LIMIT 1)
+       FROM f WHERE f.target IS NOT NULL)
+   SELECT target FROM p WHERE target IS NOT NULL
+     AND (SELECT min(d.due_at) FROM deliveries d INDEXED BY deliveries_pending WHERE d.state = 'pending' AND d.target = p.target) <= ?
+   UNION
+   SELECT target FROM f WHERE target IS NOT NULL
+     AND (SELECT min(d.lease_until) FROM deliveries d INDEXED BY deliveries_inflight WHERE d.state = 'inflight' AND d.target = f.target) <= ?`;
+
 function prepareStatements(db: Db) {
   return {
     insertEvent: db.prepare(`INSERT INTO delivery_events (refs, live, event) VALUES (?, ?, ?)`),
@@ -95,6 +120,7 @@ function prepareStatements(db: Db) {
        WHERE seq IN (SELECT seq FROM deliveries WHERE target = ? AND state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
        RETURNING ${CLAIMED}`,
     ),
+    dueTargets: db.prepare(DUE_TARGETS_SQL).pluck(),
     eventOf: db.prepare(`SELECT event FROM delivery_events WHERE seq = ?`).pluck(),
     insertAttempt: db.prepare(
       `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail, request_headers, request_body, response_headers)
@@ -278,6 +304,10 @@ export class SqliteStore implements DeliveryStore {
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
     return this.#bookkeeping(() => this.#claim(request));
+  }
+
+  async dueTargets(now: number): Promise<string[]> {
+    return this.#stmts.dueTargets.all(now, now) as string[];
   }
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {

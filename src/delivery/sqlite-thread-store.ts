@@ -124,6 +124,10 @@ export class SqliteThreadStore implements DeliveryStore {
     return unpackClaimed(await this.#call<Packed[]>('claim', request));
   }
 
+  dueTargets(now: number): Promise<string[]> {
+    return this.#call('dueTargets', now);
+  }
+
   settle(requests: readonly SettleRequest[]): Promise<number> {
     return this.#call('settle', packSettles(requests));
   }

@@ -6,7 +6,7 @@ import { secondsSince, type HistogramChild, type Metrics } from '../metrics/metr
 import type { DeliveryStore } from './store.js';
 
 const TIMED = [
-  'migrate', 'enqueue', 'claim', 'settle', 'settleAndClaim', 'list', 'get', 'retry', 'countReplay', 'claimScheduleTick',
+  'migrate', 'enqueue', 'claim', 'dueTargets', 'settle', 'settleAndClaim', 'list', 'get', 'retry', 'countReplay', 'claimScheduleTick',
   'replayBatch', 'purge', 'depthByTarget', 'disableTarget', 'enableTarget', 'disabledTargets', 'targetHealth', 'takeRateTokens',
 ] as const;
 

@@ -218,6 +218,15 @@ export interface DeliveryStore extends ScheduleStore, TargetHealthStore, Idempot
    * `attempts` counts the attempts started before this one.
    */
   claim(request: ClaimRequest): Promise<DeliveryRecord[]>;
+  /**
+   * The targets that have a delivery claim() would take at `now` (pending and
+   * due, or in flight with an expired lease), each once, in no set order: in
+   * one query whose cost grows with the targets that have pending or in-flight
+   * deliveries, never with every target registered. A dispatcher asks once a
+   * poll interval (and on a wake) instead of claiming for each idle target.
+   * A store without it: the dispatcher asks every target once a poll.
+   */
+  dueTargets?(now: number): Promise<string[]>;
   /** Records each attempt and applies its outcome, in one transaction. Returns how many outcomes applied. */
   settle(requests: readonly SettleRequest[]): Promise<number>;
   /**

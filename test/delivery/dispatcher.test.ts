@@ -686,7 +686,7 @@ test('one enqueue for several targets, interleaved: each delivery claimed at enq
   }
 });
 
-test('idle targets sit out the claims: with 200 targets registered, the claims after each delivery ask the store about no idle target', async () => {
+test('idle targets sit out the claims: with 200 targets registered, no claim asks the store about an idle one (they start asleep)', async () => {
   const store = new MemoryStore();
   const asked: number[] = [];
   const claim = store.claim.bind(store);
@@ -700,16 +700,21 @@ test('idle targets sit out the claims: with 200 targets registered, the claims a
     settled += requests.length;
     return settle(requests);
   };
-  // A long poll, so the sweep of idle targets is not what the assertions see.
+  let scans = 0;
+  const dueTargets = store.dueTargets.bind(store);
+  store.dueTargets = (now) => {
+    scans++;
+    return dueTargets(now);
+  };
+  // A long poll, so the poll's scan is not what the assertions see.
   const h = await harness({ poll_interval: 30, enqueue_batch: 1 }, store);
   try {
     const delivered: string[] = [];
     for (let i = 0; i < 200; i++) h.service.registerTarget(target(`t${i}`, async (d) => (delivered.push(d.target), { ok: true })));
-    // The first claim asks every target (none is known idle yet): each has nothing due.
-    await waitFor(() => asked.includes(200), 'a claim asking all 200 targets');
+    // Registering asks the store once which targets have work (none has): no claim asks about each.
+    await waitFor(() => scans > 0, 'the store asked which targets have work');
     await h.service.enqueue([{ target: 't7', event: event(0) }]);
     await waitFor(() => delivered.length === 1, 'the first delivery');
-    asked.length = 0;
     for (let n = 1; n <= 5; n++) {
       await h.service.enqueue([{ target: 't42', event: event(n) }]);
       await waitFor(() => delivered.length === n + 1, `delivery ${n}`);
@@ -717,6 +722,109 @@ test('idle targets sit out the claims: with 200 targets registered, the claims a
     // Each completion looks for more work (beside recording the attempt): only targets not known idle are asked about.
     await waitFor(() => settled === 6, 'the six attempts recorded');
     assert.ok(asked.every((size) => size <= 1), `no claim asked about the idle targets: ${asked.join(',')}`);
+  } finally {
+    await h.service.close();
+  }
+});
+
+/** Counts what a dispatcher asks its store: claims (and the targets each names) and scans for targets with due work. */
+function countCalls<S extends DeliveryStore & { dueTargets: NonNullable<DeliveryStore['dueTargets']> }>(store: S): { asked: number[]; scans: number; claimed: Array<{ scan: number; targets: string[] }> } {
+  const counts = { asked: [] as number[], scans: 0, claimed: [] as Array<{ scan: number; targets: string[] }> };
+  const claim = store.claim.bind(store);
+  store.claim = async (request) => {
+    counts.asked.push(request.capacity.size);
+    const got = await claim(request);
+    if (got.length > 0) counts.claimed.push({ scan: counts.scans, targets: got.map((d) => d.target) });
+    return got;
+  };
+  const dueTargets = store.dueTargets.bind(store);
+  store.dueTargets = (now) => {
+    counts.scans++;
+    return dueTargets(now);
+  };
+  return counts;
+}
+
+test('a delivery due for an idle target among 10,000, written by another node or due after a retry delay, is claimed after one scan; no claim asks about the idle targets', async () => {
+  const store = new MemoryStore();
+  const counts = countCalls(store);
+  const h = await harness({ poll_interval: 0.05, retry_schedule: [0, 0.3] }, store);
+  try {
+    const delivered: string[] = [];
+    let failOnce = true;
+    for (let i = 0; i < 10_000; i++) {
+      h.service.registerTarget(
+        target(`t${i}`, async (d) => {
+          if (d.target === 't1234' && failOnce) {
+            failOnce = false;
+            return { ok: false, retryable: true, error: 'not yet' };
+          }
+          delivered.push(d.target);
+          return { ok: true };
+        }),
+      );
+    }
+    await waitFor(() => counts.scans + counts.asked.length >= 3, 'a few polls');
+    // Written by another node (straight into the store: this node is not told), due now.
+    const scansBefore = counts.scans;
+    await store.enqueue([{ id: 'dlv_other_node', target: 't5000', eventJson: JSON.stringify(event(1)), webhookId: 'msg_other', dueAt: Date.now(), createdAt: Date.now() }]);
+    await waitFor(() => delivered.includes('t5000'), 'the other node’s delivery');
+    const found = counts.claimed.find((c) => c.targets.includes('t5000'));
+    // Found by the first scan after the write, or the one on its way during it: at most two polls.
+    assert.ok(found !== undefined && found.scan - scansBefore <= 2, `claimed after scan ${found?.scan}, the write came after scan ${scansBefore}`);
+    // A retry 0.3 s later: the target sleeps meanwhile (its claims find nothing), and the retry is still claimed.
+    await h.service.enqueue([{ target: 't1234', event: event(2) }]);
+    await waitFor(() => delivered.includes('t1234'), 'the retried delivery');
+    const attempts = (await h.service.list({ target: 't1234' }))[0]?.attempts;
+    assert.equal(attempts, 2, 'delivered at its second attempt');
+    assert.ok(Math.max(...counts.asked) <= 2, `no claim asked about the idle targets (largest: ${Math.max(...counts.asked)} of 10,000)`);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('a delivery enqueued through another handle of the same SQLite file for an idle target among 1,000 is claimed within two polls, by a claim that names only it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-scan-'));
+  const file = join(dir, 'q.db');
+  const ours = new SqliteStore({ file });
+  const other = new SqliteStore({ file });
+  const counts = countCalls(ours);
+  const h = await harness({ poll_interval: 0.05 }, ours);
+  try {
+    await other.migrate();
+    const delivered: string[] = [];
+    for (let i = 0; i < 1000; i++) h.service.registerTarget(target(`t${i}`, async (d) => (delivered.push(d.target), { ok: true })));
+    await waitFor(() => counts.scans + counts.asked.length >= 3, 'a few polls');
+    const scansBefore = counts.scans;
+    await other.enqueue([{ id: 'dlv_other_handle', target: 't999', eventJson: JSON.stringify(event(1)), webhookId: 'msg_other', dueAt: Date.now(), createdAt: Date.now() }]);
+    await waitFor(() => delivered.includes('t999'), 'the delivery written through the other handle');
+    const found = counts.claimed.find((c) => c.targets.includes('t999'));
+    assert.ok(found !== undefined && found.scan - scansBefore <= 2, `claimed after scan ${found?.scan}, the write came after scan ${scansBefore}`);
+    assert.ok(Math.max(...counts.asked) <= 1, `no claim asked about the idle targets (largest: ${Math.max(...counts.asked)} of 1,000)`);
+    await waitFor(async () => (await other.get('dlv_other_handle'))?.delivery.state === 'done', 'recorded done, as the other handle sees it');
+  } finally {
+    await h.service.close();
+    await other.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store without dueTargets: idle targets are asked again once a poll, so work written elsewhere is still claimed', async () => {
+  const store = new MemoryStore();
+  (store as { dueTargets?: unknown }).dueTargets = undefined;
+  const asked: number[] = [];
+  const claim = store.claim.bind(store);
+  store.claim = (request) => {
+    asked.push(request.capacity.size);
+    return claim(request);
+  };
+  const h = await harness({ poll_interval: 0.05 }, store);
+  try {
+    const delivered: string[] = [];
+    for (let i = 0; i < 20; i++) h.service.registerTarget(target(`t${i}`, async (d) => (delivered.push(d.target), { ok: true })));
+    await store.enqueue([{ id: 'dlv_elsewhere', target: 't13', eventJson: JSON.stringify(event(1)), webhookId: 'msg_x', dueAt: Date.now(), createdAt: Date.now() }]);
+    await waitFor(() => delivered.includes('t13'), 'the delivery written elsewhere');
+    assert.ok(asked.includes(20), 'a poll asked every target');
   } finally {
     await h.service.close();
   }

@@ -5,6 +5,9 @@ import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { CLAIM_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
 
 const { Client } = pgDriver;
+import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
+import { DUE_TARGETS_SQL } from '../../src/delivery/postgres-store.js';
+import { DeliveryService } from '../../src/delivery/service.js';
 import { silentLogger } from '../../src/logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -64,6 +67,39 @@ interface PlanNode {
   'Actual Loops': number;
   Plans?: PlanNode[];
 }
+
+test('postgres store: dueTargets reads a few index entries per target with deliveries, not the backlog', async () => {
+  const url = await pg.createDatabase(`due_plan_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const backlog = 3000;
+    // A backlog due now for one target, one due later for another, and 20 targets with one delivery each, done.
+    await store.enqueue([
+      ...Array.from({ length: backlog }, (_, i) => ({ id: `dlv_d${i}`, target: 'down', event: { n: i }, webhookId: `msg_d${i}`, dueAt: i, createdAt: 0 })),
+      ...Array.from({ length: backlog }, (_, i) => ({ id: `dlv_l${i}`, target: 'live', event: { n: i }, webhookId: `msg_l${i}`, dueAt: 10 * backlog + i, createdAt: 0 })),
+      ...Array.from({ length: 20 }, (_, i) => ({ id: `dlv_t${i}`, target: `t${i}`, event: { n: i }, webhookId: `msg_t${i}`, dueAt: 0, createdAt: 0 })),
+    ]);
+    const idle = await store.claim({ nodeId: 'n', now: backlog, leaseMs: 1000, capacity: new Map(Array.from({ length: 20 }, (_, i) => [`t${i}`, 1])) });
+    await store.settle(idle.map((d) => ({ deliveryId: d.id, nodeId: 'n', attempt: 1, record: { deliveryId: d.id, attempt: 1, startedAt: backlog, durationMs: 1, ok: true }, outcome: { state: 'done' } })));
+    assert.deepEqual(await store.dueTargets(backlog), ['down']);
+    await client.connect();
+    await client.query('ANALYZE');
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${DUE_TARGETS_SQL}`, [backlog]);
+    let read = 0;
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'hookwork_deliveries') read += node['Actual Rows'] * node['Actual Loops'];
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
+    // 22 targets: a handful of index entries each, against 6,020 rows.
+    assert.ok(read > 0 && read <= 150, `dueTargets read ${read} rows of ${2 * backlog + 20}`);
+  } finally {
+    await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
 
 test('postgres store: migrations run once even when several nodes start together', async () => {
   const url = await pg.createDatabase(`migrate_${process.pid}`);
@@ -141,6 +177,41 @@ test('postgres store: each enqueue group is one named statement, so a connection
   } finally {
     Client.prototype.query = query;
     await store.close();
+  }
+});
+
+test('postgres store: a delivery another node enqueues for an idle target among 1,000 is claimed here on its NOTIFY (no poll), by a claim naming only that target', async () => {
+  const url = await pg.createDatabase(`idle_wake_${process.pid}`);
+  const ours = new PostgresStore({ url, logger: silentLogger() });
+  const other = new PostgresStore({ url, logger: silentLogger() });
+  const asked: number[] = [];
+  const claim = ours.claim.bind(ours);
+  ours.claim = (request) => {
+    asked.push(request.capacity.size);
+    return claim(request);
+  };
+  let scans = 0;
+  const dueTargets = ours.dueTargets.bind(ours);
+  ours.dueTargets = (now) => {
+    scans++;
+    return dueTargets(now);
+  };
+  // A poll far longer than the test: only the other node's NOTIFY can make this node look.
+  const service = new DeliveryService({ store: ours, config: deliveryConfigSchema.parse({ poll_interval: 600 }), nodeId: 'ours', logger: silentLogger() });
+  try {
+    await other.migrate();
+    await service.start();
+    const delivered: string[] = [];
+    for (let i = 0; i < 1000; i++) service.registerTarget({ name: `t${i}`, kind: 'webhook', attempt: async (d) => (delivered.push(d.target), { ok: true }) });
+    await ours.openClusterBus('ours'); // LISTEN is up
+    await waitFor(() => scans + asked.length > 0, 'a first look for work');
+    await other.enqueue([{ id: 'dlv_other', target: 't500', event: { n: 1 }, webhookId: 'msg_other', dueAt: Date.now(), createdAt: Date.now() }]);
+    await waitFor(() => delivered.includes('t500'), 'the other node’s delivery');
+    assert.ok(Math.max(...asked) <= 1, `no claim asked about the idle targets (largest: ${Math.max(...asked)} of 1,000)`);
+  } finally {
+    await service.close();
+    await ours.close();
+    await other.close();
   }
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../src/delivery/migrations/sqlite.js';
-import { SqliteStore } from '../../src/delivery/sqlite-store.js';
+import { DUE_TARGETS_SQL, SqliteStore } from '../../src/delivery/sqlite-store.js';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
 import { storeContract } from './store-contract.js';
 
@@ -25,6 +25,28 @@ storeContract('sqlite store', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+test('sqlite store: dueTargets seeks each target with open deliveries in the partial indexes, never scans the rows', async () => {
+  const dir = tempDir();
+  try {
+    const store = new SqliteStore({ file: join(dir, 'due.db') });
+    await store.migrate();
+    await store.close();
+    const db = new Database(join(dir, 'due.db'));
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${DUE_TARGETS_SQL}`).all(0, 0) as Array<{ detail: string }>).map((r) => r.detail);
+    db.close();
+    const reads = plan.filter((line) => / (d|deliveries)\b/.test(line) && /^(SCAN|SEARCH)/.test(line));
+    assert.ok(reads.length >= 6, plan.join(' | '));
+    // Each read goes through the pending or in-flight partial index: the first entry, the next target (target>?), its earliest time (target=?).
+    for (const line of reads) assert.match(line, /USING COVERING INDEX deliveries_(pending|inflight)\b/, plan.join(' | '));
+    for (const index of ['pending', 'inflight']) {
+      assert.ok(plan.includes(`SEARCH d USING COVERING INDEX deliveries_${index} (target>?)`), plan.join(' | '));
+      assert.ok(plan.includes(`SEARCH d USING COVERING INDEX deliveries_${index} (target=?)`), plan.join(' | '));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('sqlite store: an empty file is created and migrated to the latest version, in WAL mode', async () => {

@@ -127,6 +127,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(rest.map((d) => d.dueAt), [T0 + 4], 'what is left and due; the one due later stays');
     }));
 
+  test(`${name}: dueTargets names each target a claim would take work for now (due pending, expired lease), once, and no other`, () =>
+    withStore(async (store) => {
+      assert.ok(store.dueTargets !== undefined, 'the store answers dueTargets');
+      const due = async (now: number): Promise<string[]> => [...(await store.dueTargets?.(now) ?? [])].sort();
+      assert.deepEqual(await due(T0), [], 'an empty store');
+      // a: two due; b: due later; c: claimed (lease ends T0+1000); d: done; e: failed; f: rescheduled to later.
+      await store.enqueue([row('a'), row('a', { dueAt: T0 - 5 }), row('b', { dueAt: T0 + 500 }), row('c'), row('d'), row('e'), row('f')]);
+      const claimed = await store.claim({ nodeId: 'n1', now: T0, leaseMs: 1000, capacity: cap({ c: 1, d: 1, e: 1, f: 1 }) });
+      const of = (target: string) => claimed.find((d) => d.target === target) as DeliveryRecord;
+      await store.settle([
+        settleReq(of('d'), 'n1', { state: 'done' }),
+        settleReq(of('e'), 'n1', { state: 'failed', error: 'gone' }),
+        settleReq(of('f'), 'n1', { state: 'pending', dueAt: T0 + 700, error: 'later' }),
+      ]);
+      assert.deepEqual(await due(T0), ['a'], 'only a has work due now');
+      assert.deepEqual(await due(T0 + 500), ['a', 'b'], 'b once its time came');
+      assert.deepEqual(await due(T0 + 1000), ['a', 'b', 'c', 'f'], "c once its lease ended, f at its retry's time");
+      // Claimed in full, a has nothing due any more; b's one delivery is claimed by another node.
+      await store.claim({ nodeId: 'n2', now: T0 + 1000, leaseMs: 1000, capacity: cap({ a: 10, b: 10 }) });
+      assert.deepEqual(await due(T0 + 1000), ['c', 'f']);
+      // Many targets with nothing open cost nothing and are not named.
+      await store.enqueue(Array.from({ length: 50 }, (_, i) => row(`idle-${i}`)));
+      const idle = await store.claim({ nodeId: 'n1', now: T0 + 1000, leaseMs: 1000, capacity: new Map(Array.from({ length: 50 }, (_, i) => [`idle-${i}`, 1])) });
+      await store.settle(idle.map((d) => settleReq(d, 'n1', { state: 'done' })));
+      assert.deepEqual(await due(T0 + 1000), ['c', 'f'], 'once each (several due rows of one target make one entry)');
+    }));
+
   test(`${name}: reschedule, reset on 410-style give-back, dead letter`, () =>
     withStore(async (store) => {
       const r = row('a');

@@ -30,6 +30,11 @@ class FlakyStore extends MemoryStore {
     this.#check();
     return super.claim(request);
   }
+  /** An idle node's poll: which targets have due work. */
+  override async dueTargets(now: number): Promise<string[]> {
+    this.#check();
+    return super.dueTargets(now);
+  }
 }
 
 function service(store: MemoryStore, logger: CaptureLogger, config: DeliveryConfigInput = {}): DeliveryService {
@@ -105,4 +110,23 @@ test('delivery service: a target whose circuit opens and closes is logged once e
   } finally {
     await svc.close();
   }
+});
+
+test('delivery service: a scan for due work still on its way at close, refused by the closing store, is not the store being lost', async () => {
+  const logger = captureLogger();
+  let refuse: ((err: Error) => void) | undefined;
+  class SlowScanStore extends MemoryStore {
+    override dueTargets(): Promise<string[]> {
+      return new Promise((_, reject) => (refuse = reject));
+    }
+  }
+  const svc = service(new SlowScanStore(), logger);
+  await svc.start();
+  svc.registerTarget({ name: 't', kind: 'webhook', attempt: async () => ({ ok: true }) });
+  await waitFor(() => refuse !== undefined, 'a scan on its way');
+  await svc.close();
+  refuse?.(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(svc.storeHealth(), { ok: true });
+  assert.equal(lines(logger, /store was lost/).length, 0);
 });
