@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../logger.js';
-import { encodeFrames, FrameDecoder, requestText, PROTOCOL_VERSION, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
+import { encodeFrames, FrameDecoder, requestText, PROTOCOL_VERSION, type EventlessRequest, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
 
 /** How to start a runtime: no shell, the arguments as given. */
 export interface ProcessCommand {
@@ -102,12 +102,16 @@ export class ProtocolProcess {
     return this.#exit;
   }
 
-  /** Sends a request; resolves with its answer (an `error` answer included), rejects if the process ends first. */
-  request(message: Request): Promise<Response> {
+  /**
+   * Sends a request; resolves with its answer (an `error` answer included),
+   * rejects if the process ends first. `eventJson`: the request's `event`,
+   * already encoded (then left out of `message`).
+   */
+  request(message: Request | EventlessRequest, eventJson?: string): Promise<Response> {
     if (this.#exit !== undefined) return Promise.reject(this.#options.exitError(this.#exit));
     const id = this.#nextId++;
     return new Promise<Response>((resolve, reject) => {
-      const { text, size } = requestText(message, id);
+      const { text, size } = requestText(message, id, eventJson);
       this.#pending.set(id, { resolve, reject });
       this.#write(text, size);
     });

@@ -82,6 +82,9 @@ export type Request =
   | PingRequest
   | ShutdownRequest;
 
+/** A request that carries an `event`, without it: the host sends that event already encoded (ProtocolProcess.request). */
+export type EventlessRequest = Omit<GetConfigurationRequest, 'event'> | Omit<HandleRequest, 'event'>;
+
 /** A getConfiguration (or call) answer. `events` is the raw value the handler gave (a text, an object or a list). */
 export type Decision =
   | { readonly action: 'handle'; readonly configuration: string; readonly events?: unknown }
@@ -131,11 +134,14 @@ export function encodeFrame(message: unknown): Buffer {
 /**
  * The JSON text of a request with its `id`, without copying the message
  * (`{...message, id}` per request): the id goes first, which JSON allows.
+ * `eventJson`, when given, is the request's `event` as JSON text (the
+ * message then has no `event` of its own).
  * Throws a RangeError when its frame would be over MAX_FRAME_BYTES.
  */
-export function requestText(message: { readonly type: string }, id: number): { text: string; size: number } {
+export function requestText(message: { readonly type: string }, id: number, eventJson?: string): { text: string; size: number } {
   const json = JSON.stringify(message);
-  const text = `{"id":${id},${json.slice(1)}`;
+  // An event already encoded (the same event goes to getConfiguration, then to handle) is spliced in as is.
+  const text = eventJson === undefined ? `{"id":${id},${json.slice(1)}` : `{"id":${id},"event":${eventJson},${json.slice(1)}`;
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
   return { text, size };
