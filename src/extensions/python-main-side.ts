@@ -35,10 +35,15 @@ const ENCODED_KEPT = 1024;
 
 interface Encoded {
   readonly json: string;
-  /** What tells it is the same event copy: its own frozen parts, and the token it carried. */
+  /** What tells it is the same event copy: its own frozen parts, and whether the token was in it. */
   readonly data: unknown;
   readonly timestamp: unknown;
   readonly token: string | undefined;
+}
+
+/** The token as the copy's JSON carries it: the event's own account keeps it non-enumerable (left out), a granted copy shows it. */
+function shownToken(copy: ExtensionTask['event']): string | undefined {
+  return Object.prototype.propertyIsEnumerable.call(copy.account, 'token') ? copy.account.token : undefined;
 }
 
 export class PythonMainSide implements MainSide {
@@ -135,7 +140,7 @@ export class PythonMainSide implements MainSide {
   #keepEncoded(copy: ExtensionTask['event'], json: string): void {
     const encoded = this.#encoded;
     if (encoded.size >= ENCODED_KEPT) encoded.delete(encoded.keys().next().value as string);
-    encoded.set(copy.uuid, { json, data: copy.data, timestamp: copy.timestamp, token: copy.account.token });
+    encoded.set(copy.uuid, { json, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) });
   }
 
   /** The JSON of this event copy if its getConfiguration frame carried it (the same event, the same token), once. */
@@ -143,7 +148,7 @@ export class PythonMainSide implements MainSide {
     const kept = this.#encoded.get(copy.uuid);
     if (kept === undefined) return undefined;
     this.#encoded.delete(copy.uuid);
-    if (kept.data !== copy.data || kept.timestamp !== copy.timestamp || kept.token !== copy.account.token) return undefined;
+    if (kept.data !== copy.data || kept.timestamp !== copy.timestamp || kept.token !== shownToken(copy)) return undefined;
     return kept.json;
   }
 
