@@ -138,7 +138,7 @@ export function encodeFrame(message: unknown): Buffer {
  * message then has no `event` of its own).
  * Throws a RangeError when its frame would be over MAX_FRAME_BYTES.
  */
-export function requestText(message: { readonly type: string }, id: number, eventJson?: string): { text: string; size: number } {
+export function requestText(message: Request | EventlessRequest, id: number, eventJson?: string): { text: string; size: number } {
   const json = JSON.stringify(message);
   // An event already encoded (the same event goes to getConfiguration, then to handle) is spliced in as is.
   const text = eventJson === undefined ? `{"id":${id},${json.slice(1)}` : `{"id":${id},"event":${eventJson},${json.slice(1)}`;

@@ -37,7 +37,7 @@ describe('host frames', () => {
   });
 
   test('a request over the frame limit is refused before it is sent', () => {
-    assert.throws(() => requestText({ type: 'handle' }, 1, `"${'x'.repeat(MAX_FRAME_BYTES)}"`), RangeError);
+    assert.throws(() => requestText({ type: 'handle', module: 'm', class: 'C', configuration: '' }, 1, `"${'x'.repeat(MAX_FRAME_BYTES)}"`), RangeError);
   });
 });
 
