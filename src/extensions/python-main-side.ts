@@ -32,6 +32,8 @@ export interface PythonMainSideOptions {
 
 /** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
 const ENCODED_KEPT = 1024;
+/** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
+const ENCODED_MAX_CHARS = 64 * 1024;
 
 interface Encoded {
   readonly json: string;
@@ -132,8 +134,26 @@ export class PythonMainSide implements MainSide {
     if (!this.#asks) return configuration;
     const copy = this.#options.toEvent(event);
     const json = JSON.stringify(copy);
-    this.#keepEncoded(copy, json);
-    const asked = this.#askWithEvent({ type: 'getConfiguration' }, json).then((answer) => this.#decision(answer, parent, configuration));
+    const kept = json.length <= ENCODED_MAX_CHARS;
+    if (kept) this.#keepEncoded(copy, json);
+    const asked = this.#askWithEvent({ type: 'getConfiguration' }, json).then(
+      (answer) => {
+        let decided: unknown;
+        try {
+          decided = this.#decision(answer, parent, configuration);
+        } catch (err) {
+          if (kept) this.#encoded.delete(copy.uuid);
+          throw err;
+        }
+        // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
+        if (kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(copy.uuid);
+        return decided;
+      },
+      (err: unknown) => {
+        if (kept) this.#encoded.delete(copy.uuid);
+        throw err;
+      },
+    );
     return new PendingDecision(asked, false);
   }
 

@@ -101,6 +101,45 @@ describe('Python main side: each event encoded once', () => {
     assert.equal(given[3], JSON.stringify(granted));
     assert.match(given[3] ?? '', /"token":"secret"/);
   });
+
+  test('an event skipped, rejected or too large keeps no JSON: its memory goes at once', async () => {
+    const given: Array<string | undefined> = [];
+    const runner: TaskRunner = {
+      run: (_task: ExtensionTask, _signal, eventJson?: string) => {
+        given.push(eventJson);
+        return Promise.resolve<HandleResult>('ok');
+      },
+      describeFailure: (err) => err as Error,
+    };
+    const main = new PythonMainSide({
+      handler: 'frames-gone',
+      entryPoint: 'python:conformance_handler.ConformanceHandler',
+      module: 'conformance_handler',
+      exportName: 'ConformanceHandler',
+      command: python.command('main'),
+      runner,
+      logger: silentLogger(),
+      lifecycleLimitMs: 30_000,
+      toEvent: (event) => toWorkerCopy(event, false),
+      onCrash: () => undefined,
+    });
+    mains.push(main);
+    await main.load();
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
+    await main.start(parent);
+    const skipped = await host.emit('100', { account: { name: 'none' } });
+    assert.equal(await (main.getConfiguration(skipped, parent, 'conf') as PendingDecision).promise, null);
+    const rejected = await host.emit('100', { account: { name: 'raise' } });
+    await assert.rejects((main.getConfiguration(rejected, parent, 'conf') as PendingDecision).promise, /refused 100/);
+    const large = await host.emit('100', { account: { name: 'text' }, data: { blob: 'x'.repeat(70_000) } });
+    assert.equal(await (main.getConfiguration(large, parent, 'conf') as PendingDecision).promise, 'configured:conf');
+    for (const event of [skipped, rejected, large]) {
+      await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
+    }
+    assert.deepEqual(given, [undefined, undefined, undefined]);
+  });
 });
 
 describe('Python runtime encoders', () => {
