@@ -55,8 +55,9 @@ export class PythonMainSide implements MainSide {
   /**
    * Each event's JSON as its getConfiguration frame carried it, by event
    * uuid, until its handle frame takes it: the event is encoded once, not
-   * twice. Bounded (the oldest go first): an event skipped, rejected or
-   * delayed never takes its own, and one missing is just encoded again.
+   * twice. An event skipped, rejected or delayed lets its own go at once;
+   * bounded besides (the oldest go first, large events are never kept),
+   * and one missing is just encoded again.
    */
   readonly #encoded = new Map<string, Encoded>();
   readonly #options: PythonMainSideOptions;
