@@ -17,6 +17,9 @@ import { encodeFrames, FrameDecoder, MAX_FRAME_BYTES, requestText } from '../../
 import { PYTHON_RUNTIME, PythonExtensions } from '../../src/extensions/python.js';
 import { PythonMainSide } from '../../src/extensions/python-main-side.js';
 import { createHost } from '../../src/host.js';
+import type { Logger } from '../../src/logger.js';
+import { ProcessPool } from '../../src/extensions/process-pool.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { silentLogger } from '../../src/logger.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
@@ -180,5 +183,40 @@ print('ok')
     const run = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
     assert.equal(run.stderr, '');
     assert.equal(run.stdout.trim(), 'ok');
+  });
+});
+
+describe('process pool: log tags', () => {
+  test("a worker's stderr lines name the handler whose frame it was sent last, switching as handlers change", async () => {
+    const lines: Array<{ extension: unknown; line: string }> = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (obj, msg) => {
+        if ((obj as { stream?: unknown }).stream === 'stderr') lines.push({ extension: (obj as { extension?: unknown }).extension, line: msg ?? '' });
+      },
+      warn: () => undefined,
+      error: () => undefined,
+      child: () => logger,
+    };
+    const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger });
+    const pool = new ProcessPool({ size: 1, command: python.command('worker'), name: 'python', logger });
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const printing = toWorkerCopy(await host.emit('100', { account: { name: 'print' } }), false);
+    try {
+      const expectations: Array<[string, string]> = [
+        ['ConformanceHandler', 'hello from handle'],
+        ['PrintingHandler', 'hello from PrintingHandler'],
+        ['ConformanceHandler', 'hello from handle'],
+      ];
+      for (const [exportName, line] of expectations) {
+        const before = lines.length;
+        assert.equal(await pool.run({ module: 'conformance_handler', exportName, event: printing, configuration: '' }), 'printed');
+        await waitFor(() => lines.length > before, { what: `the line printed by ${exportName}` });
+        assert.deepEqual(lines[before], { extension: `python worker conformance_handler.${exportName}`, line });
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });
