@@ -148,8 +148,9 @@ interface CpuTally {
 /** Wraps a timed batch: adds the CPU it used (this process, and the child processes) to `tally`. */
 function counted(run: () => Promise<number>, events: number, tally: CpuTally): () => Promise<number> {
   return async () => {
-    const own = process.cpuUsage();
+    // The /proc scan itself stays outside this process's measured time.
     const children = childrenCpuMs();
+    const own = process.cpuUsage();
     const rate = await run();
     const used = process.cpuUsage(own);
     tally.ownMs += (used.user + used.system) / 1000;

@@ -76,9 +76,47 @@ def to_attributes(value):
 # Frames are decoded with every JSON object as an AttributeDict at once (in
 # the decoder's C loop), instead of a second walk over the event per request.
 DECODER = json.JSONDecoder(object_hook=AttributeDict)
-# One encoder, built once: json.dumps with options builds a new one per call.
-ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(',', ':'))
-CHECKER = json.JSONEncoder(allow_nan=False)
+
+
+def _one_shot_encoder(**options):
+    """A function giving the JSON text json.dumps(value, **options) gives.
+
+    json.dumps (and JSONEncoder.encode) builds a new C encoder on every call
+    for a dict or a list; this one is built once, and reused. Without the C
+    encoder (an interpreter without _json), json.dumps it is.
+    """
+    make = getattr(json.encoder, 'c_make_encoder', None)
+    if make is None:
+        return lambda value: json.dumps(value, **options)
+    encoder = json.JSONEncoder(**options)
+    key_separator, item_separator = options.get('separators', (', ', ': '))[::-1]
+    escape = json.encoder.encode_basestring_ascii if encoder.ensure_ascii else json.encoder.encode_basestring
+    # The ids of the containers being encoded, to find cycles (as json.dumps).
+    markers = {}
+    iterencode = make(markers, encoder.default, escape, None, key_separator, item_separator, False, False, encoder.allow_nan)
+
+    def encode(value):
+        if not isinstance(value, (dict, list, tuple)):
+            return encoder.encode(value)
+        try:
+            return ''.join(iterencode(value, 0))
+        except BaseException:
+            # A failed encoding may leave ids behind: a later value reusing
+            # one would be taken for a cycle.
+            markers.clear()
+            raise
+
+    return encode
+
+
+# One encoder each, built once (see _one_shot_encoder).
+ENCODER = _one_shot_encoder(ensure_ascii=False, allow_nan=False, separators=(',', ':'))
+CHECKER = _one_shot_encoder(allow_nan=False)
+# A text as a JSON string, as ENCODER writes it (no ASCII escaping): the
+# usual answers, which carry only texts, are written without an encoder.
+ENCODE_TEXT = json.encoder.encode_basestring
+# SFTPPlus's data_json is json.dumps(data) with its default options.
+DATA_JSON = _one_shot_encoder()
 
 
 def make_event(raw):
@@ -86,7 +124,7 @@ def make_event(raw):
         raise ProtocolError('"event" must be an object')
     event = raw if isinstance(raw, AttributeDict) else to_attributes(raw)
     # SFTPPlus's data_json: the event's data as JSON text.
-    event['data_json'] = json.dumps(raw.get('data', {}))
+    event['data_json'] = DATA_JSON(raw.get('data', {}))
     return event
 
 
@@ -153,8 +191,30 @@ class Channel(object):
         return message
 
     def write(self, message):
-        body = ENCODER.encode(message).encode('utf-8')
+        self.write_text(ENCODER(message))
+
+    def write_text(self, text):
+        body = text.encode('utf-8')
         self._out.write(struct.pack('>I', len(body)) + body)
+
+
+def reply_text(reply, request_id):
+    """The answer's JSON text, its `id` added: the usual answers (a text
+    result, a text configuration) written directly, the others encoded."""
+    if type(request_id) is int:
+        kind = reply['type']
+        if kind == 'result':
+            result = reply['result']
+            if type(result) is str:
+                return '{"type":"result","id":%d,"result":%s}' % (request_id, ENCODE_TEXT(result))
+        elif kind == 'decision':
+            decision = reply['decision']
+            configuration = decision.get('configuration')
+            if type(configuration) is str and decision['action'] == 'handle' and len(decision) == 2:
+                return '{"type":"decision","id":%d,"decision":{"action":"handle","configuration":%s}}' % (
+                    request_id, ENCODE_TEXT(configuration))
+    reply['id'] = request_id
+    return ENCODER(reply)
 
 
 def describe_error(error):
@@ -170,7 +230,7 @@ def json_checked(value, where):
     if value is None or type(value) is str:
         return value
     try:
-        CHECKER.encode(value)
+        CHECKER(value)
     except (TypeError, ValueError) as error:
         raise ResultError('%s returned a value that is not JSON data: %s' % (where, error))
     return value
@@ -413,9 +473,7 @@ def serve(role):
         try:
             if handler is None:
                 raise ProtocolError('unknown message type %r for a %s process' % (message['type'], role))
-            reply = handler(message)
-            reply['id'] = request_id
-            channel.write(reply)
+            channel.write_text(reply_text(handler(message), request_id))
         except MemoryError:
             # Past the cap the process is no longer trustworthy: exit at once
             # (exit code 3); the host reports it and starts a new worker.

@@ -11,7 +11,8 @@ import type { TaskSignal } from './task-signal.js';
 
 /** Runs handle() somewhere: the thread pool, or a process pool. */
 export interface TaskRunner {
-  run(task: ExtensionTask, signal?: TaskSignal): Promise<HandleResult>;
+  /** `eventJson`: task.event already encoded as JSON, for a runner that sends JSON (a process pool); others ignore it. */
+  run(task: ExtensionTask, signal?: TaskSignal, eventJson?: string): Promise<HandleResult>;
   /** Gives a failure of run() a typed, readable error. */
   describeFailure(err: unknown): Error;
 }

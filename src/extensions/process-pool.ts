@@ -50,6 +50,8 @@ export interface ProcessPoolOptions {
 interface Entry {
   readonly task: ExtensionTask;
   readonly signal: TaskSignal | undefined;
+  /** task.event as JSON text, when the caller had it already. */
+  readonly eventJson: string | undefined;
   /** Its process answered it (even if it was aborted meanwhile). */
   answered: boolean;
   resolve(result: HandleResult): void;
@@ -65,6 +67,9 @@ interface Slot {
   killed: boolean;
   /** The running event, aborted (its limit): until it is answered, the process is still on it, not on inFlight[0]. */
   abortedRunning: Entry | undefined;
+  /** The handler its last frame named (its log tag). */
+  module: string;
+  exportName: string;
 }
 
 export class ProcessPool {
@@ -84,15 +89,19 @@ export class ProcessPool {
     this.pipeline = Math.max(1, Math.floor(options.pipeline ?? 1));
   }
 
-  /** Runs `handle` in a process; rejects with the handler's error, a crash, an abort or a full queue. */
-  run(task: ExtensionTask, signal?: TaskSignal): Promise<HandleResult> {
+  /**
+   * Runs `handle` in a process; rejects with the handler's error, a crash, an
+   * abort or a full queue. `eventJson`: task.event already encoded as JSON
+   * (written as is instead of encoding the event again).
+   */
+  run(task: ExtensionTask, signal?: TaskSignal, eventJson?: string): Promise<HandleResult> {
     if (this.#closed) return Promise.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it is closed'));
     if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
     if (this.maxQueue !== undefined && this.#queue.length >= this.maxQueue && this.#idle() === undefined) {
       return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
     }
     return new Promise<HandleResult>((resolve, reject) => {
-      const entry: Entry = { task, signal, answered: false, resolve, reject };
+      const entry: Entry = { task, signal, eventJson, answered: false, resolve, reject };
       this.#queue.push(entry);
       signal?.addEventListener('abort', () => this.#abort(entry));
       this.#fill();
@@ -137,7 +146,7 @@ export class ProcessPool {
       onExit: (exit) => this.#onExit(slot, exit),
       ...(this.#options.outOfMemoryLine === undefined ? {} : { outOfMemoryLine: this.#options.outOfMemoryLine }),
     });
-    const slot: Slot = { process, ready: false, inFlight: [], killed: false, abortedRunning: undefined };
+    const slot: Slot = { process, ready: false, inFlight: [], killed: false, abortedRunning: undefined, module: '', exportName: '' };
     this.#slots.add(slot);
     process.ready.then(
       () => {
@@ -212,35 +221,48 @@ export class ProcessPool {
   #runOn(slot: Slot, entry: Entry): void {
     slot.inFlight.push(entry);
     const { task } = entry;
-    slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
+    // Its log lines name the handler it runs: the tag is built again only when that changes.
+    if (slot.module !== task.module || slot.exportName !== task.exportName) {
+      slot.module = task.module;
+      slot.exportName = task.exportName;
+      slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
+    }
     const expiresAt = entry.signal?.expiresAt ?? 0;
-    slot.process
-      .request(
-        expiresAt > 0
-          ? { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
-          : { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration },
-      )
-      .then(
-        (response) => {
-          entry.answered = true;
-          // Answers come in order: this one is the oldest in flight, unless it was aborted or its process ended.
-          const at = slot.inFlight.indexOf(entry);
-          if (at === -1) return;
-          slot.inFlight.splice(at, 1);
-          this.#completed++;
-          // The next frame goes out before this result is processed: the process is not idle meanwhile.
-          this.#pump();
-          if (response.type === 'result') entry.resolve(response.result as HandleResult);
-          else if (response.type === 'error') entry.reject(resultError(response.error));
-          // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
-          else if (response.type === 'expired') entry.reject(new TaskExpiredError());
-          else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
-        },
-        (err: unknown) => {
-          // The process ended: onExit has failed or re-queued what it held.
-          if (slot.inFlight.includes(entry)) entry.reject(toError(err));
-        },
-      );
+    const { eventJson } = entry;
+    const sent =
+      eventJson === undefined
+        ? slot.process.request(
+            expiresAt > 0
+              ? { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
+              : { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration },
+          )
+        : slot.process.request(
+            expiresAt > 0
+              ? { type: 'handle', module: task.module, class: task.exportName, configuration: task.configuration, deadline: expiresAt }
+              : { type: 'handle', module: task.module, class: task.exportName, configuration: task.configuration },
+            eventJson,
+          );
+    sent.then(
+      (response) => {
+        entry.answered = true;
+        // Answers come in order: this one is the oldest in flight, unless it was aborted or its process ended.
+        const at = slot.inFlight.indexOf(entry);
+        if (at === -1) return;
+        slot.inFlight.splice(at, 1);
+        this.#completed++;
+        // The next frame goes out before this result is processed: the process is not idle meanwhile.
+        this.#pump();
+        if (response.type === 'result') entry.resolve(response.result as HandleResult);
+        else if (response.type === 'error') entry.reject(resultError(response.error));
+        // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
+        else if (response.type === 'expired') entry.reject(new TaskExpiredError());
+        else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
+      },
+      (err: unknown) => {
+        // The process ended: onExit has failed or re-queued what it held.
+        if (slot.inFlight.includes(entry)) entry.reject(toError(err));
+      },
+    );
   }
 
   #abort(entry: Entry): void {

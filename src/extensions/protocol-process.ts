@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../logger.js';
-import { encodeFrame, FrameDecoder, PROTOCOL_VERSION, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
+import { encodeFrames, FrameDecoder, requestText, PROTOCOL_VERSION, type EventlessRequest, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
 
 /** How to start a runtime: no shell, the arguments as given. */
 export interface ProcessCommand {
@@ -102,13 +102,18 @@ export class ProtocolProcess {
     return this.#exit;
   }
 
-  /** Sends a request; resolves with its answer (an `error` answer included), rejects if the process ends first. */
-  request(message: Request): Promise<Response> {
+  /**
+   * Sends a request; resolves with its answer (an `error` answer included),
+   * rejects if the process ends first. `eventJson`: the request's `event`,
+   * already encoded (then left out of `message`).
+   */
+  request(message: Request | EventlessRequest, eventJson?: string): Promise<Response> {
     if (this.#exit !== undefined) return Promise.reject(this.#options.exitError(this.#exit));
     const id = this.#nextId++;
     return new Promise<Response>((resolve, reject) => {
+      const { text, size } = requestText(message, id, eventJson);
       this.#pending.set(id, { resolve, reject });
-      this.#write(encodeFrame({ ...message, id }));
+      this.#write(text, size);
     });
   }
 
@@ -116,19 +121,24 @@ export class ProtocolProcess {
    * Frames written in one tick leave as one buffer on the next: one write
    * for a burst instead of one per frame (corking would hand libuv one iovec
    * per frame, which it walks again on every partial write to a full pipe).
+   * They wait as JSON texts and are encoded straight into that one buffer.
    */
-  #write(frame: Buffer): void {
+  #write(text: string, size: number): void {
     if (this.#outbox.length === 0) process.nextTick(this.#flush);
-    this.#outbox.push(frame);
+    this.#outbox.push(text);
+    this.#outboxSizes.push(size);
   }
 
-  #outbox: Buffer[] = [];
+  #outbox: string[] = [];
+  #outboxSizes: number[] = [];
   readonly #flush = (): void => {
-    const frames = this.#outbox;
-    if (frames.length === 0) return;
+    const texts = this.#outbox;
+    if (texts.length === 0) return;
+    const sizes = this.#outboxSizes;
     this.#outbox = [];
+    this.#outboxSizes = [];
     if (this.#exit !== undefined || this.#child.stdin.writableEnded) return;
-    this.#child.stdin.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+    this.#child.stdin.write(encodeFrames(texts, sizes));
   };
 
   /** Ends it now (SIGKILL): a stuck handler does not get to clean up. */

@@ -82,6 +82,9 @@ export type Request =
   | PingRequest
   | ShutdownRequest;
 
+/** A request that carries an `event`, without it: the host sends that event already encoded (ProtocolProcess.request). */
+export type EventlessRequest = Omit<GetConfigurationRequest, 'event'> | Omit<HandleRequest, 'event'>;
+
 /** A getConfiguration (or call) answer. `events` is the raw value the handler gave (a text, an object or a list). */
 export type Decision =
   | { readonly action: 'handle'; readonly configuration: string; readonly events?: unknown }
@@ -126,6 +129,41 @@ export function encodeFrame(message: unknown): Buffer {
   frame.writeUInt32BE(size, 0);
   frame.write(json, 4, 'utf8');
   return frame;
+}
+
+/**
+ * The JSON text of a request with its `id`, without copying the message
+ * (`{...message, id}` per request): the id goes first, which JSON allows.
+ * `eventJson`, when given, is the request's `event` as JSON text (the
+ * message then has no `event` of its own).
+ * Throws a RangeError when its frame would be over MAX_FRAME_BYTES.
+ */
+export function requestText(message: Request | EventlessRequest, id: number, eventJson?: string): { text: string; size: number } {
+  const json = JSON.stringify(message);
+  // An event already encoded (the same event goes to getConfiguration, then to handle) is spliced in as is.
+  const text = eventJson === undefined ? `{"id":${id},${json.slice(1)}` : `{"id":${id},"event":${eventJson},${json.slice(1)}`;
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
+  return { text, size };
+}
+
+/**
+ * The frames for several JSON texts (`sizes`: their UTF-8 byte lengths), in
+ * one buffer: one allocation and one copy of each text for a burst, instead
+ * of a buffer per frame and a second copy to join them.
+ */
+export function encodeFrames(texts: readonly string[], sizes: readonly number[]): Buffer {
+  let total = 0;
+  for (const size of sizes) total += 4 + size;
+  const buffer = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const size = sizes[i] as number;
+    buffer.writeUInt32BE(size, at);
+    buffer.write(texts[i] as string, at + 4, size, 'utf8');
+    at += 4 + size;
+  }
+  return buffer;
 }
 
 /** Splits a byte stream into messages; throws on a frame that is too large or not a JSON object with a `type`. */

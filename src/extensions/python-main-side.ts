@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
 import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
 import { describeExit, ProtocolProcess, type ProcessCommand } from './protocol-process.js';
-import { fromRemoteError, type Request, type Response } from './protocol.js';
+import { fromRemoteError, type EventlessRequest, type Request, type Response } from './protocol.js';
 
 export interface PythonMainSideOptions {
   readonly handler: string;
@@ -30,10 +30,36 @@ export interface PythonMainSideOptions {
   readonly onCrash: (error: Error) => void;
 }
 
+/** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
+const ENCODED_KEPT = 1024;
+/** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
+const ENCODED_MAX_CHARS = 64 * 1024;
+
+interface Encoded {
+  readonly json: string;
+  /** What tells it is the same event copy: its own frozen parts, and whether the token was in it. */
+  readonly data: unknown;
+  readonly timestamp: unknown;
+  readonly token: string | undefined;
+}
+
+/** The token as the copy's JSON carries it: the event's own account keeps it non-enumerable (left out), a granted copy shows it. */
+function shownToken(copy: ExtensionTask['event']): string | undefined {
+  return Object.prototype.propertyIsEnumerable.call(copy.account, 'token') ? copy.account.token : undefined;
+}
+
 export class PythonMainSide implements MainSide {
   readonly module: string;
   readonly exportName: string;
   readonly runner: TaskRunner;
+  /**
+   * Each event's JSON as its getConfiguration frame carried it, by event
+   * uuid, until its handle frame takes it: the event is encoded once, not
+   * twice. An event skipped, rejected or delayed lets its own go at once;
+   * bounded besides (the oldest go first, large events are never kept),
+   * and one missing is just encoded again.
+   */
+  readonly #encoded = new Map<string, Encoded>();
   readonly #options: PythonMainSideOptions;
   #process: ProtocolProcess | undefined;
   #loaded: Promise<readonly string[] | undefined> | undefined;
@@ -45,7 +71,11 @@ export class PythonMainSide implements MainSide {
     this.#options = options;
     this.module = options.module;
     this.exportName = options.exportName;
-    this.runner = options.runner;
+    const runner = options.runner;
+    this.runner = {
+      run: (task, signal) => runner.run(task, signal, this.#takeEncoded(task.event)),
+      describeFailure: (err) => runner.describeFailure(err),
+    };
   }
 
   load(): Promise<readonly string[] | undefined> {
@@ -103,21 +133,66 @@ export class PythonMainSide implements MainSide {
   getConfiguration(event: HookworkEvent, parent: ExtensionParent, configuration: string): unknown {
     // No getConfiguration: what its answer would be (the default), without a round trip per event.
     if (!this.#asks) return configuration;
-    const asked = this.#ask({ type: 'getConfiguration', event: this.#options.toEvent(event) }).then((answer) =>
-      this.#decision(answer, parent, configuration),
+    const copy = this.#options.toEvent(event);
+    const json = JSON.stringify(copy);
+    const kept = json.length <= ENCODED_MAX_CHARS;
+    if (kept) this.#keepEncoded(copy, json);
+    const asked = this.#askWithEvent({ type: 'getConfiguration' }, json).then(
+      (answer) => {
+        let decided: unknown;
+        try {
+          decided = this.#decision(answer, parent, configuration);
+        } catch (err) {
+          if (kept) this.#encoded.delete(copy.uuid);
+          throw err;
+        }
+        // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
+        if (kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(copy.uuid);
+        return decided;
+      },
+      (err: unknown) => {
+        if (kept) this.#encoded.delete(copy.uuid);
+        throw err;
+      },
     );
     return new PendingDecision(asked, false);
   }
 
+  #keepEncoded(copy: ExtensionTask['event'], json: string): void {
+    const encoded = this.#encoded;
+    if (encoded.size >= ENCODED_KEPT) encoded.delete(encoded.keys().next().value as string);
+    encoded.set(copy.uuid, { json, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) });
+  }
+
+  /** The JSON of this event copy if its getConfiguration frame carried it (the same event, the same token), once. */
+  #takeEncoded(copy: ExtensionTask['event']): string | undefined {
+    const kept = this.#encoded.get(copy.uuid);
+    if (kept === undefined) return undefined;
+    this.#encoded.delete(copy.uuid);
+    if (kept.data !== copy.data || kept.timestamp !== copy.timestamp || kept.token !== shownToken(copy)) return undefined;
+    return kept.json;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#encoded.clear();
     await this.#process?.shutdown();
   }
 
   #ask(request: Request): Promise<Response> {
     const process = this.#process;
-    if (process === undefined) return Promise.reject(new ExtensionProcessError(`Extension handler "${this.#options.handler}"`, 'its Python main process is not running'));
+    if (process === undefined) return Promise.reject(this.#notRunning());
     return process.request(request);
+  }
+
+  #askWithEvent(request: EventlessRequest, eventJson: string): Promise<Response> {
+    const process = this.#process;
+    if (process === undefined) return Promise.reject(this.#notRunning());
+    return process.request(request, eventJson);
+  }
+
+  #notRunning(): Error {
+    return new ExtensionProcessError(`Extension handler "${this.#options.handler}"`, 'its Python main process is not running');
   }
 
   /** A lifecycle call with a limit: a hung onStart must not hold the handler forever. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { encodeFrame, FrameDecoder, PROTOCOL_VERSION, type ProcessRole } from '../../src/extensions/protocol.js';
+import { encodeFrame, encodeFrames, FrameDecoder, PROTOCOL_VERSION, requestText, type ProcessRole } from '../../src/extensions/protocol.js';
 import { PythonExtensions } from '../../src/extensions/python.js';
 import { NODE_OUT_OF_MEMORY_LINE, NodeProcesses } from '../../src/extensions/node-processes.js';
 import type { ProcessCommand } from '../../src/extensions/protocol-process.js';
@@ -290,6 +290,33 @@ for (const runtime of RUNTIMES) {
         }
       });
     }
+
+    test('requests as Hookwork writes them (id first, the event encoded apart and spliced in, a burst in one write) are served in order', async () => {
+      const talk = new Conversation(runtime.command('worker'));
+      try {
+        await talk.next(); // hello
+        const eventJson = JSON.stringify(event('text'));
+        const first = requestText({ type: 'handle', module: runtime.module, class: 'ConformanceHandler', configuration: 'w1' }, 1, eventJson);
+        const second = requestText({ type: 'handle', module: runtime.module, class: 'ConformanceHandler', configuration: 'w2', deadline: 32503680000000 }, 2, eventJson);
+        talk.child.stdin.write(encodeFrames([first.text, second.text], [first.size, second.size]));
+        assertMatches(await talk.next(), { type: 'result', id: 1, result: 'handled w1' });
+        assertMatches(await talk.next(), { type: 'result', id: 2, result: 'handled w2' });
+      } finally {
+        talk.end();
+      }
+      if (!runtime.roles.includes('main')) return;
+      const main = new Conversation(runtime.command('main'));
+      try {
+        await main.next(); // hello
+        await main.ask(forRuntime(INIT, runtime));
+        await main.ask(START);
+        const asked = requestText({ type: 'getConfiguration' }, 3, JSON.stringify(event('text')));
+        main.child.stdin.write(encodeFrames([asked.text], [asked.size]));
+        assertMatches(await main.next(), { type: 'decision', id: 3, decision: { action: 'handle', configuration: 'configured:conf' } });
+      } finally {
+        main.end();
+      }
+    });
 
     test('shutdown: the runtime exits with code 0; closing stdin does too', async () => {
       const first = new Conversation(runtime.command('worker'));

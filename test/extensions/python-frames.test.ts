@@ -1,0 +1,222 @@
+// What the host and the Python runtime do to keep each event's frames cheap
+// (issue 18, point 5; docs/performance.md): the host writes a request's JSON
+// with its id spliced in and a tick's frames in one buffer, and encodes each
+// event once for both its getConfiguration and its handle frame; the Python
+// runtime builds its JSON encoders once. Each test checks that the cheap way
+// gives exactly what the plain way gave. Needs python3.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.js';
+import { toWorkerCopy } from '../../src/extensions/handler.js';
+import type { TaskRunner } from '../../src/extensions/main-side.js';
+import { PendingDecision } from '../../src/extensions/main-side.js';
+import { encodeFrames, FrameDecoder, MAX_FRAME_BYTES, requestText } from '../../src/extensions/protocol.js';
+import { PYTHON_RUNTIME, PythonExtensions } from '../../src/extensions/python.js';
+import { PythonMainSide } from '../../src/extensions/python-main-side.js';
+import { createHost } from '../../src/host.js';
+import type { Logger } from '../../src/logger.js';
+import { ProcessPool } from '../../src/extensions/process-pool.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { silentLogger } from '../../src/logger.js';
+
+const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
+
+describe('host frames', () => {
+  test('a request is written with its id first and, when given, its event as already encoded; frames of a burst share one buffer', () => {
+    const plain = requestText({ type: 'ping' }, 7);
+    assert.deepEqual(JSON.parse(plain.text), { id: 7, type: 'ping' });
+    const event = { id: '100', data: { path: '/in/é.txt' } };
+    const withEvent = requestText({ type: 'getConfiguration' }, 8, JSON.stringify(event));
+    assert.deepEqual(JSON.parse(withEvent.text), { id: 8, type: 'getConfiguration', event });
+    assert.equal(withEvent.size, Buffer.byteLength(withEvent.text));
+    const frames = encodeFrames([plain.text, withEvent.text], [plain.size, withEvent.size]);
+    assert.deepEqual(new FrameDecoder().push(frames), [
+      { id: 7, type: 'ping' },
+      { id: 8, type: 'getConfiguration', event },
+    ]);
+  });
+
+  test('a request over the frame limit is refused before it is sent', () => {
+    assert.throws(() => requestText({ type: 'handle', module: 'm', class: 'C', configuration: '' }, 1, `"${'x'.repeat(MAX_FRAME_BYTES)}"`), RangeError);
+  });
+});
+
+describe('Python main side: each event encoded once', () => {
+  const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
+  const mains: PythonMainSide[] = [];
+  after(async () => {
+    await Promise.all(mains.map((main) => main.close()));
+    await python.close();
+  });
+
+  test('the handle task of an event gets the JSON its getConfiguration frame carried, once, and only for the same copy', async () => {
+    const given: Array<string | undefined> = [];
+    const runner: TaskRunner = {
+      run: (_task: ExtensionTask, _signal, eventJson?: string) => {
+        given.push(eventJson);
+        return Promise.resolve<HandleResult>('ok');
+      },
+      describeFailure: (err) => err as Error,
+    };
+    let grant = false;
+    const main = new PythonMainSide({
+      handler: 'frames',
+      entryPoint: 'python:conformance_handler.ConformanceHandler',
+      module: 'conformance_handler',
+      exportName: 'ConformanceHandler',
+      command: python.command('main'),
+      runner,
+      logger: silentLogger(),
+      lifecycleLimitMs: 30_000,
+      toEvent: (event) => toWorkerCopy(event, grant),
+      onCrash: () => undefined,
+    });
+    mains.push(main);
+    await main.load();
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const event = await host.emit('100', { account: { name: 'text', token: 'secret' }, data: { path: '/in/a.csv' } });
+    const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
+    await main.start(parent);
+    const decision = main.getConfiguration(event, parent, 'conf');
+    assert.ok(decision instanceof PendingDecision);
+    assert.equal(await decision.promise, 'configured:conf');
+
+    const copy = toWorkerCopy(event, false);
+    await main.runner.run({ module: main.module, exportName: main.exportName, event: copy, configuration: 'configured:conf' });
+    assert.equal(given[0], JSON.stringify(copy));
+    // Taken once: a second task for it encodes again.
+    await main.runner.run({ module: main.module, exportName: main.exportName, event: copy, configuration: 'x' });
+    assert.equal(given[1], undefined);
+
+    // A copy that differs (here: the token granted) never takes another copy's JSON.
+    grant = true;
+    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
+    assert.equal(given[2], undefined);
+    // The same granted copy does.
+    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    const granted = toWorkerCopy(event, true);
+    await main.runner.run({ module: main.module, exportName: main.exportName, event: granted, configuration: 'x' });
+    assert.equal(given[3], JSON.stringify(granted));
+    assert.match(given[3] ?? '', /"token":"secret"/);
+  });
+
+  test('an event skipped, rejected or too large keeps no JSON: its memory goes at once', async () => {
+    const given: Array<string | undefined> = [];
+    const runner: TaskRunner = {
+      run: (_task: ExtensionTask, _signal, eventJson?: string) => {
+        given.push(eventJson);
+        return Promise.resolve<HandleResult>('ok');
+      },
+      describeFailure: (err) => err as Error,
+    };
+    const main = new PythonMainSide({
+      handler: 'frames-gone',
+      entryPoint: 'python:conformance_handler.ConformanceHandler',
+      module: 'conformance_handler',
+      exportName: 'ConformanceHandler',
+      command: python.command('main'),
+      runner,
+      logger: silentLogger(),
+      lifecycleLimitMs: 30_000,
+      toEvent: (event) => toWorkerCopy(event, false),
+      onCrash: () => undefined,
+    });
+    mains.push(main);
+    await main.load();
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
+    await main.start(parent);
+    const skipped = await host.emit('100', { account: { name: 'none' } });
+    assert.equal(await (main.getConfiguration(skipped, parent, 'conf') as PendingDecision).promise, null);
+    const rejected = await host.emit('100', { account: { name: 'raise' } });
+    await assert.rejects((main.getConfiguration(rejected, parent, 'conf') as PendingDecision).promise, /refused 100/);
+    const large = await host.emit('100', { account: { name: 'text' }, data: { blob: 'x'.repeat(70_000) } });
+    assert.equal(await (main.getConfiguration(large, parent, 'conf') as PendingDecision).promise, 'configured:conf');
+    for (const event of [skipped, rejected, large]) {
+      await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
+    }
+    assert.deepEqual(given, [undefined, undefined, undefined]);
+  });
+});
+
+describe('Python runtime encoders', () => {
+  test('data_json, the answers and the JSON check give what json.dumps gives; a failed encoding leaves no false cycle behind', () => {
+    const script = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(PYTHON_RUNTIME.replace(/[\\/][^\\/]*$/, ''))})
+import hookwork_runtime as r
+values = [{"path": "/in/\\u00e9.txt", "size": 3, "f": 1.5, "n": None, "l": [1, {"a": True}]}, {}, [], {"1": -0.0, "big": 10**30}]
+for value in values:
+    assert r.DATA_JSON(value) == json.dumps(value), value
+    assert r.CHECKER(value) == json.dumps(value), value
+    assert r.ENCODER(value) == json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(',', ':')), value
+replies = [({'type': 'result', 'result': 'ok \\u00e9 "q" \\u2028'}, 5), ({'type': 'result', 'result': None}, 6),
+           ({'type': 'result', 'result': {'message': 'm'}}, 7), ({'type': 'decision', 'decision': {'action': 'handle', 'configuration': 'c\\n'}}, 8),
+           ({'type': 'decision', 'decision': {'action': 'handle', 'configuration': 'c', 'events': ['e']}}, 9),
+           ({'type': 'decision', 'decision': {'action': 'skip'}}, 10), ({'type': 'result', 'result': 'x'}, 'not-an-int')]
+for reply, request_id in replies:
+    expected = dict(reply, id=request_id)
+    assert json.loads(r.reply_text(dict(reply), request_id)) == expected, reply
+value = [{1, 2}]
+try:
+    r.CHECKER(value)
+    raise SystemExit('a set encoded')
+except TypeError:
+    pass
+value[0] = 1
+assert r.CHECKER(value) == '[1]', 'a false cycle after a failed encoding'
+try:
+    a = []
+    a.append(a)
+    r.CHECKER(a)
+    raise SystemExit('a cycle encoded')
+except ValueError:
+    pass
+print('ok')
+`;
+    const run = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+    assert.equal(run.stderr, '');
+    assert.equal(run.stdout.trim(), 'ok');
+  });
+});
+
+describe('process pool: log tags', () => {
+  test("a worker's stderr lines name the handler whose frame it was sent last, switching as handlers change", async () => {
+    const lines: Array<{ extension: unknown; line: string }> = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (obj, msg) => {
+        if ((obj as { stream?: unknown }).stream === 'stderr') lines.push({ extension: (obj as { extension?: unknown }).extension, line: msg ?? '' });
+      },
+      warn: () => undefined,
+      error: () => undefined,
+      child: () => logger,
+    };
+    const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger });
+    const pool = new ProcessPool({ size: 1, command: python.command('worker'), name: 'python', logger });
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const printing = toWorkerCopy(await host.emit('100', { account: { name: 'print' } }), false);
+    try {
+      const expectations: Array<[string, string]> = [
+        ['ConformanceHandler', 'hello from handle'],
+        ['PrintingHandler', 'hello from PrintingHandler'],
+        ['ConformanceHandler', 'hello from handle'],
+      ];
+      for (const [exportName, line] of expectations) {
+        const before = lines.length;
+        assert.equal(await pool.run({ module: 'conformance_handler', exportName, event: printing, configuration: '' }), 'printed');
+        await waitFor(() => lines.length > before, { what: `the line printed by ${exportName}` });
+        assert.deepEqual(lines[before], { extension: `python worker conformance_handler.${exportName}`, line });
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
