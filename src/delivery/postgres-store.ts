@@ -67,8 +67,7 @@ const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_
  * join (as before) made PostgreSQL read and sort every pending delivery of
  * the target, and hash both tables, on each claim: O(table) per claim (see
  * docs/performance.md). It returns the columns a claimed record needs, by
- * name: fewer bytes than d.*, and a prepared statement's result keeps its
- * shape when a later migration adds a column. Exported for the plan test.
+ * name (fewer bytes than d.*). Exported for the plan test.
  */
 export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[]) AS t(name, cap)),
   due AS (
@@ -181,8 +180,6 @@ export class PostgresStore implements DeliveryStore {
   /** The highest cluster log entry seen, and the recent ones (a replay must not deliver one twice). */
   #lastSeq = 0;
   readonly #seen = new Set<number>();
-  /** Per pooled connection: whether the hot statements run prepared on it (see #hotQuery). */
-  readonly #customPlans = new WeakMap<pg.PoolClient, boolean>();
   readonly #keys = new PostgresIdempotencyKeys((sql, params) => this.#query(sql, params));
   /** Cluster messages that came while a replay ran, delivered after it. */
   #held: string[] | undefined;
@@ -202,40 +199,6 @@ export class PostgresStore implements DeliveryStore {
       return await this.#pool.query<R>(sql, params);
     } catch (err) {
       // Restarting, unreachable, connection dropped: a 503 the caller retries (store-faults.ts decides).
-      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
-    }
-  }
-
-  /**
-   * A hot statement (the claim, the settle), prepared once per connection
-   * under `name`: each call then only binds and runs it, where an unnamed one
-   * is parsed and analysed again every time. Each run is still planned for
-   * its own arrays (plan_cache_mode = force_custom_plan on that connection,
-   * set on its first use): a generic plan would guess their sizes. A server
-   * that refuses the setting (before PostgreSQL 12) gets the text unnamed.
-   */
-  async #hotQuery<R extends pg.QueryResultRow>(name: string, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
-    }
-    try {
-      let named = this.#customPlans.get(client);
-      if (named === undefined) {
-        named = await client.query('SET plan_cache_mode = force_custom_plan').then(
-          () => true,
-          () => false,
-        );
-        this.#customPlans.set(client, named);
-      }
-      const result = await (named ? client.query<R>({ name, text: sql, values: params }) : client.query<R>(sql, params));
-      client.release();
-      return result;
-    } catch (err) {
-      // As pool.query does: a connection that failed a statement is not reused.
-      client.release(err as Error);
       throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
   }
@@ -381,13 +344,13 @@ export class PostgresStore implements DeliveryStore {
       caps.push(capacity);
     }
     if (names.length === 0) return [];
-    const { rows } = await this.#hotQuery<Parameters<typeof deliveryFromRow>[0]>('hookwork_claim', CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
     return rows.map((row) => deliveryFromRow(row, true));
   }
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
-    const { rows } = await this.#hotQuery<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>('hookwork_settle', SETTLE_SQL, settleParams(requests));
+    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(SETTLE_SQL, settleParams(requests));
     const row = rows[0];
     if (row?.pack_seqs != null && row.pack_events != null) await this.#pack(row.pack_seqs, row.pack_events);
     return Number(row?.applied ?? 0);
