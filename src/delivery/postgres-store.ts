@@ -66,7 +66,8 @@ const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_
  * whole table) with their events read by key. One condition with OR and a
  * join (as before) made PostgreSQL read and sort every pending delivery of
  * the target, and hash both tables, on each claim: O(table) per claim (see
- * docs/performance.md). Exported for the plan test.
+ * docs/performance.md). It returns the columns a claimed record needs, by
+ * name (fewer bytes than d.*). Exported for the plan test.
  */
 export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[]) AS t(name, cap)),
   due AS (
@@ -87,8 +88,72 @@ export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[])
   UPDATE hookwork_deliveries AS d
   SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
-  RETURNING d.*, (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
+  RETURNING d.id, d.target, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error, d.trace_context,
+    (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
     (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
+/**
+ * The settle: every outcome of a batch in one statement (attempt rows
+ * inserted, deliveries updated, their events' live counts lowered), arrays
+ * through unnest. Exported for the plan test.
+ */
+export const SETTLE_SQL = `WITH att AS (
+     INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail, request_headers, request_body, response_headers)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], $20::text[], $21::text[], $22::text[])
+     RETURNING 1),
+   upd AS (
+     UPDATE hookwork_deliveries AS d
+     SET state = u.state, due_at = coalesce(u.due_at, d.due_at), attempts = d.attempts - u.reset,
+         last_error = coalesce(u.err, d.last_error), claimed_by = NULL, updated_at = u.updated_at
+     FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[], $19::text[],
+                 array_fill('inflight'::text, ARRAY[cardinality($11::text[])]))
+       AS u(id, state, due_at, reset, err, updated_at, node, attempt, keep, was)
+     -- Found by primary key (= ANY of the ids: O(batch)), matched to its outcome by id. The guard (still in flight,
+     -- this node's claim, this attempt) compares to u's columns, \`was\` too, so PostgreSQL cannot take
+     -- state = 'inflight' for an index condition: with statistics from a moment with few rows in flight it read
+     -- every in-flight row version (dead ones too) through a state index, then looped over the batch for each.
+     WHERE d.id = ANY ($11::text[]) AND d.id = u.id AND d.state = u.was AND d.claimed_by = u.node AND d.attempts = u.attempt
+     RETURNING d.event_seq, u.state, u.keep),
+   ev AS (
+     -- The last delivery of an event to be done applies keep_done_body (none here; compressed below, in JS).
+     UPDATE hookwork_events e SET live = e.live - c.n,
+            event = CASE WHEN e.live - c.n <= 0 AND c.keep = 'none' THEN NULL ELSE e.event END
+     FROM (SELECT event_seq, count(*) AS n, min(keep) AS keep FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
+     WHERE e.seq = c.event_seq
+     RETURNING e.seq, e.live, c.keep, e.event)
+   SELECT (SELECT count(*) FROM upd) AS applied, (SELECT count(*) FROM att) AS recorded,
+          (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
+          (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`;
+
+/** SETTLE_SQL's parameters: one array per column. */
+export function settleParams(requests: readonly SettleRequest[]): unknown[] {
+  const a: AttemptRecord[] = [];
+  for (const r of requests) if (r.unattempted !== true) a.push(r.record);
+  return [
+    a.map((x) => x.deliveryId),
+    a.map((x) => x.attempt),
+    a.map((x) => x.startedAt),
+    a.map((x) => x.durationMs),
+    a.map((x) => x.ok),
+    a.map((x) => x.httpStatus ?? null),
+    a.map((x) => x.exitCode ?? null),
+    a.map((x) => x.response ?? null),
+    a.map((x) => x.error ?? null),
+    a.map((x) => attemptDetail(x)),
+    requests.map((r) => r.deliveryId),
+    requests.map((r) => r.outcome.state),
+    requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
+    requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
+    requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
+    requests.map((r) => r.record.startedAt + r.record.durationMs),
+    requests.map((r) => r.nodeId),
+    requests.map((r) => r.attempt),
+    requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
+    a.map((x) => headersText(x.requestHeaders)),
+    a.map((x) => x.requestBody ?? null),
+    a.map((x) => headersText(x.responseHeaders)),
+  ];
+}
+
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 /**
@@ -329,57 +394,7 @@ export class PostgresStore implements DeliveryStore {
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
-    const a: AttemptRecord[] = [];
-    for (const r of requests) if (r.unattempted !== true) a.push(r.record);
-    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(
-      `WITH att AS (
-         INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status, exit_code, response, error, detail, request_headers, request_body, response_headers)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bool[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], $20::text[], $21::text[], $22::text[])
-         RETURNING 1),
-       upd AS (
-         UPDATE hookwork_deliveries AS d
-         SET state = u.state, due_at = coalesce(u.due_at, d.due_at), attempts = d.attempts - u.reset,
-             last_error = coalesce(u.err, d.last_error), claimed_by = NULL, updated_at = u.updated_at
-         FROM unnest($11::text[], $12::text[], $13::bigint[], $14::int[], $15::text[], $16::bigint[], $17::text[], $18::int[], $19::text[])
-           AS u(id, state, due_at, reset, err, updated_at, node, attempt, keep)
-         -- = ANY of the ids lets PostgreSQL find them by primary key (O(batch)), whatever its statistics say of the rows in flight.
-         WHERE d.id = ANY ($11::text[]) AND d.id = u.id AND d.state = 'inflight' AND d.claimed_by = u.node AND d.attempts = u.attempt
-         RETURNING d.event_seq, u.state, u.keep),
-       ev AS (
-         -- The last delivery of an event to be done applies keep_done_body (none here; compressed below, in JS).
-         UPDATE hookwork_events e SET live = e.live - c.n,
-                event = CASE WHEN e.live - c.n <= 0 AND c.keep = 'none' THEN NULL ELSE e.event END
-         FROM (SELECT event_seq, count(*) AS n, min(keep) AS keep FROM upd WHERE state = 'done' GROUP BY event_seq) AS c
-         WHERE e.seq = c.event_seq
-         RETURNING e.seq, e.live, c.keep, e.event)
-       SELECT (SELECT count(*) FROM upd) AS applied, (SELECT count(*) FROM att) AS recorded,
-              (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
-              (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`,
-      [
-        a.map((x) => x.deliveryId),
-        a.map((x) => x.attempt),
-        a.map((x) => x.startedAt),
-        a.map((x) => x.durationMs),
-        a.map((x) => x.ok),
-        a.map((x) => x.httpStatus ?? null),
-        a.map((x) => x.exitCode ?? null),
-        a.map((x) => x.response ?? null),
-        a.map((x) => x.error ?? null),
-        a.map((x) => attemptDetail(x)),
-        requests.map((r) => r.deliveryId),
-        requests.map((r) => r.outcome.state),
-        requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
-        requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
-        requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
-        requests.map((r) => r.record.startedAt + r.record.durationMs),
-        requests.map((r) => r.nodeId),
-        requests.map((r) => r.attempt),
-        requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
-        a.map((x) => headersText(x.requestHeaders)),
-        a.map((x) => x.requestBody ?? null),
-        a.map((x) => headersText(x.responseHeaders)),
-      ],
-    );
+    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(SETTLE_SQL, settleParams(requests));
     const row = rows[0];
     if (row?.pack_seqs != null && row.pack_events != null) await this.#pack(row.pack_seqs, row.pack_events);
     return Number(row?.applied ?? 0);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { CLAIM_SQL, PostgresStore } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
+import type { SettleRequest } from '../../src/delivery/store.js';
 
 const { Client } = pgDriver;
 import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
@@ -61,8 +62,63 @@ test('postgres store: a claim reads about as many deliveries as it takes, not th
   }
 });
 
+test('postgres store: a settle finds its deliveries by primary key, whatever the statistics say of the rows in flight', async () => {
+  const url = await pg.createDatabase(`settle_plan_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    // Enough rows that reading them all costs more than looking the batch up.
+    const backlog = 20_000;
+    await store.enqueue(Array.from({ length: backlog }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: i, createdAt: 0 })));
+    await client.connect();
+    // Statistics from a moment with nothing in flight: they say a state = 'inflight' condition finds (almost) nothing.
+    await client.query('ANALYZE');
+    const other = await store.claim({ capacity: new Map([['a', 128]]), now: backlog, nodeId: 'n', leaseMs: 60_000 });
+    const batch = await store.claim({ capacity: new Map([['a', 64]]), now: backlog, nodeId: 'n', leaseMs: 60_000 });
+    assert.equal(other.length + batch.length, 192);
+    const requests: SettleRequest[] = batch.map((d) => ({
+      deliveryId: d.id,
+      nodeId: 'n',
+      attempt: d.attempts + 1,
+      record: { deliveryId: d.id, attempt: d.attempts + 1, startedAt: backlog, durationMs: 1, ok: true, httpStatus: 200, response: 'ok' },
+      outcome: { state: 'done' },
+    }));
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${SETTLE_SQL}`, settleParams(requests));
+    await client.query('ROLLBACK');
+    // The scans of hookwork_deliveries (the update's), with their index and the rows they produced over all their loops.
+    const scans: Array<{ index: string | undefined; rows: number }> = [];
+    let rescans = 0;
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'hookwork_deliveries' && node['Node Type'] !== 'ModifyTable') {
+        // A bitmap heap scan names its index in the bitmap index scan below it.
+        const index = node['Index Name'] ?? node.Plans?.find((p) => p['Node Type'] === 'Bitmap Index Scan')?.['Index Name'];
+        scans.push({ index, rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] });
+      }
+      if (node['Node Type'] === 'Function Scan' && node['Actual Loops'] > 1) rescans += node['Actual Loops'];
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
+    assert.ok(scans.length > 0);
+    for (const scan of scans) {
+      assert.equal(scan.index, 'hookwork_deliveries_pkey', `the settle read hookwork_deliveries through ${scan.index ?? 'no index'}`);
+      assert.ok(scan.rows <= batch.length, `a settle of ${batch.length} read ${scan.rows} deliveries`);
+    }
+    assert.equal(rescans, 0, 'the outcomes were unnested again for each delivery');
+    // And it applies: all 64 done, the other claim untouched.
+    assert.equal(await store.settle(requests), 64);
+  } finally {
+    await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
 interface PlanNode {
+  'Node Type'?: string;
+  'Index Name'?: string;
   'Relation Name'?: string;
+  'Rows Removed by Filter'?: number;
   'Actual Rows': number;
   'Actual Loops': number;
   Plans?: PlanNode[];

@@ -1,0 +1,259 @@
+// Counting probe for the PostgreSQL durable delivery bench (issue 21): the
+// same scenario as bench/delivery.bench.ts's PostgreSQL row, with per
+// delivery: statements (round trips) by kind, CPU of this Node process
+// (process.cpuUsage(), receiver included, as for the peer) and CPU of the
+// throwaway server's processes (/proc/<pid>/stat of the postmaster and its
+// children). Raw undici's CPU per request is measured beside it.
+// Run: node --import tsx bench/pg-delivery-probe.ts [rounds]. Options (env):
+// PROBE_PSS=1 per-statement times and WAL from pg_stat_statements (restarts
+// the server with it loaded); PROBE_STATS=1 each statement's CPU in the
+// server log (log_statement_stats; PROBE_KEEP_LOG=ms keeps the log that long
+// before the server stops); PROBE_EXPLAIN=rate auto_explain plans of that
+// share of statements; PROBE_KINDS=1 the server's CPU per process kind;
+// PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof).
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { silentLogger } from '../src/logger.js';
+import { createRuntime } from '../src/runtime/runtime.js';
+import { countingReceiver, median } from './lib.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+
+const CONCURRENCY = 64;
+const DELIVERIES = 4000;
+const ROUNDS = Number(process.argv[2] ?? 5);
+const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
+
+// Every statement the store sends goes through Client#query (the pool's clients included).
+const counts = new Map<string, number>();
+
+const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+const original = proto.query;
+proto.query = function (this: unknown, ...args: unknown[]) {
+  const q = args[0];
+  const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? String((q as { text?: string }).text ?? (q as { name?: string }).name) : '?';
+  const kind = classify(text);
+  counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return original.apply(this, args);
+};
+
+function classify(sql: string): string {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  if (s.includes('INSERT INTO hookwork_attempts')) return 'settle';
+  if (s.includes('FOR UPDATE SKIP LOCKED') && s.includes("state = 'inflight'")) return 'claim';
+  if (s.includes('INSERT INTO hookwork_deliveries')) return 'enqueue';
+  return s.slice(0, 50);
+}
+
+/** utime+stime (clock ticks) of the postmaster listening on `port` and of its children. */
+const byKind = new Map<string, number>();
+const lastTicks = new Map<string, { ticks: number; name: string }>();
+function postgresTicks(port: number): number {
+  let master: string | undefined;
+  const stats = new Map<string, string[]>();
+  const names = new Map<string, string>();
+  byKind.clear();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(pid, fields);
+      names.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').replace(/\d+\.\d+\.\d+\.\d+\(\d+\).*/, 'client').trim());
+      if (master === undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(`-p ${port} `)) master = pid;
+    } catch {
+      // gone
+    }
+  }
+  let ticks = 0;
+  for (const [pid, f] of stats) {
+    // fields from state: [0]=state [1]=ppid ... utime=[11] stime=[12] (stat fields 14, 15)
+    if (pid === master || f[1] === master) {
+      lastTicks.set(pid, { ticks: Number(f[11]) + Number(f[12]), name: pid === master ? 'postmaster' : (names.get(pid) ?? '?') });
+    }
+  }
+  // A connection the pool closed (idle) keeps the CPU it used: its last reading stays counted.
+  for (const { ticks: t, name } of lastTicks.values()) {
+    ticks += t;
+    byKind.set(name, (byKind.get(name) ?? 0) + t);
+  }
+  return ticks;
+}
+const TICK_US = 10_000; // CLK_TCK 100
+
+async function main(): Promise<void> {
+  const server = await startPostgres();
+  try {
+    await probe(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise<void> {
+  const url = await server.createDatabase('probe_delivery');
+  const pss = process.env['PROBE_PSS'] !== undefined;
+  {
+    const ex = new pg.Client({ connectionString: url });
+    await ex.connect();
+    if (process.env['PROBE_STATS'] !== undefined) {
+      // Each statement's CPU (getrusage before and after) in the server log.
+      await ex.query(`ALTER DATABASE probe_delivery SET log_statement_stats = on`);
+      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.d}/../log`);
+    }
+    if (process.env['PROBE_EXPLAIN'] !== undefined) {
+      await ex.query(`ALTER DATABASE probe_delivery SET session_preload_libraries = 'auto_explain'`);
+      await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_min_duration = 0`);
+      await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_analyze = on`);
+      await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_buffers = on`);
+      await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_timing = on`);
+      await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.sample_rate = ${process.env['PROBE_EXPLAIN']}`);
+      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.d}/../log`);
+    }
+    await ex.end();
+  }
+  if (pss) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+    await admin.end();
+    await server.halt();
+    await server.resume();
+    const again = new pg.Client({ connectionString: url });
+    await again.connect();
+    await again.query('CREATE EXTENSION pg_stat_statements');
+    await again.query(`ALTER SYSTEM SET pg_stat_statements.track_planning = on`);
+    await again.query('SELECT pg_reload_conf()');
+    await again.end();
+  }
+  const rx = await countingReceiver();
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-probe-'));
+  const runtime = await createRuntime({
+    config: { log_level: 'silent', server: { data_dir: join(dir, 'data') }, events: [{ id: '1001', name: 'bench' }], store: { url } },
+    baseDir: dir,
+    logger: silentLogger(),
+  });
+  const pool = new Pool(rx.url, { connections: CONCURRENCY });
+  const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
+  const delivery = runtime.services.delivery!;
+  delivery.registerTarget({
+    name: 'bench',
+    kind: 'webhook',
+    concurrency: CONCURRENCY,
+    async attempt(d, c) {
+      const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': c.webhookId }, body: d.eventJson ?? JSON.stringify(d.event), signal: c.signal });
+      const text = await res.body.text();
+      return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
+    },
+  });
+  const event = JSON.parse(body) as Record<string, unknown>;
+  const ours = async (): Promise<number> => {
+    const start = performance.now();
+    const target = rx.count() + DELIVERIES;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
+    await Promise.all(writes);
+    while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+    return DELIVERIES / ((performance.now() - start) / 1000);
+  };
+  const raw = async (): Promise<number> => {
+    const start = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < DELIVERIES) {
+          const res = await rawPool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_x' }, body });
+          await res.body.text();
+        }
+      }),
+    );
+    return DELIVERIES / ((performance.now() - start) / 1000);
+  };
+  const measure = async (fn: () => Promise<number>) => {
+    // Let the previous round's settles and the server's background work finish.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    counts.clear();
+    const cpu0 = process.cpuUsage();
+    const pg0 = postgresTicks(server.port);
+    const kinds0 = new Map(byKind);
+    byKind.clear();
+    const rate = await fn();
+    // The last settles are written after the last request: wait for them (a poll's worth).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const cpu = process.cpuUsage(cpu0);
+    const pgUs = (postgresTicks(server.port) - pg0) * TICK_US;
+    const kinds: Record<string, number> = {};
+    for (const [k, v] of byKind) kinds[k] = Math.round(((v - (kinds0.get(k) ?? 0)) * TICK_US) / DELIVERIES);
+    if (process.env['PROBE_KINDS'] !== undefined) console.log(JSON.stringify(kinds));
+    // The store's connections alone (no autovacuum, WAL writer, checkpointer).
+    let backendUs = 0;
+    for (const [k, v] of Object.entries(kinds)) if (k.endsWith(' client')) backendUs += v;
+    return { rate, nodeUs: (cpu.user + cpu.system) / DELIVERIES, pgUs: pgUs / DELIVERIES, backendUs, counts: new Map(counts) };
+  };
+  const o: Array<Awaited<ReturnType<typeof measure>>> = [];
+  const p: Array<Awaited<ReturnType<typeof measure>>> = [];
+
+  try {
+    await measure(ours);
+    await measure(raw);
+    for (let r = 0; r < ROUNDS; r++) {
+      if (process.env['PROBE_RAW_ONLY'] !== undefined) {
+        o.push(await measure(raw));
+        p.push(o.at(-1)!);
+        continue;
+      }
+      if (process.env['PROBE_OURS_ONLY'] !== undefined) {
+        o.push(await measure(ours));
+        p.push(o.at(-1)!);
+        continue;
+      }
+      if (r % 2 === 0) {
+        o.push(await measure(ours));
+        p.push(await measure(raw));
+      } else {
+        p.push(await measure(raw));
+        o.push(await measure(ours));
+      }
+    }
+    if (pss) {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      const total = DELIVERIES * (ROUNDS + 2);
+      const { rows } = await c.query<{ q: string; calls: string; plan: number; exec: number; rows: string; blks: string; wal: string }>(
+        `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, calls, total_plan_time AS plan, total_exec_time AS exec, rows, shared_blks_hit + shared_blks_read + shared_blks_dirtied AS blks, wal_bytes AS wal
+         FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 12`,
+      );
+      for (const r of rows) {
+        console.log(`${r.q.padEnd(60)} calls ${r.calls} plan ${((r.plan * 1000) / total).toFixed(1)}µs/d exec ${((r.exec * 1000) / total).toFixed(1)}µs/d per call plan ${(r.plan / Number(r.calls)).toFixed(2)}ms exec ${(r.exec / Number(r.calls)).toFixed(2)}ms wal ${(Number(r.wal) / total).toFixed(0)}B/d`);
+      }
+      await c.end();
+    }
+  } finally {
+    await runtime.close();
+    await pool.close();
+    await rawPool.close();
+    await rx.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (process.env['PROBE_KEEP_LOG'] !== undefined) await new Promise((resolve) => setTimeout(resolve, Number(process.env['PROBE_KEEP_LOG'])));
+  }
+  const f = (n: number) => n.toFixed(1);
+  for (let i = 0; i < o.length; i++) {
+    const a = o[i]!;
+    const b = p[i]!;
+    let statements = 0;
+    for (const n of a.counts.values()) statements += n;
+    console.log(
+      `round ${i}: ours ${f(a.rate)}/s node ${f(a.nodeUs)}µs pg ${f(a.pgUs)}µs (backends ${f(a.backendUs)}µs) | raw ${f(b.rate)}/s node ${f(b.nodeUs)}µs | ratio ${(a.rate / b.rate).toFixed(2)} | statements/delivery ${(statements / DELIVERIES).toFixed(4)} ${JSON.stringify(Object.fromEntries(a.counts))}`,
+    );
+  }
+  console.log(
+    `median: ratio ${median(o.map((a, i) => a.rate / p[i]!.rate)).toFixed(2)} node ${f(median(o.map((a) => a.nodeUs)))}µs pg ${f(median(o.map((a) => a.pgUs)))}µs (backends ${f(median(o.map((a) => a.backendUs)))}µs) raw node ${f(median(p.map((b) => b.nodeUs)))}µs`,
+  );
+}
+
+await main();
