@@ -23,7 +23,8 @@ const ROUTED = '1001';
 const RESULT_EVENT = '20200';
 const BATCH = 2000;
 const PRODUCERS = 16;
-const ROUNDS = 5;
+// Odd, for a median; a sample of the extension curve lasts a few ms, so it takes many.
+const ROUNDS = 11;
 const data = { file: '/a/b.txt', size: 1234, user: 'alice' };
 
 type Kind = 'webhook' | 'extension';
@@ -101,6 +102,8 @@ interface Row {
   readonly size: number;
   readonly rate: number;
   readonly baseRate: number;
+  /** The median of the rounds' cost ratios (one's rate / N's, taken back to back): steadier than a ratio of medians. */
+  readonly cost: number;
 }
 
 async function curveFor(kind: Kind, sizes: readonly number[]): Promise<Row[]> {
@@ -127,7 +130,7 @@ async function curveFor(kind: Kind, sizes: readonly number[]): Promise<Row[]> {
       } finally {
         if (bench !== base) await bench.close();
       }
-      rows.push({ size, rate: median(rates), baseRate: median(baseRates) });
+      rows.push({ size, rate: median(rates), baseRate: median(baseRates), cost: median(rates.map((rate, i) => (baseRates[i] as number) / rate)) });
       process.stderr.write(`${kind}: ${formatCount(size)} handlers measured\n`);
     }
   } finally {
@@ -138,7 +141,7 @@ async function curveFor(kind: Kind, sizes: readonly number[]): Promise<Row[]> {
 }
 
 function curve(kind: Kind, rows: readonly Row[], noun: string): Curve {
-  const ratio = (r: Row): number => r.baseRate / r.rate;
+  const ratio = (r: Row): number => r.cost;
   const worst = Math.max(...rows.map(ratio));
   return {
     id: `routing-${kind}`,
@@ -150,7 +153,7 @@ function curve(kind: Kind, rows: readonly Row[], noun: string): Curve {
       { name: 'with 1 (same rounds)', points: rows.map((r) => ({ x: r.size, y: r.baseRate })) },
     ],
     table: [
-      [noun, 'emits/s', 'with 1, same rounds', 'cost vs 1'],
+      [noun, 'emits/s', 'with 1, same rounds', 'cost vs 1 (median of the rounds)'],
       ...rows.map((r) => [formatCount(r.size), formatFigure(r.rate), formatFigure(r.baseRate), `${ratio(r).toFixed(2)}x`]),
     ],
     target: { text: 'flat within 1.2x', met: worst <= 1.2, detail: `at most ${worst.toFixed(2)}x the cost with one` },
