@@ -5,7 +5,8 @@
 // one delivery (an emit stage enqueues it for a target nobody registers, so
 // nothing is delivered: this measures accepting only). Each side has its own
 // gateway and SQLite file, warmed up by one round (its SQLite thread's JIT
-// too); rounds then alternate so the machine's drift hits both alike.
+// too); passes then alternate who goes first (bench/lib.ts alternate()), and the
+// median pass ratio decides.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,14 +16,15 @@ import { eventJsonText } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
-import { median, type BenchResult } from './lib.js';
+import { alternate, benchRounds, type BenchResult } from './lib.js';
 
-const EVENTS = 8000;
+// Per round and side: 16 batches, so a batch round lasts long enough (~0.5 s) not to be one GC pause's figure.
+const EVENTS = 16_000;
 const SINGLE_CLIENTS = 64;
 const BATCH = 1000;
 const BATCH_CLIENTS = 2;
-// Rounds swing on a shared VM: the median needs several (BENCH_ROUNDS overrides).
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+// Rounds swing on a shared VM: the median needs several (BENCH_ROUNDS overrides; --quick: one).
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? benchRounds(5));
 
 const EVENT = { id: '1001', data: { file: '/a/b.txt', size: 1234 } };
 
@@ -100,13 +102,10 @@ async function batched(client: Pool): Promise<void> {
 export async function run(): Promise<BenchResult[]> {
   const batch = await side(batched, BATCH_CLIENTS);
   const one = await side(single, SINGLE_CLIENTS);
-  const ours: number[] = [];
-  const peer: number[] = [];
+  let result: { ours: number; peer: number; ratios: number[] };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      ours.push(await batch.round());
-      peer.push(await one.round());
-    }
+    // Passes alternate who goes first, after a discarded one (bench/lib.ts).
+    result = await alternate(ROUNDS, () => batch.round(), () => one.round());
   } finally {
     await batch.close();
     await one.close();
@@ -115,8 +114,7 @@ export async function run(): Promise<BenchResult[]> {
     {
       name: `events accepted through POST /v1/events/batch (${BATCH} a request, SQLite)`,
       unit: 'events/s',
-      ours: median(ours),
-      peer: median(peer),
+      ...result,
       peerName: `single POST /v1/events, ${SINGLE_CLIENTS} clients`,
       higherIsBetter: true,
       target: 'at least 5x',
