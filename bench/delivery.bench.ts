@@ -23,7 +23,7 @@ import { eventToJSON } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
-import { alternate, benchPasses, countingReceiver as receiver, median, type BenchResult } from './lib.js';
+import { alternate, benchPasses, countingReceiver as receiver, median, undiciBenchTarget, type BenchResult } from './lib.js';
 
 const CONCURRENCY = 64;
 const DELIVERIES = 4000;
@@ -105,16 +105,7 @@ async function deliveryThroughput(storeUrl: string, label: string): Promise<Benc
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   const delivery = runtime.services.delivery!;
   // Sends the event JSON as stored (the queue keeps it as a string end to end), like the raw side's prepared body.
-  delivery.registerTarget({
-    name: 'bench',
-    kind: 'webhook',
-    concurrency: CONCURRENCY,
-    async attempt(d, c) {
-      const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': c.webhookId }, body: d.eventJson ?? JSON.stringify(d.event), signal: c.signal });
-      const text = await res.body.text();
-      return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
-    },
-  });
+  delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
   const event = JSON.parse(body) as Record<string, unknown>;
   let figures: { ours: number; peer: number; ratios: number[] };
   try {

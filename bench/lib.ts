@@ -11,6 +11,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Pool } from 'undici';
+import type { DeliveryTarget } from '../src/delivery/types.js';
 
 export interface BenchResult {
   /** What was measured, e.g. `sync notify, 10 subscribers`. */
@@ -329,4 +331,21 @@ export function formatResults(results: readonly BenchResult[]): string {
   const line = (cells: string[]): string =>
     cells.map((cell, i) => pad(cell, widths[i] as number, i === 1 || i === 2 || i === 4 || i === 5)).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The durable delivery benches' target "bench": POSTs each delivery's stored
+ * event JSON through `pool` to /hook, as the raw side sends its prepared body.
+ */
+export function undiciBenchTarget(pool: Pool, concurrency: number): DeliveryTarget {
+  return {
+    name: 'bench',
+    kind: 'webhook',
+    concurrency,
+    async attempt(d, c) {
+      const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': c.webhookId }, body: d.eventJson ?? JSON.stringify(d.event), signal: c.signal });
+      const text = await res.body.text();
+      return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
+    },
+  };
 }

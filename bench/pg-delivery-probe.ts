@@ -19,7 +19,7 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { countingReceiver, median } from './lib.js';
+import { countingReceiver, median, undiciBenchTarget } from './lib.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
 const CONCURRENCY = 64;
@@ -141,16 +141,7 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
   const pool = new Pool(rx.url, { connections: CONCURRENCY });
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   const delivery = runtime.services.delivery!;
-  delivery.registerTarget({
-    name: 'bench',
-    kind: 'webhook',
-    concurrency: CONCURRENCY,
-    async attempt(d, c) {
-      const res = await pool.request({ path: '/hook', method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': c.webhookId }, body: d.eventJson ?? JSON.stringify(d.event), signal: c.signal });
-      const text = await res.body.text();
-      return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
-    },
-  });
+  delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
   const event = JSON.parse(body) as Record<string, unknown>;
   const ours = async (): Promise<number> => {
     const start = performance.now();
