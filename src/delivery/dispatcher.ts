@@ -187,6 +187,8 @@ export class Dispatcher {
   #timerAt = Infinity;
   #localDueAt = Infinity;
   #lastDisabledRefresh = 0;
+  /** A wake from the store came: the next tick reads the disabled targets again, and the scan waits for that read. */
+  #refreshWanted = false;
   #refreshing: Promise<void> | undefined;
   /** Targets this node disabled (410), and when the store recorded it (Infinity: not yet); a refresh that began before keeps them. */
   readonly #disabledHere = new Map<string, number>();
@@ -378,6 +380,17 @@ export class Dispatcher {
     this.#look();
   }
 
+  /**
+   * A wake from the store (another node's work, an operator's action there):
+   * the disabled targets and their health are read again before the scan
+   * that follows, so work another node wrote after disabling a target is not
+   * claimed here before this node knows of the disable.
+   */
+  wakeShared(): void {
+    this.#refreshWanted = true;
+    this.wake();
+  }
+
   /** New work for `target` was written here: its next claim asks for it (coalesced, like wake()). */
   due(target: string): void {
     const slot = this.#slots.get(target);
@@ -428,7 +441,8 @@ export class Dispatcher {
       this.#again = false;
       const now = Date.now();
       // Beside the tick, not before it: a store round trip per poll interval would stall every claim behind it.
-      if (!this.#stopping && claimAgain && this.#refreshing === undefined && now - this.#lastDisabledRefresh >= this.#o.pollMs) {
+      if (!this.#stopping && claimAgain && this.#refreshing === undefined && (this.#refreshWanted || now - this.#lastDisabledRefresh >= this.#o.pollMs)) {
+        this.#refreshWanted = false;
         this.#refreshing = this.#refreshDisabled().finally(() => {
           this.#refreshing = undefined;
         });
@@ -517,7 +531,10 @@ export class Dispatcher {
       for (const slot of this.#slots.values()) this.#rouse(slot);
       return;
     }
-    this.#scanning = store.dueTargets(now).then(
+    // After a disabled-targets read on its way (a shared wake starts one): the targets the scan rouses are claimed knowing it.
+    const dueTargets = store.dueTargets.bind(store);
+    const refreshed = this.#refreshing ?? Promise.resolve();
+    this.#scanning = refreshed.then(() => dueTargets(now)).then(
       (targets) => {
         this.#scanning = undefined;
         // The poll of an idle node: it tells when the store is lost or back, as claims do.

@@ -177,7 +177,7 @@ export class DeliveryService implements DeliveryQueue {
     if (this.#bounds.active) await this.#refreshBounds();
     await this.#dispatcher.start();
     this.#digests.start();
-    this.#unwake = this.store.onWake?.(() => this.#dispatcher.wake());
+    this.#unwake = this.store.onWake?.(() => this.#dispatcher.wakeShared());
     const interval = this.#o.config.retention.interval * 1000;
     this.#purgeTimer = setInterval(() => {
       this.#purging ??= this.purge()

@@ -783,6 +783,43 @@ test('a delivery due for an idle target among 10,000, written by another node or
   }
 });
 
+test('a wake from the store (another node) reads the disabled targets before its scan: work written there after a disable is not claimed here', async () => {
+  const store = new MemoryStore();
+  // The store's wake (PostgreSQL's NOTIFY), fired by hand; the disabled-targets read answers late, as a slow store would.
+  let wakeListener: (() => void) | undefined;
+  let slowReads = false;
+  const disabledTargets = store.disabledTargets.bind(store);
+  Object.assign(store, {
+    onWake: (listener: () => void) => ((wakeListener = listener), () => (wakeListener = undefined)),
+    disabledTargets: async () => {
+      const list = await disabledTargets();
+      if (slowReads) await new Promise((resolve) => setTimeout(resolve, 100));
+      return list;
+    },
+  });
+  // Polls far apart: only the wake makes this node look.
+  const h = await harness({ poll_interval: 600 }, store);
+  try {
+    const delivered: string[] = [];
+    for (const name of ['off', 'on']) h.service.registerTarget(target(name, async (d) => (delivered.push(d.target), { ok: true })));
+    await waitFor(() => wakeListener !== undefined, 'the service listening for wakes');
+    // Another node disables "off", then writes work for both targets and wakes the others.
+    slowReads = true;
+    await store.disableTarget('off', 'disabled on another node', Date.now());
+    const now = Date.now();
+    await store.enqueue([
+      { id: 'dlv_off', target: 'off', eventJson: JSON.stringify(event(1)), webhookId: 'msg_off', dueAt: now, createdAt: now },
+      { id: 'dlv_on', target: 'on', eventJson: JSON.stringify(event(2)), webhookId: 'msg_on', dueAt: now, createdAt: now },
+    ]);
+    wakeListener?.();
+    await waitFor(() => delivered.includes('on'), 'the enabled target’s delivery');
+    assert.deepEqual(delivered, ['on'], 'the disabled target’s delivery waits');
+    assert.equal((await h.service.list({ target: 'off' }))[0]?.state, 'pending');
+  } finally {
+    await h.service.close();
+  }
+});
+
 test('a delivery enqueued through another handle of the same SQLite file for an idle target among 1,000 is claimed within two polls, by a claim that names only it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-scan-'));
   const file = join(dir, 'q.db');
