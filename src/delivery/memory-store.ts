@@ -22,6 +22,7 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type TargetOpen,
   digestEventJson,
   type DigestDeliveryInput,
   type DigestHead,
@@ -462,6 +463,17 @@ export class MemoryStore implements DeliveryStore {
       }
     }
     return removed;
+  }
+
+  async openByTarget(): Promise<TargetOpen[]> {
+    const open = new Map<string, { target: string; pending: number; inflight: number }>();
+    for (const row of this.#rows.values()) {
+      if (row.state !== 'pending' && row.state !== 'inflight') continue;
+      let o = open.get(row.target);
+      if (o === undefined) open.set(row.target, (o = { target: row.target, pending: 0, inflight: 0 }));
+      o[row.state] += 1;
+    }
+    return [...open.values()];
   }
 
   async depthByTarget(): Promise<TargetDepth[]> {

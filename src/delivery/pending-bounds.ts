@@ -3,12 +3,12 @@
 // bound is reached, before anything is accepted; nothing accepted is dropped.
 // The check must cost nothing per emit, so the counts are kept here, in
 // memory: +1 per delivery this node enqueues, -1 per delivery it finishes
-// (done or dead-lettered), and set again from the store's depth every few
+// (done or dead-lettered), and set again from the store's unfinished rows every few
 // seconds, which brings in what other nodes (and operators' retries and
 // replays) changed meanwhile.
 
 import { BackpressureError } from '../errors.js';
-import type { TargetDepth } from './store.js';
+import type { TargetOpen } from './store.js';
 import type { NewDelivery } from './types.js';
 
 export class PendingBounds {
@@ -67,7 +67,7 @@ export class PendingBounds {
   }
 
   /** The store's counts (pending and in flight per target): what every node's enqueues and settles left. */
-  reset(depths: readonly TargetDepth[]): void {
+  reset(depths: readonly TargetOpen[]): void {
     this.#byTarget.clear();
     this.#total = 0;
     for (const d of depths) {

@@ -16,7 +16,7 @@ import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type Sched
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, stateCounts } from './row-mappers.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,
@@ -33,6 +33,7 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type TargetOpen,
   type DigestDeliveryInput,
   type DigestHead,
   type DigestMemberInput,
@@ -545,6 +546,13 @@ export class PostgresStore implements DeliveryStore {
     } finally {
       client.release();
     }
+  }
+
+  async openByTarget(): Promise<TargetOpen[]> {
+    const { rows } = await this.#query<{ target: string; state: 'pending' | 'inflight'; n: string }>(
+      `SELECT target, state, count(*) AS n FROM hookwork_deliveries WHERE state IN ('pending', 'inflight') GROUP BY target, state`,
+    );
+    return openFromRows(rows);
   }
 
   async depthByTarget(): Promise<TargetDepth[]> {

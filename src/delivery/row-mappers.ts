@@ -1,7 +1,7 @@
 // Rows of the SQL stores (SQLite and PostgreSQL share the columns) turned
 // into records, and records into rows: one mapping for both stores.
 
-import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type ListFilter, type StateCounts, type TargetDepth } from './store.js';
+import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent, type DisabledTarget, type ListFilter, type StateCounts, type TargetDepth, type TargetOpen } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
 export interface DeliveryRow {
@@ -141,6 +141,17 @@ export function attemptDetail(record: AttemptRecord): string | null {
   if (record.disableTarget !== undefined) detail['disableTarget'] = record.disableTarget;
   if (record.requestBodyIsEvent === true) detail['requestBodyIsEvent'] = true;
   return Object.keys(detail).length === 0 ? null : JSON.stringify(detail);
+}
+
+/** Shapes grouped (target, state, count) rows of pending and in-flight deliveries into open counts. */
+export function openFromRows(rows: readonly { target: string; state: 'pending' | 'inflight'; n: number | string }[]): TargetOpen[] {
+  const by = new Map<string, { target: string; pending: number; inflight: number }>();
+  for (const r of rows) {
+    let o = by.get(r.target);
+    if (o === undefined) by.set(r.target, (o = { target: r.target, pending: 0, inflight: 0 }));
+    o[r.state] = Number(r.n);
+  }
+  return [...by.values()];
 }
 
 /** Shapes grouped (target, state, count, oldest due) rows into depth reports. */

@@ -219,9 +219,10 @@ export class DeliveryService implements DeliveryQueue {
 
   /** Sets the back-pressure counts from the store (what other nodes, retries and replays changed). */
   #refreshBounds(): Promise<void> {
-    this.#boundsRefreshing ??= this.store
-      .depthByTarget()
-      .then((depths) => this.#bounds.reset(depths))
+    // Only the unfinished rows: depthByTarget() would also count every finished row the retention keeps, every few seconds.
+    const store = this.store;
+    this.#boundsRefreshing ??= (store.openByTarget === undefined ? store.depthByTarget() : store.openByTarget())
+      .then((open) => this.#bounds.reset(open))
       .catch((err: unknown) => this.#o.logger.warn({ err }, 'Could not read the queue depth for back-pressure; keeping the counts kept so far'))
       .finally(() => {
         this.#boundsRefreshing = undefined;

@@ -36,6 +36,7 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type TargetOpen,
   digestEventJson,
   type DigestDeliveryInput,
   type DigestHead,
@@ -47,6 +48,7 @@ import {
   attemptDetail,
   attemptFromRow,
   buildDepth,
+  openFromRows,
   deliveryFromRow,
   headersText,
   LIST_ORDER,
@@ -160,6 +162,11 @@ function prepareStatements(db: Db) {
        UNION ALL SELECT target, 'inflight', count(*), NULL FROM deliveries WHERE state = 'inflight' GROUP BY target
        UNION ALL SELECT target, 'done', count(*), NULL FROM deliveries WHERE state = 'done' GROUP BY target
        UNION ALL SELECT target, 'failed', count(*), NULL FROM deliveries WHERE state = 'failed' GROUP BY target`,
+    ),
+    // The first two parts of depth: the pending and in-flight rows only, through their partial indexes.
+    open: db.prepare(
+      `SELECT target, 'pending' AS state, count(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target
+       UNION ALL SELECT target, 'inflight', count(*) FROM deliveries WHERE state = 'inflight' GROUP BY target`,
     ),
     disable: db.prepare(`INSERT OR IGNORE INTO disabled_targets (target, at, reason) VALUES (?, ?, ?)`),
     enable: db.prepare(`DELETE FROM disabled_targets WHERE target = ?`),
@@ -520,6 +527,10 @@ export class SqliteStore implements DeliveryStore {
       }
       return rows.length;
     }).immediate();
+  }
+
+  async openByTarget(): Promise<TargetOpen[]> {
+    return openFromRows(this.#stmts.open.all() as { target: string; state: 'pending' | 'inflight'; n: number }[]);
   }
 
   async depthByTarget(): Promise<TargetDepth[]> {

@@ -25,6 +25,7 @@ import {
   type SettleRequest,
   type StoredDeliveryInput,
   type TargetDepth,
+  type TargetOpen,
   type DigestDeliveryInput,
   type DigestHead,
   type DigestMemberInput,
@@ -166,6 +167,10 @@ export class SqliteThreadStore implements DeliveryStore {
 
   depthByTarget(): Promise<TargetDepth[]> {
     return this.#call('depthByTarget');
+  }
+
+  openByTarget(): Promise<TargetOpen[]> {
+    return this.#call('openByTarget');
   }
 
   disableTarget(target: string, reason: string, at: number): Promise<void> {

@@ -7,7 +7,7 @@ import type { DeliveryStore } from './store.js';
 
 const TIMED = [
   'migrate', 'enqueue', 'claim', 'dueTargets', 'settle', 'settleAndClaim', 'list', 'get', 'retry', 'countReplay', 'claimScheduleTick',
-  'replayBatch', 'purge', 'depthByTarget', 'disableTarget', 'enableTarget', 'disabledTargets', 'targetHealth', 'takeRateTokens',
+  'replayBatch', 'purge', 'depthByTarget', 'openByTarget', 'disableTarget', 'enableTarget', 'disabledTargets', 'targetHealth', 'takeRateTokens',
 ] as const;
 
 type AnyFn = (...args: unknown[]) => unknown;

@@ -149,6 +149,13 @@ export interface TargetDepth {
   readonly disabled?: { readonly at: number; readonly reason: string };
 }
 
+/** A target's unfinished deliveries (openByTarget). */
+export interface TargetOpen {
+  readonly target: string;
+  readonly pending: number;
+  readonly inflight: number;
+}
+
 export interface DisabledTarget {
   readonly target: string;
   readonly at: number;
@@ -247,6 +254,13 @@ export interface DeliveryStore extends ScheduleStore, TargetHealthStore, Idempot
   /** Deletes up to `limit` old finished deliveries (and their attempts); returns how many. */
   purge(request: PurgeRequest): Promise<number>;
   depthByTarget(): Promise<TargetDepth[]>;
+  /**
+   * Pending and in-flight deliveries per target (targets with none left
+   * out), reading only those rows: the back-pressure counts are refreshed
+   * from it every few seconds, and depthByTarget() also counts every
+   * finished row the retention keeps. A store without it: depthByTarget().
+   */
+  openByTarget?(): Promise<TargetOpen[]>;
   disableTarget(target: string, reason: string, at: number): Promise<void>;
   /** False when the target was not disabled. */
   enableTarget(target: string): Promise<boolean>;

@@ -783,6 +783,27 @@ test('a delivery due for an idle target among 10,000, written by another node or
   }
 });
 
+test('the back-pressure counts are read from the unfinished deliveries only (openByTarget), never from the depth of every finished one', async () => {
+  const store = new MemoryStore();
+  const calls = { open: 0, depth: 0 };
+  const openByTarget = store.openByTarget.bind(store);
+  const depthByTarget = store.depthByTarget.bind(store);
+  Object.assign(store, {
+    openByTarget: () => (calls.open++, openByTarget()),
+    depthByTarget: () => (calls.depth++, depthByTarget()),
+  });
+  await store.enqueue([{ id: 'dlv_1', target: 'a', eventJson: JSON.stringify(event(1)), webhookId: 'msg_1', dueAt: Date.now() + 60_000, createdAt: Date.now() }]);
+  // The default bound (max_pending 1,000,000) is set: the counts are read at start.
+  const h = await harness({ poll_interval: 600 }, store);
+  try {
+    assert.equal(h.service.pendingCount(), 1, 'the pending delivery another node wrote is counted');
+    assert.ok(calls.open >= 1, 'read through openByTarget');
+    assert.equal(calls.depth, 0, 'depthByTarget (which counts the finished rows too) is not read for it');
+  } finally {
+    await h.service.close();
+  }
+});
+
 test('a wake from the store (another node) reads the disabled targets before its scan: work written there after a disable is not claimed here', async () => {
   const store = new MemoryStore();
   // The store's wake (PostgreSQL's NOTIFY), fired by hand; the disabled-targets read answers late, as a slow store would.

@@ -406,6 +406,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(gone, undefined);
     }));
 
+  test(`${name}: openByTarget counts each target's pending and in-flight deliveries, never its finished ones`, () =>
+    withStore(async (store) => {
+      assert.ok(store.openByTarget !== undefined, 'the store answers openByTarget');
+      const open = async () => [...((await store.openByTarget?.()) ?? [])].sort((x, y) => (x.target < y.target ? -1 : 1));
+      assert.deepEqual(await open(), [], 'an empty store');
+      await store.enqueue([row('a'), row('a', { dueAt: T0 + 9 }), row('a'), row('b'), row('c'), row('d')]);
+      const claimed = await store.claim({ nodeId: 'n', now: T0, leaseMs: 1000, capacity: cap({ a: 1, c: 1, d: 1 }) });
+      const of = (target: string) => claimed.find((d) => d.target === target) as DeliveryRecord;
+      await store.settle([settleReq(of('c'), 'n', { state: 'done' }), settleReq(of('d'), 'n', { state: 'failed', error: 'gone' })]);
+      await store.disableTarget('e', 'HTTP 410', T0);
+      // c and d are finished, e has no delivery: none of them is named.
+      assert.deepEqual(await open(), [
+        { target: 'a', pending: 2, inflight: 1 },
+        { target: 'b', pending: 1, inflight: 0 },
+      ]);
+    }));
+
   test(`${name}: depth per target and disabled targets`, () =>
     withStore(async (store) => {
       await store.enqueue([row('a', { dueAt: T0 + 7 }), row('a', { dueAt: T0 + 3 }), row('a'), row('b')]);
