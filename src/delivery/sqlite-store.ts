@@ -163,7 +163,7 @@ function prepareStatements(db: Db) {
        UNION ALL SELECT target, 'done', count(*), NULL FROM deliveries WHERE state = 'done' GROUP BY target
        UNION ALL SELECT target, 'failed', count(*), NULL FROM deliveries WHERE state = 'failed' GROUP BY target`,
     ),
-    // The first two parts of depth: the pending and in-flight rows only, through their partial indexes.
+    // The first two parts of depth: the pending and in-flight rows only, found through the (state, created_at) index.
     open: db.prepare(
       `SELECT target, 'pending' AS state, count(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target
        UNION ALL SELECT target, 'inflight', count(*) FROM deliveries WHERE state = 'inflight' GROUP BY target`,
