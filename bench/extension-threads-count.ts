@@ -11,14 +11,11 @@ import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { HookworkEvent } from '../src/events/envelope.js';
 import type { ExtensionTask, HandleResult } from '../src/extensions/contract.js';
 import { ExtensionHandler, toWorkerCopy } from '../src/extensions/handler.js';
 import { resolveEntryPoint } from '../src/extensions/loader.js';
-import { silentLogger } from '../src/logger.js';
-import { createRuntime } from '../src/runtime/runtime.js';
-import { rawThreads } from './extensions.bench.js';
+import { extensionSides, rawThreads } from './extensions.bench.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
@@ -60,20 +57,7 @@ function threadTimes(): Map<string, number> {
 }
 
 const size = Math.max(1, Math.min(2, availableParallelism()));
-const runtime = await createRuntime({
-  config: {
-    server: { data_dir: fileURLToPath(new URL('../.data/bench-extensions', import.meta.url)) },
-    events: [{ id: EVENT_ID, name: 'bench-event' }],
-    extensions: { folder: FIXTURES, pool: { size } },
-    handlers: [{ type: 'extension', name: 'trivial', entry_point: ENTRY_POINT, target_events: [EVENT_ID] }],
-  },
-  baseDir: FIXTURES,
-  logger: silentLogger(),
-});
-const peer = new Piscina<ExtensionTask, HandleResult>({
-  filename: new URL('./fixtures/raw-piscina-worker.ts', import.meta.url).href,
-  minThreads: size, maxThreads: size, idleTimeout: Infinity,
-});
+const { runtime, peer } = await extensionSides(size);
 const service = runtime.services.extensions;
 const handler = service?.handler('trivial') as ExtensionHandler;
 let pending = 0;

@@ -19,7 +19,7 @@ import { resolveEntryPoint } from '../src/extensions/loader.js';
 import type { ExtensionPool } from '../src/extensions/pool.js';
 import { createHost } from '../src/host.js';
 import { silentLogger } from '../src/logger.js';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import { workerEntry, workerExecArgv } from '../src/worker-threads.js';
 import { extensionHandlerSchema } from '../src/extensions/config-schema.js';
 import { median, type BenchResult } from './lib.js';
@@ -30,9 +30,8 @@ const ENTRY_POINT = 'trivial-extension.ts#TrivialExtension';
 const BATCH = 2000;
 const ROUNDS = 7;
 
-export async function run(): Promise<BenchResult[]> {
-  // Both sides: min(2, availableParallelism()) workers (piscina gains nothing past 2 in flight on 2 cores).
-  const size = Math.max(1, Math.min(2, availableParallelism()));
+/** The bench's two sides: a runtime with the trivial handler on a pool of `size`, and piscina with as many threads (bench/extension-threads-count.ts counts the same). */
+export async function extensionSides(size: number): Promise<{ runtime: Runtime; peer: Piscina<ExtensionTask, HandleResult> }> {
   const runtime = await createRuntime({
     config: {
       server: { data_dir: fileURLToPath(new URL('../.data/bench-extensions', import.meta.url)) },
@@ -49,6 +48,13 @@ export async function run(): Promise<BenchResult[]> {
     maxThreads: size,
     idleTimeout: Infinity,
   });
+  return { runtime, peer };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  // Both sides: min(2, availableParallelism()) workers (piscina gains nothing past 2 in flight on 2 cores).
+  const size = Math.max(1, Math.min(2, availableParallelism()));
+  const { runtime, peer } = await extensionSides(size);
 
   // Ours: the events exist before the clock starts (emitting them is the
   // host's cost, not this path's); the handler gets them as routing would,
