@@ -157,16 +157,16 @@ class StreamClient {
     old.destroy();
   }
 
-  /**
-   * A reconnect that read every event up to `lastSeen` (one this stream
-   * gave): what the old socket was handed after it is counted as dropped,
-   * then the queue and the drop notice follow.
-   */
   /** True when `lastSeen` is a number this stream gave (it may be resumed from there). */
   gave(lastSeen: number): boolean {
     return Number.isSafeInteger(lastSeen) && lastSeen >= 0 && lastSeen <= this.#handed;
   }
 
+  /**
+   * A reconnect that read every event up to `lastSeen` (one this stream
+   * gave): what the old socket was handed after it is counted as dropped,
+   * then the queue and the drop notice follow.
+   */
   resume(res: ServerResponse, lastSeen: number): void {
     this.#attach(res);
     const lost = this.#handed - lastSeen;
@@ -195,7 +195,7 @@ class StreamClient {
       this.#handed++;
       if (!res.write(queue[i] as string)) {
         this.#waiting = true;
-        // Still behind: what is left waits (nothing newer was queued: the queue was full or the client was writing it).
+        // Still behind: what is left waits (nothing came meanwhile: this loop is synchronous).
         this.#queue = queue.slice(i + 1).concat(this.#queue);
         return;
       }
