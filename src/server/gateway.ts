@@ -157,6 +157,7 @@ export async function createGateway(runtime: Runtime, options: GatewayOptions = 
     uiDir: options.console?.uiDir ?? DEFAULT_UI_DIR,
     pingMs: options.console?.pingMs ?? 15_000,
     streamQueue: options.console?.streamQueue ?? 256,
+    resumeMs: options.console?.resumeMs ?? 30_000,
     statsIntervalMs: options.console?.statsIntervalMs ?? 10_000,
   };
   const context: RouteContext = { runtime, auth, console: consoleSettings, ...(sessions === undefined ? {} : { sessions }) };

@@ -15,6 +15,8 @@ export interface ConsoleSettings {
   readonly pingMs: number;
   /** Events queued per stream client that cannot keep up before more are dropped (default 256). */
   readonly streamQueue: number;
+  /** How long a broken event stream waits for its browser to reconnect and resume it (default 30 s). */
+  readonly resumeMs: number;
   /** The stats' interval (default 10 s). */
   readonly statsIntervalMs: number;
 }

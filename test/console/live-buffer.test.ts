@@ -36,3 +36,19 @@ test('the ring keeps at most its capacity; rows are parsed only when shown, and 
   assert.equal(buffer.take(5).length, 0);
   assert.equal(buffer.sampledOut, 0);
 });
+
+test('clear() starts every count again (the filters changed): received, sampled out, dropped and gaps count only the new stream', () => {
+  const buffer = new LiveBuffer(10);
+  for (let i = 1; i <= 25; i++) buffer.push(`{"n":${i}}`, 0);
+  buffer.take(5);
+  buffer.droppedByServer = 3;
+  buffer.gaps = 1;
+  buffer.clear();
+  assert.deepEqual([buffer.received, buffer.sampledOut, buffer.droppedByServer, buffer.gaps], [0, 0, 0, 0]);
+  assert.equal(buffer.dirty, false);
+  buffer.push('{"n":26}', 0);
+  assert.equal(buffer.received, 1, 'only what came after');
+  const rows = buffer.take(5);
+  assert.equal(rows.length, 1, 'no row of the old filters');
+  assert.equal(rows[0]?.seq, 26, "row numbers go on: they are the rows' keys");
+});

@@ -154,6 +154,70 @@ describe('the console, signed in as a superuser', () => {
     assert.deepEqual(su.errors, []);
   });
 
+  test("right after Apply the badge says connecting…, not the old stream's state, until the stream of the new filters is open", async () => {
+    // A page of its own: its timers are frozen, so the effect that opens the new stream waits (as on a busy machine).
+    const probe = await hw.open('superuser');
+    try {
+      const { page } = probe;
+      await page.clock.install();
+      await visit(page, '/ui/live');
+      await page.getByText('connected', { exact: true }).waitFor();
+      await page.clock.pauseAt(Date.now() + 60_000);
+      await page.getByLabel('Event id').fill('30099');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      assert.equal(await page.locator('.toolbar [role=status]').textContent(), 'connecting…', 'the old stream is not the new filters\' stream');
+      await page.clock.resume();
+      await page.getByText('connected', { exact: true }).waitFor();
+    } finally {
+      await probe.context.close();
+    }
+  });
+
+  test('applying filters starts the counters again: an event of the old filters is not counted with the new ones', async () => {
+    const { page } = su;
+    await visit(page, '/ui/live');
+    await page.getByText('connected', { exact: true }).waitFor();
+    await hw.emit({ id: '30001', account: { uuid: 'u-4', name: 'erin' }, data: { path: '/live/erin.txt' } });
+    await page.getByTestId('live-counts').getByText(/^received [1-9]/).waitFor();
+    await page.getByLabel('Event id').fill('30099');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('connected', { exact: true }).waitFor();
+    for (let i = 0; i < 10; i++) await hw.server.runtime.host.emit('30099', { data: { n: i } });
+    await page.locator('table.live tbody tr').nth(9).waitFor();
+    assert.match((await page.getByTestId('live-counts').textContent()) ?? '', /^received 10 · sampled out 0 · dropped by server 0/);
+  });
+
+  test("the live page's counts survive a reconnect: the server resumes the stream and counts what the page missed as dropped", async () => {
+    const { page } = su;
+    await visit(page, '/ui/live');
+    await page.getByLabel('Event id').fill('30099');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('connected', { exact: true }).waitFor();
+    const TOTAL = 1000;
+    const host = hw.server.runtime.host;
+    for (let i = 0; i < TOTAL / 2; i++) void host.emit('30099', { data: { n: i } });
+    // Cut every connection to the gateway, the stream's included, while those events are on their way:
+    // the browser reconnects on its own (with the last event's id), and the other half comes meanwhile.
+    await host.idle();
+    hw.server.gateway.app.server.closeAllConnections();
+    for (let i = TOTAL / 2; i < TOTAL; i++) void host.emit('30099', { data: { n: i } });
+    await page.getByText('connecting…', { exact: true }).waitFor();
+    await page.getByText('connected', { exact: true }).waitFor();
+    const counts = async () => {
+      const text = (await page.getByTestId('live-counts').textContent()) ?? '';
+      const [received, dropped] = [/received (\d+)/, /dropped by server (\d+)/].map((re) => Number(re.exec(text)?.[1]));
+      return { received: received as number, dropped: dropped as number, text };
+    };
+    const final = await waitFor(async () => {
+      const c = await counts();
+      return c.received + c.dropped === TOTAL ? c : undefined;
+    }, { what: 'every event received or reported dropped across the reconnect', timeoutMs: 30_000 });
+    // 500 came while the page was away, more than the 256 the gateway queues: the rest were counted, not lost.
+    assert.ok(final.dropped > 0, final.text);
+    assert.doesNotMatch(final.text, /interruption/, 'the server resumed the stream: no gap');
+    assert.ok((await page.locator('table.live tbody tr').count()) <= 100, 'at most 100 rows rendered');
+  });
+
   test("a failing receiver's delivery shows its attempts; retry and replay work from the page", async () => {
     const { page } = su;
     const [failed] = await deliveriesOf('handler:crm', 'failed');

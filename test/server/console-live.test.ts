@@ -5,7 +5,7 @@
 // failing receiver, the parts' health and readiness).
 
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { getGlobalDispatcher, request } from 'undici';
 import type { HookworkConfigInput } from '../../src/config/schema.js';
@@ -80,7 +80,8 @@ const config = (): HookworkConfigInput => ({
 before(async () => {
   receiver = await startReceiver();
   receiver.respond((_req, res) => res.writeHead(500).end('down'));
-  g = await startGateway(config(), undefined, { console: { pingMs: 50, statsIntervalMs: 100 } });
+  // A broken stream waits 100 ms for its reconnect here, so a test sees the subscription end soon after its streams close.
+  g = await startGateway(config(), undefined, { console: { pingMs: 50, statsIntervalMs: 100, resumeMs: 100 } });
   baseline = g.runtime.host.notifier.size;
 });
 after(async () => {
@@ -146,7 +147,7 @@ test('the filters: id glob, group, account and text; only matching events reach 
   }
 });
 
-test('nobody listening means no subscription on the host; a stream subscribes once and unsubscribes when its client leaves', async () => {
+test('nobody listening means no subscription on the host; a stream subscribes once and unsubscribes when its client leaves and its reconnect window ends', async () => {
   await waitFor(() => g.runtime.host.notifier.size === baseline, 'earlier streams to be gone');
   const first = await openStream(g.url, '/v1/events/stream');
   const second = await openStream(g.url, '/v1/events/stream?group=files');
@@ -180,6 +181,156 @@ test('a client that does not read gets at most the queue, then `event: dropped` 
     socket.destroy();
   } finally {
     await slow.close();
+  }
+});
+
+/** A stream over a raw socket (HTTP/1.0: no chunk framing), so a test can stop reading and cut the connection. */
+interface RawStream {
+  readonly socket: Socket;
+  text(): string;
+  /** The event and dropped frames read so far, with their ids. */
+  frames(): { id: string | undefined; event: string; data: string }[];
+}
+
+async function rawStream(url: string, path: string, lastEventId?: string): Promise<RawStream> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => {}); // destroyed by the test or the server
+  const resume = lastEventId === undefined ? '' : `Last-Event-ID: ${lastEventId}\r\n`;
+  socket.write(`GET ${path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.viewer}\r\n${resume}\r\n`);
+  await waitFor(() => text.includes(': connected'), 'the stream to open');
+  return {
+    socket,
+    text: () => text,
+    frames: () =>
+      [...text.matchAll(/^(?:id: (\S+)\n)?event: (\w+)\ndata: (.*)\n\n/gm)].map((m) => ({ id: m[1], event: m[2] as string, data: m[3] as string })),
+  };
+}
+
+/** Events received, and events the server counted as dropped, on the streams. */
+function accounted(...streams: RawStream[]): { received: number; dropped: number } {
+  let received = 0;
+  let dropped = 0;
+  for (const s of streams) {
+    for (const f of s.frames()) {
+      if (f.event === 'event') received++;
+      else if (f.event === 'dropped') dropped += (JSON.parse(f.data) as { count: number }).count;
+    }
+  }
+  return { received, dropped };
+}
+
+test('a reconnect with Last-Event-ID resumes the stream: what the old connection was sent but never read, what came meanwhile, and what came after are each received or counted as dropped', async () => {
+  const gw = await startGateway(config(), undefined, { console: { streamQueue: 8, pingMs: 60_000, resumeMs: 60_000 } });
+  try {
+    const emit = async (n: number, big = ''): Promise<void> => {
+      for (let i = 0; i < n; i++) await gw.runtime.host.emit('1001', { data: { i, big } });
+    };
+    const first = await rawStream(gw.url, '/v1/events/stream?id=1001');
+    await emit(5);
+    await gw.runtime.host.emit('2001'); // another id: not this stream's, not counted
+    await waitFor(() => accounted(first).received === 5, 'the first events');
+    assert.equal(first.frames()[0]?.event, 'stream', 'the stream names itself first');
+    const ids = first.frames().filter((f) => f.event === 'event').map((f) => f.id);
+    assert.ok(ids.every((id) => id !== undefined && /^[\w-]+:\d+$/.test(id)), `every event has an id: ${ids.join()}`);
+    assert.deepEqual(ids.map((id) => Number(id?.split(':')[1])), [1, 2, 3, 4, 5], 'numbered from 1, with no hole');
+
+    // The browser stops reading (the socket buffers fill, the server queues 8 and drops the rest), then the connection dies.
+    first.socket.pause();
+    await emit(400, 'x'.repeat(64 * 1024));
+    first.socket.destroy();
+    const read = accounted(first);
+    const last = first.frames().at(-1)?.id;
+    assert.ok(last !== undefined);
+    await emit(20); // while it is away
+
+    const second = await rawStream(gw.url, '/v1/events/stream?id=1001', last);
+    await emit(10);
+    const total = 5 + 400 + 20 + 10;
+    const both = await waitFor(() => {
+      const a = accounted(first, second);
+      return a.received + a.dropped === total ? a : undefined;
+    }, { what: `every event received or counted as dropped (${JSON.stringify(read)} before the reconnect)`, timeoutMs: 20_000 });
+    assert.ok(both.dropped > 0, 'events were lost, and counted');
+    assert.ok(!second.text().includes('event: gap'), 'resumed, not a gap');
+    // No event twice, and the numbers go on where the old connection stopped.
+    const seqs = [...first.frames(), ...second.frames()].filter((f) => f.event === 'event').map((f) => Number(f.id?.split(':')[1]));
+    assert.equal(new Set(seqs).size, seqs.length, 'no event received twice');
+    assert.ok(seqs.every((s, i) => i === 0 || s > (seqs[i - 1] as number)), 'in order');
+    assert.equal(second.frames().at(-1)?.id?.split(':')[1], String(total), 'the last id is the last event');
+    second.socket.destroy();
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a stream that breaks before its first event is resumed too: it opens with `event: stream` and the id `<stream>:0`', async () => {
+  const gw = await startGateway(config(), undefined, { console: { pingMs: 60_000, resumeMs: 60_000 } });
+  try {
+    const first = await rawStream(gw.url, '/v1/events/stream?id=1002');
+    const hello = await waitFor(() => first.frames().find((f) => f.event === 'stream'), 'the stream frame');
+    assert.match(hello.id ?? '', /^[\w-]+:0$/);
+    first.socket.destroy();
+    for (let i = 0; i < 3; i++) await gw.runtime.host.emit('1002');
+    const second = await rawStream(gw.url, '/v1/events/stream?id=1002', hello.id);
+    // Queued, or (if the server had not yet seen the socket die) written to it and counted as dropped.
+    await waitFor(() => {
+      const a = accounted(second);
+      return a.received + a.dropped === 3;
+    }, 'the events of the gap, received or counted');
+    assert.ok(!second.text().includes('event: gap'));
+    assert.ok(!second.frames().some((f) => f.event === 'stream'), 'the same stream: no new id');
+    second.socket.destroy();
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a reconnect the server cannot resume (an unknown stream, other filters, a number it never sent) gets `event: gap`, then streams anew', async () => {
+  const first = await rawStream(g.url, '/v1/events/stream?id=1002');
+  try {
+    await g.runtime.host.emit('1002');
+    await waitFor(() => accounted(first).received === 1, 'the event');
+    const id = first.frames().at(-1)?.id as string;
+    const key = id.split(':')[0] as string;
+    for (const [path, lastEventId] of [
+      ['/v1/events/stream?id=1002', 'unknown-stream:1'],
+      ['/v1/events/stream?id=1001', id],
+      ['/v1/events/stream?id=1002', `${key}:99`],
+      ['/v1/events/stream?id=1002', 'not an id'],
+    ] as const) {
+      const other = await rawStream(g.url, path, lastEventId);
+      try {
+        await waitFor(() => other.text().includes('event: gap\ndata: {}\n\n'), `a gap for ${lastEventId} on ${path}`);
+      } finally {
+        other.socket.destroy();
+      }
+    }
+    await g.runtime.host.emit('1002');
+    await waitFor(() => accounted(first).received === 2, 'the first stream goes on');
+  } finally {
+    first.socket.destroy();
+  }
+});
+
+test('a browser that reconnects before the server saw its old connection close takes its stream over: the old connection is ended', async () => {
+  const first = await rawStream(g.url, '/v1/events/stream?id=1002');
+  let closed = false;
+  first.socket.on('close', () => (closed = true));
+  await g.runtime.host.emit('1002');
+  await waitFor(() => accounted(first).received === 1, 'the event');
+  const second = await rawStream(g.url, '/v1/events/stream?id=1002', first.frames().at(-1)?.id);
+  try {
+    await waitFor(() => closed, 'the old connection to be ended');
+    await g.runtime.host.emit('1002');
+    await waitFor(() => accounted(second).received === 1, 'the event on the new connection');
+    assert.ok(!second.text().includes('event: gap') && accounted(second).dropped === 0, 'resumed, nothing lost');
+  } finally {
+    second.socket.destroy();
   }
 });
 

@@ -4,7 +4,10 @@
 // RENDER_EVERY_MS: each render shows the newest VISIBLE rows. An event that
 // arrived and was pushed out of the visible window between two renders was
 // never on screen: it is counted as "sampled out", exactly. The server's own
-// drops (a slow client: `event: dropped`) are counted apart.
+// drops (a slow client, or the events a reconnect could not bring back:
+// `event: dropped`) are counted apart, and so are the interruptions the server
+// could not account for (`event: gap`). Every count is of the current
+// filters: clear() starts them again.
 
 export interface LiveRow {
   readonly seq: number;
@@ -17,17 +20,22 @@ export class LiveBuffer {
   readonly #ring: (LiveRow | undefined)[];
   #seq = 0;
   #renderedSeq = 0;
+  /** #seq when the counts last started (the filters changed). */
+  #countedFrom = 0;
   /** Events that were never rendered: pushed out between two renders. */
   sampledOut = 0;
-  /** Events the server dropped for this client (it could not keep up). */
+  /** Events the server dropped for this client (it could not keep up, or they were lost in a reconnect). */
   droppedByServer = 0;
+  /** Reconnects the server could not resume: the events in between are unknown. */
+  gaps = 0;
 
   constructor(readonly capacity: number) {
     this.#ring = new Array<LiveRow | undefined>(capacity);
   }
 
+  /** Events received since the counts started. */
   get received(): number {
-    return this.#seq;
+    return this.#seq - this.#countedFrom;
   }
 
   /** O(1), no parsing: called for every event. */
@@ -56,11 +64,14 @@ export class LiveBuffer {
     return rows;
   }
 
+  /** Empties the ring and starts every count again (the row numbers go on: they are the rows' keys). */
   clear(): void {
     this.#ring.fill(undefined);
     this.#renderedSeq = this.#seq;
+    this.#countedFrom = this.#seq;
     this.sampledOut = 0;
     this.droppedByServer = 0;
+    this.gaps = 0;
   }
 }
 

@@ -79,7 +79,7 @@ async function partsOf(runtime: Runtime): Promise<z.output<typeof statsReply>['p
 
 export const consoleLiveRoutes: RouteModule = (app, { runtime, auth, console: settings }) => {
   const viewer = auth.require('viewer');
-  const hub = new EventStreamHub(runtime.host, { queueMax: settings.streamQueue, pingMs: settings.pingMs });
+  const hub = new EventStreamHub(runtime.host, { queueMax: settings.streamQueue, pingMs: settings.pingMs, resumeMs: settings.resumeMs });
   const sampler = new StatsSampler(runtime.host, () => runtime.services.delivery?.outcomes, settings.statsIntervalMs);
   // Open streams would keep close() waiting: end them first.
   app.addHook('preClose', async () => hub.closeAll());
@@ -91,7 +91,8 @@ export const consoleLiveRoutes: RouteModule = (app, { runtime, auth, console: se
       onRequest: viewer,
       validatorCompiler: zodValidatorCompiler,
       schema: {
-        summary: 'The emitted events, live (Server-Sent Events: `event: event` with the envelope, `event: dropped` with a count, `: ping` every 15 s)',
+        summary:
+          'The emitted events, live (Server-Sent Events: `event: event` with the envelope and an `id`, `event: dropped` with a count, `event: gap` when a `Last-Event-ID` cannot be resumed, `: ping` every 15 s)',
         tags: ['console'],
         querystring: streamQuery,
         produces: ['text/event-stream'],
@@ -115,7 +116,9 @@ export const consoleLiveRoutes: RouteModule = (app, { runtime, auth, console: se
         return;
       }
       res.write(': connected\n\n');
-      hub.add(res, request.query);
+      // A browser's EventSource reconnects with the id of the last event it read: the hub resumes that stream.
+      const lastEventId = request.headers['last-event-id'];
+      hub.add(res, request.query, typeof lastEventId === 'string' ? lastEventId : undefined);
     },
   );
 

@@ -22,6 +22,13 @@ const EMPTY: Filters = { id: '', group: '', account: '', q: '' };
 
 type Connection = 'connecting' | 'open' | 'error';
 
+interface Counts {
+  received: number;
+  sampledOut: number;
+  dropped: number;
+  gaps: number;
+}
+
 function field(obj: Record<string, unknown> | null, ...path: string[]): string {
   let value: unknown = obj;
   for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
@@ -64,9 +71,11 @@ export function Live() {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [paused, setPaused] = useState(false);
-  const [connection, setConnection] = useState<Connection>('connecting');
+  // The state of the stream of `of`: until the stream of new filters says otherwise, it is connecting (not the old one's state).
+  const [stream, setStream] = useState<{ of: Filters; state: Connection }>({ of: filters, state: 'connecting' });
+  const connection: Connection = stream.of === filters ? stream.state : 'connecting';
   const [rows, setRows] = useState<LiveRow[]>([]);
-  const [counts, setCounts] = useState({ received: 0, sampledOut: 0, dropped: 0 });
+  const [counts, setCounts] = useState<Counts>({ received: 0, sampledOut: 0, dropped: 0, gaps: 0 });
   const buffer = useRef(new LiveBuffer(RING));
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
@@ -75,11 +84,19 @@ export function Live() {
     const buf = buffer.current;
     buf.clear();
     setRows([]);
-    setConnection('connecting');
+    setCounts({ received: 0, sampledOut: 0, dropped: 0, gaps: 0 });
+    const setConnection = (state: Connection): void => setStream({ of: filters, state });
+    // The browser reconnects on its own, sending the last event's id: the
+    // server then resumes this stream, counting what it cannot bring back as
+    // dropped (or sends `gap` when it cannot resume). So the counts go on
+    // across a reconnect, and start again only with new filters.
     const source = new EventSource(`/v1/events/stream${query({ id: filters.id, group: filters.group, account: filters.account, q: filters.q })}`);
     source.addEventListener('open', () => setConnection('open'));
     source.addEventListener('error', () => setConnection(source.readyState === EventSource.CLOSED ? 'error' : 'connecting'));
     source.addEventListener('event', (e) => buf.push((e as MessageEvent<string>).data, Date.now()));
+    source.addEventListener('gap', () => {
+      buf.gaps++;
+    });
     source.addEventListener('dropped', (e) => {
       try {
         const count = (JSON.parse((e as MessageEvent<string>).data) as { count?: number }).count;
@@ -97,9 +114,9 @@ export function Live() {
       last = now;
       if (!pausedRef.current && buf.dirty) setRows(buf.take(VISIBLE));
       setCounts((c) =>
-        c.received === buf.received && c.sampledOut === buf.sampledOut && c.dropped === buf.droppedByServer
+        c.received === buf.received && c.sampledOut === buf.sampledOut && c.dropped === buf.droppedByServer && c.gaps === buf.gaps
           ? c
-          : { received: buf.received, sampledOut: buf.sampledOut, dropped: buf.droppedByServer },
+          : { received: buf.received, sampledOut: buf.sampledOut, dropped: buf.droppedByServer, gaps: buf.gaps },
       );
     };
     frame = requestAnimationFrame(tick);
@@ -144,6 +161,7 @@ export function Live() {
         </span>
         <span class="muted" data-testid="live-counts">
           received {counts.received} · sampled out {counts.sampledOut} · dropped by server {counts.dropped}
+          {counts.gaps > 0 ? ` · ${counts.gaps} ${counts.gaps === 1 ? 'interruption' : 'interruptions'} not accounted for` : ''}
           {paused ? ' · paused (the view is frozen; the newest events are kept)' : ''}
         </span>
       </div>
