@@ -36,6 +36,12 @@ function childrenCpuMs(): number {
   return total;
 }
 
+/** The host's main thread's context switches: [voluntary (it waited), involuntary (preempted)]. */
+function switches(): [number, number] {
+  const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
+  return [Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0), Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0)];
+}
+
 /** Counts the writes to, and data events from, child pipes (one stream write ≈ one write(2) when the pipe has room). */
 import { Socket } from 'node:net';
 let writes = 0;
@@ -85,8 +91,8 @@ const floor = new BareTwoStep(size, pipeline);
 const frames = floorFrames(sources, handler.config.timeout * 1000);
 const theFloor = (): Promise<void> => floor.runAll(frames.config, frames.handle);
 
-interface Tally { host: number; children: number; writes: number; reads: number; n: number; ms: number }
-const tally = (): Tally => ({ host: 0, children: 0, writes: 0, reads: 0, n: 0, ms: 0 });
+interface Tally { host: number; children: number; writes: number; reads: number; n: number; ms: number; waits: number; preempted: number }
+const tally = (): Tally => ({ host: 0, children: 0, writes: 0, reads: 0, n: 0, ms: 0, waits: 0, preempted: 0 });
 const sides: Record<string, { run: () => Promise<void>; t: Tally; rows: Tally[] }> = {
   ours: { run: ours, t: tally(), rows: [] },
   floor: { run: theFloor, t: tally(), rows: [] },
@@ -96,29 +102,43 @@ async function measure(name: string): Promise<void> {
   const c0 = childrenCpuMs();
   const w0 = writes;
   const r0 = reads;
+  const s0 = switches();
   const t0 = performance.now();
   const u0 = process.cpuUsage();
   await side.run();
   const u = process.cpuUsage(u0);
-  const row: Tally = { host: (u.user + u.system) / BATCH, ms: performance.now() - t0, children: 0, writes: (writes - w0) / BATCH, reads: (reads - r0) / BATCH, n: BATCH };
+  const s1 = switches();
+  const row: Tally = { host: (u.user + u.system) / BATCH, ms: performance.now() - t0, children: 0, writes: (writes - w0) / BATCH, reads: (reads - r0) / BATCH, n: BATCH, waits: (s1[0] - s0[0]) / BATCH, preempted: (s1[1] - s0[1]) / BATCH };
   row.children = ((childrenCpuMs() - c0) * 1000) / BATCH;
   side.rows.push(row);
 }
 const names = ONLY === undefined ? ['ours', 'floor'] : [ONLY];
 for (const name of names) for (let i = 0; i < 2; i++) await measure(name);
 for (const name of names) sides[name]!.rows.length = 0;
-const start = performance.timeOrigin + performance.now();
-process.stdout.write(`WINDOW start ${Math.round(start * 1000)}\n`);
+// HEAP=file: sampling heap profile of the measured rounds, collected objects included (what the GC has to sweep).
+const heapFile = process.env.HEAP;
+const { Session } = await import('node:inspector/promises');
+const session = heapFile === undefined ? undefined : new Session();
+if (session !== undefined) {
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as never);
+}
+process.stdout.write(`WINDOW start ${process.hrtime.bigint() / 1000n}\n`);
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? names : [...names].reverse();
   for (const name of order) await measure(name);
 }
+if (session !== undefined && heapFile !== undefined) {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: unknown };
+  (await import('node:fs')).writeFileSync(heapFile, JSON.stringify(profile));
+}
+process.stdout.write(`WINDOW end ${process.hrtime.bigint() / 1000n}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 for (const name of names) {
   const rows = sides[name]!.rows;
-  const f = (k: keyof Tally): string => median(rows.map((r) => r[k])).toFixed(k === 'writes' || k === 'reads' ? 2 : 1);
+  const f = (k: keyof Tally): string => median(rows.map((r) => r[k])).toFixed(k === 'host' || k === 'children' ? 1 : 2);
   process.stdout.write(
-    `${name.padEnd(6)} host ${f('host')} µs/event, python ${f('children')} µs/event, host writes ${f('writes')}/event, reads ${f('reads')}/event, ${(BATCH / (median(rows.map((r) => r.ms)) / 1000)).toFixed(0)} events/s (medians of ${rows.length})\n`,
+    `${name.padEnd(6)} host ${f('host')} µs/event, python ${f('children')} µs/event, host writes ${f('writes')}/event, reads ${f('reads')}/event, main thread waits ${f('waits')}/event, preempted ${f('preempted')}/event, ${(BATCH / (median(rows.map((r) => r.ms)) / 1000)).toFixed(0)} events/s (medians of ${rows.length})\n`,
   );
 }
 floor.close();
