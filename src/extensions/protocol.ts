@@ -248,21 +248,24 @@ export class FrameDecoder {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes < 4) return [];
-    let buffer = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
+    const buffer = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
     const messages: unknown[] = [];
-    while (buffer.length >= 4) {
-      const size = buffer.readUInt32BE(0);
+    // Frames are read at an offset: one view of what is left at the end, not one per frame.
+    let at = 0;
+    while (buffer.length - at >= 4) {
+      const size = buffer.readUInt32BE(at);
       if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
-      if (buffer.length < 4 + size) break;
-      const message: unknown = JSON.parse(buffer.toString('utf8', 4, 4 + size));
+      if (buffer.length - at < 4 + size) break;
+      const message: unknown = JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
       if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
         throw new TypeError('A protocol message must be a JSON object with a "type" text.');
       }
       messages.push(message);
-      buffer = buffer.subarray(4 + size);
+      at += 4 + size;
     }
-    this.#pending = buffer.length === 0 ? [] : [buffer];
-    this.#pendingBytes = buffer.length;
+    const left = buffer.length - at;
+    this.#pending = left === 0 ? [] : [at === 0 ? buffer : buffer.subarray(at)];
+    this.#pendingBytes = left;
     return messages;
   }
 }

@@ -66,6 +66,20 @@ describe('host frames', () => {
     assert.equal(batch.size, 0);
   });
 
+  test('the decoder gives the same messages whatever the chunks a stream arrives in', () => {
+    const messages = [{ id: 1, type: 'result', result: 'é€' }, { id: 2, type: 'decision', decision: { action: 'handle', configuration: 'x' } }, { id: 3, type: 'pong' }];
+    const stream = encodeFrames(
+      messages.map((m) => JSON.stringify(m)),
+      messages.map((m) => Buffer.byteLength(JSON.stringify(m))),
+    );
+    for (let chunk = 1; chunk <= stream.length; chunk++) {
+      const decoder = new FrameDecoder();
+      const got: unknown[] = [];
+      for (let at = 0; at < stream.length; at += chunk) got.push(...decoder.push(stream.subarray(at, at + chunk)));
+      assert.deepEqual(got, messages, `chunks of ${chunk} bytes`);
+    }
+  });
+
   test('a request over the frame limit is refused before it is sent', () => {
     assert.throws(() => requestText({ type: 'handle', module: 'm', class: 'C', configuration: '' }, 1, `"${'x'.repeat(MAX_FRAME_BYTES)}"`), RangeError);
   });
