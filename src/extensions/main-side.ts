@@ -7,12 +7,13 @@
 
 import type { HookworkEvent } from '../events/envelope.js';
 import type { ExtensionParent, ExtensionTask, HandleResult } from './contract.js';
+import type { EncodedEvent } from './protocol.js';
 import type { TaskSignal } from './task-signal.js';
 
 /** Runs handle() somewhere: the thread pool, or a process pool. */
 export interface TaskRunner {
-  /** `eventJson`: task.event already encoded as JSON, for a runner that sends JSON (a process pool); others ignore it. */
-  run(task: ExtensionTask, signal?: TaskSignal, eventJson?: string): Promise<HandleResult>;
+  /** `event`: task.event already encoded as JSON, for a runner that sends JSON (a process pool); others ignore it. */
+  run(task: ExtensionTask, signal?: TaskSignal, event?: EncodedEvent): Promise<HandleResult>;
   /** Gives a failure of run() a typed, readable error. */
   describeFailure(err: unknown): Error;
 }

@@ -26,8 +26,8 @@ import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, E
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import { TaskExpiredError, type TaskSignal } from './task-signal.js';
-import { describeExit, ProtocolProcess, type ProcessCommand, type ProcessExit } from './protocol-process.js';
-import { EXIT_CODES, fromRemoteError, type RemoteError } from './protocol.js';
+import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
+import { EXIT_CODES, fromRemoteError, type EncodedEvent, type RemoteError, type Response } from './protocol.js';
 
 export interface ProcessPoolOptions {
   /** Processes, i.e. events handled at once. */
@@ -51,7 +51,7 @@ interface Entry {
   readonly task: ExtensionTask;
   readonly signal: TaskSignal | undefined;
   /** task.event as JSON text, when the caller had it already. */
-  readonly eventJson: string | undefined;
+  readonly event: EncodedEvent | undefined;
   /** Its process answered it (even if it was aborted meanwhile). */
   answered: boolean;
   resolve(result: HandleResult): void;
@@ -91,17 +91,17 @@ export class ProcessPool {
 
   /**
    * Runs `handle` in a process; rejects with the handler's error, a crash, an
-   * abort or a full queue. `eventJson`: task.event already encoded as JSON
+   * abort or a full queue. `event`: task.event already encoded as JSON
    * (written as is instead of encoding the event again).
    */
-  run(task: ExtensionTask, signal?: TaskSignal, eventJson?: string): Promise<HandleResult> {
+  run(task: ExtensionTask, signal?: TaskSignal, event?: EncodedEvent): Promise<HandleResult> {
     if (this.#closed) return Promise.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it is closed'));
     if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
     if (this.maxQueue !== undefined && this.#queue.length >= this.maxQueue && this.#idle() === undefined) {
       return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
     }
     return new Promise<HandleResult>((resolve, reject) => {
-      const entry: Entry = { task, signal, eventJson, answered: false, resolve, reject };
+      const entry: Entry = { task, signal, event, answered: false, resolve, reject };
       this.#queue.push(entry);
       signal?.addEventListener('abort', () => this.#abort(entry));
       this.#fill();
@@ -228,42 +228,44 @@ export class ProcessPool {
       slot.process.setTag(`${this.#options.name} worker ${task.module}.${task.exportName}`);
     }
     const expiresAt = entry.signal?.expiresAt ?? 0;
-    const { eventJson } = entry;
-    const sent =
-      eventJson === undefined
-        ? slot.process.request(
-            expiresAt > 0
-              ? { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
-              : { type: 'handle', module: task.module, class: task.exportName, event: task.event, configuration: task.configuration },
-          )
-        : slot.process.request(
-            expiresAt > 0
-              ? { type: 'handle', module: task.module, class: task.exportName, configuration: task.configuration, deadline: expiresAt }
-              : { type: 'handle', module: task.module, class: task.exportName, configuration: task.configuration },
-            eventJson,
-          );
-    sent.then(
-      (response) => {
-        entry.answered = true;
-        // Answers come in order: this one is the oldest in flight, unless it was aborted or its process ended.
-        const at = slot.inFlight.indexOf(entry);
-        if (at === -1) return;
-        slot.inFlight.splice(at, 1);
-        this.#completed++;
-        // The next frame goes out before this result is processed: the process is not idle meanwhile.
-        this.#pump();
-        if (response.type === 'result') entry.resolve(response.result as HandleResult);
-        else if (response.type === 'error') entry.reject(resultError(response.error));
-        // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
-        else if (response.type === 'expired') entry.reject(new TaskExpiredError());
-        else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
-      },
-      (err: unknown) => {
-        // The process ended: onExit has failed or re-queued what it held.
-        if (slot.inFlight.includes(entry)) entry.reject(toError(err));
-      },
-    );
+    const { event } = entry;
+    const request =
+      event === undefined
+        ? expiresAt > 0
+          ? { type: 'handle' as const, module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
+          : { type: 'handle' as const, module: task.module, class: task.exportName, event: task.event, configuration: task.configuration }
+        : expiresAt > 0
+          ? { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration, deadline: expiresAt }
+          : { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration };
+    try {
+      slot.process.send(request, new Sent(this.#onAnswer, this.#onFailed, slot, entry), event);
+    } catch (err) {
+      // Its frame would be over the limit: nothing was sent.
+      slot.inFlight.splice(slot.inFlight.indexOf(entry), 1);
+      entry.reject(toError(err));
+    }
   }
+
+  /** A handle frame's answer, read: the oldest in flight on its process, unless it was aborted or its process ended. */
+  readonly #onAnswer = (slot: Slot, entry: Entry, response: Response): void => {
+    entry.answered = true;
+    const at = slot.inFlight.indexOf(entry);
+    if (at === -1) return;
+    slot.inFlight.splice(at, 1);
+    this.#completed++;
+    // The next frame goes out before this result is processed: the process is not idle meanwhile.
+    this.#pump();
+    if (response.type === 'result') entry.resolve(response.result as HandleResult);
+    else if (response.type === 'error') entry.reject(resultError(response.error));
+    // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
+    else if (response.type === 'expired') entry.reject(new TaskExpiredError());
+    else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
+  };
+
+  /** The process ended before answering: onExit has failed or re-queued what it held. */
+  readonly #onFailed = (slot: Slot, entry: Entry, error: Error): void => {
+    if (slot.inFlight.includes(entry)) entry.reject(error);
+  };
 
   #abort(entry: Entry): void {
     const queued = this.#queue.indexOf(entry);
@@ -302,6 +304,24 @@ export class ProcessPool {
         slot.process.kill();
       }),
     );
+  }
+}
+
+/** One handle frame sent: takes its answer to the pool (one small object per frame, where a promise took three and two closures). */
+class Sent implements AnswerReceiver {
+  constructor(
+    readonly onAnswer: (slot: Slot, entry: Entry, response: Response) => void,
+    readonly onFailed: (slot: Slot, entry: Entry, error: Error) => void,
+    readonly slot: Slot,
+    readonly entry: Entry,
+  ) {}
+
+  answered(response: Response): void {
+    this.onAnswer(this.slot, this.entry, response);
+  }
+
+  failed(error: Error): void {
+    this.onFailed(this.slot, this.entry, error);
   }
 }
 

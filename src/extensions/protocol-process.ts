@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../logger.js';
-import { encodeFrames, FrameDecoder, requestText, PROTOCOL_VERSION, type EventlessRequest, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
+import { FrameDecoder, PROTOCOL_VERSION, RequestBatch, type EncodedEvent, type EventlessRequest, type HelloMessage, type ProcessRole, type Request, type Response } from './protocol.js';
 
 /** How to start a runtime: no shell, the arguments as given. */
 export interface ProcessCommand {
@@ -44,16 +44,21 @@ export interface ProcessExit {
 /** How long after a process's exit its stdout and stderr may take to reach their end (a grandchild holding them open). */
 const OUTPUT_GRACE_MS = 1000;
 
-interface Pending {
-  resolve(response: Response): void;
-  reject(error: Error): void;
+/**
+ * Who waits for a request's answer (ProtocolProcess.send): called once,
+ * with the answer (an `error` answer included) as soon as it is read, or
+ * with the error the process ended with.
+ */
+export interface AnswerReceiver {
+  answered(response: Response): void;
+  failed(error: Error): void;
 }
 
 export class ProtocolProcess {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #options: ProtocolProcessOptions;
   readonly #decoder = new FrameDecoder();
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new Map<number, AnswerReceiver>();
   #nextId = 1;
   #hello: ((hello: HelloMessage) => void) | undefined;
   #exit: ProcessExit | undefined;
@@ -73,7 +78,7 @@ export class ProtocolProcess {
     });
     // Handled by whoever awaits it; never an unhandled rejection on its own.
     this.ready.catch(() => undefined);
-    this.#pending.set(0, { resolve: () => undefined, reject: rejectReady });
+    this.#pending.set(0, { answered: () => undefined, failed: rejectReady });
     this.#child = spawn(command.file, [...command.args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...command.env },
@@ -104,41 +109,45 @@ export class ProtocolProcess {
 
   /**
    * Sends a request; resolves with its answer (an `error` answer included),
-   * rejects if the process ends first. `eventJson`: the request's `event`,
+   * rejects if the process ends first. `event`: the request's `event`,
    * already encoded (then left out of `message`).
    */
-  request(message: Request | EventlessRequest, eventJson?: string): Promise<Response> {
-    if (this.#exit !== undefined) return Promise.reject(this.#options.exitError(this.#exit));
+  request(message: Request | EventlessRequest, event?: EncodedEvent): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => this.send(message, { answered: resolve, failed: reject }, event));
+  }
+
+  /**
+   * Sends a request; `receiver` gets its answer as soon as it is read (no
+   * promise, no turn of the microtask queue per answer: the hot path's
+   * form), or the error the process ended with (then on a later turn, as a
+   * promise would). Throws a RangeError, sending nothing, when the frame
+   * would be over MAX_FRAME_BYTES.
+   */
+  send(message: Request | EventlessRequest, receiver: AnswerReceiver, event?: EncodedEvent): void {
+    const exit = this.#exit;
+    if (exit !== undefined) {
+      queueMicrotask(() => receiver.failed(this.#options.exitError(exit)));
+      return;
+    }
     const id = this.#nextId++;
-    return new Promise<Response>((resolve, reject) => {
-      const { text, size } = requestText(message, id, eventJson);
-      this.#pending.set(id, { resolve, reject });
-      this.#write(text, size);
-    });
+    if (this.#outbox.size === 0) process.nextTick(this.#flush);
+    this.#outbox.add(message, id, event);
+    this.#pending.set(id, receiver);
   }
 
   /**
    * Frames written in one tick leave as one buffer on the next: one write
    * for a burst instead of one per frame (corking would hand libuv one iovec
    * per frame, which it walks again on every partial write to a full pipe).
-   * They wait as JSON texts and are encoded straight into that one buffer.
+   * They wait as the parts of their JSON text and are encoded straight into
+   * that one buffer (RequestBatch).
    */
-  #write(text: string, size: number): void {
-    if (this.#outbox.length === 0) process.nextTick(this.#flush);
-    this.#outbox.push(text);
-    this.#outboxSizes.push(size);
-  }
-
-  #outbox: string[] = [];
-  #outboxSizes: number[] = [];
+  #outbox = new RequestBatch();
   readonly #flush = (): void => {
-    const texts = this.#outbox;
-    if (texts.length === 0) return;
-    const sizes = this.#outboxSizes;
-    this.#outbox = [];
-    this.#outboxSizes = [];
+    if (this.#outbox.size === 0) return;
+    const frames = this.#outbox.take();
     if (this.#exit !== undefined || this.#child.stdin.writableEnded) return;
-    this.#child.stdin.write(encodeFrames(texts, sizes));
+    this.#child.stdin.write(frames);
   };
 
   /** Ends it now (SIGKILL): a stuck handler does not get to clean up. */
@@ -156,7 +165,7 @@ export class ProtocolProcess {
     const timer = setTimeout(() => this.kill(), graceMs);
     this.request({ type: 'shutdown' }).catch(() => undefined);
     // The frames of this tick (the shutdown last) go before the end of stdin.
-    if (this.#outbox.length > 0) this.#flush();
+    this.#flush();
     this.#child.stdin.end();
     await ended;
     clearTimeout(timer);
@@ -191,7 +200,7 @@ export class ProtocolProcess {
       return;
     }
     this.#pending.delete(message.id as number);
-    pending.resolve(message as unknown as Response);
+    pending.answered(message as unknown as Response);
   }
 
   #broken(problem: string): void {
@@ -259,9 +268,11 @@ export class ProtocolProcess {
     const why = problem ?? this.#problem;
     this.#exit = { code, signal, byHost: this.#byHost, ...(why === undefined ? {} : { problem: why }), ...(this.#outOfMemory ? { outOfMemory: true } : {}) };
     const error = this.#options.exitError(this.#exit);
-    for (const pending of this.#pending.values()) pending.reject(error);
+    const pending = [...this.#pending.values()];
     this.#pending.clear();
+    // onExit first (a pool takes back the requests it will send again), then the receivers: a receiver is told after the process's owner knows.
     this.#options.onExit?.(this.#exit);
+    for (const receiver of pending) receiver.failed(error);
   }
 }
 

@@ -166,6 +166,78 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
   return buffer;
 }
 
+/** An event already encoded as JSON, with its size in UTF-8 bytes: measured once for every frame that carries it. */
+export interface EncodedEvent {
+  readonly json: string;
+  readonly bytes: number;
+}
+
+/** An event's JSON and its UTF-8 size. */
+export function encodeEvent(event: unknown): EncodedEvent {
+  const json = JSON.stringify(event);
+  return { json, bytes: Buffer.byteLength(json, 'utf8') };
+}
+
+/**
+ * Requests waiting to be written together (ProtocolProcess writes a tick's
+ * requests at once), kept as the parts of their JSON text: a head holding
+ * the `id` (and the start of an `event` already encoded), that event's JSON
+ * as it is, and the rest of the message. `take()` encodes every part
+ * straight into one buffer: a request's text is never joined into one
+ * string first (a copy of the whole event per frame, which the garbage
+ * collector then sweeps), and an event's byte length is measured once for
+ * every frame that carries it. The bytes are those of requestText.
+ */
+export class RequestBatch {
+  /** Three per frame: the head (ASCII), the event's JSON ('' when none), the rest. */
+  #parts: string[] = [];
+  /** Per frame: the event's bytes, then the frame's bytes (without its length prefix). */
+  #sizes: number[] = [];
+  #total = 0;
+
+  get size(): number {
+    return this.#sizes.length >> 1;
+  }
+
+  /** Adds one request; throws a RangeError (adding nothing) when its frame would be over MAX_FRAME_BYTES. */
+  add(message: Request | EventlessRequest, id: number, event?: EncodedEvent): void {
+    const json = JSON.stringify(message);
+    const head = event === undefined ? `{"id":${id},` : `{"id":${id},"event":`;
+    const rest = event === undefined ? json.slice(1) : `,${json.slice(1)}`;
+    const eventBytes = event === undefined ? 0 : event.bytes;
+    const size = head.length + eventBytes + Buffer.byteLength(rest, 'utf8');
+    if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
+    this.#parts.push(head, event === undefined ? '' : event.json, rest);
+    this.#sizes.push(eventBytes, size);
+    this.#total += 4 + size;
+  }
+
+  /** The frames added so far, in one buffer; the batch is empty again. */
+  take(): Buffer {
+    const parts = this.#parts;
+    const sizes = this.#sizes;
+    const buffer = Buffer.allocUnsafe(this.#total);
+    this.#parts = [];
+    this.#sizes = [];
+    this.#total = 0;
+    let at = 0;
+    for (let frame = 0, part = 0; frame < sizes.length; frame += 2, part += 3) {
+      const eventBytes = sizes[frame] as number;
+      const size = sizes[frame + 1] as number;
+      const head = parts[part] as string;
+      buffer.writeUInt32BE(size, at);
+      let next = at + 4;
+      // The head is ASCII: one byte per character.
+      buffer.write(head, next, head.length, 'latin1');
+      next += head.length;
+      if (eventBytes > 0) next += buffer.write(parts[part + 1] as string, next, eventBytes, 'utf8');
+      buffer.write(parts[part + 2] as string, next, at + 4 + size - next, 'utf8');
+      at += 4 + size;
+    }
+    return buffer;
+  }
+}
+
 /** Splits a byte stream into messages; throws on a frame that is too large or not a JSON object with a `type`. */
 export class FrameDecoder {
   #pending: Buffer[] = [];
@@ -176,21 +248,24 @@ export class FrameDecoder {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes < 4) return [];
-    let buffer = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
+    const buffer = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
     const messages: unknown[] = [];
-    while (buffer.length >= 4) {
-      const size = buffer.readUInt32BE(0);
+    // Frames are read at an offset: one view of what is left at the end, not one per frame.
+    let at = 0;
+    while (buffer.length - at >= 4) {
+      const size = buffer.readUInt32BE(at);
       if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
-      if (buffer.length < 4 + size) break;
-      const message: unknown = JSON.parse(buffer.toString('utf8', 4, 4 + size));
+      if (buffer.length - at < 4 + size) break;
+      const message: unknown = JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
       if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
         throw new TypeError('A protocol message must be a JSON object with a "type" text.');
       }
       messages.push(message);
-      buffer = buffer.subarray(4 + size);
+      at += 4 + size;
     }
-    this.#pending = buffer.length === 0 ? [] : [buffer];
-    this.#pendingBytes = buffer.length;
+    const left = buffer.length - at;
+    this.#pending = left === 0 ? [] : [at === 0 ? buffer : buffer.subarray(at)];
+    this.#pendingBytes = left;
     return messages;
   }
 }

@@ -10,8 +10,8 @@ import type { HookworkEvent } from '../events/envelope.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
 import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
-import { describeExit, ProtocolProcess, type ProcessCommand } from './protocol-process.js';
-import { fromRemoteError, type EventlessRequest, type Request, type Response } from './protocol.js';
+import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand } from './protocol-process.js';
+import { fromRemoteError, type EncodedEvent, type Request, type Response } from './protocol.js';
 
 export interface PythonMainSideOptions {
   readonly handler: string;
@@ -35,8 +35,7 @@ const ENCODED_KEPT = 1024;
 /** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
 const ENCODED_MAX_CHARS = 64 * 1024;
 
-interface Encoded {
-  readonly json: string;
+interface Encoded extends EncodedEvent {
   /** What tells it is the same event copy: its own frozen parts, and whether the token was in it. */
   readonly data: unknown;
   readonly timestamp: unknown;
@@ -133,44 +132,60 @@ export class PythonMainSide implements MainSide {
   getConfiguration(event: HookworkEvent, parent: ExtensionParent, configuration: string): unknown {
     // No getConfiguration: what its answer would be (the default), without a round trip per event.
     if (!this.#asks) return configuration;
+    const process = this.#process;
+    if (process === undefined) throw this.#notRunning();
     const copy = this.#options.toEvent(event);
     const json = JSON.stringify(copy);
+    // Measured once: the handle frame carries the same bytes.
+    const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
     const kept = json.length <= ENCODED_MAX_CHARS;
-    if (kept) this.#keepEncoded(copy, json);
-    const asked = this.#askWithEvent({ type: 'getConfiguration' }, json).then(
-      (answer) => {
-        let decided: unknown;
-        try {
-          decided = this.#decision(answer, parent, configuration);
-        } catch (err) {
-          if (kept) this.#encoded.delete(copy.uuid);
-          throw err;
-        }
-        // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
-        if (kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(copy.uuid);
-        return decided;
-      },
-      (err: unknown) => {
+    if (kept) this.#keepEncoded(copy.uuid, encoded);
+    // One promise per event, settled by the answer itself (ProtocolProcess.send), not a request's promise and a second one from its then().
+    const asked = new Promise<unknown>((resolve, reject) => {
+      try {
+        process.send({ type: 'getConfiguration' }, new Asked(this, copy.uuid, kept, parent, configuration, resolve, reject), encoded);
+      } catch (err) {
+        // Its frame would be over the limit: nothing was sent.
         if (kept) this.#encoded.delete(copy.uuid);
-        throw err;
-      },
-    );
+        reject(err);
+      }
+    });
     return new PendingDecision(asked, false);
   }
 
-  #keepEncoded(copy: ExtensionTask['event'], json: string): void {
+  /** A getConfiguration answer (Asked): the decision, or the error it is; the event's JSON is kept only for an event to handle now. */
+  answered(asked: Asked, answer: Response): void {
+    let decided: unknown;
+    try {
+      decided = this.#decision(answer, asked.parent, asked.configuration);
+    } catch (err) {
+      if (asked.kept) this.#encoded.delete(asked.uuid);
+      asked.reject(err);
+      return;
+    }
+    // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
+    if (asked.kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(asked.uuid);
+    asked.resolve(decided);
+  }
+
+  failed(asked: Asked, error: Error): void {
+    if (asked.kept) this.#encoded.delete(asked.uuid);
+    asked.reject(error);
+  }
+
+  #keepEncoded(uuid: string, kept: Encoded): void {
     const encoded = this.#encoded;
     if (encoded.size >= ENCODED_KEPT) encoded.delete(encoded.keys().next().value as string);
-    encoded.set(copy.uuid, { json, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) });
+    encoded.set(uuid, kept);
   }
 
   /** The JSON of this event copy if its getConfiguration frame carried it (the same event, the same token), once. */
-  #takeEncoded(copy: ExtensionTask['event']): string | undefined {
+  #takeEncoded(copy: ExtensionTask['event']): EncodedEvent | undefined {
     const kept = this.#encoded.get(copy.uuid);
     if (kept === undefined) return undefined;
     this.#encoded.delete(copy.uuid);
     if (kept.data !== copy.data || kept.timestamp !== copy.timestamp || kept.token !== shownToken(copy)) return undefined;
-    return kept.json;
+    return kept;
   }
 
   async close(): Promise<void> {
@@ -183,12 +198,6 @@ export class PythonMainSide implements MainSide {
     const process = this.#process;
     if (process === undefined) return Promise.reject(this.#notRunning());
     return process.request(request);
-  }
-
-  #askWithEvent(request: EventlessRequest, eventJson: string): Promise<Response> {
-    const process = this.#process;
-    if (process === undefined) return Promise.reject(this.#notRunning());
-    return process.request(request, eventJson);
   }
 
   #notRunning(): Error {
@@ -249,5 +258,27 @@ export class PythonMainSide implements MainSide {
       `The Python main process of extension handler "${this.#options.handler}"`,
       `it answered "${request}" with ${JSON.stringify(answer).slice(0, 200)}`,
     );
+  }
+}
+
+/** One getConfiguration request waiting for its answer: takes it to its main side, which settles the event's one promise. */
+class Asked implements AnswerReceiver {
+  constructor(
+    readonly side: PythonMainSide,
+    readonly uuid: string,
+    /** The event's JSON is kept for its handle frame. */
+    readonly kept: boolean,
+    readonly parent: ExtensionParent,
+    readonly configuration: string,
+    readonly resolve: (decided: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  answered(response: Response): void {
+    this.side.answered(this, response);
+  }
+
+  failed(error: Error): void {
+    this.side.failed(this, error);
   }
 }

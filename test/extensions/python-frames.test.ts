@@ -13,7 +13,7 @@ import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import type { TaskRunner } from '../../src/extensions/main-side.js';
 import { PendingDecision } from '../../src/extensions/main-side.js';
-import { encodeFrames, FrameDecoder, MAX_FRAME_BYTES, requestText } from '../../src/extensions/protocol.js';
+import { encodeEvent, encodeFrames, FrameDecoder, MAX_FRAME_BYTES, RequestBatch, requestText, type EncodedEvent } from '../../src/extensions/protocol.js';
 import { PYTHON_RUNTIME, PythonExtensions } from '../../src/extensions/python.js';
 import { PythonMainSide } from '../../src/extensions/python-main-side.js';
 import { createHost } from '../../src/host.js';
@@ -39,6 +39,47 @@ describe('host frames', () => {
     ]);
   });
 
+  test('a batch of requests kept as parts is, byte for byte, the frames of their joined texts', () => {
+    const event = { id: '100', data: { path: '/in/é€😀.txt' } };
+    const encoded = encodeEvent(event);
+    assert.equal(encoded.bytes, Buffer.byteLength(encoded.json));
+    const requests = [
+      [{ type: 'ping' }, 1, undefined],
+      [{ type: 'getConfiguration' }, 2, encoded],
+      [{ type: 'handle', module: 'm', class: 'C', configuration: 'ç€', deadline: 32503680000000 }, 3, encoded],
+      [{ type: 'handle', module: 'm', class: 'C', event, configuration: 'plain' }, 4, undefined],
+    ] as const;
+    const batch = new RequestBatch();
+    for (const [message, id, withEvent] of requests) batch.add(message, id, withEvent);
+    assert.equal(batch.size, 4);
+    const texts = requests.map(([message, id, withEvent]) => requestText(message, id, withEvent?.json));
+    const expected = encodeFrames(
+      texts.map((t) => t.text),
+      texts.map((t) => t.size),
+    );
+    assert.deepEqual(batch.take(), expected);
+    // Taken: the batch is empty again.
+    assert.equal(batch.size, 0);
+    assert.equal(batch.take().length, 0);
+    // A request over the limit adds nothing.
+    assert.throws(() => batch.add({ type: 'getConfiguration' }, 5, { json: '""', bytes: MAX_FRAME_BYTES }), RangeError);
+    assert.equal(batch.size, 0);
+  });
+
+  test('the decoder gives the same messages whatever the chunks a stream arrives in', () => {
+    const messages = [{ id: 1, type: 'result', result: 'é€' }, { id: 2, type: 'decision', decision: { action: 'handle', configuration: 'x' } }, { id: 3, type: 'pong' }];
+    const stream = encodeFrames(
+      messages.map((m) => JSON.stringify(m)),
+      messages.map((m) => Buffer.byteLength(JSON.stringify(m))),
+    );
+    for (let chunk = 1; chunk <= stream.length; chunk++) {
+      const decoder = new FrameDecoder();
+      const got: unknown[] = [];
+      for (let at = 0; at < stream.length; at += chunk) got.push(...decoder.push(stream.subarray(at, at + chunk)));
+      assert.deepEqual(got, messages, `chunks of ${chunk} bytes`);
+    }
+  });
+
   test('a request over the frame limit is refused before it is sent', () => {
     assert.throws(() => requestText({ type: 'handle', module: 'm', class: 'C', configuration: '' }, 1, `"${'x'.repeat(MAX_FRAME_BYTES)}"`), RangeError);
   });
@@ -55,8 +96,10 @@ describe('Python main side: each event encoded once', () => {
   test('the handle task of an event gets the JSON its getConfiguration frame carried, once, and only for the same copy', async () => {
     const given: Array<string | undefined> = [];
     const runner: TaskRunner = {
-      run: (_task: ExtensionTask, _signal, eventJson?: string) => {
-        given.push(eventJson);
+      run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
+        // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
+        given.push(event?.json);
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
@@ -108,8 +151,10 @@ describe('Python main side: each event encoded once', () => {
   test('an event skipped, rejected or too large keeps no JSON: its memory goes at once', async () => {
     const given: Array<string | undefined> = [];
     const runner: TaskRunner = {
-      run: (_task: ExtensionTask, _signal, eventJson?: string) => {
-        given.push(eventJson);
+      run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
+        // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
+        given.push(event?.json);
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
