@@ -19,23 +19,23 @@ import { createGateway } from '../src/server/gateway.js';
 import { alternate, benchRounds, type BenchResult } from './lib.js';
 
 // Per round and side: 16 batches, so a batch round lasts long enough (~0.5 s) not to be one GC pause's figure.
-const EVENTS = 16_000;
-const SINGLE_CLIENTS = 64;
+export const EVENTS = 16_000;
+export const SINGLE_CLIENTS = 64;
 const BATCH = 1000;
-const BATCH_CLIENTS = 2;
+export const BATCH_CLIENTS = 2;
 // Rounds swing on a shared VM: the median needs several (BENCH_ROUNDS overrides; --quick: one).
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? benchRounds(5));
 
 const EVENT = { id: '1001', data: { file: '/a/b.txt', size: 1234 } };
 
-interface Side {
+export interface Side {
   /** Events/s accepted over one round. */
   round(): Promise<number>;
   close(): Promise<void>;
 }
 
 /** A gateway on a SQLite file of its own, sending with `send`; warmed up by one round, whose figure is dropped. */
-async function side(send: (client: Pool) => Promise<void>, connections: number): Promise<Side> {
+export async function side(send: (client: Pool) => Promise<void>, connections: number): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-ingest-'));
   const runtime = await createRuntime({
     config: {
@@ -71,7 +71,7 @@ async function side(send: (client: Pool) => Promise<void>, connections: number):
   };
 }
 
-async function single(client: Pool): Promise<void> {
+export async function single(client: Pool): Promise<void> {
   const body = JSON.stringify(EVENT);
   let next = 0;
   await Promise.all(
@@ -85,7 +85,7 @@ async function single(client: Pool): Promise<void> {
   );
 }
 
-async function batched(client: Pool): Promise<void> {
+export async function batched(client: Pool): Promise<void> {
   const body = JSON.stringify({ events: Array.from({ length: BATCH }, () => EVENT) });
   let next = 0;
   await Promise.all(

@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import type { EmitInput, HookworkEvent } from '../../events/envelope.js';
+import { newEventUuid } from '../../events/event-uuid.js';
 import { InvalidInputError } from '../../errors.js';
 import { IDEMPOTENCY_KEY_MAX, type Host } from '../../host.js';
 import { errorReply } from '../error-reply.js';
@@ -133,29 +134,46 @@ export function plainItem(raw: unknown): EmitBody | undefined {
   return hasId ? (item as EmitBody) : undefined;
 }
 
-/** A batch being emitted: the results so far, and what resolves once every event has one. */
+/** A batch being emitted: its results, and what resolves once no emit is left. */
 interface BatchRun {
   readonly host: Host;
   readonly results: BatchItemResult[];
   left: number;
+  /** Whether an event emitted without a key failed (which one is found once all are settled). */
+  failed: boolean;
   done: () => void;
+  /** An emit settled: shared by every event of the batch, no closure per event. */
+  readonly settled: () => void;
+  readonly failedOne: () => void;
 }
 
-/** Emits a batch's event `index` and writes its result; the last to finish resolves the batch. */
-async function emitItem(run: BatchRun, body: EmitBody, index: number): Promise<void> {
+function batchRun(host: Host, results: BatchItemResult[]): BatchRun {
+  const run: BatchRun = {
+    host,
+    results,
+    left: 1,
+    failed: false,
+    done: () => undefined,
+    settled: () => {
+      if (--run.left === 0) run.done();
+    },
+    failedOne: () => {
+      run.failed = true;
+      run.settled();
+    },
+  };
+  return run;
+}
+
+/** Emits a batch's keyed event `index` and writes its result (an earlier emit's when replayed). */
+async function emitKeyed(run: BatchRun, body: EmitBody, index: number, key: string): Promise<void> {
   try {
-    const key = body.idempotency_key ?? body.event_id;
-    if (key === undefined) {
-      const event = await run.host.emit(String(body.id), inputOf(body));
-      run.results[index] = { index, uuid: event.uuid, id: event.id };
-    } else {
-      const { event, replayed } = await run.host.emitIdempotent(String(body.id), inputOf(body), key);
-      run.results[index] = replayed ? { index, uuid: event.uuid, id: event.id, replayed: true } : { index, uuid: event.uuid, id: event.id };
-    }
+    const { event, replayed } = await run.host.emitIdempotent(String(body.id), inputOf(body), key);
+    run.results[index] = replayed ? { index, uuid: event.uuid, id: event.id, replayed: true } : { index, uuid: event.uuid, id: event.id };
   } catch (err) {
     run.results[index] = { index, error: itemError(err) };
   } finally {
-    if (--run.left === 0) run.done();
+    run.settled();
   }
 }
 
@@ -229,24 +247,52 @@ export const eventRoutes: RouteModule = (app, { runtime, auth }) => {
         }
       }
       // The events' deliveries are written as one transaction (see DeliveryService.holdWrites).
-      const run: BatchRun = { host: runtime.host, results, left: 1, done: () => undefined };
+      // An event without a key gets its uuid here: its result then needs
+      // nothing back from its emit but that it succeeded, so an emit costs one
+      // reaction on its promise with shared callbacks (an async step per event
+      // kept a frame, a promise and an await alive until the batch's commit).
+      const run = batchRun(runtime.host, results);
       const finished = new Promise<void>((resolve) => {
         run.done = resolve;
       });
+      const uuids: (string | undefined)[] = new Array(bodies.length);
+      const emits: (Promise<HookworkEvent> | undefined)[] = new Array(bodies.length);
       const release = runtime.services.delivery?.holdWrites();
       try {
         for (let index = 0; index < bodies.length; index++) {
           const body = bodies[index];
           if (body === undefined) continue;
           run.left++;
-          void emitItem(run, body, index);
+          const key = body.idempotency_key ?? body.event_id;
+          if (key !== undefined) {
+            void emitKeyed(run, body, index, key);
+            continue;
+          }
+          const input = inputOf(body);
+          input.uuid = uuids[index] = newEventUuid();
+          const emitted = runtime.host.emit(String(body.id), input);
+          emitted.then(run.settled, run.failedOne);
+          emits[index] = emitted;
         }
       } finally {
         release?.();
       }
       // The one held back above: the batch resolves once every emit has (or now, if none was made).
-      if (--run.left === 0) run.done();
+      run.settled();
       await finished;
+      for (let index = 0; index < bodies.length; index++) {
+        const uuid = uuids[index];
+        if (uuid === undefined) continue; // refused, or keyed: its result is written
+        if (run.failed) {
+          try {
+            await emits[index];
+          } catch (err) {
+            results[index] = { index, error: itemError(err) };
+            continue;
+          }
+        }
+        results[index] = { index, uuid, id: String((bodies[index] as EmitBody).id) };
+      }
       const failed = results.filter((r) => 'error' in r).length;
       return reply.code(200).send({ accepted: events.length - failed, failed, atomic, results });
     },
