@@ -1,12 +1,14 @@
 // What one enqueued row costs the SQLite store alone (no gateway, no
 // thread): BATCHES enqueues of 1,000 rows (150 by default) into a new file,
-// with MODE=base (as shipped), MODE=nouuididx (the deliveries_event_uuid
-// index dropped) or MODE=sequuid (time-ordered, v7-like event uuids), to see
-// what the random event-uuid index costs a batch (docs/performance.md,
+// with MODE=base (as shipped: time-ordered, version 7 event uuids),
+// MODE=nouuididx (the deliveries_event_uuid index dropped) or MODE=v4
+// (random, version 4 event uuids, as before), to see what the event-uuid
+// index costs a batch (docs/performance.md,
 // "Batch ingest: where the time went, what was cut (third round)").
 // `MODE=base node --import tsx bench/sqlite-enqueue-probe.ts`
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/delivery/sqlite-store.js';
@@ -28,12 +30,6 @@ if (mode === 'nouuididx') {
 // An event's JSON text the size of the ingest bench's (~900 bytes).
 const eventJson = (uuid: string): string =>
   `{"id":"1001","uuid":"${uuid}","name":"bench","groups":[],"message":"","account":{"uuid":"00000000-0000-0000-0000-000000000001","name":"process","peer":{"address":"","port":0,"protocol":"TCP","family":"IPv4"}},"component":{"uuid":"00000000-0000-0000-0000-000000000000","name":"","type":""},"server":{"uuid":"3b0c6f0e-8c44-4a0e-b1a5-6f0b1d0e7c11","name":"host"},"timestamp":{"iso":"2026-12-06T12:00:00.000Z","epoch":1796558400,"ms":1796558400000,"a":"x","b":"y","c":"z","d":"w"},"data":{"file":"/a/b.txt","size":1234},"data_json":"{\\"file\\":\\"/a/b.txt\\",\\"size\\":1234}"}`;
-let seq = 0;
-/** Time first, then random: consecutive uuids land next to each other in the index. */
-const orderedUuid = (): string => {
-  const h = (Date.now() * 4096 + (seq++ % 4096)).toString(16).padStart(16, '0');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7${h.slice(13, 16)}${newEventUuid().slice(18)}`;
-};
 let cpuUs = 0;
 let wallMs = 0;
 for (let b = 0; b < BATCHES; b++) {
@@ -41,7 +37,7 @@ for (let b = 0; b < BATCHES; b++) {
   const rows = Array.from({ length: 1000 }, () => ({
     id: newDeliveryId(now),
     target: 'elsewhere',
-    eventJson: eventJson(mode === 'sequuid' ? orderedUuid() : newEventUuid()),
+    eventJson: eventJson(mode === 'v4' ? randomUUID() : newEventUuid()),
     webhookId: newWebhookId(),
     dueAt: now + 1000,
     createdAt: now,
