@@ -135,12 +135,24 @@ export function stateCounts(rows: readonly { state: DeliveryState; n: number | s
 
 /** The attempt fields without their own column, as JSON (or null). */
 export function attemptDetail(record: AttemptRecord): string | null {
+  return attemptDetailText(record.retryable, record.retryAfterMs, record.disableTarget, record.requestBodyIsEvent === true);
+}
+
+/** attemptDetail from the fields themselves (null or undefined: absent), as the SQLite thread reads them off its wire. */
+export function attemptDetailText(
+  retryable: boolean | null | undefined,
+  retryAfterMs: number | null | undefined,
+  disableTarget: boolean | null | undefined,
+  requestBodyIsEvent: boolean,
+): string | null {
+  // Most attempts have none of them: no object to build.
+  if (retryable == null && retryAfterMs == null && disableTarget == null && !requestBodyIsEvent) return null;
   const detail: Record<string, unknown> = {};
-  if (record.retryable !== undefined) detail['retryable'] = record.retryable;
-  if (record.retryAfterMs !== undefined) detail['retryAfterMs'] = record.retryAfterMs;
-  if (record.disableTarget !== undefined) detail['disableTarget'] = record.disableTarget;
-  if (record.requestBodyIsEvent === true) detail['requestBodyIsEvent'] = true;
-  return Object.keys(detail).length === 0 ? null : JSON.stringify(detail);
+  if (retryable != null) detail['retryable'] = retryable;
+  if (retryAfterMs != null) detail['retryAfterMs'] = retryAfterMs;
+  if (disableTarget != null) detail['disableTarget'] = disableTarget;
+  if (requestBodyIsEvent) detail['requestBodyIsEvent'] = true;
+  return JSON.stringify(detail);
 }
 
 /** Shapes grouped (target, state, count) rows of pending and in-flight deliveries into open counts. */

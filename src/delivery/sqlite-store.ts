@@ -18,9 +18,7 @@ import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type Sched
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import {
   DROPPED_EVENT_JSON,
-  eventJsonOf,
   packEvent,
-  StoredRecord,
   unpackEvent,
   type KeepDoneBody,
   type ClaimRequest,
@@ -45,12 +43,24 @@ import {
 import type { DeliveryRecord, DeliveryState } from './types.js';
 import { eventUuidOf } from './delivery-id.js';
 import {
-  attemptDetail,
+  CLAIMED_COLUMNS,
+  packRows,
+  packSettles,
+  pushClaimedRow,
+  readSettle,
+  ROW,
+  settleCount,
+  settleView,
+  unpackClaimed,
+  type ClaimedRow,
+  type Packed,
+  type SettleView,
+} from './sqlite-wire.js';
+import {
   attemptFromRow,
   buildDepth,
   openFromRows,
   deliveryFromRow,
-  headersText,
   LIST_ORDER,
   listWhere,
   stateCounts,
@@ -67,10 +77,8 @@ export interface SqliteStoreOptions {
 const WITH_EVENT = `SELECT d.id, d.target, e.event, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error, d.trace_context
   FROM deliveries d JOIN delivery_events e ON e.seq = d.event_seq`;
 
-/** What a claim returns of each row; the event is read from delivery_events once per event. */
-const CLAIMED = `id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, trace_context`;
-
-type ClaimedRow = Omit<DeliveryRow, 'event'> & { event_seq: number };
+/** What a claim returns of each row (raw: in ClaimedRow's order); the event is read from delivery_events once per event. */
+const CLAIMED = CLAIMED_COLUMNS;
 
 /**
  * The targets with work a claim would take now: each target with pending (or
@@ -112,16 +120,21 @@ function prepareStatements(db: Db) {
       `INSERT INTO deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, trace_context, claimed_by, lease_until, event_uuid)
        VALUES (?, ?, ?, ?, 1, 'inflight', ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    claimExpired: db.prepare(
-      `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
+    // Raw rows (arrays): the store thread packs them for the wire as they come.
+    claimExpired: db
+      .prepare(
+        `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
        WHERE seq IN (SELECT seq FROM deliveries WHERE target = ? AND state = 'inflight' AND lease_until <= ? LIMIT ?)
        RETURNING ${CLAIMED}`,
-    ),
-    claimDue: db.prepare(
-      `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
+      )
+      .raw(),
+    claimDue: db
+      .prepare(
+        `UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, claimed_by = ?, lease_until = ?, updated_at = ?
        WHERE seq IN (SELECT seq FROM deliveries WHERE target = ? AND state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)
        RETURNING ${CLAIMED}`,
-    ),
+      )
+      .raw(),
     dueTargets: db.prepare(DUE_TARGETS_SQL).pluck(),
     eventOf: db.prepare(`SELECT event FROM delivery_events WHERE seq = ?`).pluck(),
     insertAttempt: db.prepare(
@@ -134,8 +147,8 @@ function prepareStatements(db: Db) {
        WHERE id = ? AND state = 'inflight' AND claimed_by = ? AND attempts = ?
        RETURNING event_seq`,
     ).pluck(),
-    // A delivery of the event is done: the last one applies keep_done_body.
-    doneLive: db.prepare(`UPDATE delivery_events SET live = live - 1 WHERE seq = ? RETURNING live`).pluck(),
+    // Deliveries of the event are done (one statement per event of a settle batch): the last one applies keep_done_body.
+    doneLive: db.prepare(`UPDATE delivery_events SET live = live - ? WHERE seq = ? RETURNING live`).pluck(),
     reopenLive: db.prepare(`UPDATE delivery_events SET live = live + 1 WHERE seq = ?`),
     setEvent: db.prepare(`UPDATE delivery_events SET event = ? WHERE seq = ?`),
     reopenable: db.prepare(
@@ -219,6 +232,8 @@ export class SqliteStore implements DeliveryStore {
   #s: Statements | undefined;
   #h: ReturnType<typeof prepareHealth> | undefined;
   #k: SqliteIdempotencyKeys | undefined;
+  /** The one settle view #settle reads each packed settle into. */
+  readonly #view: SettleView = settleView();
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -264,21 +279,46 @@ export class SqliteStore implements DeliveryStore {
 
 
   async enqueue(rows: readonly StoredDeliveryInput[]): Promise<void> {
+    this.enqueuePacked(packRows(rows));
+  }
+
+  /**
+   * enqueue() as the store thread receives it (packRows' layout), written
+   * without making a row object per delivery. Consecutive rows with the same
+   * event (one event to several targets; the wire sends it once, then null)
+   * share one event row.
+   */
+  enqueuePacked(packed: readonly Packed[]): void {
     const s = this.#stmts;
     this.#db.transaction(() => {
       let i = 0;
-      while (i < rows.length) {
-        // Consecutive rows with the same event (one event to several targets) share one event row.
-        const json = eventJsonOf(rows[i] as StoredDeliveryInput);
-        let end = i + 1;
-        while (end < rows.length && eventJsonOf(rows[end] as StoredDeliveryInput) === json) end++;
-        const eventSeq = s.insertEvent.run(end - i, end - i, json).lastInsertRowid;
+      while (i < packed.length) {
+        const json = packed[i + ROW.event] as string;
+        let end = i + ROW.fields;
+        while (end < packed.length && packed[end + ROW.event] === null) end += ROW.fields;
+        const n = (end - i) / ROW.fields;
+        const eventSeq = s.insertEvent.run(n, n, json).lastInsertRowid;
         const uuid = eventUuidOf(json);
-        for (; i < end; i++) {
-          const r = rows[i] as StoredDeliveryInput;
-          const trace = r.traceContext ?? null;
-          if (r.claim === undefined) s.insert.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, uuid);
-          else s.insertClaimed.run(r.id, r.target, eventSeq, r.webhookId, r.dueAt, r.createdAt, r.createdAt, trace, r.claim.nodeId, r.claim.leaseUntil, uuid);
+        for (; i < end; i += ROW.fields) {
+          const createdAt = packed[i + ROW.createdAt];
+          const nodeId = packed[i + ROW.nodeId];
+          if (nodeId === null) {
+            s.insert.run(packed[i + ROW.id], packed[i + ROW.target], eventSeq, packed[i + ROW.webhookId], packed[i + ROW.dueAt], createdAt, createdAt, packed[i + ROW.trace], uuid);
+          } else {
+            s.insertClaimed.run(
+              packed[i + ROW.id],
+              packed[i + ROW.target],
+              eventSeq,
+              packed[i + ROW.webhookId],
+              packed[i + ROW.dueAt],
+              createdAt,
+              createdAt,
+              packed[i + ROW.trace],
+              nodeId,
+              packed[i + ROW.leaseUntil],
+              uuid,
+            );
+          }
         }
       }
     }).immediate();
@@ -310,6 +350,11 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
+    return unpackClaimed(this.claimPacked(request));
+  }
+
+  /** claim() as the store thread answers it: the claimed deliveries packed for the wire (packClaimed's layout). */
+  claimPacked(request: ClaimRequest): Packed[] {
     return this.#bookkeeping(() => this.#claim(request));
   }
 
@@ -318,11 +363,21 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
-    return this.#bookkeeping(() => this.#settle(requests));
+    return this.settlePacked(packSettles(requests));
+  }
+
+  /** settle() as the store thread receives it (packSettles' layout). */
+  settlePacked(settles: readonly Packed[]): number {
+    return this.#bookkeeping(() => this.#settle(settles));
   }
 
   /** One transaction, so one commit, per dispatcher tick. */
   async settleAndClaim(settles: readonly SettleRequest[], claim: ClaimRequest | undefined): Promise<DeliveryRecord[]> {
+    return unpackClaimed(this.settleAndClaimPacked(packSettles(settles), claim));
+  }
+
+  /** settleAndClaim() as the store thread receives and answers it (packed both ways). */
+  settleAndClaimPacked(settles: readonly Packed[], claim: ClaimRequest | undefined): Packed[] {
     return this.#bookkeeping(() => {
       if (settles.length > 0) this.#settle(settles);
       return claim === undefined ? [] : this.#claim(claim);
@@ -341,91 +396,89 @@ export class SqliteStore implements DeliveryStore {
     }
   }
 
-  #claim(request: ClaimRequest): DeliveryRecord[] {
+  #claim(request: ClaimRequest): Packed[] {
     const s = this.#stmts;
     const { nodeId, now, leaseMs } = request;
-    const out: DeliveryRecord[] = [];
-    // Claimed rows of one event share its JSON string: read once per claim.
+    const out: Packed[] = [];
+    // Claimed rows of one event share its JSON string: read once per claim, sent once per run of rows.
     const events = new Map<number, string>();
-    const take = (rows: ClaimedRow[]): void => {
+    let last: string | undefined;
+    const take = (rows: ClaimedRow[]): number => {
       for (const row of rows) {
-        let event = events.get(row.event_seq);
+        const seq = row[2];
+        let event = events.get(seq);
         if (event === undefined) {
-          event = unpackEvent(s.eventOf.get(row.event_seq) as string | Buffer) ?? DROPPED_EVENT_JSON;
-          events.set(row.event_seq, event);
+          event = unpackEvent(s.eventOf.get(seq) as string | Buffer) ?? DROPPED_EVENT_JSON;
+          events.set(seq, event);
         }
-        out.push(
-          new StoredRecord({
-            id: row.id,
-            target: row.target,
-            eventJson: event,
-            webhookId: row.webhook_id,
-            attempts: row.attempts - 1,
-            state: row.state,
-            dueAt: row.due_at,
-            createdAt: row.created_at,
-            updatedAt: row.updated_at,
-            lastError: row.last_error ?? undefined,
-            traceContext: row.trace_context,
-          }),
-        );
+        pushClaimedRow(out, row, event === last ? null : event);
+        last = event;
       }
+      return rows.length;
     };
     for (const [target, capacity] of request.capacity) {
       if (capacity <= 0) continue;
-      const expired = s.claimExpired.all(nodeId, now + leaseMs, now, target, now, capacity) as ClaimedRow[];
-      take(expired);
-      const left = capacity - expired.length;
+      const left = capacity - take(s.claimExpired.all(nodeId, now + leaseMs, now, target, now, capacity) as ClaimedRow[]);
       if (left <= 0) continue;
       take(s.claimDue.all(nodeId, now + leaseMs, now, target, now, left) as ClaimedRow[]);
     }
     return out;
   }
 
-  #settle(requests: readonly SettleRequest[]): number {
+  /**
+   * Applies packed settles: an attempt row each (unless unattempted) and the
+   * outcome, when the claim still holds. The done ones count down their
+   * event's live deliveries once per event, after the batch: the last settle
+   * that brings it to 0 applies its keep_done_body, as one at a time would.
+   */
+  #settle(packed: readonly Packed[]): number {
     const s = this.#stmts;
-    {
-      let applied = 0;
-      for (const r of requests) {
-        const a = r.record;
-        if (r.unattempted !== true) s.insertAttempt.run(
-          r.deliveryId,
-          a.attempt,
-          a.startedAt,
-          a.durationMs,
-          a.ok ? 1 : 0,
-          a.httpStatus ?? null,
-          a.exitCode ?? null,
-          a.response ?? null,
-          a.error ?? null,
-          attemptDetail(a),
-          headersText(a.requestHeaders),
-          a.requestBody ?? null,
-          headersText(a.responseHeaders),
+    const v: SettleView = this.#view;
+    let applied = 0;
+    let done: Map<number, { n: number; keep: KeepDoneBody }> | undefined;
+    const count = settleCount(packed);
+    let nodeId = '';
+    for (let n = 0; n < count; n++) {
+      readSettle(packed, n, v, nodeId);
+      nodeId = v.nodeId;
+      if (!v.unattempted) {
+        s.insertAttempt.run(
+          v.deliveryId,
+          v.recordAttempt,
+          v.startedAt,
+          v.durationMs,
+          v.ok ? 1 : 0,
+          v.httpStatus,
+          v.exitCode,
+          v.response,
+          v.attemptError,
+          v.detail,
+          v.requestHeaders,
+          v.requestBody,
+          v.responseHeaders,
         );
-        const o = r.outcome;
-        const eventSeq = s.settle.get(
-          o.state,
-          o.state === 'pending' ? o.dueAt : null,
-          o.state === 'pending' && o.resetAttempts === true ? 1 : 0,
-          o.state === 'done' ? null : (o.error ?? null),
-          a.startedAt + a.durationMs,
-          r.deliveryId,
-          r.nodeId,
-          r.attempt,
-        );
-        if (eventSeq === undefined) continue;
-        applied += 1;
-        if (o.state === 'done') this.#doneWith(eventSeq as number, o.keepBody ?? 'full');
       }
-      return applied;
+      const eventSeq = s.settle.get(v.state, v.dueAt, v.resetAttempts ? 1 : 0, v.error, v.startedAt + v.durationMs, v.deliveryId, v.nodeId, v.attempt) as
+        | number
+        | undefined;
+      if (eventSeq === undefined) continue;
+      applied += 1;
+      if (v.state !== 'done') continue;
+      const seen = (done ??= new Map()).get(eventSeq);
+      if (seen === undefined) done.set(eventSeq, { n: 1, keep: v.keepBody });
+      else {
+        seen.n += 1;
+        seen.keep = v.keepBody;
+      }
     }
+    if (done !== undefined) for (const [eventSeq, { n, keep }] of done) this.#doneWith(eventSeq, n, keep);
+    return applied;
   }
 
-  /** One more delivery of the event is done; when it was the last, keep what `keep` says of the event. */
-  #doneWith(eventSeq: number, keep: KeepDoneBody): void {
+  /** `n` more deliveries of the event are done; when they were the last, keep what `keep` says of the event. */
+  #doneWith(eventSeq: number, n: number, keep: KeepDoneBody): void {
     const s = this.#stmts;
-    const live = s.doneLive.get(eventSeq) as number | undefined;
+    const live = s.doneLive.get(n, eventSeq) as number | undefined;
     if (live !== 0 || keep === 'full') return;
     if (keep === 'none') {
       s.setEvent.run('', eventSeq);

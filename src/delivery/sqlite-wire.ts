@@ -3,6 +3,7 @@
 // results. Its own module, as piscina keeps its types.ts, so neither side
 // imports the other.
 
+import { attemptDetailText } from './row-mappers.js';
 import { eventJsonOf, StoredRecord, type KeepDoneBody, type SettleRequest, type Settlement, type StoredDeliveryInput } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -34,6 +35,9 @@ export type Packed = string | number | boolean | null;
 
 const ROW_FIELDS = 9;
 
+/** Where each field of an enqueue row sits in packRows' layout (its slots: `fields` per row). */
+export const ROW = { id: 0, target: 1, event: 2, webhookId: 3, dueAt: 4, createdAt: 5, nodeId: 6, leaseUntil: 7, trace: 8, fields: ROW_FIELDS } as const;
+
 export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
   const out: Packed[] = [];
   let last: string | undefined;
@@ -54,6 +58,7 @@ export function packRows(rows: readonly StoredDeliveryInput[]): Packed[] {
   return out;
 }
 
+/** The rows again (the store thread reads them in place, SqliteStore.enqueuePacked; this is the layout's reference, for the tests). */
 export function unpackRows(packed: readonly Packed[]): StoredDeliveryInput[] {
   const rows: StoredDeliveryInput[] = [];
   let json = '';
@@ -97,6 +102,23 @@ type Unlisted = Exclude<keyof AttemptRecord, (typeof ATTEMPT_FIELDS)[number]>;
 const everyAttemptField: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyAttemptField;
 
+// Where each attempt field sits after a settle's first 8 slots.
+const A_ATTEMPT = ATTEMPT_FIELDS.indexOf('attempt');
+const A_STARTED = ATTEMPT_FIELDS.indexOf('startedAt');
+const A_DURATION = ATTEMPT_FIELDS.indexOf('durationMs');
+const A_OK = ATTEMPT_FIELDS.indexOf('ok');
+const A_RETRYABLE = ATTEMPT_FIELDS.indexOf('retryable');
+const A_RETRY_AFTER = ATTEMPT_FIELDS.indexOf('retryAfterMs');
+const A_DISABLE = ATTEMPT_FIELDS.indexOf('disableTarget');
+const A_HTTP = ATTEMPT_FIELDS.indexOf('httpStatus');
+const A_EXIT = ATTEMPT_FIELDS.indexOf('exitCode');
+const A_RESPONSE = ATTEMPT_FIELDS.indexOf('response');
+const A_ERROR = ATTEMPT_FIELDS.indexOf('error');
+const A_REQUEST_HEADERS = ATTEMPT_FIELDS.indexOf('requestHeaders');
+const A_REQUEST_BODY = ATTEMPT_FIELDS.indexOf('requestBody');
+const A_BODY_IS_EVENT = ATTEMPT_FIELDS.indexOf('requestBodyIsEvent');
+const A_RESPONSE_HEADERS = ATTEMPT_FIELDS.indexOf('responseHeaders');
+
 /** The attempt fields that are objects: they cross as JSON text (the packed arrays hold primitives). */
 const OBJECT_FIELDS: ReadonlySet<string> = new Set(['requestHeaders', 'responseHeaders']);
 
@@ -133,6 +155,113 @@ export function packSettles(requests: readonly SettleRequest[]): Packed[] {
   return out;
 }
 
+/**
+ * One settle as the store applies it: the outcome and the attempt row's
+ * columns. The store thread reads each packed settle into one such object,
+ * reused (readSettle), so settling a batch makes no object per settle.
+ */
+export interface SettleView {
+  deliveryId: string;
+  nodeId: string;
+  attempt: number;
+  unattempted: boolean;
+  state: Settlement['state'];
+  /** A pending outcome's due time, else null. */
+  dueAt: number | null;
+  /** The outcome's error (pending or failed), else null. */
+  error: string | null;
+  keepBody: KeepDoneBody;
+  resetAttempts: boolean;
+  // The attempt row.
+  recordAttempt: number;
+  startedAt: number;
+  durationMs: number;
+  ok: boolean;
+  httpStatus: number | null;
+  exitCode: number | null;
+  response: string | null;
+  attemptError: string | null;
+  /** The attempt's detail column (attemptDetailText). */
+  detail: string | null;
+  /** Headers as JSON text, as the attempt row keeps them. */
+  requestHeaders: string | null;
+  requestBody: string | null;
+  responseHeaders: string | null;
+}
+
+/** An empty view for readSettle to fill. */
+export function settleView(): SettleView {
+  return {
+    deliveryId: '',
+    nodeId: '',
+    attempt: 0,
+    unattempted: false,
+    state: 'done',
+    dueAt: null,
+    error: null,
+    keepBody: 'full',
+    resetAttempts: false,
+    recordAttempt: 0,
+    startedAt: 0,
+    durationMs: 0,
+    ok: false,
+    httpStatus: null,
+    exitCode: null,
+    response: null,
+    attemptError: null,
+    detail: null,
+    requestHeaders: null,
+    requestBody: null,
+    responseHeaders: null,
+  };
+}
+
+/** How many settles a packed array holds. */
+export function settleCount(packed: readonly Packed[]): number {
+  return packed.length / SETTLE_FIELDS;
+}
+
+/**
+ * Fills `view` with the n-th settle of `packed`; `nodeId` is the node id
+ * read for the settle before it (null slots repeat it). The object fields
+ * are JSON text on the wire already: they go to the row as they are.
+ */
+export function readSettle(packed: readonly Packed[], n: number, view: SettleView, nodeId: string): void {
+  const i = n * SETTLE_FIELDS;
+  const node = packed[i + 1];
+  const state = packed[i + 4] as Settlement['state'];
+  const slot6 = packed[i + 6] as string | null;
+  view.deliveryId = packed[i] as string;
+  view.nodeId = node === null ? nodeId : (node as string);
+  view.attempt = packed[i + 2] as number;
+  view.unattempted = packed[i + 3] === true;
+  view.state = state;
+  view.dueAt = state === 'pending' ? (packed[i + 5] as number) : null;
+  // A done outcome has no error: its slot carries keepBody.
+  view.error = state === 'done' ? null : slot6;
+  view.keepBody = state === 'done' && slot6 !== null ? (slot6 as KeepDoneBody) : 'full';
+  view.resetAttempts = state === 'pending' && packed[i + 7] === true;
+  const r = i + 8;
+  view.recordAttempt = packed[r + A_ATTEMPT] as number;
+  view.startedAt = packed[r + A_STARTED] as number;
+  view.durationMs = packed[r + A_DURATION] as number;
+  view.ok = packed[r + A_OK] === true;
+  view.httpStatus = packed[r + A_HTTP] as number | null;
+  view.exitCode = packed[r + A_EXIT] as number | null;
+  view.response = packed[r + A_RESPONSE] as string | null;
+  view.attemptError = packed[r + A_ERROR] as string | null;
+  view.detail = attemptDetailText(
+    packed[r + A_RETRYABLE] as boolean | null,
+    packed[r + A_RETRY_AFTER] as number | null,
+    packed[r + A_DISABLE] as boolean | null,
+    packed[r + A_BODY_IS_EVENT] === true,
+  );
+  view.requestHeaders = packed[r + A_REQUEST_HEADERS] as string | null;
+  view.requestBody = packed[r + A_REQUEST_BODY] as string | null;
+  view.responseHeaders = packed[r + A_RESPONSE_HEADERS] as string | null;
+}
+
+/** The settles again (the store thread reads them in place, readSettle; this is the layout's reference, for the tests). */
 export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
   const out: SettleRequest[] = [];
   let nodeId = '';
@@ -168,7 +297,33 @@ export function unpackSettles(packed: readonly Packed[]): SettleRequest[] {
 
 const CLAIMED_FIELDS = 11;
 
-/** Claimed records (fresh from the store: their event is the stored JSON) as a flat array. */
+/** What the store's claim statements return of each row, in raw mode: ClaimedRow's order. */
+export const CLAIMED_COLUMNS = `id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, trace_context`;
+
+export type ClaimedRow = [
+  id: string,
+  target: string,
+  eventSeq: number,
+  webhookId: string,
+  attempts: number,
+  state: DeliveryState,
+  dueAt: number,
+  createdAt: number,
+  updatedAt: number,
+  lastError: string | null,
+  traceContext: string | null,
+];
+
+/**
+ * Appends a row the claim statements returned (their attempts already
+ * counted: the record's is one less) as packClaimed would its record; `json`
+ * is null when the row before it had the same event.
+ */
+export function pushClaimedRow(out: Packed[], row: ClaimedRow, json: string | null): void {
+  out.push(row[0], row[1], json, row[3], row[4] - 1, row[5], row[6], row[7], row[8], row[9], row[10]);
+}
+
+/** Claimed records (fresh from the store: their event is the stored JSON) as a flat array; the store thread packs its rows as they come (pushClaimedRow). */
 export function packClaimed(records: readonly DeliveryRecord[]): Packed[] {
   const out: Packed[] = [];
   let last: string | undefined;

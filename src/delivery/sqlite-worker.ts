@@ -6,7 +6,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { packClaimed, unpackRows, unpackSettles, type Packed, type StoreAnswer, type StoreCall } from './sqlite-wire.js';
+import type { Packed, StoreAnswer, StoreCall } from './sqlite-wire.js';
 import type { ClaimRequest } from './store.js';
 
 const port = parentPort;
@@ -30,14 +30,15 @@ function errorOf(err: unknown): { name: string; message: string; code?: string }
 async function run(store: SqliteStore, call: StoreCall): Promise<unknown> {
   const args = call.args;
   switch (call.method) {
+    // Read and answered packed, with no object per delivery on this side.
     case 'enqueue':
-      return store.enqueue(unpackRows(args[0] as Packed[]));
+      return store.enqueuePacked(args[0] as Packed[]);
     case 'settle':
-      return store.settle(unpackSettles(args[0] as Packed[]));
+      return store.settlePacked(args[0] as Packed[]);
     case 'claim':
-      return packClaimed(await store.claim(args[0] as ClaimRequest));
+      return store.claimPacked(args[0] as ClaimRequest);
     case 'settleAndClaim':
-      return packClaimed(await store.settleAndClaim(unpackSettles(args[0] as Packed[]), args[1] as ClaimRequest | undefined));
+      return store.settleAndClaimPacked(args[0] as Packed[], args[1] as ClaimRequest | undefined);
     default: {
       const method = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[call.method];
       if (typeof method !== 'function') throw new Error(`the SQLite store has no method "${call.method}"`);

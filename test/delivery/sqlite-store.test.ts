@@ -227,6 +227,66 @@ test('sqlite store: deliveries of one enqueue with the same event share one even
   }
 });
 
+/** Counts the statements (run/get/all) whose SQL matches `pattern`, from now until the returned stop(). */
+function countStatements(pattern: RegExp): { count: () => number; stop: () => void } {
+  const scratch = new Database(':memory:');
+  const proto = Object.getPrototypeOf(scratch.prepare('SELECT 1')) as Record<'run' | 'get' | 'all', (...args: unknown[]) => unknown>;
+  scratch.close();
+  let n = 0;
+  const originals = { run: proto.run, get: proto.get, all: proto.all };
+  for (const name of ['run', 'get', 'all'] as const) {
+    const original = originals[name];
+    proto[name] = function (this: { source: string }, ...args: unknown[]) {
+      if (pattern.test(this.source)) n++;
+      return original.apply(this, args);
+    };
+  }
+  return { count: () => n, stop: () => Object.assign(proto, originals) };
+}
+
+test('sqlite store: a settle batch counts down its event\'s live deliveries once per event, and the last done one applies keep_done_body', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'live.db');
+  try {
+    const store = new SqliteStore({ file });
+    await store.migrate();
+    const event = { id: '1001', data: { path: '/a' } };
+    // 20 deliveries of one event (one enqueue call of the bench): one event row, live = 20.
+    await store.enqueue(Array.from({ length: 20 }, (_, i) => ({ id: `dlv_l${i}`, target: 'a', event, webhookId: `msg_l${i}`, dueAt: 1, createdAt: 1 })));
+    const claimed = await store.claim({ nodeId: 'n', now: 5, leaseMs: 100, capacity: new Map([['a', 20]]) });
+    assert.equal(claimed.length, 20);
+    const settle = (d: DeliveryRecord) => ({
+      deliveryId: d.id,
+      nodeId: 'n',
+      attempt: 1,
+      record: { deliveryId: d.id, attempt: 1, startedAt: 10, durationMs: 1, ok: true },
+      outcome: { state: 'done' as const, keepBody: 'none' as const },
+    });
+    const db = new Database(file, { readonly: true });
+    const live = (): { live: number; kept: number } => db.prepare('SELECT live, length(event) AS kept FROM delivery_events').get() as { live: number; kept: number };
+    const counter = countStatements(/UPDATE delivery_events/);
+    let first: number;
+    try {
+      // 19 done: the body stays (one delivery still open).
+      assert.equal(await store.settle(claimed.slice(0, 19).map(settle)), 19);
+      first = counter.count();
+    } finally {
+      counter.stop();
+    }
+    // One live-count update for the event (it was one per settle).
+    assert.equal(first, 1);
+    assert.equal(live().live, 1);
+    assert.ok(live().kept > 0);
+    // The last one brings it to 0: keep_done_body none drops the body.
+    assert.equal(await store.settle([settle(claimed[19] as DeliveryRecord)]), 1);
+    assert.deepEqual(live(), { live: 0, kept: 0 });
+    db.close();
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('sqlite store: a file from a newer Hookwork is refused with a clear error', async () => {
   const dir = tempDir();
   const file = join(dir, 'future.db');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serialize } from 'node:v8';
-import { packClaimed, packRows, packSettles, unpackClaimed, unpackRows, unpackSettles } from '../../src/delivery/sqlite-wire.js';
+import { attemptDetail, headersText } from '../../src/delivery/row-mappers.js';
+import { packClaimed, packRows, packSettles, readSettle, settleCount, settleView, unpackClaimed, unpackRows, unpackSettles } from '../../src/delivery/sqlite-wire.js';
 import type { SettleRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
 
@@ -10,6 +11,7 @@ const settles: SettleRequest[] = [
   { deliveryId: 'dlv_2', nodeId: 'node-a', attempt: 2, record: { deliveryId: 'dlv_2', attempt: 2, startedAt: 11, durationMs: 3, ok: false, retryable: true, error: 'HTTP 503' }, outcome: { state: 'pending', dueAt: 99, error: 'HTTP 503' } },
   { deliveryId: 'dlv_3', nodeId: 'node-b', attempt: 1, record: { deliveryId: 'dlv_3', attempt: 1, startedAt: 12, durationMs: 0, ok: false, error: 'not attempted' }, outcome: { state: 'pending', dueAt: 12, resetAttempts: true }, unattempted: true },
   { deliveryId: 'dlv_4', nodeId: 'node-b', attempt: 8, record: { deliveryId: 'dlv_4', attempt: 8, startedAt: 13, durationMs: 1, ok: false, error: 'gone' }, outcome: { state: 'failed', error: 'gone' } },
+  { deliveryId: 'dlv_5', nodeId: 'node-a', attempt: 1, record: { deliveryId: 'dlv_5', attempt: 1, startedAt: 14, durationMs: 4, ok: true, retryable: false, retryAfterMs: 0, httpStatus: 204, responseHeaders: { 'x-a': '1' }, requestBody: '{"a":1}' }, outcome: { state: 'done', keepBody: 'compressed' } },
 ];
 
 /** The same values in an array made with a length: V8 keeps it "holey", and structured clone sends it as a sparse object. */
@@ -39,4 +41,44 @@ test('the packed arrays cross the thread as lists of values, not as sparse objec
   for (const [name, packed] of [['settles', packSettles(settles)], ['rows', packRows(rows)], ['claimed', packClaimed(claimed)]] as const) {
     assert.ok(serialize(packed).length < serialize(holeyCopy(packed)).length, `${name}: serialised as a sparse array`);
   }
+});
+
+test('the store thread reads each packed settle into one reused view: the outcome and the attempt row as the request gives them', () => {
+  const packed = packSettles(settles);
+  assert.equal(settleCount(packed), settles.length);
+  const view = settleView();
+  let nodeId = '';
+  settles.forEach((r, n) => {
+    readSettle(packed, n, view, nodeId);
+    nodeId = view.nodeId;
+    const o = r.outcome;
+    const a = r.record;
+    assert.deepEqual(
+      { ...view },
+      {
+        deliveryId: r.deliveryId,
+        nodeId: r.nodeId,
+        attempt: r.attempt,
+        unattempted: r.unattempted === true,
+        state: o.state,
+        dueAt: o.state === 'pending' ? o.dueAt : null,
+        error: o.state === 'done' ? null : (o.error ?? null),
+        keepBody: o.state === 'done' ? (o.keepBody ?? 'full') : 'full',
+        resetAttempts: o.state === 'pending' && o.resetAttempts === true,
+        recordAttempt: a.attempt,
+        startedAt: a.startedAt,
+        durationMs: a.durationMs,
+        ok: a.ok,
+        httpStatus: a.httpStatus ?? null,
+        exitCode: a.exitCode ?? null,
+        response: a.response ?? null,
+        attemptError: a.error ?? null,
+        detail: attemptDetail(a),
+        requestHeaders: headersText(a.requestHeaders),
+        requestBody: a.requestBody ?? null,
+        responseHeaders: headersText(a.responseHeaders),
+      },
+      r.deliveryId,
+    );
+  });
 });
