@@ -102,8 +102,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     if (process.env['PROBE_STATS'] !== undefined) {
       // Each statement's CPU (getrusage before and after) in the server log.
       await ex.query(`ALTER DATABASE probe_delivery SET log_statement_stats = on`);
-      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
-      console.log(`log: ${rows[0]?.d}/../log`);
+      const { rows } = await ex.query<{ data_directory: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.data_directory}/../log`);
     }
     if (process.env['PROBE_EXPLAIN'] !== undefined) {
       await ex.query(`ALTER DATABASE probe_delivery SET session_preload_libraries = 'auto_explain'`);
@@ -112,8 +112,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_buffers = on`);
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_timing = on`);
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.sample_rate = ${process.env['PROBE_EXPLAIN']}`);
-      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
-      console.log(`log: ${rows[0]?.d}/../log`);
+      const { rows } = await ex.query<{ data_directory: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.data_directory}/../log`);
     }
     await ex.end();
   }

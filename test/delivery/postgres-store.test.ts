@@ -423,6 +423,8 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
     assert.deepEqual(await ids('done'), ['dlv_done']);
     assert.deepEqual(await ids('failed'), ['dlv_failed']);
     assert.deepEqual(await store.openByTarget(), [{ target: 'a', pending: 2, inflight: 2 }]);
+    // Attempts keep being read by delivery, in order (their primary key is now (delivery_id, seq)).
+    assert.deepEqual((await store.get('dlv_done'))?.attempts.map((x) => [x.attempt, x.httpStatus]), [[1, 200]]);
     assert.deepEqual(await store.dueTargets(100), ['a']);
     // The claim takes the due pending one and the expired lease (oldest due first), not the held lease nor the one due later.
     const claimed = await store.claim({ nodeId: 'n', now: 100, leaseMs: 1000, capacity: new Map([['a', 10]]) });
@@ -440,6 +442,7 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
     });
     assert.equal(await store.settle([settle('dlv_expired', 2, { state: 'done' }), settle('dlv_pending', 1, { state: 'failed', error: 'HTTP 500' })]), 2);
     assert.deepEqual(await ids('done'), ['dlv_done', 'dlv_expired']);
+    assert.deepEqual((await store.get('dlv_expired'))?.attempts.map((x) => [x.attempt, x.httpStatus]), [[2, 200]]);
     assert.deepEqual(await ids('failed'), ['dlv_failed', 'dlv_pending']);
     assert.deepEqual(await store.openByTarget(), [{ target: 'a', pending: 1, inflight: 1 }]);
     // Retention: done before 50 and failed before 50 are the migrated ones; the ones settled at 102 stay.
