@@ -221,10 +221,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 11,
     description: 'deliveries: indexes a claim does not change (HOT claims), open and settled rows indexed apart',
     sql: `
+      -- The fillfactor first: adding the stored columns rewrites the table, with its room.
+      ALTER TABLE hookwork_deliveries SET (fillfactor = 40);
       ALTER TABLE hookwork_deliveries
         ADD COLUMN settled_state text GENERATED ALWAYS AS (CASE WHEN state IN ('done', 'failed') THEN state END) STORED,
         ADD COLUMN settled_at bigint GENERATED ALWAYS AS (CASE WHEN state IN ('done', 'failed') THEN updated_at END) STORED;
-      ALTER TABLE hookwork_deliveries SET (fillfactor = 40);
       DROP INDEX IF EXISTS hookwork_deliveries_due;
       DROP INDEX IF EXISTS hookwork_deliveries_finished;
       DROP INDEX IF EXISTS hookwork_deliveries_state_created;
