@@ -5,7 +5,7 @@
 // throwaway server's processes (/proc/<pid>/stat of the postmaster and its
 // children). Raw undici's CPU per request is measured beside it.
 // Run: node --import tsx bench/pg-delivery-probe.ts [rounds]. Options (env):
-// PROBE_PSS=1 per-statement times and WAL from pg_stat_statements (restarts
+// PROBE_DDL=sql run after the migrations (schema experiments); PROBE_PSS=1 per-statement times and WAL from pg_stat_statements (restarts
 // the server with it loaded); PROBE_STATS=1 each statement's CPU in the
 // server log (log_statement_stats; PROBE_KEEP_LOG=ms keeps the log that long
 // before the server stops); PROBE_EXPLAIN=rate auto_explain plans of that
@@ -102,8 +102,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     if (process.env['PROBE_STATS'] !== undefined) {
       // Each statement's CPU (getrusage before and after) in the server log.
       await ex.query(`ALTER DATABASE probe_delivery SET log_statement_stats = on`);
-      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
-      console.log(`log: ${rows[0]?.d}/../log`);
+      const { rows } = await ex.query<{ data_directory: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.data_directory}/../log`);
     }
     if (process.env['PROBE_EXPLAIN'] !== undefined) {
       await ex.query(`ALTER DATABASE probe_delivery SET session_preload_libraries = 'auto_explain'`);
@@ -112,8 +112,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_buffers = on`);
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.log_timing = on`);
       await ex.query(`ALTER DATABASE probe_delivery SET auto_explain.sample_rate = ${process.env['PROBE_EXPLAIN']}`);
-      const { rows } = await ex.query<{ d: string }>('SHOW data_directory');
-      console.log(`log: ${rows[0]?.d}/../log`);
+      const { rows } = await ex.query<{ data_directory: string }>('SHOW data_directory');
+      console.log(`log: ${rows[0]?.data_directory}/../log`);
     }
     await ex.end();
   }
@@ -138,6 +138,13 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     baseDir: dir,
     logger: silentLogger(),
   });
+  if (process.env['PROBE_DDL'] !== undefined) {
+    // Schema experiments: statements run after the migrations (e.g. an index dropped or made partial).
+    const ddl = new pg.Client({ connectionString: url });
+    await ddl.connect();
+    await ddl.query(process.env['PROBE_DDL']);
+    await ddl.end();
+  }
   const pool = new Pool(rx.url, { connections: CONCURRENCY });
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   const delivery = runtime.services.delivery!;
@@ -165,11 +172,19 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     );
     return DELIVERIES / ((performance.now() - start) / 1000);
   };
+  // WAL written per delivery (a count of the server's row work: heap versions, index entries, locks).
+  const walClient = new pg.Client({ connectionString: url });
+  await walClient.connect();
+  const walLsn = async (): Promise<bigint> => {
+    const { rows } = await walClient.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b`);
+    return BigInt(rows[0]?.b ?? '0');
+  };
   const measure = async (fn: () => Promise<number>) => {
     // Let the previous round's settles and the server's background work finish.
     await new Promise((resolve) => setTimeout(resolve, 300));
     counts.clear();
     const cpu0 = process.cpuUsage();
+    const wal0 = await walLsn();
     const pg0 = postgresTicks(server.port);
     const kinds0 = new Map(byKind);
     byKind.clear();
@@ -178,13 +193,14 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     await new Promise((resolve) => setTimeout(resolve, 100));
     const cpu = process.cpuUsage(cpu0);
     const pgUs = (postgresTicks(server.port) - pg0) * TICK_US;
+    const walB = Number((await walLsn()) - wal0) / DELIVERIES;
     const kinds: Record<string, number> = {};
     for (const [k, v] of byKind) kinds[k] = Math.round(((v - (kinds0.get(k) ?? 0)) * TICK_US) / DELIVERIES);
     if (process.env['PROBE_KINDS'] !== undefined) console.log(JSON.stringify(kinds));
     // The store's connections alone (no autovacuum, WAL writer, checkpointer).
     let backendUs = 0;
     for (const [k, v] of Object.entries(kinds)) if (k.endsWith(' client')) backendUs += v;
-    return { rate, nodeUs: (cpu.user + cpu.system) / DELIVERIES, pgUs: pgUs / DELIVERIES, backendUs, counts: new Map(counts) };
+    return { rate, nodeUs: (cpu.user + cpu.system) / DELIVERIES, pgUs: pgUs / DELIVERIES, backendUs, walB, counts: new Map(counts) };
   };
   const o: Array<Awaited<ReturnType<typeof measure>>> = [];
   const p: Array<Awaited<ReturnType<typeof measure>>> = [];
@@ -211,6 +227,15 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         o.push(await measure(ours));
       }
     }
+    {
+      // Row versions: a HOT update wrote no index entry.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const { rows } = await walClient.query<{ ins: string; upd: string; hot: string }>(
+        `SELECT n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'hookwork_deliveries'`,
+      );
+      const { rows: idx } = await walClient.query<{ n: string }>(`SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'hookwork_deliveries'`);
+      console.log(`hookwork_deliveries: ${rows[0]?.ins} inserted, ${rows[0]?.upd} updated, ${rows[0]?.hot} of them HOT; ${idx[0]?.n} indexes`);
+    }
     if (pss) {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
@@ -226,10 +251,12 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     }
   } finally {
     await runtime.close();
+    await walClient.end();
     await pool.close();
     await rawPool.close();
     await rx.close();
     rmSync(dir, { recursive: true, force: true });
+    if (process.env['PROBE_KEEP_LOG'] !== undefined) console.log(`port: ${server.port} (pg_waldump --stats=record its data folder's pg_wal while it waits)`);
     if (process.env['PROBE_KEEP_LOG'] !== undefined) await new Promise((resolve) => setTimeout(resolve, Number(process.env['PROBE_KEEP_LOG'])));
   }
   const f = (n: number) => n.toFixed(1);
@@ -239,11 +266,11 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     let statements = 0;
     for (const n of a.counts.values()) statements += n;
     console.log(
-      `round ${i}: ours ${f(a.rate)}/s node ${f(a.nodeUs)}µs pg ${f(a.pgUs)}µs (backends ${f(a.backendUs)}µs) | raw ${f(b.rate)}/s node ${f(b.nodeUs)}µs | ratio ${(a.rate / b.rate).toFixed(2)} | statements/delivery ${(statements / DELIVERIES).toFixed(4)} ${JSON.stringify(Object.fromEntries(a.counts))}`,
+      `round ${i}: ours ${f(a.rate)}/s node ${f(a.nodeUs)}µs pg ${f(a.pgUs)}µs (backends ${f(a.backendUs)}µs) wal ${a.walB.toFixed(0)}B | raw ${f(b.rate)}/s node ${f(b.nodeUs)}µs | ratio ${(a.rate / b.rate).toFixed(2)} | statements/delivery ${(statements / DELIVERIES).toFixed(4)} ${JSON.stringify(Object.fromEntries(a.counts))}`,
     );
   }
   console.log(
-    `median: ratio ${median(o.map((a, i) => a.rate / p[i]!.rate)).toFixed(2)} node ${f(median(o.map((a) => a.nodeUs)))}µs pg ${f(median(o.map((a) => a.pgUs)))}µs (backends ${f(median(o.map((a) => a.backendUs)))}µs) raw node ${f(median(p.map((b) => b.nodeUs)))}µs`,
+    `median: ratio ${median(o.map((a, i) => a.rate / p[i]!.rate)).toFixed(2)} node ${f(median(o.map((a) => a.nodeUs)))}µs pg ${f(median(o.map((a) => a.pgUs)))}µs (backends ${f(median(o.map((a) => a.backendUs)))}µs) wal ${median(o.map((a) => a.walB)).toFixed(0)}B raw node ${f(median(p.map((b) => b.nodeUs)))}µs`,
   );
 }
 

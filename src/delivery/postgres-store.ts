@@ -60,32 +60,26 @@ const WITH_EVENT = `SELECT d.*, e.event, e.packed FROM hookwork_deliveries d JOI
 /** The delivery `d` still has its event body (a done one whose body was not kept has neither column). */
 const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_seq AND (e.event IS NOT NULL OR e.packed IS NOT NULL))`;
 /**
- * The claim: per target, the oldest due pending deliveries and the oldest
- * ones in flight whose lease ended, each an index scan on (target, state,
- * due_at) that stops after `cap` rows; then the oldest `cap` of both, updated
- * by primary key (an array, so the planner cannot pick a hash join over the
- * whole table) with their events read by key. One condition with OR and a
- * join (as before) made PostgreSQL read and sort every pending delivery of
- * the target, and hash both tables, on each claim: O(table) per claim (see
- * docs/performance.md). It returns the columns a claimed record needs, by
- * name (fewer bytes than d.*). Exported for the plan test.
+ * The claim: per target, the oldest due deliveries that are pending or in
+ * flight with their lease ended, in one scan of the open deliveries'
+ * (target, due_at) index that stops after `cap` taken (it passes over the
+ * target's rows in flight whose lease holds: at most what the nodes have in
+ * flight). A lease ends after the claim that took it, and a claim takes only
+ * due deliveries, so an expired one is due (due_at <= its claim <= its
+ * lease_until <= now): `due_at <= now` is an index bound for both kinds. The
+ * rows are updated by primary key (an array, so the planner cannot pick a
+ * hash join over the whole table) with their events read by key. No index
+ * names a column the update changes (migration 11), so it is a HOT update:
+ * the new row version stays in its page and no index gets an entry. It
+ * returns the columns a claimed record needs, by name (fewer bytes than
+ * d.*). Exported for the plan test.
  */
 export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[]) AS t(name, cap)),
-  due AS (
-    SELECT d.id, d.event_seq, d.due_at, t.name, t.cap FROM t CROSS JOIN LATERAL (
-      SELECT id, event_seq, due_at FROM hookwork_deliveries
-      WHERE target = t.name AND state = 'pending' AND due_at <= $3
-      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d),
-  expired AS (
-    SELECT d.id, d.event_seq, d.due_at, t.name, t.cap FROM t CROSS JOIN LATERAL (
-      SELECT id, event_seq, due_at FROM hookwork_deliveries
-      WHERE target = t.name AND state = 'inflight' AND lease_until <= $3
-      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d),
   picked AS (
-    SELECT id, event_seq FROM (
-      SELECT id, event_seq, cap, row_number() OVER (PARTITION BY name ORDER BY due_at) AS n
-      FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) AS both_states) AS ranked
-    WHERE n <= cap)
+    SELECT d.id FROM t CROSS JOIN LATERAL (
+      SELECT id FROM hookwork_deliveries
+      WHERE target = t.name AND settled_state IS NULL AND due_at <= $3 AND (state = 'pending' OR lease_until <= $3)
+      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d)
   UPDATE hookwork_deliveries AS d
   SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
@@ -159,13 +153,15 @@ export function settleParams(requests: readonly SettleRequest[]): unknown[] {
 const MIGRATION_LOCK = 7_201_006;
 /**
  * The targets with a delivery a claim would take now: each target in the
- * table once, by a skip scan of the (target, state, due_at) index (one seek
- * per distinct target, not per row), kept when an index probe finds a due
- * pending delivery or an in-flight one whose lease ended (scalar subqueries
- * with LIMIT: as EXISTS, PostgreSQL hashed every due row of the table). Its
- * cost grows with the distinct targets that have rows (finished ones
- * included, until retention purges them), not with the targets registered.
- * Exported for the plan test.
+ * table once, by a skip scan of the (target, created_at, id) index (one seek
+ * per distinct target, not per row), kept when a probe of the open
+ * deliveries' (target, due_at) index finds a due one that is pending or in
+ * flight with its lease ended (as the claim: an expired lease is due). A
+ * scalar subquery with LIMIT: as EXISTS, PostgreSQL hashed every due row of
+ * the table. Its cost grows with the distinct targets that have rows
+ * (finished ones included, until retention purges them) and their rows in
+ * flight, not with the targets registered or the backlog. Exported for the
+ * plan test.
  */
 export const DUE_TARGETS_SQL = `WITH RECURSIVE t(target) AS (
     (SELECT target FROM hookwork_deliveries ORDER BY target LIMIT 1)
@@ -173,8 +169,22 @@ export const DUE_TARGETS_SQL = `WITH RECURSIVE t(target) AS (
     SELECT (SELECT d.target FROM hookwork_deliveries d WHERE d.target > t.target ORDER BY d.target LIMIT 1)
     FROM t WHERE t.target IS NOT NULL)
   SELECT target FROM t WHERE target IS NOT NULL AND (
-    (SELECT d.due_at FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'pending' ORDER BY d.due_at LIMIT 1) <= $1
-    OR (SELECT 1 FROM hookwork_deliveries d WHERE d.target = t.target AND d.state = 'inflight' AND d.lease_until <= $1 LIMIT 1) IS NOT NULL)`;
+    SELECT 1 FROM hookwork_deliveries d
+    WHERE d.target = t.target AND d.settled_state IS NULL AND d.due_at <= $1 AND (d.state = 'pending' OR d.lease_until <= $1)
+    ORDER BY d.due_at LIMIT 1) IS NOT NULL`;
+
+/**
+ * What a state filter implies of the generated columns the indexes use
+ * (migration 11): the same rows, but PostgreSQL can only use a partial index
+ * whose condition the query states. Done and failed rows are listed through
+ * (settled_state, created_at, id), pending and in-flight ones through the
+ * open deliveries' (created_at, id).
+ */
+function stateIndexTerm(state: DeliveryState | undefined): string | undefined {
+  if (state === 'done' || state === 'failed') return `d.settled_state = '${state}'`;
+  if (state === 'pending' || state === 'inflight') return 'd.settled_state IS NULL';
+  return undefined;
+}
 
 /** Redacts the password of a connection URL for messages. */
 function safeUrl(url: string): string {
@@ -421,6 +431,8 @@ export class PostgresStore implements DeliveryStore {
 
   async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
     const { where, params } = listWhere(filter, (n) => `$${n}`);
+    const side = stateIndexTerm(filter.state);
+    if (side !== undefined) where.push(side);
     params.push(filter.limit ?? 100);
     const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
       `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
@@ -509,7 +521,7 @@ export class PostgresStore implements DeliveryStore {
         `WITH gone AS (
            DELETE FROM hookwork_deliveries WHERE id IN (
              SELECT id FROM hookwork_deliveries
-             WHERE (state = 'done' AND updated_at < $1) OR (state = 'failed' AND updated_at < $2)
+             WHERE (settled_state = 'done' AND settled_at < $1) OR (settled_state = 'failed' AND settled_at < $2)
              LIMIT $3 FOR UPDATE SKIP LOCKED)
            RETURNING id, event_seq),
          att AS (DELETE FROM hookwork_attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1),
@@ -550,7 +562,7 @@ export class PostgresStore implements DeliveryStore {
 
   async openByTarget(): Promise<TargetOpen[]> {
     const { rows } = await this.#query<{ target: string; state: 'pending' | 'inflight'; n: string }>(
-      `SELECT target, state, count(*) AS n FROM hookwork_deliveries WHERE state IN ('pending', 'inflight') GROUP BY target, state`,
+      `SELECT target, state, count(*) AS n FROM hookwork_deliveries WHERE settled_state IS NULL GROUP BY target, state`,
     );
     return openFromRows(rows);
   }

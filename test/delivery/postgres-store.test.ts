@@ -4,6 +4,7 @@ import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
 import type { SettleRequest } from '../../src/delivery/store.js';
+import type { DeliveryState } from '../../src/delivery/types.js';
 
 const { Client } = pgDriver;
 import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
@@ -356,6 +357,102 @@ test('postgres store: a version 2 database is upgraded (through version 3, event
     assert.equal(await store.purge({ doneBefore: 100, failedBefore: 100, limit: 10 }), 3);
     assert.deepEqual(await events(), []);
     await check.end();
+  } finally {
+    await store.close();
+  }
+});
+
+test('postgres store: a claim is a HOT update: the claimed rows stay in their pages and no index gets an entry', async () => {
+  const url = await pg.createDatabase(`hot_claim_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 200 }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: i, createdAt: i })));
+    await client.connect();
+    // This transaction's own counts (pg_stat_get_xact_*): exact, no wait for the statistics to be flushed.
+    await client.query('BEGIN');
+    const claimed = await client.query(CLAIM_SQL, [['a'], [100], 1000, 'n', 2000]);
+    assert.equal(claimed.rowCount, 100);
+    const { rows } = await client.query<{ upd: string; hot: string }>(
+      `SELECT pg_stat_get_xact_tuples_updated('hookwork_deliveries'::regclass) AS upd, pg_stat_get_xact_tuples_hot_updated('hookwork_deliveries'::regclass) AS hot`,
+    );
+    await client.query('ROLLBACK');
+    // Before migration 11, state and updated_at were indexed: 0 of 100 were HOT, and each claim added an entry to all 7 indexes.
+    assert.deepEqual(rows[0], { upd: '100', hot: '100' });
+  } finally {
+    await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
+test('postgres store: a version 10 database holding pending, in-flight, done and failed deliveries is migrated (HOT claims) and then claims, settles, lists and purges them', async () => {
+  const url = await pg.createDatabase(`v10_${process.pid}`);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // The schema as the migrations up to version 10 leave it, with deliveries written by that version.
+    await client.query('CREATE TABLE hookwork_schema (version integer NOT NULL)');
+    for (const step of POSTGRES_MIGRATIONS.filter((m) => m.version <= 10)) {
+      await client.query(step.sql);
+      await client.query('INSERT INTO hookwork_schema (version) VALUES ($1)', [step.version]);
+    }
+    await client.query(`INSERT INTO hookwork_events (seq, refs, live, event) VALUES (1, 6, 4, '{"id":"e"}')`);
+    await client.query(
+      `INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, last_error, claimed_by, lease_until)
+       VALUES ('dlv_pending', 'a', 1, 'msg_1', 0, 'pending', 10, 1, 1, NULL, NULL, 0),
+              ('dlv_later', 'a', 1, 'msg_2', 1, 'pending', 5000, 2, 2, 'HTTP 500', NULL, 0),
+              ('dlv_expired', 'a', 1, 'msg_3', 1, 'inflight', 5, 3, 5, NULL, 'gone', 50),
+              ('dlv_held', 'a', 1, 'msg_4', 1, 'inflight', 6, 4, 6, NULL, 'alive', 5000),
+              ('dlv_done', 'a', 1, 'msg_5', 1, 'done', 1, 5, 20, NULL, NULL, 0),
+              ('dlv_failed', 'b', 1, 'msg_6', 3, 'failed', 1, 6, 30, 'HTTP 500', NULL, 0)`,
+    );
+    await client.query(`INSERT INTO hookwork_attempts (delivery_id, attempt, started_at, duration_ms, ok, http_status) VALUES ('dlv_done', 1, 19, 1, true, 200)`);
+  } finally {
+    await client.end();
+  }
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    assert.equal(await store.version(), 10);
+    await store.migrate();
+    assert.equal(await store.version(), 11);
+    // Listed by each state through the new indexes, as before.
+    const ids = async (state: DeliveryState) => (await store.list({ state })).map((d) => d.id).sort();
+    assert.deepEqual(await ids('pending'), ['dlv_later', 'dlv_pending']);
+    assert.deepEqual(await ids('inflight'), ['dlv_expired', 'dlv_held']);
+    assert.deepEqual(await ids('done'), ['dlv_done']);
+    assert.deepEqual(await ids('failed'), ['dlv_failed']);
+    assert.deepEqual(await store.openByTarget(), [{ target: 'a', pending: 2, inflight: 2 }]);
+    // Attempts keep being read by delivery, in order (their primary key is now (delivery_id, seq)).
+    assert.deepEqual((await store.get('dlv_done'))?.attempts.map((x) => [x.attempt, x.httpStatus]), [[1, 200]]);
+    assert.deepEqual(await store.dueTargets(100), ['a']);
+    // The claim takes the due pending one and the expired lease (oldest due first), not the held lease nor the one due later.
+    const claimed = await store.claim({ nodeId: 'n', now: 100, leaseMs: 1000, capacity: new Map([['a', 10]]) });
+    claimed.sort((x, y) => x.dueAt - y.dueAt);
+    assert.deepEqual(claimed.map((d) => d.id), ['dlv_expired', 'dlv_pending']);
+    assert.deepEqual(claimed.map((d) => d.attempts), [1, 0]);
+    assert.deepEqual(await store.dueTargets(100), []);
+    // Settled (one done, one failed): the old node's claim on the expired one no longer counts.
+    const settle = (id: string, attempt: number, outcome: SettleRequest['outcome']): SettleRequest => ({
+      deliveryId: id,
+      nodeId: 'n',
+      attempt,
+      record: { deliveryId: id, attempt, startedAt: 100, durationMs: 2, ok: outcome.state === 'done', httpStatus: outcome.state === 'done' ? 200 : 500 },
+      outcome,
+    });
+    assert.equal(await store.settle([settle('dlv_expired', 2, { state: 'done' }), settle('dlv_pending', 1, { state: 'failed', error: 'HTTP 500' })]), 2);
+    assert.deepEqual(await ids('done'), ['dlv_done', 'dlv_expired']);
+    assert.deepEqual((await store.get('dlv_expired'))?.attempts.map((x) => [x.attempt, x.httpStatus]), [[2, 200]]);
+    assert.deepEqual(await ids('failed'), ['dlv_failed', 'dlv_pending']);
+    assert.deepEqual(await store.openByTarget(), [{ target: 'a', pending: 1, inflight: 1 }]);
+    // Retention: done before 50 and failed before 50 are the migrated ones; the ones settled at 102 stay.
+    assert.equal(await store.purge({ doneBefore: 50, failedBefore: 50, limit: 10 }), 2);
+    assert.deepEqual((await store.list({ limit: 10 })).map((d) => d.id).sort(), ['dlv_expired', 'dlv_held', 'dlv_later', 'dlv_pending']);
+    assert.equal(await store.purge({ doneBefore: 200, failedBefore: 101, limit: 10 }), 1);
+    assert.deepEqual(await ids('failed'), ['dlv_pending']);
+    // A failed one retried is open again, and claimable.
+    assert.equal(await store.retry('dlv_pending', 300), true);
+    assert.deepEqual((await store.claim({ nodeId: 'n', now: 300, leaseMs: 1000, capacity: new Map([['a', 10]]) })).map((d) => d.id), ['dlv_pending']);
   } finally {
     await store.close();
   }
