@@ -5,6 +5,7 @@
 // LISTEN/NOTIFY wakes the other nodes' dispatchers on enqueue and carries the
 // cluster bus.
 
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -187,7 +188,10 @@ function safeUrl(url: string): string {
  * same numbers. Notifies the other nodes when a row is left unclaimed. The
  * events' JSON texts come as one JSON array ($9): JSON.stringify escapes them
  * natively, where a text[] parameter is escaped element by element in JS (the
- * largest part of the driver's work for an enqueue).
+ * largest part of the driver's work for an enqueue). The wake-up's payload
+ * ($13) names the store that wrote: its own listener skips it (this node
+ * already knows of its enqueue), where it would re-read the disabled targets
+ * and scan for due work after every group (three statements a group).
  */
 const ENQUEUE_SQL = `WITH ev AS (
      SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, ($10::int[])[t.i::int] AS refs, t.i
@@ -203,7 +207,7 @@ const ENQUEUE_SQL = `WITH ev AS (
      -- In enqueue order, whatever join the planner picks: the rows' order on disk is the order ties are claimed in.
      ORDER BY t.n
      RETURNING claimed_by)
-   SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`;
+   SELECT pg_notify('${WAKE_CHANNEL}', $13::text) FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`;
 
 /** ES2024's string methods (Node 20 has them; the project's lib is ES2023). */
 type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
@@ -229,6 +233,8 @@ export class PostgresStore implements DeliveryStore {
   readonly #keys = new PostgresIdempotencyKeys((sql, params) => this.#query(sql, params));
   /** Cluster messages that came while a replay ran, delivered after it. */
   #held: string[] | undefined;
+  /** The payload of this store's enqueue wake-ups: its listener skips them (see ENQUEUE_SQL). */
+  readonly #wakeFrom = `enqueue:${randomUUID()}`;
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -368,6 +374,7 @@ export class PostgresStore implements DeliveryStore {
           refs,
           rows.map((r) => r.traceContext ?? null),
           uuids,
+          this.#wakeFrom,
         ],
       });
     } catch (err) {
@@ -747,7 +754,8 @@ export class PostgresStore implements DeliveryStore {
 
   #onNotification(msg: pg.Notification): void {
     if (msg.channel === WAKE_CHANNEL) {
-      this.#wakeAll();
+      // This store's own enqueue: the service handed its rows to the dispatcher already.
+      if (msg.payload !== this.#wakeFrom) this.#wakeAll();
     } else if (msg.channel === CLUSTER_CHANNEL && msg.payload !== undefined) {
       // While missed messages are replayed, newer ones wait behind them (order kept).
       if (this.#held !== undefined) this.#held.push(msg.payload);

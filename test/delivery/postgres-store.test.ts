@@ -189,6 +189,32 @@ test('postgres store: an enqueue on one node wakes the others (NOTIFY)', async (
   }
 });
 
+test('postgres store: an enqueue does not wake the store that wrote it (its own NOTIFY is skipped), only the others', async () => {
+  const url = await pg.createDatabase(`self_wake_${process.pid}`);
+  const a = new PostgresStore({ url, logger: silentLogger() });
+  const b = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    await a.migrate();
+    const wakes = { a: 0, b: 0 };
+    a.onWake(() => void (wakes.a += 1));
+    b.onWake(() => void (wakes.b += 1));
+    const busA = await a.openClusterBus('a'); // LISTEN is up on both
+    const busB = await b.openClusterBus('b');
+    const seen: string[] = [];
+    busA.subscribe('probe', (m) => void seen.push(m.from));
+    await a.enqueue([{ id: 'dlv_self_1', target: 't', event: {}, webhookId: 'msg_self_1', dueAt: 0, createdAt: 0 }]);
+    await waitFor(() => wakes.b > 0, { what: "b's wake-up" });
+    // Notifications reach a listener in commit order: once a has b's later message, it has had its own wake-up too, if any.
+    await busB.publish('probe');
+    await waitFor(() => seen.includes('b'), { what: "b's message on a" });
+    assert.equal(wakes.a, 0, 'the writing store is not woken by its own enqueue (the service handed the rows to its dispatcher)');
+    assert.equal(wakes.b, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('postgres store: each enqueue group is one named statement, so a connection parses and plans it once, not once per group', async () => {
   const url = await pg.createDatabase(`named_enqueue_${process.pid}`);
   const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
