@@ -184,30 +184,33 @@ function safeUrl(url: string): string {
 
 /**
  * The enqueue: a group's events and deliveries in one statement, arrays
- * through unnest. nextval() makes `ev` materialize once: both inserts see the
- * same numbers. Notifies the other nodes when a row is left unclaimed. The
- * events' JSON texts come as one JSON array ($9): JSON.stringify escapes them
- * natively, where a text[] parameter is escaped element by element in JS (the
- * largest part of the driver's work for an enqueue). The wake-up's payload
- * ($13) names the store that wrote: its own listener skips it (this node
- * already knows of its enqueue), where it would re-read the disabled targets
- * and scan for due work after every group (three statements a group).
+ * through unnest. The events' numbers are drawn first, as one array in
+ * order (`seqs`, a CTE: evaluated once), and each row takes its event's by
+ * subscript ($3 holds the event's place in the group): no join, so the rows
+ * are inserted in the order of the arrays (the order ties are claimed in)
+ * with no sort to keep it. A join of the deliveries to the events, and the
+ * sort it then needed for that order, cost the server about a third of the
+ * statement's CPU (docs/performance.md). The events' JSON texts come as one
+ * JSON array ($9): JSON.stringify escapes them natively, where a text[]
+ * parameter is escaped element by element in JS (the largest part of the
+ * driver's work for an enqueue). Notifies the other nodes when a row is left
+ * unclaimed ($7, the claiming node, has a NULL); the wake-up's payload ($13)
+ * names the store that wrote, whose own listener skips it (this node already
+ * knows of its enqueue), where it would re-read the disabled targets and
+ * scan for due work after every group (three statements a group).
  */
-const ENQUEUE_SQL = `WITH ev AS (
-     SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, ($10::int[])[t.i::int] AS refs, t.i
+const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_seq_seq') FROM generate_series(1, cardinality($10::int[]))) AS a),
+   ins_ev AS (
+     INSERT INTO hookwork_events (seq, refs, live, event)
+     SELECT (SELECT a FROM seqs)[t.i], ($10::int[])[t.i], ($10::int[])[t.i], t.event
      FROM json_array_elements_text($9::json) WITH ORDINALITY AS t(event, i)),
-   ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
    ins AS (
      INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
-     SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
+     SELECT t.id, t.target, (SELECT a FROM seqs)[t.ev_i], t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
             t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context, t.event_uuid
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
-       WITH ORDINALITY AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid, n)
-     JOIN ev ON ev.i = t.ev_i
-     -- In enqueue order, whatever join the planner picks: the rows' order on disk is the order ties are claimed in.
-     ORDER BY t.n
-     RETURNING claimed_by)
-   SELECT pg_notify('${WAKE_CHANNEL}', $13::text) FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`;
+       AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid))
+   SELECT pg_notify('${WAKE_CHANNEL}', $13::text) WHERE array_position($7::text[], NULL) IS NOT NULL`;
 
 /** ES2024's string methods (Node 20 has them; the project's lib is ES2023). */
 type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };

@@ -262,6 +262,46 @@ test('postgres store: each enqueue group is one named statement, so a connection
   }
 });
 
+test('postgres store: an enqueue writes its rows in enqueue order, each with its own event (shared by consecutive rows), under the generic plan too', async () => {
+  const url = await pg.createDatabase(`enqueue_order_${process.pid}`);
+  const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    await client.connect();
+    const made: Array<{ id: string; event: number }> = [];
+    // Eight groups: a named statement is planned generically after its fifth run.
+    for (let g = 0; g < 8; g++) {
+      const rows = [];
+      for (let i = 0; i < 40; i++) {
+        // Every third event goes to three targets in a row (one event row, refs 3).
+        const event = g * 100 + Math.floor(i / 3);
+        const id = `dlv_${String(g).padStart(2, '0')}_${String(i).padStart(3, '0')}`;
+        made.push({ id, event });
+        rows.push({ id, target: `t${i % 3}`, eventJson: JSON.stringify({ n: event }), webhookId: `msg_${id}`, dueAt: 5, createdAt: 1 });
+      }
+      await store.enqueue(rows);
+    }
+    // The order on disk (what ties in due_at are claimed in) is the order enqueued.
+    const { rows: onDisk } = await client.query<{ id: string; event: string; refs: number; live: number }>(
+      'SELECT d.id, e.event, e.refs, e.live FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY d.ctid',
+    );
+    assert.deepEqual(onDisk.map((r) => r.id), made.map((m) => m.id));
+    for (const [i, row] of onDisk.entries()) {
+      assert.deepEqual(JSON.parse(row.event), { n: made[i]?.event }, `the event of ${row.id}`);
+      const sharing = made.filter((m) => m.event === made[i]?.event).length;
+      assert.equal(row.refs, sharing);
+      assert.equal(row.live, sharing);
+    }
+    // Events are numbered in enqueue order too, one row per run of equal JSON.
+    const { rows: events } = await client.query<{ event: string }>('SELECT event FROM hookwork_events ORDER BY seq');
+    assert.deepEqual(events.map((e) => JSON.parse(e.event).n), [...new Set(made.map((m) => m.event))]);
+  } finally {
+    await client.end();
+    await store.close();
+  }
+});
+
 test('postgres store: a delivery another node enqueues for an idle target among 1,000 is claimed here on its NOTIFY (no poll), by a claim naming only that target', async () => {
   const url = await pg.createDatabase(`idle_wake_${process.pid}`);
   const ours = new PostgresStore({ url, logger: silentLogger() });
