@@ -262,6 +262,38 @@ test('postgres store: each enqueue group is one named statement, so a connection
   }
 });
 
+test('postgres store: enqueues go through one connection of their own (hookwork-enqueue), opened by migrate(), whatever else runs on the pool meanwhile', async () => {
+  const url = await pg.createDatabase(`enqueue_conn_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const admin = new Client({ connectionString: url });
+  const ran = new Set<number>();
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client> & { processID?: number }, ...args: unknown[]) {
+    if ((args[0] as { name?: string } | undefined)?.name === 'hookwork_enqueue') ran.add(this.processID ?? -1);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await admin.connect();
+    const named = async () =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'hookwork-enqueue' AND datname = current_database()`)).rows.map((r) => r.pid);
+    const opened = await named();
+    assert.equal(opened.length, 1, 'the enqueue connection is open once migrate() returns');
+    // Groups one after another (as the service writes them), each beside reads that keep the pool's connections busy.
+    for (let g = 0; g < 6; g++) {
+      await Promise.all([
+        store.enqueue([{ id: `dlv_c${g}`, target: 't', eventJson: `{"n":${g}}`, webhookId: `msg_c${g}`, dueAt: 0, createdAt: 0 }]),
+        ...Array.from({ length: 4 }, () => store.depthByTarget()),
+      ]);
+    }
+    assert.deepEqual([...ran], opened, 'every group ran on that one connection');
+  } finally {
+    Client.prototype.query = query;
+    await admin.end();
+    await store.close();
+  }
+});
+
 test('postgres store: an enqueue writes its rows in enqueue order, each with its own event (shared by consecutive rows), under the generic plan too', async () => {
   const url = await pg.createDatabase(`enqueue_order_${process.pid}`);
   const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
