@@ -5,6 +5,7 @@
 // LISTEN/NOTIFY wakes the other nodes' dispatchers on enqueue and carries the
 // cluster bus.
 
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DeliveryStoreError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -193,27 +194,33 @@ function safeUrl(url: string): string {
 
 /**
  * The enqueue: a group's events and deliveries in one statement, arrays
- * through unnest. nextval() makes `ev` materialize once: both inserts see the
- * same numbers. Notifies the other nodes when a row is left unclaimed. The
- * events' JSON texts come as one JSON array ($9): JSON.stringify escapes them
- * natively, where a text[] parameter is escaped element by element in JS (the
- * largest part of the driver's work for an enqueue).
+ * through unnest. The events' numbers are drawn first, as one array in
+ * order (`seqs`, a CTE: evaluated once), and each row takes its event's by
+ * subscript ($3 holds the event's place in the group): no join, so the rows
+ * are inserted in the order of the arrays (the order ties are claimed in)
+ * with no sort to keep it. A join of the deliveries to the events, and the
+ * sort it then needed for that order, cost the server about a third of the
+ * statement's CPU (docs/performance.md). The events' JSON texts come as one
+ * JSON array ($9): JSON.stringify escapes them natively, where a text[]
+ * parameter is escaped element by element in JS (the largest part of the
+ * driver's work for an enqueue). Notifies the other nodes when a row is left
+ * unclaimed ($7, the claiming node, has a NULL); the wake-up's payload ($13)
+ * names the store that wrote, whose own listener skips it (this node already
+ * knows of its enqueue), where it would re-read the disabled targets and
+ * scan for due work after every group (three statements a group).
  */
-const ENQUEUE_SQL = `WITH ev AS (
-     SELECT nextval('hookwork_events_seq_seq') AS seq, t.event, ($10::int[])[t.i::int] AS refs, t.i
+const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_seq_seq') FROM generate_series(1, cardinality($10::int[]))) AS a),
+   ins_ev AS (
+     INSERT INTO hookwork_events (seq, refs, live, event)
+     SELECT (SELECT a FROM seqs)[t.i], ($10::int[])[t.i], ($10::int[])[t.i], t.event
      FROM json_array_elements_text($9::json) WITH ORDINALITY AS t(event, i)),
-   ins_ev AS (INSERT INTO hookwork_events (seq, refs, live, event) SELECT seq, refs, refs, event FROM ev),
    ins AS (
      INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
-     SELECT t.id, t.target, ev.seq, t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
+     SELECT t.id, t.target, (SELECT a FROM seqs)[t.ev_i], t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
             t.due_at, t.created_at, t.created_at, t.node, coalesce(t.lease_until, 0), t.trace_context, t.event_uuid
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
-       WITH ORDINALITY AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid, n)
-     JOIN ev ON ev.i = t.ev_i
-     -- In enqueue order, whatever join the planner picks: the rows' order on disk is the order ties are claimed in.
-     ORDER BY t.n
-     RETURNING claimed_by)
-   SELECT pg_notify('${WAKE_CHANNEL}', '') FROM (SELECT 1 FROM ins WHERE claimed_by IS NULL LIMIT 1) AS unclaimed`;
+       AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid))
+   SELECT pg_notify('${WAKE_CHANNEL}', $13::text) WHERE array_position($7::text[], NULL) IS NOT NULL`;
 
 /** ES2024's string methods (Node 20 has them; the project's lib is ES2023). */
 type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
@@ -221,6 +228,14 @@ type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
+  /**
+   * The enqueues' own connection (the service writes one group at a time):
+   * the named statement is parsed, planned and its tables' caches loaded on
+   * it once, where the shared pool handed each group whichever connection was
+   * idle, so every connection of the pool paid that again (about 25 ms of the
+   * server's CPU each), and a new one was often opened while requests waited.
+   */
+  readonly #writer: pg.Pool;
   readonly #url: string;
   readonly #logger: Logger;
   readonly #wakeListeners = new Set<() => void>();
@@ -239,6 +254,8 @@ export class PostgresStore implements DeliveryStore {
   readonly #keys = new PostgresIdempotencyKeys((sql, params) => this.#query(sql, params));
   /** Cluster messages that came while a replay ran, delivered after it. */
   #held: string[] | undefined;
+  /** The payload of this store's enqueue wake-ups: its listener skips them (see ENQUEUE_SQL). */
+  readonly #wakeFrom = `enqueue:${randomUUID()}`;
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -248,6 +265,9 @@ export class PostgresStore implements DeliveryStore {
     // An idle client's error (server restart) must not crash the process.
     // Debug only: the delivery service logs the store lost / back once (a restart fails every idle client).
     this.#pool.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL connection failed'));
+    // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
+    this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
+    this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
   }
 
   async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -290,6 +310,12 @@ export class PostgresStore implements DeliveryStore {
       throw err;
     } finally {
       client.release();
+    }
+    // The enqueue connection is opened now, when the node starts, not by the first accepted event (it reconnects by itself if lost).
+    try {
+      (await this.#writer.connect()).release();
+    } catch (err) {
+      this.#logger.debug({ err }, 'Could not open the PostgreSQL enqueue connection yet; the first enqueue opens it');
     }
   }
 
@@ -361,8 +387,8 @@ export class PostgresStore implements DeliveryStore {
       uuids.push(uuid);
     }
     try {
-      // A named statement: each pool connection parses and plans it once, not per group.
-      await this.#pool.query({
+      // A named statement on the enqueue connection: parsed and planned once, not per group.
+      await this.#writer.query({
         name: 'hookwork_enqueue',
         text: ENQUEUE_SQL,
         values: [
@@ -378,6 +404,7 @@ export class PostgresStore implements DeliveryStore {
           refs,
           rows.map((r) => r.traceContext ?? null),
           uuids,
+          this.#wakeFrom,
         ],
       });
     } catch (err) {
@@ -759,7 +786,8 @@ export class PostgresStore implements DeliveryStore {
 
   #onNotification(msg: pg.Notification): void {
     if (msg.channel === WAKE_CHANNEL) {
-      this.#wakeAll();
+      // This store's own enqueue: the service handed its rows to the dispatcher already.
+      if (msg.payload !== this.#wakeFrom) this.#wakeAll();
     } else if (msg.channel === CLUSTER_CHANNEL && msg.payload !== undefined) {
       // While missed messages are replayed, newer ones wait behind them (order kept).
       if (this.#held !== undefined) this.#held.push(msg.payload);
@@ -914,6 +942,6 @@ export class PostgresStore implements DeliveryStore {
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     await this.#listening?.catch(() => undefined);
     await this.#listener?.end().catch(() => undefined);
-    await this.#pool.end();
+    await Promise.all([this.#pool.end(), this.#writer.end()]);
   }
 }

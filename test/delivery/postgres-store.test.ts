@@ -190,6 +190,32 @@ test('postgres store: an enqueue on one node wakes the others (NOTIFY)', async (
   }
 });
 
+test('postgres store: an enqueue does not wake the store that wrote it (its own NOTIFY is skipped), only the others', async () => {
+  const url = await pg.createDatabase(`self_wake_${process.pid}`);
+  const a = new PostgresStore({ url, logger: silentLogger() });
+  const b = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    await a.migrate();
+    const wakes = { a: 0, b: 0 };
+    a.onWake(() => void (wakes.a += 1));
+    b.onWake(() => void (wakes.b += 1));
+    const busA = await a.openClusterBus('a'); // LISTEN is up on both
+    const busB = await b.openClusterBus('b');
+    const seen: string[] = [];
+    busA.subscribe('probe', (m) => void seen.push(m.from));
+    await a.enqueue([{ id: 'dlv_self_1', target: 't', event: {}, webhookId: 'msg_self_1', dueAt: 0, createdAt: 0 }]);
+    await waitFor(() => wakes.b > 0, { what: "b's wake-up" });
+    // Notifications reach a listener in commit order: once a has b's later message, it has had its own wake-up too, if any.
+    await busB.publish('probe');
+    await waitFor(() => seen.includes('b'), { what: "b's message on a" });
+    assert.equal(wakes.a, 0, 'the writing store is not woken by its own enqueue (the service handed the rows to its dispatcher)');
+    assert.equal(wakes.b, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('postgres store: each enqueue group is one named statement, so a connection parses and plans it once, not once per group', async () => {
   const url = await pg.createDatabase(`named_enqueue_${process.pid}`);
   const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
@@ -233,6 +259,78 @@ test('postgres store: each enqueue group is one named statement, so a connection
     assert.deepEqual(byId.get('dlv_6')?.event, { n: 6 });
   } finally {
     Client.prototype.query = query;
+    await store.close();
+  }
+});
+
+test('postgres store: enqueues go through one connection of their own (hookwork-enqueue), opened by migrate(), whatever else runs on the pool meanwhile', async () => {
+  const url = await pg.createDatabase(`enqueue_conn_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const admin = new Client({ connectionString: url });
+  const ran = new Set<number>();
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client> & { processID?: number }, ...args: unknown[]) {
+    if ((args[0] as { name?: string } | undefined)?.name === 'hookwork_enqueue') ran.add(this.processID ?? -1);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await admin.connect();
+    const named = async () =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'hookwork-enqueue' AND datname = current_database()`)).rows.map((r) => r.pid);
+    const opened = await named();
+    assert.equal(opened.length, 1, 'the enqueue connection is open once migrate() returns');
+    // Groups one after another (as the service writes them), each beside reads that keep the pool's connections busy.
+    for (let g = 0; g < 6; g++) {
+      await Promise.all([
+        store.enqueue([{ id: `dlv_c${g}`, target: 't', eventJson: `{"n":${g}}`, webhookId: `msg_c${g}`, dueAt: 0, createdAt: 0 }]),
+        ...Array.from({ length: 4 }, () => store.depthByTarget()),
+      ]);
+    }
+    assert.deepEqual([...ran], opened, 'every group ran on that one connection');
+  } finally {
+    Client.prototype.query = query;
+    await admin.end();
+    await store.close();
+  }
+});
+
+test('postgres store: an enqueue writes its rows in enqueue order, each with its own event (shared by consecutive rows), under the generic plan too', async () => {
+  const url = await pg.createDatabase(`enqueue_order_${process.pid}`);
+  const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  try {
+    await store.migrate();
+    await client.connect();
+    const made: Array<{ id: string; event: number }> = [];
+    // Eight groups: a named statement is planned generically after its fifth run.
+    for (let g = 0; g < 8; g++) {
+      const rows = [];
+      for (let i = 0; i < 40; i++) {
+        // Every third event goes to three targets in a row (one event row, refs 3).
+        const event = g * 100 + Math.floor(i / 3);
+        const id = `dlv_${String(g).padStart(2, '0')}_${String(i).padStart(3, '0')}`;
+        made.push({ id, event });
+        rows.push({ id, target: `t${i % 3}`, eventJson: JSON.stringify({ n: event }), webhookId: `msg_${id}`, dueAt: 5, createdAt: 1 });
+      }
+      await store.enqueue(rows);
+    }
+    // The order on disk (what ties in due_at are claimed in) is the order enqueued.
+    const { rows: onDisk } = await client.query<{ id: string; event: string; refs: number; live: number }>(
+      'SELECT d.id, e.event, e.refs, e.live FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY d.ctid',
+    );
+    assert.deepEqual(onDisk.map((r) => r.id), made.map((m) => m.id));
+    for (const [i, row] of onDisk.entries()) {
+      assert.deepEqual(JSON.parse(row.event), { n: made[i]?.event }, `the event of ${row.id}`);
+      const sharing = made.filter((m) => m.event === made[i]?.event).length;
+      assert.equal(row.refs, sharing);
+      assert.equal(row.live, sharing);
+    }
+    // Events are numbered in enqueue order too, one row per run of equal JSON.
+    const { rows: events } = await client.query<{ event: string }>('SELECT event FROM hookwork_events ORDER BY seq');
+    assert.deepEqual(events.map((e) => JSON.parse(e.event).n), [...new Set(made.map((m) => m.event))]);
+  } finally {
+    await client.end();
     await store.close();
   }
 });
