@@ -6,6 +6,7 @@
 
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../errors.js';
+import { ALWAYS_REDACTED_HEADERS } from './redact-headers.js';
 
 export const RESPONSE_HEAD = 4096;
 /** Past this much of a response we stop reading and drop the socket. */
@@ -101,6 +102,8 @@ const REMEMBERED_LENGTH = 128;
 const NOT_SEEN = new Uint8Array(0);
 const seenBytes: Uint8Array[] = Array.from({ length: REMEMBERED_HEADERS }, () => NOT_SEEN);
 const seenText: string[] = Array.from({ length: REMEMBERED_HEADERS }, () => '');
+/** Whether the name remembered at a place is one whose value carries a credential (set-cookie…): its value is not remembered. */
+const seenSecretName: boolean[] = Array.from({ length: REMEMBERED_HEADERS }, () => false);
 
 function headerText(raw: Buffer, at: number): string {
   if (at >= REMEMBERED_HEADERS || raw.length > REMEMBERED_LENGTH) return raw.toString('latin1');
@@ -116,6 +119,9 @@ function headerText(raw: Buffer, at: number): string {
     if (same) return seenText[at] as string;
   }
   const text = raw.toString('latin1');
+  // Names at even places, values at odd ones: a credential's value is decoded every time, never kept here.
+  if (at % 2 === 0) seenSecretName[at] = ALWAYS_REDACTED_HEADERS.has(text.toLowerCase());
+  else if (seenSecretName[at - 1] === true) return text;
   // A copy: undici's header buffers are views of the socket's read chunk.
   seenBytes[at] = new Uint8Array(raw);
   seenText[at] = text;
