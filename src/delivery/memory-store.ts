@@ -289,7 +289,11 @@ export class MemoryStore implements DeliveryStore {
     for (const request of requests) {
       const row = this.#rows.get(request.deliveryId);
       if (row === undefined) continue;
-      if (request.unattempted !== true) (row.history ??= []).push(request.record);
+      // `[record]`, not `[]` then push: a first push gives the array room for 16, and a done row is kept (keepDone).
+      if (request.unattempted !== true) {
+        if (row.history === undefined) row.history = [request.record];
+        else row.history.push(request.record);
+      }
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;

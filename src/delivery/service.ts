@@ -257,8 +257,9 @@ export class DeliveryService implements DeliveryQueue {
     const now = Date.now();
     const firstDue = now + this.#policy.firstDelayMs;
     const leaseUntil = now + this.#o.config.lease * 1000;
-    const rows: StoredDeliveryInput[] = [];
-    const records: DeliveryRecord[] = [];
+    // Made by the first delivery as `[x]`: most enqueues carry one, and `[]` then push gives each array room for 16.
+    let rows: StoredDeliveryInput[] | undefined;
+    let records: DeliveryRecord[] | undefined;
     let adopt: DeliveryRecord[] | undefined;
     // One event often goes to several targets: serialise it once.
     let lastEvent: unknown;
@@ -302,22 +303,27 @@ export class DeliveryService implements DeliveryQueue {
       // Due now and this node has room: written already claimed and run from memory, no claim round trip.
       const claimed = dueAt <= now && this.#dispatcher.reserve(d.target, 1, now) === 1;
       const traceContext = d.traceContext ?? activeTrace;
-      rows.push(
-        claimed
-          ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
-          : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext },
-      );
+      const row: StoredDeliveryInput = claimed
+        ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
+        : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext };
+      if (rows === undefined) rows = [row];
+      else rows.push(row);
       // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here.
       const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now, traceContext);
-      records.push(record);
-      if (claimed) (adopt ??= []).push(record);
+      if (records === undefined) records = [record];
+      else records.push(record);
+      if (claimed) {
+        if (adopt === undefined) adopt = [record];
+        else adopt.push(record);
+      }
     }
+    const written: readonly DeliveryRecord[] = records ?? [];
     if (members !== undefined) {
       const collected = this.#digests.collect(members);
-      if (rows.length === 0) return collected.then(() => records);
-      return Promise.all([collected, this.#writeRows(rows, adopt, leaseUntil, records)]).then(() => records);
+      if (rows === undefined) return collected.then(() => written);
+      return Promise.all([collected, this.#writeRows(rows, adopt, leaseUntil, written)]).then(() => written);
     }
-    return this.#writeRows(rows, adopt, leaseUntil, records);
+    return rows === undefined ? Promise.resolve(written) : this.#writeRows(rows, adopt, leaseUntil, written);
   }
 
   #firstDue(target: string, now: number, otherwise: number): number {

@@ -113,7 +113,8 @@ export class TargetRouter {
     let plain: EventRecord | undefined;
     let granted: EventRecord | undefined;
     const allSync = this.#o.syncEventNames.has(event.name);
-    const deliveries: NewDelivery[] = [];
+    // Made by the first as `[x]` (most events go to one target; `[]` then push gives room for 16).
+    let deliveries: NewDelivery[] | undefined;
     // Started only once the queue admitted the deliveries: a refused emit runs nothing.
     let inlineRuns: Array<[OutboundTarget, EventRecord]> | undefined;
     for (const route of routes) {
@@ -123,20 +124,23 @@ export class TargetRouter {
       if (route.target.grants.has('account.token')) {
         granted ??= eventToJSON(event, { grantToken: true });
         if (route.sync || allSync) (inlineRuns ??= []).push([route.target, granted]);
+        else if (deliveries === undefined) deliveries = [{ target: route.target.name, event: granted }];
         else deliveries.push({ target: route.target.name, event: granted });
         continue;
       }
       plainJson ??= eventJsonText(event);
       if (route.sync || allSync) (inlineRuns ??= []).push([route.target, (plain ??= plainRecord(plainJson))]);
       // The queue stores the JSON as it is, and parses it only for a target that reads the event.
+      else if (deliveries === undefined) deliveries = [{ target: route.target.name, eventJson: plainJson }];
       else deliveries.push({ target: route.target.name, eventJson: plainJson });
     }
     // Back-pressure (delivery.max_pending): throws before anything of the event is accepted or run.
-    if (deliveries.length > 0) this.#o.queue.admit?.(deliveries);
+    if (deliveries !== undefined) this.#o.queue.admit?.(deliveries);
     const inline = inlineRuns === undefined ? undefined : inlineRuns.map(([target, record]) => this.#runInline(target, record, event));
-    if (deliveries.length > 0) {
-      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': deliveries.length }, () => this.#o.queue.enqueue(deliveries));
-      else await this.#o.queue.enqueue(deliveries);
+    if (deliveries !== undefined) {
+      const queued = deliveries;
+      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': queued.length }, () => this.#o.queue.enqueue(queued));
+      else await this.#o.queue.enqueue(queued);
     }
     if (inline !== undefined) await Promise.all(inline);
   }

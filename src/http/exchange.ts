@@ -6,6 +6,7 @@
 
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../errors.js';
+import { ALWAYS_REDACTED_HEADERS } from './redact-headers.js';
 
 export const RESPONSE_HEAD = 4096;
 /** Past this much of a response we stop reading and drop the socket. */
@@ -88,6 +89,45 @@ type Abort = (reason?: Error) => void;
 
 const RETRY_AFTER = 'retry-after';
 
+/**
+ * The text of each response header, by its place in the response, as last
+ * decoded: a receiver answers with the same names and mostly the same values
+ * every time, and each attempt's record keeps them (a done delivery is kept
+ * for the console). A header whose bytes match the last ones at its place
+ * reuses that text: no new string per header per response to allocate, copy
+ * from young generation to old and keep. Only short ones are remembered.
+ */
+const REMEMBERED_HEADERS = 32;
+const REMEMBERED_LENGTH = 128;
+const NOT_SEEN = new Uint8Array(0);
+const seenBytes: Uint8Array[] = Array.from({ length: REMEMBERED_HEADERS }, () => NOT_SEEN);
+const seenText: string[] = Array.from({ length: REMEMBERED_HEADERS }, () => '');
+/** Whether the name remembered at a place is one whose value carries a credential (set-cookie…): its value is not remembered. */
+const seenSecretName: boolean[] = Array.from({ length: REMEMBERED_HEADERS }, () => false);
+
+function headerText(raw: Buffer, at: number): string {
+  if (at >= REMEMBERED_HEADERS || raw.length > REMEMBERED_LENGTH) return raw.toString('latin1');
+  const seen = seenBytes[at] as Uint8Array;
+  if (seen.length === raw.length && raw.length > 0) {
+    let same = true;
+    for (let i = 0; i < raw.length; i++) {
+      if (seen[i] !== raw[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return seenText[at] as string;
+  }
+  const text = raw.toString('latin1');
+  // Names at even places, values at odd ones: a credential's value is decoded every time, never kept here.
+  if (at % 2 === 0) seenSecretName[at] = ALWAYS_REDACTED_HEADERS.has(text.toLowerCase());
+  else if (seenSecretName[at - 1] === true) return text;
+  // A copy: undici's header buffers are views of the socket's read chunk.
+  seenBytes[at] = new Uint8Array(raw);
+  seenText[at] = text;
+  return text;
+}
+
 // The handler methods undici's own Pool.request handler implements (onConnect,
 // onHeaders, onData, onComplete, onError): raw header buffers, scanned only
 // when Retry-After matters, instead of a parsed header object per response.
@@ -134,7 +174,7 @@ class Exchange implements Cancellable {
     this.#status = statusCode;
     // Kept for the attempt's record (the console shows them): a few short strings per response.
     const names = new Array<string>(rawHeaders.length);
-    for (let i = 0; i < rawHeaders.length; i++) names[i] = (rawHeaders[i] as Buffer).toString('latin1');
+    for (let i = 0; i < rawHeaders.length; i++) names[i] = headerText(rawHeaders[i] as Buffer, i);
     this.#responseHeaders = names;
     // Retry-After only matters when the receiver refuses for now.
     if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {

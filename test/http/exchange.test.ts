@@ -205,3 +205,24 @@ test("attempt() sends the queue's stored event JSON as the body and parses it on
   assert.deepEqual(new Webhook(secret).verify(sent?.body ?? '', sent?.headers as Record<string, string>), JSON.parse(eventJson));
   assert.equal(receiver.requests.find((r) => r.url === '/t/in/a.txt')?.body, eventJson);
 });
+
+test('response headers are read anew each time: the same header with other bytes (same length or not) shows its own value', async () => {
+  // exchange.ts reuses the text of a header whose bytes match the last response's at its place: a changed byte must not.
+  const values = ['abc', 'abd', 'abd', 'xbd', 'abcd', 'ab', '', 'abc'];
+  let n = 0;
+  receiver.respond((_r, res) => {
+    const value = values[n++] as string;
+    res.writeHead(200, { 'x-value': value, 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+  const pool = new Pool(receiver.url, { connections: 1 });
+  try {
+    for (const expected of values) {
+      const result = await exchange(pool, options());
+      const at = result.responseHeaders.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-value');
+      assert.equal(result.responseHeaders[at + 1], expected);
+    }
+  } finally {
+    await pool.close();
+  }
+});
