@@ -5,7 +5,7 @@
 
 /** Lowest first. Each entry: a name and the path pattern of its modules. */
 const LAYERS = [
-  ['base', '^src/(errors|logger|worker-threads|roles|module-loader|tracing)\\.ts$'],
+  ['base', '^src/(errors|logger|worker-threads|roles|module-loader|tracing|append)\\.ts$'],
   ['metrics', '^src/metrics/'],
   ['events', '^src/events/'],
   ['hooks', '^src/hooks/'],

@@ -34,6 +34,7 @@ import { DueHeap } from './due-heap.js';
 import { MemoryIdempotencyKeys, type IdempotencyClaim, type IdempotencyReservation } from '../events/idempotency.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 import type { TargetHealth } from './target-health.js';
+import { append } from '../append.js';
 
 interface Row {
   id: string;
@@ -289,11 +290,8 @@ export class MemoryStore implements DeliveryStore {
     for (const request of requests) {
       const row = this.#rows.get(request.deliveryId);
       if (row === undefined) continue;
-      // `[record]`, not `[]` then push: a first push gives the array room for 16, and a done row is kept (keepDone).
-      if (request.unattempted !== true) {
-        if (row.history === undefined) row.history = [request.record];
-        else row.history.push(request.record);
-      }
+      // append(): a done row is kept (keepDone), and with it its history's room.
+      if (request.unattempted !== true) row.history = append(row.history, request.record);
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;

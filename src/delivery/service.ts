@@ -23,6 +23,7 @@ import { PendingBounds } from './pending-bounds.js';
 import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput, type DigestMemberInput } from './store.js';
 import type { AttemptRecord, BreakerSettings, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
 import { activeTraceContext, tracingOn } from '../tracing.js';
+import { append } from '../append.js';
 
 export interface DeliveryServiceOptions {
   readonly store: DeliveryStore;
@@ -257,7 +258,7 @@ export class DeliveryService implements DeliveryQueue {
     const now = Date.now();
     const firstDue = now + this.#policy.firstDelayMs;
     const leaseUntil = now + this.#o.config.lease * 1000;
-    // Made by the first delivery as `[x]`: most enqueues carry one, and `[]` then push gives each array room for 16.
+    // Made by their first delivery (append()): most enqueues carry one.
     let rows: StoredDeliveryInput[] | undefined;
     let records: DeliveryRecord[] | undefined;
     let adopt: DeliveryRecord[] | undefined;
@@ -306,16 +307,11 @@ export class DeliveryService implements DeliveryQueue {
       const row: StoredDeliveryInput = claimed
         ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
         : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext };
-      if (rows === undefined) rows = [row];
-      else rows.push(row);
+      rows = append(rows, row);
       // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here.
       const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now, traceContext);
-      if (records === undefined) records = [record];
-      else records.push(record);
-      if (claimed) {
-        if (adopt === undefined) adopt = [record];
-        else adopt.push(record);
-      }
+      records = append(records, record);
+      if (claimed) adopt = append(adopt, record);
     }
     const written: readonly DeliveryRecord[] = records ?? [];
     if (members !== undefined) {

@@ -14,6 +14,7 @@ import { toError } from '../errors.js';
 import { rememberSerialised } from '../events/record-json.js';
 import { newWebhookId } from '../delivery/message-id.js';
 import type { EventRecord, OutboundTarget, RunResult } from './target.js';
+import { append } from '../append.js';
 
 export interface Route {
   readonly target: OutboundTarget;
@@ -113,7 +114,7 @@ export class TargetRouter {
     let plain: EventRecord | undefined;
     let granted: EventRecord | undefined;
     const allSync = this.#o.syncEventNames.has(event.name);
-    // Made by the first as `[x]` (most events go to one target; `[]` then push gives room for 16).
+    // Made by the first (append()): most events go to one target.
     let deliveries: NewDelivery[] | undefined;
     // Started only once the queue admitted the deliveries: a refused emit runs nothing.
     let inlineRuns: Array<[OutboundTarget, EventRecord]> | undefined;
@@ -124,15 +125,13 @@ export class TargetRouter {
       if (route.target.grants.has('account.token')) {
         granted ??= eventToJSON(event, { grantToken: true });
         if (route.sync || allSync) (inlineRuns ??= []).push([route.target, granted]);
-        else if (deliveries === undefined) deliveries = [{ target: route.target.name, event: granted }];
-        else deliveries.push({ target: route.target.name, event: granted });
+        else deliveries = append(deliveries, { target: route.target.name, event: granted });
         continue;
       }
       plainJson ??= eventJsonText(event);
       if (route.sync || allSync) (inlineRuns ??= []).push([route.target, (plain ??= plainRecord(plainJson))]);
       // The queue stores the JSON as it is, and parses it only for a target that reads the event.
-      else if (deliveries === undefined) deliveries = [{ target: route.target.name, eventJson: plainJson }];
-      else deliveries.push({ target: route.target.name, eventJson: plainJson });
+      else deliveries = append(deliveries, { target: route.target.name, eventJson: plainJson });
     }
     // Back-pressure (delivery.max_pending): throws before anything of the event is accepted or run.
     if (deliveries !== undefined) this.#o.queue.admit?.(deliveries);
