@@ -263,28 +263,8 @@ export class WebhookTarget implements OutboundTarget {
     const json = delivery.eventBytes ?? delivery.eventJson;
     if (json === undefined || !this.#hasBody || !this.#body.isEventItself) return this.run(delivery.event, context);
     // The queue's stored JSON is the body as is; the event is parsed only when a template reads it.
-    if (!this.#templatesReadEvent) return this.#sendStored(context, json);
+    if (!this.#templatesReadEvent) return this.#sendAll(NO_ROOTS, context, json);
     return this.#attempt(delivery.event, context, json);
-  }
-
-  /**
-   * The usual attempt: the stored JSON as body, one fixed URL whose address
-   * the guard has checked recently, no OAuth2, no tracing. The same request
-   * and the same result as #sendAll, with one promise: no async frame per
-   * step (render, check, exchange) and no copy of the result per step.
-   */
-  #sendStored(context: AttemptContext, json: string | Buffer): Promise<RunResult> {
-    const url = this.#oauth2 === undefined && this.#urls.length === 1 ? (this.#urls[0] as UrlTemplate) : undefined;
-    const fixed = url?.fixed;
-    const parsed = fixed === undefined ? undefined : (url as UrlTemplate).parse(fixed);
-    const checked = parsed?.web === true ? this.#deps.ssrf.cachedHost(parsed.hostname) : undefined;
-    if (checked === undefined || tracingOn()) return this.#sendAll(NO_ROOTS, context, json);
-    const started = performance.now();
-    const request = { headers: NO_HEADERS, webhookId: context.webhookId, timestamp: timestampNow(), body: json };
-    return this.#exchange(url as UrlTemplate, parsed as ParsedUrl, checked, request, context.signal, started, this.#form, STORED_EVENT_SENT).then((result) =>
-      // What #sendUrls makes of a failure when there is no other URL to try.
-      result.ok ? result : { ...result, retryable: result.retryable === true, disableTarget: result.disableTarget === true, durationMs: performance.now() - started },
-    );
   }
 
   /** One attempt: the URL, then each fallback URL in order until one succeeds. */
@@ -298,13 +278,34 @@ export class WebhookTarget implements OutboundTarget {
     return this.#sendAll(roots, context, eventJson);
   }
 
-  async #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
-    const started = performance.now();
-    const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
-    const headers = this.#headerValues(roots);
-    const timestamp = timestampNow();
-    const oauth2 = this.#oauth2;
-    if (oauth2 === undefined) return this.#sendUrls(roots, context, body, eventJson, headers, timestamp, started);
+  // Not async, nor are #sendUrls and #send on their usual path (one URL, an
+  // address the guard checked recently): an attempt is then one promise, the
+  // exchange's, and no async frame per step.
+  #sendAll(roots: readonly unknown[], context: AttemptContext, eventJson: string | Buffer | undefined): Promise<RunResult> {
+    try {
+      const started = performance.now();
+      const body = this.#hasBody ? (eventJson ?? this.#body.text(roots, this.#lookup)) : null;
+      const headers = this.#headerValues(roots);
+      const timestamp = timestampNow();
+      const oauth2 = this.#oauth2;
+      if (oauth2 === undefined) return this.#sendUrls(roots, context, body, eventJson, headers, timestamp, started);
+      return this.#sendWithToken(oauth2, roots, context, body, eventJson, headers, timestamp, started);
+    } catch (err) {
+      // A template that throws fails the attempt's promise, as from an async function.
+      return Promise.reject(err as Error);
+    }
+  }
+
+  async #sendWithToken(
+    oauth2: OAuth2Token,
+    roots: readonly unknown[],
+    context: AttemptContext,
+    body: string | Buffer | null,
+    eventJson: string | Buffer | undefined,
+    headers: readonly string[],
+    timestamp: string,
+    started: number,
+  ): Promise<RunResult> {
     let token = await this.#oauthToken(oauth2);
     if (typeof token !== 'string') return token;
     const first = await this.#sendUrls(roots, context, body, eventJson, [...headers, 'authorization', `Bearer ${token}`], timestamp, started);
@@ -326,7 +327,7 @@ export class WebhookTarget implements OutboundTarget {
     }
   }
 
-  async #sendUrls(
+  #sendUrls(
     roots: readonly unknown[],
     context: AttemptContext,
     body: string | Buffer | null,
@@ -335,28 +336,36 @@ export class WebhookTarget implements OutboundTarget {
     timestamp: string,
     started: number,
   ): Promise<RunResult> {
-    const form = this.#form;
-    let last: RunResult | undefined;
-    let anyRetryable = false;
-    let allDisable = true;
     // What the record keeps of the body: nothing more when it is the stored event as is.
     const sent: BodySent =
       body === null ? NOTHING_SENT : eventJson !== undefined && body === eventJson ? STORED_EVENT_SENT : { requestBody: this.#hideGranted(headBytes(String(body), REQUEST_BODY_KEPT), roots) };
+    const request = { headers, webhookId: context.webhookId, timestamp, body };
+    if (this.#urls.length > 1) return this.#sendInTurn(roots, context, request, started, sent);
+    const url = this.#urls[0] as UrlTemplate;
+    return this.#send(url, url.render(roots, this.#lookup), request, context.signal, started, this.#form, sent).then((result) =>
+      result.ok ? result : this.#failedAll(result, result.retryable === true, result.disableTarget === true, started),
+    );
+  }
+
+  /** The URL, then each fallback URL in order until one succeeds. */
+  async #sendInTurn(roots: readonly unknown[], context: AttemptContext, request: Omit<FormRequest, 'path' | 'signal'>, started: number, sent: BodySent): Promise<RunResult> {
+    let last: RunResult | undefined;
+    let anyRetryable = false;
+    let allDisable = true;
     for (const url of this.#urls) {
-      const result = await this.#send(url, url.render(roots, this.#lookup), { headers, webhookId: context.webhookId, timestamp, body }, context.signal, started, form, sent);
+      const result = await this.#send(url, url.render(roots, this.#lookup), request, context.signal, started, this.#form, sent);
       if (result.ok) return result;
       anyRetryable ||= result.retryable === true;
       allDisable &&= result.disableTarget === true;
       last = result;
       if (context.signal.aborted) break;
     }
-    const failure = last as RunResult;
-    return {
-      ...failure,
-      retryable: anyRetryable,
-      disableTarget: allDisable && failure.disableTarget === true,
-      durationMs: performance.now() - started,
-    };
+    return this.#failedAll(last as RunResult, anyRetryable, allDisable, started);
+  }
+
+  /** The attempt's result when no URL took it: the last failure, retryable when any was, disabling only when all would. */
+  #failedAll(last: RunResult, anyRetryable: boolean, allDisable: boolean, started: number): RunResult {
+    return { ...last, retryable: anyRetryable, disableTarget: allDisable && last.disableTarget === true, durationMs: performance.now() - started };
   }
 
   /** The body as the record keeps it: a granted secret (`account.token`) a template put in it shows as "[redacted]". */
@@ -385,7 +394,7 @@ export class WebhookTarget implements OutboundTarget {
     return headers;
   }
 
-  async #send(
+  #send(
     template: UrlTemplate,
     urlText: string,
     request: Omit<FormRequest, 'path' | 'signal'>,
@@ -396,24 +405,36 @@ export class WebhookTarget implements OutboundTarget {
   ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
-      return { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).`, ...sent };
+      return Promise.resolve({ ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).`, ...sent });
     }
-    const ssrf = this.#deps.ssrf;
     // A checked IP literal or a recently checked name needs no await.
-    let checked = parsed.web ? ssrf.cachedHost(parsed.hostname) : undefined;
-    if (checked === undefined) {
-      try {
-        checked = await ssrf.check(parsed.url);
-      } catch (err) {
-        const error = toError(err);
-        // A refusal stays a refusal; a failed DNS lookup may pass later.
-        return {
-          ok: false,
-          retryable: !(err instanceof SsrfRefusedError),
-          error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${parsed.hostname}: ${error.message}`,
-          ...sent,
-        };
-      }
+    const checked = parsed.web ? this.#deps.ssrf.cachedHost(parsed.hostname) : undefined;
+    if (checked === undefined) return this.#checkThenSend(template, parsed, request, signal, started, form, sent);
+    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form, sent);
+    return this.#exchange(template, parsed, checked, request, signal, started, form, sent);
+  }
+
+  async #checkThenSend(
+    template: UrlTemplate,
+    parsed: ParsedUrl,
+    request: Omit<FormRequest, 'path' | 'signal'>,
+    signal: AbortSignal,
+    started: number,
+    form: RequestForm,
+    sent: BodySent,
+  ): Promise<RunResult> {
+    let checked: CheckedTarget;
+    try {
+      checked = await this.#deps.ssrf.check(parsed.url);
+    } catch (err) {
+      const error = toError(err);
+      // A refusal stays a refusal; a failed DNS lookup may pass later.
+      return {
+        ok: false,
+        retryable: !(err instanceof SsrfRefusedError),
+        error: err instanceof SsrfRefusedError ? error.message : `Webhook "${this.name}": could not resolve ${parsed.hostname}: ${error.message}`,
+        ...sent,
+      };
     }
     if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form, sent);
     return this.#exchange(template, parsed, checked, request, signal, started, form, sent);
