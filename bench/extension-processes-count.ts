@@ -5,36 +5,21 @@
 // reads per event (counted at the child streams). Linux only.
 // `node --import tsx bench/extension-processes-count.ts` (ROUNDS=8; ONLY=ours
 // or floor measures one side, e.g. under --cpu-prof).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { HookworkEvent } from '../src/events/envelope.js';
 import type { ExtensionHandler } from '../src/extensions/handler.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { BareTwoStep, floorFrames } from './extension-processes.bench.js';
+import { BareTwoStep, childrenCpuMs, floorFrames } from './extension-processes.bench.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
 const BATCH = 1000;
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const ONLY = process.env.ONLY;
-
-/** CPU ms of this process's children (Python processes). */
-function childrenCpuMs(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === process.pid) total += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // ended
-    }
-  }
-  return total;
-}
 
 /** The host's main thread's context switches: [voluntary (it waited), involuntary (preempted)]. */
 function switches(): [number, number] {
@@ -43,7 +28,6 @@ function switches(): [number, number] {
 }
 
 /** Counts the writes to, and data events from, child pipes (one stream write ≈ one write(2) when the pipe has room). */
-import { Socket } from 'node:net';
 let writes = 0;
 let reads = 0;
 const origWrite = Socket.prototype.write;

@@ -248,7 +248,7 @@ function batchRunner(runtime: Runtime, handler: ExtensionHandler, sources: reado
 }
 
 /** CPU time (ms) of this process's child processes so far, from /proc (0 where there is none). Counts work, which a busy machine does not skew as it does throughput. */
-function childrenCpuMs(): number {
+export function childrenCpuMs(): number {
   let total = 0;
   let entries: string[];
   try {
