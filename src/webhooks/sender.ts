@@ -187,6 +187,9 @@ export class WebhookTarget implements OutboundTarget {
   readonly #templatesReadEvent: boolean;
   readonly #profile: TransportProfile | undefined;
   readonly #oauth2: OAuth2Token | undefined;
+  /** The last response's headers as received and as recorded (see #responseRecord). */
+  #lastResponse: readonly string[] = NO_HEADERS;
+  #lastResponseRecord: Readonly<Record<string, string>> | undefined;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -510,7 +513,7 @@ export class WebhookTarget implements OutboundTarget {
     const status = answer.status;
     const response = headBytes(answer.head, RESPONSE_HEAD);
     const requestHeaders = redactHeaders(answer.requestHeaders, this.#redact);
-    const responseHeaders = redactHeaders(answer.responseHeaders, this.#redact);
+    const responseHeaders = this.#responseRecord(answer.responseHeaders);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
     if (ok) {
       return sent === STORED_EVENT_SENT
@@ -519,6 +522,33 @@ export class WebhookTarget implements OutboundTarget {
     }
     const result = this.#refused(status, answer.retryAfter, response, parsed);
     return { ...result, requestHeaders, responseHeaders, ...sent };
+  }
+
+  /**
+   * The response headers as the attempt's record keeps them. A receiver
+   * answers with the same headers time after time (its Date changes once a
+   * second), and exchange() hands the same strings over for them: the record
+   * made for the last response is given again while they are equal, one
+   * object instead of one per attempt, which the store's wire also turns
+   * into JSON text once (sqlite-wire.ts). Records are never changed once made.
+   */
+  #responseRecord(flat: readonly string[]): Readonly<Record<string, string>> {
+    const last = this.#lastResponse;
+    const record = this.#lastResponseRecord;
+    if (record !== undefined && flat.length === last.length) {
+      let same = true;
+      for (let i = 0; i < flat.length; i++) {
+        if (flat[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return record;
+    }
+    const made = redactHeaders(flat, this.#redact);
+    this.#lastResponse = flat;
+    this.#lastResponseRecord = made;
+    return made;
   }
 
   /** What a status other than success means: retry (with Retry-After), give up, or disable the target. */

@@ -331,3 +331,20 @@ test('a queued delivery sent from its stored JSON gets the result the general pa
   const { requestBody: _body, ...expected } = shape(general as unknown as Record<string, unknown>) as Record<string, unknown>;
   assert.deepEqual(shape(fromStored as unknown as Record<string, unknown>), { ...expected, requestBodyIsEvent: true });
 });
+
+test('each attempt records the response headers it got, when the receiver answers the same again and when its headers change (credentials redacted)', async () => {
+  const answers = [{ 'x-a': '1' }, { 'x-a': '1' }, { 'x-a': '2' }, { 'x-a': '2', 'set-cookie': 's=secret' }, { 'x-a': '2' }];
+  let n = 0;
+  receiver.respond((_r, res) => res.writeHead(200, answers[n++] ?? {}).end('ok'));
+  const hook = target();
+  const recorded: Array<Record<string, string>> = [];
+  for (let i = 0; i < answers.length; i++) {
+    const result = await hook.run(event, attemptContext());
+    assert.equal(result.ok, true, result.error);
+    const { date, ...rest } = result.responseHeaders ?? {};
+    assert.equal(typeof date, 'string');
+    recorded.push(rest);
+  }
+  const expected = (extra: Record<string, string>) => ({ ...extra, connection: 'keep-alive', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked' });
+  assert.deepEqual(recorded, [expected({ 'x-a': '1' }), expected({ 'x-a': '1' }), expected({ 'x-a': '2' }), expected({ 'x-a': '2', 'set-cookie': '[redacted]' }), expected({ 'x-a': '2' })]);
+});
