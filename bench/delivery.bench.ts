@@ -108,7 +108,7 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
 
 /** Deliveries/s through the durable queue, and raw undici's requests/s, interleaved. */
-async function deliveryThroughput(storeUrl: string, label: string): Promise<BenchResult> {
+export async function deliveryThroughput(storeUrl: string, label: string): Promise<BenchResult> {
   const rx = await receiver();
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-'));
   const runtime = await runtimeFor(storeUrl, dir, `${rx.url}/hook`);
