@@ -348,3 +348,31 @@ test('each attempt records the response headers it got, when the receiver answer
   const expected = (extra: Record<string, string>) => ({ ...extra, connection: 'keep-alive', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked' });
   assert.deepEqual(recorded, [expected({ 'x-a': '1' }), expected({ 'x-a': '1' }), expected({ 'x-a': '2' }), expected({ 'x-a': '2', 'set-cookie': '[redacted]' }), expected({ 'x-a': '2' })]);
 });
+
+test('with one URL, every kind of failure is the attempt\'s result in full: retryable and disable_target said, the time taken', async () => {
+  let status = 503;
+  receiver.respond((_r, res) => res.writeHead(status).end('no'));
+  const cases: Array<{ name: string; run: () => Promise<Awaited<ReturnType<WebhookTarget['run']>>>; retryable: boolean; disable: boolean }> = [
+    { name: 'not an absolute URL', run: () => target({ url: '{{data.path}}' }).run(event, attemptContext()), retryable: false, disable: false },
+    { name: 'refused by the SSRF guard', run: () => target({ url: 'http://10.255.255.1/hook' }).run(event, attemptContext()), retryable: false, disable: false },
+    { name: 'connection refused', run: () => target({ url: 'http://127.0.0.1:1/' }).run(event, attemptContext()), retryable: true, disable: false },
+    { name: '503', run: () => target().run(event, attemptContext()), retryable: true, disable: false },
+    {
+      name: '410',
+      run: () => {
+        status = 410;
+        return target().run(event, attemptContext());
+      },
+      retryable: false,
+      disable: true,
+    },
+  ];
+  for (const c of cases) {
+    const result = await c.run();
+    assert.equal(result.ok, false, c.name);
+    assert.equal(result.retryable, c.retryable, c.name);
+    assert.equal(result.disableTarget, c.disable, c.name);
+    assert.equal(typeof result.durationMs, 'number', c.name);
+    assert.equal(typeof result.error, 'string', c.name);
+  }
+});
