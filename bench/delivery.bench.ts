@@ -3,8 +3,15 @@
 // store) against raw undici Pool.request with the same concurrency, same run;
 // and POST /v1/events acceptance with a durable enqueue before the 202
 // (events/s and p99) against the same gateway with the in-memory store.
-// The first row isolates the queue (a bare undici target sending what the
-// peer sends); the end-to-end row is what an operator gets: host.emit through
+// The first row is the queue and the product's webhook sender: enqueues of
+// the event straight into the durable queue, delivered by a configured
+// `type: webhook` handler left unsigned, as the peer sends unsigned. Until
+// the fourth round of issue 21 it delivered through a bare undici target
+// (bench/lib.ts undiciBenchTarget: Pool.request with the lease's signal, an
+// abort listener per request) that no user runs; the handler sends through
+// the product's own exchange() (src/http/exchange.ts), records the attempt
+// as a user's delivery does, and is what the row's name promises. The peer
+// is unchanged. The end-to-end row is what an operator gets: host.emit through
 // the router into the durable queue and out through a configured, signed
 // webhook handler, against a peer sending the same bytes signed per request
 // (as bench/webhooks.bench.ts explains).
@@ -23,7 +30,7 @@ import { eventToJSON } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
-import { alternate, benchPasses, countingReceiver as receiver, median, undiciBenchTarget, type BenchResult } from './lib.js';
+import { alternate, benchPasses, countingReceiver as receiver, median, type BenchResult } from './lib.js';
 
 const CONCURRENCY = 64;
 const DELIVERIES = 4000;
@@ -80,13 +87,17 @@ async function interleaved(
   );
 }
 
-async function runtimeFor(storeUrl: string, dir: string) {
+async function runtimeFor(storeUrl: string, dir: string, webhookUrl?: string) {
   return createRuntime({
     config: {
       log_level: 'silent',
       server: { data_dir: join(dir, 'data') },
       events: [{ id: '1001', name: 'bench' }],
       store: { url: storeUrl },
+      // The delivery rows' handler: unsigned (the peer signs nothing), default sender settings.
+      ...(webhookUrl === undefined
+        ? {}
+        : { ssrf: { allow: ['127.0.0.1/32'] }, handlers: [{ type: 'webhook', name: 'bench', url: webhookUrl, target_events: ['1001'], concurrency: CONCURRENCY }] }),
     },
     baseDir: dir,
     logger: silentLogger(),
@@ -97,27 +108,24 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
 
 /** Deliveries/s through the durable queue, and raw undici's requests/s, interleaved. */
-async function deliveryThroughput(storeUrl: string, label: string): Promise<BenchResult> {
+export async function deliveryThroughput(storeUrl: string, label: string): Promise<BenchResult> {
   const rx = await receiver();
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-bench-'));
-  const runtime = await runtimeFor(storeUrl, dir);
-  const pool = new Pool(rx.url, { connections: CONCURRENCY });
+  const runtime = await runtimeFor(storeUrl, dir, `${rx.url}/hook`);
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   const delivery = runtime.services.delivery!;
-  // Sends the event JSON as stored (the queue keeps it as a string end to end), like the raw side's prepared body.
-  delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
+  // The handler sends the event JSON as stored (the queue keeps it as a string end to end), like the raw side's prepared body.
   const event = JSON.parse(body) as Record<string, unknown>;
   let figures: { ours: number; peer: number; ratios: number[] };
   try {
     // Arrivals as a busy gateway sees them: many small enqueues, group-committed.
     figures = await interleaved(rx, rawPool, async () => {
       const writes: Promise<unknown>[] = [];
-      for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
+      for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'handler:bench', event }))));
       await Promise.all(writes);
     });
   } finally {
     await runtime.close();
-    await pool.close();
     await rawPool.close();
     await rx.close();
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,11 @@
 // PROBE_PROF=file a CPU profile of the main thread over the rounds
 // (PROBE_HEAP=1: a sampling heap profile, collected objects included);
 // PROBE_RAW_SIGNAL=1 the raw side passes one shared AbortSignal, as the
-// queue's attempts pass their lease's; PROBE_NO_SIGNAL=1 ours does not.
+// queue's attempts pass their lease's; PROBE_NO_SIGNAL=1 ours does not;
+// PROBE_TARGET=bare the bare undici target the row used before the fourth
+// round (bench/lib.ts undiciBenchTarget) instead of the configured, unsigned
+// webhook handler the row measures now; PROBE_TARGET=exchange the same bare
+// target sending through exchange() (src/http/exchange.ts).
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +26,21 @@ import { Pool } from 'undici';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { countingReceiver, median, undiciBenchTarget } from './lib.js';
+import { exchange } from '../src/http/exchange.js';
+import type { DeliveryTarget } from '../src/delivery/types.js';
+
+/** PROBE_TARGET=exchange: the bare target's request through the product's exchange() (no record of headers). */
+function exchangeTarget(pool: Pool): DeliveryTarget {
+  return {
+    name: 'bench',
+    kind: 'webhook',
+    concurrency: CONCURRENCY,
+    async attempt(d, c) {
+      const r = await exchange(pool, { path: '/hook', method: 'POST', headers: ['content-type', 'application/json', 'webhook-id', c.webhookId], body: d.eventJson ?? JSON.stringify(d.event), timeoutMs: 30_000, signal: c.signal });
+      return { ok: r.status < 300, httpStatus: r.status, response: r.head };
+    },
+  };
+}
 
 const CONCURRENCY = 64;
 const DELIVERIES = 4000;
@@ -79,9 +98,8 @@ function tasks(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, (Number(f[11]) + Number(f[12])) * 10_000);
+      // schedstat: the thread's time on a CPU in ns (stat's utime and stime count 10 ms ticks).
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
     } catch {}
   }
   return out;
@@ -89,21 +107,31 @@ function tasks(): Map<string, number> {
 
 const rx = await countingReceiver();
 const dir = mkdtempSync(join(tmpdir(), 'hookwork-probe-'));
+const BARE = process.env['PROBE_TARGET'] === 'bare' || process.env['PROBE_TARGET'] === 'exchange';
 const runtime = await createRuntime({
-  config: { log_level: 'silent', server: { data_dir: join(dir, 'data') }, events: [{ id: '1001', name: 'bench' }], store: { url: 'sqlite:bench.db' } },
+  config: {
+    log_level: 'silent',
+    server: { data_dir: join(dir, 'data') },
+    events: [{ id: '1001', name: 'bench' }],
+    store: { url: 'sqlite:bench.db' },
+    ...(BARE ? {} : { ssrf: { allow: ['127.0.0.1/32'] }, handlers: [{ type: 'webhook', name: 'bench', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY }] }),
+  },
   baseDir: dir,
   logger: silentLogger(),
 });
 const pool = new Pool(rx.url, { connections: CONCURRENCY });
 const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
 const delivery = runtime.services.delivery!;
-// PROBE_NO_SIGNAL=1: the bench's target without the lease's signal (what the listener per request costs; not the bench).
-const target = undiciBenchTarget(pool, CONCURRENCY);
-delivery.registerTarget(
-  process.env['PROBE_NO_SIGNAL'] === undefined
-    ? target
-    : { ...target, attempt: (d, c) => target.attempt(d, { webhookId: c.webhookId, attempt: c.attempt, signal: undefined as unknown as AbortSignal }) },
-);
+const targetName = BARE ? 'bench' : 'handler:bench';
+if (BARE) {
+  // PROBE_NO_SIGNAL=1: the bare target without the lease's signal (what the listener per request costs; not the bench).
+  const target = process.env['PROBE_TARGET'] === 'exchange' ? exchangeTarget(pool) : undiciBenchTarget(pool, CONCURRENCY);
+  delivery.registerTarget(
+    process.env['PROBE_NO_SIGNAL'] === undefined
+      ? target
+      : { ...target, attempt: (d, c) => target.attempt(d, { webhookId: c.webhookId, attempt: c.attempt, signal: undefined as unknown as AbortSignal }) },
+  );
+}
 const event = JSON.parse(body) as Record<string, unknown>;
 let inflightSum = 0, inflightN = 0, starved = 0;
 const ours = async (): Promise<number> => {
@@ -116,7 +144,7 @@ const ours = async (): Promise<number> => {
   }, 5);
   const target = rx.count() + DELIVERIES;
   const writes: Promise<unknown>[] = [];
-  for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
+  for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
   await Promise.all(writes);
   while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
   if (sampler !== undefined) { clearInterval(sampler); console.log(`in flight avg ${(inflightSum / inflightN).toFixed(1)} starved(<32) ${starved}/${inflightN}`); }

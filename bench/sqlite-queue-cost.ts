@@ -10,6 +10,10 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { median } from './lib.js';
+import type { ExchangeResult } from '../src/http/exchange.js';
+import type { CheckedTarget, SsrfGuard } from '../src/http/ssrf-guard.js';
+import type { FormRequest, HttpLane, HttpTransport, RequestForm } from '../src/http/transport.js';
+import { WebhookTarget } from '../src/webhooks/sender.js';
 
 const N = 4000;
 const ROUNDS = Number(process.argv[2] ?? 7);
@@ -23,9 +27,8 @@ function tasks(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, (Number(f[11]) + Number(f[12])) * 10_000);
+      // schedstat: the thread's time on a CPU in ns (stat's utime and stime count 10 ms ticks).
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
     } catch {}
   }
   return out;
@@ -39,17 +42,42 @@ const runtime = await createRuntime({
 const delivery = runtime.services.delivery!;
 let done = 0;
 const EMPTY = { 'content-type': 'text/plain' };
-delivery.registerTarget({
-  name: 'bench',
-  kind: 'webhook',
-  concurrency: 64,
-  async attempt(d) {
-    void d.eventJson;
-    await new Promise<void>((r) => setImmediate(r));
-    done++;
-    return { ok: true, httpStatus: 200, response: '', responseHeaders: EMPTY };
+// QUEUE_TARGET=webhook: the product's webhook sender (a WebhookTarget, unsigned, as the durable row's
+// configured handler) on a lane that answers at once, as the counting receiver does: the queue's cost plus
+// the sender's own per attempt (headers, the SSRF guard's cache, the result and record with headers).
+const RESPONSE_HEADERS = ['content-type', 'text/plain', 'Date', 'Sun, 06 Dec 2026 14:40:00 GMT', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Content-Length', '2'];
+const checked: CheckedTarget = { hostname: '127.0.0.1', address: '127.0.0.1', family: 4 };
+const lane: HttpLane = {
+  stale: false,
+  send(form: RequestForm, request: FormRequest): Promise<ExchangeResult> {
+    const bytes = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
+    const requestHeaders = form.headerList(request, bytes);
+    return new Promise<ExchangeResult>((resolve) =>
+      setImmediate(() => {
+        done++;
+        resolve({ status: 200, retryAfter: undefined, head: 'ok', requestHeaders, responseHeaders: RESPONSE_HEADERS });
+      }),
+    );
   },
-});
+};
+const transport: HttpTransport = { closed: false, lane: () => lane, close: async () => {} };
+const ssrf = { cachedHost: () => checked, check: async () => checked } as unknown as SsrfGuard;
+const WEBHOOK = process.env['QUEUE_TARGET'] === 'webhook';
+delivery.registerTarget(
+  WEBHOOK
+    ? new WebhookTarget({ name: 'bench', url: 'http://127.0.0.1:9/hook', concurrency: 64 }, { http: transport, ssrf })
+    : {
+        name: 'bench',
+        kind: 'webhook',
+        concurrency: 64,
+        async attempt(d) {
+          void d.eventJson;
+          await new Promise<void>((r) => setImmediate(r));
+          done++;
+          return { ok: true, httpStatus: 200, response: '', responseHeaders: EMPTY };
+        },
+      },
+);
 const event = JSON.parse(body) as Record<string, unknown>;
 const pid = String(process.pid);
 const rows: string[] = [];

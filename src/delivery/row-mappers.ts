@@ -138,6 +138,8 @@ export function attemptDetail(record: AttemptRecord): string | null {
   return attemptDetailText(record.retryable, record.retryAfterMs, record.disableTarget, record.requestBodyIsEvent === true);
 }
 
+const BODY_IS_EVENT_DETAIL = JSON.stringify({ requestBodyIsEvent: true });
+
 /** attemptDetail from the fields themselves (null or undefined: absent), as the SQLite thread reads them off its wire. */
 export function attemptDetailText(
   retryable: boolean | null | undefined,
@@ -145,8 +147,8 @@ export function attemptDetailText(
   disableTarget: boolean | null | undefined,
   requestBodyIsEvent: boolean,
 ): string | null {
-  // Most attempts have none of them: no object to build.
-  if (retryable == null && retryAfterMs == null && disableTarget == null && !requestBodyIsEvent) return null;
+  // Most attempts have none of them, or (a webhook that sent the stored event as is) only the mark: no object to build.
+  if (retryable == null && retryAfterMs == null && disableTarget == null) return requestBodyIsEvent ? BODY_IS_EVENT_DETAIL : null;
   const detail: Record<string, unknown> = {};
   if (retryable != null) detail['retryable'] = retryable;
   if (retryAfterMs != null) detail['retryAfterMs'] = retryAfterMs;

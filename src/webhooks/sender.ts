@@ -187,6 +187,9 @@ export class WebhookTarget implements OutboundTarget {
   readonly #templatesReadEvent: boolean;
   readonly #profile: TransportProfile | undefined;
   readonly #oauth2: OAuth2Token | undefined;
+  /** The last response's headers as received and as recorded (see #responseRecord). */
+  #lastResponse: readonly string[] = NO_HEADERS;
+  #lastResponseRecord: Readonly<Record<string, string>> | undefined;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -342,9 +345,8 @@ export class WebhookTarget implements OutboundTarget {
     const request = { headers, webhookId: context.webhookId, timestamp, body };
     if (this.#urls.length > 1) return this.#sendInTurn(roots, context, request, started, sent);
     const url = this.#urls[0] as UrlTemplate;
-    return this.#send(url, url.render(roots, this.#lookup), request, context.signal, started, this.#form, sent).then((result) =>
-      result.ok ? result : this.#failedAll(result, result.retryable === true, result.disableTarget === true, started),
-    );
+    // The only URL: its result is the attempt's, finished where the answer arrives (no promise more per attempt).
+    return this.#send(url, url.render(roots, this.#lookup), request, context.signal, started, this.#form, sent, true);
   }
 
   /** The URL, then each fallback URL in order until one succeeds. */
@@ -361,6 +363,16 @@ export class WebhookTarget implements OutboundTarget {
       if (context.signal.aborted) break;
     }
     return this.#failedAll(last as RunResult, anyRetryable, allDisable, started);
+  }
+
+  /** The result of the only URL as the attempt's: a failure as #failedAll words it. */
+  #alone(result: RunResult, started: number): RunResult {
+    return result.ok ? result : this.#failedAll(result, result.retryable === true, result.disableTarget === true, started);
+  }
+
+  /** `sending` as the attempt's result when it is the only URL's (#alone), else as it is. */
+  #aloneThen(sending: Promise<RunResult>, alone: boolean, started: number): Promise<RunResult> {
+    return alone ? sending.then((result) => this.#alone(result, started)) : sending;
   }
 
   /** The attempt's result when no URL took it: the last failure, retryable when any was, disabling only when all would. */
@@ -402,16 +414,18 @@ export class WebhookTarget implements OutboundTarget {
     started: number,
     form: RequestForm,
     sent: BodySent,
+    alone = false,
   ): Promise<RunResult> {
     const parsed = template.parse(urlText);
     if (parsed === undefined) {
-      return Promise.resolve({ ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).`, ...sent });
+      const result: RunResult = { ok: false, retryable: false, error: `Webhook "${this.name}": "${urlText}" is not an absolute URL (check the url template and its placeholders).`, ...sent };
+      return Promise.resolve(alone ? this.#alone(result, started) : result);
     }
     // A checked IP literal or a recently checked name needs no await.
     const checked = parsed.web ? this.#deps.ssrf.cachedHost(parsed.hostname) : undefined;
-    if (checked === undefined) return this.#checkThenSend(template, parsed, request, signal, started, form, sent);
-    if (tracingOn()) return this.#sendTraced(template, parsed, checked, request, signal, started, form, sent);
-    return this.#exchange(template, parsed, checked, request, signal, started, form, sent);
+    if (checked === undefined) return this.#aloneThen(this.#checkThenSend(template, parsed, request, signal, started, form, sent), alone, started);
+    if (tracingOn()) return this.#aloneThen(this.#sendTraced(template, parsed, checked, request, signal, started, form, sent), alone, started);
+    return this.#exchange(template, parsed, checked, request, signal, started, form, sent, alone);
   }
 
   async #checkThenSend(
@@ -465,8 +479,22 @@ export class WebhookTarget implements OutboundTarget {
     return result;
   }
 
-  /** The request on its lane, and what its answer (or failure) means; `sent` goes into the result as it is. */
-  #exchange(template: UrlTemplate, parsed: ParsedUrl, checked: CheckedTarget, request: Omit<FormRequest, 'path' | 'signal'>, signal: AbortSignal, started: number, form: RequestForm, sent: BodySent): Promise<RunResult> {
+  /**
+   * The request on its lane, and what its answer (or failure) means; `sent`
+   * goes into the result as it is. `alone`: the result is the attempt's
+   * (the only URL's), finished here (#alone).
+   */
+  #exchange(
+    template: UrlTemplate,
+    parsed: ParsedUrl,
+    checked: CheckedTarget,
+    request: Omit<FormRequest, 'path' | 'signal'>,
+    signal: AbortSignal,
+    started: number,
+    form: RequestForm,
+    sent: BodySent,
+    alone = false,
+  ): Promise<RunResult> {
     let sending: Promise<ExchangeResult>;
     try {
       // headersTimeout/bodyTimeout bound the wait; no per-request timer or combined signal on the hot path.
@@ -479,12 +507,19 @@ export class WebhookTarget implements OutboundTarget {
         signal,
       });
     } catch (err) {
-      return Promise.resolve(this.#failed(err, parsed, sent));
+      const failed = this.#failed(err, parsed, sent);
+      return Promise.resolve(alone ? this.#alone(failed, started) : failed);
     }
     // One result object per attempt: the classification, the headers as sent and received (redacted) and what the record keeps of the body.
     return sending.then(
-      (response) => this.#classify(response, parsed, started, sent),
-      (err: unknown) => this.#failed(err, parsed, sent),
+      (response) => {
+        const result = this.#classify(response, parsed, started, sent);
+        return alone ? this.#alone(result, started) : result;
+      },
+      (err: unknown) => {
+        const failed = this.#failed(err, parsed, sent);
+        return alone ? this.#alone(failed, started) : failed;
+      },
     );
   }
 
@@ -510,7 +545,7 @@ export class WebhookTarget implements OutboundTarget {
     const status = answer.status;
     const response = headBytes(answer.head, RESPONSE_HEAD);
     const requestHeaders = redactHeaders(answer.requestHeaders, this.#redact);
-    const responseHeaders = redactHeaders(answer.responseHeaders, this.#redact);
+    const responseHeaders = this.#responseRecord(answer.responseHeaders);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
     if (ok) {
       return sent === STORED_EVENT_SENT
@@ -519,6 +554,33 @@ export class WebhookTarget implements OutboundTarget {
     }
     const result = this.#refused(status, answer.retryAfter, response, parsed);
     return { ...result, requestHeaders, responseHeaders, ...sent };
+  }
+
+  /**
+   * The response headers as the attempt's record keeps them. A receiver
+   * answers with the same headers time after time (its Date changes once a
+   * second), and exchange() hands the same strings over for them: the record
+   * made for the last response is given again while they are equal, one
+   * object instead of one per attempt, which the store's wire also turns
+   * into JSON text once (sqlite-wire.ts). Records are never changed once made.
+   */
+  #responseRecord(flat: readonly string[]): Readonly<Record<string, string>> {
+    const last = this.#lastResponse;
+    const record = this.#lastResponseRecord;
+    if (record !== undefined && flat.length === last.length) {
+      let same = true;
+      for (let i = 0; i < flat.length; i++) {
+        if (flat[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return record;
+    }
+    const made = redactHeaders(flat, this.#redact);
+    this.#lastResponse = flat;
+    this.#lastResponseRecord = made;
+    return made;
   }
 
   /** What a status other than success means: retry (with Retry-After), give up, or disable the target. */

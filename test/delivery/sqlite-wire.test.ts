@@ -12,6 +12,14 @@ const settles: SettleRequest[] = [
   { deliveryId: 'dlv_3', nodeId: 'node-b', attempt: 1, record: { deliveryId: 'dlv_3', attempt: 1, startedAt: 12, durationMs: 0, ok: false, error: 'not attempted' }, outcome: { state: 'pending', dueAt: 12, resetAttempts: true }, unattempted: true },
   { deliveryId: 'dlv_4', nodeId: 'node-b', attempt: 8, record: { deliveryId: 'dlv_4', attempt: 8, startedAt: 13, durationMs: 1, ok: false, error: 'gone' }, outcome: { state: 'failed', error: 'gone' } },
   { deliveryId: 'dlv_5', nodeId: 'node-a', attempt: 1, record: { deliveryId: 'dlv_5', attempt: 1, startedAt: 14, durationMs: 4, ok: true, retryable: false, retryAfterMs: 0, httpStatus: 204, responseHeaders: { 'x-a': '1' }, requestBody: '{"a":1}' }, outcome: { state: 'done', keepBody: 'compressed' } },
+  // Every field of the record set, each to its own value.
+  {
+    deliveryId: 'dlv_6',
+    nodeId: 'node-a',
+    attempt: 3,
+    record: { deliveryId: 'dlv_6', attempt: 3, startedAt: 15, durationMs: 6, ok: false, retryable: false, retryAfterMs: 7, disableTarget: true, httpStatus: 410, exitCode: 2, response: 'gone', error: 'HTTP 410', requestHeaders: { 'x-r': '6' }, requestBody: 'b6', requestBodyIsEvent: false, responseHeaders: { 'x-s': '6' } },
+    outcome: { state: 'failed', error: 'HTTP 410' },
+  },
 ];
 
 /** The same values in an array made with a length: V8 keeps it "holey", and structured clone sends it as a sparse object. */
@@ -81,4 +89,22 @@ test('the store thread reads each packed settle into one reused view: the outcom
       r.deliveryId,
     );
   });
+});
+
+test('header objects shared by several settles, or packed again after another one, each cross as their own text', () => {
+  const shared = { 'x-a': '1', date: 'Sun, 06 Dec 2026 14:40:00 GMT' };
+  const other = { 'x-a': '2' };
+  const settle = (id: string, requestHeaders: Record<string, string>, responseHeaders: Record<string, string>): SettleRequest => ({
+    deliveryId: id,
+    nodeId: 'node-a',
+    attempt: 1,
+    record: { deliveryId: id, attempt: 1, startedAt: 1, durationMs: 1, ok: true, httpStatus: 200, requestHeaders, responseHeaders, requestBodyIsEvent: true },
+    outcome: { state: 'done' },
+  });
+  const batches = [
+    [settle('dlv_1', { 'webhook-id': 'msg_1' }, shared), settle('dlv_2', { 'webhook-id': 'msg_2' }, shared), settle('dlv_3', shared, other)],
+    [settle('dlv_4', other, shared)],
+    [settle('dlv_5', other, other), settle('dlv_6', { 'webhook-id': 'msg_6' }, shared)],
+  ];
+  for (const batch of batches) assert.deepEqual(unpackSettles(packSettles(batch)), batch);
 });

@@ -331,3 +331,48 @@ test('a queued delivery sent from its stored JSON gets the result the general pa
   const { requestBody: _body, ...expected } = shape(general as unknown as Record<string, unknown>) as Record<string, unknown>;
   assert.deepEqual(shape(fromStored as unknown as Record<string, unknown>), { ...expected, requestBodyIsEvent: true });
 });
+
+test('each attempt records the response headers it got, when the receiver answers the same again and when its headers change (credentials redacted)', async () => {
+  const answers = [{ 'x-a': '1' }, { 'x-a': '1' }, { 'x-a': '2' }, { 'x-a': '2', 'set-cookie': 's=secret' }, { 'x-a': '2' }];
+  let n = 0;
+  receiver.respond((_r, res) => res.writeHead(200, answers[n++] ?? {}).end('ok'));
+  const hook = target();
+  const recorded: Array<Record<string, string>> = [];
+  for (let i = 0; i < answers.length; i++) {
+    const result = await hook.run(event, attemptContext());
+    assert.equal(result.ok, true, result.error);
+    const { date, ...rest } = result.responseHeaders ?? {};
+    assert.equal(typeof date, 'string');
+    recorded.push(rest);
+  }
+  const expected = (extra: Record<string, string>) => ({ ...extra, connection: 'keep-alive', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked' });
+  assert.deepEqual(recorded, [expected({ 'x-a': '1' }), expected({ 'x-a': '1' }), expected({ 'x-a': '2' }), expected({ 'x-a': '2', 'set-cookie': '[redacted]' }), expected({ 'x-a': '2' })]);
+});
+
+test('with one URL, every kind of failure is the attempt\'s result in full: retryable and disable_target said, the time taken', async () => {
+  let status = 503;
+  receiver.respond((_r, res) => res.writeHead(status).end('no'));
+  const cases: Array<{ name: string; run: () => Promise<Awaited<ReturnType<WebhookTarget['run']>>>; retryable: boolean; disable: boolean }> = [
+    { name: 'not an absolute URL', run: () => target({ url: '{{data.path}}' }).run(event, attemptContext()), retryable: false, disable: false },
+    { name: 'refused by the SSRF guard', run: () => target({ url: 'http://10.255.255.1/hook' }).run(event, attemptContext()), retryable: false, disable: false },
+    { name: 'connection refused', run: () => target({ url: 'http://127.0.0.1:1/' }).run(event, attemptContext()), retryable: true, disable: false },
+    { name: '503', run: () => target().run(event, attemptContext()), retryable: true, disable: false },
+    {
+      name: '410',
+      run: () => {
+        status = 410;
+        return target().run(event, attemptContext());
+      },
+      retryable: false,
+      disable: true,
+    },
+  ];
+  for (const c of cases) {
+    const result = await c.run();
+    assert.equal(result.ok, false, c.name);
+    assert.equal(result.retryable, c.retryable, c.name);
+    assert.equal(result.disableTarget, c.disable, c.name);
+    assert.equal(typeof result.durationMs, 'number', c.name);
+    assert.equal(typeof result.error, 'string', c.name);
+  }
+});
