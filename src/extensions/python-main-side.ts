@@ -9,7 +9,7 @@ import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTi
 import type { HookworkEvent } from '../events/envelope.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
-import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
+import { AnswerToCome, PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand } from './protocol-process.js';
 import { fromRemoteError, type EncodedEvent, type Request, type Response } from './protocol.js';
 
@@ -140,37 +140,34 @@ export class PythonMainSide implements MainSide {
     const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
     const kept = json.length <= ENCODED_MAX_CHARS;
     if (kept) this.#keepEncoded(copy.uuid, encoded);
-    // One promise per event, settled by the answer itself (ProtocolProcess.send), not a request's promise and a second one from its then().
-    const asked = new Promise<unknown>((resolve, reject) => {
-      try {
-        process.send({ type: 'getConfiguration' }, new Asked(this, copy.uuid, kept, parent, configuration, resolve, reject), encoded);
-      } catch (err) {
-        // Its frame would be over the limit: nothing was sent.
-        if (kept) this.#encoded.delete(copy.uuid);
-        reject(err);
-      }
-    });
-    return new PendingDecision(asked, false);
+    // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).
+    const asked = new Asked(this, copy.uuid, kept, parent, configuration);
+    try {
+      process.send({ type: 'getConfiguration' }, asked, encoded);
+    } catch (err) {
+      // Its frame would be over the limit: nothing was sent, and the event is rejected.
+      if (kept) this.#encoded.delete(copy.uuid);
+      throw err;
+    }
+    return asked;
   }
 
   /** A getConfiguration answer (Asked): the decision, or the error it is; the event's JSON is kept only for an event to handle now. */
-  answered(asked: Asked, answer: Response): void {
+  answered(asked: Asked, answer: Response): unknown {
     let decided: unknown;
     try {
       decided = this.#decision(answer, asked.parent, asked.configuration);
     } catch (err) {
       if (asked.kept) this.#encoded.delete(asked.uuid);
-      asked.reject(err);
-      return;
+      throw err;
     }
     // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
     if (asked.kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(asked.uuid);
-    asked.resolve(decided);
+    return decided;
   }
 
-  failed(asked: Asked, error: Error): void {
+  failed(asked: Asked): void {
     if (asked.kept) this.#encoded.delete(asked.uuid);
-    asked.reject(error);
   }
 
   #keepEncoded(uuid: string, kept: Encoded): void {
@@ -261,8 +258,8 @@ export class PythonMainSide implements MainSide {
   }
 }
 
-/** One getConfiguration request waiting for its answer: takes it to its main side, which settles the event's one promise. */
-class Asked implements AnswerReceiver {
+/** One getConfiguration request waiting for its answer: its main side makes the answer a decision, handed to the handler (AnswerToCome). */
+class Asked extends AnswerToCome implements AnswerReceiver {
   constructor(
     readonly side: PythonMainSide,
     readonly uuid: string,
@@ -270,15 +267,23 @@ class Asked implements AnswerReceiver {
     readonly kept: boolean,
     readonly parent: ExtensionParent,
     readonly configuration: string,
-    readonly resolve: (decided: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   answered(response: Response): void {
-    this.side.answered(this, response);
+    let decided: unknown;
+    try {
+      decided = this.side.answered(this, response);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.decide(decided);
   }
 
   failed(error: Error): void {
-    this.side.failed(this, error);
+    this.side.failed(this);
+    this.fail(error);
   }
 }

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import type { TaskRunner } from '../../src/extensions/main-side.js';
-import { PendingDecision } from '../../src/extensions/main-side.js';
+import { AnswerToCome } from '../../src/extensions/main-side.js';
 import { encodeEvent, encodeFrames, FrameDecoder, MAX_FRAME_BYTES, RequestBatch, requestText, type EncodedEvent } from '../../src/extensions/protocol.js';
 import { PYTHON_RUNTIME, PythonExtensions } from '../../src/extensions/python.js';
 import { PythonMainSide } from '../../src/extensions/python-main-side.js';
@@ -23,6 +23,54 @@ import { waitFor } from '../helpers/wait-for.js';
 import { silentLogger } from '../../src/logger.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
+
+/** The decision an AnswerToCome gives, as a promise (the handler listens instead). */
+function answerOf(decision: unknown): Promise<unknown> {
+  assert.ok(decision instanceof AnswerToCome);
+  return new Promise((resolve, reject) => decision.listen({ decided: (_token, value) => resolve(value), failed: (_token, err) => reject(err) }, undefined));
+}
+
+/** An AnswerToCome settled by hand. */
+class Settled extends AnswerToCome {
+  give(value: unknown): void {
+    this.decide(value);
+  }
+  refuse(error: unknown): void {
+    this.fail(error);
+  }
+}
+
+describe('AnswerToCome: a decision handed to its listener, no promise', () => {
+  test('the listener gets the decision or the failure once, with its token, whether it listened before or after', () => {
+    const got: string[] = [];
+    const listener = {
+      decided: (token: string, value: unknown) => got.push(`${token} decided ${String(value)}`),
+      failed: (token: string, err: unknown) => got.push(`${token} failed ${(err as Error).message}`),
+    };
+    const before = new Settled();
+    before.listen(listener, 'a');
+    assert.deepEqual(got, []);
+    before.give('conf');
+    const after = new Settled();
+    after.give(null);
+    after.listen(listener, 'b');
+    const refused = new Settled();
+    refused.refuse(new Error('no'));
+    refused.listen(listener, 'c');
+    const refusedLater = new Settled();
+    refusedLater.listen(listener, 'd');
+    refusedLater.refuse(new Error('gone'));
+    assert.deepEqual(got, ['a decided conf', 'b decided null', 'c failed no', 'd failed gone']);
+  });
+
+  test('a listener that throws on the decision gets the error as its failure: the answers read after it still arrive', () => {
+    const failures: unknown[] = [];
+    const answer = new Settled();
+    answer.listen({ decided: () => { throw new Error('broken listener'); }, failed: (_token, err) => failures.push(err) }, undefined);
+    assert.doesNotThrow(() => answer.give('conf'));
+    assert.match(String(failures[0]), /broken listener/);
+  });
+});
 
 describe('host frames', () => {
   test('a request is written with its id first and, when given, its event as already encoded; frames of a burst share one buffer', () => {
@@ -125,8 +173,8 @@ describe('Python main side: each event encoded once', () => {
     const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
     await main.start(parent);
     const decision = main.getConfiguration(event, parent, 'conf');
-    assert.ok(decision instanceof PendingDecision);
-    assert.equal(await decision.promise, 'configured:conf');
+    assert.ok(decision instanceof AnswerToCome);
+    assert.equal(await answerOf(decision), 'configured:conf');
 
     const copy = toWorkerCopy(event, false);
     await main.runner.run({ module: main.module, exportName: main.exportName, event: copy, configuration: 'configured:conf' });
@@ -137,11 +185,11 @@ describe('Python main side: each event encoded once', () => {
 
     // A copy that differs (here: the token granted) never takes another copy's JSON.
     grant = true;
-    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    await answerOf(main.getConfiguration(event, parent, 'conf'));
     await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
     assert.equal(given[2], undefined);
     // The same granted copy does.
-    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    await answerOf(main.getConfiguration(event, parent, 'conf'));
     const granted = toWorkerCopy(event, true);
     await main.runner.run({ module: main.module, exportName: main.exportName, event: granted, configuration: 'x' });
     assert.equal(given[3], JSON.stringify(granted));
@@ -178,11 +226,11 @@ describe('Python main side: each event encoded once', () => {
     const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
     await main.start(parent);
     const skipped = await host.emit('100', { account: { name: 'none' } });
-    assert.equal(await (main.getConfiguration(skipped, parent, 'conf') as PendingDecision).promise, null);
+    assert.equal(await answerOf(main.getConfiguration(skipped, parent, 'conf')), null);
     const rejected = await host.emit('100', { account: { name: 'raise' } });
-    await assert.rejects((main.getConfiguration(rejected, parent, 'conf') as PendingDecision).promise, /refused 100/);
+    await assert.rejects(answerOf(main.getConfiguration(rejected, parent, 'conf')), /refused 100/);
     const large = await host.emit('100', { account: { name: 'text' }, data: { blob: 'x'.repeat(70_000) } });
-    assert.equal(await (main.getConfiguration(large, parent, 'conf') as PendingDecision).promise, 'configured:conf');
+    assert.equal(await answerOf(main.getConfiguration(large, parent, 'conf')), 'configured:conf');
     for (const event of [skipped, rejected, large]) {
       await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
     }
