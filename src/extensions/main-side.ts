@@ -10,10 +10,23 @@ import type { ExtensionParent, ExtensionTask, HandleResult } from './contract.js
 import type { EncodedEvent } from './protocol.js';
 import type { TaskSignal } from './task-signal.js';
 
+/** Takes a handle task's outcome (TaskRunner.runTo), for the `token` it was given (ExtensionHandler: the event's job). */
+export interface TaskListener<T> {
+  /** The result, handed over as it is read. */
+  handled(token: T, result: HandleResult): void;
+  /** What run() would reject with, on a later microtask (as a promise's rejection comes). */
+  failed(token: T, error: unknown): void;
+}
+
 /** Runs handle() somewhere: the thread pool, or a process pool. */
 export interface TaskRunner {
   /** `event`: task.event already encoded as JSON, for a runner that sends JSON (a process pool); others ignore it. */
   run(task: ExtensionTask, signal?: TaskSignal, event?: EncodedEvent): Promise<HandleResult>;
+  /**
+   * run(), its outcome handed to `listener` instead of a promise (no promise,
+   * no then() and no microtask turn per result): where the runner has it.
+   */
+  runTo?<T>(task: ExtensionTask, signal: TaskSignal | undefined, event: EncodedEvent | undefined, listener: TaskListener<T>, token: T): void;
   /** Gives a failure of run() a typed, readable error. */
   describeFailure(err: unknown): Error;
 }

@@ -71,9 +71,11 @@ export class PythonMainSide implements MainSide {
     this.module = options.module;
     this.exportName = options.exportName;
     const runner = options.runner;
+    const runTo = runner.runTo?.bind(runner);
     this.runner = {
       run: (task, signal) => runner.run(task, signal, this.#takeEncoded(task.event)),
       describeFailure: (err) => runner.describeFailure(err),
+      ...(runTo === undefined ? {} : { runTo: (task, signal, _event, listener, token) => runTo(task, signal, this.#takeEncoded(task.event), listener, token) }),
     };
   }
 
