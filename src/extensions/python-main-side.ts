@@ -7,6 +7,7 @@
 
 import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTimeoutError } from '../errors.js';
 import type { HookworkEvent } from '../events/envelope.js';
+import { eventCopyJsonText } from '../events/event-json.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
 import { AnswerToCome, PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
@@ -137,7 +138,9 @@ export class PythonMainSide implements MainSide {
     const process = this.#process;
     if (process === undefined) throw this.#notRunning();
     const copy = this.#options.toEvent(event);
-    const json = JSON.stringify(copy);
+    // The copy's text from the event's cached parts when it is the event's own members (no token shown), else stringified.
+    const own = copy.account === event.account && copy.data === event.data && copy.timestamp === event.timestamp && copy.uuid === event.uuid;
+    const json = (own ? eventCopyJsonText(event) : undefined) ?? JSON.stringify(copy);
     // Measured once: the handle frame carries the same bytes.
     const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
     const kept = json.length <= ENCODED_MAX_CHARS;
