@@ -313,3 +313,31 @@ describe('process pool: log tags', () => {
     }
   });
 });
+
+describe('process pool: runTo', () => {
+  test("runTo hands the result to the listener with its token as the answer is read, the handler's error and a refusal on a later microtask", async () => {
+    const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
+    const pool = new ProcessPool({ size: 1, command: python.command('worker'), name: 'python', logger: silentLogger() });
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const task = async (name: string) => ({ module: 'conformance_handler', exportName: 'ConformanceHandler', event: toWorkerCopy(await host.emit('100', { account: { name } }), false), configuration: 'conf' });
+    const got: string[] = [];
+    const listener = {
+      handled: (token: string, result: unknown) => got.push(`${token}: ${String(result)}`),
+      failed: (token: string, err: unknown) => got.push(`${token} failed: ${(err as Error).message}`),
+    };
+    try {
+      pool.runTo(await task('text'), undefined, undefined, listener, 'first');
+      pool.runTo(await task('raise'), undefined, undefined, listener, 'second');
+      await waitFor(() => got.length === 2, { what: 'both outcomes' });
+      assert.deepEqual(got, ['first: handled conf', 'second failed: bad value conf']);
+    } finally {
+      await pool.close();
+    }
+    // Refused at once (the pool is closed), yet never inside runTo: the caller has returned first, as with a rejected promise.
+    pool.runTo(await task('text'), undefined, undefined, listener, 'third');
+    assert.equal(got.length, 2);
+    await Promise.resolve();
+    assert.match(got[2] ?? '', /^third failed: .*closed/);
+  });
+});
