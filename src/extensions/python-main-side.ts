@@ -31,6 +31,9 @@ export interface PythonMainSideOptions {
   readonly onCrash: (error: Error) => void;
 }
 
+/** Every getConfiguration request but its event: one frozen object, whose JSON a batch of frames encodes once (RequestBatch). */
+const GET_CONFIGURATION = Object.freeze({ type: 'getConfiguration' as const });
+
 /** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
 const ENCODED_KEPT = 1024;
 /** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
@@ -148,7 +151,7 @@ export class PythonMainSide implements MainSide {
     // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).
     const asked = new Asked(this, copy.uuid, kept, parent, configuration);
     try {
-      process.send({ type: 'getConfiguration' }, asked, encoded);
+      process.send(GET_CONFIGURATION, asked, encoded);
     } catch (err) {
       // Its frame would be over the limit: nothing was sent, and the event is rejected.
       if (kept) this.#encoded.delete(copy.uuid);

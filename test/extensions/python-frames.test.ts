@@ -91,15 +91,22 @@ describe('host frames', () => {
     const event = { id: '100', data: { path: '/in/é€😀.txt' } };
     const encoded = encodeEvent(event);
     assert.equal(encoded.bytes, Buffer.byteLength(encoded.json));
+    // A constant message given again (its JSON encoded once), and ids of every length.
+    const asked = { type: 'getConfiguration' } as const;
     const requests = [
       [{ type: 'ping' }, 1, undefined],
-      [{ type: 'getConfiguration' }, 2, encoded],
+      [asked, 2, encoded],
       [{ type: 'handle', module: 'm', class: 'C', configuration: 'ç€', deadline: 32503680000000 }, 3, encoded],
       [{ type: 'handle', module: 'm', class: 'C', event, configuration: 'plain' }, 4, undefined],
+      [asked, 0, encoded],
+      [asked, 10, encoded],
+      [asked, 99, encoded],
+      [{ type: 'ping' }, 1_000_000, undefined],
+      [asked, 9_007_199_254_740_991, encoded],
     ] as const;
     const batch = new RequestBatch();
     for (const [message, id, withEvent] of requests) batch.add(message, id, withEvent);
-    assert.equal(batch.size, 4);
+    assert.equal(batch.size, requests.length);
     const texts = requests.map(([message, id, withEvent]) => requestText(message, id, withEvent?.json));
     const expected = encodeFrames(
       texts.map((t) => t.text),
