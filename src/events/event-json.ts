@@ -101,9 +101,16 @@ export function eventJsonText(event: HookworkEvent): string {
 export function eventCopyJsonText(event: HookworkEvent): string | undefined {
   if (!isBuiltEnvelope(event)) return undefined;
   const entry = entryJsonOf(event);
+  const message = event.message === '' ? '""' : JSON.stringify(event.message);
+  const timestamp = timestampJson(event.timestamp);
+  if (hasDefaultMembers(event)) {
+    return [entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message, membersJson(event), timestamp, ',"data":', event.data_json, '}'].join('');
+  }
+  // An account of its own: its pieces go into the one join (no intermediate text for the members; the server's JSON cached by object).
   return [
-    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),
-    membersJson(event), timestampJson(event.timestamp), ',"data":', event.data_json, '}',
+    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message,
+    ',"account":', JSON.stringify(event.account), ',"component":', JSON.stringify(event.component), ',"server":', cachedJson(event.server), ',"timestamp":',
+    timestamp, ',"data":', event.data_json, '}',
   ].join('');
 }
 
