@@ -278,10 +278,11 @@ export function childrenCpuMs(): number {
   return total;
 }
 
-/** A process's time on a CPU so far, ms (the first field of /proc/<pid>/schedstat, in ns), or undefined without schedstat. */
+/** A process's time on a CPU so far, ms: the first field (ns) of each of its threads' /proc/<pid>/task/<tid>/schedstat, summed; undefined without schedstat. */
 function schedMs(pid: string): number | undefined {
   try {
-    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
     return Number.isFinite(ns) ? ns / 1e6 : undefined;
   } catch {
     return undefined;
@@ -299,8 +300,8 @@ interface CpuTally {
  * processes) to `tally`. The first call is interleavedWith's warm-up and is
  * not counted: the bare pools' python3 processes are still starting then
  * (~0.1 s of CPU each, through a pyenv shim even more), and this process's
- * code is not compiled yet; counting it put every peer's start-up into
- * ours (it runs first), ~140 µs per event of "processes" over 6 batches.
+ * code is not compiled yet; counting it put the peers' start-ups into ours
+ * (it runs first): ~190 µs per event of "processes" over its 6 batches.
  */
 function counted(run: () => Promise<number>, events: number, tally: CpuTally): () => Promise<number> {
   let warmedUp = false;
