@@ -166,10 +166,18 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
   return buffer;
 }
 
-/** An event already encoded as JSON, with its size in UTF-8 bytes: measured once for every frame that carries it. */
+/**
+ * An event already encoded as JSON, with its size in UTF-8 bytes: measured
+ * once for every frame that carries it. Once a frame carrying it has been
+ * encoded (RequestBatch.take), `utf8` holds those bytes (a view of that
+ * frame's buffer) and `json` is '': a later frame copies the bytes, and the
+ * text (an event's ~600 bytes of heap while it waits for its handle frame)
+ * is let go.
+ */
 export interface EncodedEvent {
-  readonly json: string;
+  json: string;
   readonly bytes: number;
+  utf8?: Buffer;
 }
 
 /** An event's JSON and its UTF-8 size. */
@@ -192,7 +200,9 @@ export function encodeEvent(event: unknown): EncodedEvent {
  * those of requestText.
  */
 export class RequestBatch {
-  /** Two per frame: the event's JSON ('' when none), the message's JSON. */
+  /** Per frame: the event (undefined when none). */
+  #events: Array<EncodedEvent | undefined> = [];
+  /** Per frame: the message's JSON. */
   #parts: string[] = [];
   /** Three per frame: the id, the event's bytes (-1 when none), the frame's bytes (without its length prefix). */
   #sizes: number[] = [];
@@ -219,23 +229,26 @@ export class RequestBatch {
     const eventBytes = event === undefined ? -1 : event.bytes;
     const size = head + Math.max(eventBytes, 0) + Buffer.byteLength(json, 'utf8');
     if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
-    this.#parts.push(event === undefined ? '' : event.json, json);
+    this.#events.push(event);
+    this.#parts.push(json);
     this.#sizes.push(id, eventBytes, size);
     this.#total += 4 + size;
   }
 
   /** The frames added so far, in one buffer; the batch is empty again. */
   take(): Buffer {
+    const events = this.#events;
     const parts = this.#parts;
     const sizes = this.#sizes;
     const buffer = Buffer.allocUnsafe(this.#total);
+    this.#events = [];
     this.#parts = [];
     this.#sizes = [];
     this.#total = 0;
     this.#lastMessage = undefined;
     this.#lastJson = '';
     let at = 0;
-    for (let frame = 0, part = 0; frame < sizes.length; frame += 3, part += 2) {
+    for (let frame = 0, part = 0; frame < sizes.length; frame += 3, part++) {
       const id = sizes[frame] as number;
       const eventBytes = sizes[frame + 1] as number;
       const size = sizes[frame + 2] as number;
@@ -245,10 +258,19 @@ export class RequestBatch {
       next = writeDigits(buffer, next, id);
       if (eventBytes >= 0) {
         next += buffer.write(',"event":', next, 9, 'latin1');
-        next += buffer.write(parts[part] as string, next, eventBytes, 'utf8');
+        const event = events[part] as EncodedEvent;
+        if (event.utf8 !== undefined) {
+          next += event.utf8.copy(buffer, next);
+        } else {
+          buffer.write(event.json, next, eventBytes, 'utf8');
+          // Its bytes stay here for its next frame; its text goes.
+          event.utf8 = buffer.subarray(next, next + eventBytes);
+          event.json = '';
+          next += eventBytes;
+        }
       }
       // The message's JSON whole; its `{` becomes the comma after the head (or the event).
-      buffer.write(parts[part + 1] as string, next, at + 4 + size - next, 'utf8');
+      buffer.write(parts[part] as string, next, at + 4 + size - next, 'utf8');
       buffer[next] = 0x2c;
       at += 4 + size;
     }

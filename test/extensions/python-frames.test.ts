@@ -24,6 +24,11 @@ import { silentLogger } from '../../src/logger.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
 
+/** An encoded event's JSON: its text, or the bytes its first frame left (then the text is gone). */
+function textOf(event: EncodedEvent): string {
+  return event.utf8 === undefined ? event.json : event.utf8.toString('utf8');
+}
+
 /** The decision an AnswerToCome gives, as a promise (the handler listens instead). */
 function answerOf(decision: unknown): Promise<unknown> {
   assert.ok(decision instanceof AnswerToCome);
@@ -113,6 +118,12 @@ describe('host frames', () => {
       texts.map((t) => t.size),
     );
     assert.deepEqual(batch.take(), expected);
+    // Its first frame written, the event keeps its bytes and lets its text go; a later batch copies the bytes.
+    assert.equal(encoded.json, '');
+    assert.equal(encoded.utf8?.toString('utf8'), JSON.stringify(event));
+    batch.add(asked, 7, encoded);
+    const again = requestText(asked, 7, JSON.stringify(event));
+    assert.deepEqual(batch.take(), encodeFrames([again.text], [again.size]));
     // Taken: the batch is empty again.
     assert.equal(batch.size, 0);
     assert.equal(batch.take().length, 0);
@@ -153,8 +164,8 @@ describe('Python main side: each event encoded once', () => {
     const runner: TaskRunner = {
       run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
         // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
-        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
-        given.push(event?.json);
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(textOf(event), 'utf8'));
+        given.push(event === undefined ? undefined : textOf(event));
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
@@ -208,8 +219,8 @@ describe('Python main side: each event encoded once', () => {
     const runner: TaskRunner = {
       run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
         // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
-        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
-        given.push(event?.json);
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(textOf(event), 'utf8'));
+        given.push(event === undefined ? undefined : textOf(event));
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
