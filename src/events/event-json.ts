@@ -90,6 +90,30 @@ export function eventJsonText(event: HookworkEvent): string {
   ].join('');
 }
 
+/**
+ * The JSON text of the event's members without `data_json` (an extension's
+ * worker copy of it, without a granted token: toWorkerCopy), the same text
+ * JSON.stringify gives that copy, from the same cached parts as
+ * eventJsonText; undefined for an event not built here (then stringify it).
+ * Flat at once, where stringify's text is a rope that its first reader
+ * (its UTF-8 length) copies flat again.
+ */
+export function eventCopyJsonText(event: HookworkEvent): string | undefined {
+  if (!isBuiltEnvelope(event)) return undefined;
+  const entry = entryJsonOf(event);
+  const message = event.message === '' ? '""' : JSON.stringify(event.message);
+  const timestamp = timestampJson(event.timestamp);
+  if (hasDefaultMembers(event)) {
+    return [entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message, membersJson(event), timestamp, ',"data":', event.data_json, '}'].join('');
+  }
+  // An account of its own: its pieces go into the one join (no intermediate text for the members; the server's JSON cached by object).
+  return [
+    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message,
+    ',"account":', JSON.stringify(event.account), ',"component":', JSON.stringify(event.component), ',"server":', cachedJson(event.server), ',"timestamp":',
+    timestamp, ',"data":', event.data_json, '}',
+  ].join('');
+}
+
 /** The event as plain JSON-safe data (no secrets unless granted). */
 export function eventToJSON(event: HookworkEvent, options?: { grantToken?: boolean }): Record<string, unknown> {
   const plain = JSON.parse(eventJsonText(event)) as Record<string, unknown>;

@@ -24,7 +24,7 @@ import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
 import type { Delayed, ExtensionParent, ExtensionTask, HandleResult, ResultEvent } from './contract.js';
 import { LocalMainSide } from './local-main-side.js';
 import { resolveEntryPoint, type ResolvedEntryPoint } from './loader.js';
-import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
+import { AnswerToCome, PendingDecision, type DecisionListener, type MainSide, type TaskListener, type TaskRunner } from './main-side.js';
 import type { PythonExtensions } from './python.js';
 import type { NodeProcesses } from './node-processes.js';
 import { TaskExpiredError, TaskSignal } from './task-signal.js';
@@ -154,6 +154,16 @@ export class ExtensionHandler {
   readonly #deadlines = new Deadlines({ keepAlive: false });
   // One function for every job: tracking a job allocates no closure.
   readonly #onTimeout = (job: Job): void => this.#expire(job);
+  // One listener for every job's outcome from a runner with runTo (a process pool).
+  readonly #outcomes: TaskListener<Job> = {
+    handled: (job, result) => this.#onResult(job, result),
+    failed: (job, err) => this.#onRunFailed(job, err),
+  };
+  // One listener for every job's AnswerToCome (a Python getConfiguration answer).
+  readonly #answers: DecisionListener<Job> = {
+    decided: (job, value) => this.#decide(job, value),
+    failed: (job, err) => this.#answerFailed(job, err),
+  };
   readonly #delays = new Set<() => void>();
   #idleWaiters: Array<() => void> = [];
   readonly counters: ExtensionHandlerCounters = {
@@ -459,21 +469,17 @@ export class ExtensionHandler {
       this.#decideWithEvents(job, decision);
       return;
     }
+    if (decision instanceof AnswerToCome) {
+      // Another process's answer, handed over as it is read (one listener for every job: nothing allocated per event).
+      decision.listen(this.#answers, job);
+      return;
+    }
     if (decision instanceof PendingDecision) {
       // Another process's answer: counted as a delay only when it is one.
       if (decision.delayed) this.counters.delayed++;
       decision.promise.then(
         (value) => this.#decide(job, value),
-        (err: unknown) => {
-          if (job.finished) return;
-          if (err instanceof ExtensionResultError) {
-            this.#badDecision(job, err.message);
-            return;
-          }
-          this.counters.rejected++;
-          this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
-          this.#finish(job, 'rejected');
-        },
+        (err: unknown) => this.#answerFailed(job, err),
       );
       return;
     }
@@ -491,6 +497,18 @@ export class ExtensionHandler {
       return;
     }
     this.#badDecision(job, `getConfiguration() returned ${typeof decision}; return a configuration text, null, [configuration, events] or a promise of one.`);
+  }
+
+  /** getConfiguration failed in another process: a bad answer is the handler's error, anything else rejects the event. */
+  #answerFailed(job: Job, err: unknown): void {
+    if (job.finished) return;
+    if (err instanceof ExtensionResultError) {
+      this.#badDecision(job, err.message);
+      return;
+    }
+    this.counters.rejected++;
+    this.#reportFailure(job, 'getConfiguration', toError(err), 'rejected', false);
+    this.#finish(job, 'rejected');
   }
 
   #decideWithEvents(job: Job, decision: readonly unknown[]): void {
@@ -546,23 +564,34 @@ export class ExtensionHandler {
       event: toWorkerCopy(job.event, this.#grantToken),
       configuration,
     };
+    const runner = main.runner;
+    // A process pool hands the outcome straight to the one listener (no promise and no then() per event), unless a span waits for it.
+    if (runner.runTo !== undefined && !tracingOn()) {
+      runner.runTo(task, job, undefined, this.#outcomes, job);
+      return;
+    }
     // The handle span is recorded here, around the trip through the pool: the worker itself is not traced.
     const span = tracingOn()
       ? startSpan(`extension handle ${this.name}`, { 'hookwork.extension.name': this.name, 'hookwork.extension.uuid': this.uuid, 'hookwork.event.id': job.event.id })
       : undefined;
-    main.runner.run(task, job).then(
+    runner.run(task, job).then(
       (result) => {
         if (span !== undefined) endSpan(span);
         this.#onResult(job, result);
       },
       (err: unknown) => {
         if (span !== undefined) endSpan(span, err);
-        if (job.finished) return; // timed out: already reported
-        // Its runtime reached it past the deadline (before the timer here fired): the timeout it is.
-        if (err instanceof TaskExpiredError) this.#expire(job);
-        else this.#onHandleFailure(job, main.runner.describeFailure(err), 'error');
+        this.#onRunFailed(job, err);
       },
     );
+  }
+
+  /** handle() did not give a result: its error, its process's end, an abort, or its runtime's `expired`. */
+  #onRunFailed(job: Job, err: unknown): void {
+    if (job.finished) return; // timed out: already reported
+    // Its runtime reached it past the deadline (before the timer here fired): the timeout it is.
+    if (err instanceof TaskExpiredError) this.#expire(job);
+    else this.#onHandleFailure(job, (this.#main as MainSide).runner.describeFailure(err), 'error');
   }
 
   #onResult(job: Job, result: HandleResult): void {

@@ -25,6 +25,7 @@
 import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, ExtensionWorkerCrashError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
+import type { TaskListener } from './main-side.js';
 import { TaskExpiredError, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
 import { EXIT_CODES, fromRemoteError, type EncodedEvent, type RemoteError, type Response } from './protocol.js';
@@ -54,8 +55,31 @@ interface Entry {
   readonly event: EncodedEvent | undefined;
   /** Its process answered it (even if it was aborted meanwhile). */
   answered: boolean;
-  resolve(result: HandleResult): void;
-  reject(error: Error): void;
+  /** Who takes its outcome: run()'s promise (PROMISED), or runTo()'s listener. */
+  readonly listener: TaskListener<unknown>;
+  readonly token: unknown;
+}
+
+/** run()'s listener: the token is the promise's two functions. */
+const PROMISED: TaskListener<{ resolve(result: HandleResult): void; reject(error: unknown): void }> = {
+  handled: (promise, result) => promise.resolve(result),
+  failed: (promise, error) => promise.reject(error),
+};
+
+/** The result, to whoever waits for it; a listener that throws fails its own task. */
+function succeed(entry: Entry, result: HandleResult): void {
+  try {
+    entry.listener.handled(entry.token, result);
+  } catch (err) {
+    fail(entry, err);
+  }
+}
+
+/** A failure, to whoever waits for it: on a later microtask for runTo()'s listener, as run()'s promise would reject it (the caller may still be on its way, e.g. aborting the task). */
+function fail(entry: Entry, error: unknown): void {
+  const { listener, token } = entry;
+  if (listener === PROMISED) listener.failed(token as never, error);
+  else queueMicrotask(() => listener.failed(token, error));
 }
 
 interface Slot {
@@ -95,18 +119,31 @@ export class ProcessPool {
    * (written as is instead of encoding the event again).
    */
   run(task: ExtensionTask, signal?: TaskSignal, event?: EncodedEvent): Promise<HandleResult> {
-    if (this.#closed) return Promise.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it is closed'));
-    if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
-    if (this.maxQueue !== undefined && this.#queue.length >= this.maxQueue && this.#idle() === undefined) {
-      return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
+    return new Promise<HandleResult>((resolve, reject) => this.runTo(task, signal, event, PROMISED, { resolve, reject }));
+  }
+
+  /** run(), its outcome handed to `listener` (TaskRunner.runTo): the result as it is read, a failure on a later microtask. */
+  runTo<T>(task: ExtensionTask, signal: TaskSignal | undefined, event: EncodedEvent | undefined, listener: TaskListener<T>, token: T): void {
+    const refused = this.#refusal(signal);
+    const entry: Entry = { task, signal, event, answered: false, listener: listener as TaskListener<unknown>, token };
+    if (refused !== undefined) {
+      fail(entry, refused);
+      return;
     }
-    return new Promise<HandleResult>((resolve, reject) => {
-      const entry: Entry = { task, signal, event, answered: false, resolve, reject };
-      this.#queue.push(entry);
-      signal?.addEventListener('abort', () => this.#abort(entry));
-      this.#fill();
-      this.#pump();
-    });
+    this.#queue.push(entry);
+    signal?.addEventListener('abort', () => this.#abort(entry));
+    this.#fill();
+    this.#pump();
+  }
+
+  /** Why a new task is refused at once (closed, already aborted, a full queue), if it is. */
+  #refusal(signal: TaskSignal | undefined): Error | undefined {
+    if (this.#closed) return new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it is closed');
+    if (signal?.aborted === true) return abortError(signal.reason);
+    if (this.maxQueue !== undefined && this.#queue.length >= this.maxQueue && this.#idle() === undefined) {
+      return new ExtensionQueueFullError(this.maxQueue);
+    }
+    return undefined;
   }
 
   /** Failures are typed where they happen; anything else becomes an Error. */
@@ -127,7 +164,7 @@ export class ProcessPool {
     if (this.#closed) return;
     this.#closed = true;
     const error = new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran');
-    for (const entry of this.#queue.splice(0)) entry.reject(error);
+    for (const entry of this.#queue.splice(0)) fail(entry, error);
     await Promise.all([...this.#slots].map((slot) => slot.process.shutdown()));
   }
 
@@ -172,9 +209,9 @@ export class ProcessPool {
     // Ended while on an aborted event (before the kill came): that event has already failed, and the next one never started.
     const onAborted = slot.abortedRunning !== undefined && !slot.abortedRunning.answered;
     const running = slot.killed || onAborted ? undefined : behind.shift();
-    if (running !== undefined) running.reject(this.#exitError(exit));
+    if (running !== undefined) fail(running, this.#exitError(exit));
     if (this.#closed) {
-      for (const entry of behind) entry.reject(new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
+      for (const entry of behind) fail(entry, new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
       return;
     }
     // Never read by the process that ended: they wait again, first in line.
@@ -185,7 +222,7 @@ export class ProcessPool {
       // next event tries again.
       const error = this.#exitError(exit);
       this.#options.logger.error({ err: error }, `A ${this.#options.name} extension worker could not start`);
-      for (const entry of this.#queue.splice(0)) entry.reject(error);
+      for (const entry of this.#queue.splice(0)) fail(entry, error);
       return;
     }
     this.#fill();
@@ -242,7 +279,7 @@ export class ProcessPool {
     } catch (err) {
       // Its frame would be over the limit: nothing was sent.
       slot.inFlight.splice(slot.inFlight.indexOf(entry), 1);
-      entry.reject(toError(err));
+      fail(entry, toError(err));
     }
   }
 
@@ -255,30 +292,30 @@ export class ProcessPool {
     this.#completed++;
     // The next frame goes out before this result is processed: the process is not idle meanwhile.
     this.#pump();
-    if (response.type === 'result') entry.resolve(response.result as HandleResult);
-    else if (response.type === 'error') entry.reject(resultError(response.error));
+    if (response.type === 'result') succeed(entry, response.result as HandleResult);
+    else if (response.type === 'error') fail(entry, resultError(response.error));
     // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
-    else if (response.type === 'expired') entry.reject(new TaskExpiredError());
-    else entry.reject(new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
+    else if (response.type === 'expired') fail(entry, new TaskExpiredError());
+    else fail(entry, new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
   };
 
   /** The process ended before answering: onExit has failed or re-queued what it held. */
   readonly #onFailed = (slot: Slot, entry: Entry, error: Error): void => {
-    if (slot.inFlight.includes(entry)) entry.reject(error);
+    if (slot.inFlight.includes(entry)) fail(entry, error);
   };
 
   #abort(entry: Entry): void {
     const queued = this.#queue.indexOf(entry);
     if (queued !== -1) {
       this.#queue.splice(queued, 1);
-      entry.reject(abortError(entry.signal?.reason));
+      fail(entry, abortError(entry.signal?.reason));
       return;
     }
     for (const slot of this.#slots) {
       const at = slot.inFlight.indexOf(entry);
       if (at === -1) continue;
       slot.inFlight.splice(at, 1);
-      entry.reject(abortError(entry.signal?.reason));
+      fail(entry, abortError(entry.signal?.reason));
       // A stuck handler cannot be interrupted: its process goes, a new one
       // comes (the frames behind it are re-queued by onExit). A frame still
       // waiting in the process is not running: its answer will be dropped.

@@ -166,10 +166,18 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
   return buffer;
 }
 
-/** An event already encoded as JSON, with its size in UTF-8 bytes: measured once for every frame that carries it. */
+/**
+ * An event already encoded as JSON, with its size in UTF-8 bytes: measured
+ * once for every frame that carries it. Once a frame carrying it has been
+ * encoded (RequestBatch.take), `utf8` holds those bytes (a view of that
+ * frame's buffer) and `json` is '': a later frame copies the bytes, and the
+ * text (an event's ~600 bytes of heap while it waits for its handle frame)
+ * is let go.
+ */
 export interface EncodedEvent {
-  readonly json: string;
+  json: string;
   readonly bytes: number;
+  utf8?: Buffer;
 }
 
 /** An event's JSON and its UTF-8 size. */
@@ -180,62 +188,112 @@ export function encodeEvent(event: unknown): EncodedEvent {
 
 /**
  * Requests waiting to be written together (ProtocolProcess writes a tick's
- * requests at once), kept as the parts of their JSON text: a head holding
- * the `id` (and the start of an `event` already encoded), that event's JSON
- * as it is, and the rest of the message. `take()` encodes every part
- * straight into one buffer: a request's text is never joined into one
- * string first (a copy of the whole event per frame, which the garbage
- * collector then sweeps), and an event's byte length is measured once for
- * every frame that carries it. The bytes are those of requestText.
+ * requests at once), kept as the parts of their JSON text: the `id`, the
+ * `event`'s JSON as it was encoded (when given) and the message's own JSON.
+ * `take()` encodes every part straight into one buffer: no request's text
+ * is ever joined into one string (a copy of the whole event per frame,
+ * which the garbage collector then sweeps), the head (`{"id":N,"event":`)
+ * is written byte by byte, and the message's JSON is written whole, its
+ * opening brace then overwritten by the comma that follows the head or the
+ * event (no slice of it, no concatenation). A message object given again
+ * (a constant such as getConfiguration's) is encoded once. The bytes are
+ * those of requestText.
  */
 export class RequestBatch {
-  /** Three per frame: the head (ASCII), the event's JSON ('' when none), the rest. */
+  /** Per frame: the event (undefined when none). */
+  #events: Array<EncodedEvent | undefined> = [];
+  /** Per frame: the message's JSON. */
   #parts: string[] = [];
-  /** Per frame: the event's bytes, then the frame's bytes (without its length prefix). */
+  /** Three per frame: the id, the event's bytes (-1 when none), the frame's bytes (without its length prefix). */
   #sizes: number[] = [];
   #total = 0;
+  /** The last message added and its JSON (a constant message is encoded once). */
+  #lastMessage: unknown;
+  #lastJson = '';
 
   get size(): number {
-    return this.#sizes.length >> 1;
+    return this.#sizes.length / 3;
   }
 
-  /** Adds one request; throws a RangeError (adding nothing) when its frame would be over MAX_FRAME_BYTES. */
+  /** Adds one request (not changed afterwards: the same object given again is taken for the same JSON); throws a RangeError (adding nothing) when its frame would be over MAX_FRAME_BYTES. */
   add(message: Request | EventlessRequest, id: number, event?: EncodedEvent): void {
-    const json = JSON.stringify(message);
-    const head = event === undefined ? `{"id":${id},` : `{"id":${id},"event":`;
-    const rest = event === undefined ? json.slice(1) : `,${json.slice(1)}`;
-    const eventBytes = event === undefined ? 0 : event.bytes;
-    const size = head.length + eventBytes + Buffer.byteLength(rest, 'utf8');
+    let json: string;
+    if (message === this.#lastMessage) json = this.#lastJson;
+    else {
+      json = JSON.stringify(message);
+      this.#lastMessage = message;
+      this.#lastJson = json;
+    }
+    // `{"id":` (6), the id's digits, `,"event":` (9) and the event when given; the message's `{` counts for the comma after them.
+    const head = 6 + digitsOf(id) + (event === undefined ? 0 : 9);
+    const eventBytes = event === undefined ? -1 : event.bytes;
+    const size = head + Math.max(eventBytes, 0) + Buffer.byteLength(json, 'utf8');
     if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
-    this.#parts.push(head, event === undefined ? '' : event.json, rest);
-    this.#sizes.push(eventBytes, size);
+    this.#events.push(event);
+    this.#parts.push(json);
+    this.#sizes.push(id, eventBytes, size);
     this.#total += 4 + size;
   }
 
   /** The frames added so far, in one buffer; the batch is empty again. */
   take(): Buffer {
+    const events = this.#events;
     const parts = this.#parts;
     const sizes = this.#sizes;
     const buffer = Buffer.allocUnsafe(this.#total);
+    this.#events = [];
     this.#parts = [];
     this.#sizes = [];
     this.#total = 0;
+    this.#lastMessage = undefined;
+    this.#lastJson = '';
     let at = 0;
-    for (let frame = 0, part = 0; frame < sizes.length; frame += 2, part += 3) {
-      const eventBytes = sizes[frame] as number;
-      const size = sizes[frame + 1] as number;
-      const head = parts[part] as string;
+    for (let frame = 0, part = 0; frame < sizes.length; frame += 3, part++) {
+      const id = sizes[frame] as number;
+      const eventBytes = sizes[frame + 1] as number;
+      const size = sizes[frame + 2] as number;
       buffer.writeUInt32BE(size, at);
       let next = at + 4;
-      // The head is ASCII: one byte per character.
-      buffer.write(head, next, head.length, 'latin1');
-      next += head.length;
-      if (eventBytes > 0) next += buffer.write(parts[part + 1] as string, next, eventBytes, 'utf8');
-      buffer.write(parts[part + 2] as string, next, at + 4 + size - next, 'utf8');
+      next += buffer.write('{"id":', next, 6, 'latin1');
+      next = writeDigits(buffer, next, id);
+      if (eventBytes >= 0) {
+        next += buffer.write(',"event":', next, 9, 'latin1');
+        const event = events[part] as EncodedEvent;
+        if (event.utf8 !== undefined) {
+          next += event.utf8.copy(buffer, next);
+        } else {
+          buffer.write(event.json, next, eventBytes, 'utf8');
+          // Its bytes stay here for its next frame; its text goes.
+          event.utf8 = buffer.subarray(next, next + eventBytes);
+          event.json = '';
+          next += eventBytes;
+        }
+      }
+      // The message's JSON whole; its `{` becomes the comma after the head (or the event).
+      buffer.write(parts[part] as string, next, at + 4 + size - next, 'utf8');
+      buffer[next] = 0x2c;
       at += 4 + size;
     }
     return buffer;
   }
+}
+
+/** How many decimal digits a request id (a non-negative integer) has. */
+function digitsOf(id: number): number {
+  let digits = 1;
+  for (let rest = id; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/** Writes a request id's decimal digits at `at` (no string made); returns where they end. */
+function writeDigits(buffer: Buffer, at: number, id: number): number {
+  const end = at + digitsOf(id);
+  let rest = id;
+  for (let place = end - 1; place >= at; place--) {
+    buffer[place] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
 }
 
 /** Splits a byte stream into messages; throws on a frame that is too large or not a JSON object with a `type`. */

@@ -7,9 +7,10 @@
 
 import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTimeoutError } from '../errors.js';
 import type { HookworkEvent } from '../events/envelope.js';
+import { eventCopyJsonText } from '../events/event-json.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
-import { PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
+import { AnswerToCome, PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand } from './protocol-process.js';
 import { fromRemoteError, type EncodedEvent, type Request, type Response } from './protocol.js';
 
@@ -29,6 +30,9 @@ export interface PythonMainSideOptions {
   /** The process ended on its own (not closed): the handler stops. */
   readonly onCrash: (error: Error) => void;
 }
+
+/** Every getConfiguration request but its event: one frozen object, whose JSON a batch of frames encodes once (RequestBatch). */
+const GET_CONFIGURATION = Object.freeze({ type: 'getConfiguration' as const });
 
 /** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
 const ENCODED_KEPT = 1024;
@@ -71,9 +75,11 @@ export class PythonMainSide implements MainSide {
     this.module = options.module;
     this.exportName = options.exportName;
     const runner = options.runner;
+    const runTo = runner.runTo?.bind(runner);
     this.runner = {
       run: (task, signal) => runner.run(task, signal, this.#takeEncoded(task.event)),
       describeFailure: (err) => runner.describeFailure(err),
+      ...(runTo === undefined ? {} : { runTo: (task, signal, _event, listener, token) => runTo(task, signal, this.#takeEncoded(task.event), listener, token) }),
     };
   }
 
@@ -135,42 +141,41 @@ export class PythonMainSide implements MainSide {
     const process = this.#process;
     if (process === undefined) throw this.#notRunning();
     const copy = this.#options.toEvent(event);
-    const json = JSON.stringify(copy);
+    // The copy's text from the event's cached parts when it is the event's own members (no token shown), else stringified.
+    const own = copy.account === event.account && copy.data === event.data && copy.timestamp === event.timestamp && copy.uuid === event.uuid;
+    const json = (own ? eventCopyJsonText(event) : undefined) ?? JSON.stringify(copy);
     // Measured once: the handle frame carries the same bytes.
     const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
     const kept = json.length <= ENCODED_MAX_CHARS;
     if (kept) this.#keepEncoded(copy.uuid, encoded);
-    // One promise per event, settled by the answer itself (ProtocolProcess.send), not a request's promise and a second one from its then().
-    const asked = new Promise<unknown>((resolve, reject) => {
-      try {
-        process.send({ type: 'getConfiguration' }, new Asked(this, copy.uuid, kept, parent, configuration, resolve, reject), encoded);
-      } catch (err) {
-        // Its frame would be over the limit: nothing was sent.
-        if (kept) this.#encoded.delete(copy.uuid);
-        reject(err);
-      }
-    });
-    return new PendingDecision(asked, false);
+    // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).
+    const asked = new Asked(this, copy.uuid, kept, parent, configuration);
+    try {
+      process.send(GET_CONFIGURATION, asked, encoded);
+    } catch (err) {
+      // Its frame would be over the limit: nothing was sent, and the event is rejected.
+      if (kept) this.#encoded.delete(copy.uuid);
+      throw err;
+    }
+    return asked;
   }
 
   /** A getConfiguration answer (Asked): the decision, or the error it is; the event's JSON is kept only for an event to handle now. */
-  answered(asked: Asked, answer: Response): void {
+  answered(asked: Asked, answer: Response): unknown {
     let decided: unknown;
     try {
       decided = this.#decision(answer, asked.parent, asked.configuration);
     } catch (err) {
       if (asked.kept) this.#encoded.delete(asked.uuid);
-      asked.reject(err);
-      return;
+      throw err;
     }
     // Only an event to handle now takes its JSON again: a skip or a delay lets it go at once.
     if (asked.kept && !(typeof decided === 'string' || (Array.isArray(decided) && typeof decided[0] === 'string'))) this.#encoded.delete(asked.uuid);
-    asked.resolve(decided);
+    return decided;
   }
 
-  failed(asked: Asked, error: Error): void {
+  failed(asked: Asked): void {
     if (asked.kept) this.#encoded.delete(asked.uuid);
-    asked.reject(error);
   }
 
   #keepEncoded(uuid: string, kept: Encoded): void {
@@ -261,8 +266,8 @@ export class PythonMainSide implements MainSide {
   }
 }
 
-/** One getConfiguration request waiting for its answer: takes it to its main side, which settles the event's one promise. */
-class Asked implements AnswerReceiver {
+/** One getConfiguration request waiting for its answer: its main side makes the answer a decision, handed to the handler (AnswerToCome). */
+class Asked extends AnswerToCome implements AnswerReceiver {
   constructor(
     readonly side: PythonMainSide,
     readonly uuid: string,
@@ -270,15 +275,23 @@ class Asked implements AnswerReceiver {
     readonly kept: boolean,
     readonly parent: ExtensionParent,
     readonly configuration: string,
-    readonly resolve: (decided: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   answered(response: Response): void {
-    this.side.answered(this, response);
+    let decided: unknown;
+    try {
+      decided = this.side.answered(this, response);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.decide(decided);
   }
 
   failed(error: Error): void {
-    this.side.failed(this, error);
+    this.side.failed(this);
+    this.fail(error);
   }
 }

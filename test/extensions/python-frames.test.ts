@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import type { ExtensionTask, HandleResult } from '../../src/extensions/contract.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import type { TaskRunner } from '../../src/extensions/main-side.js';
-import { PendingDecision } from '../../src/extensions/main-side.js';
+import { AnswerToCome } from '../../src/extensions/main-side.js';
 import { encodeEvent, encodeFrames, FrameDecoder, MAX_FRAME_BYTES, RequestBatch, requestText, type EncodedEvent } from '../../src/extensions/protocol.js';
 import { PYTHON_RUNTIME, PythonExtensions } from '../../src/extensions/python.js';
 import { PythonMainSide } from '../../src/extensions/python-main-side.js';
@@ -23,6 +23,59 @@ import { waitFor } from '../helpers/wait-for.js';
 import { silentLogger } from '../../src/logger.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
+
+/** An encoded event's JSON: its text, or the bytes its first frame left (then the text is gone). */
+function textOf(event: EncodedEvent): string {
+  return event.utf8 === undefined ? event.json : event.utf8.toString('utf8');
+}
+
+/** The decision an AnswerToCome gives, as a promise (the handler listens instead). */
+function answerOf(decision: unknown): Promise<unknown> {
+  assert.ok(decision instanceof AnswerToCome);
+  return new Promise((resolve, reject) => decision.listen({ decided: (_token, value) => resolve(value), failed: (_token, err) => reject(err) }, undefined));
+}
+
+/** An AnswerToCome settled by hand. */
+class Settled extends AnswerToCome {
+  give(value: unknown): void {
+    this.decide(value);
+  }
+  refuse(error: unknown): void {
+    this.fail(error);
+  }
+}
+
+describe('AnswerToCome: a decision handed to its listener, no promise', () => {
+  test('the listener gets the decision or the failure once, with its token, whether it listened before or after', () => {
+    const got: string[] = [];
+    const listener = {
+      decided: (token: string, value: unknown) => got.push(`${token} decided ${String(value)}`),
+      failed: (token: string, err: unknown) => got.push(`${token} failed ${(err as Error).message}`),
+    };
+    const before = new Settled();
+    before.listen(listener, 'a');
+    assert.deepEqual(got, []);
+    before.give('conf');
+    const after = new Settled();
+    after.give(null);
+    after.listen(listener, 'b');
+    const refused = new Settled();
+    refused.refuse(new Error('no'));
+    refused.listen(listener, 'c');
+    const refusedLater = new Settled();
+    refusedLater.listen(listener, 'd');
+    refusedLater.refuse(new Error('gone'));
+    assert.deepEqual(got, ['a decided conf', 'b decided null', 'c failed no', 'd failed gone']);
+  });
+
+  test('a listener that throws on the decision gets the error as its failure: the answers read after it still arrive', () => {
+    const failures: unknown[] = [];
+    const answer = new Settled();
+    answer.listen({ decided: () => { throw new Error('broken listener'); }, failed: (_token, err) => failures.push(err) }, undefined);
+    assert.doesNotThrow(() => answer.give('conf'));
+    assert.match(String(failures[0]), /broken listener/);
+  });
+});
 
 describe('host frames', () => {
   test('a request is written with its id first and, when given, its event as already encoded; frames of a burst share one buffer', () => {
@@ -43,21 +96,34 @@ describe('host frames', () => {
     const event = { id: '100', data: { path: '/in/é€😀.txt' } };
     const encoded = encodeEvent(event);
     assert.equal(encoded.bytes, Buffer.byteLength(encoded.json));
+    // A constant message given again (its JSON encoded once), and ids of every length.
+    const asked = { type: 'getConfiguration' } as const;
     const requests = [
       [{ type: 'ping' }, 1, undefined],
-      [{ type: 'getConfiguration' }, 2, encoded],
+      [asked, 2, encoded],
       [{ type: 'handle', module: 'm', class: 'C', configuration: 'ç€', deadline: 32503680000000 }, 3, encoded],
       [{ type: 'handle', module: 'm', class: 'C', event, configuration: 'plain' }, 4, undefined],
+      [asked, 0, encoded],
+      [asked, 10, encoded],
+      [asked, 99, encoded],
+      [{ type: 'ping' }, 1_000_000, undefined],
+      [asked, 9_007_199_254_740_991, encoded],
     ] as const;
     const batch = new RequestBatch();
     for (const [message, id, withEvent] of requests) batch.add(message, id, withEvent);
-    assert.equal(batch.size, 4);
+    assert.equal(batch.size, requests.length);
     const texts = requests.map(([message, id, withEvent]) => requestText(message, id, withEvent?.json));
     const expected = encodeFrames(
       texts.map((t) => t.text),
       texts.map((t) => t.size),
     );
     assert.deepEqual(batch.take(), expected);
+    // Its first frame written, the event keeps its bytes and lets its text go; a later batch copies the bytes.
+    assert.equal(encoded.json, '');
+    assert.equal(encoded.utf8?.toString('utf8'), JSON.stringify(event));
+    batch.add(asked, 7, encoded);
+    const again = requestText(asked, 7, JSON.stringify(event));
+    assert.deepEqual(batch.take(), encodeFrames([again.text], [again.size]));
     // Taken: the batch is empty again.
     assert.equal(batch.size, 0);
     assert.equal(batch.take().length, 0);
@@ -98,8 +164,8 @@ describe('Python main side: each event encoded once', () => {
     const runner: TaskRunner = {
       run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
         // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
-        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
-        given.push(event?.json);
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(textOf(event), 'utf8'));
+        given.push(event === undefined ? undefined : textOf(event));
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
@@ -125,8 +191,8 @@ describe('Python main side: each event encoded once', () => {
     const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
     await main.start(parent);
     const decision = main.getConfiguration(event, parent, 'conf');
-    assert.ok(decision instanceof PendingDecision);
-    assert.equal(await decision.promise, 'configured:conf');
+    assert.ok(decision instanceof AnswerToCome);
+    assert.equal(await answerOf(decision), 'configured:conf');
 
     const copy = toWorkerCopy(event, false);
     await main.runner.run({ module: main.module, exportName: main.exportName, event: copy, configuration: 'configured:conf' });
@@ -137,11 +203,11 @@ describe('Python main side: each event encoded once', () => {
 
     // A copy that differs (here: the token granted) never takes another copy's JSON.
     grant = true;
-    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    await answerOf(main.getConfiguration(event, parent, 'conf'));
     await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
     assert.equal(given[2], undefined);
     // The same granted copy does.
-    await (main.getConfiguration(event, parent, 'conf') as PendingDecision).promise;
+    await answerOf(main.getConfiguration(event, parent, 'conf'));
     const granted = toWorkerCopy(event, true);
     await main.runner.run({ module: main.module, exportName: main.exportName, event: granted, configuration: 'x' });
     assert.equal(given[3], JSON.stringify(granted));
@@ -153,8 +219,8 @@ describe('Python main side: each event encoded once', () => {
     const runner: TaskRunner = {
       run: (_task: ExtensionTask, _signal, event?: EncodedEvent) => {
         // The size handed on with the JSON is its UTF-8 size (the frame's length prefix counts on it).
-        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(event.json, 'utf8'));
-        given.push(event?.json);
+        if (event !== undefined) assert.equal(event.bytes, Buffer.byteLength(textOf(event), 'utf8'));
+        given.push(event === undefined ? undefined : textOf(event));
         return Promise.resolve<HandleResult>('ok');
       },
       describeFailure: (err) => err as Error,
@@ -178,11 +244,11 @@ describe('Python main side: each event encoded once', () => {
     const parent = { configuration: 'conf', name: 'frames', uuid: 'u', delay: () => { throw new Error('no delay'); }, emit: () => Promise.resolve([]) } as never;
     await main.start(parent);
     const skipped = await host.emit('100', { account: { name: 'none' } });
-    assert.equal(await (main.getConfiguration(skipped, parent, 'conf') as PendingDecision).promise, null);
+    assert.equal(await answerOf(main.getConfiguration(skipped, parent, 'conf')), null);
     const rejected = await host.emit('100', { account: { name: 'raise' } });
-    await assert.rejects((main.getConfiguration(rejected, parent, 'conf') as PendingDecision).promise, /refused 100/);
+    await assert.rejects(answerOf(main.getConfiguration(rejected, parent, 'conf')), /refused 100/);
     const large = await host.emit('100', { account: { name: 'text' }, data: { blob: 'x'.repeat(70_000) } });
-    assert.equal(await (main.getConfiguration(large, parent, 'conf') as PendingDecision).promise, 'configured:conf');
+    assert.equal(await answerOf(main.getConfiguration(large, parent, 'conf')), 'configured:conf');
     for (const event of [skipped, rejected, large]) {
       await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
     }
@@ -263,5 +329,33 @@ describe('process pool: log tags', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('process pool: runTo', () => {
+  test("runTo hands the result to the listener with its token as the answer is read, the handler's error and a refusal on a later microtask", async () => {
+    const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
+    const pool = new ProcessPool({ size: 1, command: python.command('worker'), name: 'python', logger: silentLogger() });
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const task = async (name: string) => ({ module: 'conformance_handler', exportName: 'ConformanceHandler', event: toWorkerCopy(await host.emit('100', { account: { name } }), false), configuration: 'conf' });
+    const got: string[] = [];
+    const listener = {
+      handled: (token: string, result: unknown) => got.push(`${token}: ${String(result)}`),
+      failed: (token: string, err: unknown) => got.push(`${token} failed: ${(err as Error).message}`),
+    };
+    try {
+      pool.runTo(await task('text'), undefined, undefined, listener, 'first');
+      pool.runTo(await task('raise'), undefined, undefined, listener, 'second');
+      await waitFor(() => got.length === 2, { what: 'both outcomes' });
+      assert.deepEqual(got, ['first: handled conf', 'second failed: bad value conf']);
+    } finally {
+      await pool.close();
+    }
+    // Refused at once (the pool is closed), yet never inside runTo: the caller has returned first, as with a rejected promise.
+    pool.runTo(await task('text'), undefined, undefined, listener, 'third');
+    assert.equal(got.length, 2);
+    await Promise.resolve();
+    assert.match(got[2] ?? '', /^third failed: .*closed/);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventJsonText, eventToJSON } from '../../src/events/event-json.js';
+import { eventCopyJsonText, eventJsonText, eventToJSON } from '../../src/events/event-json.js';
+import { toWorkerCopy } from '../../src/extensions/handler.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { BodyRenderer } from '../../src/webhooks/body-format.js';
@@ -48,6 +49,9 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
       // Twice: the cached parts (server, groups, process account, timestamp) give the same text again.
       assert.equal(eventJsonText(event), JSON.stringify(event));
       assert.equal(eventJsonText(event).includes('secret'), false);
+      // An extension's worker copy (no data_json, no token): what the Python main process receives, byte for byte.
+      assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+      assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
     }
     // Another host (its own server) and another entry under the same name get their own cached parts.
     const other = createHost({
@@ -59,6 +63,7 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
       for (const [h, id] of [[other, '101'], [host, '100'], [other, '101']] as const) {
         const event = await h.emit(id, { data: { n: 1 } });
         assert.equal(eventJsonText(event), JSON.stringify(event));
+        assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
       }
     } finally {
       await other.close();
@@ -66,6 +71,7 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
     // Not built by the engine: serialised as is.
     const foreign = { id: 'x', extra: 1 } as unknown as Parameters<typeof eventJsonText>[0];
     assert.equal(eventJsonText(foreign), JSON.stringify(foreign));
+    assert.equal(eventCopyJsonText(foreign), undefined);
   } finally {
     await host.close();
   }
