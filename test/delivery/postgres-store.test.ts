@@ -335,6 +335,67 @@ test('postgres store: an enqueue writes its rows in enqueue order, each with its
   }
 });
 
+test('postgres store: an enqueue sends its arrays in the binary format (nothing escaped by the driver, no literal parsed by the server), and writes the same values', async () => {
+  const url = await pg.createDatabase(`binary_enqueue_${process.pid}`);
+  const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  const sent: unknown[][] = [];
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client>, ...args: unknown[]) {
+    const first = args[0] as { name?: string; values?: unknown[] } | undefined;
+    if (first?.name === 'hookwork_enqueue') sent.push(first.values ?? []);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await client.connect();
+    // What a text[] literal must escape (quotes, backslashes, commas, braces, the word NULL, blanks), non-ASCII,
+    // NULL elements (no trace context, no claim) beside set ones, and bigints past 32 bits, negative and at 2^53 - 1.
+    const odd = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ' h ', 'é😀', ''];
+    const rows = odd.map((text, i) => ({
+      id: `dlv_${i}_${text}`,
+      target: `t${text}`,
+      eventJson: JSON.stringify({ n: i, text }),
+      webhookId: `msg_${text}`,
+      dueAt: [Number.MAX_SAFE_INTEGER, -5, 0, 2 ** 32, 2 ** 32 - 1, -(2 ** 40) - 3, 1_796_568_322_656, 7][i] as number,
+      createdAt: 1_796_568_322_000 + i,
+      ...(i % 2 === 0 ? { traceContext: `00-${text}-01` } : {}),
+      ...(i % 3 === 0 ? { claim: { nodeId: `node ${text}`, leaseUntil: 2 ** 35 + i } } : {}),
+    }));
+    await store.enqueue(rows);
+    assert.equal(sent.length, 1);
+    const values = sent[0] as unknown[];
+    // Every array is a Buffer (pg sends those in the binary format); only the wake-up token is text.
+    assert.deepEqual(values.map((v) => Buffer.isBuffer(v)), [...Array.from({ length: 12 }, () => true), false]);
+    const { rows: got } = await client.query<{ id: string; target: string; webhook_id: string; due_at: string; created_at: string; trace_context: string | null; claimed_by: string | null; lease_until: string; event: string }>(
+      'SELECT d.id, d.target, d.webhook_id, d.due_at, d.created_at, d.trace_context, d.claimed_by, d.lease_until, e.event FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY d.ctid',
+    );
+    assert.deepEqual(
+      got.map((r) => ({ ...r, due_at: Number(r.due_at), created_at: Number(r.created_at), lease_until: Number(r.lease_until), event: JSON.parse(r.event) as unknown })),
+      rows.map((r) => ({
+        id: r.id,
+        target: r.target,
+        webhook_id: r.webhookId,
+        due_at: r.dueAt,
+        created_at: r.createdAt,
+        trace_context: r.traceContext ?? null,
+        claimed_by: r.claim?.nodeId ?? null,
+        lease_until: r.claim?.leaseUntil ?? 0,
+        event: JSON.parse(r.eventJson) as unknown,
+      })),
+    );
+    // A due time that is no whole number goes as text, as every one did before: the server refuses it as it did, and nothing is written.
+    await assert.rejects(store.enqueue([{ id: 'dlv_frac', target: 't', eventJson: '{}', webhookId: 'msg_frac', dueAt: 1.5, createdAt: 1 }]), /bigint/);
+    assert.equal(Array.isArray(sent[1]?.[4]), true, 'the due times went as an array of numbers');
+    const { rows: count } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookwork_deliveries WHERE id = 'dlv_frac'`);
+    assert.equal(count[0]?.n, 0);
+  } finally {
+    Client.prototype.query = query;
+    await client.end();
+    await store.close();
+  }
+});
+
 test('postgres store: a delivery another node enqueues for an idle target among 1,000 is claimed here on its NOTIFY (no poll), by a claim naming only that target', async () => {
   const url = await pg.createDatabase(`idle_wake_${process.pid}`);
   const ours = new PostgresStore({ url, logger: silentLogger() });
