@@ -17,7 +17,7 @@ import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type Sched
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
-import { int4Array, int8Array, textArray } from './pg-binary-array.js';
+import { boolArray, int4Array, int8Array, textArray } from './pg-binary-array.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
@@ -121,33 +121,33 @@ export const SETTLE_SQL = `WITH att AS (
           (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
           (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`;
 
-/** SETTLE_SQL's parameters: one array per column. */
+/** SETTLE_SQL's parameters: one array per column, in the binary format (pg-binary-array.ts; as the enqueue's). */
 export function settleParams(requests: readonly SettleRequest[]): unknown[] {
   const a: AttemptRecord[] = [];
   for (const r of requests) if (r.unattempted !== true) a.push(r.record);
   return [
-    a.map((x) => x.deliveryId),
-    a.map((x) => x.attempt),
-    a.map((x) => x.startedAt),
-    a.map((x) => x.durationMs),
-    a.map((x) => x.ok),
-    a.map((x) => x.httpStatus ?? null),
-    a.map((x) => x.exitCode ?? null),
-    a.map((x) => x.response ?? null),
-    a.map((x) => x.error ?? null),
-    a.map((x) => attemptDetail(x)),
-    requests.map((r) => r.deliveryId),
-    requests.map((r) => r.outcome.state),
-    requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
-    requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
-    requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
-    requests.map((r) => r.record.startedAt + r.record.durationMs),
-    requests.map((r) => r.nodeId),
-    requests.map((r) => r.attempt),
-    requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
-    a.map((x) => headersText(x.requestHeaders)),
-    a.map((x) => x.requestBody ?? null),
-    a.map((x) => headersText(x.responseHeaders)),
+    textArray(a.map((x) => x.deliveryId)),
+    int4Array(a.map((x) => x.attempt)),
+    int8Array(a.map((x) => x.startedAt)),
+    int4Array(a.map((x) => x.durationMs)),
+    boolArray(a.map((x) => x.ok)),
+    int4Array(a.map((x) => x.httpStatus)),
+    int4Array(a.map((x) => x.exitCode)),
+    textArray(a.map((x) => x.response)),
+    textArray(a.map((x) => x.error)),
+    textArray(a.map((x) => attemptDetail(x))),
+    textArray(requests.map((r) => r.deliveryId)),
+    textArray(requests.map((r) => r.outcome.state)),
+    int8Array(requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null))),
+    int4Array(requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0))),
+    textArray(requests.map((r) => (r.outcome.state === 'done' ? null : r.outcome.error))),
+    int8Array(requests.map((r) => r.record.startedAt + r.record.durationMs)),
+    textArray(requests.map((r) => r.nodeId)),
+    int4Array(requests.map((r) => r.attempt)),
+    textArray(requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null))),
+    textArray(a.map((x) => headersText(x.requestHeaders))),
+    textArray(a.map((x) => x.requestBody)),
+    textArray(a.map((x) => headersText(x.responseHeaders))),
   ];
 }
 

@@ -4,7 +4,7 @@ import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
 import type { SettleRequest } from '../../src/delivery/store.js';
-import type { DeliveryState } from '../../src/delivery/types.js';
+import type { AttemptRecord, DeliveryState } from '../../src/delivery/types.js';
 
 const { Client } = pgDriver;
 import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
@@ -111,6 +111,57 @@ test('postgres store: a settle finds its deliveries by primary key, whatever the
     assert.equal(await store.settle(requests), 64);
   } finally {
     await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
+test('postgres store: a settle sends its arrays in the binary format, and what it records reads back as it went (every kind of outcome, odd text, NULLs)', async () => {
+  const url = await pg.createDatabase(`binary_settle_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 5 }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: 0, createdAt: 0 })));
+    const claimed = await store.claim({ capacity: new Map([['a', 5]]), now: 1, nodeId: 'n "1"', leaseMs: 60_000 });
+    assert.equal(claimed.length, 5);
+    const odd = 'a"b \\c, {d} NULL é😀';
+    const records: AttemptRecord[] = [
+      { deliveryId: 'dlv_0', attempt: 1, startedAt: 2 ** 40 + 1, durationMs: 12, ok: true, httpStatus: 200, response: odd, requestHeaders: { 'x-a': odd }, responseHeaders: { 'content-type': 'text/plain' }, requestBodyIsEvent: true },
+      { deliveryId: 'dlv_1', attempt: 1, startedAt: 5, durationMs: 0, ok: false, httpStatus: 503, error: odd, retryable: true, retryAfterMs: 1500, requestBody: `{"x":"${odd}"}` },
+      { deliveryId: 'dlv_2', attempt: 1, startedAt: 6, durationMs: 7, ok: false, exitCode: -3, error: 'gone', disableTarget: true },
+      { deliveryId: 'dlv_3', attempt: 1, startedAt: 8, durationMs: 9, ok: true, exitCode: 0 },
+      { deliveryId: 'dlv_4', attempt: 1, startedAt: 10, durationMs: 0, ok: false },
+    ];
+    const requests: SettleRequest[] = [
+      { deliveryId: 'dlv_0', nodeId: 'n "1"', attempt: 1, record: records[0]!, outcome: { state: 'done' } },
+      { deliveryId: 'dlv_1', nodeId: 'n "1"', attempt: 1, record: records[1]!, outcome: { state: 'pending', dueAt: 2 ** 41, error: odd } },
+      { deliveryId: 'dlv_2', nodeId: 'n "1"', attempt: 1, record: records[2]!, outcome: { state: 'failed', error: odd } },
+      { deliveryId: 'dlv_3', nodeId: 'n "1"', attempt: 1, record: records[3]!, outcome: { state: 'done', keepBody: 'none' } },
+      { deliveryId: 'dlv_4', nodeId: 'n "1"', attempt: 1, record: records[4]!, outcome: { state: 'pending', dueAt: 3, resetAttempts: true }, unattempted: true },
+    ];
+    const params = settleParams(requests);
+    assert.equal(params.length, 22);
+    assert.ok(params.every((p) => Buffer.isBuffer(p)), 'every column goes as a binary array');
+    // A duration that is no whole number goes as text, as before (the server judges it).
+    assert.ok(Array.isArray(settleParams([{ ...requests[0]!, record: { ...records[0]!, durationMs: 1.5 } }])[3]));
+    assert.equal(await store.settle(requests), 5);
+    const states = await Promise.all(requests.map(async (r) => (await store.get(r.deliveryId))!));
+    assert.deepEqual(
+      states.map((d) => ({ state: d.delivery.state, dueAt: d.delivery.dueAt, attempts: d.delivery.attempts, lastError: d.delivery.lastError })),
+      [
+        { state: 'done', dueAt: 0, attempts: 1, lastError: undefined },
+        { state: 'pending', dueAt: 2 ** 41, attempts: 1, lastError: odd },
+        { state: 'failed', dueAt: 0, attempts: 1, lastError: odd },
+        { state: 'done', dueAt: 0, attempts: 1, lastError: undefined },
+        { state: 'pending', dueAt: 3, attempts: 0, lastError: undefined },
+      ],
+    );
+    const attempts = states.map((d) => d.attempts.map((a) => ({ ...a })));
+    assert.equal(attempts[4]?.length, 0, 'an unattempted settle records no attempt');
+    for (const [i, record] of records.slice(0, 4).entries()) {
+      const got = attempts[i]?.[0] as unknown as Record<string, unknown>;
+      for (const [key, value] of Object.entries(record)) assert.deepEqual(got[key], value, `${record.deliveryId}.${key}`);
+    }
+  } finally {
     await store.close();
   }
 });
