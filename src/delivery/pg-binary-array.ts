@@ -1,7 +1,7 @@
 // One-dimensional PostgreSQL arrays in the binary wire format, for the
-// enqueue's parameters: pg sends a Buffer parameter as binary, which the
-// server reads with array_recv (a length, then the bytes, per element)
-// instead of parsing a text literal. A text[] literal costs the driver an
+// enqueue's and the settle's parameters: pg sends a Buffer parameter as
+// binary, which the server reads with array_recv (a length, then the bytes,
+// per element) instead of parsing a text literal. A text[] literal costs the driver an
 // escape of every element (two regex passes, quotes) and the server a
 // character-by-character parse (array_in) of it; the events' JSON, sent as
 // one JSON array before, cost the driver JSON.stringify's escaping of every
