@@ -17,6 +17,7 @@ import { scheduleRecords, type ScheduleRecord, type ScheduleStateRow, type Sched
 import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './target-health.js';
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
+import { boolArray, int4Array, int8Array, textArray } from './pg-binary-array.js';
 import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
@@ -120,33 +121,33 @@ export const SETTLE_SQL = `WITH att AS (
           (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
           (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`;
 
-/** SETTLE_SQL's parameters: one array per column. */
+/** SETTLE_SQL's parameters: one array per column, in the binary format (pg-binary-array.ts; as the enqueue's). */
 export function settleParams(requests: readonly SettleRequest[]): unknown[] {
   const a: AttemptRecord[] = [];
   for (const r of requests) if (r.unattempted !== true) a.push(r.record);
   return [
-    a.map((x) => x.deliveryId),
-    a.map((x) => x.attempt),
-    a.map((x) => x.startedAt),
-    a.map((x) => x.durationMs),
-    a.map((x) => x.ok),
-    a.map((x) => x.httpStatus ?? null),
-    a.map((x) => x.exitCode ?? null),
-    a.map((x) => x.response ?? null),
-    a.map((x) => x.error ?? null),
-    a.map((x) => attemptDetail(x)),
-    requests.map((r) => r.deliveryId),
-    requests.map((r) => r.outcome.state),
-    requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null)),
-    requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0)),
-    requests.map((r) => (r.outcome.state === 'done' ? null : (r.outcome.error ?? null))),
-    requests.map((r) => r.record.startedAt + r.record.durationMs),
-    requests.map((r) => r.nodeId),
-    requests.map((r) => r.attempt),
-    requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null)),
-    a.map((x) => headersText(x.requestHeaders)),
-    a.map((x) => x.requestBody ?? null),
-    a.map((x) => headersText(x.responseHeaders)),
+    textArray(a.map((x) => x.deliveryId)),
+    int4Array(a.map((x) => x.attempt)),
+    int8Array(a.map((x) => x.startedAt)),
+    int4Array(a.map((x) => x.durationMs)),
+    boolArray(a.map((x) => x.ok)),
+    int4Array(a.map((x) => x.httpStatus)),
+    int4Array(a.map((x) => x.exitCode)),
+    textArray(a.map((x) => x.response)),
+    textArray(a.map((x) => x.error)),
+    textArray(a.map((x) => attemptDetail(x))),
+    textArray(requests.map((r) => r.deliveryId)),
+    textArray(requests.map((r) => r.outcome.state)),
+    int8Array(requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null))),
+    int4Array(requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0))),
+    textArray(requests.map((r) => (r.outcome.state === 'done' ? null : r.outcome.error))),
+    int8Array(requests.map((r) => r.record.startedAt + r.record.durationMs)),
+    textArray(requests.map((r) => r.nodeId)),
+    int4Array(requests.map((r) => r.attempt)),
+    textArray(requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null))),
+    textArray(a.map((x) => headersText(x.requestHeaders))),
+    textArray(a.map((x) => x.requestBody)),
+    textArray(a.map((x) => headersText(x.responseHeaders))),
   ];
 }
 
@@ -200,10 +201,11 @@ function safeUrl(url: string): string {
  * are inserted in the order of the arrays (the order ties are claimed in)
  * with no sort to keep it. A join of the deliveries to the events, and the
  * sort it then needed for that order, cost the server about a third of the
- * statement's CPU (docs/performance.md). The events' JSON texts come as one
- * JSON array ($9): JSON.stringify escapes them natively, where a text[]
- * parameter is escaped element by element in JS (the largest part of the
- * driver's work for an enqueue). Notifies the other nodes when a row is left
+ * statement's CPU (docs/performance.md). Every array, the events' JSON texts
+ * ($9) among them, goes in the binary format (pg-binary-array.ts): no escape
+ * in the driver and no parse in the server, where a text[] literal (or, as
+ * before, one JSON array of the texts) is escaped in JS and read back
+ * character by character. Notifies the other nodes when a row is left
  * unclaimed ($7, the claiming node, has a NULL); the wake-up's payload ($13)
  * names the store that wrote, whose own listener skips it (this node already
  * knows of its enqueue), where it would re-read the disabled targets and
@@ -213,7 +215,7 @@ const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_
    ins_ev AS (
      INSERT INTO hookwork_events (seq, refs, live, event)
      SELECT (SELECT a FROM seqs)[t.i], ($10::int[])[t.i], ($10::int[])[t.i], t.event
-     FROM json_array_elements_text($9::json) WITH ORDINALITY AS t(event, i)),
+     FROM unnest($9::text[]) WITH ORDINALITY AS t(event, i)),
    ins AS (
      INSERT INTO hookwork_deliveries (id, target, event_seq, webhook_id, attempts, state, due_at, created_at, updated_at, claimed_by, lease_until, trace_context, event_uuid)
      SELECT t.id, t.target, (SELECT a FROM seqs)[t.ev_i], t.webhook_id, CASE WHEN t.node IS NULL THEN 0 ELSE 1 END, CASE WHEN t.node IS NULL THEN 'pending' ELSE 'inflight' END,
@@ -221,9 +223,6 @@ const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $11::text[], $12::text[])
        AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid))
    SELECT pg_notify('${WAKE_CHANNEL}', $13::text) WHERE array_position($7::text[], NULL) IS NOT NULL`;
-
-/** ES2024's string methods (Node 20 has them; the project's lib is ES2023). */
-type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
 
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
@@ -376,8 +375,8 @@ export class PostgresStore implements DeliveryStore {
     for (const r of rows) {
       const json = eventJsonOf(r);
       if (json !== last) {
-        // A lone surrogate becomes U+FFFD, as a text parameter's UTF-8 makes it (JSON would send an escape PostgreSQL refuses).
-        events.push((json as WellFormed).isWellFormed() ? json : (json as WellFormed).toWellFormed());
+        // Sent as UTF-8 (textArray): a lone surrogate becomes U+FFFD, as a text parameter's UTF-8 makes it.
+        events.push(json);
         refs.push(0);
         last = json;
         uuid = eventUuidOf(json);
@@ -392,18 +391,18 @@ export class PostgresStore implements DeliveryStore {
         name: 'hookwork_enqueue',
         text: ENQUEUE_SQL,
         values: [
-          rows.map((r) => r.id),
-          rows.map((r) => r.target),
-          eventOf,
-          rows.map((r) => r.webhookId),
-          rows.map((r) => r.dueAt),
-          rows.map((r) => r.createdAt),
-          rows.map((r) => r.claim?.nodeId ?? null),
-          rows.map((r) => r.claim?.leaseUntil ?? null),
-          JSON.stringify(events),
-          refs,
-          rows.map((r) => r.traceContext ?? null),
-          uuids,
+          textArray(rows.map((r) => r.id)),
+          textArray(rows.map((r) => r.target)),
+          int4Array(eventOf),
+          textArray(rows.map((r) => r.webhookId)),
+          int8Array(rows.map((r) => r.dueAt)),
+          int8Array(rows.map((r) => r.createdAt)),
+          textArray(rows.map((r) => r.claim?.nodeId)),
+          int8Array(rows.map((r) => r.claim?.leaseUntil)),
+          textArray(events),
+          int4Array(refs),
+          textArray(rows.map((r) => r.traceContext)),
+          textArray(uuids),
           this.#wakeFrom,
         ],
       });

@@ -4,7 +4,7 @@ import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
 import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
 import type { SettleRequest } from '../../src/delivery/store.js';
-import type { DeliveryState } from '../../src/delivery/types.js';
+import type { AttemptRecord, DeliveryState } from '../../src/delivery/types.js';
 
 const { Client } = pgDriver;
 import { deliveryConfigSchema } from '../../src/delivery/config-schema.js';
@@ -111,6 +111,57 @@ test('postgres store: a settle finds its deliveries by primary key, whatever the
     assert.equal(await store.settle(requests), 64);
   } finally {
     await client.end().catch(() => undefined);
+    await store.close();
+  }
+});
+
+test('postgres store: a settle sends its arrays in the binary format, and what it records reads back as it went (every kind of outcome, odd text, NULLs)', async () => {
+  const url = await pg.createDatabase(`binary_settle_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 5 }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: 0, createdAt: 0 })));
+    const claimed = await store.claim({ capacity: new Map([['a', 5]]), now: 1, nodeId: 'n "1"', leaseMs: 60_000 });
+    assert.equal(claimed.length, 5);
+    const odd = 'a"b \\c, {d} NULL é😀';
+    const records: AttemptRecord[] = [
+      { deliveryId: 'dlv_0', attempt: 1, startedAt: 2 ** 40 + 1, durationMs: 12, ok: true, httpStatus: 200, response: odd, requestHeaders: { 'x-a': odd }, responseHeaders: { 'content-type': 'text/plain' }, requestBodyIsEvent: true },
+      { deliveryId: 'dlv_1', attempt: 1, startedAt: 5, durationMs: 0, ok: false, httpStatus: 503, error: odd, retryable: true, retryAfterMs: 1500, requestBody: `{"x":"${odd}"}` },
+      { deliveryId: 'dlv_2', attempt: 1, startedAt: 6, durationMs: 7, ok: false, exitCode: -3, error: 'gone', disableTarget: true },
+      { deliveryId: 'dlv_3', attempt: 1, startedAt: 8, durationMs: 9, ok: true, exitCode: 0 },
+      { deliveryId: 'dlv_4', attempt: 1, startedAt: 10, durationMs: 0, ok: false },
+    ];
+    const requests: SettleRequest[] = [
+      { deliveryId: 'dlv_0', nodeId: 'n "1"', attempt: 1, record: records[0]!, outcome: { state: 'done' } },
+      { deliveryId: 'dlv_1', nodeId: 'n "1"', attempt: 1, record: records[1]!, outcome: { state: 'pending', dueAt: 2 ** 41, error: odd } },
+      { deliveryId: 'dlv_2', nodeId: 'n "1"', attempt: 1, record: records[2]!, outcome: { state: 'failed', error: odd } },
+      { deliveryId: 'dlv_3', nodeId: 'n "1"', attempt: 1, record: records[3]!, outcome: { state: 'done', keepBody: 'none' } },
+      { deliveryId: 'dlv_4', nodeId: 'n "1"', attempt: 1, record: records[4]!, outcome: { state: 'pending', dueAt: 3, resetAttempts: true }, unattempted: true },
+    ];
+    const params = settleParams(requests);
+    assert.equal(params.length, 22);
+    assert.ok(params.every((p) => Buffer.isBuffer(p)), 'every column goes as a binary array');
+    // A duration that is no whole number goes as text, as before (the server judges it).
+    assert.ok(Array.isArray(settleParams([{ ...requests[0]!, record: { ...records[0]!, durationMs: 1.5 } }])[3]));
+    assert.equal(await store.settle(requests), 5);
+    const states = await Promise.all(requests.map(async (r) => (await store.get(r.deliveryId))!));
+    assert.deepEqual(
+      states.map((d) => ({ state: d.delivery.state, dueAt: d.delivery.dueAt, attempts: d.delivery.attempts, lastError: d.delivery.lastError })),
+      [
+        { state: 'done', dueAt: 0, attempts: 1, lastError: undefined },
+        { state: 'pending', dueAt: 2 ** 41, attempts: 1, lastError: odd },
+        { state: 'failed', dueAt: 0, attempts: 1, lastError: odd },
+        { state: 'done', dueAt: 0, attempts: 1, lastError: undefined },
+        { state: 'pending', dueAt: 3, attempts: 0, lastError: undefined },
+      ],
+    );
+    const attempts = states.map((d) => d.attempts.map((a) => ({ ...a })));
+    assert.equal(attempts[4]?.length, 0, 'an unattempted settle records no attempt');
+    for (const [i, record] of records.slice(0, 4).entries()) {
+      const got = attempts[i]?.[0] as unknown as Record<string, unknown>;
+      for (const [key, value] of Object.entries(record)) assert.deepEqual(got[key], value, `${record.deliveryId}.${key}`);
+    }
+  } finally {
     await store.close();
   }
 });
@@ -330,6 +381,67 @@ test('postgres store: an enqueue writes its rows in enqueue order, each with its
     const { rows: events } = await client.query<{ event: string }>('SELECT event FROM hookwork_events ORDER BY seq');
     assert.deepEqual(events.map((e) => JSON.parse(e.event).n), [...new Set(made.map((m) => m.event))]);
   } finally {
+    await client.end();
+    await store.close();
+  }
+});
+
+test('postgres store: an enqueue sends its arrays in the binary format (nothing escaped by the driver, no literal parsed by the server), and writes the same values', async () => {
+  const url = await pg.createDatabase(`binary_enqueue_${process.pid}`);
+  const store = new PostgresStore({ url, poolSize: 1, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  const sent: unknown[][] = [];
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client>, ...args: unknown[]) {
+    const first = args[0] as { name?: string; values?: unknown[] } | undefined;
+    if (first?.name === 'hookwork_enqueue') sent.push(first.values ?? []);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await client.connect();
+    // What a text[] literal must escape (quotes, backslashes, commas, braces, the word NULL, blanks), non-ASCII,
+    // NULL elements (no trace context, no claim) beside set ones, and bigints past 32 bits, negative and at 2^53 - 1.
+    const odd = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ' h ', 'é😀', ''];
+    const rows = odd.map((text, i) => ({
+      id: `dlv_${i}_${text}`,
+      target: `t${text}`,
+      eventJson: JSON.stringify({ n: i, text }),
+      webhookId: `msg_${text}`,
+      dueAt: [Number.MAX_SAFE_INTEGER, -5, 0, 2 ** 32, 2 ** 32 - 1, -(2 ** 40) - 3, 1_796_568_322_656, 7][i] as number,
+      createdAt: 1_796_568_322_000 + i,
+      ...(i % 2 === 0 ? { traceContext: `00-${text}-01` } : {}),
+      ...(i % 3 === 0 ? { claim: { nodeId: `node ${text}`, leaseUntil: 2 ** 35 + i } } : {}),
+    }));
+    await store.enqueue(rows);
+    assert.equal(sent.length, 1);
+    const values = sent[0] as unknown[];
+    // Every array is a Buffer (pg sends those in the binary format); only the wake-up token is text.
+    assert.deepEqual(values.map((v) => Buffer.isBuffer(v)), [...Array.from({ length: 12 }, () => true), false]);
+    const { rows: got } = await client.query<{ id: string; target: string; webhook_id: string; due_at: string; created_at: string; trace_context: string | null; claimed_by: string | null; lease_until: string; event: string }>(
+      'SELECT d.id, d.target, d.webhook_id, d.due_at, d.created_at, d.trace_context, d.claimed_by, d.lease_until, e.event FROM hookwork_deliveries d JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY d.ctid',
+    );
+    assert.deepEqual(
+      got.map((r) => ({ ...r, due_at: Number(r.due_at), created_at: Number(r.created_at), lease_until: Number(r.lease_until), event: JSON.parse(r.event) as unknown })),
+      rows.map((r) => ({
+        id: r.id,
+        target: r.target,
+        webhook_id: r.webhookId,
+        due_at: r.dueAt,
+        created_at: r.createdAt,
+        trace_context: r.traceContext ?? null,
+        claimed_by: r.claim?.nodeId ?? null,
+        lease_until: r.claim?.leaseUntil ?? 0,
+        event: JSON.parse(r.eventJson) as unknown,
+      })),
+    );
+    // A due time that is no whole number goes as text, as every one did before: the server refuses it as it did, and nothing is written.
+    await assert.rejects(store.enqueue([{ id: 'dlv_frac', target: 't', eventJson: '{}', webhookId: 'msg_frac', dueAt: 1.5, createdAt: 1 }]), /bigint/);
+    assert.equal(Array.isArray(sent[1]?.[4]), true, 'the due times went as an array of numbers');
+    const { rows: count } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM hookwork_deliveries WHERE id = 'dlv_frac'`);
+    assert.equal(count[0]?.n, 0);
+  } finally {
+    Client.prototype.query = query;
     await client.end();
     await store.close();
   }
