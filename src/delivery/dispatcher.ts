@@ -121,6 +121,62 @@ interface Ready {
 
 type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
+/**
+ * The usual webhook attempt: answered, success or not, with the stored event
+ * as its body, and nothing else to say (no retry hint, error, exit code or
+ * body of its own). Its record is then one object literal (attemptSent), in
+ * the members' usual order: built a member at a time, it needed a second
+ * backing store for the members past the first five, kept with every done delivery.
+ */
+function isPlainSent(result: AttemptResult, response: string | undefined): boolean {
+  return (
+    result.httpStatus !== undefined &&
+    response !== undefined &&
+    result.requestHeaders !== undefined &&
+    result.responseHeaders !== undefined &&
+    result.requestBodyIsEvent === true &&
+    result.retryable === undefined &&
+    result.retryAfterMs === undefined &&
+    result.disableTarget === undefined &&
+    result.exitCode === undefined &&
+    result.error === undefined &&
+    result.requestBody === undefined
+  );
+}
+
+function attemptSent(deliveryId: string, attempt: number, startedAt: number, durationMs: number, result: AttemptResult, response: string | undefined): AttemptRecord {
+  return {
+    deliveryId,
+    attempt,
+    startedAt,
+    durationMs,
+    ok: result.ok,
+    httpStatus: result.httpStatus,
+    response,
+    requestHeaders: result.requestHeaders,
+    requestBodyIsEvent: true,
+    responseHeaders: result.responseHeaders,
+  };
+}
+
+/** Any attempt's record: the members the result has, in the same order as attemptSent's. */
+function attemptRecord(deliveryId: string, attempt: number, startedAt: number, durationMs: number, result: AttemptResult, response: string | undefined): AttemptRecord {
+  const record: MutableAttempt = { deliveryId, attempt, startedAt, durationMs, ok: result.ok };
+  if (result.retryable !== undefined) record.retryable = result.retryable;
+  if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
+  if (result.disableTarget !== undefined) record.disableTarget = result.disableTarget;
+  if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
+  if (result.exitCode !== undefined) record.exitCode = result.exitCode;
+  if (response !== undefined) record.response = response;
+  if (result.error !== undefined) record.error = result.error;
+  // The request and response as sent (HTTP targets; redacted by the target): the console's attempt view.
+  if (result.requestHeaders !== undefined) record.requestHeaders = result.requestHeaders;
+  if (result.requestBody !== undefined) record.requestBody = result.requestBody;
+  if (result.requestBodyIsEvent === true) record.requestBodyIsEvent = true;
+  if (result.responseHeaders !== undefined) record.responseHeaders = result.responseHeaders;
+  return record;
+}
+
 const SHUTDOWN = Symbol('shutdown');
 /** One frozen outcome per keep_done_body mode: no allocation per success. */
 const DONE: Readonly<Record<KeepDoneBody, Settlement>> = Object.freeze({
@@ -1005,20 +1061,10 @@ export class Dispatcher {
     durationMs: number,
     unattempted: boolean,
   ): void {
-    const record: MutableAttempt = { deliveryId: delivery.id, attempt, startedAt, durationMs, ok: result.ok };
-    if (result.retryable !== undefined) record.retryable = result.retryable;
-    if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
-    if (result.disableTarget !== undefined) record.disableTarget = result.disableTarget;
-    if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
-    if (result.exitCode !== undefined) record.exitCode = result.exitCode;
     const response = clipResponse(result.response);
-    if (response !== undefined) record.response = response;
-    if (result.error !== undefined) record.error = result.error;
-    // The request and response as sent (HTTP targets; redacted by the target): the console's attempt view.
-    if (result.requestHeaders !== undefined) record.requestHeaders = result.requestHeaders;
-    if (result.requestBody !== undefined) record.requestBody = result.requestBody;
-    if (result.requestBodyIsEvent === true) record.requestBodyIsEvent = true;
-    if (result.responseHeaders !== undefined) record.responseHeaders = result.responseHeaders;
+    const record = isPlainSent(result, response)
+      ? attemptSent(delivery.id, attempt, startedAt, durationMs, result, response)
+      : attemptRecord(delivery.id, attempt, startedAt, durationMs, result, response);
     const request: SettleRequest = unattempted
       ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
       : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };

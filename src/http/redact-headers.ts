@@ -35,3 +35,34 @@ export function redactHeaders(flat: readonly string[], redact: ReadonlySet<strin
   }
   return out;
 }
+
+/**
+ * redactHeaders() for one sender's responses: a receiver answers with the same
+ * headers almost every time (the date changes once a second), and each
+ * attempt's record keeps them for as long as its delivery is kept (10,000 done
+ * ones in the memory store). A list equal to the last one gives the last
+ * record, frozen and shared: no new object per response to build, copy from
+ * the young generation to the old one, and keep.
+ */
+export class RedactedHeaderRecords {
+  readonly #redact: ReadonlySet<string>;
+  #flat: readonly string[] = [];
+  #record: Readonly<Record<string, string>> | undefined;
+
+  constructor(redact: ReadonlySet<string>) {
+    this.#redact = redact;
+  }
+
+  of(flat: readonly string[]): Readonly<Record<string, string>> {
+    const last = this.#flat;
+    if (this.#record !== undefined && last.length === flat.length) {
+      let i = 0;
+      while (i < flat.length && flat[i] === last[i]) i++;
+      if (i === flat.length) return this.#record;
+    }
+    const record = Object.freeze(redactHeaders(flat, this.#redact));
+    this.#flat = flat;
+    this.#record = record;
+    return record;
+  }
+}

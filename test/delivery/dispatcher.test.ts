@@ -887,3 +887,33 @@ test('a store without dueTargets: idle targets are asked again once a poll, so w
     await h.service.close();
   }
 });
+
+test('an attempt record holds the members its result has, in one order, whether the result is the usual webhook one or not', async () => {
+  const h = await harness({ retry_schedule: [0] });
+  try {
+    const requestHeaders = { 'webhook-id': 'msg_x' };
+    const responseHeaders = { 'content-type': 'text/plain' };
+    const results: Record<string, AttemptResult> = {
+      plain: { ok: true, httpStatus: 200, response: 'ok', requestHeaders, responseHeaders, requestBodyIsEvent: true },
+      refused: { ok: false, retryable: false, httpStatus: 400, response: 'bad', error: 'HTTP 400', requestHeaders, responseHeaders, requestBodyIsEvent: true },
+      body: { ok: true, httpStatus: 201, response: '', requestHeaders, requestBody: 'a=1', responseHeaders },
+      command: { ok: true, exitCode: 0, response: 'done' },
+    };
+    h.service.registerTarget(target('kinds', async (d) => results[(d.event as { kind: string }).kind] as AttemptResult));
+    const records = await h.service.enqueue(Object.keys(results).map((kind) => ({ target: 'kinds', event: { kind } })));
+    await waitFor(async () => (await h.store.list({ target: 'kinds' })).every((r) => r.state === 'done' || r.state === 'failed'), { what: 'all attempted' });
+    const attempts = await Promise.all(records.map(async (r) => (await h.service.get(r.id)).attempts[0] as AttemptRecord));
+    const [plain, refused, body, command] = attempts.map((a) => {
+      const { deliveryId, startedAt, durationMs, ...rest } = a;
+      assert.equal(typeof deliveryId, 'string');
+      assert.ok(startedAt > 0 && durationMs >= 0);
+      return Object.keys(a).join(',') + ' ' + JSON.stringify(rest);
+    });
+    assert.equal(plain, `deliveryId,attempt,startedAt,durationMs,ok,httpStatus,response,requestHeaders,requestBodyIsEvent,responseHeaders {"attempt":1,"ok":true,"httpStatus":200,"response":"ok","requestHeaders":{"webhook-id":"msg_x"},"requestBodyIsEvent":true,"responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(refused, `deliveryId,attempt,startedAt,durationMs,ok,retryable,httpStatus,response,error,requestHeaders,requestBodyIsEvent,responseHeaders {"attempt":1,"ok":false,"retryable":false,"httpStatus":400,"response":"bad","error":"HTTP 400","requestHeaders":{"webhook-id":"msg_x"},"requestBodyIsEvent":true,"responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(body, `deliveryId,attempt,startedAt,durationMs,ok,httpStatus,response,requestHeaders,requestBody,responseHeaders {"attempt":1,"ok":true,"httpStatus":201,"response":"","requestHeaders":{"webhook-id":"msg_x"},"requestBody":"a=1","responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(command, `deliveryId,attempt,startedAt,durationMs,ok,exitCode,response {"attempt":1,"ok":true,"exitCode":0,"response":"done"}`);
+  } finally {
+    await h.service.close();
+  }
+});
