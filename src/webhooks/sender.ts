@@ -12,7 +12,7 @@ import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
 import type { HttpMethod } from '../http/methods.js';
 import { RESPONSE_HEAD, type ExchangeResult } from '../http/exchange.js';
-import { RedactedHeaderRecords, redactHeaders, redactionList } from '../http/redact-headers.js';
+import { RedactedHeaderRecords, redactionList } from '../http/redact-headers.js';
 import { redactUrl } from '../delivery/redact-url.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
@@ -164,7 +164,8 @@ export class WebhookTarget implements OutboundTarget {
   readonly shownUrl: string;
   /** Header names (lower-case) whose values the attempt's record redacts. */
   readonly #redact: ReadonlySet<string>;
-  /** The response headers as records keep them, one record shared while the receiver answers alike. */
+  /** The request's and the response's headers as attempt records keep them (redacted). */
+  readonly #requestHeaders: RedactedHeaderRecords;
   readonly #responseHeaders: RedactedHeaderRecords;
   readonly concurrency: number;
   readonly grants: ReadonlySet<string>;
@@ -220,6 +221,7 @@ export class WebhookTarget implements OutboundTarget {
     // Redacted in the record: credential-like names, and any header whose template reads a granted secret.
     const readsSecret = dynamic.filter(([, t]) => t.placeholders.some((p) => this.grants.has(p.toLowerCase()))).map(([k]) => k);
     this.#redact = redactionList(configured.keys(), [...readsSecret, ...(options.redactHeaders ?? [])]);
+    this.#requestHeaders = new RedactedHeaderRecords(this.#redact);
     this.#responseHeaders = new RedactedHeaderRecords(this.#redact);
     this.shownUrl = redactUrl(options.url);
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
@@ -512,7 +514,7 @@ export class WebhookTarget implements OutboundTarget {
   #classify(answer: ExchangeResult, parsed: ParsedUrl, started: number, sent: BodySent): RunResult {
     const status = answer.status;
     const response = headBytes(answer.head, RESPONSE_HEAD);
-    const requestHeaders = redactHeaders(answer.requestHeaders, this.#redact);
+    const requestHeaders = this.#requestHeaders.fresh(answer.requestHeaders);
     const responseHeaders = this.#responseHeaders.of(answer.responseHeaders);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
     if (ok) {
