@@ -6,7 +6,7 @@
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { eventJsonText, eventToJSON } from '../events/event-json.js';
 import type { HookworkEvent } from '../events/envelope.js';
-import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
+import type { DeliveryQueue, EnqueueOptions, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from './handler-index.js';
 import type { Logger } from '../logger.js';
 import { traced, tracingOn } from '../tracing.js';
@@ -38,6 +38,8 @@ export interface RouterOptions {
 }
 
 const NEVER = new AbortController().signal;
+/** An emit does not read its deliveries' records: the queue makes none for them. */
+const UNREAD: EnqueueOptions = Object.freeze({ records: false });
 
 /**
  * The member of a queued chain step's event that holds the steps still to
@@ -138,8 +140,8 @@ export class TargetRouter {
     const inline = inlineRuns === undefined ? undefined : inlineRuns.map(([target, record]) => this.#runInline(target, record, event));
     if (deliveries !== undefined) {
       const queued = deliveries;
-      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': queued.length }, () => this.#o.queue.enqueue(queued));
-      else await this.#o.queue.enqueue(queued);
+      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': queued.length }, () => this.#o.queue.enqueue(queued, UNREAD));
+      else await this.#o.queue.enqueue(queued, UNREAD);
     }
     if (inline !== undefined) await Promise.all(inline);
   }
