@@ -823,7 +823,7 @@ export class Dispatcher {
     const probe = slot.breaker.state(now) === 'half-open';
     slot.breaker.started(now);
     this.#running += 1;
-    this.#run(slot, ready, probe).catch(this.#runFailed);
+    this.#run(slot, ready, probe);
   }
 
   readonly #runFailed = (err: unknown): void => {
@@ -855,32 +855,57 @@ export class Dispatcher {
     });
   }
 
-  /** One attempt, recorded; its slot is free again at the end, whatever happened. */
-  async #run(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
+  /**
+   * One attempt, recorded; its slot is free again at the end, whatever
+   * happened. Not async: one reaction on the target's promise, not an async
+   * function's frame and promise and a catch() on it, per attempt.
+   */
+  #run(slot: Slot, ready: Ready, probe: boolean): void {
     const delivery = ready.record;
     const attempt = delivery.attempts + 1;
     const signal = ready.lease.controller.signal;
     const startedAt = Date.now();
-    let result: AttemptResult;
-    const span = tracingOn() ? attemptSpan(slot.target, delivery, attempt) : undefined;
+    let span: Span | undefined;
     try {
-      result =
-        span === undefined
-          ? await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })
-          : await withSpan(span, () => slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal }));
+      span = tracingOn() ? attemptSpan(slot.target, delivery, attempt) : undefined;
     } catch (err) {
-      result = { ok: false, retryable: true, error: toError(err).message };
+      this.#runFailed(err);
+      return;
     }
-    if (span !== undefined) endAttemptSpan(span, result);
-    // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
-    if (result.error !== undefined) {
-      const error = stripUrlCredentials(result.error);
-      if (error !== result.error) result = { ...result, error };
-    }
+    let attempted: Promise<AttemptResult>;
     try {
-      this.#record(slot, delivery, attempt, startedAt, result, signal, probe);
-    } finally {
-      this.#ended(slot, ready);
+      // Promise.resolve: a target's own thenable (or a plain value) is waited for, as an await would.
+      attempted = Promise.resolve(
+        span === undefined
+          ? slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })
+          : withSpan(span, () => slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })),
+      );
+    } catch (err) {
+      attempted = Promise.reject(err);
+    }
+    attempted.then(
+      (result) => this.#attempted(slot, ready, probe, attempt, startedAt, signal, span, result),
+      (err: unknown) => this.#attempted(slot, ready, probe, attempt, startedAt, signal, span, { ok: false, retryable: true, error: toError(err).message }),
+    );
+  }
+
+  /** The attempt's outcome, recorded; then its slot is free (a failure to record is logged). */
+  #attempted(slot: Slot, ready: Ready, probe: boolean, attempt: number, startedAt: number, signal: AbortSignal, span: Span | undefined, outcome: AttemptResult): void {
+    try {
+      let result = outcome;
+      if (span !== undefined) endAttemptSpan(span, result);
+      // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
+      if (result.error !== undefined) {
+        const error = stripUrlCredentials(result.error);
+        if (error !== result.error) result = { ...result, error };
+      }
+      try {
+        this.#record(slot, ready.record, attempt, startedAt, result, signal, probe);
+      } finally {
+        this.#ended(slot, ready);
+      }
+    } catch (err) {
+      this.#runFailed(err);
     }
   }
 
