@@ -79,8 +79,8 @@ export interface IdempotentEmit {
 /** Longest idempotency key accepted (characters). */
 export const IDEMPOTENCY_KEY_MAX = 255;
 
-/** Runs inside emit(), before it returns: handler routing, durable enqueueing. */
-export type EmitStage = (event: HookworkEvent) => void | Promise<void>;
+/** Runs inside emit(), before it returns: handler routing, durable enqueueing. emit() waits for a promise it returns (its value is ignored). */
+export type EmitStage = (event: HookworkEvent) => void | Promise<unknown>;
 
 /** The registration side of the host, owned by a scope (a plugin, a handler). */
 export interface HostScope<M extends HookMap = HookMap> {

@@ -121,6 +121,62 @@ interface Ready {
 
 type MutableAttempt = { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] };
 
+/**
+ * The usual webhook attempt: answered, success or not, with the stored event
+ * as its body, and nothing else to say (no retry hint, error, exit code or
+ * body of its own). Its record is then one object literal (attemptSent), in
+ * the members' usual order: built a member at a time, it needed a second
+ * backing store for the members past the first five, kept with every done delivery.
+ */
+function isPlainSent(result: AttemptResult, response: string | undefined): boolean {
+  return (
+    result.httpStatus !== undefined &&
+    response !== undefined &&
+    result.requestHeaders !== undefined &&
+    result.responseHeaders !== undefined &&
+    result.requestBodyIsEvent === true &&
+    result.retryable === undefined &&
+    result.retryAfterMs === undefined &&
+    result.disableTarget === undefined &&
+    result.exitCode === undefined &&
+    result.error === undefined &&
+    result.requestBody === undefined
+  );
+}
+
+function attemptSent(deliveryId: string, attempt: number, startedAt: number, durationMs: number, result: AttemptResult, response: string | undefined): AttemptRecord {
+  return {
+    deliveryId,
+    attempt,
+    startedAt,
+    durationMs,
+    ok: result.ok,
+    httpStatus: result.httpStatus,
+    response,
+    requestHeaders: result.requestHeaders,
+    requestBodyIsEvent: true,
+    responseHeaders: result.responseHeaders,
+  };
+}
+
+/** Any attempt's record: the members the result has, in the same order as attemptSent's. */
+function attemptRecord(deliveryId: string, attempt: number, startedAt: number, durationMs: number, result: AttemptResult, response: string | undefined): AttemptRecord {
+  const record: MutableAttempt = { deliveryId, attempt, startedAt, durationMs, ok: result.ok };
+  if (result.retryable !== undefined) record.retryable = result.retryable;
+  if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
+  if (result.disableTarget !== undefined) record.disableTarget = result.disableTarget;
+  if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
+  if (result.exitCode !== undefined) record.exitCode = result.exitCode;
+  if (response !== undefined) record.response = response;
+  if (result.error !== undefined) record.error = result.error;
+  // The request and response as sent (HTTP targets; redacted by the target): the console's attempt view.
+  if (result.requestHeaders !== undefined) record.requestHeaders = result.requestHeaders;
+  if (result.requestBody !== undefined) record.requestBody = result.requestBody;
+  if (result.requestBodyIsEvent === true) record.requestBodyIsEvent = true;
+  if (result.responseHeaders !== undefined) record.responseHeaders = result.responseHeaders;
+  return record;
+}
+
 const SHUTDOWN = Symbol('shutdown');
 /** One frozen outcome per keep_done_body mode: no allocation per success. */
 const DONE: Readonly<Record<KeepDoneBody, Settlement>> = Object.freeze({
@@ -767,7 +823,7 @@ export class Dispatcher {
     const probe = slot.breaker.state(now) === 'half-open';
     slot.breaker.started(now);
     this.#running += 1;
-    this.#run(slot, ready, probe).catch(this.#runFailed);
+    this.#run(slot, ready, probe);
   }
 
   readonly #runFailed = (err: unknown): void => {
@@ -799,32 +855,57 @@ export class Dispatcher {
     });
   }
 
-  /** One attempt, recorded; its slot is free again at the end, whatever happened. */
-  async #run(slot: Slot, ready: Ready, probe: boolean): Promise<void> {
+  /**
+   * One attempt, recorded; its slot is free again at the end, whatever
+   * happened. Not async: one reaction on the target's promise, not an async
+   * function's frame and promise and a catch() on it, per attempt.
+   */
+  #run(slot: Slot, ready: Ready, probe: boolean): void {
     const delivery = ready.record;
     const attempt = delivery.attempts + 1;
     const signal = ready.lease.controller.signal;
     const startedAt = Date.now();
-    let result: AttemptResult;
-    const span = tracingOn() ? attemptSpan(slot.target, delivery, attempt) : undefined;
+    let span: Span | undefined;
     try {
-      result =
-        span === undefined
-          ? await slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })
-          : await withSpan(span, () => slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal }));
+      span = tracingOn() ? attemptSpan(slot.target, delivery, attempt) : undefined;
     } catch (err) {
-      result = { ok: false, retryable: true, error: toError(err).message };
+      this.#runFailed(err);
+      return;
     }
-    if (span !== undefined) endAttemptSpan(span, result);
-    // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
-    if (result.error !== undefined) {
-      const error = stripUrlCredentials(result.error);
-      if (error !== result.error) result = { ...result, error };
-    }
+    let attempted: Promise<AttemptResult>;
     try {
-      this.#record(slot, delivery, attempt, startedAt, result, signal, probe);
-    } finally {
-      this.#ended(slot, ready);
+      // Promise.resolve: a target's own thenable (or a plain value) is waited for, as an await would.
+      attempted = Promise.resolve(
+        span === undefined
+          ? slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })
+          : withSpan(span, () => slot.target.attempt(delivery, { webhookId: delivery.webhookId, attempt, signal })),
+      );
+    } catch (err) {
+      attempted = Promise.reject(err);
+    }
+    attempted.then(
+      (result) => this.#attempted(slot, ready, probe, attempt, startedAt, signal, span, result),
+      (err: unknown) => this.#attempted(slot, ready, probe, attempt, startedAt, signal, span, { ok: false, retryable: true, error: toError(err).message }),
+    );
+  }
+
+  /** The attempt's outcome, recorded; then its slot is free (a failure to record is logged). */
+  #attempted(slot: Slot, ready: Ready, probe: boolean, attempt: number, startedAt: number, signal: AbortSignal, span: Span | undefined, outcome: AttemptResult): void {
+    try {
+      let result = outcome;
+      if (span !== undefined) endAttemptSpan(span, result);
+      // The one place an attempt's error text is recorded: everything shown later (lastError, attempts, CLI, events) reads it.
+      if (result.error !== undefined) {
+        const error = stripUrlCredentials(result.error);
+        if (error !== result.error) result = { ...result, error };
+      }
+      try {
+        this.#record(slot, ready.record, attempt, startedAt, result, signal, probe);
+      } finally {
+        this.#ended(slot, ready);
+      }
+    } catch (err) {
+      this.#runFailed(err);
     }
   }
 
@@ -1005,20 +1086,10 @@ export class Dispatcher {
     durationMs: number,
     unattempted: boolean,
   ): void {
-    const record: MutableAttempt = { deliveryId: delivery.id, attempt, startedAt, durationMs, ok: result.ok };
-    if (result.retryable !== undefined) record.retryable = result.retryable;
-    if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
-    if (result.disableTarget !== undefined) record.disableTarget = result.disableTarget;
-    if (result.httpStatus !== undefined) record.httpStatus = result.httpStatus;
-    if (result.exitCode !== undefined) record.exitCode = result.exitCode;
     const response = clipResponse(result.response);
-    if (response !== undefined) record.response = response;
-    if (result.error !== undefined) record.error = result.error;
-    // The request and response as sent (HTTP targets; redacted by the target): the console's attempt view.
-    if (result.requestHeaders !== undefined) record.requestHeaders = result.requestHeaders;
-    if (result.requestBody !== undefined) record.requestBody = result.requestBody;
-    if (result.requestBodyIsEvent === true) record.requestBodyIsEvent = true;
-    if (result.responseHeaders !== undefined) record.responseHeaders = result.responseHeaders;
+    const record = isPlainSent(result, response)
+      ? attemptSent(delivery.id, attempt, startedAt, durationMs, result, response)
+      : attemptRecord(delivery.id, attempt, startedAt, durationMs, result, response);
     const request: SettleRequest = unattempted
       ? { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome, unattempted }
       : { deliveryId: delivery.id, nodeId: this.#o.nodeId, attempt, record, outcome };

@@ -34,7 +34,6 @@ import { DueHeap } from './due-heap.js';
 import { MemoryIdempotencyKeys, type IdempotencyClaim, type IdempotencyReservation } from '../events/idempotency.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 import type { TargetHealth } from './target-health.js';
-import { append } from '../append.js';
 
 interface Row {
   id: string;
@@ -53,8 +52,12 @@ interface Row {
   traceContext: string | undefined;
   claimedBy: string | undefined;
   leaseUntil: number;
-  /** Made at the first attempt: a queued row has none, and one object fewer to carry. */
-  history: AttemptRecord[] | undefined;
+  /**
+   * The attempts' records: none for a queued row, the record itself for one
+   * attempt (most done rows: no array to allocate, copy and keep beside it),
+   * a list from the second.
+   */
+  history: AttemptRecord | AttemptRecord[] | undefined;
   /** Bumped whenever the row leaves or re-enters the due heap: older heap entries are stale. */
   generation: number;
 }
@@ -69,16 +72,28 @@ interface Queue {
 }
 
 function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
-  const body =
-    row.kept === 'full'
-      ? { eventBytes: row.eventBytes }
-      : row.kept === 'compressed'
-        ? { eventJson: unpackEvent(row.eventBytes) as string }
-        : { eventJson: DROPPED_EVENT_JSON, eventDropped: true };
+  // One literal per case, no spread of the body's members into it: a claim makes one record per delivery.
+  if (row.kept === 'full') {
+    return new StoredRecord({
+      id: row.id,
+      target: row.target,
+      eventBytes: row.eventBytes,
+      webhookId: row.webhookId,
+      attempts: row.attempts,
+      state,
+      dueAt: row.dueAt,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      lastError: row.lastError,
+      traceContext: row.traceContext,
+    });
+  }
+  const compressed = row.kept === 'compressed';
   return new StoredRecord({
     id: row.id,
     target: row.target,
-    ...body,
+    eventJson: compressed ? (unpackEvent(row.eventBytes) as string) : DROPPED_EVENT_JSON,
+    eventDropped: !compressed,
     webhookId: row.webhookId,
     attempts: row.attempts,
     state,
@@ -88,6 +103,14 @@ function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
     lastError: row.lastError,
     traceContext: row.traceContext,
   });
+}
+
+/** A row's history with `record` at its end (see Row.history); a list made by its second item is `[first, second]`, sized to hold them. */
+function withAttempt(history: Row['history'], record: AttemptRecord): AttemptRecord | AttemptRecord[] {
+  if (history === undefined) return record;
+  if (!Array.isArray(history)) return [history, record];
+  history.push(record);
+  return history;
 }
 
 export interface MemoryStoreOptions {
@@ -290,8 +313,7 @@ export class MemoryStore implements DeliveryStore {
     for (const request of requests) {
       const row = this.#rows.get(request.deliveryId);
       if (row === undefined) continue;
-      // append(): a done row is kept (keepDone), and with it its history's room.
-      if (request.unattempted !== true) row.history = append(row.history, request.record);
+      if (request.unattempted !== true) row.history = withAttempt(row.history, request.record);
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;
@@ -393,7 +415,8 @@ export class MemoryStore implements DeliveryStore {
   async get(id: string): Promise<DeliveryDetail | undefined> {
     const row = this.#rows.get(id);
     if (row === undefined) return undefined;
-    return { delivery: toRecord(row), attempts: row.history === undefined ? [] : [...row.history] };
+    const history = row.history;
+    return { delivery: toRecord(row), attempts: history === undefined ? [] : Array.isArray(history) ? [...history] : [history] };
   }
 
   #reopen(row: Row, now: number): void {

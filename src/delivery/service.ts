@@ -21,7 +21,7 @@ import { RetryPolicy } from './retry-policy.js';
 import { StoreHealth, type StoreHealthReport } from './store-health.js';
 import { PendingBounds } from './pending-bounds.js';
 import { jsonBytes, StoredRecord, type DeliveryDetail, type DeliveryStore, type ListFilter, type StoredDeliveryInput, type DigestMemberInput } from './store.js';
-import type { AttemptRecord, BreakerSettings, DeliveryQueue, DeliveryRecord, DeliveryTarget, NewDelivery } from './types.js';
+import type { AttemptRecord, BreakerSettings, DeliveryQueue, DeliveryRecord, DeliveryTarget, EnqueueOptions, NewDelivery } from './types.js';
 import { activeTraceContext, tracingOn } from '../tracing.js';
 import { append } from '../append.js';
 
@@ -62,6 +62,9 @@ interface HeldWrite {
   readonly reject: (err: unknown) => void;
   readonly written: Promise<void>;
 }
+
+/** What enqueue() resolves to for a caller that does not read the records. */
+const NO_RECORDS: readonly DeliveryRecord[] = Object.freeze([]);
 
 /** A store that writes an enqueue before it returns (see DeliveryStore.enqueueNow). */
 type ImmediateStore = DeliveryStore & Required<Pick<DeliveryStore, 'enqueueNow'>>;
@@ -252,7 +255,7 @@ export class DeliveryService implements DeliveryQueue {
   }
 
   /** Resolves once every delivery is written (durably, with a durable store). */
-  enqueue(deliveries: readonly NewDelivery[]): Promise<readonly DeliveryRecord[]> {
+  enqueue(deliveries: readonly NewDelivery[], options?: EnqueueOptions): Promise<readonly DeliveryRecord[]> {
     if (this.#closed) return Promise.reject(new ClosedError('The delivery queue'));
     if (deliveries.length === 0) return Promise.resolve([]);
     const now = Date.now();
@@ -275,6 +278,7 @@ export class DeliveryService implements DeliveryQueue {
     let members: DigestMemberInput[] | undefined;
     const digests = this.#digests.size === 0 ? undefined : this.#digests;
     const ownSchedules = this.#dispatcher.ownSchedules;
+    const wantRecords = options?.records !== false;
     for (const d of deliveries) {
       if (typeof d?.target !== 'string' || d.target === '' || (d.event === undefined && typeof d.eventJson !== 'string')) {
         this.#release(adopt);
@@ -308,12 +312,13 @@ export class DeliveryService implements DeliveryQueue {
         ? { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext, claim: (claim ??= { nodeId: this.nodeId, leaseUntil }) }
         : { id, target: d.target, eventJson: json, eventBytes: bytes, webhookId, dueAt, createdAt: now, traceContext };
       rows = append(rows, row);
-      // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here.
+      // One record: the caller gets the one the dispatcher runs (in flight) when it was claimed here. None for a caller that does not read it, unless the dispatcher runs it.
+      if (!wantRecords && !claimed) continue;
       const record = this.#record(id, d, json, bytes, webhookId, claimed ? 'inflight' : 'pending', dueAt, now, traceContext);
-      records = append(records, record);
+      if (wantRecords) records = append(records, record);
       if (claimed) adopt = append(adopt, record);
     }
-    const written: readonly DeliveryRecord[] = records ?? [];
+    const written: readonly DeliveryRecord[] = records ?? NO_RECORDS;
     if (members !== undefined) {
       const collected = this.#digests.collect(members);
       if (rows === undefined) return collected.then(() => written);

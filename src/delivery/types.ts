@@ -154,12 +154,22 @@ export interface DeliveryControls {
   readonly disableAfterMs?: number;
 }
 
+export interface EnqueueOptions {
+  /** False: the caller does not read the records (enqueue resolves to an empty list). Default true. */
+  readonly records?: boolean;
+}
+
 /** What targets and the emit pipeline need from the delivery layer. */
 export interface DeliveryQueue {
   /** Makes a target deliverable; returns its remover. */
   registerTarget(target: DeliveryTarget): () => void;
-  /** Accepts deliveries: when this resolves they are kept (durably, with a durable store). */
-  enqueue(deliveries: readonly NewDelivery[]): Promise<readonly DeliveryRecord[]>;
+  /**
+   * Accepts deliveries: when this resolves they are kept (durably, with a
+   * durable store). Resolves to their records, in order; with
+   * `{ records: false }` to an empty list (a caller that does not read them,
+   * the emit pipeline, saves making one per delivery).
+   */
+  enqueue(deliveries: readonly NewDelivery[], options?: EnqueueOptions): Promise<readonly DeliveryRecord[]>;
   /**
    * Back-pressure: throws BackpressureError when the queue holds
    * `delivery.max_pending`, or a target of these deliveries its own bound.

@@ -6,7 +6,7 @@
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { eventJsonText, eventToJSON } from '../events/event-json.js';
 import type { HookworkEvent } from '../events/envelope.js';
-import type { DeliveryQueue, NewDelivery } from '../delivery/types.js';
+import type { DeliveryQueue, EnqueueOptions, NewDelivery } from '../delivery/types.js';
 import { HandlerIndex } from './handler-index.js';
 import type { Logger } from '../logger.js';
 import { traced, tracingOn } from '../tracing.js';
@@ -38,6 +38,9 @@ export interface RouterOptions {
 }
 
 const NEVER = new AbortController().signal;
+/** An emit does not read its deliveries' records: the queue makes none for them. */
+const UNREAD: EnqueueOptions = Object.freeze({ records: false });
+const NOTHING_QUEUED: Promise<void> = Promise.resolve();
 
 /**
  * The member of a queued chain step's event that holds the steps still to
@@ -101,45 +104,60 @@ export class TargetRouter {
   }
 
   /** The emit stage. Returns nothing (no promise) for events no target follows. */
-  readonly stage = (event: HookworkEvent): void | Promise<void> => {
+  readonly stage = (event: HookworkEvent): void | Promise<unknown> => {
     const routes = this.#index.match(event);
     if (routes.length === 0) return;
     if (tracingOn()) return traced(`route ${event.id}`, { 'hookwork.event.id': event.id, 'hookwork.route.count': routes.length }, () => this.#dispatch(event, routes));
     return this.#dispatch(event, routes);
   };
 
-  async #dispatch(event: HookworkEvent, routes: readonly Route[]): Promise<void> {
-    // One record per event and grant, made once whatever the number of targets.
-    let plainJson: string | undefined;
-    let plain: EventRecord | undefined;
-    let granted: EventRecord | undefined;
-    const allSync = this.#o.syncEventNames.has(event.name);
+  /**
+   * Not async on the usual path (no inline target, no tracing): the emit
+   * waits for the queue's own promise, not for an async frame's promise around it.
+   */
+  #dispatch(event: HookworkEvent, routes: readonly Route[]): Promise<unknown> {
     // Made by the first (append()): most events go to one target.
     let deliveries: NewDelivery[] | undefined;
     // Started only once the queue admitted the deliveries: a refused emit runs nothing.
     let inlineRuns: Array<[OutboundTarget, EventRecord]> | undefined;
-    for (const route of routes) {
-      if (route.matches !== undefined && !route.matches(event)) continue;
-      // A command never receives the report of its own run (no loops).
-      if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
-      if (route.target.grants.has('account.token')) {
-        granted ??= eventToJSON(event, { grantToken: true });
-        if (route.sync || allSync) (inlineRuns ??= []).push([route.target, granted]);
-        else deliveries = append(deliveries, { target: route.target.name, event: granted });
-        continue;
+    // A throw here rejects the emit, as it did when this was an async function.
+    try {
+      // One record per event and grant, made once whatever the number of targets.
+      let plainJson: string | undefined;
+      let plain: EventRecord | undefined;
+      let granted: EventRecord | undefined;
+      const allSync = this.#o.syncEventNames.has(event.name);
+      for (const route of routes) {
+        if (route.matches !== undefined && !route.matches(event)) continue;
+        // A command never receives the report of its own run (no loops).
+        if (event.id === ENGINE_EVENTS.commandExecuted && event.data['handler'] === route.target.name) continue;
+        if (route.target.grants.has('account.token')) {
+          granted ??= eventToJSON(event, { grantToken: true });
+          if (route.sync || allSync) (inlineRuns ??= []).push([route.target, granted]);
+          else deliveries = append(deliveries, { target: route.target.name, event: granted });
+          continue;
+        }
+        plainJson ??= eventJsonText(event);
+        if (route.sync || allSync) (inlineRuns ??= []).push([route.target, (plain ??= plainRecord(plainJson))]);
+        // The queue stores the JSON as it is, and parses it only for a target that reads the event.
+        else deliveries = append(deliveries, { target: route.target.name, eventJson: plainJson });
       }
-      plainJson ??= eventJsonText(event);
-      if (route.sync || allSync) (inlineRuns ??= []).push([route.target, (plain ??= plainRecord(plainJson))]);
-      // The queue stores the JSON as it is, and parses it only for a target that reads the event.
-      else deliveries = append(deliveries, { target: route.target.name, eventJson: plainJson });
+      // Back-pressure (delivery.max_pending): throws before anything of the event is accepted or run.
+      if (deliveries !== undefined) this.#o.queue.admit?.(deliveries);
+      if (inlineRuns === undefined && !tracingOn()) return deliveries === undefined ? NOTHING_QUEUED : this.#o.queue.enqueue(deliveries, UNREAD);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // Back-pressure (delivery.max_pending): throws before anything of the event is accepted or run.
-    if (deliveries !== undefined) this.#o.queue.admit?.(deliveries);
+    return this.#enqueueAndRun(event, deliveries, inlineRuns);
+  }
+
+  /** The inline targets started, the deliveries enqueued (traced when tracing is on), then the inline runs waited for. */
+  async #enqueueAndRun(event: HookworkEvent, deliveries: NewDelivery[] | undefined, inlineRuns: Array<[OutboundTarget, EventRecord]> | undefined): Promise<void> {
     const inline = inlineRuns === undefined ? undefined : inlineRuns.map(([target, record]) => this.#runInline(target, record, event));
     if (deliveries !== undefined) {
       const queued = deliveries;
-      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': queued.length }, () => this.#o.queue.enqueue(queued));
-      else await this.#o.queue.enqueue(queued);
+      if (tracingOn()) await traced('enqueue', { 'hookwork.delivery.count': queued.length }, () => this.#o.queue.enqueue(queued, UNREAD));
+      else await this.#o.queue.enqueue(queued, UNREAD);
     }
     if (inline !== undefined) await Promise.all(inline);
   }

@@ -12,7 +12,7 @@ import type { AttemptContext, DeliveryRecord } from '../delivery/types.js';
 import { BodyRenderer, type BodyFormat } from './body-format.js';
 import type { HttpMethod } from '../http/methods.js';
 import { RESPONSE_HEAD, type ExchangeResult } from '../http/exchange.js';
-import { redactHeaders, redactionList } from '../http/redact-headers.js';
+import { RedactedHeaderRecords, redactionList } from '../http/redact-headers.js';
 import { redactUrl } from '../delivery/redact-url.js';
 import { RequestForm, type FormRequest, type HttpLane, type HttpTransport } from '../http/transport.js';
 import { timestampNow } from '../http/signing.js';
@@ -164,6 +164,9 @@ export class WebhookTarget implements OutboundTarget {
   readonly shownUrl: string;
   /** Header names (lower-case) whose values the attempt's record redacts. */
   readonly #redact: ReadonlySet<string>;
+  /** The request's and the response's headers as attempt records keep them (redacted). */
+  readonly #requestHeaders: RedactedHeaderRecords;
+  readonly #responseHeaders: RedactedHeaderRecords;
   readonly concurrency: number;
   readonly grants: ReadonlySet<string>;
   readonly method: HttpMethod;
@@ -187,9 +190,6 @@ export class WebhookTarget implements OutboundTarget {
   readonly #templatesReadEvent: boolean;
   readonly #profile: TransportProfile | undefined;
   readonly #oauth2: OAuth2Token | undefined;
-  /** The last response's headers as received and as recorded (see #responseRecord). */
-  #lastResponse: readonly string[] = NO_HEADERS;
-  #lastResponseRecord: Readonly<Record<string, string>> | undefined;
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.name = options.name;
@@ -221,6 +221,8 @@ export class WebhookTarget implements OutboundTarget {
     // Redacted in the record: credential-like names, and any header whose template reads a granted secret.
     const readsSecret = dynamic.filter(([, t]) => t.placeholders.some((p) => this.grants.has(p.toLowerCase()))).map(([k]) => k);
     this.#redact = redactionList(configured.keys(), [...readsSecret, ...(options.redactHeaders ?? [])]);
+    this.#requestHeaders = new RedactedHeaderRecords(this.#redact);
+    this.#responseHeaders = new RedactedHeaderRecords(this.#redact);
     this.shownUrl = redactUrl(options.url);
     this.#form = new RequestForm({ method: this.method, headers: [...fixed].flat(), timeoutMs: options.timeoutMs ?? 30_000, secrets });
     this.configSecrets = secrets;
@@ -544,8 +546,8 @@ export class WebhookTarget implements OutboundTarget {
   #classify(answer: ExchangeResult, parsed: ParsedUrl, started: number, sent: BodySent): RunResult {
     const status = answer.status;
     const response = headBytes(answer.head, RESPONSE_HEAD);
-    const requestHeaders = redactHeaders(answer.requestHeaders, this.#redact);
-    const responseHeaders = this.#responseRecord(answer.responseHeaders);
+    const requestHeaders = this.#requestHeaders.fresh(answer.requestHeaders);
+    const responseHeaders = this.#responseHeaders.of(answer.responseHeaders);
     const ok = this.#success === undefined ? status >= 200 && status < 300 : this.#success.has(status);
     if (ok) {
       return sent === STORED_EVENT_SENT
@@ -554,33 +556,6 @@ export class WebhookTarget implements OutboundTarget {
     }
     const result = this.#refused(status, answer.retryAfter, response, parsed);
     return { ...result, requestHeaders, responseHeaders, ...sent };
-  }
-
-  /**
-   * The response headers as the attempt's record keeps them. A receiver
-   * answers with the same headers time after time (its Date changes once a
-   * second), and exchange() hands the same strings over for them: the record
-   * made for the last response is given again while they are equal, one
-   * object instead of one per attempt, which the store's wire also turns
-   * into JSON text once (sqlite-wire.ts). Records are never changed once made.
-   */
-  #responseRecord(flat: readonly string[]): Readonly<Record<string, string>> {
-    const last = this.#lastResponse;
-    const record = this.#lastResponseRecord;
-    if (record !== undefined && flat.length === last.length) {
-      let same = true;
-      for (let i = 0; i < flat.length; i++) {
-        if (flat[i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return record;
-    }
-    const made = redactHeaders(flat, this.#redact);
-    this.#lastResponse = flat;
-    this.#lastResponseRecord = made;
-    return made;
   }
 
   /** What a status other than success means: retry (with Retry-After), give up, or disable the target. */

@@ -191,6 +191,8 @@ test('410 disables the target: its deliveries wait until it is enabled again', a
     );
     await h.service.enqueue([{ target: 'a', event: event(1) }, { target: 'a', event: event(2) }]);
     await waitFor(() => h.disabled.length === 1, { what: 'target disabled' });
+    // The 410 attempt's outcome is written at the dispatcher's next tick, which may come after the disabled callback.
+    await waitFor(async () => (await h.service.depth()).find((x) => x.target === 'a')?.pending === 2, { what: 'deliveries stay pending' });
     const depth = (await h.service.depth()).find((x) => x.target === 'a');
     assert.equal(depth?.pending, 2, 'deliveries stay pending');
     assert.match(depth?.disabled?.reason ?? '', /410/);
@@ -883,6 +885,65 @@ test('a store without dueTargets: idle targets are asked again once a poll, so w
     await store.enqueue([{ id: 'dlv_elsewhere', target: 't13', eventJson: JSON.stringify(event(1)), webhookId: 'msg_x', dueAt: Date.now(), createdAt: Date.now() }]);
     await waitFor(() => delivered.includes('t13'), 'the delivery written elsewhere');
     assert.ok(asked.includes(20), 'a poll asked every target');
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('an attempt record holds the members its result has, in one order, whether the result is the usual webhook one or not', async () => {
+  const h = await harness({ retry_schedule: [0] });
+  try {
+    const requestHeaders = { 'webhook-id': 'msg_x' };
+    const responseHeaders = { 'content-type': 'text/plain' };
+    const results: Record<string, AttemptResult> = {
+      plain: { ok: true, httpStatus: 200, response: 'ok', requestHeaders, responseHeaders, requestBodyIsEvent: true },
+      refused: { ok: false, retryable: false, httpStatus: 400, response: 'bad', error: 'HTTP 400', requestHeaders, responseHeaders, requestBodyIsEvent: true },
+      body: { ok: true, httpStatus: 201, response: '', requestHeaders, requestBody: 'a=1', responseHeaders },
+      command: { ok: true, exitCode: 0, response: 'done' },
+    };
+    h.service.registerTarget(target('kinds', async (d) => results[(d.event as { kind: string }).kind] as AttemptResult));
+    const records = await h.service.enqueue(Object.keys(results).map((kind) => ({ target: 'kinds', event: { kind } })));
+    await waitFor(async () => (await h.store.list({ target: 'kinds' })).every((r) => r.state === 'done' || r.state === 'failed'), { what: 'all attempted' });
+    const attempts = await Promise.all(records.map(async (r) => (await h.service.get(r.id)).attempts[0] as AttemptRecord));
+    const [plain, refused, body, command] = attempts.map((a) => {
+      const { deliveryId, startedAt, durationMs, ...rest } = a;
+      assert.equal(typeof deliveryId, 'string');
+      assert.ok(startedAt > 0 && durationMs >= 0);
+      return Object.keys(a).join(',') + ' ' + JSON.stringify(rest);
+    });
+    assert.equal(plain, `deliveryId,attempt,startedAt,durationMs,ok,httpStatus,response,requestHeaders,requestBodyIsEvent,responseHeaders {"attempt":1,"ok":true,"httpStatus":200,"response":"ok","requestHeaders":{"webhook-id":"msg_x"},"requestBodyIsEvent":true,"responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(refused, `deliveryId,attempt,startedAt,durationMs,ok,retryable,httpStatus,response,error,requestHeaders,requestBodyIsEvent,responseHeaders {"attempt":1,"ok":false,"retryable":false,"httpStatus":400,"response":"bad","error":"HTTP 400","requestHeaders":{"webhook-id":"msg_x"},"requestBodyIsEvent":true,"responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(body, `deliveryId,attempt,startedAt,durationMs,ok,httpStatus,response,requestHeaders,requestBody,responseHeaders {"attempt":1,"ok":true,"httpStatus":201,"response":"","requestHeaders":{"webhook-id":"msg_x"},"requestBody":"a=1","responseHeaders":{"content-type":"text/plain"}}`);
+    assert.equal(command, `deliveryId,attempt,startedAt,durationMs,ok,exitCode,response {"attempt":1,"ok":true,"exitCode":0,"response":"done"}`);
+  } finally {
+    await h.service.close();
+  }
+});
+
+test('enqueue with { records: false } resolves to no records, and every delivery is still kept and delivered (those run at once and those that wait)', async () => {
+  const h = await harness();
+  try {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const seen: number[] = [];
+    // One at a time: the first is claimed at enqueue, the others wait as pending rows.
+    h.service.registerTarget(
+      target(
+        'unread',
+        async (d) => {
+          await gate;
+          seen.push((d.event['data'] as { n: number }).n);
+          return { ok: true, httpStatus: 200, response: 'ok' };
+        },
+        1,
+      ),
+    );
+    const got = await h.service.enqueue([1, 2, 3].map((n) => ({ target: 'unread', event: event(n) })), { records: false });
+    assert.deepEqual(got, []);
+    assert.equal((await h.store.list({ target: 'unread' })).length, 3);
+    release();
+    await waitFor(async () => (await h.store.list({ target: 'unread', state: 'done' })).length === 3, { what: 'all three delivered' });
+    assert.deepEqual(seen.sort(), [1, 2, 3]);
   } finally {
     await h.service.close();
   }

@@ -376,3 +376,24 @@ test('with one URL, every kind of failure is the attempt\'s result in full: retr
     assert.equal(typeof result.error, 'string', c.name);
   }
 });
+
+test('answers with the same headers share one frozen response-header record; a changed header makes a new one; credentials stay redacted', async () => {
+  const hook = target({ headers: { 'X-Api-Key': 'k-1' } });
+  let tag = 'a';
+  // A fixed date: the receiver's own would change with the second.
+  receiver.respond((_r, res) => res.writeHead(200, { 'content-type': 'text/plain', date: 'Sun, 06 Dec 2026 10:00:00 GMT', 'x-tag': tag, 'set-cookie': 's=secret' }).end('ok'));
+  const first = await hook.run(event, attemptContext());
+  const second = await hook.run(event, attemptContext());
+  assert.equal(first.ok, true);
+  assert.deepEqual(first.responseHeaders, { 'content-type': 'text/plain', date: 'Sun, 06 Dec 2026 10:00:00 GMT', 'x-tag': 'a', 'set-cookie': '[redacted]', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked' });
+  assert.equal(second.responseHeaders, first.responseHeaders);
+  assert.ok(Object.isFrozen(first.responseHeaders));
+  tag = 'b';
+  const third = await hook.run(event, attemptContext());
+  assert.notEqual(third.responseHeaders, first.responseHeaders);
+  assert.equal(third.responseHeaders?.['x-tag'], 'b');
+  assert.equal(first.responseHeaders?.['x-tag'], 'a');
+  // The request's headers differ each time (id, timestamp, signature): each attempt has its own record, credentials redacted.
+  assert.notEqual(second.requestHeaders, first.requestHeaders);
+  assert.equal(first.requestHeaders?.['x-api-key'], '[redacted]');
+});
