@@ -134,14 +134,15 @@ const SETTLE_FIELDS = 8 + ATTEMPT_FIELDS.length;
  * Per headers field (request, response), the object last turned into JSON
  * text here and its text: consecutive attempts to one receiver often share
  * one object for the response headers (the webhook sender gives the last one
- * again while the receiver's headers are the same), so a batch stringifies
- * it once instead of once per settle.
+ * again while the receiver's headers are the same, frozen), so a batch
+ * stringifies it once instead of once per settle.
  */
 const lastHeaders: Array<object | undefined> = [undefined, undefined];
 const lastHeadersText: string[] = ['', ''];
 
 function headersJson(value: object, field: 0 | 1): string {
-  if (value !== lastHeaders[field]) {
+  // Only a frozen object can be trusted to hold what it held last time: a target's own result may reuse and change one.
+  if (value !== lastHeaders[field] || !Object.isFrozen(value)) {
     lastHeadersText[field] = JSON.stringify(value);
     lastHeaders[field] = value;
   }

@@ -108,3 +108,19 @@ test('header objects shared by several settles, or packed again after another on
   ];
   for (const batch of batches) assert.deepEqual(unpackSettles(packSettles(batch)), batch);
 });
+
+test('a headers object that is not frozen is turned into text anew each time: a target may reuse one and change it between attempts', () => {
+  const reused: Record<string, string> = { 'x-a': '1' };
+  const settle = (id: string): SettleRequest => ({
+    deliveryId: id,
+    nodeId: 'node-a',
+    attempt: 1,
+    record: { deliveryId: id, attempt: 1, startedAt: 1, durationMs: 1, ok: true, httpStatus: 200, responseHeaders: reused },
+    outcome: { state: 'done' },
+  });
+  const first = unpackSettles(packSettles([settle('dlv_1')]));
+  reused['x-a'] = '2';
+  const second = unpackSettles(packSettles([settle('dlv_2')]));
+  assert.deepEqual(first[0]?.record.responseHeaders, { 'x-a': '1' });
+  assert.deepEqual(second[0]?.record.responseHeaders, { 'x-a': '2' });
+});
