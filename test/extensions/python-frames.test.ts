@@ -124,6 +124,20 @@ describe('host frames', () => {
     batch.add(asked, 7, encoded);
     const again = requestText(asked, 7, JSON.stringify(event));
     assert.deepEqual(batch.take(), encodeFrames([again.text], [again.size]));
+    // A text two frames in a row share is encoded once and copied, in that batch and the next; a different text of the same length is its own.
+    const handle = (deadline: number) => ({ type: 'handle', module: 'm', class: 'C', configuration: 'ç€😀', deadline }) as const;
+    for (let round = 0; round < 2; round++) {
+      const more = [handle(32503680000001), handle(32503680000001), handle(32503680000002), handle(32503680000001), asked, asked, handle(32503680000002)];
+      more.forEach((message, i) => batch.add(message, 20 + i, i % 2 === 0 ? encoded : undefined));
+      const moreTexts = more.map((message, i) => requestText(message, 20 + i, i % 2 === 0 ? JSON.stringify(event) : undefined));
+      assert.deepEqual(
+        batch.take(),
+        encodeFrames(
+          moreTexts.map((t) => t.text),
+          moreTexts.map((t) => t.size),
+        ),
+      );
+    }
     // Taken: the batch is empty again.
     assert.equal(batch.size, 0);
     assert.equal(batch.take().length, 0);
