@@ -111,8 +111,12 @@ function freezePeer(peer: Partial<EventPeer> | undefined): EventPeer {
 /** The account of events emitted without one: shared, like its JSON. */
 let processAccount: EventAccount | undefined;
 
+/** The last account sameAccountInput handed out: an account built here, which an emit then takes as is. */
+let knownBuilt: EventAccount | undefined;
+
 function buildAccount(input: AccountInput | undefined): EventAccount {
   if (input === undefined) return (processAccount ??= buildAccount({}));
+  if (input === knownBuilt) return knownBuilt;
   const account: Record<string, unknown> = {
     uuid: input?.uuid ?? PROCESS_ACCOUNT_UUID,
     name: input?.name ?? (input?.uuid === undefined ? 'process' : ''),
@@ -178,16 +182,25 @@ const DATA_JSON: PropertyDescriptor = {
 
 const NO_COMPONENT: EventComponent = Object.freeze({ uuid: NO_COMPONENT_UUID, name: '', type: '' });
 
+// The last component built: an emitter that names the same component every
+// time (an extension handler's result events, a gateway's) shares one frozen
+// object instead of a copy per event. Its members are compared, not the
+// input's identity, so a changed (or mutable) input still gets its own.
+let lastComponent: EventComponent = NO_COMPONENT;
+
+function buildComponent(input: ComponentInput | undefined): EventComponent {
+  if (input === undefined) return NO_COMPONENT;
+  const uuid = input.uuid ?? NO_COMPONENT_UUID;
+  const name = input.name ?? '';
+  const type = input.type ?? '';
+  const last = lastComponent;
+  if (last.uuid === uuid && last.name === name && last.type === type) return last;
+  return (lastComponent = Object.freeze({ uuid, name, type }));
+}
+
 export function buildEnvelope(parts: EnvelopeParts): HookworkEvent {
   const { input } = parts;
-  const component: EventComponent =
-    input.component === undefined
-      ? NO_COMPONENT
-      : Object.freeze({
-          uuid: input.component.uuid ?? NO_COMPONENT_UUID,
-          name: input.component.name ?? '',
-          type: input.component.type ?? '',
-        });
+  const component = buildComponent(input.component);
   const event: Record<string, unknown> = {
     id: parts.id,
     uuid: input.uuid ?? newEventUuid(),
@@ -218,4 +231,18 @@ export function isBuiltEnvelope(event: HookworkEvent): boolean {
 /** Whether `event` has the shared process account and the empty component (their JSON is cached once). */
 export function hasDefaultMembers(event: HookworkEvent): boolean {
   return event.account === processAccount && event.component === NO_COMPONENT;
+}
+
+/**
+ * The account of `event` as the account input of another emit on the same
+ * account without its secret (an extension's result events): the event's
+ * own frozen account when it was built here and has no token, groups or
+ * role, which the emit then takes as is instead of copying it (the copy
+ * would be equal, member for member and in the same order); else undefined.
+ */
+export function sameAccountInput(event: HookworkEvent): AccountInput | undefined {
+  const account = event.account;
+  if (!isBuiltEnvelope(event) || account.token !== undefined || account.groups !== undefined || account.role !== undefined) return undefined;
+  knownBuilt = account;
+  return account;
 }

@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExtensionLoadError, ExtensionResultError, HookTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { ENGINE_EVENTS } from '../events/engine-events.js';
-import type { AccountInput, EmitInput, HookworkEvent } from '../events/envelope.js';
+import { sameAccountInput, type AccountInput, type EmitInput, type HookworkEvent } from '../events/envelope.js';
 import { emitEngineEvent, type Host, type HostScope } from '../host.js';
 import { Deadlines, type Deadline } from '../hooks/deadlines.js';
 import type { Logger } from '../logger.js';
@@ -115,6 +115,13 @@ type FailureStage = 'getConfiguration' | 'handle';
 
 /** What #emitResults gives when there is nothing to emit: one shared settled promise. */
 const NO_EVENTS: Promise<readonly HookworkEvent[]> = Promise.resolve(Object.freeze([]));
+
+/** A handle() that gave nothing: no events. */
+const NO_RESULT_EVENTS: readonly HookworkEvent[] = Object.freeze([]);
+
+function isEventList(results: HookworkEvent | readonly HookworkEvent[]): results is readonly HookworkEvent[] {
+  return Array.isArray(results);
+}
 
 const EXTENSION_COMPONENT_TYPE = 'extension';
 
@@ -604,23 +611,35 @@ export class ExtensionHandler {
       return;
     }
     if (emissions.length === 0) {
-      this.#onHandled(job, emissions, []);
+      this.#onHandled(job, NO_RESULT_EVENTS);
+      return;
+    }
+    // One result event (the usual text): its emit's promise and one callback, no list and no second promise.
+    if (emissions.length === 1) {
+      this.#emitResult(emissions[0] as ResultEmission, resultAccountOf(job.event)).then(
+        (event) => {
+          this.counters.emitted++;
+          this.#onHandled(job, event);
+        },
+        (err: unknown) => this.#onHandleFailure(job, toError(err), 'error'),
+      );
       return;
     }
     this.#emitResults(emissions, job.event).then(
-      (events) => this.#onHandled(job, emissions, events),
+      (events) => this.#onHandled(job, events),
       (err: unknown) => this.#onHandleFailure(job, toError(err), 'error'),
     );
   }
 
-  #onHandled(job: Job, _emissions: readonly ResultEmission[], events: readonly HookworkEvent[]): void {
+  /** `results`: the events its result became (one, or a list); listed for the sending channel only when it has subscribers. */
+  #onHandled(job: Job, results: HookworkEvent | readonly HookworkEvent[]): void {
     if (job.finished) return;
     this.#consecutiveFailures = 0;
     this.counters.handled++;
     const sending = this.#host.channels.sending;
-    if (events.length > 0 && sending.active) {
+    if (sending.active && (!isEventList(results) || results.length > 0)) {
       sending.publish({
-        events,
+        events: isEventList(results) ? results : [results],
         handlerId: this.uuid,
         handlerName: this.name,
         accountId: job.event.account.uuid,
@@ -658,7 +677,7 @@ export class ExtensionHandler {
   /** Emits result events as this handler, on the triggering event's account (never its token). */
   #emitResults(emissions: readonly ResultEmission[], cause: HookworkEvent | undefined): Promise<readonly HookworkEvent[]> {
     if (emissions.length === 0) return NO_EVENTS;
-    const account = cause === undefined ? undefined : accountOf(cause);
+    const account = cause === undefined ? undefined : resultAccountOf(cause);
     // One result event (the usual text or object): one emit and one callback, no async function around it.
     if (emissions.length === 1) {
       return this.#emitResult(emissions[0] as ResultEmission, account).then((event) => {
@@ -774,6 +793,11 @@ export function toWorkerCopy(event: HookworkEvent, grantToken: boolean): Extensi
     timestamp: event.timestamp,
     data: event.data,
   };
+}
+
+/** A result event's account: the triggering event's, without its token (its own frozen account when that is all it has, else a copy). */
+function resultAccountOf(event: HookworkEvent): AccountInput {
+  return sameAccountInput(event) ?? accountOf(event);
 }
 
 function accountOf(event: HookworkEvent): AccountInput {

@@ -28,7 +28,10 @@ import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskListener } from './main-side.js';
 import { TaskExpiredError, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
-import { EXIT_CODES, fromRemoteError, type EncodedEvent, type RemoteError, type Response } from './protocol.js';
+import { EXIT_CODES, fromRemoteError, type EncodedEvent, type HandleRequest, type RemoteError, type Response } from './protocol.js';
+
+/** A handle request whose event goes as already encoded bytes. */
+type EventlessHandle = Readonly<Omit<HandleRequest, 'event'>>;
 
 export interface ProcessPoolOptions {
   /** Processes, i.e. events handled at once. */
@@ -104,6 +107,8 @@ export class ProcessPool {
   readonly #slots = new Set<Slot>();
   #queue: Entry[] = [];
   #completed = 0;
+  /** The last handle request made for an already encoded event (#eventlessHandle). */
+  #lastHandle: EventlessHandle | undefined;
   #closed = false;
 
   constructor(options: ProcessPoolOptions) {
@@ -271,9 +276,7 @@ export class ProcessPool {
         ? expiresAt > 0
           ? { type: 'handle' as const, module: task.module, class: task.exportName, event: task.event, configuration: task.configuration, deadline: expiresAt }
           : { type: 'handle' as const, module: task.module, class: task.exportName, event: task.event, configuration: task.configuration }
-        : expiresAt > 0
-          ? { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration, deadline: expiresAt }
-          : { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration };
+        : this.#eventlessHandle(task, expiresAt);
     try {
       slot.process.send(request, new Sent(this.#onAnswer, this.#onFailed, slot, entry), event);
     } catch (err) {
@@ -281,6 +284,28 @@ export class ProcessPool {
       slot.inFlight.splice(slot.inFlight.indexOf(entry), 1);
       fail(entry, toError(err));
     }
+  }
+
+  /**
+   * The handle request of a task whose event goes as already encoded bytes:
+   * the one made for the frame before when it says the same (module, class,
+   * configuration and deadline; tasks of one millisecond share a deadline),
+   * so the batch takes its JSON as already made (RequestBatch: the same
+   * object, the same text) instead of building and stringifying one per
+   * event. Frozen: it is never changed once sent.
+   */
+  #eventlessHandle(task: ExtensionTask, expiresAt: number): EventlessHandle {
+    const last = this.#lastHandle;
+    if (last !== undefined && last.module === task.module && last.class === task.exportName && last.configuration === task.configuration && (last.deadline ?? 0) === expiresAt) {
+      return last;
+    }
+    const request: EventlessHandle = Object.freeze(
+      expiresAt > 0
+        ? { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration, deadline: expiresAt }
+        : { type: 'handle' as const, module: task.module, class: task.exportName, configuration: task.configuration },
+    );
+    this.#lastHandle = request;
+    return request;
   }
 
   /** A handle frame's answer, read: the oldest in flight on its process, unless it was aborted or its process ended. */

@@ -199,6 +199,10 @@ export function encodeEvent(event: unknown): EncodedEvent {
  * (a constant such as getConfiguration's) is encoded once. The bytes are
  * those of requestText.
  */
+/** A frame's first bytes, and the key before its event. */
+const ID_HEAD = Buffer.from('{"id":', 'latin1');
+const EVENT_KEY = Buffer.from(',"event":', 'latin1');
+
 export class RequestBatch {
   /** Per frame: the event (undefined when none). */
   #events: Array<EncodedEvent | undefined> = [];
@@ -210,6 +214,10 @@ export class RequestBatch {
   /** The last message added and its JSON (a constant message is encoded once). */
   #lastMessage: unknown;
   #lastJson = '';
+  #lastBytes = 0;
+  /** The last message JSON that two frames in a row had, and its UTF-8 bytes (kept across batches: the same request repeats). */
+  #repeated = '';
+  #repeatedBytes: Buffer = Buffer.alloc(0);
 
   get size(): number {
     return this.#sizes.length / 3;
@@ -218,16 +226,21 @@ export class RequestBatch {
   /** Adds one request (not changed afterwards: the same object given again is taken for the same JSON); throws a RangeError (adding nothing) when its frame would be over MAX_FRAME_BYTES. */
   add(message: Request | EventlessRequest, id: number, event?: EncodedEvent): void {
     let json: string;
-    if (message === this.#lastMessage) json = this.#lastJson;
-    else {
+    let jsonBytes: number;
+    if (message === this.#lastMessage) {
+      json = this.#lastJson;
+      jsonBytes = this.#lastBytes;
+    } else {
       json = JSON.stringify(message);
+      jsonBytes = Buffer.byteLength(json, 'utf8');
       this.#lastMessage = message;
       this.#lastJson = json;
+      this.#lastBytes = jsonBytes;
     }
     // `{"id":` (6), the id's digits, `,"event":` (9) and the event when given; the message's `{` counts for the comma after them.
-    const head = 6 + digitsOf(id) + (event === undefined ? 0 : 9);
+    const head = ID_HEAD.length + digitsOf(id) + (event === undefined ? 0 : EVENT_KEY.length);
     const eventBytes = event === undefined ? -1 : event.bytes;
-    const size = head + Math.max(eventBytes, 0) + Buffer.byteLength(json, 'utf8');
+    const size = head + Math.max(eventBytes, 0) + jsonBytes;
     if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
     this.#events.push(event);
     this.#parts.push(json);
@@ -254,13 +267,16 @@ export class RequestBatch {
       const size = sizes[frame + 2] as number;
       buffer.writeUInt32BE(size, at);
       let next = at + 4;
-      next += buffer.write('{"id":', next, 6, 'latin1');
-      next = writeDigits(buffer, next, id);
+      // Constant bytes and kept bytes are copied with the typed array's own set (Buffer's write and copy check their arguments in JavaScript first).
+      buffer.set(ID_HEAD, next);
+      next = writeDigits(buffer, next + ID_HEAD.length, id);
       if (eventBytes >= 0) {
-        next += buffer.write(',"event":', next, 9, 'latin1');
+        buffer.set(EVENT_KEY, next);
+        next += EVENT_KEY.length;
         const event = events[part] as EncodedEvent;
         if (event.utf8 !== undefined) {
-          next += event.utf8.copy(buffer, next);
+          buffer.set(event.utf8, next);
+          next += event.utf8.length;
         } else {
           buffer.write(event.json, next, eventBytes, 'utf8');
           // Its bytes stay here for its next frame; its text goes.
@@ -270,7 +286,14 @@ export class RequestBatch {
         }
       }
       // The message's JSON whole; its `{` becomes the comma after the head (or the event).
-      buffer.write(parts[part] as string, next, at + 4 + size - next, 'utf8');
+      // A text the frame before had too (the same message, or one with the same JSON) is encoded once and copied.
+      const text = parts[part] as string;
+      if (text !== this.#repeated && part > 0 && text === parts[part - 1]) {
+        this.#repeated = text;
+        this.#repeatedBytes = Buffer.from(text, 'utf8');
+      }
+      if (text === this.#repeated) buffer.set(this.#repeatedBytes, next);
+      else buffer.write(text, next, at + 4 + size - next, 'utf8');
       buffer[next] = 0x2c;
       at += 4 + size;
     }

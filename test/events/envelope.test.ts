@@ -246,3 +246,21 @@ test('envelopes share one data_json getter and their default account and compone
   assert.equal(b.data_json, JSON.stringify(b.data));
   assert.deepEqual(Object.keys(a), ['id', 'uuid', 'name', 'groups', 'message', 'account', 'component', 'server', 'timestamp', 'data', 'data_json']);
 });
+
+test('events emitted with the same component share one frozen component; a changed one gets its own', async (t) => {
+  const host = newHost();
+  t.after(() => host.close());
+  const component = { uuid: 'cmp-1', name: 'sftp', type: 'ssh' };
+  const a = await host.emit('100', { component });
+  const b = await host.emit('100', { component: { ...component } });
+  assert.equal(a.component, b.component);
+  assert.ok(Object.isFrozen(a.component));
+  component.name = 'ftps';
+  const c = await host.emit('100', { component });
+  assert.notEqual(c.component, a.component);
+  assert.deepEqual({ ...c.component }, { uuid: 'cmp-1', name: 'ftps', type: 'ssh' });
+  assert.deepEqual({ ...a.component }, { uuid: 'cmp-1', name: 'sftp', type: 'ssh' });
+  const d = await host.emit('100', { component: { name: 'sftp' } });
+  assert.deepEqual({ ...d.component }, { uuid: '00000000-0000-0000-0000-000000000000', name: 'sftp', type: '' });
+  assert.equal(JSON.stringify(b), JSON.stringify({ ...b, component: { uuid: 'cmp-1', name: 'sftp', type: 'ssh' } }));
+});

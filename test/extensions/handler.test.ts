@@ -316,6 +316,23 @@ describe('grants, filters, sending records, monitoring, plain JavaScript', () =>
     );
   });
 
+  test("a result event carries its triggering event's account: that same frozen account when it has no token, groups or role, else a copy without them", async () => {
+    await withRuntime([{ type: 'extension', name: 'observed', entry_point: 'plain-handler.mjs#Plain', target_events: ['2000'] }], async (rt) => {
+      const account = { name: 'dave', uuid: 'uuid-dave', email: 'd@example.com', emails: [['Dave', 'd@example.com']] as [string, string][], peer: { address: '10.0.0.7', port: 2222 } };
+      const plain = await emitAndSettle(rt, '2000', { account });
+      const shared = rt.from('observed')[0];
+      assert.equal(shared?.account, plain.account);
+      assert.deepEqual(Object.keys(shared?.account ?? {}), ['uuid', 'name', 'email', 'emails', 'peer']);
+      const grouped = await emitAndSettle(rt, '2000', { account: { ...account, groups: ['admins'], role: 'ops', token: 'secret-token' } });
+      const copied = rt.from('observed')[1];
+      assert.notEqual(copied?.account, grouped.account);
+      assert.deepEqual(JSON.parse(JSON.stringify(copied?.account)), JSON.parse(JSON.stringify(plain.account)));
+      assert.equal(copied?.account.token, undefined);
+      assert.equal(copied?.account.groups, undefined);
+      assert.equal(copied?.account.role, undefined);
+    });
+  });
+
   test('filters select the events a handler gets', async () => {
     await withRuntime(
       [

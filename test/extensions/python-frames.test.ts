@@ -19,6 +19,7 @@ import { PythonMainSide } from '../../src/extensions/python-main-side.js';
 import { createHost } from '../../src/host.js';
 import type { Logger } from '../../src/logger.js';
 import { ProcessPool } from '../../src/extensions/process-pool.js';
+import { TaskSignal } from '../../src/extensions/task-signal.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { silentLogger } from '../../src/logger.js';
 
@@ -124,6 +125,20 @@ describe('host frames', () => {
     batch.add(asked, 7, encoded);
     const again = requestText(asked, 7, JSON.stringify(event));
     assert.deepEqual(batch.take(), encodeFrames([again.text], [again.size]));
+    // A text two frames in a row share is encoded once and copied, in that batch and the next; a different text of the same length is its own.
+    const handle = (deadline: number) => ({ type: 'handle', module: 'm', class: 'C', configuration: 'ç€😀', deadline }) as const;
+    for (let round = 0; round < 2; round++) {
+      const more = [handle(32503680000001), handle(32503680000001), handle(32503680000002), handle(32503680000001), asked, asked, handle(32503680000002)];
+      more.forEach((message, i) => batch.add(message, 20 + i, i % 2 === 0 ? encoded : undefined));
+      const moreTexts = more.map((message, i) => requestText(message, 20 + i, i % 2 === 0 ? JSON.stringify(event) : undefined));
+      assert.deepEqual(
+        batch.take(),
+        encodeFrames(
+          moreTexts.map((t) => t.text),
+          moreTexts.map((t) => t.size),
+        ),
+      );
+    }
     // Taken: the batch is empty again.
     assert.equal(batch.size, 0);
     assert.equal(batch.take().length, 0);
@@ -357,5 +372,34 @@ describe('process pool: runTo', () => {
     assert.equal(got.length, 2);
     await Promise.resolve();
     assert.match(got[2] ?? '', /^third failed: .*closed/);
+  });
+
+  test('handle frames of already encoded events each carry their own configuration, whether the request before said the same or not', async () => {
+    const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
+    const pool = new ProcessPool({ size: 1, command: python.command('worker'), name: 'python', logger: silentLogger() });
+    const host = createHost();
+    host.catalogue.declare({ id: '100', name: 'frames' });
+    const copy = toWorkerCopy(await host.emit('100', { account: { name: 'text' } }), false);
+    const signal = (expiresAt: number): TaskSignal => Object.assign(new TaskSignal(), { expiresAt });
+    const past = Date.now() - 60_000;
+    const later = Date.now() + 600_000;
+    // [configuration, deadline (0: none)]: repeats, a change of either, and back.
+    const runs: Array<[string, number]> = [['a', later], ['a', later], ['b', later], ['b', past], ['b', past], ['b', later], ['b', 0], ['a', 0], ['a', past], ['a', 0]];
+    try {
+      const outcomes = await Promise.all(
+        runs.map(([configuration, deadline]) =>
+          pool
+            .run({ module: 'conformance_handler', exportName: 'ConformanceHandler', event: copy, configuration }, deadline === 0 ? undefined : signal(deadline), encodeEvent(copy))
+            .then(
+              (result) => String(result),
+              (err: unknown) => (err as Error).name,
+            ),
+        ),
+      );
+      // A deadline already past is refused before any frame (AbortError); the others reach the worker with their own configuration.
+      assert.deepEqual(outcomes, ['handled a', 'handled a', 'handled b', 'AbortError', 'AbortError', 'handled b', 'handled b', 'handled a', 'AbortError', 'handled a']);
+    } finally {
+      await pool.close();
+    }
   });
 });
