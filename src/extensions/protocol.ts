@@ -186,6 +186,10 @@ export function encodeEvent(event: unknown): EncodedEvent {
   return { json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
+/** A frame's first bytes, and the key before its event. */
+const ID_HEAD = Buffer.from('{"id":', 'latin1');
+const EVENT_KEY = Buffer.from(',"event":', 'latin1');
+
 /**
  * Requests waiting to be written together (ProtocolProcess writes a tick's
  * requests at once), kept as the parts of their JSON text: the `id`, the
@@ -193,16 +197,12 @@ export function encodeEvent(event: unknown): EncodedEvent {
  * `take()` encodes every part straight into one buffer: no request's text
  * is ever joined into one string (a copy of the whole event per frame,
  * which the garbage collector then sweeps), the head (`{"id":N,"event":`)
- * is written byte by byte, and the message's JSON is written whole, its
+ * is copied from constant bytes around the id's digits, and the message's JSON is written whole, its
  * opening brace then overwritten by the comma that follows the head or the
  * event (no slice of it, no concatenation). A message object given again
  * (a constant such as getConfiguration's) is encoded once. The bytes are
  * those of requestText.
  */
-/** A frame's first bytes, and the key before its event. */
-const ID_HEAD = Buffer.from('{"id":', 'latin1');
-const EVENT_KEY = Buffer.from(',"event":', 'latin1');
-
 export class RequestBatch {
   /** Per frame: the event (undefined when none). */
   #events: Array<EncodedEvent | undefined> = [];
