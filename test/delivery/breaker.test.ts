@@ -209,7 +209,8 @@ test('two dispatchers on one PostgreSQL: a circuit one opens is open on the othe
     poll_interval: 0.05,
     jitter: 0,
     retry_schedule: Array.from({ length: 30 }, () => 0.02),
-    circuit_breaker: { mode: 'failure_rate', min_requests: 4, failure_ratio: 0.5, window: 60, cooldown: 1.5 },
+    // A cool-down long enough that node b's first look comes well before a probe may go (a loaded machine is slow to get there).
+    circuit_breaker: { mode: 'failure_rate', min_requests: 4, failure_ratio: 0.5, window: 60, cooldown: 3 },
   });
   const nodes = ['node-a', 'node-b'].map(
     (nodeId) => new DeliveryService({ store: new PostgresStore({ url, logger: silentLogger() }), config, nodeId, logger: silentLogger() }),
@@ -229,11 +230,15 @@ test('two dispatchers on one PostgreSQL: a circuit one opens is open on the othe
   });
   const [a, b] = nodes as [DeliveryService, DeliveryService];
   await a.start();
-  await b.start();
   a.registerTarget(targetOn(a));
   await a.enqueue(Array.from({ length: 3 }, (_, i) => ({ target: 'shaky', event: { id: '1', data: { i } } })));
   await waitFor(async () => (await a.depth()).find((d) => d.target === 'shaky')?.circuit?.state === 'open', { what: 'open on node a' });
-  // Node b serves the target only now: it learns the circuit is open from the store, and sends nothing.
+  // Node a records the circuit off the attempt's path; other nodes learn it from their next read of the store.
+  const observer = new PostgresStore({ url, logger: silentLogger() });
+  t.after(() => observer.close());
+  await waitFor(async () => (await observer.targetHealth()).find((h) => h.target === 'shaky')?.circuit?.state === 'open', { what: 'open in the store' });
+  // Node b starts and serves the target only now: it learns the circuit is open from the store, and sends nothing.
+  await b.start();
   b.registerTarget(targetOn(b));
   await waitFor(async () => (await b.depth()).find((d) => d.target === 'shaky')?.circuit?.state === 'open', { what: 'open on node b' });
   assert.equal(attempts.get('node-b') ?? 0, 0, 'node b made no attempt while the circuit is open');
