@@ -59,81 +59,65 @@ export function textArray(values: readonly unknown[]): Buffer | readonly unknown
 }
 
 /**
- * An int4[] parameter, or the values as they were when one of them is not a
- * whole number in int4's range: the driver then sends them as text, as
- * before, and the server judges them as it did.
+ * A one-dimensional array of a fixed-width element type: `fits` says whether
+ * a (non-null) value can go as is, `put` writes one (`width` bytes at `at`).
+ * The values are handed back as they were when one does not fit: the driver
+ * then sends them as text, as before, and the server judges them as it did.
  */
+function fixedWidthArray(
+  values: readonly unknown[],
+  oid: number,
+  width: number,
+  fits: (v: unknown) => boolean,
+  put: (buf: Buffer, at: number, v: unknown) => void,
+): Buffer | readonly unknown[] {
+  let hasNull = false;
+  for (const v of values) {
+    if (v == null) hasNull = true;
+    else if (!fits(v)) return values;
+  }
+  const buf = Buffer.allocUnsafe(HEADER + (4 + width) * values.length);
+  header(buf, values.length, hasNull, oid);
+  let at = HEADER;
+  for (const v of values) {
+    if (v == null) {
+      buf.writeInt32BE(-1, at);
+      at += 4;
+      continue;
+    }
+    buf.writeInt32BE(width, at);
+    put(buf, at + 4, v);
+    at += 4 + width;
+  }
+  return buf.subarray(0, at);
+}
+
+const isInt4 = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v <= 0x7fff_ffff && v >= -0x8000_0000;
+const putInt4 = (buf: Buffer, at: number, v: unknown): void => {
+  buf.writeInt32BE(v as number, at);
+};
+const isBool = (v: unknown): boolean => typeof v === 'boolean';
+const putBool = (buf: Buffer, at: number, v: unknown): void => {
+  buf[at] = v === true ? 1 : 0;
+};
+const putInt8 = (buf: Buffer, at: number, v: unknown): void => {
+  // Two's complement in two halves: the high word is floor(v / 2^32) (negative for a negative v), the low one the rest.
+  const high = Math.floor((v as number) / 0x1_0000_0000);
+  buf.writeInt32BE(high, at);
+  buf.writeUInt32BE((v as number) - high * 0x1_0000_0000, at + 4);
+};
+
+/** An int4[] parameter (or the values as they were when one is not a whole number in int4's range). */
 export function int4Array(values: readonly unknown[]): Buffer | readonly unknown[] {
-  let hasNull = false;
-  for (const v of values) {
-    if (v == null) hasNull = true;
-    else if (typeof v !== 'number' || !Number.isInteger(v) || v > 0x7fff_ffff || v < -0x8000_0000) return values;
-  }
-  const buf = Buffer.allocUnsafe(HEADER + 8 * values.length);
-  header(buf, values.length, hasNull, INT4_OID);
-  let at = HEADER;
-  for (const v of values) {
-    if (v == null) {
-      buf.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    buf.writeInt32BE(4, at);
-    buf.writeInt32BE(v as number, at + 4);
-    at += 8;
-  }
-  return buf.subarray(0, at);
+  return fixedWidthArray(values, INT4_OID, 4, isInt4, putInt4);
 }
 
-/** A bool[] parameter; null and undefined are NULL elements (anything else but booleans: handed back, as textArray). */
+/** A bool[] parameter; null and undefined are NULL elements (or the values as they were when one is not a boolean). */
 export function boolArray(values: readonly unknown[]): Buffer | readonly unknown[] {
-  let hasNull = false;
-  for (const v of values) {
-    if (v == null) hasNull = true;
-    else if (typeof v !== 'boolean') return values;
-  }
-  const buf = Buffer.allocUnsafe(HEADER + 5 * values.length);
-  header(buf, values.length, hasNull, BOOL_OID);
-  let at = HEADER;
-  for (const v of values) {
-    if (v == null) {
-      buf.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    buf.writeInt32BE(1, at);
-    buf[at + 4] = v === true ? 1 : 0;
-    at += 5;
-  }
-  return buf.subarray(0, at);
+  return fixedWidthArray(values, BOOL_OID, 1, isBool, putBool);
 }
 
-/**
- * A bigint[] parameter (times in ms), or the values as they were when one of
- * them is not a safe whole number (a fraction, a string): the driver then sends them as text, as
- * before, and the server judges them as it did (a fraction is refused).
- */
+/** A bigint[] parameter (times in ms), or the values as they were when one is not a safe whole number (a fraction, a string: the server refuses a fraction, as before). */
 export function int8Array(values: readonly unknown[]): Buffer | readonly unknown[] {
-  let hasNull = false;
-  for (const v of values) {
-    if (v == null) hasNull = true;
-    else if (!Number.isSafeInteger(v)) return values;
-  }
-  const buf = Buffer.allocUnsafe(HEADER + 12 * values.length);
-  header(buf, values.length, hasNull, INT8_OID);
-  let at = HEADER;
-  for (const v of values) {
-    if (v == null) {
-      buf.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    // Two's complement in two halves: the high word is floor(v / 2^32) (negative for a negative v), the low one the rest.
-    const high = Math.floor((v as number) / 0x1_0000_0000);
-    buf.writeInt32BE(8, at);
-    buf.writeInt32BE(high, at + 4);
-    buf.writeUInt32BE((v as number) - high * 0x1_0000_0000, at + 8);
-    at += 12;
-  }
-  return buf.subarray(0, at);
+  return fixedWidthArray(values, INT8_OID, 8, Number.isSafeInteger, putInt8);
 }
