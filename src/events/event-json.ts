@@ -76,18 +76,7 @@ function timestampJson(stamp: EventTimestamp): string {
  * and serialise `data` twice.
  */
 export function eventJsonText(event: HookworkEvent): string {
-  if (!isBuiltEnvelope(event)) return JSON.stringify(event);
-  const dataJson = event.data_json;
-  const entry = entryJsonOf(event);
-  // data_json as a JSON string: stringify's own fast path for a string.
-  // (Two replaceAll passes for quotes and backslashes measured slower, and
-  // allocated ~460 bytes an event against ~60: a batch of a thousand
-  // events made that garbage a thousand times.)
-  // join makes the text flat at once; `+` would build a rope that every reader flattens again.
-  return [
-    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),
-    membersJson(event), timestampJson(event.timestamp), ',"data":', dataJson, ',"data_json":', JSON.stringify(dataJson), '}',
-  ].join('');
+  return isBuiltEnvelope(event) ? assembledJson(event, true) : JSON.stringify(event);
 }
 
 /**
@@ -99,19 +88,25 @@ export function eventJsonText(event: HookworkEvent): string {
  * (its UTF-8 length) copies flat again.
  */
 export function eventCopyJsonText(event: HookworkEvent): string | undefined {
-  if (!isBuiltEnvelope(event)) return undefined;
+  return isBuiltEnvelope(event) ? assembledJson(event, false) : undefined;
+}
+
+/** A built event's JSON text, with or without its `data_json` member. */
+function assembledJson(event: HookworkEvent, withDataJson: boolean): string {
+  const dataJson = event.data_json;
   const entry = entryJsonOf(event);
-  const message = event.message === '' ? '""' : JSON.stringify(event.message);
-  const timestamp = timestampJson(event.timestamp);
-  if (hasDefaultMembers(event)) {
-    return [entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message, membersJson(event), timestamp, ',"data":', event.data_json, '}'].join('');
-  }
-  // An account of its own: its pieces go into the one join (no intermediate text for the members; the server's JSON cached by object).
-  return [
-    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, message,
-    ',"account":', JSON.stringify(event.account), ',"component":', JSON.stringify(event.component), ',"server":', cachedJson(event.server), ',"timestamp":',
-    timestamp, ',"data":', event.data_json, '}',
-  ].join('');
+  // data_json as a JSON string: stringify's own fast path for a string.
+  // (Two replaceAll passes for quotes and backslashes measured slower, and
+  // allocated ~460 bytes an event against ~60: a batch of a thousand
+  // events made that garbage a thousand times.)
+  // join makes the text flat at once; `+` would build a rope that every reader flattens again.
+  const parts = [
+    entry.beforeUuid, JSON.stringify(event.uuid), entry.afterUuid, event.message === '' ? '""' : JSON.stringify(event.message),
+    membersJson(event), timestampJson(event.timestamp), ',"data":', dataJson,
+  ];
+  if (withDataJson) parts.push(',"data_json":', JSON.stringify(dataJson));
+  parts.push('}');
+  return parts.join('');
 }
 
 /** The event as plain JSON-safe data (no secrets unless granted). */
