@@ -9,6 +9,7 @@
 // decides nothing.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'undici';
@@ -348,4 +349,17 @@ export function undiciBenchTarget(pool: Pool, concurrency: number): DeliveryTarg
       return { ok: res.statusCode < 300, httpStatus: res.statusCode, response: text };
     },
   };
+}
+
+/** CPU time (µs) of each of this process's threads so far, by thread id (Linux: /proc/self/task/<tid>/schedstat, in ns; stat's utime and stime count 10 ms ticks). */
+export function threadsCpuUs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }

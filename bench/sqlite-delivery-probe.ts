@@ -17,7 +17,7 @@
 // webhook handler the row measures now; PROBE_TARGET=exchange the same bare
 // target sending through exchange() (src/http/exchange.ts).
 import { setMaxListeners } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
@@ -25,7 +25,7 @@ import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { countingReceiver, median, undiciBenchTarget } from './lib.js';
+import { countingReceiver, median, threadsCpuUs, undiciBenchTarget } from './lib.js';
 import { exchange } from '../src/http/exchange.js';
 import type { DeliveryTarget } from '../src/delivery/types.js';
 
@@ -93,17 +93,6 @@ wp.on = function (this: unknown, ev: string, f: (...a: unknown[]) => void) {
     f(m);
   });
 };
-
-function tasks(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      // schedstat: the thread's time on a CPU in ns (stat's utime and stime count 10 ms ticks).
-      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
-    } catch {}
-  }
-  return out;
-}
 
 const rx = await countingReceiver();
 const dir = mkdtempSync(join(tmpdir(), 'hookwork-probe-'));
@@ -175,12 +164,12 @@ const measure = async (fn: () => Promise<number>) => {
   postMs.clear();
   answers = 0;
   answerBytes = 0;
-  const t0 = tasks();
+  const t0 = threadsCpuUs();
   const cpu0 = process.cpuUsage();
   const rate = await fn();
   await new Promise((resolve) => setTimeout(resolve, 60));
   const cpu = process.cpuUsage(cpu0);
-  const t1 = tasks();
+  const t1 = threadsCpuUs();
   let main = 0;
   let other = 0;
   let top = 0;

@@ -3,13 +3,13 @@
 // SQLite thread store to a target that answers at once (no HTTP). Per
 // delivery: CPU of the main thread and of the SQLite thread
 // (/proc/self/task), GC pauses. Run: node --import tsx bench/sqlite-queue-cost.ts [rounds].
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { median } from './lib.js';
+import { median, threadsCpuUs } from './lib.js';
 import type { ExchangeResult } from '../src/http/exchange.js';
 import type { CheckedTarget, SsrfGuard } from '../src/http/ssrf-guard.js';
 import type { FormRequest, HttpLane, HttpTransport, RequestForm } from '../src/http/transport.js';
@@ -23,16 +23,6 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ['gc'] });
 
-function tasks(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      // schedstat: the thread's time on a CPU in ns (stat's utime and stime count 10 ms ticks).
-      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
-    } catch {}
-  }
-  return out;
-}
 const dir = mkdtempSync(join(tmpdir(), 'hookwork-null-'));
 const runtime = await createRuntime({
   config: { log_level: 'silent', server: { data_dir: join(dir, 'data') }, events: [{ id: '1001', name: 'bench' }], store: { url: 'sqlite:bench.db' } },
@@ -85,7 +75,7 @@ const res: Array<{ main: number; other: number; top: number; gc: number; rate: n
 let sumMain = 0, sumTop = 0, sumOther = 0;
 for (let r = -1; r < ROUNDS; r++) {
   await new Promise((resolve) => setTimeout(resolve, 100));
-  const t0 = tasks();
+  const t0 = threadsCpuUs();
   const g0 = gcMs;
   const start = performance.now();
   const target = done + N;
@@ -95,7 +85,7 @@ for (let r = -1; r < ROUNDS; r++) {
   while (done < target) await new Promise((resolve) => setTimeout(resolve, 1));
   const rate = N / ((performance.now() - start) / 1000);
   await new Promise((resolve) => setTimeout(resolve, 30));
-  const t1 = tasks();
+  const t1 = threadsCpuUs();
   let main = 0, other = 0, top = 0;
   for (const [tid, v] of t1) {
     const d = v - (t0.get(tid) ?? 0);
