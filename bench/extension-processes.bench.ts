@@ -36,11 +36,12 @@ const ROUNDS = Number(process.env.HOOKWORK_BENCH_ROUNDS ?? 5);
 // Warm-up batches of every side before the measured rounds, the same number
 // for each. One was not enough for ours: its second batch still cost the
 // host ~140 µs of CPU per event (half of it on V8's background threads,
-// compiling and collecting), its fifth ~45, against the floor's ~25 from
-// its second on (its loop is a few lines); the mean of five rounds after
-// one warm-up read 65–80. Five batches each bring ours to its steady cost
-// (~35–50, as bench/extension-processes-count.ts counts it).
-const WARM_UPS = Number(process.env.HOOKWORK_BENCH_WARM_UPS ?? 5);
+// compiling and collecting), against the floor's ~25 from its second on
+// (its loop is a few lines); the mean of five rounds after one warm-up read
+// 65–80 where ours costs ~35–50 once compiled. Traced (--trace-opt), V8
+// still optimises ~30 of ours' functions (the engine's and Node's stream
+// code) between its 6th and 12th batch, none after: ten batches each.
+const WARM_UPS = Number(process.env.HOOKWORK_BENCH_WARM_UPS ?? 10);
 
 // The bare worker: the smallest loop that answers a handle frame.
 const BARE_WORKER = `
