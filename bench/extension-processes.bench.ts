@@ -33,6 +33,15 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
 const BATCH = 1000;
 const ROUNDS = Number(process.env.HOOKWORK_BENCH_ROUNDS ?? 5);
+// Warm-up batches of every side before the measured rounds, the same number
+// for each. One was not enough for ours: its second batch still cost the
+// host ~140 µs of CPU per event (half of it on V8's background threads,
+// compiling and collecting), against the floor's ~25 from its second on
+// (its loop is a few lines); the mean of five rounds after one warm-up read
+// 65–80 where ours costs ~35–50 once compiled. Traced (--trace-opt), V8
+// still optimises ~30 of ours' functions (the engine's and Node's stream
+// code) between its 6th and 12th batch, none after: ten batches each.
+const WARM_UPS = Number(process.env.HOOKWORK_BENCH_WARM_UPS ?? 10);
 
 // The bare worker: the smallest loop that answers a handle frame.
 const BARE_WORKER = `
@@ -297,17 +306,17 @@ interface CpuTally {
 
 /**
  * Wraps a timed batch: adds the CPU it used (this process, and the child
- * processes) to `tally`. The first call is interleavedWith's warm-up and is
+ * processes) to `tally`. The first WARM_UPS calls are interleavedWith's warm-ups and are
  * not counted: the bare pools' python3 processes are still starting then
  * (~0.1 s of CPU each, through a pyenv shim even more), and this process's
  * code is not compiled yet; counting it put the peers' start-ups into ours
  * (it runs first): ~190 µs per event of "processes" over its 6 batches.
  */
 function counted(run: () => Promise<number>, events: number, tally: CpuTally): () => Promise<number> {
-  let warmedUp = false;
+  let warmUps = WARM_UPS;
   return async () => {
-    if (!warmedUp) {
-      warmedUp = true;
+    if (warmUps > 0) {
+      warmUps--;
       return run();
     }
     // The /proc scan itself stays outside this process's measured time.
@@ -328,7 +337,7 @@ function perEvent(tally: CpuTally): string {
 }
 
 /**
- * Ours and each peer alternately, `rounds` times after one warm-up each (the
+ * Ours and each peer alternately, `rounds` times after WARM_UPS warm-ups each (the
  * order flips every round, so drift favours no one); each round gives one
  * ratio per peer, and each peer's median round is reported. Kept local and
  * self-contained so it can be swapped for the shared alternation/median
@@ -339,8 +348,10 @@ async function interleaved(ours: () => Promise<number>, peer: () => Promise<numb
 }
 
 async function interleavedWith(ours: () => Promise<number>, peers: ReadonlyArray<() => Promise<number>>, rounds = ROUNDS): Promise<Alternated[]> {
-  await ours();
-  for (const peer of peers) await peer();
+  for (let warmUp = 0; warmUp < WARM_UPS; warmUp++) {
+    await ours();
+    for (const peer of peers) await peer();
+  }
   const pairs: Array<Array<{ ours: number; peer: number }>> = peers.map(() => []);
   for (let round = 0; round < rounds; round++) {
     // Even rounds: ours, then the peers; odd rounds: the peers backwards, then ours.

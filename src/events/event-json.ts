@@ -2,7 +2,7 @@
 // catalogue entry fixes, the default account and component, the server, the
 // millisecond's timestamp) and the data's JSON the envelope keeps.
 
-import { hasDefaultMembers, isBuiltEnvelope, type EventServer, type HookworkEvent } from './envelope.js';
+import { hasDefaultMembers, isBuiltEnvelope, type EventAccount, type EventComponent, type EventServer, type HookworkEvent } from './envelope.js';
 import type { EventTimestamp } from './timestamp.js';
 
 // The members most events share are serialised once: what a catalogue entry
@@ -47,6 +47,17 @@ function entryJsonOf(event: HookworkEvent): EntryJson {
 let defaultsServer: EventServer | undefined;
 let defaultsJson = '';
 
+// The same for the last event with another account or component, and what
+// it was made of: events of one account (a burst's, a session's, an
+// extension's result events) each have their own frozen account, equal
+// member for member, so the text is made once for them all.
+let lastAccount: EventAccount | undefined;
+let lastAccountJson = '';
+let lastComponent: EventComponent | undefined;
+let lastComponentJson = '';
+let lastMembersOf: { account: string; component: string; server: EventServer | undefined } = { account: '', component: '', server: undefined };
+let lastMembersJson = '';
+
 function membersJson(event: HookworkEvent): string {
   if (hasDefaultMembers(event)) {
     if (event.server !== defaultsServer) {
@@ -55,7 +66,43 @@ function membersJson(event: HookworkEvent): string {
     }
     return defaultsJson;
   }
-  return `,"account":${JSON.stringify(event.account)},"component":${JSON.stringify(event.component)},"server":${cachedJson(event.server)},"timestamp":`;
+  const { account, component, server } = event;
+  if (lastAccount === undefined || !sameAccount(lastAccount, account)) lastAccountJson = JSON.stringify(account);
+  lastAccount = account;
+  if (lastComponent === undefined || !sameComponent(lastComponent, component)) lastComponentJson = JSON.stringify(component);
+  lastComponent = component;
+  const made = lastMembersOf;
+  if (made.account !== lastAccountJson || made.component !== lastComponentJson || made.server !== server) {
+    lastMembersJson = `,"account":${lastAccountJson},"component":${lastComponentJson},"server":${cachedJson(server)},"timestamp":`;
+    lastMembersOf = { account: lastAccountJson, component: lastComponentJson, server };
+  }
+  return lastMembersJson;
+}
+
+const isText = (value: unknown): boolean => typeof value === 'string';
+const isTextOrAbsent = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+/**
+ * Whether two accounts of envelopes built here have the same JSON: the same
+ * texts (or absent) in every member, no email list or groups, and equal
+ * peers. buildAccount adds an optional member only when it is given, so
+ * equal members are the same keys in the same order. Anything else (a list,
+ * a member that is not a text) is compared by its JSON, as before.
+ */
+function sameAccount(a: EventAccount, b: EventAccount): boolean {
+  if (a.emails !== undefined || b.emails !== undefined || a.groups !== undefined || b.groups !== undefined) return false;
+  if (a.uuid !== b.uuid || a.name !== b.name || a.email !== b.email || a.role !== b.role) return false;
+  if (!isText(a.uuid) || !isText(a.name) || !isTextOrAbsent(a.email) || !isTextOrAbsent(a.role)) return false;
+  const p = a.peer;
+  const q = b.peer;
+  if (p === q) return isText(p.address) && typeof p.port === 'number' && isText(p.protocol) && isText(p.family);
+  return p.address === q.address && p.port === q.port && p.protocol === q.protocol && p.family === q.family &&
+    isText(p.address) && typeof p.port === 'number' && isText(p.protocol) && isText(p.family);
+}
+
+/** Whether two components have the same JSON: the same three texts. */
+function sameComponent(a: EventComponent, b: EventComponent): boolean {
+  return a.uuid === b.uuid && a.name === b.name && a.type === b.type && isText(a.uuid) && isText(a.name) && isText(a.type);
 }
 
 let lastStampJsonOf: EventTimestamp | undefined;

@@ -41,6 +41,17 @@ export interface ProcessExit {
   readonly outOfMemory?: boolean;
 }
 
+/**
+ * A tick's frames are written as soon as they reach this many bytes (a
+ * pipe's capacity), not all on the next tick: a burst of a thousand events
+ * (~600 KB of getConfiguration frames) no longer waits whole in this
+ * process's heap (every event's JSON text, alive through the garbage
+ * collections of the burst) while the runtime sits idle; it starts on the
+ * first frames while the rest are made. The pipe takes no more than this
+ * in one write(2) anyway.
+ */
+const FLUSH_BYTES = 64 * 1024;
+
 /** How long after a process's exit its stdout and stderr may take to reach their end (a grandchild holding them open). */
 const OUTPUT_GRACE_MS = 1000;
 
@@ -133,6 +144,7 @@ export class ProtocolProcess {
     if (this.#outbox.size === 0) process.nextTick(this.#flush);
     this.#outbox.add(message, id, event);
     this.#pending.set(id, receiver);
+    if (this.#outbox.bytes >= FLUSH_BYTES) this.#flush();
   }
 
   /**
@@ -140,7 +152,8 @@ export class ProtocolProcess {
    * for a burst instead of one per frame (corking would hand libuv one iovec
    * per frame, which it walks again on every partial write to a full pipe).
    * They wait as the parts of their JSON text and are encoded straight into
-   * that one buffer (RequestBatch).
+   * that one buffer (RequestBatch). A burst that reaches FLUSH_BYTES leaves
+   * at once, in order, the rest of it on the next tick as before.
    */
   #outbox = new RequestBatch();
   readonly #flush = (): void => {

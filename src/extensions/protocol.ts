@@ -223,6 +223,11 @@ export class RequestBatch {
     return this.#sizes.length / 3;
   }
 
+  /** The bytes of the frames added so far (length prefixes included). */
+  get bytes(): number {
+    return this.#total;
+  }
+
   /** Adds one request (not changed afterwards: the same object given again is taken for the same JSON); throws a RangeError (adding nothing) when its frame would be over MAX_FRAME_BYTES. */
   add(message: Request | EventlessRequest, id: number, event?: EncodedEvent): void {
     let json: string;
