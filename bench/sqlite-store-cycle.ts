@@ -5,7 +5,7 @@
 // while the dispatcher has room), then settled 64 at a time, each settle
 // batch with the next claim of 64 in the same call (settleAndClaimPacked),
 // with the attempt record an unsigned webhook handler writes (request and
-// response headers). Per delivery: CPU of this thread in the store calls
+// response headers; CYCLE_BATCH=n settles n a call instead). Per delivery: CPU of this thread in the store calls
 // (schedstat), statements, WAL bytes written. Run:
 // node --require ./bench/sqlite-count-hook.cjs --import tsx bench/sqlite-store-cycle.ts [rounds]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { median } from './lib.js';
 const N = 4000;
 const ROUNDS = Number(process.argv[2] ?? 7);
 const WINDOW = 256;
-const BATCH = 64;
+const BATCH = Number(process.env['CYCLE_BATCH'] ?? 64);
 const NODE = 'node-a';
 const LEASE = 30_000;
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
