@@ -258,6 +258,14 @@ export class SqliteStore implements DeliveryStore {
     this.file = options.file;
     try {
       this.#db = new Database(options.file);
+      // A new file gets 8 KiB pages (SQLite's default is 4): each commit writes
+      // its changed pages to the WAL with two writes a page (frame header,
+      // page), and a dispatcher commit changes about 50 of them; with pages
+      // twice as large it makes ~40 % fewer write calls for ~20 % more bytes,
+      // which costs the store thread less CPU (see docs/performance.md,
+      // "Durable SQLite delivery: the fifth round"). Set before the first
+      // write; an existing file keeps its page size (SQLite ignores this then).
+      this.#db.pragma('page_size = 8192');
       this.#db.pragma('journal_mode = WAL');
       this.#full = options.synchronous !== 'normal';
       this.#db.pragma(`synchronous = ${this.#full ? 'FULL' : 'NORMAL'}`);
