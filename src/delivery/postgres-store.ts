@@ -235,6 +235,17 @@ export class PostgresStore implements DeliveryStore {
    * server's CPU each), and a new one was often opened while requests waited.
    */
   readonly #writer: pg.Pool;
+  /**
+   * The dispatcher's claims and settles: two connections of their own (a
+   * claim and a settle go side by side), on which both are named statements
+   * run with their generic plans (plan_cache_mode). Each was parsed and
+   * planned again for every batch on the shared pool: about a quarter of the
+   * server's CPU per delivery (docs/performance.md, the fifth round). Their
+   * plans find every row by key whatever the batch's size (the plan tests
+   * check the generic ones); the shared pool's one-off statements keep their
+   * custom plans.
+   */
+  readonly #dispatch: pg.Pool;
   readonly #url: string;
   readonly #logger: Logger;
   readonly #wakeListeners = new Set<() => void>();
@@ -267,6 +278,22 @@ export class PostgresStore implements DeliveryStore {
     // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
     this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
+    this.#dispatch = new pg.Pool({
+      connectionString: options.url,
+      max: 2,
+      application_name: 'hookwork-dispatch',
+      options: '-c plan_cache_mode=force_generic_plan',
+    });
+    this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
+  }
+
+  /** A named statement (`name`) on the claim/settle connections (see #dispatch). */
+  async #dispatchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#dispatch.query<R>({ name, text, values });
+    } catch (err) {
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
   }
 
   async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -420,7 +447,13 @@ export class PostgresStore implements DeliveryStore {
       caps.push(capacity);
     }
     if (names.length === 0) return [];
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
+    const { rows } = await this.#dispatchQuery<Parameters<typeof deliveryFromRow>[0]>('hookwork_claim', CLAIM_SQL, [
+      textArray(names),
+      int4Array(caps),
+      request.now,
+      request.nodeId,
+      request.now + request.leaseMs,
+    ]);
     return rows.map((row) => deliveryFromRow(row, true));
   }
 
@@ -431,7 +464,7 @@ export class PostgresStore implements DeliveryStore {
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
-    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(SETTLE_SQL, settleParams(requests));
+    const { rows } = await this.#dispatchQuery<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>('hookwork_settle', SETTLE_SQL, settleParams(requests));
     const row = rows[0];
     if (row?.pack_seqs != null && row.pack_events != null) await this.#pack(row.pack_seqs, row.pack_events);
     return Number(row?.applied ?? 0);
@@ -941,6 +974,6 @@ export class PostgresStore implements DeliveryStore {
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     await this.#listening?.catch(() => undefined);
     await this.#listener?.end().catch(() => undefined);
-    await Promise.all([this.#pool.end(), this.#writer.end()]);
+    await Promise.all([this.#pool.end(), this.#writer.end(), this.#dispatch.end()]);
   }
 }
