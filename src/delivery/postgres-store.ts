@@ -278,13 +278,14 @@ export class PostgresStore implements DeliveryStore {
     // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
     this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
-    this.#dispatch = new pg.Pool({
-      connectionString: options.url,
-      max: 2,
-      application_name: 'hookwork-dispatch',
-      options: '-c plan_cache_mode=force_generic_plan',
-    });
+    this.#dispatch = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'hookwork-dispatch' });
     this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
+    // A SET, queued before the connection's first statement, rather than a startup option, which poolers such as
+    // PgBouncer refuse. Where it does not hold (a server before 12, a pooler's other server connection), PostgreSQL
+    // picks the plans itself (generic after five runs when they cost less): the same plans, or planned per batch as before.
+    this.#dispatch.on('connect', (client) => {
+      client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => this.#logger.debug({ err }, 'Could not set plan_cache_mode on a claim/settle connection'));
+    });
   }
 
   /** A named statement (`name`) on the claim/settle connections (see #dispatch). */

@@ -388,12 +388,14 @@ test('postgres store: claims and settles are named statements (parsed and planne
   const admin = new Client({ connectionString: url });
   const ran = new Map<string, Set<number>>();
   const unnamed: string[] = [];
+  const generic = new Set<number>();
   const query = Client.prototype.query;
   Client.prototype.query = function (this: InstanceType<typeof Client> & { processID?: number }, ...args: unknown[]) {
     const q = args[0] as { name?: string; text?: string } | string | undefined;
     const text = typeof q === 'string' ? q : (q?.text ?? '');
     const name = typeof q === 'object' ? q.name : undefined;
     if (name !== undefined) ran.set(name, (ran.get(name) ?? new Set()).add(this.processID ?? -1));
+    else if (text === 'SET plan_cache_mode = force_generic_plan') generic.add(this.processID ?? -1);
     else if (text.includes('INSERT INTO hookwork_attempts') || text.includes('FOR UPDATE SKIP LOCKED')) unnamed.push(text.slice(0, 40));
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
@@ -424,6 +426,8 @@ test('postgres store: claims and settles are named statements (parsed and planne
       assert.ok(on.length > 0, `${name} ran`);
       for (const pid of on) assert.ok(pids.includes(pid), `${name} ran on ${pid}, not a hookwork-dispatch connection (${pids.join(', ')})`);
     }
+    // Those connections run them with their generic plans (the plan tests above check those plans).
+    assert.deepEqual([...generic].sort(), [...pids].sort(), 'each hookwork-dispatch connection set plan_cache_mode');
     // All 40 done.
     assert.equal((await store.list({ state: 'done', limit: 100 })).length, 40);
   } finally {
