@@ -246,6 +246,8 @@ export class PostgresStore implements DeliveryStore {
    * custom plans.
    */
   readonly #dispatch: pg.Pool;
+  /** The claim/settle connections that were sent their plan mode. */
+  readonly #genericPlans = new WeakSet<pg.PoolClient>();
   readonly #url: string;
   readonly #logger: Logger;
   readonly #wakeListeners = new Set<() => void>();
@@ -280,19 +282,36 @@ export class PostgresStore implements DeliveryStore {
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
     this.#dispatch = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'hookwork-dispatch' });
     this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
-    // A SET, queued before the connection's first statement, rather than a startup option, which poolers such as
-    // PgBouncer refuse. Where it does not hold (a server before 12, a pooler's other server connection), PostgreSQL
-    // picks the plans itself (generic after five runs when they cost less): the same plans, or planned per batch as before.
-    this.#dispatch.on('connect', (client) => {
-      client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => this.#logger.debug({ err }, 'Could not set plan_cache_mode on a claim/settle connection'));
-    });
   }
 
-  /** A named statement (`name`) on the claim/settle connections (see #dispatch). */
+  /**
+   * A named statement (`name`) on the claim/settle connections (see
+   * #dispatch). Each connection first gets its plan mode by a SET, rather than
+   * a startup option, which poolers such as PgBouncer refuse. Where it does
+   * not hold (a server before 12, a pooler's other server connection),
+   * PostgreSQL picks the plans itself (generic after five runs when they cost
+   * less): the same plans, or planned per batch as before.
+   */
   async #dispatchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient;
     try {
-      return await this.#dispatch.query<R>({ name, text, values });
+      client = await this.#dispatch.connect();
     } catch (err) {
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
+    try {
+      if (!this.#genericPlans.has(client)) {
+        this.#genericPlans.add(client);
+        await client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => {
+          this.#logger.debug({ err }, 'Could not set plan_cache_mode on a claim/settle connection; PostgreSQL picks the plans');
+        });
+      }
+      const result = await client.query<R>({ name, text, values });
+      client.release();
+      return result;
+    } catch (err) {
+      // As pg.Pool#query does: a connection whose statement failed is not handed out again.
+      client.release(err as Error);
       throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
   }
