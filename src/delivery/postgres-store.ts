@@ -151,6 +151,18 @@ export function settleParams(requests: readonly SettleRequest[]): unknown[] {
   ];
 }
 
+/**
+ * The claim/settle connections' planner settings (see #dispatch): each
+ * statement is planned once, generically, for batches of any size; and, as
+ * every table either reads has an index on what it looks up, never by a
+ * sequential scan. A generic plan is kept until the table's statistics
+ * change (an ANALYZE): one made while a table was a page or two (after a
+ * VACUUM, say) would otherwise read it whole, row after row, for every claim
+ * and settle while it grew to thousands of rows (a claim of 2 among 30,000:
+ * 113 ms against 4 ms, docs/performance.md). Exported for the test.
+ */
+export const DISPATCH_SETTINGS = ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off'] as const;
+
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 /**
@@ -286,7 +298,7 @@ export class PostgresStore implements DeliveryStore {
 
   /**
    * A named statement (`name`) on the claim/settle connections (see
-   * #dispatch). Each connection first gets its plan mode by a SET, rather than
+   * #dispatch). Each connection first gets DISPATCH_SETTINGS by a SET, rather than
    * a startup option, which poolers such as PgBouncer refuse. Where it does
    * not hold (a server before 12, a pooler's other server connection),
    * PostgreSQL picks the plans itself (generic after five runs when they cost
@@ -302,9 +314,11 @@ export class PostgresStore implements DeliveryStore {
     try {
       if (!this.#genericPlans.has(client)) {
         this.#genericPlans.add(client);
-        await client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => {
-          this.#logger.debug({ err }, 'Could not set plan_cache_mode on a claim/settle connection; PostgreSQL picks the plans');
-        });
+        for (const setting of DISPATCH_SETTINGS) {
+          await client.query(`SET ${setting}`).catch((err: unknown) => {
+            this.#logger.debug({ err, setting }, 'Could not set a planner setting on a claim/settle connection; PostgreSQL picks the plans');
+          });
+        }
       }
       const result = await client.query<R>({ name, text, values });
       client.release();

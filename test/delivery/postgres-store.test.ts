@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, DISPATCH_SETTINGS, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
 import type { SettleRequest } from '../../src/delivery/store.js';
 import type { AttemptRecord, DeliveryState } from '../../src/delivery/types.js';
 
@@ -388,14 +388,14 @@ test('postgres store: claims and settles are named statements (parsed and planne
   const admin = new Client({ connectionString: url });
   const ran = new Map<string, Set<number>>();
   const unnamed: string[] = [];
-  const generic = new Set<number>();
+  const settings = new Map<number, string[]>();
   const query = Client.prototype.query;
   Client.prototype.query = function (this: InstanceType<typeof Client> & { processID?: number }, ...args: unknown[]) {
     const q = args[0] as { name?: string; text?: string } | string | undefined;
     const text = typeof q === 'string' ? q : (q?.text ?? '');
     const name = typeof q === 'object' ? q.name : undefined;
     if (name !== undefined) ran.set(name, (ran.get(name) ?? new Set()).add(this.processID ?? -1));
-    else if (text === 'SET plan_cache_mode = force_generic_plan') generic.add(this.processID ?? -1);
+    else if (text.startsWith('SET ')) settings.set(this.processID ?? -1, [...(settings.get(this.processID ?? -1) ?? []), text.slice(4)]);
     else if (text.includes('INSERT INTO hookwork_attempts') || text.includes('FOR UPDATE SKIP LOCKED')) unnamed.push(text.slice(0, 40));
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
@@ -426,13 +426,61 @@ test('postgres store: claims and settles are named statements (parsed and planne
       assert.ok(on.length > 0, `${name} ran`);
       for (const pid of on) assert.ok(pids.includes(pid), `${name} ran on ${pid}, not a hookwork-dispatch connection (${pids.join(', ')})`);
     }
-    // Those connections run them with their generic plans (the plan tests above check those plans).
-    assert.deepEqual([...generic].sort(), [...pids].sort(), 'each hookwork-dispatch connection set plan_cache_mode');
+    // Those connections run them with their generic plans, never a sequential scan (the plan tests check those plans).
+    assert.deepEqual([...settings.keys()].sort(), [...pids].sort(), 'each hookwork-dispatch connection got its settings');
+    for (const pid of pids) assert.deepEqual(settings.get(pid), ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off']);
     // All 40 done.
     assert.equal((await store.list({ state: 'done', limit: 100 })).length, 40);
   } finally {
     Client.prototype.query = query;
     await admin.end();
+    await store.close();
+  }
+});
+
+test('postgres store: under the claim/settle connections\' settings, generic plans made while the tables were a page still read by key once they grew (no sequential scan kept)', async () => {
+  const url = await pg.createDatabase(`tiny_plans_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  const plans: string[] = [];
+  client.on('notice', (msg: { message?: string }) => {
+    if (msg.message?.includes('plan:') === true) plans.push(msg.message);
+  });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 3 }, (_, i) => ({ id: `t_${i}`, target: 'a', event: { n: i }, webhookId: `m_${i}`, dueAt: 0, createdAt: 0 })));
+    await client.connect();
+    // A page each, and statistics that say so: what a generic plan made now is planned for.
+    await client.query('VACUUM ANALYZE');
+    await client.query(`LOAD 'auto_explain'`);
+    for (const set of ['auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on', 'auto_explain.log_level = notice', ...DISPATCH_SETTINGS]) {
+      await client.query(`SET ${set}`);
+    }
+    const claimed = await store.claim({ capacity: new Map([['a', 1]]), now: 1, nodeId: 'n', leaseMs: 60_000 });
+    const settle: SettleRequest[] = claimed.map((d) => ({
+      deliveryId: d.id,
+      nodeId: 'n',
+      attempt: d.attempts + 1,
+      record: { deliveryId: d.id, attempt: d.attempts + 1, startedAt: 1, durationMs: 1, ok: true, httpStatus: 200, response: 'ok' },
+      outcome: { state: 'done' },
+    }));
+    const run = async (): Promise<void> => {
+      await client.query('BEGIN');
+      await client.query({ name: 'tiny_claim', text: CLAIM_SQL, values: [['a'], [2], 10, 'n', 1000] });
+      await client.query({ name: 'tiny_settle', text: SETTLE_SQL, values: settleParams(settle) });
+      await client.query('ROLLBACK');
+    };
+    await run(); // planned now, while every table is a page
+    await store.enqueue(Array.from({ length: 5000 }, (_, i) => ({ id: `g_${i}`, target: 'a', event: { n: i }, webhookId: `mg_${i}`, dueAt: 5, createdAt: 0 })));
+    plans.length = 0;
+    await run(); // the cached plans, no ANALYZE since
+    assert.equal(plans.length, 2, 'auto_explain gave both plans');
+    for (const plan of plans) {
+      assert.doesNotMatch(plan, /Seq Scan on hookwork_/, `a cached generic plan still reads a table whole:\n${plan}`);
+      assert.match(plan, /Index Scan using hookwork_deliveries_pkey|Bitmap Index Scan on hookwork_deliveries_pkey/);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
     await store.close();
   }
 });
