@@ -250,7 +250,7 @@ export class PostgresStore implements DeliveryStore {
   /**
    * The dispatcher's claims and settles: two connections of their own (a
    * claim and a settle go side by side), on which both are named statements
-   * run with their generic plans (plan_cache_mode). Each was parsed and
+   * run with their generic plans (DISPATCH_SETTINGS). Each was parsed and
    * planned again for every batch on the shared pool: about a quarter of the
    * server's CPU per delivery (docs/performance.md, the fifth round). Their
    * plans find every row by key whatever the batch's size (the plan tests
@@ -258,7 +258,7 @@ export class PostgresStore implements DeliveryStore {
    * custom plans.
    */
   readonly #dispatch: pg.Pool;
-  /** The claim/settle connections that were sent their plan mode. */
+  /** The claim/settle connections that were sent DISPATCH_SETTINGS. */
   readonly #genericPlans = new WeakSet<pg.PoolClient>();
   readonly #url: string;
   readonly #logger: Logger;
@@ -299,10 +299,10 @@ export class PostgresStore implements DeliveryStore {
   /**
    * A named statement (`name`) on the claim/settle connections (see
    * #dispatch). Each connection first gets DISPATCH_SETTINGS by a SET, rather than
-   * a startup option, which poolers such as PgBouncer refuse. Where it does
-   * not hold (a server before 12, a pooler's other server connection),
-   * PostgreSQL picks the plans itself (generic after five runs when they cost
-   * less): the same plans, or planned per batch as before.
+   * a startup option, which poolers such as PgBouncer refuse. Where they do
+   * not hold (a server before 12, a pooler in transaction mode handing the
+   * statement another server connection), PostgreSQL plans the statements
+   * itself, as it does the shared pool's.
    */
   async #dispatchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     let client: pg.PoolClient;
