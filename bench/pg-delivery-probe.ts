@@ -11,6 +11,7 @@
 // before the server stops); PROBE_EXPLAIN=rate auto_explain plans of that
 // share of statements; PROBE_KINDS=1 the server's CPU per process kind;
 // PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof);
+// PROBE_E2E=1 the end-to-end row (host.emit to a signed handler) as ours;
 // BASE=<another checkout, e.g. a `git archive` of the commit before> adds
 // that checkout's runtime as a third side (its own database on the same
 // server), so old and new code alternate round by round in one process.
@@ -31,6 +32,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 const CONCURRENCY = 64;
 const DELIVERIES = 4000;
 const ROUNDS = Number(process.argv[2] ?? 5);
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
 
 // Every statement the store sends goes through Client#query (the pool's clients included).
@@ -142,6 +144,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
   const rx = await countingReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-probe-'));
   const bare = process.env['PROBE_BARE'] !== undefined;
+  // PROBE_E2E=1: the bench's end-to-end row instead (host.emit through the router to a signed handler).
+  const e2e = process.env['PROBE_E2E'] !== undefined;
   const pool = new Pool(rx.url, { connections: CONCURRENCY });
   const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
   /** A runtime of this checkout or BASE's, delivering as the bench's row does; returns one round of it. */
@@ -152,7 +156,12 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         server: { data_dir: join(dir, name) },
         events: [{ id: '1001', name: 'bench' }],
         store: { url: storeUrl },
-        ...(bare ? {} : { ssrf: { allow: ['127.0.0.1/32'] }, handlers: [{ type: 'webhook', name: 'bench', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY }] }),
+        ...(bare
+          ? {}
+          : {
+              ssrf: { allow: ['127.0.0.1/32'] },
+              handlers: [{ type: 'webhook', name: 'bench', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY, ...(e2e ? { secrets: [SECRET] } : {}) }],
+            }),
       },
       baseDir: dir,
       logger: silentLogger(),
@@ -161,12 +170,23 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     if (bare) delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
     const targetName = bare ? 'bench' : 'handler:bench';
     const event = JSON.parse(body) as Record<string, unknown>;
+    const data = { file: '/a/b.txt', size: 1234, user: 'alice', pad: 'x'.repeat(600) };
     const round = async (): Promise<number> => {
       const start = performance.now();
       const target = rx.count() + DELIVERIES;
-      const writes: Promise<unknown>[] = [];
-      for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
-      await Promise.all(writes);
+      if (e2e) {
+        // The bench's end-to-end row: many producers emitting, routed to the signed handler.
+        let emitted = 0;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (emitted++ < DELIVERIES) await runtime.host.emit('1001', { data });
+          }),
+        );
+      } else {
+        const writes: Promise<unknown>[] = [];
+        for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
+        await Promise.all(writes);
+      }
       while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
       return DELIVERIES / ((performance.now() - start) / 1000);
     };
