@@ -10,7 +10,14 @@
 // server log (log_statement_stats; PROBE_KEEP_LOG=ms keeps the log that long
 // before the server stops); PROBE_EXPLAIN=rate auto_explain plans of that
 // share of statements; PROBE_KINDS=1 the server's CPU per process kind;
-// PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof).
+// PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof);
+// PROBE_E2E=1 the end-to-end row (host.emit to a signed handler) as ours;
+// BASE=<another checkout, e.g. a `git archive` of the commit before> adds
+// that checkout's runtime as a third side (its own database on the same
+// server), so old and new code alternate round by round in one process.
+// Ours delivers as the bench's row does: a configured, unsigned `type:
+// webhook` handler (PROBE_BARE=1: the bare undici target of the rounds
+// before the fourth).
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +32,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 const CONCURRENCY = 64;
 const DELIVERIES = 4000;
 const ROUNDS = Number(process.argv[2] ?? 5);
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
 
 // Every statement the store sends goes through Client#query (the pool's clients included).
@@ -95,6 +103,8 @@ async function main(): Promise<void> {
 
 async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise<void> {
   const url = await server.createDatabase('probe_delivery');
+  const baseDir = process.env['BASE'];
+  const baseUrl = baseDir === undefined ? undefined : await server.createDatabase('probe_delivery_base');
   const pss = process.env['PROBE_PSS'] !== undefined;
   {
     const ex = new pg.Client({ connectionString: url });
@@ -133,11 +143,62 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
   }
   const rx = await countingReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'hookwork-probe-'));
-  const runtime = await createRuntime({
-    config: { log_level: 'silent', server: { data_dir: join(dir, 'data') }, events: [{ id: '1001', name: 'bench' }], store: { url } },
-    baseDir: dir,
-    logger: silentLogger(),
-  });
+  const bare = process.env['PROBE_BARE'] !== undefined;
+  // PROBE_E2E=1: the bench's end-to-end row instead (host.emit through the router to a signed handler).
+  const e2e = process.env['PROBE_E2E'] !== undefined;
+  const pool = new Pool(rx.url, { connections: CONCURRENCY });
+  const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
+  /** A runtime of this checkout or BASE's, delivering as the bench's row does; returns one round of it. */
+  const side = async (make: typeof createRuntime, storeUrl: string, name: string) => {
+    const runtime = await make({
+      config: {
+        log_level: 'silent',
+        server: { data_dir: join(dir, name) },
+        events: [{ id: '1001', name: 'bench' }],
+        store: { url: storeUrl },
+        ...(bare
+          ? {}
+          : {
+              ssrf: { allow: ['127.0.0.1/32'] },
+              handlers: [{ type: 'webhook', name: 'bench', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY, ...(e2e ? { secrets: [SECRET] } : {}) }],
+            }),
+      },
+      baseDir: dir,
+      logger: silentLogger(),
+    });
+    const delivery = runtime.services.delivery!;
+    if (bare) delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
+    const targetName = bare ? 'bench' : 'handler:bench';
+    const event = JSON.parse(body) as Record<string, unknown>;
+    const data = { file: '/a/b.txt', size: 1234, user: 'alice', pad: 'x'.repeat(600) };
+    const round = async (): Promise<number> => {
+      const start = performance.now();
+      const target = rx.count() + DELIVERIES;
+      if (e2e) {
+        // The bench's end-to-end row: many producers emitting, routed to the signed handler.
+        let emitted = 0;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (emitted++ < DELIVERIES) await runtime.host.emit('1001', { data });
+          }),
+        );
+      } else {
+        const writes: Promise<unknown>[] = [];
+        for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
+        await Promise.all(writes);
+      }
+      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+      return DELIVERIES / ((performance.now() - start) / 1000);
+    };
+    return { runtime, round };
+  };
+  const mine = await side(createRuntime, url, 'data');
+  const runtime = mine.runtime;
+  const ours = mine.round;
+  const based =
+    baseDir === undefined || baseUrl === undefined
+      ? undefined
+      : await side(((await import(join(baseDir, 'src/runtime/runtime.ts'))) as { createRuntime: typeof createRuntime }).createRuntime, baseUrl, 'base');
   if (process.env['PROBE_DDL'] !== undefined) {
     // Schema experiments: statements run after the migrations (e.g. an index dropped or made partial).
     const ddl = new pg.Client({ connectionString: url });
@@ -145,20 +206,6 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     await ddl.query(process.env['PROBE_DDL']);
     await ddl.end();
   }
-  const pool = new Pool(rx.url, { connections: CONCURRENCY });
-  const rawPool = new Pool(rx.url, { connections: CONCURRENCY });
-  const delivery = runtime.services.delivery!;
-  delivery.registerTarget(undiciBenchTarget(pool, CONCURRENCY));
-  const event = JSON.parse(body) as Record<string, unknown>;
-  const ours = async (): Promise<number> => {
-    const start = performance.now();
-    const target = rx.count() + DELIVERIES;
-    const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: 'bench', event }))));
-    await Promise.all(writes);
-    while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
-    return DELIVERIES / ((performance.now() - start) / 1000);
-  };
   const raw = async (): Promise<number> => {
     const start = performance.now();
     let next = 0;
@@ -204,10 +251,12 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
   };
   const o: Array<Awaited<ReturnType<typeof measure>>> = [];
   const p: Array<Awaited<ReturnType<typeof measure>>> = [];
+  const b: Array<Awaited<ReturnType<typeof measure>>> = [];
 
   try {
     await measure(ours);
     await measure(raw);
+    if (based !== undefined) await measure(based.round);
     for (let r = 0; r < ROUNDS; r++) {
       if (process.env['PROBE_RAW_ONLY'] !== undefined) {
         o.push(await measure(raw));
@@ -217,6 +266,16 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
       if (process.env['PROBE_OURS_ONLY'] !== undefined) {
         o.push(await measure(ours));
         p.push(o.at(-1)!);
+        continue;
+      }
+      if (based !== undefined) {
+        // Three sides, a different one first each round.
+        const steps = [
+          async () => o.push(await measure(ours)),
+          async () => p.push(await measure(raw)),
+          async () => b.push(await measure(based.round)),
+        ];
+        for (let i = 0; i < 3; i++) await steps[(i + r) % 3]!();
         continue;
       }
       if (r % 2 === 0) {
@@ -251,6 +310,7 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     }
   } finally {
     await runtime.close();
+    await based?.runtime.close();
     await walClient.end();
     await pool.close();
     await rawPool.close();
@@ -260,18 +320,23 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     if (process.env['PROBE_KEEP_LOG'] !== undefined) await new Promise((resolve) => setTimeout(resolve, Number(process.env['PROBE_KEEP_LOG'])));
   }
   const f = (n: number) => n.toFixed(1);
-  for (let i = 0; i < o.length; i++) {
-    const a = o[i]!;
-    const b = p[i]!;
+  const line = (label: string, a: Awaited<ReturnType<typeof measure>>, peer: Awaited<ReturnType<typeof measure>>): string => {
     let statements = 0;
     for (const n of a.counts.values()) statements += n;
-    console.log(
-      `round ${i}: ours ${f(a.rate)}/s node ${f(a.nodeUs)}µs pg ${f(a.pgUs)}µs (backends ${f(a.backendUs)}µs) wal ${a.walB.toFixed(0)}B | raw ${f(b.rate)}/s node ${f(b.nodeUs)}µs | ratio ${(a.rate / b.rate).toFixed(2)} | statements/delivery ${(statements / DELIVERIES).toFixed(4)} ${JSON.stringify(Object.fromEntries(a.counts))}`,
-    );
+    return `${label}: ${f(a.rate)}/s node ${f(a.nodeUs)}µs pg ${f(a.pgUs)}µs (backends ${f(a.backendUs)}µs) wal ${a.walB.toFixed(0)}B | ratio ${(a.rate / peer.rate).toFixed(2)} | statements/delivery ${(statements / DELIVERIES).toFixed(4)} ${JSON.stringify(Object.fromEntries(a.counts))}`;
+  };
+  for (let i = 0; i < o.length; i++) {
+    console.log(`round ${i}: raw ${f(p[i]!.rate)}/s node ${f(p[i]!.nodeUs)}µs`);
+    console.log(`  ${line('ours', o[i]!, p[i]!)}`);
+    if (b[i] !== undefined) console.log(`  ${line('base', b[i]!, p[i]!)}`);
   }
-  console.log(
-    `median: ratio ${median(o.map((a, i) => a.rate / p[i]!.rate)).toFixed(2)} node ${f(median(o.map((a) => a.nodeUs)))}µs pg ${f(median(o.map((a) => a.pgUs)))}µs (backends ${f(median(o.map((a) => a.backendUs)))}µs) wal ${median(o.map((a) => a.walB)).toFixed(0)}B raw node ${f(median(p.map((b) => b.nodeUs)))}µs`,
-  );
+  const summary = (label: string, xs: typeof o) =>
+    console.log(
+      `median ${label}: ratio ${median(xs.map((a, i) => a.rate / p[i]!.rate)).toFixed(2)} node ${f(median(xs.map((a) => a.nodeUs)))}µs pg ${f(median(xs.map((a) => a.pgUs)))}µs (backends ${f(median(xs.map((a) => a.backendUs)))}µs) wal ${median(xs.map((a) => a.walB)).toFixed(0)}B`,
+    );
+  summary('ours', o);
+  if (b.length > 0) summary('base', b);
+  console.log(`median raw node ${f(median(p.map((x) => x.nodeUs)))}µs`);
 }
 
 await main();

@@ -151,6 +151,18 @@ export function settleParams(requests: readonly SettleRequest[]): unknown[] {
   ];
 }
 
+/**
+ * The claim/settle connections' planner settings (see #dispatch): each
+ * statement is planned once, generically, for batches of any size; and, as
+ * every table either reads has an index on what it looks up, never by a
+ * sequential scan. A generic plan is kept until the table's statistics
+ * change (an ANALYZE): one made while a table was a page or two (after a
+ * VACUUM, say) would otherwise read it whole, row after row, for every claim
+ * and settle while it grew to thousands of rows (a claim of 2 among 30,000:
+ * 113 ms against 4 ms, docs/performance.md). Exported for the test.
+ */
+export const DISPATCH_SETTINGS = ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off'] as const;
+
 /** Arbitrary, fixed: serializes schema migrations across nodes. */
 const MIGRATION_LOCK = 7_201_006;
 /**
@@ -235,6 +247,19 @@ export class PostgresStore implements DeliveryStore {
    * server's CPU each), and a new one was often opened while requests waited.
    */
   readonly #writer: pg.Pool;
+  /**
+   * The dispatcher's claims and settles: two connections of their own (a
+   * claim and a settle go side by side), on which both are named statements
+   * run with their generic plans (DISPATCH_SETTINGS). Each was parsed and
+   * planned again for every batch on the shared pool: about a quarter of the
+   * server's CPU per delivery (docs/performance.md, the fifth round). Their
+   * plans find every row by key whatever the batch's size (the plan tests
+   * check the generic ones); the shared pool's one-off statements keep their
+   * custom plans.
+   */
+  readonly #dispatch: pg.Pool;
+  /** The claim/settle connections that were sent DISPATCH_SETTINGS. */
+  readonly #genericPlans = new WeakSet<pg.PoolClient>();
   readonly #url: string;
   readonly #logger: Logger;
   readonly #wakeListeners = new Set<() => void>();
@@ -267,6 +292,42 @@ export class PostgresStore implements DeliveryStore {
     // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
     this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
+    this.#dispatch = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'hookwork-dispatch' });
+    this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
+  }
+
+  /**
+   * A named statement (`name`) on the claim/settle connections (see
+   * #dispatch). Each connection first gets DISPATCH_SETTINGS by a SET, rather than
+   * a startup option, which poolers such as PgBouncer refuse. Where they do
+   * not hold (a server before 12, a pooler in transaction mode handing the
+   * statement another server connection), PostgreSQL plans the statements
+   * itself, as it does the shared pool's.
+   */
+  async #dispatchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#dispatch.connect();
+    } catch (err) {
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
+    try {
+      if (!this.#genericPlans.has(client)) {
+        this.#genericPlans.add(client);
+        for (const setting of DISPATCH_SETTINGS) {
+          await client.query(`SET ${setting}`).catch((err: unknown) => {
+            this.#logger.debug({ err, setting }, 'Could not set a planner setting on a claim/settle connection; PostgreSQL picks the plans');
+          });
+        }
+      }
+      const result = await client.query<R>({ name, text, values });
+      client.release();
+      return result;
+    } catch (err) {
+      // As pg.Pool#query does: a connection whose statement failed is not handed out again.
+      client.release(err as Error);
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
   }
 
   async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -420,7 +481,13 @@ export class PostgresStore implements DeliveryStore {
       caps.push(capacity);
     }
     if (names.length === 0) return [];
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(CLAIM_SQL, [names, caps, request.now, request.nodeId, request.now + request.leaseMs]);
+    const { rows } = await this.#dispatchQuery<Parameters<typeof deliveryFromRow>[0]>('hookwork_claim', CLAIM_SQL, [
+      textArray(names),
+      int4Array(caps),
+      request.now,
+      request.nodeId,
+      request.now + request.leaseMs,
+    ]);
     return rows.map((row) => deliveryFromRow(row, true));
   }
 
@@ -431,7 +498,7 @@ export class PostgresStore implements DeliveryStore {
 
   async settle(requests: readonly SettleRequest[]): Promise<number> {
     if (requests.length === 0) return 0;
-    const { rows } = await this.#query<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>(SETTLE_SQL, settleParams(requests));
+    const { rows } = await this.#dispatchQuery<{ applied: string; pack_seqs: string[] | null; pack_events: string[] | null }>('hookwork_settle', SETTLE_SQL, settleParams(requests));
     const row = rows[0];
     if (row?.pack_seqs != null && row.pack_events != null) await this.#pack(row.pack_seqs, row.pack_events);
     return Number(row?.applied ?? 0);
@@ -941,6 +1008,6 @@ export class PostgresStore implements DeliveryStore {
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     await this.#listening?.catch(() => undefined);
     await this.#listener?.end().catch(() => undefined);
-    await Promise.all([this.#pool.end(), this.#writer.end()]);
+    await Promise.all([this.#pool.end(), this.#writer.end(), this.#dispatch.end()]);
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pgDriver from 'pg';
 import { POSTGRES_MIGRATIONS } from '../../src/delivery/migrations/postgres.js';
-import { CLAIM_SQL, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
+import { CLAIM_SQL, DISPATCH_SETTINGS, PostgresStore, SETTLE_SQL, settleParams } from '../../src/delivery/postgres-store.js';
 import type { SettleRequest } from '../../src/delivery/store.js';
 import type { AttemptRecord, DeliveryState } from '../../src/delivery/types.js';
 
@@ -35,7 +35,7 @@ storeContract('postgres store', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-test('postgres store: a claim reads about as many deliveries as it takes, not the whole backlog (no sort of every pending one)', async () => {
+test('postgres store: a claim reads about as many deliveries as it takes, not the whole backlog (no sort of every pending one), under its generic plan too', async () => {
   const url = await pg.createDatabase(`claim_plan_${process.pid}`);
   const store = new PostgresStore({ url, logger: silentLogger() });
   const client = new Client({ connectionString: url });
@@ -45,25 +45,57 @@ test('postgres store: a claim reads about as many deliveries as it takes, not th
     await store.enqueue(Array.from({ length: backlog }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: i, createdAt: 0 })));
     await client.connect();
     await client.query('ANALYZE');
+    const params = [['a'], [10], backlog, 'n', backlog + 1000];
     await client.query('BEGIN');
-    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [['a'], [10], backlog, 'n', backlog + 1000]);
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, params);
     await client.query('ROLLBACK');
-    // Rows each plan node produced from the deliveries table (a scan's rows, times its loops).
-    const read: number[] = [];
-    const walk = (node: PlanNode): void => {
-      if (node['Relation Name'] === 'hookwork_deliveries') read.push(node['Actual Rows'] * node['Actual Loops']);
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
-    assert.ok(read.length > 0);
-    assert.ok(Math.max(...read) <= 30, `a claim of 10 among ${backlog} due read ${Math.max(...read)} rows in one plan node`);
+    // The store runs it as a named statement with its generic plan (planned once, for any batch): that plan as well.
+    const generic = await genericPlan(client, CLAIM_SQL, params);
+    for (const [plan, kind] of [[(rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan, 'custom'], [generic, 'generic']] as const) {
+      // Rows each plan node produced from the deliveries table (a scan's rows, times its loops).
+      const read: number[] = [];
+      const walk = (node: PlanNode): void => {
+        if (node['Relation Name'] === 'hookwork_deliveries') read.push(node['Actual Rows'] * node['Actual Loops']);
+        for (const child of node.Plans ?? []) walk(child);
+      };
+      walk(plan);
+      assert.ok(read.length > 0);
+      assert.ok(Math.max(...read) <= 30, `a claim of 10 among ${backlog} due read ${Math.max(...read)} rows in one plan node (${kind} plan)`);
+    }
   } finally {
     await client.end().catch(() => undefined);
     await store.close();
   }
 });
 
-test('postgres store: a settle finds its deliveries by primary key, whatever the statistics say of the rows in flight', async () => {
+/**
+ * The generic plan of `sql` run with `params` (as the store's named
+ * statements run under plan_cache_mode = force_generic_plan), with its
+ * actual rows: auto_explain hands it back as a notice. Rolled back.
+ */
+async function genericPlan(client: InstanceType<typeof Client>, sql: string, params: unknown[]): Promise<PlanNode> {
+  const plans: string[] = [];
+  const onNotice = (msg: { message?: string }): void => {
+    if (msg.message?.includes('plan:') === true) plans.push(msg.message.slice(msg.message.indexOf('{')));
+  };
+  client.on('notice', onNotice);
+  try {
+    await client.query(`LOAD 'auto_explain'`);
+    for (const set of ['auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on', 'auto_explain.log_format = json', 'auto_explain.log_level = notice', 'plan_cache_mode = force_generic_plan']) {
+      await client.query(`SET ${set}`);
+    }
+    await client.query('BEGIN');
+    await client.query({ name: `generic_${plans.length}_${Math.random().toString(36).slice(2)}`, text: sql, values: params });
+    await client.query('ROLLBACK');
+    for (const reset of ['auto_explain.log_min_duration', 'plan_cache_mode']) await client.query(`RESET ${reset}`);
+  } finally {
+    client.off('notice', onNotice);
+  }
+  assert.equal(plans.length, 1, 'auto_explain gave the plan');
+  return (JSON.parse(plans[0] as string) as { Plan: PlanNode }).Plan;
+}
+
+test('postgres store: a settle finds its deliveries by primary key, whatever the statistics say of the rows in flight, under its generic plan too', async () => {
   const url = await pg.createDatabase(`settle_plan_${process.pid}`);
   const store = new PostgresStore({ url, logger: silentLogger() });
   const client = new Client({ connectionString: url });
@@ -88,25 +120,29 @@ test('postgres store: a settle finds its deliveries by primary key, whatever the
     await client.query('BEGIN');
     const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${SETTLE_SQL}`, settleParams(requests));
     await client.query('ROLLBACK');
-    // The scans of hookwork_deliveries (the update's), with their index and the rows they produced over all their loops.
-    const scans: Array<{ index: string | undefined; rows: number }> = [];
-    let rescans = 0;
-    const walk = (node: PlanNode): void => {
-      if (node['Relation Name'] === 'hookwork_deliveries' && node['Node Type'] !== 'ModifyTable') {
-        // A bitmap heap scan names its index in the bitmap index scan below it.
-        const index = node['Index Name'] ?? node.Plans?.find((p) => p['Node Type'] === 'Bitmap Index Scan')?.['Index Name'];
-        scans.push({ index, rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] });
+    // The store runs it as a named statement with its generic plan (planned once, for any batch): that plan as well.
+    const generic = await genericPlan(client, SETTLE_SQL, settleParams(requests));
+    for (const [plan, kind] of [[(rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan, 'custom'], [generic, 'generic']] as const) {
+      // The scans of hookwork_deliveries (the update's), with their index and the rows they produced over all their loops.
+      const scans: Array<{ index: string | undefined; rows: number }> = [];
+      let rescans = 0;
+      const walk = (node: PlanNode): void => {
+        if (node['Relation Name'] === 'hookwork_deliveries' && node['Node Type'] !== 'ModifyTable') {
+          // A bitmap heap scan names its index in the bitmap index scan below it.
+          const index = node['Index Name'] ?? node.Plans?.find((p) => p['Node Type'] === 'Bitmap Index Scan')?.['Index Name'];
+          scans.push({ index, rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] });
+        }
+        if (node['Node Type'] === 'Function Scan' && node['Actual Loops'] > 1) rescans += node['Actual Loops'];
+        for (const child of node.Plans ?? []) walk(child);
+      };
+      walk(plan);
+      assert.ok(scans.length > 0);
+      for (const scan of scans) {
+        assert.equal(scan.index, 'hookwork_deliveries_pkey', `the settle read hookwork_deliveries through ${scan.index ?? 'no index'} (${kind} plan)`);
+        assert.ok(scan.rows <= batch.length, `a settle of ${batch.length} read ${scan.rows} deliveries (${kind} plan)`);
       }
-      if (node['Node Type'] === 'Function Scan' && node['Actual Loops'] > 1) rescans += node['Actual Loops'];
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk((rows[0]?.['QUERY PLAN'][0] as { Plan: PlanNode }).Plan);
-    assert.ok(scans.length > 0);
-    for (const scan of scans) {
-      assert.equal(scan.index, 'hookwork_deliveries_pkey', `the settle read hookwork_deliveries through ${scan.index ?? 'no index'}`);
-      assert.ok(scan.rows <= batch.length, `a settle of ${batch.length} read ${scan.rows} deliveries`);
+      assert.equal(rescans, 0, `the outcomes were unnested again for each delivery (${kind} plan)`);
     }
-    assert.equal(rescans, 0, 'the outcomes were unnested again for each delivery');
     // And it applies: all 64 done, the other claim untouched.
     assert.equal(await store.settle(requests), 64);
   } finally {
@@ -342,6 +378,109 @@ test('postgres store: enqueues go through one connection of their own (hookwork-
   } finally {
     Client.prototype.query = query;
     await admin.end();
+    await store.close();
+  }
+});
+
+test('postgres store: claims and settles are named statements (parsed and planned once a connection) on connections of their own (hookwork-dispatch)', async () => {
+  const url = await pg.createDatabase(`dispatch_conn_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const admin = new Client({ connectionString: url });
+  const ran = new Map<string, Set<number>>();
+  const unnamed: string[] = [];
+  const settings = new Map<number, string[]>();
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: InstanceType<typeof Client> & { processID?: number }, ...args: unknown[]) {
+    const q = args[0] as { name?: string; text?: string } | string | undefined;
+    const text = typeof q === 'string' ? q : (q?.text ?? '');
+    const name = typeof q === 'object' ? q.name : undefined;
+    if (name !== undefined) ran.set(name, (ran.get(name) ?? new Set()).add(this.processID ?? -1));
+    else if (text.startsWith('SET ')) settings.set(this.processID ?? -1, [...(settings.get(this.processID ?? -1) ?? []), text.slice(4)]);
+    else if (text.includes('INSERT INTO hookwork_attempts') || text.includes('FOR UPDATE SKIP LOCKED')) unnamed.push(text.slice(0, 40));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await store.migrate();
+    await admin.connect();
+    await store.enqueue(Array.from({ length: 40 }, (_, i) => ({ id: `dlv_d${i}`, target: 't', eventJson: `{"n":${i}}`, webhookId: `msg_d${i}`, dueAt: 0, createdAt: 0 })));
+    // Batches one after another, as the dispatcher sends them (a claim beside the previous batch's settle).
+    let previous: SettleRequest[] = [];
+    for (let b = 0; b < 8; b++) {
+      const [claimed, settled] = await Promise.all([store.claim({ capacity: new Map([['t', 5]]), now: 1, nodeId: 'n', leaseMs: 60_000 }), store.settle(previous)]);
+      assert.equal(claimed.length, 5);
+      assert.equal(settled, previous.length);
+      previous = claimed.map((d) => ({
+        deliveryId: d.id,
+        nodeId: 'n',
+        attempt: d.attempts + 1,
+        record: { deliveryId: d.id, attempt: d.attempts + 1, startedAt: 1, durationMs: 1, ok: true, httpStatus: 200, response: 'ok' },
+        outcome: { state: 'done' },
+      }));
+    }
+    assert.equal(await store.settle(previous), 5);
+    assert.deepEqual(unnamed, [], 'no claim or settle went as a one-off (unnamed) statement');
+    const pids = (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'hookwork-dispatch' AND datname = current_database()`)).rows.map((r) => r.pid);
+    assert.ok(pids.length >= 1 && pids.length <= 2, `${pids.length} claim/settle connections`);
+    for (const name of ['hookwork_claim', 'hookwork_settle']) {
+      const on = [...(ran.get(name) ?? [])];
+      assert.ok(on.length > 0, `${name} ran`);
+      for (const pid of on) assert.ok(pids.includes(pid), `${name} ran on ${pid}, not a hookwork-dispatch connection (${pids.join(', ')})`);
+    }
+    // Those connections run them with their generic plans, never a sequential scan (the plan tests check those plans).
+    assert.deepEqual([...settings.keys()].sort(), [...pids].sort(), 'each hookwork-dispatch connection got its settings');
+    for (const pid of pids) assert.deepEqual(settings.get(pid), ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off']);
+    // All 40 done.
+    assert.equal((await store.list({ state: 'done', limit: 100 })).length, 40);
+  } finally {
+    Client.prototype.query = query;
+    await admin.end();
+    await store.close();
+  }
+});
+
+test('postgres store: under the claim/settle connections\' settings, generic plans made while the tables were a page still read by key once they grew (no sequential scan kept)', async () => {
+  const url = await pg.createDatabase(`tiny_plans_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  const client = new Client({ connectionString: url });
+  const plans: string[] = [];
+  client.on('notice', (msg: { message?: string }) => {
+    if (msg.message?.includes('plan:') === true) plans.push(msg.message);
+  });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 3 }, (_, i) => ({ id: `t_${i}`, target: 'a', event: { n: i }, webhookId: `m_${i}`, dueAt: 0, createdAt: 0 })));
+    await client.connect();
+    // A page each, and statistics that say so: what a generic plan made now is planned for.
+    await client.query('VACUUM ANALYZE');
+    await client.query(`LOAD 'auto_explain'`);
+    for (const set of ['auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on', 'auto_explain.log_level = notice', ...DISPATCH_SETTINGS]) {
+      await client.query(`SET ${set}`);
+    }
+    const claimed = await store.claim({ capacity: new Map([['a', 1]]), now: 1, nodeId: 'n', leaseMs: 60_000 });
+    const settle: SettleRequest[] = claimed.map((d) => ({
+      deliveryId: d.id,
+      nodeId: 'n',
+      attempt: d.attempts + 1,
+      record: { deliveryId: d.id, attempt: d.attempts + 1, startedAt: 1, durationMs: 1, ok: true, httpStatus: 200, response: 'ok' },
+      outcome: { state: 'done' },
+    }));
+    const run = async (): Promise<void> => {
+      await client.query('BEGIN');
+      await client.query({ name: 'tiny_claim', text: CLAIM_SQL, values: [['a'], [2], 10, 'n', 1000] });
+      await client.query({ name: 'tiny_settle', text: SETTLE_SQL, values: settleParams(settle) });
+      await client.query('ROLLBACK');
+    };
+    await run(); // planned now, while every table is a page
+    await store.enqueue(Array.from({ length: 5000 }, (_, i) => ({ id: `g_${i}`, target: 'a', event: { n: i }, webhookId: `mg_${i}`, dueAt: 5, createdAt: 0 })));
+    plans.length = 0;
+    await run(); // the cached plans, no ANALYZE since
+    assert.equal(plans.length, 2, 'auto_explain gave both plans');
+    for (const plan of plans) {
+      assert.doesNotMatch(plan, /Seq Scan on hookwork_/, `a cached generic plan still reads a table whole:\n${plan}`);
+      assert.match(plan, /Index Scan using hookwork_deliveries_pkey|Bitmap Index Scan on hookwork_deliveries_pkey/);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
     await store.close();
   }
 });
