@@ -5,7 +5,8 @@
 // onComplete in a microtask): no sockets, no receiver, so what is left is
 // Hookwork's work, garbage collection included. Rounds of 4,000 emitted as
 // the bench does (64 at a time); prints CPU µs per delivery (median, min and
-// each round). Run: node --import tsx bench/engine-own-work-probe.ts [rounds]
+// each round; then the means of the main thread's CPU and of the page
+// faults). Run: node --import tsx bench/engine-own-work-probe.ts [rounds]
 // (add --cpu-prof for a profile of it).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { generateSecret } from '../src/http/signing.js';
 import { ClientPool } from '../src/http/client-pool.js';
+import { threadsCpuUs } from './lib.js';
 
 interface Handler {
   onConnect(abort: () => void): void;
@@ -66,10 +68,18 @@ async function round(): Promise<void> {
 
 for (let i = 0; i < 4; i++) await round();
 const cpu: number[] = [];
+// The main thread's share (the rest is V8's collector helpers) and the page faults: fresh memory costs one each.
+const mainTid = String(process.pid);
+let mainUs = 0;
+let faults = 0;
 for (let r = 0; r < ROUNDS; r++) {
   const start = process.cpuUsage();
+  const threads = threadsCpuUs();
+  const faulted = process.resourceUsage().minorPageFault;
   await round();
   const used = process.cpuUsage(start);
+  mainUs += (threadsCpuUs().get(mainTid) ?? 0) - (threads.get(mainTid) ?? 0);
+  faults += process.resourceUsage().minorPageFault - faulted;
   cpu.push((used.user + used.system) / PER_ROUND);
 }
 const sorted = [...cpu].sort((a, b) => a - b);
@@ -77,6 +87,7 @@ const mean = cpu.reduce((a, b) => a + b, 0) / cpu.length;
 console.log(
   `engine's own work, CPU µs per delivery: median ${(sorted[sorted.length >> 1] as number).toFixed(1)}, mean ${mean.toFixed(1)}, min ${(sorted[0] as number).toFixed(1)} [${cpu.map((x) => x.toFixed(0)).join(' ')}]`,
 );
+console.log(`means: main thread ${(mainUs / (ROUNDS * PER_ROUND)).toFixed(1)} µs, whole process ${mean.toFixed(1)} µs, ${(faults / (ROUNDS * PER_ROUND)).toFixed(2)} minor page faults per delivery`);
 await runtime.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);
