@@ -26,7 +26,7 @@ import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, E
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskListener } from './main-side.js';
-import { TaskExpiredError, type TaskSignal } from './task-signal.js';
+import { TaskExpiredError, type AbortTarget, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
 import { EXIT_CODES, fromRemoteError, type EncodedEvent, type HandleRequest, type RemoteError, type Response } from './protocol.js';
 
@@ -110,6 +110,8 @@ export class ProcessPool {
   /** The last handle request made for an already encoded event (#eventlessHandle). */
   #lastHandle: EventlessHandle | undefined;
   #closed = false;
+  /** Every task's abort listener (TaskSignal.onAbort): one object, the entry its token. */
+  readonly #aborts: AbortTarget<Entry> = { abortedTask: (entry) => this.#abort(entry) };
 
   constructor(options: ProcessPoolOptions) {
     this.#options = options;
@@ -136,7 +138,7 @@ export class ProcessPool {
       return;
     }
     this.#queue.push(entry);
-    signal?.addEventListener('abort', () => this.#abort(entry));
+    signal?.onAbort(this.#aborts, entry);
     this.#fill();
     this.#pump();
   }

@@ -169,21 +169,26 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
 /**
  * An event already encoded as JSON, with its size in UTF-8 bytes: measured
  * once for every frame that carries it. Once a frame carrying it has been
- * encoded (RequestBatch.take), `utf8` holds those bytes (a view of that
- * frame's buffer) and `json` is '': a later frame copies the bytes, and the
- * text (an event's ~600 bytes of heap while it waits for its handle frame)
- * is let go.
+ * encoded (RequestBatch.take), `utf8In` is that frame's buffer and
+ * `utf8At` where the event's bytes start in it, and `json` is '': a later
+ * frame copies the bytes, and the text (an event's ~600 bytes of heap while
+ * it waits for its handle frame) is let go. A buffer and an offset, not a
+ * view of the bytes: a view is an object per event that lives as long as
+ * the event is in flight, which every young-generation collection of a
+ * burst copies (a thousand events in flight); the view a later frame needs
+ * is made as it copies the bytes, and dies at once.
  */
 export interface EncodedEvent {
   json: string;
   readonly bytes: number;
-  utf8?: Buffer;
+  utf8In?: Uint8Array | undefined;
+  utf8At?: number;
 }
 
 /** An event's JSON and its UTF-8 size. */
 export function encodeEvent(event: unknown): EncodedEvent {
   const json = JSON.stringify(event);
-  return { json, bytes: Buffer.byteLength(json, 'utf8') };
+  return { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0 };
 }
 
 /** A frame's first bytes, and the key before its event. */
@@ -279,16 +284,17 @@ export class RequestBatch {
         buffer.set(EVENT_KEY, next);
         next += EVENT_KEY.length;
         const event = events[part] as EncodedEvent;
-        if (event.utf8 !== undefined) {
-          buffer.set(event.utf8, next);
-          next += event.utf8.length;
+        const kept = event.utf8In;
+        if (kept !== undefined) {
+          buffer.set(new Uint8Array(kept.buffer, kept.byteOffset + (event.utf8At as number), eventBytes), next);
         } else {
           buffer.write(event.json, next, eventBytes, 'utf8');
           // Its bytes stay here for its next frame; its text goes.
-          event.utf8 = buffer.subarray(next, next + eventBytes);
+          event.utf8In = buffer;
+          event.utf8At = next;
           event.json = '';
-          next += eventBytes;
         }
+        next += eventBytes;
       }
       // The message's JSON whole; its `{` becomes the comma after the head (or the event).
       // A text the frame before had too (the same message, or one with the same JSON) is encoded once and copied.

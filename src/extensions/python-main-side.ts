@@ -145,7 +145,8 @@ export class PythonMainSide implements MainSide {
     const own = copy.account === event.account && copy.data === event.data && copy.timestamp === event.timestamp && copy.uuid === event.uuid;
     const json = (own ? eventCopyJsonText(event) : undefined) ?? JSON.stringify(copy);
     // Measured once: the handle frame carries the same bytes.
-    const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
+    // Every member given here (utf8In and utf8At too): one shape from the start, no property store added when its frame is encoded.
+    const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
     const kept = json.length <= ENCODED_MAX_CHARS;
     if (kept) this.#keepEncoded(copy.uuid, encoded);
     // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).

@@ -6,6 +6,11 @@
  * `reason` and one listener, and this is cheaper than an AbortController
  * on the per-event path.
  */
+/** Who onAbort() calls, with the token it was given. */
+export interface AbortTarget<T> {
+  abortedTask(token: T): void;
+}
+
 export class TaskSignal {
   aborted = false;
   reason: unknown = undefined;
@@ -16,13 +21,34 @@ export class TaskSignal {
    */
   expiresAt = 0;
   #listener: (() => void) | undefined;
+  /** onAbort's listener and token (the one listener: either this or #listener). */
+  #target: AbortTarget<never> | undefined;
+  #token: unknown;
 
   addEventListener(_type: 'abort', listener: () => void): void {
     this.#listener = listener;
+    this.#target = undefined;
+    this.#token = undefined;
+  }
+
+  /**
+   * addEventListener without a closure: `target.abortedTask(token)` is
+   * called on abort. A pool's listener is one object for all its tasks, and
+   * the token what it already holds per task (its queue entry), where a
+   * closure per task is two more objects that live as long as the task is
+   * in flight (a thousand of them, through every young-generation collection
+   * of a burst).
+   */
+  onAbort<T>(target: AbortTarget<T>, token: T): void {
+    this.#listener = undefined;
+    this.#target = target as AbortTarget<never>;
+    this.#token = token;
   }
 
   removeEventListener(): void {
     this.#listener = undefined;
+    this.#target = undefined;
+    this.#token = undefined;
   }
 
   abort(reason: unknown): void {
@@ -30,8 +56,13 @@ export class TaskSignal {
     this.aborted = true;
     this.reason = reason;
     const listener = this.#listener;
+    const target = this.#target;
+    const token = this.#token;
     this.#listener = undefined;
-    listener?.();
+    this.#target = undefined;
+    this.#token = undefined;
+    if (target !== undefined) target.abortedTask(token as never);
+    else listener?.();
   }
 }
 
