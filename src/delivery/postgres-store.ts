@@ -305,12 +305,7 @@ export class PostgresStore implements DeliveryStore {
    * itself, as it does the shared pool's.
    */
   async #dispatchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#dispatch.connect();
-    } catch (err) {
-      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
-    }
+    const client = await this.#connect(this.#dispatch);
     try {
       if (!this.#genericPlans.has(client)) {
         this.#genericPlans.add(client);
@@ -326,6 +321,15 @@ export class PostgresStore implements DeliveryStore {
     } catch (err) {
       // As pg.Pool#query does: a connection whose statement failed is not handed out again.
       client.release(err as Error);
+      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
+    }
+  }
+
+  /** A connection of `pool`; failing to get one is a store error (a 503 the caller retries, store-faults.ts decides). */
+  async #connect(pool: pg.Pool): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (err) {
       throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
   }
@@ -634,12 +638,7 @@ export class PostgresStore implements DeliveryStore {
 
   /** Runs `fn` in one transaction on one connection. */
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
-    }
+    const client = await this.#connect(this.#pool);
     try {
       await client.query('BEGIN');
       const value = await fn(client);
