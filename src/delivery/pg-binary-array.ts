@@ -34,49 +34,37 @@ function header(buf: Buffer, count: number, hasNull: boolean, oid: number): void
  * text).
  */
 export function textArray(values: readonly unknown[]): Buffer | readonly unknown[] {
+  return binaryArray(values, TEXT_OID, textSize, putText);
+}
+
+const textSize = (v: unknown): number => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : -1);
+const putText = (buf: Buffer, at: number, v: unknown): number => buf.write(v as string, at, 'utf8');
+
+/**
+ * A one-dimensional array of `oid` elements: `sizeOf` gives a (non-null)
+ * value's byte length, or -1 when it cannot go as is; `put` writes it at
+ * `at` and says how many bytes it wrote. The values are handed back as they
+ * were when one does not fit: the driver then sends them as text, as
+ * before, and the server judges them as it did.
+ */
+function binaryArray(
+  values: readonly unknown[],
+  oid: number,
+  sizeOf: (v: unknown) => number,
+  put: (buf: Buffer, at: number, v: unknown) => number,
+): Buffer | readonly unknown[] {
   let size = HEADER;
   let hasNull = false;
   for (const v of values) {
     if (v == null) hasNull = true;
-    else if (typeof v === 'string') size += Buffer.byteLength(v, 'utf8');
-    else return values;
+    else {
+      const bytes = sizeOf(v);
+      if (bytes < 0) return values;
+      size += bytes;
+    }
     size += 4;
   }
   const buf = Buffer.allocUnsafe(size);
-  header(buf, values.length, hasNull, TEXT_OID);
-  let at = HEADER;
-  for (const v of values) {
-    if (v == null) {
-      buf.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    const n = buf.write(v as string, at + 4, 'utf8');
-    buf.writeInt32BE(n, at);
-    at += 4 + n;
-  }
-  return buf;
-}
-
-/**
- * A one-dimensional array of a fixed-width element type: `fits` says whether
- * a (non-null) value can go as is, `put` writes one (`width` bytes at `at`).
- * The values are handed back as they were when one does not fit: the driver
- * then sends them as text, as before, and the server judges them as it did.
- */
-function fixedWidthArray(
-  values: readonly unknown[],
-  oid: number,
-  width: number,
-  fits: (v: unknown) => boolean,
-  put: (buf: Buffer, at: number, v: unknown) => void,
-): Buffer | readonly unknown[] {
-  let hasNull = false;
-  for (const v of values) {
-    if (v == null) hasNull = true;
-    else if (!fits(v)) return values;
-  }
-  const buf = Buffer.allocUnsafe(HEADER + (4 + width) * values.length);
   header(buf, values.length, hasNull, oid);
   let at = HEADER;
   for (const v of values) {
@@ -85,39 +73,51 @@ function fixedWidthArray(
       at += 4;
       continue;
     }
-    buf.writeInt32BE(width, at);
-    put(buf, at + 4, v);
-    at += 4 + width;
+    const n = put(buf, at + 4, v);
+    buf.writeInt32BE(n, at);
+    at += 4 + n;
   }
-  return buf.subarray(0, at);
+  return buf;
+}
+
+/** A fixed-width element type's sizeOf for binaryArray: `width`, or -1 for a value `fits` refuses. */
+function fixedWidth(width: number, fits: (v: unknown) => boolean): (v: unknown) => number {
+  return (v) => (fits(v) ? width : -1);
 }
 
 const isInt4 = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v <= 0x7fff_ffff && v >= -0x8000_0000;
-const putInt4 = (buf: Buffer, at: number, v: unknown): void => {
+const putInt4 = (buf: Buffer, at: number, v: unknown): number => {
   buf.writeInt32BE(v as number, at);
+  return 4;
 };
 const isBool = (v: unknown): boolean => typeof v === 'boolean';
-const putBool = (buf: Buffer, at: number, v: unknown): void => {
+const putBool = (buf: Buffer, at: number, v: unknown): number => {
   buf[at] = v === true ? 1 : 0;
+  return 1;
 };
-const putInt8 = (buf: Buffer, at: number, v: unknown): void => {
+const putInt8 = (buf: Buffer, at: number, v: unknown): number => {
   // Two's complement in two halves: the high word is floor(v / 2^32) (negative for a negative v), the low one the rest.
   const high = Math.floor((v as number) / 0x1_0000_0000);
   buf.writeInt32BE(high, at);
   buf.writeUInt32BE((v as number) - high * 0x1_0000_0000, at + 4);
+  return 8;
 };
+
+const int4Size = fixedWidth(4, isInt4);
+const boolSize = fixedWidth(1, isBool);
+const int8Size = fixedWidth(8, Number.isSafeInteger);
 
 /** An int4[] parameter (or the values as they were when one is not a whole number in int4's range). */
 export function int4Array(values: readonly unknown[]): Buffer | readonly unknown[] {
-  return fixedWidthArray(values, INT4_OID, 4, isInt4, putInt4);
+  return binaryArray(values, INT4_OID, int4Size, putInt4);
 }
 
 /** A bool[] parameter; null and undefined are NULL elements (or the values as they were when one is not a boolean). */
 export function boolArray(values: readonly unknown[]): Buffer | readonly unknown[] {
-  return fixedWidthArray(values, BOOL_OID, 1, isBool, putBool);
+  return binaryArray(values, BOOL_OID, boolSize, putBool);
 }
 
 /** A bigint[] parameter (times in ms), or the values as they were when one is not a safe whole number (a fraction, a string: the server refuses a fraction, as before). */
 export function int8Array(values: readonly unknown[]): Buffer | readonly unknown[] {
-  return fixedWidthArray(values, INT8_OID, 8, Number.isSafeInteger, putInt8);
+  return binaryArray(values, INT8_OID, int8Size, putInt8);
 }
