@@ -181,14 +181,26 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
 export interface EncodedEvent {
   json: string;
   readonly bytes: number;
+  /**
+   * Instead of `json` (then ''): the text's parts, written straight into
+   * the first frame that carries the event (EventJsonParts), the text of
+   * the whole never made; let go of once written, as `json` is.
+   */
+  parts?: EventBytesWriter | undefined;
   utf8In?: Uint8Array | undefined;
   utf8At?: number;
+}
+
+/** Writes an event's JSON, `bytes` of UTF-8, into a frame's buffer at `at` (EventJsonParts). */
+export interface EventBytesWriter {
+  readonly bytes: number;
+  writeInto(target: Buffer, at: number): void;
 }
 
 /** An event's JSON and its UTF-8 size. */
 export function encodeEvent(event: unknown): EncodedEvent {
   const json = JSON.stringify(event);
-  return { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0 };
+  return { json, bytes: Buffer.byteLength(json, 'utf8'), parts: undefined, utf8In: undefined, utf8At: 0 };
 }
 
 /** A frame's first bytes, and the key before its event. */
@@ -288,11 +300,14 @@ export class RequestBatch {
         if (kept !== undefined) {
           buffer.set(new Uint8Array(kept.buffer, kept.byteOffset + (event.utf8At as number), eventBytes), next);
         } else {
-          buffer.write(event.json, next, eventBytes, 'utf8');
-          // Its bytes stay here for its next frame; its text goes.
+          const writer = event.parts;
+          if (writer !== undefined) writer.writeInto(buffer, next);
+          else buffer.write(event.json, next, eventBytes, 'utf8');
+          // Its bytes stay here for its next frame; its text (or parts) go.
           event.utf8In = buffer;
           event.utf8At = next;
           event.json = '';
+          event.parts = undefined;
         }
         next += eventBytes;
       }

@@ -7,7 +7,7 @@
 
 import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTimeoutError } from '../errors.js';
 import type { HookworkEvent } from '../events/envelope.js';
-import { eventCopyJsonText } from '../events/event-json.js';
+import { eventCopyJsonParts } from '../events/event-json.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
 import { AnswerToCome, PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
@@ -36,8 +36,8 @@ const GET_CONFIGURATION = Object.freeze({ type: 'getConfiguration' as const });
 
 /** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
 const ENCODED_KEPT = 1024;
-/** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
-const ENCODED_MAX_CHARS = 64 * 1024;
+/** A larger event's JSON (UTF-8 bytes) is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
+const ENCODED_MAX_BYTES = 64 * 1024;
 
 interface Encoded extends EncodedEvent {
   /** What tells it is the same event copy: its own frozen parts, and whether the token was in it. */
@@ -141,13 +141,15 @@ export class PythonMainSide implements MainSide {
     const process = this.#process;
     if (process === undefined) throw this.#notRunning();
     const copy = this.#options.toEvent(event);
-    // The copy's text from the event's cached parts when it is the event's own members (no token shown), else stringified.
+    // The copy's bytes from the event's cached parts, written straight into the frame, when it is the event's own members (no token shown); else its text, stringified.
     const own = copy.account === event.account && copy.data === event.data && copy.timestamp === event.timestamp && copy.uuid === event.uuid;
-    const json = (own ? eventCopyJsonText(event) : undefined) ?? JSON.stringify(copy);
+    const parts = own ? eventCopyJsonParts(event) : undefined;
+    const json = parts === undefined ? JSON.stringify(copy) : '';
     // Measured once: the handle frame carries the same bytes.
-    // Every member given here (utf8In and utf8At too): one shape from the start, no property store added when its frame is encoded.
-    const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
-    const kept = json.length <= ENCODED_MAX_CHARS;
+    // Every member given here (parts, utf8In and utf8At too): one shape from the start, no property store added when its frame is encoded.
+    const bytes = parts === undefined ? Buffer.byteLength(json, 'utf8') : parts.bytes;
+    const encoded: Encoded = { json, bytes, parts, utf8In: undefined, utf8At: 0, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
+    const kept = bytes <= ENCODED_MAX_BYTES;
     if (kept) this.#keepEncoded(copy.uuid, encoded);
     // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).
     const asked = new Asked(this, copy.uuid, kept, parent, configuration);
