@@ -21,6 +21,16 @@ export interface Deadline {
   readonly owner: unknown;
 }
 
+/** A caller's own object as its tracked call (Deadlines.trackEntry): the fields of a Deadline, set when it is tracked. */
+export interface DeadlineEntry {
+  settled: boolean;
+  deadline: number;
+  /** The queue it is in (opaque to the caller); undefined until tracked. */
+  queue: unknown;
+  readonly onTimeout: (owner: never) => void;
+  readonly owner: unknown;
+}
+
 /**
  * What a slot holds once the head has passed it. A settled call left in its
  * slot until the next call overwrote it kept its owner alive (an extension
@@ -164,10 +174,28 @@ export class Deadlines {
     return false;
   }
 
+  /**
+   * track() for a caller whose own object is the entry (an extension
+   * handler's job): its deadline and queue are set here, and no other
+   * object is made per call. Until it is tracked, `settled` is true (a
+   * settle() then does nothing).
+   */
+  trackEntry(ms: number, entry: DeadlineEntry): void {
+    let queue = this.#queues.get(ms);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms, this.#keepAlive);
+      this.#queues.set(ms, queue);
+    }
+    entry.settled = false;
+    entry.deadline = performance.now() + ms;
+    entry.queue = queue;
+    queue.add(entry as Deadline);
+  }
+
   /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */
-  settle(item: Deadline): boolean {
+  settle(item: Deadline | DeadlineEntry): boolean {
     if (item.settled) return false;
-    item.queue.settle(item);
+    (item.queue as DeadlineQueue).settle(item as Deadline);
     return true;
   }
 }

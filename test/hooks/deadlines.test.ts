@@ -183,3 +183,41 @@ test('a call that timed out is not kept alive by its queue either', async () => 
   await waitFor(() => fired, { what: 'the call to time out' });
   assert.equal(await collected(ref, gc), true);
 });
+
+test('trackEntry: the caller\'s own object is the entry; it times out with itself as owner, or settles once, and a settle before tracking does nothing', async () => {
+  const deadlines = new Deadlines({ keepAlive: false });
+  const timedOutOwners: unknown[] = [];
+  class Call {
+    settled = true;
+    deadline = 0;
+    queue: unknown = undefined;
+    readonly onTimeout = (owner: Call): void => void timedOutOwners.push(owner);
+    constructor(readonly name: string) {}
+    get owner(): Call {
+      return this;
+    }
+  }
+  const untracked = new Call('untracked');
+  assert.equal(deadlines.settle(untracked), false, 'not tracked yet: nothing to settle');
+  const quick = new Call('quick');
+  const slow = new Call('slow');
+  deadlines.trackEntry(20, quick);
+  deadlines.trackEntry(20, slow);
+  assert.equal(quick.settled, false);
+  assert.ok(quick.deadline > 0);
+  assert.equal(deadlines.pending, 2);
+  assert.equal(deadlines.settle(quick), true);
+  assert.equal(deadlines.settle(quick), false, 'a second settle is refused');
+  await waitFor(() => timedOutOwners.length === 1, { what: 'the slow call to time out' });
+  assert.deepEqual(timedOutOwners, [slow]);
+  assert.equal(deadlines.settle(slow), false, 'a settle after its timeout is refused');
+  assert.equal(deadlines.pending, 0);
+  // Tracked with plain calls in the same queue, in arrival order.
+  const order: string[] = [];
+  const entry = new Call('entry');
+  deadlines.track(20, (owner: string) => order.push(owner), 'plain');
+  deadlines.trackEntry(20, entry);
+  await waitFor(() => timedOutOwners.length === 2, { what: 'both to time out' });
+  assert.deepEqual(order, ['plain']);
+  assert.equal(timedOutOwners[1], entry);
+});
