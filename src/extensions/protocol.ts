@@ -4,6 +4,8 @@
 // frame is a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 // Types only and the frame codec: nothing here starts a process.
 
+import { decodeUsualAnswer } from './usual-answers.js';
+
 export const PROTOCOL_VERSION = 1;
 /** The largest frame either side accepts (bytes of JSON). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -363,7 +365,8 @@ export class FrameDecoder {
       const size = buffer.readUInt32BE(at);
       if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
       if (buffer.length - at < 4 + size) break;
-      const message: unknown = JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
+      // The usual answers (a text result, a text configuration) without a string of the frame or JSON.parse; any other frame is parsed.
+      const message: unknown = decodeUsualAnswer(buffer, at + 4, at + 4 + size) ?? JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
       if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
         throw new TypeError('A protocol message must be a JSON object with a "type" text.');
       }
