@@ -357,6 +357,8 @@ export class ExtensionHandler {
       exportName: entry.exportName,
       lifecycleLimitMs: this.#timeoutMs,
       toEvent: (event) => toWorkerCopy(event, this.#grantToken),
+      // toWorkerCopy gives the event's own members unless it shows a granted token.
+      ownCopy: (event) => !this.#grantToken || event.account.token === undefined,
       // Its process died on its own: the handler stops, failed; a start builds a new one.
       onCrash: (error) => void this.#serialise(() => this.#stop('failed', error)),
     });
