@@ -23,6 +23,9 @@ interface EntryJson {
   readonly groups: readonly string[];
   readonly beforeUuid: string;
   readonly afterUuid: string;
+  /** Their UTF-8 bytes, for EventJsonParts (made on first use). */
+  beforeUuidBytes: Buffer | undefined;
+  afterUuidBytes: Buffer | undefined;
 }
 
 // By name, checked against id and groups; bounded, as strict mode off lets any id through.
@@ -37,6 +40,8 @@ function entryJsonOf(event: HookworkEvent): EntryJson {
     groups: event.groups,
     beforeUuid: `{"id":${JSON.stringify(event.id)},"uuid":`,
     afterUuid: `,"name":${JSON.stringify(event.name)},"groups":${JSON.stringify(event.groups)},"message":`,
+    beforeUuidBytes: undefined,
+    afterUuidBytes: undefined,
   };
   if (entryJson.size >= MAX_ENTRY_JSON) entryJson.clear();
   entryJson.set(event.name, made);
@@ -107,6 +112,8 @@ function sameComponent(a: EventComponent, b: EventComponent): boolean {
 
 let lastStampJsonOf: EventTimestamp | undefined;
 let lastStampJson = '';
+let lastStampBytesOf: EventTimestamp | undefined;
+let lastStampBytes: Buffer = Buffer.alloc(0);
 
 // Events of one millisecond share their timestamp object (timestampAt): its JSON is made once.
 function timestampJson(stamp: EventTimestamp): string {
@@ -115,6 +122,97 @@ function timestampJson(stamp: EventTimestamp): string {
     lastStampJsonOf = stamp;
   }
   return lastStampJson;
+}
+
+function timestampBytes(stamp: EventTimestamp): Buffer {
+  if (stamp !== lastStampBytesOf) {
+    lastStampBytes = Buffer.from(timestampJson(stamp), 'utf8');
+    lastStampBytesOf = stamp;
+  }
+  return lastStampBytes;
+}
+
+// The members' text of the last event written as parts, and its bytes (the text is one of membersJson's cached ones).
+let lastMembersBytesOf = '';
+let lastMembersBytes: Buffer = Buffer.alloc(0);
+
+function membersBytes(event: HookworkEvent): Buffer {
+  const json = membersJson(event);
+  if (json !== lastMembersBytesOf) {
+    lastMembersBytes = Buffer.from(json, 'utf8');
+    lastMembersBytesOf = json;
+  }
+  return lastMembersBytes;
+}
+
+const DATA_KEY = Buffer.from(',"data":', 'latin1');
+const EMPTY_MESSAGE_JSON = '""';
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * The bytes of eventCopyJsonText's text, kept as its parts and written
+ * straight into a buffer (a process's frame): the cached parts as their
+ * bytes, the event's own (its uuid, message and data's JSON) encoded in
+ * place. The text of the whole (~600 characters an event, and the list it
+ * was joined from) is never made: a thousand events in flight were a
+ * thousand such texts for the young generation to copy or drop, and one
+ * more pass over each (its UTF-8 length).
+ */
+export class EventJsonParts {
+  readonly #entry: EntryJson;
+  readonly #uuid: string;
+  readonly #message: string;
+  readonly #members: Buffer;
+  readonly #stamp: Buffer;
+  readonly #data: string;
+  readonly #dataBytes: number;
+  /** The text's UTF-8 length. */
+  readonly bytes: number;
+
+  constructor(event: HookworkEvent) {
+    const entry = entryJsonOf(event);
+    const before = (entry.beforeUuidBytes ??= Buffer.from(entry.beforeUuid, 'utf8'));
+    const after = (entry.afterUuidBytes ??= Buffer.from(entry.afterUuid, 'utf8'));
+    this.#entry = entry;
+    this.#uuid = JSON.stringify(event.uuid);
+    this.#message = event.message === '' ? EMPTY_MESSAGE_JSON : JSON.stringify(event.message);
+    this.#members = membersBytes(event);
+    this.#stamp = timestampBytes(event.timestamp);
+    this.#data = event.data_json;
+    this.#dataBytes = Buffer.byteLength(this.#data, 'utf8');
+    this.bytes =
+      before.length + Buffer.byteLength(this.#uuid, 'utf8') + after.length + Buffer.byteLength(this.#message, 'utf8') +
+      this.#members.length + this.#stamp.length + DATA_KEY.length + this.#dataBytes + 1;
+  }
+
+  /** Writes the text's bytes at `at` (`bytes` of room there). */
+  writeInto(target: Buffer, at: number): void {
+    const entry = this.#entry;
+    const before = entry.beforeUuidBytes as Buffer;
+    const after = entry.afterUuidBytes as Buffer;
+    target.set(before, at);
+    at += before.length;
+    at += target.write(this.#uuid, at, 'utf8');
+    target.set(after, at);
+    at += after.length;
+    at += target.write(this.#message, at, 'utf8');
+    target.set(this.#members, at);
+    at += this.#members.length;
+    target.set(this.#stamp, at);
+    at += this.#stamp.length;
+    target.set(DATA_KEY, at);
+    at += DATA_KEY.length;
+    at += target.write(this.#data, at, this.#dataBytes, 'utf8');
+    target[at] = CLOSE_BRACE;
+  }
+}
+
+/**
+ * eventCopyJsonText's bytes as parts to write into a buffer (EventJsonParts),
+ * for a built event; undefined for another (then stringify its copy).
+ */
+export function eventCopyJsonParts(event: HookworkEvent): EventJsonParts | undefined {
+  return isBuiltEnvelope(event) ? new EventJsonParts(event) : undefined;
 }
 
 /**

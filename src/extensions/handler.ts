@@ -18,7 +18,7 @@ import { ExtensionLoadError, ExtensionResultError, HookTimeoutError, InvalidArgu
 import { ENGINE_EVENTS } from '../events/engine-events.js';
 import { sameAccountInput, type AccountInput, type EmitInput, type HookworkEvent } from '../events/envelope.js';
 import { emitEngineEvent, type Host, type HostScope } from '../host.js';
-import { Deadlines, type Deadline } from '../hooks/deadlines.js';
+import { Deadlines, type DeadlineEntry } from '../hooks/deadlines.js';
 import type { Logger } from '../logger.js';
 import { MAX_TIMER_MS, type ExtensionHandlerConfig } from './config-schema.js';
 import type { Delayed, ExtensionParent, ExtensionTask, HandleResult, ResultEvent } from './contract.js';
@@ -92,22 +92,36 @@ export interface ExtensionHandlerOptions {
   where?: string;
 }
 
-/** One event on its way through a handler; it is also the task's abort signal. */
-class Job extends TaskSignal {
+/**
+ * One event on its way through a handler; it is also the task's abort
+ * signal, and its own entry in the handler's deadline queue (delay, queue
+ * and run time: Deadlines.trackEntry), where a separate entry was one more
+ * object per event in flight.
+ */
+class Job extends TaskSignal implements DeadlineEntry {
   readonly event: HookworkEvent;
   readonly startedAt: number;
   /** performance.now() when timed (the latency histogram samples it, or the monitor records it), else 0. */
   startedPerf = 0;
-  /** Its place in the handler's deadline queue (delay, queue and run time). */
-  deadline: Deadline | undefined;
+  /** Its deadline entry's fields (Deadlines.trackEntry sets them): settled until tracked. */
+  settled = true;
+  deadline = 0;
+  queue: unknown = undefined;
+  readonly onTimeout: (job: Job) => void;
   /** Handed to the pool (getConfiguration has decided to handle it). */
   submitted = false;
   finished = false;
 
-  constructor(event: HookworkEvent) {
+  constructor(event: HookworkEvent, onTimeout: (job: Job) => void) {
     super();
     this.event = event;
     this.startedAt = Date.now();
+    this.onTimeout = onTimeout;
+  }
+
+  /** Whom its deadline's onTimeout is given: itself. */
+  get owner(): Job {
+    return this;
   }
 }
 
@@ -343,6 +357,8 @@ export class ExtensionHandler {
       exportName: entry.exportName,
       lifecycleLimitMs: this.#timeoutMs,
       toEvent: (event) => toWorkerCopy(event, this.#grantToken),
+      // toWorkerCopy gives the event's own members unless it shows a granted token.
+      ownCopy: (event) => !this.#grantToken || event.account.token === undefined,
       // Its process died on its own: the handler stops, failed; a start builds a new one.
       onCrash: (error) => void this.#serialise(() => this.#stop('failed', error)),
     });
@@ -439,7 +455,7 @@ export class ExtensionHandler {
     }
     if (!this.filter.matches(event)) return;
     this.counters.received++;
-    const job = new Job(event);
+    const job = new Job(event, this.#onTimeout);
     // Timed when the latency histogram samples this event, or the monitor records durations.
     job.startedPerf = this.#host.monitor.enabled ? performance.now() : this.#series.start();
     this.#track(job);
@@ -734,7 +750,7 @@ export class ExtensionHandler {
   #track(job: Job): void {
     this.#jobs.add(job);
     // A timeout past the longest Node timer (a config that skipped the schema) is re-armed until it is reached.
-    job.deadline = this.#deadlines.track(this.#timeoutMs, this.#onTimeout, job);
+    this.#deadlines.trackEntry(this.#timeoutMs, job);
     // The same limit on the wall clock, for a runtime to skip the frame once it has passed.
     job.expiresAt = job.startedAt + this.#timeoutMs;
   }
@@ -755,7 +771,7 @@ export class ExtensionHandler {
   #finish(job: Job, outcome: string): void {
     if (job.finished) return;
     job.finished = true;
-    if (job.deadline !== undefined) this.#deadlines.settle(job.deadline);
+    this.#deadlines.settle(job);
     this.#jobs.delete(job);
     if (this.#series.enabled) this.#series.finished(outcome, job.startedPerf);
     const monitor = this.#host.monitor;

@@ -317,6 +317,8 @@ export class ProcessPool {
     if (at === -1) return;
     slot.inFlight.splice(at, 1);
     this.#completed++;
+    // Answered: an abort has nothing left to do here, and the signal (the handler's job, alive until the event ends) no longer keeps the entry, its task and its bytes.
+    entry.signal?.offAbort(entry);
     // The next frame goes out before this result is processed: the process is not idle meanwhile.
     this.#pump();
     if (response.type === 'result') succeed(entry, response.result as HandleResult);

@@ -4,6 +4,8 @@
 // frame is a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 // Types only and the frame codec: nothing here starts a process.
 
+import { decodeUsualAnswer } from './usual-answers.js';
+
 export const PROTOCOL_VERSION = 1;
 /** The largest frame either side accepts (bytes of JSON). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -181,14 +183,26 @@ export function encodeFrames(texts: readonly string[], sizes: readonly number[])
 export interface EncodedEvent {
   json: string;
   readonly bytes: number;
+  /**
+   * Instead of `json` (then ''): the text's parts, written straight into
+   * the first frame that carries the event (EventJsonParts), the text of
+   * the whole never made; let go of once written, as `json` is.
+   */
+  parts?: EventBytesWriter | undefined;
   utf8In?: Uint8Array | undefined;
   utf8At?: number;
+}
+
+/** Writes an event's JSON, `bytes` of UTF-8, into a frame's buffer at `at` (EventJsonParts). */
+export interface EventBytesWriter {
+  readonly bytes: number;
+  writeInto(target: Buffer, at: number): void;
 }
 
 /** An event's JSON and its UTF-8 size. */
 export function encodeEvent(event: unknown): EncodedEvent {
   const json = JSON.stringify(event);
-  return { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0 };
+  return { json, bytes: Buffer.byteLength(json, 'utf8'), parts: undefined, utf8In: undefined, utf8At: 0 };
 }
 
 /** A frame's first bytes, and the key before its event. */
@@ -288,11 +302,14 @@ export class RequestBatch {
         if (kept !== undefined) {
           buffer.set(new Uint8Array(kept.buffer, kept.byteOffset + (event.utf8At as number), eventBytes), next);
         } else {
-          buffer.write(event.json, next, eventBytes, 'utf8');
-          // Its bytes stay here for its next frame; its text goes.
+          const writer = event.parts;
+          if (writer !== undefined) writer.writeInto(buffer, next);
+          else buffer.write(event.json, next, eventBytes, 'utf8');
+          // Its bytes stay here for its next frame; its text (or parts) go.
           event.utf8In = buffer;
           event.utf8At = next;
           event.json = '';
+          event.parts = undefined;
         }
         next += eventBytes;
       }
@@ -348,7 +365,8 @@ export class FrameDecoder {
       const size = buffer.readUInt32BE(at);
       if (size > MAX_FRAME_BYTES) throw new RangeError(`A protocol frame of ${size} bytes is over the limit of ${MAX_FRAME_BYTES}.`);
       if (buffer.length - at < 4 + size) break;
-      const message: unknown = JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
+      // The usual answers (a text result, a text configuration) without a string of the frame or JSON.parse; any other frame is parsed.
+      const message: unknown = decodeUsualAnswer(buffer, at + 4, at + 4 + size) ?? JSON.parse(buffer.toString('utf8', at + 4, at + 4 + size));
       if (message === null || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') {
         throw new TypeError('A protocol message must be a JSON object with a "type" text.');
       }

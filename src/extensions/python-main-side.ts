@@ -7,7 +7,7 @@
 
 import { ExtensionLoadError, ExtensionProcessError, ExtensionResultError, HookTimeoutError } from '../errors.js';
 import type { HookworkEvent } from '../events/envelope.js';
-import { eventCopyJsonText } from '../events/event-json.js';
+import { eventCopyJsonParts } from '../events/event-json.js';
 import type { Logger } from '../logger.js';
 import type { ExtensionParent, ExtensionTask } from './contract.js';
 import { AnswerToCome, PendingDecision, type MainSide, type TaskRunner } from './main-side.js';
@@ -27,6 +27,12 @@ export interface PythonMainSideOptions {
   readonly lifecycleLimitMs: number;
   /** The event as the process receives it (the token only when granted). */
   readonly toEvent: (event: HookworkEvent) => ExtensionTask['event'];
+  /**
+   * Whether toEvent(event) gives the event's own members (its token not
+   * shown): then its getConfiguration frame is written from the event
+   * itself and no copy is made. Without it, the copy is made to tell.
+   */
+  readonly ownCopy?: (event: HookworkEvent) => boolean;
   /** The process ended on its own (not closed): the handler stops. */
   readonly onCrash: (error: Error) => void;
 }
@@ -36,8 +42,8 @@ const GET_CONFIGURATION = Object.freeze({ type: 'getConfiguration' as const });
 
 /** Events encoded for getConfiguration and waiting for their handle frame: at most this many are kept. */
 const ENCODED_KEPT = 1024;
-/** A larger event's JSON is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
-const ENCODED_MAX_CHARS = 64 * 1024;
+/** A larger event's JSON (UTF-8 bytes) is not kept (1024 of them would hold too much memory): its handle frame encodes it again. */
+const ENCODED_MAX_BYTES = 64 * 1024;
 
 interface Encoded extends EncodedEvent {
   /** What tells it is the same event copy: its own frozen parts, and whether the token was in it. */
@@ -47,7 +53,7 @@ interface Encoded extends EncodedEvent {
 }
 
 /** The token as the copy's JSON carries it: the event's own account keeps it non-enumerable (left out), a granted copy shows it. */
-function shownToken(copy: ExtensionTask['event']): string | undefined {
+function shownToken(copy: Pick<ExtensionTask['event'], 'account'>): string | undefined {
   return Object.prototype.propertyIsEnumerable.call(copy.account, 'token') ? copy.account.token : undefined;
 }
 
@@ -140,22 +146,31 @@ export class PythonMainSide implements MainSide {
     if (!this.#asks) return configuration;
     const process = this.#process;
     if (process === undefined) throw this.#notRunning();
-    const copy = this.#options.toEvent(event);
-    // The copy's text from the event's cached parts when it is the event's own members (no token shown), else stringified.
-    const own = copy.account === event.account && copy.data === event.data && copy.timestamp === event.timestamp && copy.uuid === event.uuid;
-    const json = (own ? eventCopyJsonText(event) : undefined) ?? JSON.stringify(copy);
+    // An own copy of an event built here: its bytes from the event's cached parts, written straight into the frame, and no copy made.
+    let parts = this.#options.ownCopy?.(event) === true ? eventCopyJsonParts(event) : undefined;
+    let copy: Pick<ExtensionTask['event'], 'uuid' | 'data' | 'timestamp' | 'account'> = event;
+    if (parts === undefined) {
+      const made = this.#options.toEvent(event);
+      copy = made;
+      // The same parts when the copy is the event's own members (no token shown); else its text, stringified.
+      const own = made.account === event.account && made.data === event.data && made.timestamp === event.timestamp && made.uuid === event.uuid;
+      parts = own ? eventCopyJsonParts(event) : undefined;
+    }
+    const json = parts === undefined ? JSON.stringify(copy) : '';
     // Measured once: the handle frame carries the same bytes.
-    // Every member given here (utf8In and utf8At too): one shape from the start, no property store added when its frame is encoded.
-    const encoded: Encoded = { json, bytes: Buffer.byteLength(json, 'utf8'), utf8In: undefined, utf8At: 0, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
-    const kept = json.length <= ENCODED_MAX_CHARS;
-    if (kept) this.#keepEncoded(copy.uuid, encoded);
+    // Every member given here (parts, utf8In and utf8At too): one shape from the start, no property store added when its frame is encoded.
+    const bytes = parts === undefined ? Buffer.byteLength(json, 'utf8') : parts.bytes;
+    const encoded: Encoded = { json, bytes, parts, utf8In: undefined, utf8At: 0, data: copy.data, timestamp: copy.timestamp, token: shownToken(copy) };
+    const kept = bytes <= ENCODED_MAX_BYTES;
+    const uuid = copy.uuid;
+    if (kept) this.#keepEncoded(uuid, encoded);
     // No promise per event: the answer is handed to the handler as it is read (AnswerToCome).
-    const asked = new Asked(this, copy.uuid, kept, parent, configuration);
+    const asked = new Asked(this, uuid, kept, parent, configuration);
     try {
       process.send(GET_CONFIGURATION, asked, encoded);
     } catch (err) {
       // Its frame would be over the limit: nothing was sent, and the event is rejected.
-      if (kept) this.#encoded.delete(copy.uuid);
+      if (kept) this.#encoded.delete(uuid);
       throw err;
     }
     return asked;

@@ -45,6 +45,13 @@ export class TaskSignal {
     this.#token = token;
   }
 
+  /** Drops onAbort's listener if it is still the one given `token` (a later onAbort's is kept). */
+  offAbort(token: unknown): void {
+    if (this.#target === undefined || this.#token !== token) return;
+    this.#target = undefined;
+    this.#token = undefined;
+  }
+
   removeEventListener(): void {
     this.#listener = undefined;
     this.#target = undefined;

@@ -21,10 +21,30 @@ export interface Deadline {
   readonly owner: unknown;
 }
 
+/** A caller's own object as its tracked call (Deadlines.trackEntry): the fields of a Deadline, set when it is tracked. */
+export interface DeadlineEntry {
+  settled: boolean;
+  deadline: number;
+  /** The queue it is in (opaque to the caller); undefined until tracked. */
+  queue: unknown;
+  readonly onTimeout: (owner: never) => void;
+  readonly owner: unknown;
+}
+
+/**
+ * What a slot holds once the head has passed it. A settled call left in its
+ * slot until the next call overwrote it kept its owner alive (an extension
+ * event's job with all it holds, a gate step): a burst's thousand finished
+ * calls survived every young-generation collection until the next burst,
+ * and were promoted to the old one. One shared, frozen entry of the same
+ * shape keeps the array's elements of one kind.
+ */
+const EMPTY: Deadline = Object.freeze({ settled: true, deadline: 0, queue: undefined as unknown as DeadlineQueue, onTimeout: () => undefined, owner: undefined });
+
 class DeadlineQueue {
   items: Deadline[] = [];
   head = 0;
-  /** Slots up to `tail` are live; beyond it, old entries wait to be overwritten (no resize per call). */
+  /** Slots from `head` up to `tail` are live; the others hold EMPTY, and are overwritten by later calls (no resize per call). */
   tail = 0;
   timer: NodeJS.Timeout | undefined;
   refed = false;
@@ -61,7 +81,7 @@ class DeadlineQueue {
   settle(item: Deadline): void {
     item.settled = true;
     const items = this.items;
-    while (this.head < this.tail && (items[this.head] as Deadline).settled) this.head++;
+    while (this.head < this.tail && (items[this.head] as Deadline).settled) items[this.head++] = EMPTY;
     if (this.head === this.tail) {
       this.head = 0;
       this.tail = 0;
@@ -102,7 +122,7 @@ class DeadlineQueue {
         item.settled = true;
         expired.push(item);
       }
-      this.head++;
+      items[this.head++] = EMPTY;
     }
     if (this.head === this.tail) {
       this.head = 0;
@@ -154,10 +174,28 @@ export class Deadlines {
     return false;
   }
 
+  /**
+   * track() for a caller whose own object is the entry (an extension
+   * handler's job): its deadline and queue are set here, and no other
+   * object is made per call. Until it is tracked, `settled` is true (a
+   * settle() then does nothing).
+   */
+  trackEntry(ms: number, entry: DeadlineEntry): void {
+    let queue = this.#queues.get(ms);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms, this.#keepAlive);
+      this.#queues.set(ms, queue);
+    }
+    entry.settled = false;
+    entry.deadline = performance.now() + ms;
+    entry.queue = queue;
+    queue.add(entry as Deadline);
+  }
+
   /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */
-  settle(item: Deadline): boolean {
+  settle(item: Deadline | DeadlineEntry): boolean {
     if (item.settled) return false;
-    item.queue.settle(item);
+    (item.queue as DeadlineQueue).settle(item as Deadline);
     return true;
   }
 }

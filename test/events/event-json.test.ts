@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventCopyJsonText, eventJsonText } from '../../src/events/event-json.js';
+import { eventCopyJsonParts, eventCopyJsonText, eventJsonText } from '../../src/events/event-json.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
+
+/** What EventJsonParts writes for `event`, at an offset in a larger buffer: its bytes, checked to fill exactly `bytes` (nothing before or after touched). */
+function partsText(event: Parameters<typeof eventCopyJsonParts>[0]): string | undefined {
+  const parts = eventCopyJsonParts(event);
+  if (parts === undefined) return undefined;
+  const target = Buffer.alloc(parts.bytes + 8, 0xee);
+  parts.writeInto(target, 4);
+  assert.deepEqual([...target.subarray(0, 4), ...target.subarray(4 + parts.bytes)], new Array(8).fill(0xee), 'written within its bytes');
+  return target.toString('utf8', 4, 4 + parts.bytes);
+}
 
 // The account's and component's JSON is made once for a run of events whose
 // accounts (and components) are equal member for member: every change of a
@@ -41,6 +51,7 @@ test('eventJsonText and eventCopyJsonText follow every change of account and com
         const event = await host.emit('100', { account, ...(component === undefined ? {} : { component }), data: { n: 1 } });
         assert.equal(eventJsonText(event), JSON.stringify(event));
         assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+        assert.equal(partsText(event), JSON.stringify(toWorkerCopy(event, false)), 'its parts write the same bytes');
         assert.equal(eventJsonText(event).includes('secret'), false);
       }
     }
@@ -51,6 +62,7 @@ test('eventJsonText and eventCopyJsonText follow every change of account and com
         const event = await h.emit('100', input);
         assert.equal(eventJsonText(event), JSON.stringify(event));
         assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+        assert.equal(partsText(event), JSON.stringify(toWorkerCopy(event, false)), 'its parts write the same bytes');
       }
     } finally {
       await other.close();

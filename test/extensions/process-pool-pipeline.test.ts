@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ExtensionTask } from '../../src/extensions/contract.js';
 import { ProcessPool } from '../../src/extensions/process-pool.js';
 import { PythonExtensions } from '../../src/extensions/python.js';
@@ -84,6 +86,28 @@ describe('process pool: pipelined handle frames', () => {
     signal.abort('timeout');
     await assert.rejects(waiting, { name: 'AbortError' });
     assert.equal(await first, 'handled conf');
+    assert.equal(await pipelined.run(task('none')), null);
+    assert.equal(pipelined.stats.threads, 1);
+  });
+
+  test('an answered task is not kept alive by its abort signal (a handler keeps the signal, its job, until the event ends)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pipelined = pool(4);
+    const signal = new TaskSignal();
+    let handled: ExtensionTask | undefined = task('text');
+    const ref = new WeakRef(handled);
+    assert.equal(await pipelined.run(handled, signal), 'handled conf');
+    handled = undefined;
+    let gone = false;
+    for (let i = 0; i < 5 && !gone; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+      gone = ref.deref() === undefined;
+    }
+    assert.equal(gone, true, 'the task (its event copy, its encoded bytes) is let go of once answered');
+    // Aborting it now is a no-op: the process goes on serving.
+    signal.abort('late');
     assert.equal(await pipelined.run(task('none')), null);
     assert.equal(pipelined.stats.threads, 1);
   });

@@ -192,6 +192,7 @@ describe('Python main side: each event encoded once', () => {
       describeFailure: (err) => err as Error,
     };
     let grant = false;
+    let copies = 0;
     const main = new PythonMainSide({
       handler: 'frames',
       entryPoint: 'python:conformance_handler.ConformanceHandler',
@@ -201,7 +202,11 @@ describe('Python main side: each event encoded once', () => {
       runner,
       logger: silentLogger(),
       lifecycleLimitMs: 30_000,
-      toEvent: (event) => toWorkerCopy(event, grant),
+      toEvent: (event) => {
+        copies++;
+        return toWorkerCopy(event, grant);
+      },
+      ownCopy: (event) => !grant || event.account.token === undefined,
       onCrash: () => undefined,
     });
     mains.push(main);
@@ -214,6 +219,7 @@ describe('Python main side: each event encoded once', () => {
     const decision = main.getConfiguration(event, parent, 'conf');
     assert.ok(decision instanceof AnswerToCome);
     assert.equal(await answerOf(decision), 'configured:conf');
+    assert.equal(copies, 0, 'an own copy (no token shown) is not made: the frame is written from the event');
 
     const copy = toWorkerCopy(event, false);
     await main.runner.run({ module: main.module, exportName: main.exportName, event: copy, configuration: 'configured:conf' });
@@ -225,6 +231,7 @@ describe('Python main side: each event encoded once', () => {
     // A copy that differs (here: the token granted) never takes another copy's JSON.
     grant = true;
     await answerOf(main.getConfiguration(event, parent, 'conf'));
+    assert.equal(copies, 1, 'a copy showing the granted token is made');
     await main.runner.run({ module: main.module, exportName: main.exportName, event: toWorkerCopy(event, false), configuration: 'x' });
     assert.equal(given[2], undefined);
     // The same granted copy does.

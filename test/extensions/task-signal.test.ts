@@ -32,4 +32,23 @@ describe('TaskSignal', () => {
     c.abort(undefined);
     assert.deepEqual(calls, ['closure a', 'target b']);
   });
+
+  it('offAbort drops onAbort\'s listener only while it is the one given that token', () => {
+    const calls: string[] = [];
+    const target = { abortedTask: (t: string) => calls.push(t) };
+    const a = new TaskSignal();
+    a.onAbort(target, 'first');
+    a.offAbort('first');
+    a.abort(undefined);
+    const b = new TaskSignal();
+    b.onAbort(target, 'first');
+    b.onAbort(target, 'second');
+    b.offAbort('first'); // an earlier task's answer: the later listener stays
+    b.abort(undefined);
+    const c = new TaskSignal();
+    c.addEventListener('abort', () => calls.push('closure'));
+    c.offAbort(undefined);
+    c.abort(undefined);
+    assert.deepEqual(calls, ['second', 'closure']);
+  });
 });

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventCopyJsonText, eventJsonText, eventToJSON } from '../../src/events/event-json.js';
+import { eventCopyJsonParts, eventCopyJsonText, eventJsonText, eventToJSON } from '../../src/events/event-json.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { BodyRenderer } from '../../src/webhooks/body-format.js';
 import { eventRecord } from '../../src/handlers/router.js';
+
+/** What EventJsonParts writes for `event`, at an offset in a larger buffer: its bytes, checked to fill exactly `bytes` (nothing before or after touched). */
+function partsText(event: Parameters<typeof eventCopyJsonParts>[0]): string | undefined {
+  const parts = eventCopyJsonParts(event);
+  if (parts === undefined) return undefined;
+  const target = Buffer.alloc(parts.bytes + 8, 0xee);
+  parts.writeInto(target, 4);
+  assert.deepEqual([...target.subarray(0, 4), ...target.subarray(4 + parts.bytes)], new Array(8).fill(0xee), 'written within its bytes');
+  return target.toString('utf8', 4, 4 + parts.bytes);
+}
 
 test('the router record is eventToJSON(event), and its json body is the text it was parsed from', async () => {
   const host = createHost({ logger: silentLogger() });
@@ -51,7 +61,9 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
       assert.equal(eventJsonText(event).includes('secret'), false);
       // An extension's worker copy (no data_json, no token): what the Python main process receives, byte for byte.
       assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+      assert.equal(partsText(event), JSON.stringify(toWorkerCopy(event, false)), 'its parts write the same bytes');
       assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+      assert.equal(partsText(event), JSON.stringify(toWorkerCopy(event, false)), 'its parts write the same bytes');
     }
     // Another host (its own server) and another entry under the same name get their own cached parts.
     const other = createHost({
@@ -64,6 +76,7 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
         const event = await h.emit(id, { data: { n: 1 } });
         assert.equal(eventJsonText(event), JSON.stringify(event));
         assert.equal(eventCopyJsonText(event), JSON.stringify(toWorkerCopy(event, false)));
+        assert.equal(partsText(event), JSON.stringify(toWorkerCopy(event, false)), 'its parts write the same bytes');
       }
     } finally {
       await other.close();
@@ -72,6 +85,7 @@ test('eventJsonText is JSON.stringify(event) for every kind of envelope', async 
     const foreign = { id: 'x', extra: 1 } as unknown as Parameters<typeof eventJsonText>[0];
     assert.equal(eventJsonText(foreign), JSON.stringify(foreign));
     assert.equal(eventCopyJsonText(foreign), undefined);
+    assert.equal(eventCopyJsonParts(foreign), undefined);
   } finally {
     await host.close();
   }

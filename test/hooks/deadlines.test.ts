@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Deadlines } from '../../src/hooks/deadlines.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -127,4 +129,95 @@ test('a call longer than the longest Node timer arms a capped timer (no TimeoutO
   } finally {
     process.off('warning', onWarning);
   }
+});
+
+/** A full collection on demand (the flag can be set at run time; the function comes from a new context). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** Whether `ref`'s target is collected within a few full collections (a WeakRef's target lives to the end of the turn it was read in). */
+async function collected(ref: WeakRef<object>, gc: () => void): Promise<boolean> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+    if (ref.deref() === undefined) return true;
+  }
+  return false;
+}
+
+test('a settled call is not kept alive by its queue: its owner is let go of once the queue is past it', async () => {
+  const gc = collector();
+  const deadlines = new Deadlines({ keepAlive: false });
+  const refs: Array<WeakRef<object>> = [];
+  // Settled while a later call is still pending (the queue keeps its array) ...
+  let first: object | undefined = { name: 'first' };
+  refs.push(new WeakRef(first));
+  let item: ReturnType<Deadlines['track']> | undefined = deadlines.track(60_000, () => assert.fail('no timeout'), first);
+  const pending = deadlines.track(60_000, () => assert.fail('no timeout'), { name: 'pending' });
+  assert.equal(deadlines.settle(item), true);
+  first = undefined;
+  item = undefined;
+  // ... and settled last, emptying the queue (its array kept for the next calls).
+  let last: object | undefined = { name: 'last' };
+  refs.push(new WeakRef(last));
+  item = deadlines.track(60_000, () => assert.fail('no timeout'), last);
+  assert.equal(deadlines.settle(pending), true);
+  assert.equal(deadlines.settle(item), true);
+  last = undefined;
+  item = undefined;
+  assert.equal(deadlines.pending, 0);
+  assert.equal(await collected(refs[0] as WeakRef<object>, gc), true, 'the first call, settled behind a pending one, is let go of');
+  assert.equal(await collected(refs[1] as WeakRef<object>, gc), true, 'the last call, settled when the queue emptied, is let go of');
+});
+
+test('a call that timed out is not kept alive by its queue either', async () => {
+  const gc = collector();
+  const deadlines = new Deadlines({ keepAlive: false });
+  let owner: object | undefined = { name: 'slow' };
+  const ref = new WeakRef(owner);
+  let fired = false;
+  deadlines.track(5, () => (fired = true), owner);
+  owner = undefined;
+  await waitFor(() => fired, { what: 'the call to time out' });
+  assert.equal(await collected(ref, gc), true);
+});
+
+test('trackEntry: the caller\'s own object is the entry; it times out with itself as owner, or settles once, and a settle before tracking does nothing', async () => {
+  const deadlines = new Deadlines({ keepAlive: false });
+  const timedOutOwners: unknown[] = [];
+  class Call {
+    settled = true;
+    deadline = 0;
+    queue: unknown = undefined;
+    readonly onTimeout = (owner: Call): void => void timedOutOwners.push(owner);
+    constructor(readonly name: string) {}
+    get owner(): Call {
+      return this;
+    }
+  }
+  const untracked = new Call('untracked');
+  assert.equal(deadlines.settle(untracked), false, 'not tracked yet: nothing to settle');
+  const quick = new Call('quick');
+  const slow = new Call('slow');
+  deadlines.trackEntry(20, quick);
+  deadlines.trackEntry(20, slow);
+  assert.equal(quick.settled, false);
+  assert.ok(quick.deadline > 0);
+  assert.equal(deadlines.pending, 2);
+  assert.equal(deadlines.settle(quick), true);
+  assert.equal(deadlines.settle(quick), false, 'a second settle is refused');
+  await waitFor(() => timedOutOwners.length === 1, { what: 'the slow call to time out' });
+  assert.deepEqual(timedOutOwners, [slow]);
+  assert.equal(deadlines.settle(slow), false, 'a settle after its timeout is refused');
+  assert.equal(deadlines.pending, 0);
+  // Tracked with plain calls in the same queue, in arrival order.
+  const order: string[] = [];
+  const entry = new Call('entry');
+  deadlines.track(20, (owner: string) => order.push(owner), 'plain');
+  deadlines.trackEntry(20, entry);
+  await waitFor(() => timedOutOwners.length === 2, { what: 'both to time out' });
+  assert.deepEqual(order, ['plain']);
+  assert.equal(timedOutOwners[1], entry);
 });
