@@ -40,22 +40,7 @@ export interface AttemptRow {
 /** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
 export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryRecord {
   const json = unpackEvent(row.packed ?? row.event);
-  if (claimed) {
-    return new StoredRecord({
-      id: row.id,
-      target: row.target,
-      eventJson: json ?? DROPPED_EVENT_JSON,
-      eventDropped: json === undefined,
-      webhookId: row.webhook_id,
-      attempts: Number(row.attempts) - 1,
-      state: row.state,
-      dueAt: Number(row.due_at),
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-      lastError: row.last_error ?? undefined,
-      traceContext: row.trace_context,
-    });
-  }
+  if (claimed) return claimedFromRow(row, json);
   return {
     id: row.id,
     target: row.target,
@@ -70,6 +55,29 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
     ...(row.trace_context === null || row.trace_context === undefined ? {} : { traceContext: row.trace_context }),
     ...(json === undefined ? { eventDropped: true } : {}),
   };
+}
+
+/**
+ * A claimed row's record, with its event's JSON (`undefined`: the body was
+ * not kept) given apart: a claim reads each event once for all its
+ * deliveries (postgres-store.ts, CLAIM_SQL). It reports the attempts made
+ * before this claim and parses its event lazily.
+ */
+export function claimedFromRow(row: Omit<DeliveryRow, 'event' | 'packed'>, json: string | undefined): StoredRecord {
+  return new StoredRecord({
+    id: row.id,
+    target: row.target,
+    eventJson: json ?? DROPPED_EVENT_JSON,
+    eventDropped: json === undefined,
+    webhookId: row.webhook_id,
+    attempts: Number(row.attempts) - 1,
+    state: row.state,
+    dueAt: Number(row.due_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    lastError: row.last_error ?? undefined,
+    traceContext: row.trace_context,
+  });
 }
 
 export function attemptFromRow(row: AttemptRow): AttemptRecord {
