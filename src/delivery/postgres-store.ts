@@ -102,15 +102,20 @@ type ClaimedRow = DeliveryRow & { event_seq: string; head: boolean };
 /**
  * CLAIM_SQL's rows as records: each event's JSON is unpacked once, from the
  * first row of its deliveries (the rows come ordered by event, that one
- * first), and shared by the others.
+ * first), and shared by the others, with its UTF-8 bytes (encoded once, not
+ * once per request by the HTTP client).
  */
 export function claimedRecords(rows: readonly ClaimedRow[]): DeliveryRecord[] {
   const out: DeliveryRecord[] = new Array(rows.length);
   let json: string | undefined;
+  let bytes: Buffer | undefined;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as ClaimedRow;
-    if (row.head) json = unpackEvent(row.packed ?? row.event);
-    out[i] = claimedFromRow(row, json);
+    if (row.head) {
+      json = unpackEvent(row.packed ?? row.event);
+      bytes = json === undefined ? undefined : Buffer.from(json, 'utf8');
+    }
+    out[i] = claimedFromRow(row, json, bytes);
   }
   return out;
 }

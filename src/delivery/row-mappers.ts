@@ -59,15 +59,18 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
 
 /**
  * A claimed row's record, with its event's JSON (`undefined`: the body was
- * not kept) given apart: a claim reads each event once for all its
- * deliveries (postgres-store.ts, CLAIM_SQL). It reports the attempts made
+ * not kept) given apart, and its UTF-8 bytes when the caller has them: a
+ * claim reads each event once for all its deliveries (postgres-store.ts,
+ * CLAIM_SQL), which then share one string and one Buffer (a webhook sends the
+ * Buffer as is: no encoding per request). It reports the attempts made
  * before this claim and parses its event lazily.
  */
-export function claimedFromRow(row: Omit<DeliveryRow, 'event' | 'packed'>, json: string | undefined): StoredRecord {
+export function claimedFromRow(row: Omit<DeliveryRow, 'event' | 'packed'>, json: string | undefined, bytes?: Buffer): StoredRecord {
   return new StoredRecord({
     id: row.id,
     target: row.target,
     eventJson: json ?? DROPPED_EVENT_JSON,
+    eventBytes: json === undefined ? undefined : bytes,
     eventDropped: json === undefined,
     webhookId: row.webhook_id,
     attempts: Number(row.attempts) - 1,

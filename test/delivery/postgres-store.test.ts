@@ -807,7 +807,7 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
   }
 });
 
-test('postgres store: a claim sends each event once for all its deliveries (the first row of each event carries it), and every record gets its own event', async () => {
+test('postgres store: a claim sends each event once for all its deliveries (the first row of each event carries it), and every record gets its own event (one Buffer of its bytes per event)', async () => {
   const url = await pg.createDatabase(`claim_event_once_${process.pid}`);
   const store = new PostgresStore({ url, logger: silentLogger() });
   const client = new Client({ connectionString: url });
@@ -844,7 +844,12 @@ test('postgres store: a claim sends each event once for all its deliveries (the 
       assert.equal(d.eventDropped, undefined);
       assert.deepEqual(d.event, r.event);
       assert.equal(d.eventJson, JSON.stringify(r.event));
+      // The UTF-8 bytes a webhook sends as is, encoded once per event: one Buffer for the deliveries of one event row.
+      assert.deepEqual(d.eventBytes, Buffer.from(JSON.stringify(r.event)));
     }
+    const first = byId.get('dlv_00')!.eventBytes;
+    for (const id of ['dlv_01', 'dlv_02', 'dlv_03', 'dlv_04', 'dlv_05']) assert.equal(byId.get(id)!.eventBytes, first, `${id} shares its event's bytes`);
+    assert.notEqual(byId.get('dlv_06')!.eventBytes, first);
   } finally {
     await client.end().catch(() => undefined);
     await store.close();
