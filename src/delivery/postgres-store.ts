@@ -111,6 +111,7 @@ export function claimedRecords(rows: readonly ClaimedRow[]): DeliveryRecord[] {
   let bytes: Buffer | undefined;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as ClaimedRow;
+    // ORDER BY event_seq, head DESC: an event's head row comes before the rest of its deliveries.
     if (row.head) {
       json = unpackEvent(row.packed ?? row.event);
       bytes = json === undefined ? undefined : Buffer.from(json, 'utf8');
