@@ -11,6 +11,8 @@
 //    round trip, and each plan's shared buffer hits.
 // 3. The Node CPU of one trivial named statement through a pg.Pool (the
 //    fixed cost of a statement on this side).
+// PER_EVENT=n: deliveries per event (default 20, as the bench; 1 is the
+// end-to-end row's shape, where each claimed row carries its own event).
 // Run: BASE=/tmp/base node --import tsx bench/pg-claim-settle-cost.ts
 
 import { join } from 'node:path';
@@ -65,9 +67,12 @@ try {
   const store = new PostgresStore({ url, logger: silentLogger() });
   await store.migrate();
   const event = { id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) };
-  const events = Array.from({ length: 1000 }, (_, n) => ({ ...event, n }));
+  const perEvent = Number(process.env['PER_EVENT'] ?? 20);
+  const events = Array.from({ length: Math.ceil(20_000 / perEvent) }, (_, n) => ({ ...event, n }));
   for (let k = 0; k < 10; k++) {
-    await store.enqueue(Array.from({ length: 2000 }, (_, i) => ({ id: `d_${k}_${i}`, target: 'handler:bench', event: events[k * 100 + Math.floor(i / 20)]!, webhookId: `m_${k}_${i}`, dueAt: 0, createdAt: 0 })));
+    await store.enqueue(
+      Array.from({ length: 2000 }, (_, i) => ({ id: `d_${k}_${i}`, target: 'handler:bench', event: events[Math.floor((k * 2000 + i) / perEvent)]!, webhookId: `m_${k}_${i}`, dueAt: 0, createdAt: 0 })),
+    );
   }
   const c = new pg.Client({ connectionString: url });
   await c.connect();

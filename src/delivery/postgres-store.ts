@@ -102,8 +102,8 @@ type ClaimedRow = DeliveryRow & { event_seq: string; head: boolean };
 /**
  * CLAIM_SQL's rows as records: each event's JSON is unpacked once, from the
  * first row of its deliveries (the rows come ordered by event, that one
- * first), and shared by the others, with its UTF-8 bytes (encoded once, not
- * once per request by the HTTP client).
+ * first), and shared by the others, with its UTF-8 bytes when there are
+ * others (encoded once, not once per request by the HTTP client).
  */
 export function claimedRecords(rows: readonly ClaimedRow[]): DeliveryRecord[] {
   const out: DeliveryRecord[] = new Array(rows.length);
@@ -114,7 +114,9 @@ export function claimedRecords(rows: readonly ClaimedRow[]): DeliveryRecord[] {
     // ORDER BY event_seq, head DESC: an event's head row comes before the rest of its deliveries.
     if (row.head) {
       json = unpackEvent(row.packed ?? row.event);
-      bytes = json === undefined ? undefined : Buffer.from(json, 'utf8');
+      // Bytes only for an event several deliveries share (the next row is one of them): one delivery's
+      // event is encoded where it is sent, as before (a command or extension target never needs it).
+      bytes = json === undefined || rows[i + 1]?.head !== false ? undefined : Buffer.from(json, 'utf8');
     }
     out[i] = claimedFromRow(row, json, bytes);
   }

@@ -850,6 +850,12 @@ test('postgres store: a claim sends each event once for all its deliveries (the 
     const first = byId.get('dlv_00')!.eventBytes;
     for (const id of ['dlv_01', 'dlv_02', 'dlv_03', 'dlv_04', 'dlv_05']) assert.equal(byId.get(id)!.eventBytes, first, `${id} shares its event's bytes`);
     assert.notEqual(byId.get('dlv_06')!.eventBytes, first);
+
+    // An event with one delivery claimed: its JSON only (encoded where it is sent, as before).
+    await store.enqueue([{ id: 'dlv_solo', target: 'c', event: { name: 'solo' }, webhookId: 'msg_solo', dueAt: 0, createdAt: 0 }]);
+    const [solo] = await store.claim({ capacity: new Map([['c', 10]]), now: 1000, nodeId: 'n', leaseMs: 1000 });
+    assert.equal(solo?.eventJson, '{"name":"solo"}');
+    assert.equal(solo?.eventBytes, undefined);
   } finally {
     await client.end().catch(() => undefined);
     await store.close();
