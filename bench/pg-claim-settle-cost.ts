@@ -1,14 +1,16 @@
 // Counting probe for the PostgreSQL claim and settle on the Node side and in
 // the server (docs/performance.md, "PostgreSQL delivery: the sixth round"):
 // BASE=<another checkout, e.g. a `git archive` of the commit before> is
-// required; its code and this checkout's alternate in one process.
+// required: its settleParams and this checkout's alternate in one process.
 // 1. settleParams() for batches of 64 webhook settles (a frozen response
 //    headers object shared, as the sender gives it): CPU µs per delivery.
-// 2. CLAIM_SQL on a throwaway server, a claim of 64 among 20,000 due
-//    deliveries enqueued as the bench does (twenty of one event per call),
-//    under the claim connections' settings, each rolled back: field text
-//    bytes returned, Node CPU per claimed delivery (query, parse, records),
-//    round trip, and each plan's shared buffer hits.
+// 2. CLAIM_SQL against the variant that sends each event once (tried in the
+//    sixth round and dropped: EVENT_ONCE_SQL below), on a throwaway server:
+//    a claim of 64 among 20,000 due deliveries enqueued as the bench does
+//    (twenty of one event per call), under the claim connections' settings,
+//    each rolled back: field text bytes returned, Node CPU per claimed
+//    delivery (query, parse, records), round trip, and each plan's shared
+//    buffer hits and execution time.
 // 3. The Node CPU of one trivial named statement through a pg.Pool (the
 //    fixed cost of a statement on this side).
 // PER_EVENT=n: deliveries per event (default 20, as the bench; 1 is the
@@ -18,15 +20,48 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPostgres } from '../test/helpers/postgres.js';
-import { CLAIM_SQL, claimedRecords, PostgresStore, settleParams } from '../src/delivery/postgres-store.js';
+import { CLAIM_SQL, PostgresStore, settleParams } from '../src/delivery/postgres-store.js';
+import { deliveryFromRow, type DeliveryRow } from '../src/delivery/row-mappers.js';
+import { DROPPED_EVENT_JSON, StoredRecord, unpackEvent } from '../src/delivery/store.js';
 import { silentLogger } from '../src/logger.js';
 import type { SettleRequest } from '../src/delivery/store.js';
 import { median } from './lib.js';
 
 const baseDir = process.env['BASE'];
 if (baseDir === undefined) throw new Error('BASE=<another checkout> is required (its code is the "old" side).');
-const base = (await import(join(baseDir, 'src/delivery/postgres-store.ts'))) as { CLAIM_SQL: string; settleParams: typeof settleParams };
-const baseRows = (await import(join(baseDir, 'src/delivery/row-mappers.ts'))) as { deliveryFromRow: (row: never, claimed: boolean) => unknown };
+const base = (await import(join(baseDir, 'src/delivery/postgres-store.ts'))) as { settleParams: typeof settleParams };
+
+/**
+ * The variant: the claimed rows ordered by event, the event's columns in the
+ * first row of each only (`head`); the records share one string and, when
+ * several deliveries share the event, one Buffer of its bytes.
+ */
+const EVENT_ONCE_SQL = CLAIM_SQL.replace(
+  `) d)
+  UPDATE hookwork_deliveries AS d`,
+  `) d),
+  c AS (UPDATE hookwork_deliveries AS d`,
+).replace(
+  /RETURNING ([^]*?),\s*\(SELECT e\.event[^]*$/,
+  `RETURNING $1, d.event_seq),
+  k AS (SELECT c.*, row_number() OVER (PARTITION BY c.event_seq) = 1 AS head FROM c)
+  SELECT k.*, CASE WHEN k.head THEN (SELECT e.event FROM hookwork_events e WHERE e.seq = k.event_seq) END AS event,
+    CASE WHEN k.head THEN (SELECT e.packed FROM hookwork_events e WHERE e.seq = k.event_seq) END AS packed
+  FROM k ORDER BY k.event_seq, k.head DESC`,
+);
+if (EVENT_ONCE_SQL === CLAIM_SQL || !EVENT_ONCE_SQL.includes('head')) throw new Error('CLAIM_SQL changed: EVENT_ONCE_SQL no longer applies to it.');
+function eventOnceRecords(rows: ReadonlyArray<DeliveryRow & { head: boolean }>): StoredRecord[] {
+  let json: string | undefined;
+  let bytes: Buffer | undefined;
+  return rows.map((row, i) => {
+    if (row.head) {
+      json = unpackEvent(row.packed ?? row.event);
+      bytes = json === undefined || rows[i + 1]?.head !== false ? undefined : Buffer.from(json, 'utf8');
+    }
+    const fields = { id: row.id, target: row.target, webhookId: row.webhook_id, attempts: Number(row.attempts) - 1, state: row.state, dueAt: Number(row.due_at), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at), lastError: row.last_error ?? undefined, traceContext: row.trace_context };
+    return bytes === undefined ? new StoredRecord({ ...fields, eventJson: json ?? DROPPED_EVENT_JSON, eventDropped: json === undefined }) : new StoredRecord({ ...fields, eventBytes: bytes });
+  });
+}
 
 // 1. The settle's parameters.
 const responseHeaders = Object.freeze({ 'content-type': 'text/plain', date: 'Sun, 06 Dec 2026 19:00:00 GMT', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'content-length': '2' });
@@ -80,22 +115,31 @@ try {
   await c.query('SET enable_seqscan = off');
   await c.query('ANALYZE');
   const claims: Array<[string, string, (rows: never[]) => unknown[]]> = [
-    ['old', base.CLAIM_SQL, (rows) => rows.map((row) => baseRows.deliveryFromRow(row, true))],
-    ['new', CLAIM_SQL, (rows) => claimedRecords(rows)],
+    ['as is', CLAIM_SQL, (rows) => rows.map((row) => deliveryFromRow(row, true))],
+    ['each event once', EVENT_ONCE_SQL, (rows) => eventOnceRecords(rows)],
   ];
-  const cpu = new Map<string, number[]>([['old', []], ['new', []]]);
-  const wall = new Map<string, number[]>([['old', []], ['new', []]]);
+  const cpu = new Map<string, number[]>(claims.map(([n]) => [n, []]));
+  const wall = new Map<string, number[]>(claims.map(([n]) => [n, []]));
+  const exec = new Map<string, number[]>(claims.map(([n]) => [n, []]));
   for (let r = 0; r < 200; r++) {
     for (const [name, text, records] of r % 2 === 0 ? claims : [...claims].reverse()) {
       await c.query('BEGIN');
       const t0 = performance.now();
       const u0 = process.cpuUsage();
-      const res = await c.query({ name: `claim_${name}`, text, values: [['handler:bench'], [64], 1000, 'n', 2000] });
+      const res = await c.query({ name: `claim_${name.replace(/ /g, '_')}`, text, values: [['handler:bench'], [64], 1000, 'n', 2000] });
       const made = records(res.rows as never[]);
       const u = process.cpuUsage(u0);
       wall.get(name)!.push((performance.now() - t0) * 1000);
       cpu.get(name)!.push((u.user + u.system) / made.length);
       await c.query('ROLLBACK');
+      if (r % 10 === 0) {
+        await c.query('BEGIN');
+        const { rows } = await c.query<{ 'QUERY PLAN': Array<{ 'Execution Time': number }> }>(
+          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim_${name.replace(/ /g, '_')}('{handler:bench}', '{64}', 1000, 'n', 2000)`,
+        );
+        await c.query('ROLLBACK');
+        exec.get(name)!.push(rows[0]!['QUERY PLAN'][0]!['Execution Time'] * 1000);
+      }
       if (r === 0) {
         let bytes = 0;
         for (const row of res.rows as Array<Record<string, unknown>>) for (const v of Object.values(row)) if (v !== null) bytes += Buffer.byteLength(String(v));
@@ -104,10 +148,12 @@ try {
     }
   }
   for (const [name] of claims) {
-    console.log(`claim, ${name}: Node CPU ${median(cpu.get(name)!).toFixed(2)} µs per claimed delivery, round trip ${(median(wall.get(name)!) / 1000).toFixed(2)} ms (medians of 200)`);
+    console.log(
+      `claim, ${name}: Node CPU ${median(cpu.get(name)!).toFixed(2)} µs per claimed delivery, round trip ${(median(wall.get(name)!) / 1000).toFixed(2)} ms, execution ${(median(exec.get(name)!) / 1000).toFixed(2)} ms (medians)`,
+    );
     await c.query('BEGIN');
     const { rows } = await c.query<{ 'QUERY PLAN': Array<{ Plan: { 'Shared Hit Blocks': number } }> }>(
-      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim_${name}('{handler:bench}', '{64}', 1000, 'n', 2000)`,
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim_${name.replace(/ /g, '_')}('{handler:bench}', '{64}', 1000, 'n', 2000)`,
     );
     await c.query('ROLLBACK');
     console.log(`claim, ${name}: ${rows[0]!['QUERY PLAN'][0]!.Plan['Shared Hit Blocks']} shared buffer hits`);

@@ -18,11 +18,10 @@ import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
 import { boolArray, int4Array, int8Array, textArray } from './pg-binary-array.js';
-import { attemptDetail, attemptFromRow, buildDepth, claimedFromRow, deliveryFromRow, headersJson, type DeliveryRow, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersJson, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,
-  unpackEvent,
   type ClaimRequest,
   type DeliveryDetail,
   type DeliveryStore,
@@ -75,54 +74,20 @@ const HAS_BODY = `EXISTS (SELECT 1 FROM hookwork_events e WHERE e.seq = d.event_
  * names a column the update changes (migration 11), so it is a HOT update:
  * the new row version stays in its page and no index gets an entry. It
  * returns the columns a claimed record needs, by name (fewer bytes than
- * d.*), and each event's JSON once: deliveries of one event come together
- * (ordered by event), the first with the event's columns, the others with
- * NULLs (`head` false) and the same `event_seq`. An enqueue of twenty
- * deliveries of one event was read, sent and decoded twenty times (two
- * lookups of the event by key for each row). Exported for the plan test.
+ * d.*). Exported for the plan test.
  */
 export const CLAIM_SQL = `WITH t AS (SELECT * FROM unnest($1::text[], $2::int[]) AS t(name, cap)),
   picked AS (
     SELECT d.id FROM t CROSS JOIN LATERAL (
       SELECT id FROM hookwork_deliveries
       WHERE target = t.name AND settled_state IS NULL AND due_at <= $3 AND (state = 'pending' OR lease_until <= $3)
-      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d),
-  c AS (UPDATE hookwork_deliveries AS d
+      ORDER BY due_at LIMIT t.cap FOR UPDATE SKIP LOCKED) d)
+  UPDATE hookwork_deliveries AS d
   SET state = 'inflight', attempts = d.attempts + 1, claimed_by = $4, lease_until = $5, updated_at = $3
   WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
-  RETURNING d.id, d.target, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error, d.trace_context, d.event_seq),
-  k AS (SELECT c.*, row_number() OVER (PARTITION BY c.event_seq) = 1 AS head FROM c)
-  SELECT k.id, k.target, k.webhook_id, k.attempts, k.state, k.due_at, k.created_at, k.updated_at, k.last_error, k.trace_context, k.event_seq, k.head,
-    CASE WHEN k.head THEN (SELECT e.event FROM hookwork_events e WHERE e.seq = k.event_seq) END AS event,
-    CASE WHEN k.head THEN (SELECT e.packed FROM hookwork_events e WHERE e.seq = k.event_seq) END AS packed
-  FROM k ORDER BY k.event_seq, k.head DESC`;
-/** A row of CLAIM_SQL: the event's columns are set in the first row of each event only (`head`). */
-type ClaimedRow = DeliveryRow & { event_seq: string; head: boolean };
-
-/**
- * CLAIM_SQL's rows as records: each event's JSON is unpacked once, from the
- * first row of its deliveries (the rows come ordered by event, that one
- * first), and shared by the others, with its UTF-8 bytes when there are
- * others (encoded once, not once per request by the HTTP client).
- */
-export function claimedRecords(rows: readonly ClaimedRow[]): DeliveryRecord[] {
-  const out: DeliveryRecord[] = new Array(rows.length);
-  let json: string | undefined;
-  let bytes: Buffer | undefined;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as ClaimedRow;
-    // ORDER BY event_seq, head DESC: an event's head row comes before the rest of its deliveries.
-    if (row.head) {
-      json = unpackEvent(row.packed ?? row.event);
-      // Bytes only for an event several deliveries share (the next row is one of them): one delivery's
-      // event is encoded where it is sent, as before (a command or extension target never needs it).
-      bytes = json === undefined || rows[i + 1]?.head !== false ? undefined : Buffer.from(json, 'utf8');
-    }
-    out[i] = claimedFromRow(row, json, bytes);
-  }
-  return out;
-}
-
+  RETURNING d.id, d.target, d.webhook_id, d.attempts, d.state, d.due_at, d.created_at, d.updated_at, d.last_error, d.trace_context,
+    (SELECT e.event FROM hookwork_events e WHERE e.seq = d.event_seq) AS event,
+    (SELECT e.packed FROM hookwork_events e WHERE e.seq = d.event_seq) AS packed`;
 /**
  * The settle: every outcome of a batch in one statement (attempt rows
  * inserted, deliveries updated, their events' live counts lowered), arrays
@@ -576,14 +541,14 @@ export class PostgresStore implements DeliveryStore {
       caps.push(capacity);
     }
     if (names.length === 0) return [];
-    const { rows } = await this.#dispatchQuery<ClaimedRow>('hookwork_claim', CLAIM_SQL, [
+    const { rows } = await this.#dispatchQuery<Parameters<typeof deliveryFromRow>[0]>('hookwork_claim', CLAIM_SQL, [
       textArray(names),
       int4Array(caps),
       request.now,
       request.nodeId,
       request.now + request.leaseMs,
     ]);
-    return claimedRecords(rows);
+    return rows.map((row) => deliveryFromRow(row, true));
   }
 
   async dueTargets(now: number): Promise<string[]> {

@@ -40,7 +40,22 @@ export interface AttemptRow {
 /** Builds a record from a row; `claimed` rows report the attempts made before this claim and parse their event lazily. */
 export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryRecord {
   const json = unpackEvent(row.packed ?? row.event);
-  if (claimed) return claimedFromRow(row, json);
+  if (claimed) {
+    return new StoredRecord({
+      id: row.id,
+      target: row.target,
+      eventJson: json ?? DROPPED_EVENT_JSON,
+      eventDropped: json === undefined,
+      webhookId: row.webhook_id,
+      attempts: Number(row.attempts) - 1,
+      state: row.state,
+      dueAt: Number(row.due_at),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      lastError: row.last_error ?? undefined,
+      traceContext: row.trace_context,
+    });
+  }
   return {
     id: row.id,
     target: row.target,
@@ -55,32 +70,6 @@ export function deliveryFromRow(row: DeliveryRow, claimed = false): DeliveryReco
     ...(row.trace_context === null || row.trace_context === undefined ? {} : { traceContext: row.trace_context }),
     ...(json === undefined ? { eventDropped: true } : {}),
   };
-}
-
-/**
- * A claimed row's record, with its event's JSON (`undefined`: the body was
- * not kept) given apart, and its UTF-8 bytes when the caller has them: a
- * claim reads each event once for all its deliveries (postgres-store.ts,
- * CLAIM_SQL), which then share one string and one Buffer (a webhook sends the
- * Buffer as is: no encoding per request). It reports the attempts made
- * before this claim and parses its event lazily.
- */
-export function claimedFromRow(row: Omit<DeliveryRow, 'event' | 'packed'>, json: string | undefined, bytes?: Buffer): StoredRecord {
-  return new StoredRecord({
-    id: row.id,
-    target: row.target,
-    eventJson: json ?? DROPPED_EVENT_JSON,
-    eventBytes: json === undefined ? undefined : bytes,
-    eventDropped: json === undefined,
-    webhookId: row.webhook_id,
-    attempts: Number(row.attempts) - 1,
-    state: row.state,
-    dueAt: Number(row.due_at),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    lastError: row.last_error ?? undefined,
-    traceContext: row.trace_context,
-  });
 }
 
 export function attemptFromRow(row: AttemptRow): AttemptRecord {

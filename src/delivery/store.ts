@@ -322,7 +322,7 @@ export class StoredRecord implements DeliveryRecord {
 
   constructor(
     fields: Omit<DeliveryRecord, 'event' | 'eventJson' | 'eventBytes' | 'lastError' | 'traceContext'> &
-      ({ readonly eventJson: string; readonly eventBytes?: Buffer | undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
+      ({ readonly eventJson: string; readonly eventBytes?: undefined } | { readonly eventJson?: undefined; readonly eventBytes: Buffer }) & {
         readonly lastError?: string | undefined;
         readonly traceContext?: string | undefined | null;
         /** The event as data when the caller has it (else parsed from the JSON on first read). */

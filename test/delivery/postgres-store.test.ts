@@ -807,61 +807,6 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
   }
 });
 
-test('postgres store: a claim sends each event once for all its deliveries (the first row of each event carries it), and every record gets its own event (one Buffer of its bytes per event)', async () => {
-  const url = await pg.createDatabase(`claim_event_once_${process.pid}`);
-  const store = new PostgresStore({ url, logger: silentLogger() });
-  const client = new Client({ connectionString: url });
-  try {
-    await store.migrate();
-    // Consecutive deliveries of one event share its row: A (4 for a, 2 for b), B (3 for a), then A again (a row of its own).
-    const a = { name: 'A', pad: 'x'.repeat(300) };
-    const b = { name: 'B', n: 2 };
-    const rows = [
-      ...Array.from({ length: 4 }, () => ({ target: 'a', event: a })),
-      ...Array.from({ length: 2 }, () => ({ target: 'b', event: a })),
-      ...Array.from({ length: 3 }, () => ({ target: 'a', event: b })),
-      ...Array.from({ length: 2 }, () => ({ target: 'b', event: a })),
-    ].map((r, i) => ({ ...r, id: `dlv_${String(i).padStart(2, '0')}`, webhookId: `msg_${i}`, dueAt: i, createdAt: i }));
-    await store.enqueue(rows);
-    await client.connect();
-    await client.query('BEGIN');
-    const raw = await client.query<{ id: string; event: string | null; head: boolean }>(CLAIM_SQL, [['a', 'b'], [100, 100], 1000, 'n', 2000]);
-    await client.query('ROLLBACK');
-    assert.equal(raw.rowCount, 11);
-    // Three event rows: each one's JSON went once (it went with every delivery before: 11 times).
-    assert.equal(raw.rows.filter((r) => r.event !== null).length, 3);
-    assert.equal(raw.rows.filter((r) => r.head).length, 3);
-
-    const claimed = await store.claim({ capacity: new Map([['a', 100], ['b', 100]]), now: 1000, nodeId: 'n', leaseMs: 1000 });
-    assert.equal(claimed.length, 11);
-    const byId = new Map(claimed.map((d) => [d.id, d]));
-    for (const r of rows) {
-      const d = byId.get(r.id);
-      assert.ok(d, r.id);
-      assert.equal(d.target, r.target);
-      assert.equal(d.webhookId, r.webhookId);
-      assert.equal(d.attempts, 0);
-      assert.equal(d.eventDropped, undefined);
-      assert.deepEqual(d.event, r.event);
-      assert.equal(d.eventJson, JSON.stringify(r.event));
-      // The UTF-8 bytes a webhook sends as is, encoded once per event: one Buffer for the deliveries of one event row.
-      assert.deepEqual(d.eventBytes, Buffer.from(JSON.stringify(r.event)));
-    }
-    const first = byId.get('dlv_00')!.eventBytes;
-    for (const id of ['dlv_01', 'dlv_02', 'dlv_03', 'dlv_04', 'dlv_05']) assert.equal(byId.get(id)!.eventBytes, first, `${id} shares its event's bytes`);
-    assert.notEqual(byId.get('dlv_06')!.eventBytes, first);
-
-    // An event with one delivery claimed: its JSON only (encoded where it is sent, as before).
-    await store.enqueue([{ id: 'dlv_solo', target: 'c', event: { name: 'solo' }, webhookId: 'msg_solo', dueAt: 0, createdAt: 0 }]);
-    const [solo] = await store.claim({ capacity: new Map([['c', 10]]), now: 1000, nodeId: 'n', leaseMs: 1000 });
-    assert.equal(solo?.eventJson, '{"name":"solo"}');
-    assert.equal(solo?.eventBytes, undefined);
-  } finally {
-    await client.end().catch(() => undefined);
-    await store.close();
-  }
-});
-
 test('postgres store: a settle turns a frozen response headers object its attempts share into JSON once, and every attempt reads back its own headers', async () => {
   const url = await pg.createDatabase(`settle_headers_once_${process.pid}`);
   const store = new PostgresStore({ url, logger: silentLogger() });
