@@ -300,11 +300,11 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
       await c.connect();
       const total = DELIVERIES * (ROUNDS + 2);
       const { rows } = await c.query<{ q: string; calls: string; plan: number; exec: number; rows: string; blks: string; wal: string }>(
-        `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, calls, total_plan_time AS plan, total_exec_time AS exec, rows, shared_blks_hit + shared_blks_read + shared_blks_dirtied AS blks, wal_bytes AS wal
-         FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 12`,
+        `SELECT (CASE WHEN db.datname = 'probe_delivery_base' THEN 'base ' ELSE '' END) || left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, calls, total_plan_time AS plan, total_exec_time AS exec, rows, shared_blks_hit + shared_blks_read + shared_blks_dirtied AS blks, wal_bytes AS wal
+         FROM pg_stat_statements s JOIN pg_database db ON db.oid = s.dbid ORDER BY total_plan_time + total_exec_time DESC LIMIT 12`,
       );
       for (const r of rows) {
-        console.log(`${r.q.padEnd(60)} calls ${r.calls} plan ${((r.plan * 1000) / total).toFixed(1)}µs/d exec ${((r.exec * 1000) / total).toFixed(1)}µs/d per call plan ${(r.plan / Number(r.calls)).toFixed(2)}ms exec ${(r.exec / Number(r.calls)).toFixed(2)}ms wal ${(Number(r.wal) / total).toFixed(0)}B/d`);
+        console.log(`${r.q.padEnd(65)} calls ${r.calls} plan ${((r.plan * 1000) / total).toFixed(1)}µs/d exec ${((r.exec * 1000) / total).toFixed(1)}µs/d per call plan ${(r.plan / Number(r.calls)).toFixed(2)}ms exec ${(r.exec / Number(r.calls)).toFixed(2)}ms wal ${(Number(r.wal) / total).toFixed(0)}B/d`);
       }
       await c.end();
     }

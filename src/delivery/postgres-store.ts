@@ -18,7 +18,7 @@ import { targetHealthFromRow, type TargetHealth, type TargetHealthRow } from './
 import { asStoreError, storeFault } from './store-faults.js';
 import { eventUuidOf } from './delivery-id.js';
 import { boolArray, int4Array, int8Array, textArray } from './pg-binary-array.js';
-import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersText, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
+import { attemptDetail, attemptFromRow, buildDepth, deliveryFromRow, headersJson, LIST_ORDER, listWhere, openFromRows, stateCounts } from './row-mappers.js';
 import {
   eventJsonOf,
   packEvent,
@@ -40,7 +40,7 @@ import {
   type DigestHead,
   type DigestMemberInput,
 } from './store.js';
-import type { AttemptRecord, DeliveryRecord, DeliveryState, RateLimit } from './types.js';
+import type { DeliveryRecord, DeliveryState, RateLimit } from './types.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -121,33 +121,89 @@ export const SETTLE_SQL = `WITH att AS (
           (SELECT array_agg(seq ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_seqs,
           (SELECT array_agg(event ORDER BY seq) FROM ev WHERE live <= 0 AND keep = 'compressed' AND event IS NOT NULL) AS pack_events`;
 
-/** SETTLE_SQL's parameters: one array per column, in the binary format (pg-binary-array.ts; as the enqueue's). */
+/**
+ * SETTLE_SQL's parameters: one array per column, in the binary format
+ * (pg-binary-array.ts; as the enqueue's), gathered in one pass over the batch
+ * (they were 22 passes, one per column). A frozen response headers object the
+ * sender gives again while the receiver's headers repeat is turned into JSON
+ * once (headersJson), not once per attempt.
+ */
 export function settleParams(requests: readonly SettleRequest[]): unknown[] {
-  const a: AttemptRecord[] = [];
-  for (const r of requests) if (r.unattempted !== true) a.push(r.record);
+  const n = requests.length;
+  const aId: unknown[] = [];
+  const aAttempt: unknown[] = [];
+  const aStarted: unknown[] = [];
+  const aDuration: unknown[] = [];
+  const aOk: unknown[] = [];
+  const aStatus: unknown[] = [];
+  const aExit: unknown[] = [];
+  const aResponse: unknown[] = [];
+  const aError: unknown[] = [];
+  const aDetail: unknown[] = [];
+  const aRequestHeaders: unknown[] = [];
+  const aRequestBody: unknown[] = [];
+  const aResponseHeaders: unknown[] = [];
+  const id: unknown[] = [];
+  const state: unknown[] = [];
+  const dueAt: unknown[] = [];
+  const reset: unknown[] = [];
+  const err: unknown[] = [];
+  const updatedAt: unknown[] = [];
+  const node: unknown[] = [];
+  const attempt: unknown[] = [];
+  const keep: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = requests[i] as SettleRequest;
+    const x = r.record;
+    const o = r.outcome;
+    if (r.unattempted !== true) {
+      aId.push(x.deliveryId);
+      aAttempt.push(x.attempt);
+      aStarted.push(x.startedAt);
+      aDuration.push(x.durationMs);
+      aOk.push(x.ok);
+      aStatus.push(x.httpStatus);
+      aExit.push(x.exitCode);
+      aResponse.push(x.response);
+      aError.push(x.error);
+      aDetail.push(attemptDetail(x));
+      aRequestHeaders.push(x.requestHeaders === undefined ? null : headersJson(x.requestHeaders, 0));
+      aRequestBody.push(x.requestBody);
+      aResponseHeaders.push(x.responseHeaders === undefined ? null : headersJson(x.responseHeaders, 1));
+    }
+    id.push(r.deliveryId);
+    state.push(o.state);
+    dueAt.push(o.state === 'pending' ? o.dueAt : null);
+    reset.push(o.state === 'pending' && o.resetAttempts === true ? 1 : 0);
+    err.push(o.state === 'done' ? null : o.error);
+    updatedAt.push(x.startedAt + x.durationMs);
+    node.push(r.nodeId);
+    attempt.push(r.attempt);
+    keep.push(o.state === 'done' ? (o.keepBody ?? 'full') : null);
+  }
   return [
-    textArray(a.map((x) => x.deliveryId)),
-    int4Array(a.map((x) => x.attempt)),
-    int8Array(a.map((x) => x.startedAt)),
-    int4Array(a.map((x) => x.durationMs)),
-    boolArray(a.map((x) => x.ok)),
-    int4Array(a.map((x) => x.httpStatus)),
-    int4Array(a.map((x) => x.exitCode)),
-    textArray(a.map((x) => x.response)),
-    textArray(a.map((x) => x.error)),
-    textArray(a.map((x) => attemptDetail(x))),
-    textArray(requests.map((r) => r.deliveryId)),
-    textArray(requests.map((r) => r.outcome.state)),
-    int8Array(requests.map((r) => (r.outcome.state === 'pending' ? r.outcome.dueAt : null))),
-    int4Array(requests.map((r) => (r.outcome.state === 'pending' && r.outcome.resetAttempts === true ? 1 : 0))),
-    textArray(requests.map((r) => (r.outcome.state === 'done' ? null : r.outcome.error))),
-    int8Array(requests.map((r) => r.record.startedAt + r.record.durationMs)),
-    textArray(requests.map((r) => r.nodeId)),
-    int4Array(requests.map((r) => r.attempt)),
-    textArray(requests.map((r) => (r.outcome.state === 'done' ? (r.outcome.keepBody ?? 'full') : null))),
-    textArray(a.map((x) => headersText(x.requestHeaders))),
-    textArray(a.map((x) => x.requestBody)),
-    textArray(a.map((x) => headersText(x.responseHeaders))),
+    textArray(aId),
+    int4Array(aAttempt),
+    int8Array(aStarted),
+    int4Array(aDuration),
+    boolArray(aOk),
+    int4Array(aStatus),
+    int4Array(aExit),
+    textArray(aResponse),
+    textArray(aError),
+    textArray(aDetail),
+    textArray(id),
+    textArray(state),
+    int8Array(dueAt),
+    int4Array(reset),
+    textArray(err),
+    int8Array(updatedAt),
+    textArray(node),
+    int4Array(attempt),
+    textArray(keep),
+    textArray(aRequestHeaders),
+    textArray(aRequestBody),
+    textArray(aResponseHeaders),
   ];
 }
 

@@ -91,6 +91,26 @@ export function attemptFromRow(row: AttemptRow): AttemptRecord {
   };
 }
 
+/**
+ * Per headers field (request, response), the object last turned into JSON
+ * text here and its text: consecutive attempts to one receiver often share
+ * one object for the response headers (the webhook sender gives the last one
+ * again while the receiver's headers are the same, frozen), so a batch
+ * stringifies it once instead of once per settle (the SQLite wire's and the
+ * PostgreSQL settle's).
+ */
+const lastHeaders: Array<object | undefined> = [undefined, undefined];
+const lastHeadersText: string[] = ['', ''];
+
+export function headersJson(value: object, field: 0 | 1): string {
+  // Only a frozen object can be trusted to hold what it held last time: a target's own result may reuse and change one.
+  if (value !== lastHeaders[field] || !Object.isFrozen(value)) {
+    lastHeadersText[field] = JSON.stringify(value);
+    lastHeaders[field] = value;
+  }
+  return lastHeadersText[field] as string;
+}
+
 /** Headers as the attempt columns keep them (JSON), or null. */
 export function headersText(headers: Readonly<Record<string, string>> | undefined): string | null {
   return headers === undefined ? null : JSON.stringify(headers);

@@ -3,7 +3,7 @@
 // results. Its own module, as piscina keeps its types.ts, so neither side
 // imports the other.
 
-import { attemptDetailText } from './row-mappers.js';
+import { attemptDetailText, headersJson } from './row-mappers.js';
 import { eventJsonOf, StoredRecord, type KeepDoneBody, type SettleRequest, type Settlement, type StoredDeliveryInput } from './store.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 
@@ -129,25 +129,6 @@ const OBJECT_FIELDS: ReadonlySet<string> = new Set(['requestHeaders', 'responseH
  * (the settle's).
  */
 const SETTLE_FIELDS = 8 + ATTEMPT_FIELDS.length;
-
-/**
- * Per headers field (request, response), the object last turned into JSON
- * text here and its text: consecutive attempts to one receiver often share
- * one object for the response headers (the webhook sender gives the last one
- * again while the receiver's headers are the same, frozen), so a batch
- * stringifies it once instead of once per settle.
- */
-const lastHeaders: Array<object | undefined> = [undefined, undefined];
-const lastHeadersText: string[] = ['', ''];
-
-function headersJson(value: object, field: 0 | 1): string {
-  // Only a frozen object can be trusted to hold what it held last time: a target's own result may reuse and change one.
-  if (value !== lastHeaders[field] || !Object.isFrozen(value)) {
-    lastHeadersText[field] = JSON.stringify(value);
-    lastHeaders[field] = value;
-  }
-  return lastHeadersText[field] as string;
-}
 
 export function packSettles(requests: readonly SettleRequest[]): Packed[] {
   const out: Packed[] = [];

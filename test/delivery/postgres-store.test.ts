@@ -806,3 +806,48 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
     await store.close();
   }
 });
+
+test('postgres store: a settle turns a frozen response headers object its attempts share into JSON once, and every attempt reads back its own headers', async () => {
+  const url = await pg.createDatabase(`settle_headers_once_${process.pid}`);
+  const store = new PostgresStore({ url, logger: silentLogger() });
+  try {
+    await store.migrate();
+    await store.enqueue(Array.from({ length: 6 }, (_, i) => ({ id: `dlv_${i}`, target: 'a', event: { n: i }, webhookId: `msg_${i}`, dueAt: 0, createdAt: 0 })));
+    assert.equal((await store.claim({ capacity: new Map([['a', 6]]), now: 1, nodeId: 'n', leaseMs: 60_000 })).length, 6);
+    // As the webhook sender gives them: one frozen object while the receiver's headers repeat, then another.
+    const shared = Object.freeze({ 'content-type': 'text/plain', 'x-seen': '1' });
+    const other = Object.freeze({ 'content-type': 'text/plain', 'x-seen': '2' });
+    // A target's own, not frozen: changed between two attempts, each must keep what it had.
+    const mutable: Record<string, string> = { 'x-mine': 'first' };
+    const responseHeaders = [shared, shared, shared, other, mutable, mutable];
+    const requests: SettleRequest[] = responseHeaders.map((headers, i) => ({
+      deliveryId: `dlv_${i}`,
+      nodeId: 'n',
+      attempt: 1,
+      record: { deliveryId: `dlv_${i}`, attempt: 1, startedAt: 2, durationMs: 1, ok: true, httpStatus: 200, requestHeaders: { 'webhook-id': `msg_${i}` }, responseHeaders: headers },
+      outcome: { state: 'done' },
+    }));
+    const stringify = JSON.stringify;
+    let sharedTexts = 0;
+    JSON.stringify = ((value: unknown, ...rest: []) => {
+      if (value === shared) sharedTexts++;
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    try {
+      settleParams(requests.slice(0, 4));
+    } finally {
+      JSON.stringify = stringify;
+    }
+    // Once for the three attempts in a row that share it (it was once each: 3).
+    assert.equal(sharedTexts, 1);
+    assert.equal(await store.settle(requests.slice(0, 5)), 5);
+    mutable['x-mine'] = 'second';
+    assert.equal(await store.settle(requests.slice(5)), 1);
+    const got = await Promise.all(requests.map(async (r) => (await store.get(r.deliveryId))!.attempts[0]?.responseHeaders));
+    assert.deepEqual(got, [shared, shared, shared, other, { 'x-mine': 'first' }, { 'x-mine': 'second' }]);
+    const sent = await Promise.all(requests.map(async (r) => (await store.get(r.deliveryId))!.attempts[0]?.requestHeaders));
+    assert.deepEqual(sent, requests.map((r) => r.record.requestHeaders));
+  } finally {
+    await store.close();
+  }
+});
