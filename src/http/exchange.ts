@@ -128,6 +128,37 @@ function headerText(raw: Buffer, at: number): string {
   return text;
 }
 
+/**
+ * The body's text, as the last short body's when its bytes are the same:
+ * a receiver answers `ok` (or `{"received":true}`) every time, and each
+ * attempt's record keeps that text with its done delivery, as it keeps the
+ * header texts (above). Only short bodies are remembered; exchanges carry
+ * webhook requests only (an OAuth2 token endpoint's answer does not come
+ * through here), and the record keeps the same text anyway.
+ */
+let seenBody: Uint8Array = NOT_SEEN;
+let seenBodyText = '';
+
+function bodyText(raw: Buffer): string {
+  if (raw.length > REMEMBERED_LENGTH || raw.length === 0) return raw.toString('utf8');
+  const seen = seenBody;
+  if (seen.length === raw.length) {
+    let same = true;
+    for (let i = 0; i < raw.length; i++) {
+      if (seen[i] !== raw[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return seenBodyText;
+  }
+  const text = raw.toString('utf8');
+  // A copy: undici's chunks are views of the socket's read buffer.
+  seenBody = new Uint8Array(raw);
+  seenBodyText = text;
+  return text;
+}
+
 // The handler methods undici's own Pool.request handler implements (onConnect,
 // onHeaders, onData, onComplete, onError): raw header buffers, scanned only
 // when Retry-After matters, instead of a parsed header object per response.
@@ -141,6 +172,8 @@ class Exchange implements Cancellable {
   #retryAfter: string | undefined;
   readonly #requestHeaders: readonly string[];
   #responseHeaders: readonly string[] = [];
+  /** The body's first chunk (most bodies are one), then the list of them from the second: no array per response. */
+  #first: Buffer | undefined;
   #chunks: Buffer[] | undefined;
   #kept = 0;
   #seen = 0;
@@ -193,7 +226,9 @@ class Exchange implements Cancellable {
     this.#seen += chunk.length;
     if (this.#kept < RESPONSE_HEAD) {
       const part = chunk.length <= RESPONSE_HEAD - this.#kept ? chunk : chunk.subarray(0, RESPONSE_HEAD - this.#kept);
-      (this.#chunks ??= []).push(part);
+      if (this.#first === undefined) this.#first = part;
+      else if (this.#chunks === undefined) this.#chunks = [this.#first, part];
+      else this.#chunks.push(part);
       this.#kept += part.length;
     }
     if (this.#seen > RESPONSE_DRAIN_LIMIT && this.#abort !== undefined) {
@@ -220,8 +255,8 @@ class Exchange implements Cancellable {
       this.#reject(error);
       return;
     }
-    const chunks = this.#chunks;
-    const head = chunks === undefined ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    const first = this.#first;
+    const head = first === undefined ? '' : bodyText(this.#chunks === undefined ? first : Buffer.concat(this.#chunks));
     this.#resolve({ status: this.#status, retryAfter: this.#retryAfter, head, requestHeaders: this.#requestHeaders, responseHeaders: this.#responseHeaders });
   }
 }

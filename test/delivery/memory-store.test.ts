@@ -136,3 +136,35 @@ test('memory store: its records serialise as plain deliveries, with their event'
   const plain = JSON.parse(JSON.stringify(listed)) as Record<string, unknown>;
   assert.deepEqual(plain, { id: 'd1', target: 't', event: { id: '1001', n: 1 }, webhookId: 'msg_d1', attempts: 0, state: 'pending', dueAt: T0, createdAt: T0, updatedAt: T0 });
 });
+
+test('memory store: the times of deliveries that left (pushed out by keepDone, purged) are not those of later ones, nor of those kept', async () => {
+  // The store keeps each row's four times in slots of one array (row-times.ts); a later row takes a slot given back.
+  const store = new MemoryStore({ keepDone: 2 });
+  const times = (i: number) => ({ dueAt: T0 + 1000 * i + 1, createdAt: T0 + 1000 * i });
+  await store.enqueue([0, 1, 2, 3].map((i) => input(`d${i}`, times(i))));
+  await store.claim(claimOf(T0 + 10_000, 4, 60_000));
+  const done = (id: string, at: number) => ({ deliveryId: id, nodeId: 'a', attempt: 1, record: { deliveryId: id, attempt: 1, startedAt: at, durationMs: 7, ok: true }, outcome: { state: 'done' } as const });
+  // d0 and d1 are pushed out by d2 and d3 (keepDone 2), giving their slots back.
+  await store.settle([0, 1, 2, 3].map((i) => done(`d${i}`, T0 + 20_000 + i)));
+  assert.equal(await store.get('d0'), undefined);
+  await store.enqueue([input('d4', times(4)), input('d5', times(5))]);
+  // d2 is purged (done before its update time + 1) while d3 is kept: d3's slot must not go with it.
+  assert.equal(await store.purge({ doneBefore: T0 + 20_010, failedBefore: 0, limit: 10 }), 1);
+  await store.enqueue([input('d6', times(6))]);
+  const [leased] = await store.claim(claimOf(T0 + 30_000, 1, 5_000));
+  assert.equal(leased?.id, 'd4');
+  for (const [id, i] of [['d4', 4], ['d5', 5], ['d6', 6]] as const) {
+    const d = (await store.get(id))?.delivery;
+    assert.equal(d?.createdAt, T0 + 1000 * i, `${id} created`);
+    assert.equal(d?.dueAt, T0 + 1000 * i + 1, `${id} due`);
+    assert.equal(d?.updatedAt, id === 'd4' ? T0 + 30_000 : T0 + 1000 * i, `${id} updated`);
+  }
+  const kept = (await store.get('d3'))?.delivery;
+  assert.deepEqual([kept?.createdAt, kept?.dueAt, kept?.updatedAt, kept?.state], [T0 + 3000, T0 + 3001, T0 + 20_003 + 7, 'done']);
+  // d4's lease ends at its own time (d5's and d6's later): claimed again only once it has passed.
+  assert.deepEqual((await store.claim(claimOf(T0 + 30_000, 2, 60_000))).map((d) => d.id), ['d5', 'd6']);
+  assert.deepEqual(await store.claim(claimOf(T0 + 34_999, 5)), []);
+  const again = await store.claim(claimOf(T0 + 35_000, 1));
+  assert.equal(again[0]?.id, 'd4');
+  assert.deepEqual((await store.list({ limit: 10 })).map((d) => d.id), ['d6', 'd5', 'd4', 'd3']);
+});

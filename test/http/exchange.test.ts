@@ -226,3 +226,28 @@ test('response headers are read anew each time: the same header with other bytes
     await pool.close();
   }
 });
+
+test('response bodies are read anew each time: a short body with other bytes (same length or not, in one chunk or several) shows its own text', async () => {
+  // exchange.ts reuses the text of a short body whose bytes match the last one's: a changed byte must not.
+  const bodies: Array<string | string[]> = ['ok', 'ok', 'ol', 'ok', 'oké', 'okk', ['o', 'k'], ['o', 'x'], 'ok', '', 'x'.repeat(129), 'x'.repeat(128), 'x'.repeat(127) + 'y', 'ok'];
+  let n = 0;
+  receiver.respond((_r, res) => {
+    const body = bodies[n++] as string | string[];
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    if (typeof body === 'string') res.end(body);
+    else {
+      // Written apart (the first flushed before the rest): the body comes in several chunks.
+      res.write(body[0]);
+      setTimeout(() => res.end(body.slice(1).join('')), 20);
+    }
+  });
+  const pool = new Pool(receiver.url, { connections: 1 });
+  try {
+    for (const body of bodies) {
+      const result = await exchange(pool, options());
+      assert.equal(result.head, typeof body === 'string' ? body : body.join(''));
+    }
+  } finally {
+    await pool.close();
+  }
+});
