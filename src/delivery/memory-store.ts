@@ -31,7 +31,6 @@ import {
 import type { AttemptRecord, DeliveryRecord, DeliveryState } from './types.js';
 import { eventUuidOf } from './delivery-id.js';
 import { DueHeap } from './due-heap.js';
-import { CREATED, DUE, LEASE, RowTimes, UPDATED } from './row-times.js';
 import { MemoryIdempotencyKeys, type IdempotencyClaim, type IdempotencyReservation } from '../events/idempotency.js';
 import type { ScheduleRecord, ScheduleTickClaim } from './schedule-store.js';
 import type { TargetHealth } from './target-health.js';
@@ -46,11 +45,13 @@ interface Row {
   webhookId: string;
   attempts: number;
   state: DeliveryState;
-  /** Its due, created, updated and lease-end times in the store's RowTimes (no boxed number per time); -1 once it left the store. */
-  slot: number;
+  dueAt: number;
+  createdAt: number;
+  updatedAt: number;
   lastError: string | undefined;
   traceContext: string | undefined;
   claimedBy: string | undefined;
+  leaseUntil: number;
   /**
    * The attempts' records: none for a queued row, the record itself for one
    * attempt (most done rows: no array to allocate, copy and keep beside it),
@@ -70,8 +71,7 @@ interface Queue {
   earliestLease: number;
 }
 
-function toRecord(row: Row, times: RowTimes, state: DeliveryState = row.state): DeliveryRecord {
-  const slot = row.slot;
+function toRecord(row: Row, state: DeliveryState = row.state): DeliveryRecord {
   // One literal per case, no spread of the body's members into it: a claim makes one record per delivery.
   if (row.kept === 'full') {
     return new StoredRecord({
@@ -81,9 +81,9 @@ function toRecord(row: Row, times: RowTimes, state: DeliveryState = row.state): 
       webhookId: row.webhookId,
       attempts: row.attempts,
       state,
-      dueAt: times.get(slot, DUE),
-      createdAt: times.get(slot, CREATED),
-      updatedAt: times.get(slot, UPDATED),
+      dueAt: row.dueAt,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
       lastError: row.lastError,
       traceContext: row.traceContext,
     });
@@ -97,9 +97,9 @@ function toRecord(row: Row, times: RowTimes, state: DeliveryState = row.state): 
     webhookId: row.webhookId,
     attempts: row.attempts,
     state,
-    dueAt: times.get(slot, DUE),
-    createdAt: times.get(slot, CREATED),
-    updatedAt: times.get(slot, UPDATED),
+    dueAt: row.dueAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
     lastError: row.lastError,
     traceContext: row.traceContext,
   });
@@ -125,7 +125,6 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements DeliveryStore {
   readonly kind = 'memory' as const;
   readonly #rows = new Map<string, Row>();
-  readonly #times = new RowTimes();
   readonly #keys = new MemoryIdempotencyKeys();
   /**
    * Every row in list order (creation time, then id; almost always
@@ -172,20 +171,13 @@ export class MemoryStore implements DeliveryStore {
       this.#doneHead += 2;
       // Reopened or purged since (both bump the generation): not this entry's to evict.
       if (oldest.state !== 'done' || oldest.generation !== generation) continue;
-      this.#remove(oldest);
+      this.#rows.delete(oldest.id);
       this.#doneCount -= 1;
     }
     if (this.#doneHead > 4096 && this.#doneHead * 2 > this.#done.length) {
       this.#done = this.#done.slice(this.#doneHead);
       this.#doneHead = 0;
     }
-  }
-
-  /** The row leaves the store: its times' slot is free for a later row. */
-  #remove(row: Row): void {
-    this.#rows.delete(row.id);
-    this.#times.give(row.slot);
-    row.slot = -1;
   }
 
   /** A completed row left the completed set (reopened or purged). */
@@ -207,14 +199,16 @@ export class MemoryStore implements DeliveryStore {
         webhookId: input.webhookId,
         attempts: input.claim === undefined ? 0 : 1,
         state: input.claim === undefined ? 'pending' : 'inflight',
-        slot: this.#times.take(input.dueAt, input.createdAt, input.createdAt, input.claim?.leaseUntil ?? 0),
+        dueAt: input.dueAt,
+        createdAt: input.createdAt,
+        updatedAt: input.createdAt,
         lastError: undefined,
         traceContext: input.traceContext,
         claimedBy: input.claim?.nodeId,
+        leaseUntil: input.claim?.leaseUntil ?? 0,
         history: undefined,
         generation: 0,
       };
-      // An id given twice (never, with fresh ids) replaces the row, as it did; the old one keeps its slot: a queue may still hold it.
       this.#rows.set(row.id, row);
       this.#index(row);
       if (row.state === 'pending') this.#schedule(row);
@@ -234,13 +228,12 @@ export class MemoryStore implements DeliveryStore {
   /** The row is pending (again): its place in the due heap is by its new due time. */
   #schedule(row: Row): void {
     row.generation += 1;
-    this.#queue(row.target).pending.push(this.#times.get(row.slot, DUE), row.generation, row);
+    this.#queue(row.target).pending.push(row.dueAt, row.generation, row);
   }
 
   #markInflight(row: Row, queue: Queue = this.#queue(row.target)): void {
     queue.inflight.add(row);
-    const leaseUntil = this.#times.get(row.slot, LEASE);
-    if (leaseUntil < queue.earliestLease) queue.earliestLease = leaseUntil;
+    if (row.leaseUntil < queue.earliestLease) queue.earliestLease = row.leaseUntil;
   }
 
   /** In-flight rows whose lease ended, up to `limit`; refreshes the earliest-lease bound when it scans. */
@@ -249,16 +242,15 @@ export class MemoryStore implements DeliveryStore {
     const out: Row[] = [];
     let earliest = Infinity;
     for (const row of queue.inflight) {
-      const leaseUntil = this.#times.get(row.slot, LEASE);
-      if (leaseUntil <= now && out.length < limit) out.push(row);
-      else if (leaseUntil < earliest) earliest = leaseUntil;
+      if (row.leaseUntil <= now && out.length < limit) out.push(row);
+      else if (row.leaseUntil < earliest) earliest = row.leaseUntil;
     }
     queue.earliestLease = earliest;
     return out;
   }
 
   #claimRow(row: Row, request: ClaimRequest, into: DeliveryRecord[]): void {
-    into.push(toRecord(row, this.#times, 'inflight'));
+    into.push(toRecord(row, 'inflight'));
     const queue = this.#queue(row.target);
     // Re-added last: the set stays in claim order.
     queue.inflight.delete(row);
@@ -266,8 +258,8 @@ export class MemoryStore implements DeliveryStore {
     row.generation += 1;
     row.attempts += 1;
     row.claimedBy = request.nodeId;
-    this.#times.set(row.slot, LEASE, request.now + request.leaseMs);
-    this.#times.set(row.slot, UPDATED, request.now);
+    row.leaseUntil = request.now + request.leaseMs;
+    row.updatedAt = request.now;
     this.#markInflight(row, queue);
   }
 
@@ -325,11 +317,11 @@ export class MemoryStore implements DeliveryStore {
       if (row.state !== 'inflight' || row.claimedBy !== request.nodeId || row.attempts !== request.attempt) continue;
       const outcome = request.outcome;
       row.state = outcome.state;
-      this.#times.set(row.slot, UPDATED, request.record.startedAt + request.record.durationMs);
+      row.updatedAt = request.record.startedAt + request.record.durationMs;
       row.claimedBy = undefined;
       this.#queues.get(row.target)?.inflight.delete(row);
       if (outcome.state === 'pending') {
-        this.#times.set(row.slot, DUE, outcome.dueAt);
+        row.dueAt = outcome.dueAt;
         if (outcome.resetAttempts === true) row.attempts -= 1;
         this.#schedule(row);
       } else {
@@ -357,13 +349,12 @@ export class MemoryStore implements DeliveryStore {
     const at = this.#orderAt;
     const ids = this.#orderId;
     const n = at.length;
-    const createdAt = this.#times.get(row.slot, CREATED);
-    if (n === 0 || (at[n - 1] as number) < createdAt || ((at[n - 1] as number) === createdAt && (ids[n - 1] as string) < row.id)) {
-      at.push(createdAt);
+    if (n === 0 || (at[n - 1] as number) < row.createdAt || ((at[n - 1] as number) === row.createdAt && (ids[n - 1] as string) < row.id)) {
+      at.push(row.createdAt);
       ids.push(row.id);
     } else {
-      const i = this.#firstAtOrAfter(createdAt, row.id);
-      at.splice(i, 0, createdAt);
+      const i = this.#firstAtOrAfter(row.createdAt, row.id);
+      at.splice(i, 0, row.createdAt);
       ids.splice(i, 0, row.id);
     }
     // Drop deleted rows' entries once they are half of the order (amortised: rare).
@@ -403,8 +394,8 @@ export class MemoryStore implements DeliveryStore {
       if (row === undefined) continue;
       if (filter.state !== undefined && row.state !== filter.state) continue;
       if (filter.target !== undefined && row.target !== filter.target) continue;
-      if (filter.eventId !== undefined && eventUuidOf(toRecord(row, this.#times).eventJson ?? '') !== filter.eventId) continue;
-      out.push(toRecord(row, this.#times));
+      if (filter.eventId !== undefined && eventUuidOf(toRecord(row).eventJson ?? '') !== filter.eventId) continue;
+      out.push(toRecord(row));
     }
     return out;
   }
@@ -415,7 +406,7 @@ export class MemoryStore implements DeliveryStore {
     for (let i = this.#firstAtOrAfter(request.since, ''); i < this.#orderAt.length && (this.#orderAt[i] as number) < until; i++) {
       const row = this.#rows.get(this.#orderId[i] as string);
       if (row === undefined || row.target !== request.target) continue;
-      if (request.changedSince !== undefined && this.#times.get(row.slot, UPDATED) < request.changedSince) continue;
+      if (request.changedSince !== undefined && row.updatedAt < request.changedSince) continue;
       counts[row.state] += 1;
     }
     return counts;
@@ -425,7 +416,7 @@ export class MemoryStore implements DeliveryStore {
     const row = this.#rows.get(id);
     if (row === undefined) return undefined;
     const history = row.history;
-    return { delivery: toRecord(row, this.#times), attempts: history === undefined ? [] : Array.isArray(history) ? [...history] : [history] };
+    return { delivery: toRecord(row), attempts: history === undefined ? [] : Array.isArray(history) ? [...history] : [history] };
   }
 
   #reopen(row: Row, now: number): void {
@@ -437,8 +428,8 @@ export class MemoryStore implements DeliveryStore {
     }
     row.state = 'pending';
     row.attempts = 0;
-    this.#times.set(row.slot, DUE, now);
-    this.#times.set(row.slot, UPDATED, now);
+    row.dueAt = now;
+    row.updatedAt = now;
     row.claimedBy = undefined;
     this.#schedule(row);
   }
@@ -454,13 +445,12 @@ export class MemoryStore implements DeliveryStore {
   #replayable(request: Omit<ReplayRequest, 'now' | 'limit'>): Row[] {
     const states = request.states ?? ['failed'];
     const out: Row[] = [];
-    const times = this.#times;
     for (const row of this.#rows.values()) {
       if (
         row.target === request.target &&
-        times.get(row.slot, CREATED) >= request.since &&
-        times.get(row.slot, CREATED) < (request.until ?? Number.MAX_SAFE_INTEGER) &&
-        times.get(row.slot, UPDATED) < (request.before ?? Number.MAX_SAFE_INTEGER) &&
+        row.createdAt >= request.since &&
+        row.createdAt < (request.until ?? Number.MAX_SAFE_INTEGER) &&
+        row.updatedAt < (request.before ?? Number.MAX_SAFE_INTEGER) &&
         (states as readonly DeliveryState[]).includes(row.state) &&
         row.state !== 'inflight' &&
         // A replay skips what has no body; withoutBody counts just those.
@@ -486,12 +476,11 @@ export class MemoryStore implements DeliveryStore {
     let removed = 0;
     for (const row of this.#rows.values()) {
       if (removed >= request.limit) break;
-      const updatedAt = this.#times.get(row.slot, UPDATED);
       const old =
-        (row.state === 'done' && updatedAt < request.doneBefore) ||
-        (row.state === 'failed' && updatedAt < request.failedBefore);
+        (row.state === 'done' && row.updatedAt < request.doneBefore) ||
+        (row.state === 'failed' && row.updatedAt < request.failedBefore);
       if (old) {
-        this.#remove(row);
+        this.#rows.delete(row.id);
         this.#uncompleted(row);
         // Its entry in the completed ring is stale now.
         row.generation += 1;
@@ -521,10 +510,7 @@ export class MemoryStore implements DeliveryStore {
         depth.set(row.target, d);
       }
       d[row.state] += 1;
-      if (row.state === 'pending') {
-        const dueAt = this.#times.get(row.slot, DUE);
-        if (d.oldestDueAt === undefined || dueAt < d.oldestDueAt) d.oldestDueAt = dueAt;
-      }
+      if (row.state === 'pending' && (d.oldestDueAt === undefined || row.dueAt < d.oldestDueAt)) d.oldestDueAt = row.dueAt;
     }
     for (const target of this.#disabled.keys()) {
       if (!depth.has(target)) depth.set(target, { pending: 0, inflight: 0, failed: 0, done: 0 });

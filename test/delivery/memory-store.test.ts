@@ -138,7 +138,7 @@ test('memory store: its records serialise as plain deliveries, with their event'
 });
 
 test('memory store: the times of deliveries that left (pushed out by keepDone, purged) are not those of later ones, nor of those kept', async () => {
-  // The store keeps each row's four times in slots of one array (row-times.ts); a later row takes a slot given back.
+  // A guard on the rows that leave (keepDone, purge): the times of those that stay and of later ones are their own.
   const store = new MemoryStore({ keepDone: 2 });
   const times = (i: number) => ({ dueAt: T0 + 1000 * i + 1, createdAt: T0 + 1000 * i });
   await store.enqueue([0, 1, 2, 3].map((i) => input(`d${i}`, times(i))));
