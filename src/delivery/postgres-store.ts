@@ -200,6 +200,22 @@ function stateIndexTerm(state: DeliveryState | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * A list with no state, target or event filter (the console's first page,
+ * a time window, the next page's cursor): no index holds every delivery in
+ * (created_at, id) order since migration 12, so the open deliveries' range
+ * and each settled state's are read newest first, a page at most each, and
+ * merged; the events are joined to the page only.
+ */
+function everyStateListSql(where: readonly string[], limit: string): string {
+  const range = (term: string): string =>
+    `(SELECT * FROM hookwork_deliveries d WHERE ${[...where, term].join(' AND ')} ORDER BY ${LIST_ORDER} LIMIT ${limit})`;
+  return `SELECT d.*, e.event, e.packed FROM (
+       ${range('d.settled_state IS NULL')} UNION ALL ${range(`d.settled_state = 'done'`)} UNION ALL ${range(`d.settled_state = 'failed'`)}
+       ORDER BY created_at DESC, id DESC LIMIT ${limit}) d
+     JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY ${LIST_ORDER}`;
+}
+
 /** Redacts the password of a connection URL for messages. */
 function safeUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
@@ -531,11 +547,12 @@ export class PostgresStore implements DeliveryStore {
     const side = stateIndexTerm(filter.state);
     if (side !== undefined) where.push(side);
     params.push(filter.limit ?? 100);
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
-      `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${LIST_ORDER} LIMIT $${params.length}`,
-      params,
-    );
+    const sql =
+      filter.state === undefined && filter.target === undefined && filter.eventId === undefined
+        ? everyStateListSql(where, `$${params.length}`)
+        : `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${LIST_ORDER} LIMIT $${params.length}`;
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(sql, params);
     return rows.map((row) => deliveryFromRow(row));
   }
 
