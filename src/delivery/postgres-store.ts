@@ -256,7 +256,8 @@ export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   /**
-   * The enqueues' own connection (the service writes one group at a time):
+   * The enqueues' own connection, used while the LISTEN connection is not up
+   * (see #enqueueConnection; the service writes one group at a time):
    * the named statement is parsed, planned and its tables' caches loaded on
    * it once, where the shared pool handed each group whichever connection was
    * idle, so every connection of the pool paid that again (about 25 ms of the
@@ -468,7 +469,7 @@ export class PostgresStore implements DeliveryStore {
     }
     try {
       // A named statement on the enqueue connection: parsed and planned once, not per group.
-      await this.#writer.query({
+      await this.#enqueueConnection().query({
         name: 'hookwork_enqueue',
         text: ENQUEUE_SQL,
         values: [
@@ -490,6 +491,21 @@ export class PostgresStore implements DeliveryStore {
     } catch (err) {
       throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
+  }
+
+  /**
+   * Where an enqueue goes: the LISTEN connection while it is up, else the
+   * enqueue connection of its own. PostgreSQL hands a NOTIFY back to the
+   * session that sent it, if it listens, without a signal: on the LISTEN
+   * connection a group's wake-up for the other nodes no longer also wakes
+   * this node's listening backend (a signal, a read of the queue, a message)
+   * and its socket in this process, once per group, only to be skipped
+   * (docs/performance.md, the sixth round). The other nodes are notified as
+   * before; a wake-up or cluster message for this node that comes while a
+   * group is being written arrives when its statement ends.
+   */
+  #enqueueConnection(): Pick<pg.Client, 'query'> {
+    return this.#listener ?? this.#writer;
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
