@@ -252,6 +252,22 @@ const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_
        AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid))
    SELECT pg_notify('${WAKE_CHANNEL}', $13::text) WHERE array_position($7::text[], NULL) IS NOT NULL`;
 
+/**
+ * Run once on each connection that writes enqueues. An enqueue group's
+ * statement needs a few hundred KB of the backend's memory (the Bind
+ * message, the arrays it carries, the rows unnested from them), freed when
+ * it ends; glibc's malloc, which PostgreSQL uses on Linux, gives freed
+ * memory at the top of the heap back to the kernel once it passes its trim
+ * threshold (128 KB to start), so every group grew the heap again and
+ * shrank it after: two brk calls, the new pages' faults and zeroing, and a
+ * TLB flush, per group (docs/performance.md, the sixth round). glibc raises
+ * that threshold to twice the size of the first large block the process
+ * frees (up to 32 MB): this statement allocates and frees one of 1 MB
+ * (repeat()'s result), so the backend keeps up to 2 MB it freed instead.
+ * Elsewhere (another allocator) it is a query that does nothing.
+ */
+export const KEEP_FREED_MEMORY = `SELECT length(repeat('x', 1048576)) AS kept`;
+
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
@@ -309,6 +325,8 @@ export class PostgresStore implements DeliveryStore {
     // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
     this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
+    // Queued before the connection's first enqueue (see KEEP_FREED_MEMORY); a failure fails nothing else.
+    this.#writer.on('connect', (client) => void client.query(KEEP_FREED_MEMORY).catch(() => undefined));
     this.#dispatch = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'hookwork-dispatch' });
     this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
   }
@@ -946,6 +964,7 @@ export class PostgresStore implements DeliveryStore {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
+      await client.query(KEEP_FREED_MEMORY);
     } catch (err) {
       gone = true;
       void client.end().catch(() => undefined);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { PostgresStore } from '../../src/delivery/postgres-store.js';
+import { KEEP_FREED_MEMORY, PostgresStore } from '../../src/delivery/postgres-store.js';
 import { silentLogger } from '../../src/logger.js';
 import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -83,5 +83,44 @@ test('postgres store: a listening store writes its enqueues on its LISTEN connec
     await admin.end().catch(() => undefined);
     await a.close();
     await b.close();
+  }
+});
+
+test('postgres store: each connection that writes enqueues first makes its backend keep the memory a group frees (one large block freed raises glibc\'s trim threshold), the LISTEN one and the enqueue one alike', async () => {
+  const url = await server.createDatabase(`keep_memory_${process.pid}`);
+  const listening = new PostgresStore({ url, logger: silentLogger() });
+  const plain = new PostgresStore({ url, logger: silentLogger() });
+  // What each backend (pid) was sent, in order: the setup statement and the enqueues.
+  const sent = new Map<number, string[]>();
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: InstanceType<typeof pg.Client> & { processID?: number }, ...args: unknown[]) {
+    const q = args[0] as { name?: string; text?: string } | string | undefined;
+    const what = typeof q === 'string' ? q : q?.name === 'hookwork_enqueue' ? 'enqueue' : (q?.text ?? '');
+    if (what === KEEP_FREED_MEMORY || what === 'enqueue') sent.set(this.processID ?? -1, [...(sent.get(this.processID ?? -1) ?? []), what === 'enqueue' ? what : 'keep']);
+    return (query as (...x: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await listening.migrate();
+    await plain.migrate();
+    await listening.openClusterBus('a'); // its enqueues go on the LISTEN connection
+    for (let g = 0; g < 3; g++) {
+      await listening.enqueue([{ id: `dlv_a${g}`, target: 't', event: { g }, webhookId: `msg_a${g}`, dueAt: 0, createdAt: 0 }]);
+      await plain.enqueue([{ id: `dlv_b${g}`, target: 't', event: { g }, webhookId: `msg_b${g}`, dueAt: 0, createdAt: 0 }]);
+    }
+    const writers = [...sent.values()].filter((s) => s.includes('enqueue'));
+    assert.equal(writers.length, 2, 'two connections wrote enqueues (the LISTEN one, the plain store\'s enqueue one)');
+    for (const s of writers) assert.deepEqual(s, ['keep', 'enqueue', 'enqueue', 'enqueue'], 'the setup statement first, once');
+    // The statement itself: a 1 MB value made and freed, nothing returned but its length.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      assert.deepEqual((await admin.query(KEEP_FREED_MEMORY)).rows, [{ kept: 1048576 }]);
+    } finally {
+      await admin.end();
+    }
+  } finally {
+    pg.Client.prototype.query = query;
+    await listening.close();
+    await plain.close();
   }
 });
