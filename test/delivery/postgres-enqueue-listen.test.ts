@@ -35,20 +35,19 @@ test('postgres store: a listening store writes its enqueues on its LISTEN connec
   } as typeof query;
   try {
     await a.migrate();
-    await b.migrate();
     await admin.connect();
+    const pidOf = async (name: string): Promise<number[]> =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [name])).rows.map((r) => r.pid);
+    // a's connections, read while a is the only store connected.
+    const [enqueueA] = await pidOf('hookwork-enqueue');
     const wakes = { a: 0, b: 0 };
     a.onWake(() => void (wakes.a += 1));
-    b.onWake(() => void (wakes.b += 1));
-    await a.openClusterBus('a'); // LISTEN is up on both
-    const busB = await b.openClusterBus('b');
     const seen: string[] = [];
     (await a.openClusterBus('a')).subscribe('probe', (m) => void seen.push(m.from));
-    const pidOf = async (name: string): Promise<number[]> =>
-      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() ORDER BY backend_start`, [name])).rows.map((r) => r.pid);
-    // a's LISTEN connection opened first.
     const [listenA] = await pidOf('hookwork-listen');
-    const [enqueueA] = await pidOf('hookwork-enqueue');
+    await b.migrate();
+    b.onWake(() => void (wakes.b += 1));
+    const busB = await b.openClusterBus('b'); // LISTEN is up on both
 
     for (let g = 0; g < 3; g++) {
       await a.enqueue([{ id: `dlv_l${g}`, target: 't', event: { g }, webhookId: `msg_l${g}`, dueAt: 0, createdAt: 0 }]);
