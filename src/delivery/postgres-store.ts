@@ -964,7 +964,8 @@ export class PostgresStore implements DeliveryStore {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
-      await client.query(KEEP_FREED_MEMORY);
+      // Enqueues go on this connection (#enqueueConnection); failing this one statement must not fail LISTEN.
+      await client.query(KEEP_FREED_MEMORY).catch(() => undefined);
     } catch (err) {
       gone = true;
       void client.end().catch(() => undefined);
