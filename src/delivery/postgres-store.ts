@@ -962,10 +962,11 @@ export class PostgresStore implements DeliveryStore {
     client.on('end', () => lost(new Error('the connection ended')));
     try {
       await client.connect();
+      // Enqueues go on this connection (#enqueueConnection); failing this one statement must not fail LISTEN.
+      // Before the LISTENs: from the last one until #catchUp holds them, no await may let a notification through.
+      await client.query(KEEP_FREED_MEMORY).catch(() => undefined);
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
-      // Enqueues go on this connection (#enqueueConnection); failing this one statement must not fail LISTEN.
-      await client.query(KEEP_FREED_MEMORY).catch(() => undefined);
     } catch (err) {
       gone = true;
       void client.end().catch(() => undefined);
