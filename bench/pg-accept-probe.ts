@@ -3,9 +3,11 @@
 // runtime and gateway a pass, 64 clients, 3,000 posts, the memory-store
 // gateway alternating with the PostgreSQL one), with per accepted event:
 // this process's CPU (gateway and clients, process.cpuUsage()) and its main
-// thread's (/proc/self/task), the throwaway server's CPU (/proc/<pid>/stat of
-// the postmaster and its children) and of the enqueue connection's backend
-// alone, statements (round trips) and enqueue groups, p99. Linux only.
+// thread's (/proc/self/task), the throwaway server's CPU (/proc/<pid>/schedstat
+// of the postmaster and its children) and of the enqueue and LISTEN
+// connections' backends (a listening store writes its enqueues on the LISTEN
+// one), the WAL written, statements (round trips) and enqueue groups, p99.
+// Linux only.
 // Run: node --import tsx bench/pg-accept-probe.ts [rounds] (POSTS=n per pass;
 // ONLY=pg or ONLY=memory measures one side, e.g. under --cpu-prof;
 // BASE=<another checkout, e.g. `git archive` of the commit before> adds that
@@ -29,7 +31,7 @@ const CONCURRENCY = 64;
 const POSTS = Number(process.env['POSTS'] ?? 3000);
 const ROUNDS = Number(process.argv[2] ?? 5);
 const ONLY = process.env['ONLY'];
-const TICK_US = 10_000; // CLK_TCK 100
+const TICK_US = 1; // ticksOf's unit: µs
 
 // Every statement the store sends goes through Client#query (the pools' clients included).
 let statements = 0;
@@ -47,7 +49,7 @@ proto.query = function (this: unknown, ...args: unknown[]) {
     // The ids: an array, or a binary text[] (its element count at byte 12).
     const ids = q.values?.[0] as unknown;
     enqueuedRows += Buffer.isBuffer(ids) ? ids.readInt32BE(12) : ((ids as unknown[] | undefined)?.length ?? 0);
-    // The pool passes a callback: the statement is out until it is called.
+    // The pool passes a callback: the statement is out until it is called (a client's query without one: until its promise settles).
     const t0 = performance.now();
     const last = args.length - 1;
     const cb = args[last];
@@ -56,6 +58,13 @@ proto.query = function (this: unknown, ...args: unknown[]) {
         enqueueWallMs += performance.now() - t0;
         return (cb as (...x: unknown[]) => unknown)(...r);
       };
+    } else {
+      const out = original.apply(this, args) as Promise<unknown>;
+      void out.then(
+        () => void (enqueueWallMs += performance.now() - t0),
+        () => void (enqueueWallMs += performance.now() - t0),
+      );
+      return out;
     }
   }
   return original.apply(this, args);
@@ -81,14 +90,25 @@ function threadsUs(): Map<string, number> {
   return out;
 }
 
+/** A process's CPU time in units of TICK_US, from /proc/<pid>/schedstat (nanoseconds: finer than stat's 10 ms ticks). */
 function ticksOf(pid: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e3 / TICK_US;
   } catch {
     return 0;
   }
+}
+
+function sumTicks(pids: string): number {
+  let t = 0;
+  for (const pid of pids.split(',')) t += ticksOf(pid);
+  return t;
+}
+
+/** The server's WAL position in bytes (its difference around a pass: the WAL the pass wrote). */
+async function walLsn(admin: pg.Client): Promise<bigint> {
+  const { rows } = await admin.query<{ n: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS n`);
+  return BigInt(rows[0]?.n ?? '0');
 }
 
 /** The postmaster on `port` and its children, with their ticks; processes that ended keep their last reading. */
@@ -98,7 +118,7 @@ const kinds = new Map<string, string>();
 function serverTicksByKind(writerPid: string | undefined): Map<string, number> {
   const out = new Map<string, number>();
   for (const [pid, t] of lastTicks) {
-    const kind = pid === writerPid ? 'enqueue connection' : (kinds.get(pid) ?? '?');
+    const kind = writerPid?.split(',').includes(pid) === true ? 'enqueue connection' : (kinds.get(pid) ?? '?');
     out.set(kind, (out.get(kind) ?? 0) + t);
   }
   return out;
@@ -137,6 +157,8 @@ interface Figures {
   mainUs: number;
   serverUs: number;
   enqueueBackendUs: number;
+  /** WAL bytes per event (the server's, around the pass). */
+  walBytes: number;
   statements: number;
   groupSize: number;
   /** Share of the pass the enqueue connection had a statement out. */
@@ -170,8 +192,11 @@ async function measure(impl: Impl, url: string, port: number, admin: pg.Client |
   const client = new Pool(base, { connections: CONCURRENCY });
   let writerPid: string | undefined;
   if (admin !== undefined) {
-    const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'hookwork-enqueue'`);
-    writerPid = rows.length === 1 ? String(rows[0]?.pid) : undefined;
+    // The enqueue connection and the LISTEN one (on which a listening store writes its enqueues since the sixth round), this database's.
+    const { rows } = await admin.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE application_name IN ('hookwork-enqueue', 'hookwork-listen') AND datname = current_database() ORDER BY pid`,
+    );
+    writerPid = rows.length > 0 ? rows.map((r) => String(r.pid)).join(',') : undefined;
     // For `perf record -p` of the enqueue connection's backend.
     if (process.env['PRINT_PID'] !== undefined) console.log(`enqueue backend pid ${writerPid}`);
   }
@@ -185,7 +210,8 @@ async function measure(impl: Impl, url: string, port: number, admin: pg.Client |
   const threads0 = process.env['THREADS'] === undefined ? undefined : threadsUs();
   const srv0 = admin === undefined ? 0 : serverTicks(port);
   const kinds0 = admin === undefined ? undefined : serverTicksByKind(writerPid);
-  const w0 = writerPid === undefined ? 0 : ticksOf(writerPid);
+  const w0 = writerPid === undefined ? 0 : sumTicks(writerPid);
+  const wal0 = admin === undefined ? 0n : await walLsn(admin);
   const start = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -216,7 +242,8 @@ async function measure(impl: Impl, url: string, port: number, admin: pg.Client |
     }
     console.log(`  server processes, µs per event: ${parts.join(', ')}`);
   }
-  const writerUs = writerPid === undefined ? 0 : (ticksOf(writerPid) - w0) * TICK_US;
+  const writerUs = writerPid === undefined ? 0 : (sumTicks(writerPid) - w0) * TICK_US;
+  const walBytes = admin === undefined ? 0 : Number((await walLsn(admin)) - wal0) / POSTS;
   const figures: Figures = {
     rate,
     p99: 0,
@@ -224,6 +251,7 @@ async function measure(impl: Impl, url: string, port: number, admin: pg.Client |
     mainUs: mainUs / POSTS,
     serverUs: serverUs / POSTS,
     enqueueBackendUs: writerUs / POSTS,
+    walBytes,
     statements: statements / POSTS,
     groupSize: enqueues === 0 ? 0 : enqueuedRows / enqueues,
     writerBusy: enqueueWallMs / wallMs,
@@ -239,7 +267,7 @@ async function measure(impl: Impl, url: string, port: number, admin: pg.Client |
 }
 
 function show(label: string, f: Figures): string {
-  return `${label.padEnd(6)} ${f.rate.toFixed(0).padStart(6)}/s p99 ${f.p99.toFixed(1).padStart(5)} ms  proc ${f.procUs.toFixed(0).padStart(4)} µs main ${f.mainUs.toFixed(0).padStart(4)} µs  server ${f.serverUs.toFixed(0).padStart(4)} µs (enqueue backend ${f.enqueueBackendUs.toFixed(0)})  stmts ${f.statements.toFixed(3)} group ${f.groupSize.toFixed(1)} writer busy ${(f.writerBusy * 100).toFixed(0)}% loop busy ${(f.elu * 100).toFixed(0)}%`;
+  return `${label.padEnd(6)} ${f.rate.toFixed(0).padStart(6)}/s p99 ${f.p99.toFixed(1).padStart(5)} ms  proc ${f.procUs.toFixed(0).padStart(4)} µs main ${f.mainUs.toFixed(0).padStart(4)} µs  server ${f.serverUs.toFixed(0).padStart(4)} µs (enqueue+listen backends ${f.enqueueBackendUs.toFixed(0)}) WAL ${f.walBytes.toFixed(0)} B  stmts ${f.statements.toFixed(3)} group ${f.groupSize.toFixed(1)} writer busy ${(f.writerBusy * 100).toFixed(0)}% loop busy ${(f.elu * 100).toFixed(0)}%`;
 }
 
 async function main(): Promise<void> {
@@ -288,7 +316,7 @@ async function main(): Promise<void> {
     const med = (xs: Figures[], k: keyof Figures): number => median(xs.map((x) => x[k]));
     for (const { label, figures: xs } of sides) {
       console.log(
-        `median ${label}: ${med(xs, 'rate').toFixed(0)}/s p99 ${med(xs, 'p99').toFixed(1)} ms proc ${med(xs, 'procUs').toFixed(0)} µs main ${med(xs, 'mainUs').toFixed(0)} µs server ${med(xs, 'serverUs').toFixed(0)} µs (enqueue backend ${med(xs, 'enqueueBackendUs').toFixed(0)}) stmts ${med(xs, 'statements').toFixed(3)} group ${med(xs, 'groupSize').toFixed(1)} writer busy ${(med(xs, 'writerBusy') * 100).toFixed(0)}% loop busy ${(med(xs, 'elu') * 100).toFixed(0)}%`,
+        `median ${label}: ${med(xs, 'rate').toFixed(0)}/s p99 ${med(xs, 'p99').toFixed(1)} ms proc ${med(xs, 'procUs').toFixed(0)} µs main ${med(xs, 'mainUs').toFixed(0)} µs server ${med(xs, 'serverUs').toFixed(0)} µs (enqueue+listen backends ${med(xs, 'enqueueBackendUs').toFixed(0)}) WAL ${med(xs, 'walBytes').toFixed(0)} B stmts ${med(xs, 'statements').toFixed(3)} group ${med(xs, 'groupSize').toFixed(1)} writer busy ${(med(xs, 'writerBusy') * 100).toFixed(0)}% loop busy ${(med(xs, 'elu') * 100).toFixed(0)}%`,
       );
     }
     const memory = sides.find((x) => x.label === 'memory');

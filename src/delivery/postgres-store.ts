@@ -256,6 +256,22 @@ function stateIndexTerm(state: DeliveryState | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * A list with no state, target or event filter (the console's first page,
+ * a time window, the next page's cursor): no index holds every delivery in
+ * (created_at, id) order since migration 12, so the open deliveries' range
+ * and each settled state's are read newest first, a page at most each, and
+ * merged; the events are joined to the page only.
+ */
+function everyStateListSql(where: readonly string[], limit: string): string {
+  const range = (term: string): string =>
+    `(SELECT * FROM hookwork_deliveries d WHERE ${[...where, term].join(' AND ')} ORDER BY ${LIST_ORDER} LIMIT ${limit})`;
+  return `SELECT d.*, e.event, e.packed FROM (
+       ${range('d.settled_state IS NULL')} UNION ALL ${range(`d.settled_state = 'done'`)} UNION ALL ${range(`d.settled_state = 'failed'`)}
+       ORDER BY created_at DESC, id DESC LIMIT ${limit}) d
+     JOIN hookwork_events e ON e.seq = d.event_seq ORDER BY ${LIST_ORDER}`;
+}
+
 /** Redacts the password of a connection URL for messages. */
 function safeUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
@@ -292,11 +308,28 @@ const ENQUEUE_SQL = `WITH seqs AS (SELECT ARRAY(SELECT nextval('hookwork_events_
        AS t(id, target, ev_i, webhook_id, due_at, created_at, node, lease_until, trace_context, event_uuid))
    SELECT pg_notify('${WAKE_CHANNEL}', $13::text) WHERE array_position($7::text[], NULL) IS NOT NULL`;
 
+/**
+ * Run once on each connection that writes enqueues. An enqueue group's
+ * statement needs a few hundred KB of the backend's memory (the Bind
+ * message, the arrays it carries, the rows unnested from them), freed when
+ * it ends; glibc's malloc, which PostgreSQL uses on Linux, gives freed
+ * memory at the top of the heap back to the kernel once it passes its trim
+ * threshold (128 KB to start), so every group grew the heap again and
+ * shrank it after: two brk calls, the new pages' faults and zeroing, and a
+ * TLB flush, per group (docs/performance.md, the sixth round). glibc raises
+ * that threshold to twice the size of the first large block the process
+ * frees (up to 32 MB): this statement allocates and frees one of 1 MB
+ * (repeat()'s result), so the backend keeps up to 2 MB it freed instead.
+ * Elsewhere (another allocator) it is a query that does nothing.
+ */
+export const KEEP_FREED_MEMORY = `SELECT length(repeat('x', 1048576)) AS kept`;
+
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   /**
-   * The enqueues' own connection (the service writes one group at a time):
+   * The enqueues' own connection, used while the LISTEN connection is not up
+   * (see #enqueueConnection; the service writes one group at a time):
    * the named statement is parsed, planned and its tables' caches loaded on
    * it once, where the shared pool handed each group whichever connection was
    * idle, so every connection of the pool paid that again (about 25 ms of the
@@ -348,6 +381,8 @@ export class PostgresStore implements DeliveryStore {
     // Named, so an operator can tell it from the pool's connections in pg_stat_activity.
     this.#writer = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'hookwork-enqueue' });
     this.#writer.on('error', (err) => this.#logger.debug({ err }, 'The idle PostgreSQL enqueue connection failed'));
+    // Queued before the connection's first enqueue (see KEEP_FREED_MEMORY); a failure fails nothing else.
+    this.#writer.on('connect', (client) => void client.query(KEEP_FREED_MEMORY).catch(() => undefined));
     this.#dispatch = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'hookwork-dispatch' });
     this.#dispatch.on('error', (err) => this.#logger.debug({ err }, 'An idle PostgreSQL claim/settle connection failed'));
   }
@@ -508,7 +543,7 @@ export class PostgresStore implements DeliveryStore {
     }
     try {
       // A named statement on the enqueue connection: parsed and planned once, not per group.
-      await this.#writer.query({
+      await this.#enqueueConnection().query({
         name: 'hookwork_enqueue',
         text: ENQUEUE_SQL,
         values: [
@@ -530,6 +565,21 @@ export class PostgresStore implements DeliveryStore {
     } catch (err) {
       throw asStoreError(err, `PostgreSQL at ${safeUrl(this.#url)}`);
     }
+  }
+
+  /**
+   * Where an enqueue goes: the LISTEN connection while it is up, else the
+   * enqueue connection of its own. PostgreSQL hands a NOTIFY back to the
+   * session that sent it, if it listens, without a signal: on the LISTEN
+   * connection a group's wake-up for the other nodes no longer also wakes
+   * this node's listening backend (a signal, a read of the queue, a message)
+   * and its socket in this process, once per group, only to be skipped
+   * (docs/performance.md, the sixth round). The other nodes are notified as
+   * before; a wake-up or cluster message for this node that comes while a
+   * group is being written arrives when its statement ends.
+   */
+  #enqueueConnection(): Pick<pg.Client, 'query'> {
+    return this.#listener ?? this.#writer;
   }
 
   async claim(request: ClaimRequest): Promise<DeliveryRecord[]> {
@@ -587,11 +637,12 @@ export class PostgresStore implements DeliveryStore {
     const side = stateIndexTerm(filter.state);
     if (side !== undefined) where.push(side);
     params.push(filter.limit ?? 100);
-    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(
-      `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${LIST_ORDER} LIMIT $${params.length}`,
-      params,
-    );
+    const sql =
+      filter.state === undefined && filter.target === undefined && filter.eventId === undefined
+        ? everyStateListSql(where, `$${params.length}`)
+        : `${WITH_EVENT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${LIST_ORDER} LIMIT $${params.length}`;
+    const { rows } = await this.#query<Parameters<typeof deliveryFromRow>[0]>(sql, params);
     return rows.map((row) => deliveryFromRow(row));
   }
 
@@ -967,6 +1018,9 @@ export class PostgresStore implements DeliveryStore {
     client.on('end', () => lost(new Error('the connection ended')));
     try {
       await client.connect();
+      // Enqueues go on this connection (#enqueueConnection); failing this one statement must not fail LISTEN.
+      // Before the LISTENs: from the last one until #catchUp holds them, no await may let a notification through.
+      await client.query(KEEP_FREED_MEMORY).catch(() => undefined);
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
     } catch (err) {

@@ -764,7 +764,7 @@ test('postgres store: a version 10 database holding pending, in-flight, done and
   try {
     assert.equal(await store.version(), 10);
     await store.migrate();
-    assert.equal(await store.version(), 11);
+    assert.equal(await store.version(), POSTGRES_MIGRATIONS.at(-1)?.version); // 11, and what came after it
     // Listed by each state through the new indexes, as before.
     const ids = async (state: DeliveryState) => (await store.list({ state })).map((d) => d.id).sort();
     assert.deepEqual(await ids('pending'), ['dlv_later', 'dlv_pending']);
