@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHmac } from 'node:crypto';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { eventToJSON } from '../src/events/event-json.js';
@@ -17,6 +16,7 @@ import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { generateSecret } from '../src/http/signing.js';
 import { countingReceiver, threadsCpuUs } from './lib.js';
+import { signedPeer } from './signed-peer.js';
 
 const CONCURRENCY = 64;
 const PER_ROUND = 4000;
@@ -50,16 +50,7 @@ const padding = 'x'.repeat(700);
 const sample = await runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } });
 const body = JSON.stringify(eventToJSON(sample));
 const raw = new Pool(new URL(url).origin, { connections: CONCURRENCY, pipelining: 1 });
-const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-let sent = 0;
-const signedRequest = async (): Promise<void> => {
-  const id = `msg_${sent++}`;
-  const ts = String(Math.floor(Date.now() / 1000));
-  const signature = `v1,${createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest('base64')}`;
-  const headers = ['user-agent', 'Hookwork-Webhook/0.1', 'content-type', 'application/json', 'webhook-id', id, 'webhook-timestamp', ts, 'webhook-signature', signature];
-  const res = await raw.request({ path: '/hook', method: 'POST', body, headers });
-  await res.body.dump();
-};
+const signedRequest = signedPeer(raw, secret, body);
 const throughEngine = async (): Promise<void> => {
   const base = receiver.count();
   await inParallel(PER_ROUND, () => runtime.host.emit('100', { data: { path: '/in/report.csv', size: 1024, padding } }));

@@ -22,7 +22,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHmac } from 'node:crypto';
 import { Pool } from 'undici';
 import { eventToJSON } from '../src/events/event-json.js';
 import { silentLogger } from '../src/logger.js';
@@ -35,6 +34,7 @@ import type { EventRecord } from '../src/handlers/target.js';
 import { WebhookTarget } from '../src/webhooks/sender.js';
 import { useSenderThread } from '../src/http/sender-choice.js';
 import { benchPasses, benchRounds, busyCore, countingReceiver, median, type BenchResult } from './lib.js';
+import { signedPeer } from './signed-peer.js';
 
 const CONCURRENCY = 64;
 const PER_ROUND = 4000;
@@ -97,16 +97,7 @@ export async function run(): Promise<BenchResult[]> {
     await res.body.dump();
   };
   // The peer of the targets: what a hand-written Standard Webhooks sender does per request.
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  let sent = 0;
-  const signedRequest = async (): Promise<void> => {
-    const id = `msg_${sent++}`;
-    const ts = String(Math.floor(Date.now() / 1000));
-    const signature = `v1,${createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest('base64')}`;
-    const headers = ['user-agent', 'Hookwork-Webhook/0.1', 'content-type', 'application/json', 'webhook-id', id, 'webhook-timestamp', ts, 'webhook-signature', signature];
-    const res = await raw.request({ path: '/hook', method: 'POST', body, headers });
-    await res.body.dump();
-  };
+  const signedRequest = signedPeer(raw, secret, body);
   // Informational: undici doing by hand the work every delivery needs (serialise, sign).
   const signer = new WebhookSigner([secret]);
   const byHand = async (event: EventRecord): Promise<void> => {
@@ -258,7 +249,7 @@ export async function run(): Promise<BenchResult[]> {
   rmSync(dir, { recursive: true, force: true });
   const peer = median(uSigned);
   const size = `${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB JSON`;
-  const signedPeer = 'undici Pool.request, signed per request';
+  const signedPeerName = 'undici Pool.request, signed per request';
   return [
     {
       name: `webhook target attempt() on queued deliveries (sign, SSRF check, pool), ${CONCURRENCY} in flight, ${size}`,
@@ -266,7 +257,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(uTarget),
       peer,
       ratios: ratios(uTarget, uSigned),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: true,
       target: 'within 1.25x',
     },
@@ -277,7 +268,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(uDefault),
       peer,
       ratios: ratios(uDefault, uSigned),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: true,
       target: 'at least 0.9x',
     },
@@ -287,7 +278,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(uThread),
       peer,
       ratios: ratios(uThread, uSigned),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: true,
     },
     {
@@ -296,7 +287,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(uInline),
       peer,
       ratios: ratios(uInline, uSigned),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: true,
     },
     {
@@ -305,7 +296,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(cDefault),
       peer: median(cSigned),
       ratios: ratios(cDefault, cSigned),
-      peerName: `${signedPeer}, contended too`,
+      peerName: `${signedPeerName}, contended too`,
       higherIsBetter: true,
       target: 'at least 0.9x',
     },
@@ -315,7 +306,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(cThread),
       peer: median(cSigned),
       ratios: ratios(cThread, cSigned),
-      peerName: `${signedPeer}, contended too`,
+      peerName: `${signedPeerName}, contended too`,
       higherIsBetter: true,
     },
     {
@@ -324,7 +315,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(cInline),
       peer: median(cSigned),
       ratios: ratios(cInline, cSigned),
-      peerName: `${signedPeer}, contended too`,
+      peerName: `${signedPeerName}, contended too`,
       higherIsBetter: true,
     },
     ...(
@@ -339,7 +330,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(cpus as number[]),
       peer: median(uSignedCpu as number[]),
       ratios: (cpus as number[]).map((c, i) => (uSignedCpu as number[])[i] as number / c),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: false,
     })),
     {
@@ -357,7 +348,7 @@ export async function run(): Promise<BenchResult[]> {
       ours: median(uRun),
       peer,
       ratios: ratios(uRun, uSigned),
-      peerName: signedPeer,
+      peerName: signedPeerName,
       higherIsBetter: true,
     },
     {

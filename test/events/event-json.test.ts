@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventCopyJsonParts, eventCopyJsonText, eventJsonText } from '../../src/events/event-json.js';
+import { eventCopyJsonText, eventJsonText } from '../../src/events/event-json.js';
+import { partsText } from '../helpers/event-json-parts.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
-
-/** What EventJsonParts writes for `event`, at an offset in a larger buffer: its bytes, checked to fill exactly `bytes` (nothing before or after touched). */
-function partsText(event: Parameters<typeof eventCopyJsonParts>[0]): string | undefined {
-  const parts = eventCopyJsonParts(event);
-  if (parts === undefined) return undefined;
-  const target = Buffer.alloc(parts.bytes + 8, 0xee);
-  parts.writeInto(target, 4);
-  assert.deepEqual([...target.subarray(0, 4), ...target.subarray(4 + parts.bytes)], new Array(8).fill(0xee), 'written within its bytes');
-  return target.toString('utf8', 4, 4 + parts.bytes);
-}
 
 // The account's and component's JSON is made once for a run of events whose
 // accounts (and components) are equal member for member: every change of a

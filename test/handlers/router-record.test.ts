@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventCopyJsonParts, eventCopyJsonText, eventJsonText, eventToJSON } from '../../src/events/event-json.js';
+import { partsText } from '../helpers/event-json-parts.js';
 import { toWorkerCopy } from '../../src/extensions/handler.js';
 import { createHost } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
 import { BodyRenderer } from '../../src/webhooks/body-format.js';
 import { eventRecord } from '../../src/handlers/router.js';
-
-/** What EventJsonParts writes for `event`, at an offset in a larger buffer: its bytes, checked to fill exactly `bytes` (nothing before or after touched). */
-function partsText(event: Parameters<typeof eventCopyJsonParts>[0]): string | undefined {
-  const parts = eventCopyJsonParts(event);
-  if (parts === undefined) return undefined;
-  const target = Buffer.alloc(parts.bytes + 8, 0xee);
-  parts.writeInto(target, 4);
-  assert.deepEqual([...target.subarray(0, 4), ...target.subarray(4 + parts.bytes)], new Array(8).fill(0xee), 'written within its bytes');
-  return target.toString('utf8', 4, 4 + parts.bytes);
-}
 
 test('the router record is eventToJSON(event), and its json body is the text it was parsed from', async () => {
   const host = createHost({ logger: silentLogger() });
