@@ -25,6 +25,7 @@ import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { createGateway } from '../src/server/gateway.js';
 import { median } from './lib.js';
+import { serverPids } from './pg-server-pids.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
 const CONCURRENCY = 64;
@@ -124,20 +125,8 @@ function serverTicksByKind(writerPid: string | undefined): Map<string, number> {
   return out;
 }
 function serverTicks(port: number): number {
-  let master: string | undefined;
-  const parents = new Map<string, string>();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parents.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] as string);
-      if (master === undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(`-p ${port} `)) master = pid;
-    } catch {
-      // gone
-    }
-  }
-  for (const [pid, parent] of parents) {
-    if (pid !== master && parent !== master) continue;
+  const { master, pids } = serverPids(port);
+  for (const pid of pids) {
     lastTicks.set(pid, ticksOf(pid));
     if (!kinds.has(pid)) {
       // "postgres: walwriter", "postgres: hookwork probe_accept 127.0.0.1(port) idle": the kind without the client's address and state.

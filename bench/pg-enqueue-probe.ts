@@ -17,12 +17,13 @@
 // PERF=1 prints the backends' pids and waits 1.5 s (for perf or strace -p).
 // Run: node --import tsx bench/pg-enqueue-probe.ts. Linux only.
 import pg from 'pg';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { newDeliveryId } from '../src/delivery/delivery-id.js';
 import { newWebhookId } from '../src/delivery/message-id.js';
 import { newEventUuid } from '../src/events/event-uuid.js';
 import { silentLogger } from '../src/logger.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { serverPids } from './pg-server-pids.js';
 
 const BLOCKS = Number(process.env['BLOCKS'] ?? 8);
 const GROUPS = Number(process.env['GROUPS'] ?? 100);
@@ -43,27 +44,10 @@ function cpuNs(pids: string): number {
   return total;
 }
 
-/** The postmaster listening on `port` and its children. */
-function serverPids(port: number): string[] {
-  let master: string | undefined;
-  const parents = new Map<string, string>();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parents.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] as string);
-      if (master === undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(`-p ${port} `)) master = pid;
-    } catch {
-      // gone
-    }
-  }
-  return [...parents].filter(([pid, parent]) => pid === master || parent === master).map(([pid]) => pid);
-}
-
 /** The whole server's CPU ns; a process that ended keeps its last reading. */
 const lastNs = new Map<string, number>();
 function serverNs(port: number): number {
-  for (const pid of serverPids(port)) lastNs.set(pid, cpuNs(pid));
+  for (const pid of serverPids(port).pids) lastNs.set(pid, cpuNs(pid));
   let total = 0;
   for (const ns of lastNs.values()) total += ns;
   return total;
