@@ -358,7 +358,7 @@ export class ExtensionHandler {
       lifecycleLimitMs: this.#timeoutMs,
       toEvent: (event) => toWorkerCopy(event, this.#grantToken),
       // toWorkerCopy gives the event's own members unless it shows a granted token.
-      ownCopy: (event) => !this.#grantToken || event.account.token === undefined,
+      ownCopy: (event) => !showsToken(event, this.#grantToken),
       // Its process died on its own: the handler stops, failed; a start builds a new one.
       onCrash: (error) => void this.#serialise(() => this.#stop('failed', error)),
     });
@@ -794,9 +794,14 @@ export class ExtensionHandler {
   }
 }
 
+/** Whether toWorkerCopy(event) shows the account's token (a copy of the account); otherwise it keeps the event's own members. */
+function showsToken(event: HookworkEvent, grantToken: boolean): boolean {
+  return grantToken && event.account.token !== undefined;
+}
+
 /** A plain copy: what structured cloning sends to the worker (the account token only when granted). */
 export function toWorkerCopy(event: HookworkEvent, grantToken: boolean): ExtensionTask['event'] {
-  const account = grantToken && event.account.token !== undefined ? { ...event.account, token: event.account.token } : event.account;
+  const account = showsToken(event, grantToken) ? { ...event.account, token: event.account.token } : event.account;
   return {
     id: event.id,
     uuid: event.uuid,

@@ -151,11 +151,7 @@ export class Deadlines {
 
   /** Starts tracking a call that must settle within `ms`; `onTimeout(owner)` runs (once) if it does not. */
   track<O>(ms: number, onTimeout: (owner: O) => void, owner: O): Deadline {
-    let queue = this.#queues.get(ms);
-    if (queue === undefined) {
-      queue = new DeadlineQueue(ms, this.#keepAlive);
-      this.#queues.set(ms, queue);
-    }
+    const queue = this.#queueFor(ms);
     const item: Deadline = { settled: false, deadline: performance.now() + ms, queue, onTimeout, owner };
     queue.add(item);
     return item;
@@ -181,15 +177,21 @@ export class Deadlines {
    * settle() then does nothing).
    */
   trackEntry(ms: number, entry: DeadlineEntry): void {
+    const queue = this.#queueFor(ms);
+    entry.settled = false;
+    entry.deadline = performance.now() + ms;
+    entry.queue = queue;
+    queue.add(entry as Deadline);
+  }
+
+  /** The queue of calls with this timeout length (one per length: they end in the order they start). */
+  #queueFor(ms: number): DeadlineQueue {
     let queue = this.#queues.get(ms);
     if (queue === undefined) {
       queue = new DeadlineQueue(ms, this.#keepAlive);
       this.#queues.set(ms, queue);
     }
-    entry.settled = false;
-    entry.deadline = performance.now() + ms;
-    entry.queue = queue;
-    queue.add(entry as Deadline);
+    return queue;
   }
 
   /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */
