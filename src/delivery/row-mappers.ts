@@ -111,11 +111,6 @@ export function headersJson(value: object, field: 0 | 1): string {
   return lastHeadersText[field] as string;
 }
 
-/** Headers as the attempt columns keep them (JSON), or null. */
-export function headersText(headers: Readonly<Record<string, string>> | undefined): string | null {
-  return headers === undefined ? null : JSON.stringify(headers);
-}
-
 /**
  * The WHERE terms of a delivery search (alias `d`), with `mark(n)` making
  * the n-th placeholder (`?` or `$n`). Lists walk (created_at, id) newest

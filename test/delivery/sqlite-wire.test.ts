@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serialize } from 'node:v8';
-import { attemptDetail, headersText } from '../../src/delivery/row-mappers.js';
+import { attemptDetail } from '../../src/delivery/row-mappers.js';
 import { packClaimed, packRows, packSettles, readSettle, settleCount, settleView, unpackClaimed, unpackRows, unpackSettles } from '../../src/delivery/sqlite-wire.js';
 import type { SettleRequest, StoredDeliveryInput } from '../../src/delivery/store.js';
 import type { DeliveryRecord } from '../../src/delivery/types.js';
+
+/** Headers as the attempt columns keep them (JSON), or null. */
+const headersText = (headers: Readonly<Record<string, string>> | undefined): string | null => (headers === undefined ? null : JSON.stringify(headers));
 
 const settles: SettleRequest[] = [
   { deliveryId: 'dlv_1', nodeId: 'node-a', attempt: 1, record: { deliveryId: 'dlv_1', attempt: 1, startedAt: 10, durationMs: 2, ok: true, httpStatus: 200, response: 'ok', requestHeaders: { 'webhook-id': 'msg_1' }, requestBodyIsEvent: true }, outcome: { state: 'done' } },
