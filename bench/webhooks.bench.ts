@@ -13,7 +13,9 @@
 //   explicit settings (sender thread, main thread) are reported beside it;
 // - the same, contended: a busy process spins on one core during those
 //   rounds (lib.ts busyCore()), as on a host whose other work takes a core.
-//   The default must not be the worse of the two settings there;
+//   The default must not be the worse of the two settings there. The default
+//   (`auto`) chooses per request from the CPU other processes use (http/
+//   spare-cores.ts): the rows name the share it sent from the sender thread;
 // - the target's attempt() on deliveries as the queue hands them over (the
 //   event JSON was serialised at enqueue; signing, SSRF check, pool per call);
 // - run() on bare records, which also serialises each one, and the same work
@@ -32,7 +34,8 @@ import { SsrfGuard } from '../src/http/ssrf-guard.js';
 import type { DeliveryRecord } from '../src/delivery/types.js';
 import type { EventRecord } from '../src/handlers/target.js';
 import { WebhookTarget } from '../src/webhooks/sender.js';
-import { useSenderThread } from '../src/http/sender-choice.js';
+import { AdaptiveTransport } from '../src/http/adaptive-transport.js';
+import { senderMode } from '../src/http/sender-choice.js';
 import { benchPasses, benchRounds, busyCore, countingReceiver, median, type BenchResult } from './lib.js';
 import { signedPeer } from './signed-peer.js';
 
@@ -213,12 +216,22 @@ export async function run(): Promise<BenchResult[]> {
       cpuOf.set(rates, []);
     }
   };
+  // What the default's adaptive transport chose, per phase: the share of its requests sent from the sender thread.
+  const adaptive = defaultRuntime.services.targets?.http;
+  const sent = (): [number, number] => (adaptive instanceof AdaptiveTransport ? [adaptive.sentOnThread, adaptive.sentOnMain] : [0, 0]);
+  const threadShare = (from: [number, number], to: [number, number]): string => {
+    const thread = to[0] - from[0];
+    const all = thread + to[1] - from[1];
+    return all === 0 ? '' : `, ${Math.round((100 * thread) / all)} % from the sender thread`;
+  };
   clear();
+  const uncontendedFrom = sent();
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < sides.length; k++) await (sides[(round + k) % sides.length] as () => Promise<void>)();
   }
   // Each round's figures were taken side by side: one ratio per round.
   const ratios = (ours: number[], peers: number[]): number[] => ours.map((o, i) => o / (peers[i] as number));
+  const uncontendedShare = threadShare(uncontendedFrom, sent());
   const uncontended = allRates.map((rates) => [...rates]);
   const cpu = (rates: number[]): number[] => [...(cpuOf.get(rates) ?? [])];
   const [uDefaultCpu, uThreadCpu, uInlineCpu, , , , uSignedCpu] = allRates.map(cpu) as number[][];
@@ -227,19 +240,23 @@ export async function run(): Promise<BenchResult[]> {
   // Contended: the three engines and the signed peer, rotating, with one core taken by a spinning process.
   clear();
   const contendedSides = [sides[1], sides[5], sides[6], sides[7]] as Array<() => Promise<void>>;
+  let contendedShare = '';
   const busy = await busyCore();
   try {
     for (const side of contendedSides) await side();
     clear();
+    const contendedFrom = sent();
     for (let round = 0; round < CONTENDED_ROUNDS; round++) {
       for (let k = 0; k < contendedSides.length; k++) await (contendedSides[(round + k) % contendedSides.length] as () => Promise<void>)();
     }
+    contendedShare = threadShare(contendedFrom, sent());
   } finally {
     await busy.stop();
   }
   const [cDefault, cThread, cInline, , , , cSigned] = allRates as [number[], number[], number[], number[], number[], number[], number[], number[]];
 
-  const defaultMode = useSenderThread(defaultRuntime.config.delivery.sender_thread) ? 'sender thread' : 'main thread';
+  const mode = senderMode(defaultRuntime.config.delivery.sender_thread);
+  const defaultMode = mode === 'adaptive' ? 'auto' : mode === 'thread' ? 'sender thread' : 'main thread';
   await raw.close();
   await pools.close();
   await defaultRuntime.close();
@@ -263,7 +280,7 @@ export async function run(): Promise<BenchResult[]> {
     },
     {
       // The queue part of this figure belongs to src/delivery/.
-      name: `webhook delivery through the engine (emit, in-memory queue, target; default sender_thread: ${defaultMode}), ${CONCURRENCY} in flight, ${size}`,
+      name: `webhook delivery through the engine (emit, in-memory queue, target; default sender_thread: ${defaultMode}${uncontendedShare}), ${CONCURRENCY} in flight, ${size}`,
       unit: 'req/s',
       ours: median(uDefault),
       peer,
@@ -291,7 +308,7 @@ export async function run(): Promise<BenchResult[]> {
       higherIsBetter: true,
     },
     {
-      name: `contended (a busy process on one core): webhook delivery through the engine, default (${defaultMode})`,
+      name: `contended (a busy process on one core): webhook delivery through the engine, default (${defaultMode}${contendedShare})`,
       unit: 'req/s',
       ours: median(cDefault),
       peer: median(cSigned),

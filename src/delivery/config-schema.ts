@@ -148,8 +148,9 @@ export const deliveryConfigSchema = z.strictObject({
   /**
    * Webhook requests go out from a thread of their own (true), so the HTTP
    * client's work leaves the thread that runs the host; false sends them from
-   * the main thread; `auto` (default) uses the thread on 3 cores or more
-   * (availableParallelism()), the main thread below (src/http/sender-choice.ts).
+   * the main thread; `auto` (default) chooses per request: the thread while
+   * other processes leave this one a core and a half, measured every half
+   * second, the main thread otherwise and on one core (src/http/sender-choice.ts).
    */
   sender_thread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   /**

@@ -39,7 +39,8 @@ import {
 import { HttpPools } from '../http/pools.js';
 import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
-import { useSenderThread } from '../http/sender-choice.js';
+import { senderMode, type SenderThreadSetting } from '../http/sender-choice.js';
+import { AdaptiveTransport } from '../http/adaptive-transport.js';
 import type { TargetRouter } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget } from '../handlers/target.js';
@@ -54,7 +55,7 @@ export interface TargetsService {
   readonly targets: ReadonlyMap<string, OutboundTarget>;
   readonly router: TargetRouter;
   readonly ssrf: SsrfGuard;
-  /** Where webhook requests go out (a SenderThread or HttpPools, as delivery.sender_thread says: see http/sender-choice.ts). */
+  /** Where webhook requests go out (a SenderThread, HttpPools or, by default, an AdaptiveTransport choosing per request: see http/sender-choice.ts). */
   readonly http: HttpTransport;
   /** Runs a target now, outside the queue, with the targets chained after it; returns the failures. */
   runNow(name: string, record: EventRecord): Promise<string[]>;
@@ -289,6 +290,24 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
     },
   };
 }
+function senderTransport(setting: SenderThreadSetting, connections: number, log: Runtime['logger']): HttpTransport {
+  const mode = senderMode(setting);
+  if (mode === 'thread') return new SenderThread({ connections });
+  if (mode === 'main') return new HttpPools({ connections });
+  return new AdaptiveTransport({
+    connections,
+    spare: {
+      onChange: (threadHasCore, others) =>
+        log.info(
+          { othersCores: Number(others.toFixed(2)) },
+          threadHasCore
+            ? 'Webhook requests now go out from the sender thread: other processes leave this one a core to spare (delivery.sender_thread: auto)'
+            : 'Webhook requests now go out from the main thread: other processes use the core the sender thread would need (delivery.sender_thread: auto)',
+        ),
+    },
+  });
+}
+
 async function installTargets(runtime: Runtime): Promise<void> {
   const { config, host } = runtime;
   const log = runtime.logger.child({ component: 'targets' });
@@ -298,7 +317,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
     runtime,
     log,
     queue: runtime.services.delivery as DeliveryQueue | undefined,
-    http: useSenderThread(config.delivery.sender_thread) ? new SenderThread({ connections: busiest }) : new HttpPools({ connections: busiest }),
+    http: senderTransport(config.delivery.sender_thread, busiest, log),
     callbacks: new Callbacks({
       ttlSeconds: config.callbacks.ttl,
       ...(config.server.public_url === undefined ? {} : { publicUrl: config.server.public_url }),
@@ -306,7 +325,7 @@ async function installTargets(runtime: Runtime): Promise<void> {
   };
   let current = await buildGeneration(config, shared);
   // With webhooks configured, the sender thread starts with the runtime, not under the first deliveries.
-  if (shared.http instanceof SenderThread && [...current.targets.values()].some((t) => t.kind === 'webhook')) await shared.http.start();
+  if ((shared.http instanceof SenderThread || shared.http instanceof AdaptiveTransport) && [...current.targets.values()].some((t) => t.kind === 'webhook')) await shared.http.start();
   const store = runtime.services.delivery?.store;
   const rotation = store === undefined ? undefined : new SecretRotation(store, () => current.targets, log);
   // Rotated secrets sign from the first delivery on, not from the first poll.

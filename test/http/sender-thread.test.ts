@@ -9,7 +9,8 @@ import { SenderThreadError } from '../../src/errors.js';
 import { HttpPools } from '../../src/http/pools.js';
 import { RequestForm, type FormRequest } from '../../src/http/transport.js';
 import { kWorker, SenderThread } from '../../src/http/sender-thread.js';
-import { SENDER_THREAD_MIN_CORES, useSenderThread } from '../../src/http/sender-choice.js';
+import { AdaptiveTransport } from '../../src/http/adaptive-transport.js';
+import { senderMode } from '../../src/http/sender-choice.js';
 import { generateSecret } from '../../src/http/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
@@ -189,7 +190,7 @@ test('an idle sender thread does not keep the process alive', async () => {
   }
 });
 
-test('the runtime sends webhooks from a sender thread with delivery.sender_thread: true, started with it; false keeps them on the main thread; the default (auto) follows the cores', async (t) => {
+test('the runtime sends webhooks from a sender thread with delivery.sender_thread: true, started with it; false keeps them on the main thread; the default (auto) chooses per request from 2 cores', async (t) => {
   for (const senderThread of [undefined, true, false] as const) {
     const runtime = await testRuntime(t, {
       events: [{ id: '100', name: 'uploaded' }],
@@ -200,10 +201,11 @@ test('the runtime sends webhooks from a sender thread with delivery.sender_threa
     });
     assert.equal(runtime.config.delivery.sender_thread, senderThread ?? 'auto');
     const http = runtime.services.targets?.http;
-    const threaded = senderThread ?? availableParallelism() >= SENDER_THREAD_MIN_CORES;
-    assert.ok(threaded ? http instanceof SenderThread : http instanceof HttpPools);
+    const expected = senderThread === true ? SenderThread : senderThread === false || availableParallelism() < 2 ? HttpPools : AdaptiveTransport;
+    assert.ok(http instanceof expected, `${String(senderThread)}: ${http?.constructor.name}`);
     // With a webhook configured the thread started with the runtime, before the first delivery.
     if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
+    if (http instanceof AdaptiveTransport) assert.ok(http.thread[kWorker] !== undefined);
     receiver.requests.length = 0;
     await runtime.host.emit('100', { data: { path: '/a' } });
     const [received] = await receiver.waitFor(1);
@@ -211,11 +213,11 @@ test('the runtime sends webhooks from a sender thread with delivery.sender_threa
   }
 });
 
-test('delivery.sender_thread auto: the sender thread from 3 cores, the main thread below; true and false are kept', () => {
-  assert.equal(useSenderThread('auto', 1), false);
-  assert.equal(useSenderThread('auto', 2), false);
-  assert.equal(useSenderThread('auto', 3), true);
-  assert.equal(useSenderThread('auto', 16), true);
-  assert.equal(useSenderThread(true, 2), true);
-  assert.equal(useSenderThread(false, 16), false);
+test('delivery.sender_thread auto: chosen per request (adaptive) from 2 cores, the main thread on one; true and false are kept', () => {
+  assert.equal(senderMode('auto', 1), 'main');
+  assert.equal(senderMode('auto', 2), 'adaptive');
+  assert.equal(senderMode('auto', 16), 'adaptive');
+  assert.equal(senderMode(true, 1), 'thread');
+  assert.equal(senderMode(true, 2), 'thread');
+  assert.equal(senderMode(false, 16), 'main');
 });
