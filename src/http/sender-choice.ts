@@ -4,14 +4,14 @@
 // to spare for it, measured (adaptive-transport.ts, spare-cores.ts); on one
 // core, always the main thread.
 
-import { availableParallelism } from 'node:os';
+import { usableCores } from './spare-cores.js';
 
 export type SenderThreadSetting = boolean | 'auto';
 
 export type SenderMode = 'thread' | 'main' | 'adaptive';
 
-/** How requests go out for a setting; `cores` is the machine's (for tests). */
-export function senderMode(setting: SenderThreadSetting, cores: number = availableParallelism()): SenderMode {
+/** How requests go out for a setting; `cores` is this process's (for tests; usableCores()). */
+export function senderMode(setting: SenderThreadSetting, cores: number = usableCores()): SenderMode {
   if (setting !== 'auto') return setting ? 'thread' : 'main';
   return cores >= 2 ? 'adaptive' : 'main';
 }

@@ -8,6 +8,7 @@
 // whichever sends) and sends from the thread while that leaves this process
 // a core and a half.
 
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 
 /** CPU time so far: the machine's busy time (all cores) and this process's own. */
@@ -17,7 +18,7 @@ export interface CpuSample {
 }
 
 export interface SpareCoresOptions {
-  /** The cores this process may run on (default availableParallelism()). */
+  /** The cores this process may use (default usableCores(): availableParallelism(), less under a CPU quota). */
   readonly cores?: number;
   /** How often the choice is made again, in ms (default 500). */
   readonly windowMs?: number;
@@ -37,6 +38,44 @@ export const SENDER_THREAD_MIN_CORES = 3;
 const HYSTERESIS = 0.1;
 /** A window longer than this many windows (the host sent nothing for a while) starts a new one instead of deciding. */
 const STALE_WINDOWS = 4;
+
+/**
+ * The cores a CPU quota allows, from cgroup v2's `cpu.max` ("150000 100000":
+ * 1.5 cores; "max 100000": no quota) or cgroup v1's quota and period (-1: no
+ * quota); undefined without one. availableParallelism() counts the cores the
+ * process may run on, not the time it may use on them: a container given 1.5
+ * of 2 cores has no core to spare however idle the machine is.
+ */
+export function quotaCores(v2?: string, v1Quota?: string, v1Period?: string): number | undefined {
+  if (v2 !== undefined) {
+    const [quota, period] = v2.trim().split(/\s+/);
+    return quota === undefined || quota === 'max' ? undefined : ratio(quota, period);
+  }
+  return v1Quota === undefined ? undefined : ratio(v1Quota.trim(), v1Period?.trim());
+}
+
+function ratio(quota: string, period: string | undefined): number | undefined {
+  const q = Number(quota);
+  const p = Number(period);
+  return q > 0 && p > 0 ? q / p : undefined;
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's cores: availableParallelism(), or fewer where a CPU quota (Linux cgroups, as a container's) allows less. */
+export function usableCores(): number {
+  const quota =
+    quotaCores(readOr('/sys/fs/cgroup/cpu.max')) ??
+    quotaCores(undefined, readOr('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), readOr('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+  const cores = availableParallelism();
+  return quota === undefined ? cores : Math.min(cores, quota);
+}
 
 /**
  * The machine's busy time and this process's, or undefined when os.cpus()
@@ -65,7 +104,7 @@ export class SpareCores {
   #others = Number.NaN;
 
   constructor(options: SpareCoresOptions = {}) {
-    this.cores = options.cores ?? availableParallelism();
+    this.cores = options.cores ?? usableCores();
     this.#windowMs = options.windowMs ?? 500;
     this.#sample = options.sample ?? machineSample;
     this.#now = options.now ?? (() => performance.now());

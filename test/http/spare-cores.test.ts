@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { CORES_FOR_THREAD, machineSample, SpareCores, type SpareCoresOptions } from '../../src/http/spare-cores.js';
+import { availableParallelism } from 'node:os';
+import { CORES_FOR_THREAD, machineSample, quotaCores, SpareCores, usableCores, type SpareCoresOptions } from '../../src/http/spare-cores.js';
 
 /** A SpareCores on a clock and CPU counters the test moves: `pass(ms, others, own)` lets a window go by. */
 function controlled(options: Omit<SpareCoresOptions, 'now' | 'sample'> = {}) {
@@ -147,4 +148,21 @@ test('machineSample reads this machine: this process\'s CPU time counts in its o
   // The spinner alone is a core (less what the scheduler gives others); it counts as another process's.
   assert.ok(spare.othersCores >= 0.5, `others: ${spare.othersCores}`);
   if (spare.cores === 2) assert.equal(spare.threadHasCore(), false);
+});
+
+test('a CPU quota (cgroup v2 cpu.max, v1 cfs quota and period) caps the cores counted; none, or an unreadable one, leaves availableParallelism()', () => {
+  assert.equal(quotaCores('150000 100000\n'), 1.5);
+  assert.equal(quotaCores('max 100000\n'), undefined);
+  assert.equal(quotaCores(undefined, '200000\n', '100000\n'), 2);
+  assert.equal(quotaCores(undefined, '-1\n', '100000\n'), undefined);
+  assert.equal(quotaCores(undefined, undefined, undefined), undefined);
+  assert.equal(quotaCores('garbage'), undefined);
+  // Here: no more than the cores the process may run on.
+  assert.ok(usableCores() <= availableParallelism() && usableCores() > 0);
+  // 1.5 cores leave nothing for the thread, however idle the machine.
+  let clock = 0;
+  const spare = new SpareCores({ cores: 1.5, windowMs: 100, now: () => clock, sample: () => ({ machineBusyMs: 0, ownUs: 0 }) });
+  spare.threadHasCore();
+  clock = 100;
+  assert.equal(spare.threadHasCore(), false);
 });
