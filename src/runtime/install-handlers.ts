@@ -290,6 +290,8 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
     },
   };
 }
+
+/** Where webhook requests go out, as delivery.sender_thread says (http/sender-choice.ts). */
 function senderTransport(setting: SenderThreadSetting, connections: number, log: Runtime['logger']): HttpTransport {
   const mode = senderMode(setting);
   if (mode === 'thread') return new SenderThread({ connections });
@@ -297,12 +299,17 @@ function senderTransport(setting: SenderThreadSetting, connections: number, log:
   return new AdaptiveTransport({
     connections,
     spare: {
+      // Debug: near the line a host can change sides every few seconds.
       onChange: (threadHasCore, others) =>
-        log.info(
-          { othersCores: Number(others.toFixed(2)) },
-          threadHasCore
-            ? 'Webhook requests now go out from the sender thread: other processes leave this one a core to spare (delivery.sender_thread: auto)'
-            : 'Webhook requests now go out from the main thread: other processes use the core the sender thread would need (delivery.sender_thread: auto)',
+        log.debug(
+          Number.isNaN(others) ? {} : { othersCores: Number(others.toFixed(2)) },
+          `Webhook requests now go out from the ${threadHasCore ? 'sender' : 'main'} thread (delivery.sender_thread: auto): ${
+            Number.isNaN(others)
+              ? 'other processes\' CPU cannot be measured here, so the count of cores decides'
+              : threadHasCore
+                ? 'other processes leave this one a core to spare'
+                : 'other processes use the core the sender thread would need'
+          }`,
         ),
     },
   });
