@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
@@ -11,6 +11,7 @@ import { RequestForm, type FormRequest } from '../../src/http/transport.js';
 import { kWorker, SenderThread } from '../../src/http/sender-thread.js';
 import { AdaptiveTransport } from '../../src/http/adaptive-transport.js';
 import { senderMode } from '../../src/http/sender-choice.js';
+import { usableCores } from '../../src/http/spare-cores.js';
 import { generateSecret } from '../../src/http/signing.js';
 import { SsrfGuard, type CheckedTarget } from '../../src/http/ssrf-guard.js';
 import { WebhookTarget } from '../../src/webhooks/sender.js';
@@ -201,7 +202,7 @@ test('the runtime sends webhooks from a sender thread with delivery.sender_threa
     });
     assert.equal(runtime.config.delivery.sender_thread, senderThread ?? 'auto');
     const http = runtime.services.targets?.http;
-    const expected = senderThread === true ? SenderThread : senderThread === false || availableParallelism() < 2 ? HttpPools : AdaptiveTransport;
+    const expected = senderThread === true ? SenderThread : senderThread === false || usableCores() < 2 ? HttpPools : AdaptiveTransport;
     assert.ok(http instanceof expected, `${String(senderThread)}: ${http?.constructor.name}`);
     // With a webhook configured the thread started with the runtime, before the first delivery.
     if (http instanceof SenderThread) assert.ok(http[kWorker] !== undefined);
