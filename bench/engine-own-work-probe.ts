@@ -50,6 +50,8 @@ const runtime = await createRuntime({
     events: [{ id: '100', name: 'uploaded' }],
     store: { url: 'memory' },
     ssrf: { allow: ['127.0.0.1/32'] },
+    // The main thread's ClientPool is the one replaced above: the sender thread's pools are another thread's.
+    delivery: { sender_thread: false },
     handlers: [{ type: 'webhook', name: 'bench', url: 'http://127.0.0.1:9/hook', secrets: [generateSecret()], concurrency: CONCURRENCY, actions: ['uploaded'] }],
   },
 });
