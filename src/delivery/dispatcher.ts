@@ -36,6 +36,14 @@ export interface DispatcherOptions {
    * more or for the next claim: for stores where each call is a round trip.
    */
   readonly batchSettles?: boolean;
+  /**
+   * A fast target's window in multiples of its concurrency (default
+   * PREFETCH). A store that claims without a round trip (in this process)
+   * needs no rounds waiting: 1. Measured there, the ready rounds cost more
+   * than they saved (docs/performance.md, "Webhook delivery through the
+   * engine: the seventh round").
+   */
+  readonly prefetch?: number;
   readonly pollMs: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
@@ -66,7 +74,7 @@ interface Slot {
   readonly limit: number;
   /**
    * Claimed (running + ready + reserved) at most: the concurrency, plus
-   * PREFETCH - 1 more rounds waiting ready while the target answers quickly.
+   * prefetch - 1 more rounds waiting ready while the target answers quickly.
    * A slow or hanging target holds only its running slots.
    */
   window: number;
@@ -209,6 +217,7 @@ const SETTLE_WAIT_MS = 10;
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
+  readonly #prefetch: number;
   readonly #slots = new Map<string, Slot>();
   /** Attempts settled on this node since it started (the console's stats sample them): two field bumps, nothing allocated. */
   readonly outcomes = { done: 0, failed: 0 };
@@ -266,6 +275,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
+    this.#prefetch = Math.max(1, options.prefetch ?? PREFETCH);
     this.#leaseSharing = Math.min(1000, options.leaseMs / 16);
   }
 
@@ -922,7 +932,7 @@ export class Dispatcher {
 
   #record(slot: Slot, delivery: DeliveryRecord, attempt: number, startedAt: number, result: AttemptResult, signal: AbortSignal, probe: boolean): void {
     const finishedAt = Date.now();
-    slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * PREFETCH : slot.limit;
+    slot.window = finishedAt - startedAt < this.#o.leaseMs / 8 ? slot.limit * this.#prefetch : slot.limit;
     const outcome = this.#decide(slot, delivery, attempt, result, finishedAt, signal.reason === SHUTDOWN, probe);
     this.#pushSettle(delivery, attempt, startedAt, result, outcome, finishedAt - startedAt, false);
     if (result.ok) this.outcomes.done++;

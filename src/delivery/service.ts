@@ -120,8 +120,9 @@ export class DeliveryService implements DeliveryQueue {
       leaseMs: c.lease * 1000,
       defaultConcurrency: c.concurrency,
       claimBatch: c.claim_batch,
-      // A store that writes before it returns costs no round trip per call: nothing to batch.
+      // A store that writes before it returns costs no round trip per call: nothing to batch, and no claim to wait for.
       batchSettles: options.store.enqueueNow === undefined,
+      ...(options.store.enqueueNow === undefined ? {} : { prefetch: 1 }),
       pollMs: c.poll_interval * 1000,
       breakerFailures: c.circuit_breaker.failures,
       breakerCooldownMs: c.circuit_breaker.cooldown * 1000,

@@ -236,6 +236,42 @@ test('per-target concurrency is never exceeded', async () => {
   }
 });
 
+test('a fast target claims no further ahead than its concurrency from the memory store (no round trip to cover), and up to four rounds ahead from a durable one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hookwork-prefetch-'));
+  try {
+    for (const [kind, store, most] of [
+      ['memory', new MemoryStore(), 3],
+      ['sqlite', new SqliteStore({ file: join(dir, 'prefetch.db') }), 12],
+    ] as const) {
+      const h = await harness({}, store);
+      try {
+        // Claimed (running, and waiting ready in this node) at each attempt's start.
+        let peak = 0;
+        h.service.registerTarget(
+          target(
+            'a',
+            async () => {
+              peak = Math.max(peak, (await h.store.list({ state: 'inflight', limit: 1000 })).length);
+              await new Promise((resolve) => setTimeout(resolve, 2));
+              return { ok: true };
+            },
+            3,
+          ),
+        );
+        await h.service.enqueue(Array.from({ length: 120 }, (_, i) => ({ target: 'a', event: event(i) })));
+        await waitFor(async () => (await h.store.list({ state: 'done', limit: 1000 })).length === 120, { what: `all done (${kind})` });
+        assert.ok(peak <= most, `${kind}: ${peak} claimed at once`);
+        // The durable store's window did open past the concurrency: the bound above is the prefetch, not a slow claim.
+        if (kind === 'sqlite') assert.ok(peak > 3, `sqlite: ${peak} claimed at once`);
+      } finally {
+        await h.service.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a hanging target and a failing target do not hold up the others', async () => {
   const h = await harness({ retry_schedule: [0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01], circuit_breaker: { failures: 3, cooldown: 3600 } });
   const release: Array<() => void> = [];
