@@ -612,13 +612,21 @@ export class ExtensionHandler {
   /** handle() did not give a result: its error, its process's end, an abort, or its runtime's `expired`. */
   #onRunFailed(job: Job, err: unknown): void {
     if (job.finished) return; // timed out: already reported
-    // Its runtime reached it past the deadline (before the timer here fired): the timeout it is.
-    if (err instanceof TaskExpiredError) this.#expire(job);
+    // Its runtime reached it past the deadline, or its failure is read past it (before the timer here fired): the timeout it is.
+    if (err instanceof TaskExpiredError || this.#deadlines.overdue(job)) this.#expire(job);
     else this.#onHandleFailure(job, (this.#main as MainSide).runner.describeFailure(err), 'error');
   }
 
   #onResult(job: Job, result: HandleResult): void {
     if (job.finished) return;
+    // Read past its deadline before the timer here fired (a loop held up past
+    // it reads its pipes and runs its timers in an order of its own): the
+    // limit decides by the clock, and the result is dropped as it would have
+    // been had the timer run first.
+    if (this.#deadlines.overdue(job)) {
+      this.#expire(job);
+      return;
+    }
     let emissions: readonly ResultEmission[];
     try {
       emissions = toResultEmissions(result, 'handle()');

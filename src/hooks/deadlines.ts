@@ -194,6 +194,18 @@ export class Deadlines {
     return queue;
   }
 
+  /**
+   * Whether a tracked call's deadline has passed though its timer has not run.
+   * A loop held up past a deadline may read the call's answer before it runs
+   * its timers (the poll phase before the timers, or Node's timer lists still
+   * judged against the time taken before the hold): which one comes first is
+   * the loop's, not the call's. An answer seen while this is true came late;
+   * the caller treats it as the timeout it would have been on a loop on time.
+   */
+  overdue(item: Deadline | DeadlineEntry): boolean {
+    return !item.settled && item.deadline <= performance.now();
+  }
+
   /** Marks a tracked call answered. False when it had already timed out (or was settled): ignore the answer. */
   settle(item: Deadline | DeadlineEntry): boolean {
     if (item.settled) return false;

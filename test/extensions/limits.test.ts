@@ -158,6 +158,40 @@ describe('the limit carried to the worker (expiresAt)', () => {
   });
 });
 
+describe('an answer read past the limit, before the limit\'s timer has run', () => {
+  test('is the timeout, as it would have been on a loop on time: the result is not emitted, a failure is not the error; one read before the limit is handled', async (t) => {
+    const { host, handler, runs, failures } = await setUp({ name: 'read-late', entry_point: 'lifecycle.ts#Counting', timeout: 30 });
+    // The deadlines' clock moves only when the test moves it: the real 30 s timer never decides here.
+    let now = performance.now();
+    t.mock.method(performance, 'now', () => now);
+    const inTime = await emit(host);
+    const lateResult = await emit(host);
+    const lateFailure = await emit(host);
+    await waitFor(() => runs.length === 3, { what: 'the three runs' });
+    now += 29_999;
+    runs[0]?.resolve('in time');
+    await waitFor(() => handler.counters.handled === 1, { what: 'the answer read in time' });
+    // A loop held up past the limit may read the answers before it runs the
+    // limit's timer (an order of its own): here they come first, always.
+    now += 1;
+    runs[1]?.resolve('too late');
+    runs[2]?.reject(new Error('too late'));
+    await handler.idle();
+    assert.deepEqual(
+      failures.map((f) => [f.data['event_uuid'], f.data['reason']]),
+      [
+        [lateResult.uuid, 'timeout'],
+        [lateFailure.uuid, 'timeout'],
+      ],
+    );
+    assert.ok(!failures.some((f) => f.data['event_uuid'] === inTime.uuid));
+    assert.equal(handler.counters.timeouts, 2);
+    assert.equal(handler.counters.handled, 1);
+    assert.equal(handler.counters.emitted, 1);
+    assert.equal(handler.counters.failed, 2);
+  });
+});
+
 describe('parent.delay', () => {
   test('refuses a delay that is not a finite number of seconds, 0 or more, with an InvalidArgumentError', async () => {
     await setUp({ name: 'delays', entry_point: 'lifecycle.ts#Decisions' });

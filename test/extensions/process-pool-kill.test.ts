@@ -193,8 +193,11 @@ describe('a Python handler with a short limit, pipelined behind a slow event', (
       await emit('b');
       await emit('c', 0.5);
       await new Promise((resolve) => setTimeout(resolve, 50));
-      // The limit of "slow" passes while the loop is held: when it fires,
-      // "slow" and "b" are answered (unread) and "c" is running.
+      // The limit of "slow" passes while the loop is held: when the hold
+      // ends, "slow" and "b" are answered (unread) and "c" is running. The
+      // loop then fires the limit's timer or reads the answers first (its
+      // phases and timer lists decide, load shifts them): either way "slow"
+      // is the timeout, its answer read past its limit.
       blockUntil(() => runs(file).includes('c'));
       assert.ok(Date.now() - slowStarted > 2000);
       const failure = await waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === slow.uuid), { what: 'the timeout of "slow"', timeoutMs: 30_000 });

@@ -221,3 +221,19 @@ test('trackEntry: the caller\'s own object is the entry; it times out with itsel
   assert.deepEqual(order, ['plain']);
   assert.equal(timedOutOwners[1], entry);
 });
+
+test('overdue: a tracked call past its deadline before its timer has run; not before, nor once settled or timed out', (t) => {
+  let now = 1000;
+  t.mock.method(performance, 'now', () => now);
+  const deadlines = new Deadlines({ keepAlive: false });
+  const answered = deadlines.track(50, () => assert.fail('never times out'), undefined);
+  const other = deadlines.track(50, () => assert.fail('never times out'), undefined);
+  now = 1049;
+  assert.equal(deadlines.overdue(answered), false);
+  now = 1050;
+  // Its timer (real, 50 ms) has not run: the clock alone says it is late.
+  assert.equal(deadlines.overdue(answered), true);
+  assert.equal(deadlines.settle(answered), true);
+  assert.equal(deadlines.overdue(answered), false, 'settled: nothing is overdue');
+  assert.equal(deadlines.settle(other), true);
+});
