@@ -105,19 +105,16 @@ const seenText: string[] = Array.from({ length: REMEMBERED_HEADERS }, () => '');
 /** Whether the name remembered at a place is one whose value carries a credential (set-cookie…): its value is not remembered. */
 const seenSecretName: boolean[] = Array.from({ length: REMEMBERED_HEADERS }, () => false);
 
+/** Whether `raw` holds the bytes remembered in `seen`. */
+function sameBytes(seen: Uint8Array, raw: Buffer): boolean {
+  if (seen.length !== raw.length) return false;
+  for (let i = 0; i < raw.length; i++) if (seen[i] !== raw[i]) return false;
+  return true;
+}
+
 function headerText(raw: Buffer, at: number): string {
   if (at >= REMEMBERED_HEADERS || raw.length > REMEMBERED_LENGTH) return raw.toString('latin1');
-  const seen = seenBytes[at] as Uint8Array;
-  if (seen.length === raw.length && raw.length > 0) {
-    let same = true;
-    for (let i = 0; i < raw.length; i++) {
-      if (seen[i] !== raw[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return seenText[at] as string;
-  }
+  if (raw.length > 0 && sameBytes(seenBytes[at] as Uint8Array, raw)) return seenText[at] as string;
   const text = raw.toString('latin1');
   // Names at even places, values at odd ones: a credential's value is decoded every time, never kept here.
   if (at % 2 === 0) seenSecretName[at] = ALWAYS_REDACTED_HEADERS.has(text.toLowerCase());
@@ -141,17 +138,7 @@ let seenBodyText = '';
 
 function bodyText(raw: Buffer): string {
   if (raw.length > REMEMBERED_LENGTH || raw.length === 0) return raw.toString('utf8');
-  const seen = seenBody;
-  if (seen.length === raw.length) {
-    let same = true;
-    for (let i = 0; i < raw.length; i++) {
-      if (seen[i] !== raw[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return seenBodyText;
-  }
+  if (sameBytes(seenBody, raw)) return seenBodyText;
   const text = raw.toString('utf8');
   // A copy: undici's chunks are views of the socket's read buffer.
   seenBody = new Uint8Array(raw);
