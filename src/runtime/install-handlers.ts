@@ -41,6 +41,7 @@ import type { HttpTransport } from '../http/transport.js';
 import { SenderThread } from '../http/sender-thread.js';
 import { senderMode, type SenderThreadSetting } from '../http/sender-choice.js';
 import { AdaptiveTransport } from '../http/adaptive-transport.js';
+import { usableCores } from '../http/spare-cores.js';
 import type { TargetRouter } from '../handlers/router.js';
 import { SsrfGuard } from '../http/ssrf-guard.js';
 import type { EventRecord, OutboundTarget } from '../handlers/target.js';
@@ -293,12 +294,15 @@ async function buildGeneration(config: HookworkConfig, shared: Shared): Promise<
 
 /** Where webhook requests go out, as delivery.sender_thread says (http/sender-choice.ts). */
 function senderTransport(setting: SenderThreadSetting, connections: number, log: Runtime['logger']): HttpTransport {
-  const mode = senderMode(setting);
+  // Read once (cgroup files): the choice of transport and the adaptive one's line both use it.
+  const cores = usableCores();
+  const mode = senderMode(setting, cores);
   if (mode === 'thread') return new SenderThread({ connections });
   if (mode === 'main') return new HttpPools({ connections });
   return new AdaptiveTransport({
     connections,
     spare: {
+      cores,
       // Debug: near the line a host can change sides every few seconds.
       onChange: (threadHasCore, others) =>
         log.debug(
