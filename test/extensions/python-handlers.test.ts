@@ -5,7 +5,8 @@
 // a .py and a .ts module at once. Needs python3.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +138,46 @@ describe('Python entry points', () => {
       assert.ok(local.from('only-ts').some((e) => e.message === 'from ts'));
     } finally {
       await local.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the interpreter (extensions.python)', () => {
+  test('a path given in extensions.python is the interpreter the handler runs on; one that does not exist fails the handler, naming it', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hookwork-py-interpreter-'));
+    // A name no PATH has: only the configured path can start it.
+    const interpreter = join(folder, 'interpreter-for-hookwork');
+    symlinkSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim(), interpreter);
+    const missing = join(folder, 'no-such-python3');
+    try {
+      for (const [path, works] of [
+        [interpreter, true],
+        [missing, false],
+      ] as const) {
+        const local = await startRuntime(
+          {
+            events: [{ id: '100', name: 'work' }],
+            extensions: { folder: FOLDER, python: path, pool: { size: 1 } },
+            handlers: [{ type: 'extension', name: 'py', entry_point: 'python:conformance_handler.ConformanceHandler', configuration: 'conf', target_events: ['100'] }],
+          },
+          FOLDER,
+        );
+        try {
+          const handler = local.runtime.services.extensions?.get('py');
+          if (works) {
+            assert.equal(handler?.state, 'started');
+            await local.runtime.host.emit('100', { account: { name: 'text', uuid: 'uuid-text' } });
+            await waitFor(() => local.from('py').some((e) => e.message === 'handled configured:conf'), { what: 'the event handled', timeoutMs: LIMIT_MS });
+          } else {
+            assert.equal(handler?.state, 'failed');
+            assert.match(handler?.lastError?.message ?? '', new RegExp(`could not be started.*${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+          }
+        } finally {
+          await local.close();
+        }
+      }
+    } finally {
       rmSync(folder, { recursive: true, force: true });
     }
   });
