@@ -6,6 +6,8 @@
 // alternating. Run: node --import tsx bench/sqlite-delivery-probe.ts [rounds].
 // Options (env): PROBE_BYTES=1 bytes posted and answered per delivery (v8
 // serialize); PROBE_LAT=1 each call's round trip and postMessage time;
+// PROBE_TIMES=1 when the first, 64th and last answers came and the steady rate;
+// PROBE_THREADS=1 CPU per delivery of each thread, by name;
 // PROBE_INFLIGHT=1 requests in flight (sampled every 5 ms: below 64 means the
 // dispatcher ran dry); PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only;
 // PROBE_PROF=file a CPU profile of the main thread over the rounds
@@ -17,7 +19,7 @@
 // webhook handler the row measures now; PROBE_TARGET=exchange the same bare
 // target sending through exchange() (src/http/exchange.ts).
 import { setMaxListeners } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
@@ -48,6 +50,9 @@ const ROUNDS = Number(process.argv[2] ?? 5);
 const BYTES = process.env['PROBE_BYTES'] !== undefined;
 const body = JSON.stringify({ id: '1001', data: { file: '/a/b.txt', size: 1234, user: 'alice' }, pad: 'x'.repeat(700) });
 
+let firstPost: string | undefined;
+let firstAnswer: string | undefined;
+let roundStart = 0;
 const calls = new Map<string, { n: number; bytes: number; items: number }>();
 let answers = 0;
 const postMs = new Map<string, number>();
@@ -66,6 +71,7 @@ wp.postMessage = function (this: unknown, m: unknown, ...rest: unknown[]) {
     if (c.method === 'enqueue') e.items += (c.args?.[0] as unknown[]).length / 9; // slots per row
     calls.set(c.method, e);
     sent.set((c as { id: number }).id, { method: c.method, t: performance.now() });
+    if (firstPost === undefined) firstPost = `${c.method} posted ${(performance.now() - roundStart).toFixed(1)}`;
   }
   const t0 = performance.now();
   const r = post.call(this, m, ...rest);
@@ -88,6 +94,7 @@ wp.on = function (this: unknown, ev: string, f: (...a: unknown[]) => void) {
       l.ms += d;
       if (d > l.max) l.max = d;
       latency.set(w.method, l);
+      if (firstAnswer === undefined) firstAnswer = `${w.method} answered ${(performance.now() - roundStart).toFixed(1)} (took ${d.toFixed(1)})`;
     }
     if (BYTES) try { answerBytes += serialize(m).length; } catch {}
     f(m);
@@ -103,6 +110,7 @@ const runtime = await createRuntime({
     server: { data_dir: join(dir, 'data') },
     events: [{ id: '1001', name: 'bench' }],
     store: { url: 'sqlite:bench.db' },
+    ...(process.env['PROBE_EB'] ? { delivery: { enqueue_batch: Number(process.env['PROBE_EB']) } } : {}),
     ...(BARE ? {} : { ssrf: { allow: ['127.0.0.1/32'] }, handlers: [{ type: 'webhook', name: 'bench', url: `${rx.url}/hook`, target_events: ['1001'], concurrency: CONCURRENCY }] }),
   },
   baseDir: dir,
@@ -128,15 +136,17 @@ const ours = async (): Promise<number> => {
   inflightSum = 0; inflightN = 0; starved = 0;
   const sampler = process.env['PROBE_INFLIGHT'] === undefined ? undefined : setInterval(() => {
     const st = pool.stats as unknown as { running: number; pending: number; queued: number };
-    const n = st.running + st.pending + st.queued;
-    if (rx.count() < target - 64) { inflightSum += n; inflightN++; if (n < 32) starved++; }
+    const n = BARE ? st.running + st.pending + st.queued : delivery.inflight;
+    if (rx.count() < target - 64) { inflightSum += n; inflightN++; if (n < 56) starved++; }
   }, 5);
   const target = rx.count() + DELIVERIES;
   const writes: Promise<unknown>[] = [];
+  const tq = performance.now();
   for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
+  if (TIMES) console.log(`enqueue calls took ${(performance.now() - tq).toFixed(1)} ms`);
   await Promise.all(writes);
   while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
-  if (sampler !== undefined) { clearInterval(sampler); console.log(`in flight avg ${(inflightSum / inflightN).toFixed(1)} starved(<32) ${starved}/${inflightN}`); }
+  if (sampler !== undefined) { clearInterval(sampler); console.log(`in flight avg ${(inflightSum / inflightN).toFixed(1)} starved(<56) ${starved}/${inflightN}`); }
   return DELIVERIES / ((performance.now() - start) / 1000);
 };
 const raw = async (): Promise<number> => {
@@ -153,6 +163,16 @@ const raw = async (): Promise<number> => {
   return DELIVERIES / ((performance.now() - start) / 1000);
 };
 const pid = String(process.pid);
+const THREADS = process.env['PROBE_THREADS'] !== undefined;
+const TIMES = process.env['PROBE_TIMES'] !== undefined;
+/** A thread's name (/proc comm: node names its workers' threads, V8's helpers, libuv's pool) and id. */
+function threadName(tid: string): string {
+  try {
+    return `${readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()}#${tid}`;
+  } catch {
+    return `#${tid}`;
+  }
+}
 const SIG = process.env['PROBE_RAW_SIGNAL'] !== undefined;
 const sharedController = new AbortController();
 setMaxListeners(0, sharedController.signal);
@@ -166,15 +186,39 @@ const measure = async (fn: () => Promise<number>) => {
   answerBytes = 0;
   const t0 = threadsCpuUs();
   const cpu0 = process.cpuUsage();
+  const rec = TIMES ? rx.record() : undefined;
+  const tStart = performance.now();
+  roundStart = tStart;
+  firstPost = undefined;
+  firstAnswer = undefined;
   const rate = await fn();
+  if (process.env['PROBE_HEAPUSED'] !== undefined) {
+    const before = process.memoryUsage().heapUsed;
+    (globalThis as { gc?: () => void }).gc?.();
+    console.log(`${fn === ours ? 'ours' : 'raw '} heap used ${(before / 1e6).toFixed(1)} MB, after a full GC ${(process.memoryUsage().heapUsed / 1e6).toFixed(1)} MB`);
+  }
+  if (rec !== undefined) {
+    const ts = rec.stop();
+    const at = (i: number) => (ts[i]! - tStart).toFixed(1);
+    const n = ts.length;
+    const mid = (0.8 * n) / ((ts[Math.floor(n * 0.9)]! - ts[Math.floor(n * 0.1)]!) / 1000);
+    if (process.env['PROBE_BINS'] !== undefined) {
+      const bins: number[] = [];
+      for (const t of ts) bins[Math.floor((t - tStart) / 10)] = (bins[Math.floor((t - tStart) / 10)] ?? 0) + 1;
+      console.log(`${fn === ours ? 'ours' : 'raw '} per 10 ms: ${Array.from(bins, (b) => b ?? 0).join(' ')}`);
+    }
+    console.log(`${fn === ours ? `${firstPost}; ${firstAnswer}\n` : ''}${fn === ours ? 'ours' : 'raw '} first ${at(0)} ms, 64th ${at(63)} ms, last-64 ${at(n - 64)} ms, last ${at(n - 1)} ms; steady (10–90 %) ${mid.toFixed(0)}/s, whole ${rate.toFixed(0)}/s`);
+  }
   await new Promise((resolve) => setTimeout(resolve, 60));
   const cpu = process.cpuUsage(cpu0);
   const t1 = threadsCpuUs();
   let main = 0;
   let other = 0;
   let top = 0;
+  const perThread: string[] = [];
   for (const [tid, v] of t1) {
     const d = v - (t0.get(tid) ?? 0);
+    if (THREADS && d / DELIVERIES >= 1) perThread.push(`${threadName(tid)} ${(d / DELIVERIES).toFixed(0)}`);
     if (tid === pid) main = d;
     else {
       other += d;
@@ -187,6 +231,7 @@ const measure = async (fn: () => Promise<number>) => {
   for (const [k, v] of latency) lat[k] = `${(v.ms / v.n).toFixed(1)}ms avg ${v.max.toFixed(0)} max`;
   for (const [k, v] of postMs) lat[k] += ` post ${((v * 1000) / DELIVERIES).toFixed(1)}µs/d`;
   if (process.env['PROBE_LAT'] !== undefined) console.log(JSON.stringify(lat));
+  if (THREADS) console.log(`${fn === ours ? 'ours' : 'raw'} threads (µs/delivery): ${perThread.join(', ')}`);
   return { rate, procUs: (cpu.user + cpu.system) / DELIVERIES, mainUs: main / DELIVERIES, otherUs: other / DELIVERIES, topThreadUs: top / DELIVERIES, msgs, answers, answerB: answerBytes / DELIVERIES };
 };
 const o: Array<Awaited<ReturnType<typeof measure>>> = [];
