@@ -573,6 +573,12 @@ export class ExtensionHandler {
 
   #submit(job: Job, configuration: string): void {
     if (job.finished) return;
+    // A decision read past the limit before its timer ran (a late answer from
+    // another process, a promise): the timeout, without a frame sent for it.
+    if (this.#deadlines.overdue(job)) {
+      this.#expire(job);
+      return;
+    }
     // A decision that arrives once the handler has stopped is dropped, like a cancelled delay.
     if (this.#state !== 'started') {
       this.counters.skipped++;
@@ -627,6 +633,10 @@ export class ExtensionHandler {
       this.#expire(job);
       return;
     }
+    // Answered in time: the limit is met. Its result events' emits may wait
+    // (an emit stage, a durable enqueue) past it; the event is not a timeout
+    // for that, which would report one beside the events it emitted.
+    this.#deadlines.settle(job);
     let emissions: readonly ResultEmission[];
     try {
       emissions = toResultEmissions(result, 'handle()');

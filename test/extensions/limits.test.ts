@@ -15,7 +15,7 @@ import { TaskExpiredError, type TaskSignal } from '../../src/extensions/task-sig
 import type { ExtensionPool } from '../../src/extensions/pool.js';
 import { createHost, type Host } from '../../src/host.js';
 import { silentLogger } from '../../src/logger.js';
-import { calls, parents } from './fixtures/lifecycle.js';
+import { awaiting, calls, parents } from './fixtures/lifecycle.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FIXTURES, startRuntime } from './helpers.js';
 
@@ -189,6 +189,51 @@ describe('an answer read past the limit, before the limit\'s timer has run', () 
     assert.equal(handler.counters.handled, 1);
     assert.equal(handler.counters.emitted, 1);
     assert.equal(handler.counters.failed, 2);
+  });
+});
+
+describe('the limit covers the wait for an answer, not the emits of one read in time', () => {
+  test('a getConfiguration decision read past the limit is the timeout, and no run is sent for it', async (t) => {
+    const { host, handler, runs, failures } = await setUp({ name: 'decided-late', entry_point: 'lifecycle.ts#Awaiting', timeout: 30 });
+    let now = performance.now();
+    t.mock.method(performance, 'now', () => now);
+    awaiting.length = 0;
+    const late = await emit(host, { n: 1 });
+    const decide = await waitFor(() => awaiting[0], { what: 'the pending decision' });
+    // Past the limit, before its (real, 30 s) timer has run: the decision comes first.
+    now += 30_000;
+    decide('cfg');
+    await waitFor(() => runs.length > 0 || failures.length > 0, { what: 'a run or a failure' });
+    assert.equal(runs.length, 0, 'nothing handed to the pool');
+    assert.deepEqual(failures.map((f) => [f.data['event_uuid'], f.data['reason']]), [[late.uuid, 'timeout']]);
+    assert.equal(handler.counters.timeouts, 1);
+    assert.equal(handler.inFlight, 0);
+  });
+
+  test('a result read in time is handled, though its result event\'s emit waits past the limit: no timeout beside the event emitted', async () => {
+    const { host, handler, runs, failures } = await setUp({ name: 'emit-waits', entry_point: 'lifecycle.ts#Counting', timeout: 0.05 });
+    let release!: () => void;
+    let holding = false;
+    // An emit stage that holds the result event, the first after the one handled (as a durable enqueue waiting on its store would).
+    host.addEmitStage((event) => {
+      if (event.id === '2000' || holding) return undefined;
+      holding = true;
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await emit(host);
+    await waitFor(() => runs.length === 1, { what: 'the run' });
+    runs[0]?.resolve('in time');
+    await waitFor(() => holding, { what: 'the result event held' });
+    // Longer than the limit: its timer (armed at the emit, 50 ms) fires before this one.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    release();
+    await handler.idle();
+    assert.deepEqual(failures, []);
+    assert.equal(handler.counters.timeouts, 0);
+    assert.equal(handler.counters.handled, 1);
+    assert.equal(handler.counters.emitted, 1);
   });
 });
 
