@@ -185,9 +185,9 @@ describe('a Python handler with a short limit, pipelined behind a slow event', (
       const emit = (tag: string, sleep = 0) => rt.runtime.host.emit('100', { data: { tag, sleep } });
       await emit('warm');
       await handled('warm');
+      const slowSent = Date.now();
       const slow = await emit('slow', 2.5);
       await waitFor(() => runs(file).includes('slow'), { what: '"slow" running', timeoutMs: 30_000 });
-      const slowStarted = Date.now();
       // Sent late in the slow event's run, so their own limit is far: they wait behind it in the process.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await emit('b');
@@ -199,7 +199,8 @@ describe('a Python handler with a short limit, pipelined behind a slow event', (
       // phases and timer lists decide, load shifts them): either way "slow"
       // is the timeout, its answer read past its limit.
       blockUntil(() => runs(file).includes('c'));
-      assert.ok(Date.now() - slowStarted > 2000);
+      // The hold reached past the limit of "slow" (2 s from its arrival): "c" runs only after its 2.5 s.
+      assert.ok(Date.now() - slowSent > 2000);
       const failure = await waitFor(() => rt.events.find((e) => e.id === ENGINE_EVENTS.handlerFailed && e.data['event_uuid'] === slow.uuid), { what: 'the timeout of "slow"', timeoutMs: 30_000 });
       assert.equal(failure.data['reason'], 'timeout');
       await handled('b');
