@@ -136,6 +136,8 @@ export class SenderThread implements HttpTransport {
   #onClosed: (() => void) | undefined;
   #ready: Promise<void> | undefined;
   #onReady: (() => void) | undefined;
+  #lastResponseText: string | null = null;
+  #lastResponseHeaders: readonly string[] = [];
   readonly #flush = (): void => this.#post();
   readonly #cancelOne = (request: PendingRequest, error: Error): void => {
     if (this.#pending.get(request.id) !== request) return;
@@ -310,12 +312,25 @@ export class SenderThread implements HttpTransport {
           retryAfter: (message[i + 2] as string | null) ?? undefined,
           head: message[i + 3] as string,
           requestHeaders: headersFromText(message[i + 5] as string | null),
-          responseHeaders: headersFromText(message[i + 6] as string | null),
+          responseHeaders: this.#responseHeaders(message[i + 6] as string | null),
         });
       }
       else pending.reject(errorFrom(message[i + 2] as string, message[i + 3] as string, message[i + 4] as string | null));
     }
     this.#idleCheck();
+  }
+
+  /**
+   * A receiver answers with the same headers again and again (a date that
+   * changes once a second aside): the same text gives the last list again,
+   * not a new split, and the sender's record of it is reused as it is.
+   */
+  #responseHeaders(text: string | null): readonly string[] {
+    if (text === this.#lastResponseText) return this.#lastResponseHeaders;
+    const headers = headersFromText(text);
+    this.#lastResponseText = text;
+    this.#lastResponseHeaders = headers;
+    return headers;
   }
 
   #idleCheck(): void {

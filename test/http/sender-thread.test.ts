@@ -82,6 +82,30 @@ test('answers keep what a webhook outcome needs: status, Retry-After, the head o
   assert.equal((await lane.send(form, request())).status, 200);
 });
 
+test('response headers that repeat come back as the same list (no new split per answer); changed ones as a new list with their values', async (t) => {
+  const thread = new SenderThread();
+  t.after(() => thread.close());
+  const lane = thread.lane(receiver.url, loopback);
+  let tag = 'a';
+  receiver.respond((_r, res) => {
+    // No Date header: it would change with the second.
+    res.sendDate = false;
+    res.writeHead(200, { 'x-tag': tag, 'content-type': 'text/plain' }).end('ok');
+  });
+  const first = await lane.send(form, request());
+  const second = await lane.send(form, request());
+  tag = 'b';
+  const third = await lane.send(form, request());
+  const value = (headers: readonly string[], name: string) => headers[headers.findIndex((h) => h.toLowerCase() === name) + 1];
+  assert.equal(value(first.responseHeaders, 'x-tag'), 'a');
+  assert.equal(second.responseHeaders, first.responseHeaders, 'the same text: the same list');
+  assert.notEqual(third.responseHeaders, first.responseHeaders);
+  assert.equal(value(third.responseHeaders, 'x-tag'), 'b');
+  assert.equal(value(first.responseHeaders, 'x-tag'), 'a', 'the earlier list is unchanged');
+  // Request headers differ every time (the message id, the timestamp): read afresh.
+  assert.notEqual(second.requestHeaders, first.requestHeaders);
+});
+
 test('an abort rejects at once and the thread drops the request', async (t) => {
   const thread = new SenderThread();
   t.after(() => thread.close());
