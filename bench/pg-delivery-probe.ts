@@ -11,6 +11,8 @@
 // before the server stops); PROBE_EXPLAIN=rate auto_explain plans of that
 // share of statements; PROBE_KINDS=1 the server's CPU per process kind;
 // PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof);
+// PROBE_SENDER=true|false|auto delivery.sender_thread; PROBE_THREADS=1 CPU by thread;
+// PROBE_HEAP=file a sampling heap profile (collected objects included);
 // PROBE_E2E=1 the end-to-end row (host.emit to a signed handler) as ours;
 // BASE=<another checkout, e.g. a `git archive` of the commit before> adds
 // that checkout's runtime as a third side (its own database on the same
@@ -26,7 +28,8 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { countingReceiver, median, undiciBenchTarget } from './lib.js';
+import { AdaptiveTransport } from '../src/http/adaptive-transport.js';
+import { countingReceiver, median, threadsCpuUs, undiciBenchTarget } from './lib.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
 const CONCURRENCY = 64;
@@ -156,6 +159,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         server: { data_dir: join(dir, name) },
         events: [{ id: '1001', name: 'bench' }],
         store: { url: storeUrl },
+        // PROBE_SENDER=true|false|auto: delivery.sender_thread (default: the product's default).
+        ...(process.env['PROBE_SENDER'] ? { delivery: { sender_thread: process.env['PROBE_SENDER'] === 'auto' ? 'auto' : process.env['PROBE_SENDER'] === 'true' } } : {}),
         ...(bare
           ? {}
           : {
@@ -172,6 +177,8 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     const event = JSON.parse(body) as Record<string, unknown>;
     const data = { file: '/a/b.txt', size: 1234, user: 'alice', pad: 'x'.repeat(600) };
     const round = async (): Promise<number> => {
+      const http0 = runtime.services.targets?.http;
+      const sentBefore: [number, number] = http0 instanceof AdaptiveTransport ? [http0.sentOnThread, http0.sentOnMain] : [0, 0];
       const start = performance.now();
       const target = rx.count() + DELIVERIES;
       if (e2e) {
@@ -188,7 +195,15 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         await Promise.all(writes);
       }
       while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
-      return DELIVERIES / ((performance.now() - start) / 1000);
+      const rate = DELIVERIES / ((performance.now() - start) / 1000);
+      // With the default (auto): the share of this round's requests sent from the sender thread.
+      const http = runtime.services.targets?.http;
+      if (http instanceof AdaptiveTransport) {
+        const onThread = http.sentOnThread - sentBefore[0];
+        const all = onThread + http.sentOnMain - sentBefore[1];
+        console.log(`  ${name}: ${Math.round((100 * onThread) / Math.max(1, all))} % sent from the sender thread`);
+      }
+      return rate;
     };
     return { runtime, round };
   };
@@ -231,6 +246,7 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     await new Promise((resolve) => setTimeout(resolve, 300));
     counts.clear();
     const cpu0 = process.cpuUsage();
+    const threads0 = threadsCpuUs();
     const wal0 = await walLsn();
     const pg0 = postgresTicks(server.port);
     const kinds0 = new Map(byKind);
@@ -239,6 +255,15 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     // The last settles are written after the last request: wait for them (a poll's worth).
     await new Promise((resolve) => setTimeout(resolve, 100));
     const cpu = process.cpuUsage(cpu0);
+    // PROBE_THREADS=1: this process's CPU per delivery by thread (the main one first).
+    if (process.env['PROBE_THREADS'] !== undefined) {
+      const parts: string[] = [];
+      for (const [tid, v] of threadsCpuUs()) {
+        const us = (v - (threads0.get(tid) ?? 0)) / DELIVERIES;
+        if (us >= 1) parts.push(`${tid === String(process.pid) ? 'main' : `#${tid}`} ${us.toFixed(0)}`);
+      }
+      console.log(`  threads (µs/delivery): ${parts.join(', ')}`);
+    }
     const pgUs = (postgresTicks(server.port) - pg0) * TICK_US;
     const walB = Number((await walLsn()) - wal0) / DELIVERIES;
     const kinds: Record<string, number> = {};
@@ -257,6 +282,14 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     await measure(ours);
     await measure(raw);
     if (based !== undefined) await measure(based.round);
+    // PROBE_HEAP=file: a sampling heap profile of the main thread over the rounds, collected objects included (what the GC works on).
+    const heapFile = process.env['PROBE_HEAP'];
+    const { Session } = await import('node:inspector');
+    const session = heapFile === undefined ? undefined : new Session();
+    if (session !== undefined) {
+      session.connect();
+      await new Promise<void>((res) => session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, () => res())));
+    }
     for (let r = 0; r < ROUNDS; r++) {
       if (process.env['PROBE_RAW_ONLY'] !== undefined) {
         o.push(await measure(raw));
@@ -285,6 +318,10 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         p.push(await measure(raw));
         o.push(await measure(ours));
       }
+    }
+    if (session !== undefined) {
+      const { writeFileSync } = await import('node:fs');
+      await new Promise<void>((res) => session.post('HeapProfiler.stopSampling', (err, r) => { writeFileSync(heapFile!, JSON.stringify(r.profile)); res(); }));
     }
     {
       // Row versions: a HOT update wrote no index entry.
