@@ -63,6 +63,13 @@ const wp = Worker.prototype as unknown as { postMessage: (...a: unknown[]) => vo
 const post = wp.postMessage;
 wp.postMessage = function (this: unknown, m: unknown, ...rest: unknown[]) {
   const c = m as { method?: string; args?: unknown[] };
+  // The sender thread's messages are flat arrays (sender-thread.ts): counted by their requests (OP.request = 3 opens each).
+  if (Array.isArray(m)) {
+    const e = calls.get('sender') ?? { n: 0, bytes: 0, items: 0 };
+    e.n++;
+    for (let k = 0; k < m.length; k++) if (m[k] === 3 && typeof m[k + 1] === 'number' && typeof m[k + 4] === 'string') e.items++;
+    calls.set('sender', e);
+  }
   if (c && typeof c.method === 'string' && typeof (c as { id?: unknown }).id === 'number') {
     const e = calls.get(c.method) ?? { n: 0, bytes: 0, items: 0 };
     e.n++;
