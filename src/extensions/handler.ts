@@ -573,16 +573,16 @@ export class ExtensionHandler {
 
   #submit(job: Job, configuration: string): void {
     if (job.finished) return;
-    // A decision read past the limit before its timer ran (a late answer from
-    // another process, a promise): the timeout, without a frame sent for it.
-    if (this.#deadlines.overdue(job)) {
-      this.#expire(job);
-      return;
-    }
     // A decision that arrives once the handler has stopped is dropped, like a cancelled delay.
     if (this.#state !== 'started') {
       this.counters.skipped++;
       this.#finish(job, 'dropped');
+      return;
+    }
+    // A decision read past the limit before its timer ran (a late answer from
+    // another process, a promise): the timeout, without a frame sent for it.
+    if (this.#deadlines.overdue(job)) {
+      this.#expire(job);
       return;
     }
     job.submitted = true;
