@@ -2,6 +2,9 @@
 // registry installed and without (NO_METRICS), samples interleaved in one
 // run. The issue's target: at most 5 % slower with metrics on ("within
 // 1.05x"). "ours" is the run with metrics, "peer" the same run without.
+// The micro rows take 100 ms samples (compare()'s default is 20): a 5 % line
+// needs each sample to hold many garbage collections, not one or none
+// (docs/observability.md).
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +41,7 @@ async function hostEmit(): Promise<BenchResult> {
     async () => {
       await off.emit('100', input);
     },
-    { async: true, samples: 21 },
+    { async: true, samples: 21, sampleMs: 100 },
   );
   await on.close();
   await off.close();
@@ -63,7 +66,7 @@ async function gateChain(): Promise<BenchResult> {
   const result = await compare(
     () => on.run('pre-upload', ctx),
     () => off.run('pre-upload', ctx),
-    { async: true, samples: 21 },
+    { async: true, samples: 21, sampleMs: 100 },
   );
   return { name: 'gate chain of 5 with metrics vs without', unit: 'ops/s', ...result, peerName: 'metrics off', higherIsBetter: true, target: TARGET };
 }
