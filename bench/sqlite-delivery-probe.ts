@@ -6,10 +6,14 @@
 // alternating. Run: node --import tsx bench/sqlite-delivery-probe.ts [rounds].
 // Options (env): PROBE_BYTES=1 bytes posted and answered per delivery (v8
 // serialize); PROBE_LAT=1 each call's round trip and postMessage time;
-// PROBE_TIMES=1 when the first, 64th and last answers came and the steady rate;
-// PROBE_THREADS=1 CPU per delivery of each thread, by name;
-// PROBE_INFLIGHT=1 requests in flight (sampled every 5 ms: below 64 means the
-// dispatcher ran dry); PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only;
+// PROBE_TIMES=1 when the first, 64th and last answers came and the steady rate
+// (PROBE_BINS=1: answers per 10 ms too); PROBE_THREADS=1 CPU per delivery of
+// each thread; PROBE_HEAPUSED=1 the heap after each round, and after a full GC
+// (with --expose-gc); PROBE_STORE=url another store (memory: the queue's cost
+// without SQLite); PROBE_SENDER=true|false|auto delivery.sender_thread;
+// PROBE_EB=n delivery.enqueue_batch;
+// PROBE_INFLIGHT=1 the dispatcher's attempts in flight (sampled every 5 ms:
+// below 64 means it ran dry); PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only;
 // PROBE_PROF=file a CPU profile of the main thread over the rounds
 // (PROBE_HEAP=1: a sampling heap profile, collected objects included);
 // PROBE_RAW_SIGNAL=1 the raw side passes one shared AbortSignal, as the
@@ -172,7 +176,7 @@ const raw = async (): Promise<number> => {
 const pid = String(process.pid);
 const THREADS = process.env['PROBE_THREADS'] !== undefined;
 const TIMES = process.env['PROBE_TIMES'] !== undefined;
-/** A thread's name (/proc comm: node names its workers' threads, V8's helpers, libuv's pool) and id. */
+/** A thread's name (/proc comm; on Node 20 every thread reads "node", so its id tells them apart: the main one first, then V8's helpers, then the workers in the order they started). */
 function threadName(tid: string): string {
   try {
     return `${readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()}#${tid}`;
