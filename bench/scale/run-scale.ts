@@ -29,13 +29,13 @@ function markdownTable(rows: readonly (readonly string[])[]): string {
   return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n');
 }
 
-function curveMarkdown(curve: Curve): string {
+export function curveMarkdown(curve: Curve): string {
   const target = curve.target === undefined ? '' : `\n\nTarget: ${curve.target.text}. This run: ${curve.target.detail} (**${curve.target.met ? 'met' : 'missed'}**).`;
   return `![${curve.title}](performance/${curve.id}.svg)\n\n${markdownTable(curve.table)}${target}`;
 }
 
 /** Replaces the text between `<!-- scale:id -->` and `<!-- /scale:id -->`; false when the page has no such markers. */
-function replaceSection(page: string, id: string, text: string): string | undefined {
+export function replaceSection(page: string, id: string, text: string): string | undefined {
   const open = `<!-- scale:${id} -->`;
   const close = `<!-- /scale:${id} -->`;
   const start = page.indexOf(open);
