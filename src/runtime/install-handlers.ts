@@ -304,17 +304,15 @@ function senderTransport(setting: SenderThreadSetting, connections: number, log:
     spare: {
       cores,
       // Debug: near the line a host can change sides every few seconds.
-      onChange: (threadHasCore, others) =>
-        log.debug(
-          Number.isNaN(others) ? {} : { othersCores: Number(others.toFixed(2)) },
-          `Webhook requests now go out from the ${threadHasCore ? 'sender' : 'main'} thread (delivery.sender_thread: auto): ${
-            Number.isNaN(others)
-              ? 'other processes\' CPU cannot be measured here, so the count of cores decides'
-              : threadHasCore
-                ? 'other processes leave this one a core to spare'
-                : 'other processes use the core the sender thread would need'
-          }`,
-        ),
+      onChange: (threadHasCore, others) => {
+        const side = threadHasCore ? 'sender' : 'main';
+        if (Number.isNaN(others)) {
+          log.debug(`Webhook requests now go out from the ${side} thread (delivery.sender_thread: auto): other processes' CPU cannot be measured here, so the count of cores decides`);
+          return;
+        }
+        const why = threadHasCore ? 'other processes leave this one a core to spare' : 'other processes use the core the sender thread would need';
+        log.debug({ othersCores: Number(others.toFixed(2)) }, `Webhook requests now go out from the ${side} thread (delivery.sender_thread: auto): ${why}`);
+      },
     },
   });
 }
