@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import type { Curve } from '../bench/scale/curve.js';
+import { judgedAt, targetVerdict, type Curve } from '../bench/scale/curve.js';
 import { curveMarkdown, replaceSection } from '../bench/scale/run-scale.js';
 import { renderSvg } from '../bench/scale/svg-chart.js';
 
@@ -46,6 +46,25 @@ test('scale: a curve becomes an SVG chart with a line and a marker per point for
   // Higher figures are drawn higher (smaller y).
   const ys = (lines[0] as string[]).map((p) => Number(p.split(',')[1]));
   assert.ok((ys[0] as number) < (ys[2] as number));
+});
+
+test('scale: a target stated at 1 million is judged only by a run that reached it; a capped run says not judged, not missed', () => {
+  assert.equal(judgedAt(1_000_000, 1_000_000, () => true), true);
+  assert.equal(judgedAt(1_000_000, 1_000_000, () => false), false);
+  let asked = false;
+  assert.equal(
+    judgedAt(1_000_000, 10_000, () => {
+      asked = true;
+      return false;
+    }),
+    undefined,
+  );
+  assert.equal(asked, false);
+  const target = { text: 'at 1 million, at least 0.8x', detail: '0.95x at 10k' };
+  assert.equal(targetVerdict({ ...target, met: true }), 'met');
+  assert.equal(targetVerdict({ ...target, met: false }), 'missed');
+  assert.equal(targetVerdict({ ...target, met: undefined }), 'not judged (sizes capped)');
+  assert.ok(curveMarkdown({ ...curve, target: { ...target, met: undefined } }).endsWith('This run: 0.95x at 10k (**not judged (sizes capped)**).'));
 });
 
 test('scale: the table and target go between the curve\'s markers, and nothing else on the page changes', () => {

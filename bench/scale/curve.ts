@@ -25,7 +25,25 @@ export interface Curve {
   /** The table behind the chart, as markdown rows (first row: the header). */
   readonly table: readonly (readonly string[])[];
   /** The target in words, and whether this run met it; absent: informational. */
-  readonly target?: { readonly text: string; readonly met: boolean; readonly detail: string };
+  readonly target?: CurveTarget;
+}
+
+export interface CurveTarget {
+  readonly text: string;
+  /** Undefined: not judged, the run's sizes stopped short of the size the target is stated at (a capped run). */
+  readonly met: boolean | undefined;
+  readonly detail: string;
+}
+
+/** A target's verdict in words: a capped run cannot say a target at 1 million was missed, only that it was not judged. */
+export function targetVerdict(target: CurveTarget): 'met' | 'missed' | 'not judged (sizes capped)' {
+  if (target.met === undefined) return 'not judged (sizes capped)';
+  return target.met ? 'met' : 'missed';
+}
+
+/** `met` for a target stated at `size`: judged only when the run reached it. */
+export function judgedAt(size: number, reached: number, met: () => boolean): boolean | undefined {
+  return reached < size ? undefined : met();
 }
 
 export interface ScaleOptions {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Curve, ScaleOptions } from './curve.js';
+import { targetVerdict, type Curve, type ScaleOptions } from './curve.js';
 import { renderSvg } from './svg-chart.js';
 
 interface ScaleModule {
@@ -30,7 +30,7 @@ function markdownTable(rows: readonly (readonly string[])[]): string {
 }
 
 export function curveMarkdown(curve: Curve): string {
-  const target = curve.target === undefined ? '' : `\n\nTarget: ${curve.target.text}. This run: ${curve.target.detail} (**${curve.target.met ? 'met' : 'missed'}**).`;
+  const target = curve.target === undefined ? '' : `\n\nTarget: ${curve.target.text}. This run: ${curve.target.detail} (**${targetVerdict(curve.target)}**).`;
   return `![${curve.title}](performance/${curve.id}.svg)\n\n${markdownTable(curve.table)}${target}`;
 }
 
@@ -78,7 +78,7 @@ export async function runScale(args: readonly string[]): Promise<boolean> {
     process.stdout.write(`\n== scale/${file}${max < FULL ? ` (sizes up to ${max})` : ''}\n`);
     try {
       const found = await runChild(file, { max });
-      for (const curve of found) process.stdout.write(`\n${curve.title}\n${markdownTable(curve.table)}\n${curve.target === undefined ? '' : `target: ${curve.target.text}: ${curve.target.detail}: ${curve.target.met ? 'MET' : 'MISSED'}\n`}`);
+      for (const curve of found) process.stdout.write(`\n${curve.title}\n${markdownTable(curve.table)}\n${curve.target === undefined ? '' : `target: ${curve.target.text}: ${curve.target.detail}: ${targetVerdict(curve.target).toUpperCase()}\n`}`);
       curves.push(...found);
     } catch (err) {
       ok = false;
