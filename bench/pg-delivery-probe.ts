@@ -12,7 +12,8 @@
 // share of statements; PROBE_KINDS=1 the server's CPU per process kind;
 // PROBE_OURS_ONLY / PROBE_RAW_ONLY one side only (for --cpu-prof);
 // PROBE_SENDER=true|false|auto delivery.sender_thread; PROBE_THREADS=1 CPU by thread;
-// PROBE_HEAP=file a sampling heap profile (collected objects included);
+// PROBE_HEAP=file a sampling heap profile (collected objects included; with
+// PROBE_HEAP_PROMOTED=1 only those that outlived a young-generation collection);
 // PROBE_E2E=1 the end-to-end row (host.emit to a signed handler) as ours;
 // BASE=<another checkout, e.g. a `git archive` of the commit before> adds
 // that checkout's runtime as a third side (its own database on the same
@@ -288,7 +289,7 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     const session = heapFile === undefined ? undefined : new Session();
     if (session !== undefined) {
       session.connect();
-      await new Promise<void>((res) => session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, () => res())));
+      await new Promise<void>((res) => session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env['PROBE_HEAP_PROMOTED'] === undefined }, () => res())));
     }
     for (let r = 0; r < ROUNDS; r++) {
       if (process.env['PROBE_RAW_ONLY'] !== undefined) {
@@ -326,11 +327,12 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
     {
       // Row versions: a HOT update wrote no index entry.
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const { rows } = await walClient.query<{ ins: string; upd: string; hot: string }>(
-        `SELECT n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'hookwork_deliveries'`,
+      const { rows } = await walClient.query<{ rel: string; ins: string; upd: string; hot: string; del: string; n: string }>(
+        `SELECT relname AS rel, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del,
+                (SELECT count(*) FROM pg_indexes i WHERE i.tablename = t.relname) AS n
+         FROM pg_stat_user_tables t WHERE relname LIKE 'hookwork_%' AND n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname`,
       );
-      const { rows: idx } = await walClient.query<{ n: string }>(`SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'hookwork_deliveries'`);
-      console.log(`hookwork_deliveries: ${rows[0]?.ins} inserted, ${rows[0]?.upd} updated, ${rows[0]?.hot} of them HOT; ${idx[0]?.n} indexes`);
+      for (const r of rows) console.log(`${r.rel}: ${r.ins} inserted, ${r.upd} updated, ${r.hot} of them HOT, ${r.del} deleted; ${r.n} indexes`);
     }
     if (pss) {
       const c = new pg.Client({ connectionString: url });
