@@ -22,7 +22,9 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { ExtensionQueueFullError, ExtensionWorkerCrashError, HookworkError, toError } from '../errors.js';
 import { workerEntry, workerExecArgv, workerModule } from '../worker-threads.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
-import type { TaskSignal } from './task-signal.js';
+import type { TaskListener } from './main-side.js';
+import { deliverFailure, deliverResult, PROMISED } from './task-outcome.js';
+import type { AbortTarget, TaskSignal } from './task-signal.js';
 import { ANSWER, FENCE, FREE, MAX_SEQ, READY, TASK_FIELDS, type Answer, type ThreadWorkerData } from './thread-messages.js';
 
 export interface ExtensionPoolOptions {
@@ -55,14 +57,15 @@ const WORKER_FILE = workerModule(import.meta.url, './thread-worker');
 /** Where a task is. */
 const QUEUED = 0;
 const POSTED = 1;
-/** Answered, aborted or failed: its promise is settled. */
+/** Answered, aborted or failed: its outcome is given. */
 const SETTLED = 2;
 
 interface Entry {
   readonly task: ExtensionTask;
   readonly signal: TaskSignal | undefined;
-  readonly resolve: (result: HandleResult) => void;
-  readonly reject: (error: unknown) => void;
+  /** Who takes its outcome: run()'s promise (PROMISED), or runTo()'s listener. */
+  readonly listener: TaskListener<unknown>;
+  readonly token: unknown;
   state: number;
   /** Its number and cell on the worker it was posted to. */
   seq: number;
@@ -103,6 +106,8 @@ export class ExtensionPool {
   #completed = 0;
   #pumpScheduled = false;
   #closed = false;
+  /** Every task's abort listener (TaskSignal.onAbort): one object, the entry its token. */
+  readonly #aborts: AbortTarget<Entry> = { abortedTask: (entry) => this.#abort(entry) };
   readonly #pumpSoon = (): void => {
     this.#pumpScheduled = false;
     this.#pump();
@@ -121,25 +126,42 @@ export class ExtensionPool {
 
   /** Runs one task; rejects with the task's error, an AbortError, a crash or a full queue. */
   run(task: ExtensionTask, signal?: TaskSignal): Promise<HandleResult> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (signal?.aborted === true) return Promise.reject(abortError(signal.reason));
-    // Past max_queue once the workers' free places are counted: the events a pump would leave in the queue.
-    if (this.maxQueue !== undefined && this.#queued >= this.maxQueue + this.#room()) {
-      return Promise.reject(new ExtensionQueueFullError(this.maxQueue));
+    return new Promise<HandleResult>((resolve, reject) => this.runTo(task, signal, undefined, PROMISED, { resolve, reject }));
+  }
+
+  /**
+   * run(), its outcome handed to `listener` (TaskRunner.runTo): the result as
+   * it is read, a failure on a later microtask. No promise, no then() and no
+   * abort closure per task: a burst of queued events keeps less alive through
+   * each young-generation collection (docs/performance.md).
+   */
+  runTo<T>(task: ExtensionTask, signal: TaskSignal | undefined, _event: unknown, listener: TaskListener<T>, token: T): void {
+    const entry: Entry = { task, signal, listener: listener as TaskListener<unknown>, token, state: QUEUED, seq: 0, cell: 0, thread: undefined };
+    const refused = this.#refusal(signal);
+    if (refused !== undefined) {
+      entry.state = SETTLED;
+      deliverFailure(entry, refused);
+      return;
     }
     // Workers that died before they loaded are not restarted at once: the next run does.
     if (this.#threads.length < this.size) this.#fill();
-    return new Promise<HandleResult>((resolve, reject) => {
-      const entry: Entry = { task, signal, resolve, reject, state: QUEUED, seq: 0, cell: 0, thread: undefined };
-      this.#queue.push(entry);
-      this.#queued++;
-      signal?.addEventListener('abort', () => this.#abort(entry));
-      // Every run of this tick goes out in one message per worker.
-      if (!this.#pumpScheduled) {
-        this.#pumpScheduled = true;
-        queueMicrotask(this.#pumpSoon);
-      }
-    });
+    this.#queue.push(entry);
+    this.#queued++;
+    signal?.onAbort(this.#aborts, entry);
+    // Every run of this tick goes out in one message per worker.
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(this.#pumpSoon);
+    }
+  }
+
+  /** Why a new task is refused at once (closed, already aborted, a full queue), if it is. */
+  #refusal(signal: TaskSignal | undefined): Error | undefined {
+    if (this.#closed) return closedError();
+    if (signal?.aborted === true) return abortError(signal.reason);
+    // Past max_queue once the workers' free places are counted: the events a pump would leave in the queue.
+    if (this.maxQueue !== undefined && this.#queued >= this.maxQueue + this.#room()) return new ExtensionQueueFullError(this.maxQueue);
+    return undefined;
   }
 
   /** Failures are typed where they happen (crash, out of memory, full queue); anything else is the handler's own error. */
@@ -261,9 +283,9 @@ export class ExtensionPool {
     this.#completed++;
     if (entry.state !== POSTED) return; // aborted meanwhile: already rejected
     entry.state = SETTLED;
-    entry.signal?.removeEventListener();
-    if (kind === ANSWER.ok) entry.resolve(value as HandleResult);
-    else entry.reject(value);
+    entry.signal?.offAbort(entry);
+    if (kind === ANSWER.ok) deliverResult(entry, value as HandleResult);
+    else deliverFailure(entry, value);
   }
 
   /** Hands the queue to the workers (idle ones first, then the least busy, up to `pipeline` each), one message per worker. */
@@ -372,7 +394,7 @@ export class ExtensionPool {
     const state = entry.state;
     if (state === SETTLED) return;
     entry.state = SETTLED;
-    entry.reject(abortError(entry.signal?.reason));
+    deliverFailure(entry, abortError(entry.signal?.reason));
     if (state === QUEUED) {
       this.#queued--;
       return;
@@ -440,8 +462,8 @@ export class ExtensionPool {
 function settleWith(entry: Entry, error: unknown): void {
   if (entry.state === SETTLED) return;
   entry.state = SETTLED;
-  entry.signal?.removeEventListener();
-  entry.reject(error);
+  entry.signal?.offAbort(entry);
+  deliverFailure(entry, error);
 }
 
 function abortError(reason: unknown): Error {

@@ -26,6 +26,7 @@ import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, E
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskListener } from './main-side.js';
+import { deliverFailure as fail, deliverResult as succeed, PROMISED } from './task-outcome.js';
 import { TaskExpiredError, type AbortTarget, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
 import { EXIT_CODES, fromRemoteError, type EncodedEvent, type HandleRequest, type RemoteError, type Response } from './protocol.js';
@@ -61,28 +62,6 @@ interface Entry {
   /** Who takes its outcome: run()'s promise (PROMISED), or runTo()'s listener. */
   readonly listener: TaskListener<unknown>;
   readonly token: unknown;
-}
-
-/** run()'s listener: the token is the promise's two functions. */
-const PROMISED: TaskListener<{ resolve(result: HandleResult): void; reject(error: unknown): void }> = {
-  handled: (promise, result) => promise.resolve(result),
-  failed: (promise, error) => promise.reject(error),
-};
-
-/** The result, to whoever waits for it; a listener that throws fails its own task. */
-function succeed(entry: Entry, result: HandleResult): void {
-  try {
-    entry.listener.handled(entry.token, result);
-  } catch (err) {
-    fail(entry, err);
-  }
-}
-
-/** A failure, to whoever waits for it: on a later microtask for runTo()'s listener, as run()'s promise would reject it (the caller may still be on its way, e.g. aborting the task). */
-function fail(entry: Entry, error: unknown): void {
-  const { listener, token } = entry;
-  if (listener === PROMISED) listener.failed(token as never, error);
-  else queueMicrotask(() => listener.failed(token, error));
 }
 
 interface Slot {

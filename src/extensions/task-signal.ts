@@ -1,16 +1,16 @@
 // The abort signal of one extension task, shared by the thread pool
 // (pool.ts) and the process pool.
 
-/**
- * A minimal abort signal for one task: the pools only need `aborted`,
- * `reason` and one listener, and this is cheaper than an AbortController
- * on the per-event path.
- */
 /** Who onAbort() calls, with the token it was given. */
 export interface AbortTarget<T> {
   abortedTask(token: T): void;
 }
 
+/**
+ * A minimal abort signal for one task: the pools only need `aborted`,
+ * `reason` and one listener, and this is cheaper than an AbortController
+ * on the per-event path.
+ */
 export class TaskSignal {
   aborted = false;
   reason: unknown = undefined;
@@ -20,27 +20,19 @@ export class TaskSignal {
    * frame later skips it (answers `expired`) instead of running it.
    */
   expiresAt = 0;
-  #listener: (() => void) | undefined;
-  /** onAbort's listener and token (the one listener: either this or #listener). */
+  /** onAbort's listener and token (one at a time). */
   #target: AbortTarget<never> | undefined;
   #token: unknown;
 
-  addEventListener(_type: 'abort', listener: () => void): void {
-    this.#listener = listener;
-    this.#target = undefined;
-    this.#token = undefined;
-  }
-
   /**
-   * addEventListener without a closure: `target.abortedTask(token)` is
-   * called on abort. A pool's listener is one object for all its tasks, and
+   * The listener, without a closure: `target.abortedTask(token)` is called
+   * on abort. A pool's listener is one object for all its tasks, and
    * the token what it already holds per task (its queue entry), where a
    * closure per task is two more objects that live as long as the task is
    * in flight (a thousand of them, through every young-generation collection
    * of a burst).
    */
   onAbort<T>(target: AbortTarget<T>, token: T): void {
-    this.#listener = undefined;
     this.#target = target as AbortTarget<never>;
     this.#token = token;
   }
@@ -52,24 +44,15 @@ export class TaskSignal {
     this.#token = undefined;
   }
 
-  removeEventListener(): void {
-    this.#listener = undefined;
-    this.#target = undefined;
-    this.#token = undefined;
-  }
-
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    const listener = this.#listener;
     const target = this.#target;
     const token = this.#token;
-    this.#listener = undefined;
     this.#target = undefined;
     this.#token = undefined;
-    if (target !== undefined) target.abortedTask(token as never);
-    else listener?.();
+    target?.abortedTask(token as never);
   }
 }
 

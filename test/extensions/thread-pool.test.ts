@@ -189,6 +189,44 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('runTo hands each outcome to the listener with its token: a result as it is read, a failure (its error, an abort, a refusal) on a later microtask, never inside runTo', async () => {
+    const pool = new ExtensionPool({ size: 1, pipeline: 4 });
+    const got: string[] = [];
+    const listener = {
+      handled: (token: string, result: unknown) => got.push(`${token}: ${String(result)}`),
+      failed: (token: string, err: unknown) => got.push(`${token} failed: ${(err as Error).message}`),
+    };
+    const release = join(dir, 'run-to.release');
+    const first = task({ mode: 'hold', release });
+    const last = task({});
+    try {
+      const signal = new TaskSignal();
+      pool.runTo(first, undefined, undefined, listener, 'first');
+      pool.runTo(task({ mode: 'uncloneable' }), undefined, undefined, listener, 'second');
+      pool.runTo(task({}), signal, undefined, listener, 'aborted');
+      pool.runTo(last, undefined, undefined, listener, 'last');
+      // Aborted while it waits: its failure comes after this call has returned, as a promise's rejection would.
+      signal.abort('timeout');
+      assert.deepEqual(got, []);
+      await Promise.resolve();
+      assert.deepEqual(got, ['aborted failed: The task was aborted (timeout).']);
+      writeFileSync(release, '');
+      await waitFor(() => got.length === 4, { what: 'every outcome' });
+      // A failure read beside a result reaches the listener a microtask after it: the order across tasks is not kept.
+      const rest = got.slice(1).sort();
+      assert.equal(rest[0], `first: done ${nOf(first)}`);
+      assert.equal(rest[1], `last: done ${nOf(last)}`);
+      assert.match(rest[2] ?? '', /^second failed: .*could not be copied out of the worker/);
+    } finally {
+      await pool.close();
+    }
+    // Refused at once (the pool is closed), yet never inside runTo.
+    pool.runTo(task({}), undefined, undefined, listener, 'refused');
+    assert.equal(got.length, 4);
+    await Promise.resolve();
+    assert.match(got[4] ?? '', /^refused failed: .*closed/);
+  });
+
   test('closing rejects what is queued and running', async () => {
     const pool = new ExtensionPool({ size: 1, pipeline: 2 });
     const release = join(dir, 'close.release');
