@@ -15,6 +15,7 @@ import type { ExtensionHandler } from '../src/extensions/handler.js';
 import { silentLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { BareTwoStep, childrenCpuMs, floorFrames } from './extension-processes.bench.js';
+import { DEFAULT_PROCESS_PIPELINE } from '../src/extensions/config-schema.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
@@ -77,7 +78,7 @@ const ours = async (): Promise<void> => {
   for (const source of sources) handler.dispatch(source);
   await finished;
 };
-const pipeline = runtime.config.extensions.pool.pipeline;
+const pipeline = runtime.config.extensions.pool.pipeline ?? DEFAULT_PROCESS_PIPELINE;
 const floor = new BareTwoStep(size, pipeline);
 const frames = floorFrames(sources, handler.config.timeout * 1000);
 const theFloor = (): Promise<void> => floor.runAll(frames.config, frames.handle);

@@ -28,6 +28,7 @@ import { encodeFrame, encodeFrames, FrameDecoder, requestText } from '../src/ext
 import { silentLogger } from '../src/logger.js';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import type { BenchResult } from './lib.js';
+import { DEFAULT_PROCESS_PIPELINE } from '../src/extensions/config-schema.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const EVENT_ID = '5000';
@@ -415,7 +416,7 @@ export async function run(): Promise<BenchResult[]> {
 
   // 1. Python through Hookwork against the bare pools, same frames: one
   // frame at a time per process, and up to our pipeline depth in flight.
-  const pipeline = runtime.config.extensions.pool.pipeline;
+  const pipeline = runtime.config.extensions.pool.pipeline ?? DEFAULT_PROCESS_PIPELINE;
   const bare = new BarePool(size, 1);
   const barePipelined = new BarePool(size, pipeline);
   let id = 0;

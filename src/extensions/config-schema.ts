@@ -58,6 +58,15 @@ export const extensionPoolLimitsSchema = z.strictObject({
   max_process_memory_mb: z.number().int().positive().optional(),
 });
 
+/**
+ * Events in flight per worker thread when `pipeline` is not set: deep, since
+ * a thread that stops answering (a slow or hung handle()) has the events
+ * waiting behind it taken back after a few milliseconds (pool.ts).
+ */
+export const DEFAULT_THREAD_PIPELINE = 16;
+/** Events in flight per worker process when `pipeline` is not set (a process pool takes none back while its process is busy). */
+export const DEFAULT_PROCESS_PIPELINE = 4;
+
 export const extensionPoolSchema = z.strictObject({
   /** Workers (events handled at once). Default: the machine's available parallelism. */
   size: z.number().int().positive().default(() => availableParallelism()),
@@ -66,9 +75,10 @@ export const extensionPoolSchema = z.strictObject({
   /**
    * Events posted to one worker (a thread of the thread pool, or a process
    * of a process pool: Python handlers, isolation: process) before the first
-   * is answered (docs/extensions.md). 1 sends one at a time.
+   * is answered (docs/extensions.md). 1 sends one at a time. Default:
+   * DEFAULT_THREAD_PIPELINE for threads, DEFAULT_PROCESS_PIPELINE for processes.
    */
-  pipeline: z.number().int().min(1).max(64).default(4),
+  pipeline: z.number().int().min(1).max(64).optional(),
   resource_limits: extensionPoolLimitsSchema.default({}),
 });
 

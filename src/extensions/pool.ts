@@ -88,7 +88,17 @@ interface Thread {
   ready: boolean;
   /** Terminated, crashed or exited: out of the pool. */
   gone: boolean;
+  /** performance.now() of its last answer, or of the task that ended its idleness: how long its running task has held it. */
+  answeredAt: number;
 }
+
+/**
+ * A worker that has not answered for this long while it holds tasks is held
+ * (a slow or hung handle()): the tasks waiting behind its running one are
+ * taken back for the other workers, and it is given no more until it
+ * answers. A deep pipeline then costs a slow event's neighbours at most this.
+ */
+const HELD_MS = 20;
 
 export class ExtensionPool {
   readonly size: number;
@@ -230,7 +240,7 @@ export class ExtensionPool {
     });
     const free: number[] = [];
     for (let cell = this.pipeline - 1; cell >= 0; cell--) free.push(cell);
-    const thread: Thread = { worker, port: port1, cells: new Int32Array(buffer), free, inFlight: [], out: [], seq: 0, ready: false, gone: false };
+    const thread: Thread = { worker, port: port1, cells: new Int32Array(buffer), free, inFlight: [], out: [], seq: 0, ready: false, gone: false, answeredAt: 0 };
     // An idle pool does not keep the process alive; a worker with tasks in flight does (its port is ref'd then).
     worker.unref();
     port1.unref();
@@ -270,6 +280,7 @@ export class ExtensionPool {
       return;
     }
     const [seq, kind, value] = message;
+    thread.answeredAt = performance.now();
     const inFlight = thread.inFlight;
     // Answers come in order: it is the oldest in flight, unless older ones were taken back.
     let at = 0;
@@ -291,8 +302,10 @@ export class ExtensionPool {
   /** Hands the queue to the workers (idle ones first, then the least busy, up to `pipeline` each), one message per worker. */
   #pump(): void {
     const threads = this.#threads;
+    const heldSince = performance.now() - HELD_MS;
+    for (const thread of threads) if (thread.inFlight.length > 1 && thread.answeredAt < heldSince) this.#reclaim(thread);
     while (this.#queued > 0) {
-      const thread = this.#leastBusy();
+      const thread = this.#leastBusy(heldSince);
       if (thread === undefined) break;
       const entry = this.#next();
       if (entry === undefined) break;
@@ -324,14 +337,31 @@ export class ExtensionPool {
     }
   }
 
-  #leastBusy(): Thread | undefined {
+  /** The idle worker, or the least busy one with a free place that is not held (its running task answered within HELD_MS). */
+  #leastBusy(heldSince: number): Thread | undefined {
     let best: Thread | undefined;
     for (const thread of this.#threads) {
       const load = thread.inFlight.length;
       if (load === 0) return thread;
-      if (load < this.pipeline && (best === undefined || load < best.inFlight.length)) best = thread;
+      if (load < this.pipeline && thread.answeredAt >= heldSince && (best === undefined || load < best.inFlight.length)) best = thread;
     }
     return best;
+  }
+
+  /** A held worker's waiting tasks (posted behind its running one, not started) go back to the front of the queue. */
+  #reclaim(thread: Thread): void {
+    const back: Entry[] = [];
+    for (let i = thread.inFlight.length - 1; i >= 1; i--) {
+      const entry = thread.inFlight[i] as Entry;
+      if (entry.state !== POSTED || !this.#takeBack(entry)) continue;
+      entry.state = QUEUED;
+      back.push(entry);
+    }
+    if (back.length === 0) return;
+    back.reverse();
+    this.#queue = [...back, ...this.#queue.slice(this.#head)];
+    this.#head = 0;
+    this.#queued += back.length;
   }
 
   #next(): Entry | undefined {
@@ -362,7 +392,11 @@ export class ExtensionPool {
     entry.cell = cell;
     entry.thread = thread;
     Atomics.store(thread.cells, cell, seq);
-    if (thread.inFlight.length === 0) thread.port.ref();
+    if (thread.inFlight.length === 0) {
+      thread.port.ref();
+      // Its running task's time starts now (it was idle, not held).
+      thread.answeredAt = performance.now();
+    }
     thread.inFlight.push(entry);
     thread.out.push(seq, cell, entry.task);
   }

@@ -10,6 +10,7 @@ import { ConfigError, InvalidArgumentError, type ConfigProblem } from '../errors
 import type { Installer, Runtime } from './types.js';
 import { ExtensionHandler, type ExtensionHandlerInfo } from '../extensions/handler.js';
 import { ExtensionPool, type PoolStats } from '../extensions/pool.js';
+import { DEFAULT_PROCESS_PIPELINE, DEFAULT_THREAD_PIPELINE } from '../extensions/config-schema.js';
 import { PythonExtensions } from '../extensions/python.js';
 import { NodeProcesses } from '../extensions/node-processes.js';
 
@@ -60,7 +61,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     onWorkerReplaced: () => replaced.inc(),
     size: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
-    pipeline: config.extensions.pool.pipeline,
+    pipeline: config.extensions.pool.pipeline ?? DEFAULT_THREAD_PIPELINE,
     resourceLimits: {
       ...(limits.max_old_generation_mb === undefined ? {} : { maxOldGenerationSizeMb: limits.max_old_generation_mb }),
       ...(limits.max_young_generation_mb === undefined ? {} : { maxYoungGenerationSizeMb: limits.max_young_generation_mb }),
@@ -75,7 +76,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     folder,
     poolSize: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
-    pipeline: config.extensions.pool.pipeline,
+    pipeline: config.extensions.pool.pipeline ?? DEFAULT_PROCESS_PIPELINE,
     ...(limits.max_process_memory_mb === undefined ? {} : { memoryLimitMb: limits.max_process_memory_mb }),
     logger: runtime.logger,
   });
@@ -85,7 +86,7 @@ async function installExtensions(runtime: Runtime): Promise<void> {
     folder,
     poolSize: config.extensions.pool.size,
     ...(config.extensions.pool.max_queue === undefined ? {} : { maxQueue: config.extensions.pool.max_queue }),
-    pipeline: config.extensions.pool.pipeline,
+    pipeline: config.extensions.pool.pipeline ?? DEFAULT_PROCESS_PIPELINE,
     ...(limits.max_old_generation_mb === undefined ? {} : { memoryLimitMb: limits.max_old_generation_mb }),
     logger: runtime.logger,
   });

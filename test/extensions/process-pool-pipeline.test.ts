@@ -15,6 +15,7 @@ import { PythonExtensions } from '../../src/extensions/python.js';
 import { TaskSignal } from '../../src/extensions/task-signal.js';
 import { extensionsConfigSchema } from '../../src/extensions/config-schema.js';
 import { silentLogger } from '../../src/logger.js';
+import { startRuntime } from './helpers.js';
 
 const FOLDER = fileURLToPath(new URL('./fixtures/conformance/', import.meta.url));
 const python = new PythonExtensions({ folder: FOLDER, poolSize: 1, logger: silentLogger() });
@@ -112,9 +113,21 @@ describe('process pool: pipelined handle frames', () => {
     assert.equal(pipelined.stats.threads, 1);
   });
 
-  test('extensions.pool.pipeline defaults to 4, and 1 turns it off', () => {
-    assert.equal(extensionsConfigSchema.parse({}).pool.pipeline, 4);
+  test('extensions.pool.pipeline: unset, worker threads take 16 events each and processes 4; set, both take it; 1 turns it off', async () => {
+    assert.equal(extensionsConfigSchema.parse({}).pool.pipeline, undefined);
     assert.equal(extensionsConfigSchema.parse({ pool: { pipeline: 1 } }).pool.pipeline, 1);
     assert.throws(() => extensionsConfigSchema.parse({ pool: { pipeline: 0 } }));
+    const grants = { readPaths: [], writePaths: [] };
+    for (const [pipeline, threads, processes] of [[undefined, 16, 4], [2, 2, 2], [1, 1, 1]] as const) {
+      const { runtime, close } = await startRuntime({ extensions: { folder: FOLDER, pool: { size: 1, ...(pipeline === undefined ? {} : { pipeline }) } } }, FOLDER);
+      try {
+        const service = runtime.services.extensions!;
+        assert.equal(service.pool.pipeline, threads);
+        assert.equal(service.python.pool.pipeline, processes);
+        assert.equal(service.nodeProcesses.pool(grants).pipeline, processes);
+      } finally {
+        await close();
+      }
+    }
   });
 });

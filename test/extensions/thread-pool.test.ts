@@ -136,6 +136,28 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('a worker held by a slow handle() while the queue is busy has the events waiting behind it taken back for the others; none runs twice', async () => {
+    const pool = new ExtensionPool({ size: 2, pipeline: 4 });
+    try {
+      const log = join(dir, 'held.log');
+      const release = join(dir, 'held.release');
+      // The first pump gives the held event and three behind it to one worker, four sleepers to the other; six sleepers wait in the queue.
+      const held = task({ mode: 'hold', release, log });
+      const behind = [task({ log }), task({ log }), task({ log })];
+      const sleepers = Array.from({ length: 10 }, () => task({ mode: 'sleep', ms: 10, log }));
+      const runs = [pool.run(held), ...behind.map((t) => pool.run(t)), ...sleepers.map((t) => pool.run(t))];
+      // The other worker's sleepers take 10 ms or more each: the events behind the held one are taken back well before the queue drains.
+      await waitFor(() => behind.every((t) => ran(log).includes(nOf(t))), { what: 'the events behind the held one' });
+      assert.ok(!ran(log).includes(nOf(sleepers.at(-1) as ExtensionTask)), `they ran before the last queued event: ${ran(log).join(' ')}`);
+      writeFileSync(release, '');
+      await Promise.all(runs);
+      const counts = ran(log);
+      for (const t of [held, ...behind, ...sleepers]) assert.equal(counts.filter((n) => n === nOf(t)).length, 1, `event ${nOf(t)} ran once`);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a result that cannot be copied out fails its event with a message saying so; the worker stays', async () => {
     let replaced = 0;
     const pool = new ExtensionPool({ size: 1, pipeline: 2, onWorkerReplaced: () => replaced++ });
