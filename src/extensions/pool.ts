@@ -216,9 +216,11 @@ export class ExtensionPool {
   }
 
   /** Tasks the workers could take now. */
+  /** Free places on the workers that may be given events (a held one may not). */
   #room(): number {
+    const heldSince = performance.now() - HELD_MS;
     let room = 0;
-    for (const thread of this.#threads) room += this.pipeline - thread.inFlight.length;
+    for (const thread of this.#threads) if (thread.inFlight.length === 0 || thread.answeredAt >= heldSince) room += this.pipeline - thread.inFlight.length;
     return room;
   }
 

@@ -196,6 +196,22 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('a held worker\'s free places do not count for max_queue: nothing would be posted to it', async () => {
+    const pool = new ExtensionPool({ size: 1, pipeline: 4, maxQueue: 1 });
+    try {
+      const release = join(dir, 'held-full.release');
+      const held = pool.run(task({ mode: 'hold', release }));
+      // Unanswered for longer than a worker may be before it is held (20 ms).
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const queued = pool.run(task({}));
+      await assert.rejects(pool.run(task({})), { code: 'HKW_ERR_EXTENSION_QUEUE_FULL' });
+      writeFileSync(release, '');
+      await Promise.all([held, queued]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a worker that dies before it loads fails the waiting events and is not restarted in a loop; the next run starts one again', async () => {
     // A heap too small to boot a worker: it dies (out of memory) before it says it is ready.
     let replaced = 0;
