@@ -88,7 +88,7 @@ interface Thread {
   ready: boolean;
   /** Terminated, crashed or exited: out of the pool. */
   gone: boolean;
-  /** performance.now() of its last answer, or of the task that ended its idleness: how long its running task has held it. */
+  /** performance.now() of its last answer (or READY), or of the task that ended its idleness: how long its running task has held it. */
   answeredAt: number;
 }
 
@@ -215,7 +215,6 @@ export class ExtensionPool {
     await Promise.allSettled(exits);
   }
 
-  /** Tasks the workers could take now. */
   /** Free places on the workers that may be given events (a held one may not). */
   #room(): number {
     const heldSince = performance.now() - HELD_MS;
@@ -279,6 +278,8 @@ export class ExtensionPool {
   #receive(thread: Thread, message: Answer | typeof READY): void {
     if (message === READY) {
       thread.ready = true;
+      // Its first task starts now: loading the worker is not the task holding it.
+      thread.answeredAt = performance.now();
       return;
     }
     const [seq, kind, value] = message;
