@@ -116,6 +116,8 @@ export class ExtensionPool {
   #completed = 0;
   #pumpScheduled = false;
   #closed = false;
+  /** Answers read and not handed over yet, flat: entry, ANSWER kind, value (#handOver). */
+  #answers: unknown[] = [];
   /** Every task's abort listener (TaskSignal.onAbort): one object, the entry its token. */
   readonly #aborts: AbortTarget<Entry> = { abortedTask: (entry) => this.#abort(entry) };
   readonly #pumpSoon = (): void => {
@@ -264,7 +266,22 @@ export class ExtensionPool {
     this.#receive(thread, message);
     // Whatever else the workers have answered meanwhile, without waiting for its message event.
     for (const each of this.#threads) this.#receivePending(each);
+    // The workers are given their next tasks before the answers are handled: they run while the main thread handles them.
     this.#pump();
+    this.#handOver();
+  }
+
+  /** Gives the answers read since the last hand-over to whoever waits for them. */
+  #handOver(): void {
+    const answers = this.#answers;
+    if (answers.length === 0) return;
+    // A new list: a listener may end up reading more answers (a worker removed) and handing them over itself.
+    this.#answers = [];
+    for (let i = 0; i < answers.length; i += 3) {
+      const entry = answers[i] as Entry;
+      if (answers[i + 1] === ANSWER.ok) deliverResult(entry, answers[i + 2] as HandleResult);
+      else deliverFailure(entry, answers[i + 2]);
+    }
   }
 
   #receivePending(thread: Thread): void {
@@ -298,8 +315,7 @@ export class ExtensionPool {
     if (entry.state !== POSTED) return; // aborted meanwhile: already rejected
     entry.state = SETTLED;
     entry.signal?.offAbort(entry);
-    if (kind === ANSWER.ok) deliverResult(entry, value as HandleResult);
-    else deliverFailure(entry, value);
+    this.#answers.push(entry, kind, value);
   }
 
   /** Hands the queue to the workers (idle ones first, then the least busy, up to `pipeline` each), one message per worker. */
@@ -454,6 +470,12 @@ export class ExtensionPool {
    * the queue; a new worker takes its place.
    */
   #remove(thread: Thread, error: Error | undefined): void {
+    this.#takeOut(thread, error);
+    // Its last answers are handed over once the pool is consistent again (a listener may call back into it).
+    this.#handOver();
+  }
+
+  #takeOut(thread: Thread, error: Error | undefined): void {
     if (thread.gone) return;
     this.#receivePending(thread);
     thread.gone = true;

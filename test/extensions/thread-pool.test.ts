@@ -136,6 +136,35 @@ describe('extension thread pool', () => {
     }
   });
 
+  test('a worker is given its next task before the answer it just gave is handled: it runs while the main thread handles it', async () => {
+    const pool = new ExtensionPool({ size: 1, pipeline: 1 });
+    try {
+      const log = join(dir, 'refill.log');
+      const first = task({ log });
+      const second = task({ log });
+      let seenWhileHandling = false;
+      const handled = new Promise<void>((resolve) => {
+        const listener = {
+          handled: (token: string) => {
+            if (token === 'first') {
+              // The second task was posted before this ran: the worker starts it while this handler still runs.
+              const until = Date.now() + 10_000;
+              while (!ran(log).includes(nOf(second)) && Date.now() < until);
+              seenWhileHandling = ran(log).includes(nOf(second));
+            } else resolve();
+          },
+          failed: () => resolve(),
+        };
+        pool.runTo(first, undefined, undefined, listener, 'first');
+        pool.runTo(second, undefined, undefined, listener, 'second');
+      });
+      await handled;
+      assert.equal(seenWhileHandling, true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a worker held by a slow handle() while the queue is busy has the events waiting behind it taken back for the others; none runs twice', async () => {
     const pool = new ExtensionPool({ size: 2, pipeline: 4 });
     try {
