@@ -96,9 +96,14 @@ interface Thread {
  * A worker that has not answered for this long while it holds tasks is held
  * (a slow or hung handle()): the tasks waiting behind its running one are
  * taken back for the other workers, and it is given no more until it
- * answers. A deep pipeline then costs a slow event's neighbours at most this.
+ * answers. A deep pipeline then costs a slow event's neighbours about this.
  */
 const HELD_MS = 20;
+
+/** Holding tasks and silent since before `heldSince` (performance.now() - HELD_MS). */
+function isHeld(thread: Thread, heldSince: number): boolean {
+  return thread.inFlight.length > 0 && thread.answeredAt < heldSince;
+}
 
 export class ExtensionPool {
   readonly size: number;
@@ -221,7 +226,7 @@ export class ExtensionPool {
   #room(): number {
     const heldSince = performance.now() - HELD_MS;
     let room = 0;
-    for (const thread of this.#threads) if (thread.inFlight.length === 0 || thread.answeredAt >= heldSince) room += this.pipeline - thread.inFlight.length;
+    for (const thread of this.#threads) if (!isHeld(thread, heldSince)) room += this.pipeline - thread.inFlight.length;
     return room;
   }
 
@@ -322,7 +327,7 @@ export class ExtensionPool {
   #pump(): void {
     const threads = this.#threads;
     const heldSince = performance.now() - HELD_MS;
-    for (const thread of threads) if (thread.inFlight.length > 1 && thread.answeredAt < heldSince) this.#reclaim(thread);
+    for (const thread of threads) if (thread.inFlight.length > 1 && isHeld(thread, heldSince)) this.#reclaim(thread);
     while (this.#queued > 0) {
       const thread = this.#leastBusy(heldSince);
       if (thread === undefined) break;
@@ -362,7 +367,7 @@ export class ExtensionPool {
     for (const thread of this.#threads) {
       const load = thread.inFlight.length;
       if (load === 0) return thread;
-      if (load < this.pipeline && thread.answeredAt >= heldSince && (best === undefined || load < best.inFlight.length)) best = thread;
+      if (load < this.pipeline && !isHeld(thread, heldSince) && (best === undefined || load < best.inFlight.length)) best = thread;
     }
     return best;
   }
@@ -376,8 +381,13 @@ export class ExtensionPool {
       entry.state = QUEUED;
       back.push(entry);
     }
-    if (back.length === 0) return;
     back.reverse();
+    this.#requeueFirst(back);
+  }
+
+  /** Tasks that never started go back to the front of the queue, in their order. */
+  #requeueFirst(back: readonly Entry[]): void {
+    if (back.length === 0) return;
     this.#queue = [...back, ...this.#queue.slice(this.#head)];
     this.#head = 0;
     this.#queued += back.length;
@@ -494,11 +504,7 @@ export class ExtensionPool {
       for (const entry of back) settleWith(entry, closedError());
       return;
     }
-    if (back.length > 0) {
-      this.#queue = [...back, ...this.#queue.slice(this.#head)];
-      this.#head = 0;
-      this.#queued += back.length;
-    }
+    this.#requeueFirst(back);
     if (!thread.ready && error !== undefined) {
       // It died before it loaded (a broken install): starting another at
       // once would loop. The waiting events fail; the next run tries again.
