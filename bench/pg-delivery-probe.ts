@@ -195,7 +195,7 @@ async function probe(server: Awaited<ReturnType<typeof startPostgres>>): Promise
         for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
         await Promise.all(writes);
       }
-      while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+      await rx.reach(target);
       const rate = DELIVERIES / ((performance.now() - start) / 1000);
       // With the default (auto): the share of this round's requests sent from the sender thread.
       const http = runtime.services.targets?.http;

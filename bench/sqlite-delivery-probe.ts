@@ -156,7 +156,7 @@ const ours = async (): Promise<number> => {
   for (let i = 0; i < DELIVERIES; i += 20) writes.push(delivery.enqueue(Array.from({ length: 20 }, () => ({ target: targetName, event }))));
   if (TIMES) console.log(`enqueue calls took ${(performance.now() - tq).toFixed(1)} ms`);
   await Promise.all(writes);
-  while (rx.count() < target) await new Promise((resolve) => setTimeout(resolve, 2));
+  await rx.reach(target);
   if (sampler !== undefined) { clearInterval(sampler); console.log(`in flight avg ${(inflightSum / inflightN).toFixed(1)} starved(<56) ${starved}/${inflightN}`); }
   return DELIVERIES / ((performance.now() - start) / 1000);
 };
