@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { advantage, alternate, benchPasses, formatResults, targetStatus, type BenchResult } from '../bench/lib.js';
+import { Pool } from 'undici';
+import { advantage, alternate, benchPasses, benchRounds, countingReceiver, formatResults, targetStatus, type BenchResult } from '../bench/lib.js';
 
 const saved = { quick: process.env['HOOKWORK_BENCH_QUICK'], passes: process.env['BENCH_PASSES'] };
 afterEach(() => {
@@ -65,4 +66,36 @@ test('bench: 5 passes at least by default, BENCH_PASSES raises it, --quick makes
   assert.equal(benchPasses(), 9);
   process.env['HOOKWORK_BENCH_QUICK'] = '1';
   assert.equal(benchPasses(), 1);
+});
+
+test('bench: a noisy row takes its own number of passes (the durable delivery rows nine), BENCH_PASSES raises it further, --quick makes one', () => {
+  delete process.env['HOOKWORK_BENCH_QUICK'];
+  delete process.env['BENCH_PASSES'];
+  assert.equal(benchRounds(9), 9);
+  process.env['BENCH_PASSES'] = '13';
+  assert.equal(benchRounds(9), 13);
+  process.env['HOOKWORK_BENCH_QUICK'] = '1';
+  assert.equal(benchRounds(9), 1);
+});
+
+test('bench: the counting receiver resolves reach() as the goal-th request arrives, not before; a goal already reached resolves at once', async () => {
+  const rx = await countingReceiver();
+  const pool = new Pool(rx.url);
+  try {
+    let reached = false;
+    const waiting = rx.reach(3).then(() => (reached = true));
+    for (let i = 1; i <= 3; i++) {
+      const res = await pool.request({ path: '/hook', method: 'POST', body: 'x' });
+      await res.body.dump();
+      // The reply is written before the waiters are told, so after each reply the flag is settled.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(reached, i === 3, `after request ${i}`);
+    }
+    await waiting;
+    assert.equal(rx.count(), 3);
+    await rx.reach(2);
+  } finally {
+    await pool.close();
+    await rx.close();
+  }
 });
