@@ -375,6 +375,7 @@ export class ExtensionPool {
   /** A held worker's waiting tasks (posted behind its running one, not started) go back to the front of the queue. */
   #reclaim(thread: Thread): void {
     const back: Entry[] = [];
+    // Last first: a worker that starts its next task meanwhile starts the oldest, and none taken back runs before it.
     for (let i = thread.inFlight.length - 1; i >= 1; i--) {
       const entry = thread.inFlight[i] as Entry;
       if (entry.state !== POSTED || !this.#takeBack(entry)) continue;

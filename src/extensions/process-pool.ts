@@ -26,7 +26,7 @@ import { ExtensionProcessError, ExtensionQueueFullError, ExtensionResultError, E
 import type { Logger } from '../logger.js';
 import type { ExtensionTask, HandleResult } from './contract.js';
 import type { TaskListener } from './main-side.js';
-import { deliverFailure as fail, deliverResult as succeed, PROMISED } from './task-outcome.js';
+import { deliverFailure, deliverResult, PROMISED } from './task-outcome.js';
 import { TaskExpiredError, type AbortTarget, type TaskSignal } from './task-signal.js';
 import { describeExit, ProtocolProcess, type AnswerReceiver, type ProcessCommand, type ProcessExit } from './protocol-process.js';
 import { EXIT_CODES, fromRemoteError, type EncodedEvent, type HandleRequest, type RemoteError, type Response } from './protocol.js';
@@ -113,7 +113,7 @@ export class ProcessPool {
     const refused = this.#refusal(signal);
     const entry: Entry = { task, signal, event, answered: false, listener: listener as TaskListener<unknown>, token };
     if (refused !== undefined) {
-      fail(entry, refused);
+      deliverFailure(entry, refused);
       return;
     }
     this.#queue.push(entry);
@@ -150,7 +150,7 @@ export class ProcessPool {
     if (this.#closed) return;
     this.#closed = true;
     const error = new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran');
-    for (const entry of this.#queue.splice(0)) fail(entry, error);
+    for (const entry of this.#queue.splice(0)) deliverFailure(entry, error);
     await Promise.all([...this.#slots].map((slot) => slot.process.shutdown()));
   }
 
@@ -195,9 +195,9 @@ export class ProcessPool {
     // Ended while on an aborted event (before the kill came): that event has already failed, and the next one never started.
     const onAborted = slot.abortedRunning !== undefined && !slot.abortedRunning.answered;
     const running = slot.killed || onAborted ? undefined : behind.shift();
-    if (running !== undefined) fail(running, this.#exitError(exit));
+    if (running !== undefined) deliverFailure(running, this.#exitError(exit));
     if (this.#closed) {
-      for (const entry of behind) fail(entry, new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
+      for (const entry of behind) deliverFailure(entry, new ExtensionProcessError(`The ${this.#options.name} extension pool`, 'it closed before the event ran'));
       return;
     }
     // Never read by the process that ended: they wait again, first in line.
@@ -208,7 +208,7 @@ export class ProcessPool {
       // next event tries again.
       const error = this.#exitError(exit);
       this.#options.logger.error({ err: error }, `A ${this.#options.name} extension worker could not start`);
-      for (const entry of this.#queue.splice(0)) fail(entry, error);
+      for (const entry of this.#queue.splice(0)) deliverFailure(entry, error);
       return;
     }
     this.#fill();
@@ -263,7 +263,7 @@ export class ProcessPool {
     } catch (err) {
       // Its frame would be over the limit: nothing was sent.
       slot.inFlight.splice(slot.inFlight.indexOf(entry), 1);
-      fail(entry, toError(err));
+      deliverFailure(entry, toError(err));
     }
   }
 
@@ -300,30 +300,30 @@ export class ProcessPool {
     entry.signal?.offAbort(entry);
     // The next frame goes out before this result is processed: the process is not idle meanwhile.
     this.#pump();
-    if (response.type === 'result') succeed(entry, response.result as HandleResult);
-    else if (response.type === 'error') fail(entry, resultError(response.error));
+    if (response.type === 'result') deliverResult(entry, response.result as HandleResult);
+    else if (response.type === 'error') deliverFailure(entry, resultError(response.error));
     // Reached past its deadline before the host's own timer fired: failed as the timeout it is.
-    else if (response.type === 'expired') fail(entry, new TaskExpiredError());
-    else fail(entry, new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
+    else if (response.type === 'expired') deliverFailure(entry, new TaskExpiredError());
+    else deliverFailure(entry, new ExtensionProcessError(`A ${this.#options.name} extension worker`, `it answered "handle" with "${response.type}"`));
   };
 
   /** The process ended before answering: onExit has failed or re-queued what it held. */
   readonly #onFailed = (slot: Slot, entry: Entry, error: Error): void => {
-    if (slot.inFlight.includes(entry)) fail(entry, error);
+    if (slot.inFlight.includes(entry)) deliverFailure(entry, error);
   };
 
   #abort(entry: Entry): void {
     const queued = this.#queue.indexOf(entry);
     if (queued !== -1) {
       this.#queue.splice(queued, 1);
-      fail(entry, abortError(entry.signal?.reason));
+      deliverFailure(entry, abortError(entry.signal?.reason));
       return;
     }
     for (const slot of this.#slots) {
       const at = slot.inFlight.indexOf(entry);
       if (at === -1) continue;
       slot.inFlight.splice(at, 1);
-      fail(entry, abortError(entry.signal?.reason));
+      deliverFailure(entry, abortError(entry.signal?.reason));
       // A stuck handler cannot be interrupted: its process goes, a new one
       // comes (the frames behind it are re-queued by onExit). A frame still
       // waiting in the process is not running: its answer will be dropped.
